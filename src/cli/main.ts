@@ -1,0 +1,134 @@
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig } from '../config.js';
+import { EmbeddedDatabaseBusy, openDatabase } from '../db/database.js';
+import { migrate } from '../db/migrate.js';
+import { AppError } from '../errors.js';
+import { runServe } from './serve.js';
+import { print, withServices } from './context.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const list = (value: string) => value.split(/[,\s]+/).filter(Boolean);
+
+const program = new Command('unified-id').description('Unified ID (统一用户账号) OpenID Connect provider');
+
+program
+  .command('serve', { isDefault: true })
+  .description('run the provider (npm start)')
+  .action(runServe);
+
+program
+  .command('migrate')
+  .description('apply database migrations (under an advisory lock)')
+  .action(async () => {
+    const config = loadConfig();
+    const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    try {
+      const { applied } = await migrate(database.db);
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+    } finally {
+      await database.close();
+    }
+  });
+
+const clients = program.command('clients').description('relying parties (government service sites)');
+clients
+  .command('add')
+  .requiredOption('--name <name>', 'site name shown to users')
+  .option('--redirect-uri <uri>', 'redirect URI (repeat for more)', collect, [])
+  .option('--post-logout-redirect-uri <uri>', 'post-logout redirect URI (repeatable)', collect, [])
+  .option('--backchannel-logout-uri <uri>', 'back-channel logout endpoint')
+  .option('--grant-types <types>', 'authorization_code,refresh_token,client_credentials', list)
+  .option('--scopes <scopes>', 'openid,profile,phone,identity,enterprise,offline_access', list)
+  .addOption(
+    new Option('--auth-method <method>', 'token endpoint authentication').choices([
+      'client_secret_basic',
+      'client_secret_post',
+      'private_key_jwt',
+      'none',
+    ]),
+  )
+  .option('--jwks-uri <uri>', 'JWKS URI for private_key_jwt')
+  .addOption(new Option('--subject-type <type>').choices(['public', 'pairwise']))
+  .addOption(new Option('--id-token-alg <alg>', 'ID token signing algorithm').choices(['ES256', 'RS256']))
+  .addOption(new Option('--require-level <level>', 'minimum certification level').choices(['L1', 'L2', 'L3']))
+  .option('--first-party', 'trusted site: no consent screen', false)
+  .option('--json', 'print JSON', false)
+  .action(async (o) => {
+    const created = await withServices((s) =>
+      s.clients.add({
+        name: o.name,
+        redirectUris: o.redirectUri,
+        postLogoutRedirectUris: o.postLogoutRedirectUri,
+        backchannelLogoutUri: o.backchannelLogoutUri,
+        grantTypes: o.grantTypes,
+        scopes: o.scopes,
+        authMethod: o.authMethod,
+        jwksUri: o.jwksUri,
+        subjectType: o.subjectType,
+        idTokenSigningAlg: o.idTokenAlg,
+        firstParty: o.firstParty,
+        requireLevel: o.requireLevel,
+      }),
+    );
+    print(created, o.json);
+  });
+clients
+  .command('list')
+  .option('--json', 'print JSON', false)
+  .action(async (o) => print(await withServices((s) => s.clients.list()), o.json));
+clients
+  .command('show <clientId>')
+  .option('--json', 'print JSON', false)
+  .action(async (id, o) => print(await withServices((s) => s.clients.show(id)), o.json));
+clients.command('remove <clientId>').action(async (id) => {
+  await withServices((s) => s.clients.remove(id));
+  console.log(`removed ${id}`);
+});
+clients
+  .command('rotate-secret <clientId>')
+  .option('--json', 'print JSON', false)
+  .action(async (id, o) => print(await withServices((s) => s.clients.rotateSecret(id)), o.json));
+
+const keys = program.command('keys').description('signing keys');
+keys
+  .command('list')
+  .option('--json', 'print JSON', false)
+  .action(async (o) => print(await withServices((s) => s.keys.list()), o.json));
+keys
+  .command('rotate')
+  .option('--json', 'print JSON', false)
+  .action(async (o) => print(await withServices((s) => s.keys.rotate()), o.json));
+
+const accounts = program.command('accounts').description('user accounts');
+accounts
+  .command('add')
+  .requiredOption('--phone <phone>', 'mainland mobile number')
+  .requiredOption('--password <password>', 'login password (the same rules as registration)')
+  .option('--json', 'print JSON', false)
+  .action(async (o) => print(await withServices((s) => s.accounts.addCitizen(o)), o.json));
+accounts
+  .command('show <account>')
+  .description('by id or phone number')
+  .option('--json', 'print JSON', false)
+  .action(async (id, o) => print(await withServices((s) => s.accounts.show(id)), o.json));
+accounts
+  .command('lock <account>')
+  .option('--json', 'print JSON', false)
+  .action(async (id, o) => print(await withServices((s) => s.accounts.setStatus(id, 'locked')), o.json));
+accounts
+  .command('unlock <account>')
+  .option('--json', 'print JSON', false)
+  .action(async (id, o) => print(await withServices((s) => s.accounts.setStatus(id, 'active')), o.json));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof ConfigError || err instanceof EmbeddedDatabaseBusy) {
+    console.error(`unified-id: ${err.message}`);
+  } else if (err instanceof AppError) {
+    console.error(`unified-id: ${err.userMessage}`);
+  } else {
+    console.error(err);
+  }
+  process.exitCode = 1;
+}

@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { DataProtector } from '../crypto/sealed.js';
+import { BadInput, NotFound } from '../errors.js';
+import { SUPPORTED_SCOPES } from '../oidc/scopes.js';
+import type { ClientRow, ClientStore } from './client-store.js';
+
+const url = z.url({ protocol: /^https?$/ });
+
+export const clientInputSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    redirectUris: z.array(url).default([]),
+    postLogoutRedirectUris: z.array(url).default([]),
+    backchannelLogoutUri: url.optional(),
+    grantTypes: z
+      .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
+      .min(1)
+      .default(['authorization_code', 'refresh_token']),
+    scopes: z.array(z.enum(SUPPORTED_SCOPES)).default(['openid', 'profile', 'phone', 'offline_access']),
+    authMethod: z
+      .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])
+      .default('client_secret_basic'),
+    jwksUri: url.optional(),
+    subjectType: z.enum(['public', 'pairwise']).default('public'),
+    idTokenSigningAlg: z.enum(['ES256', 'RS256']).default('ES256'),
+    firstParty: z.boolean().default(false),
+    requireLevel: z.enum(['L1', 'L2', 'L3']).optional(),
+  })
+  .superRefine((c, ctx) => {
+    const codeFlow = c.grantTypes.includes('authorization_code');
+    if (codeFlow && c.redirectUris.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'at least one redirect URI is required' });
+    }
+    if (c.authMethod === 'private_key_jwt' && !c.jwksUri) {
+      ctx.addIssue({ code: 'custom', path: ['jwksUri'], message: 'private_key_jwt needs a jwks URI' });
+    }
+    if (c.authMethod === 'none' && c.grantTypes.includes('client_credentials')) {
+      ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: 'a public client can not use client_credentials' });
+    }
+    for (const uri of c.redirectUris) {
+      if (uri.includes('#')) ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'no fragments allowed' });
+    }
+  });
+
+export type ClientInput = z.input<typeof clientInputSchema>;
+
+export interface ClientSummary {
+  client_id: string;
+  name: string;
+  redirect_uris: string[];
+  grant_types: string[];
+  scope: string;
+  token_endpoint_auth_method: string;
+  subject_type: string;
+  first_party: boolean;
+  require_level: string | null;
+  disabled: boolean;
+  created_at: string;
+}
+
+/** Relying-party registry: what the CLI and admin API manage and what oidc-provider reads. */
+export class ClientService {
+  constructor(
+    private readonly store: ClientStore,
+    private readonly protector: DataProtector,
+    private readonly production: boolean,
+  ) {}
+
+  async add(input: ClientInput): Promise<{ client_id: string; client_secret?: string }> {
+    const parsed = clientInputSchema.safeParse(input);
+    if (!parsed.success) {
+      throw new BadInput(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    }
+    const c = parsed.data;
+    if (this.production) {
+      for (const uri of [...c.redirectUris, ...c.postLogoutRedirectUris]) {
+        const u = new URL(uri);
+        if (u.protocol !== 'https:' && u.hostname !== 'localhost') {
+          throw new BadInput(`redirect URIs must use https in production: ${uri}`);
+        }
+      }
+    }
+    const clientId = `rp_${randomBytes(12).toString('base64url')}`;
+    const secret = ['client_secret_basic', 'client_secret_post'].includes(c.authMethod)
+      ? randomBytes(32).toString('base64url')
+      : undefined;
+    const metadata: Record<string, unknown> = {
+      client_name: c.name,
+      redirect_uris: c.redirectUris,
+      post_logout_redirect_uris: c.postLogoutRedirectUris,
+      grant_types: c.grantTypes,
+      response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
+      scope: c.scopes.join(' '),
+      token_endpoint_auth_method: c.authMethod,
+      subject_type: c.subjectType,
+      id_token_signed_response_alg: c.idTokenSigningAlg,
+    };
+    if (c.backchannelLogoutUri) {
+      metadata['backchannel_logout_uri'] = c.backchannelLogoutUri;
+      metadata['backchannel_logout_session_required'] = true;
+    }
+    if (c.jwksUri) metadata['jwks_uri'] = c.jwksUri;
+    await this.store.insert({
+      client_id: clientId,
+      name: c.name,
+      client_secret: secret ? this.protector.seal(secret, `client:${clientId}`) : null,
+      metadata,
+      first_party: c.firstParty,
+      require_level: c.requireLevel ?? null,
+    });
+    return secret ? { client_id: clientId, client_secret: secret } : { client_id: clientId };
+  }
+
+  async list(): Promise<ClientSummary[]> {
+    return (await this.store.list()).map(summary);
+  }
+
+  async show(clientId: string): Promise<ClientSummary & { metadata: Record<string, unknown> }> {
+    const row = await this.store.find(clientId);
+    if (!row) throw new NotFound(`no such client: ${clientId}`);
+    return { ...summary(row), metadata: row.metadata };
+  }
+
+  async findByName(name: string) {
+    const row = await this.store.findByName(name);
+    return row ? summary(row) : undefined;
+  }
+
+  async remove(clientId: string): Promise<void> {
+    if (!(await this.store.remove(clientId))) throw new NotFound(`no such client: ${clientId}`);
+  }
+
+  async rotateSecret(clientId: string): Promise<{ client_id: string; client_secret: string }> {
+    const row = await this.store.find(clientId);
+    if (!row?.client_secret) throw new NotFound(`no confidential client: ${clientId}`);
+    const secret = randomBytes(32).toString('base64url');
+    await this.store.update(clientId, { client_secret: this.protector.seal(secret, `client:${clientId}`) });
+    return { client_id: clientId, client_secret: secret };
+  }
+
+  async setDisabled(clientId: string, disabled: boolean): Promise<void> {
+    if (!(await this.store.update(clientId, { disabled }))) throw new NotFound(`no such client: ${clientId}`);
+  }
+
+  /** The metadata oidc-provider validates and uses; undefined for unknown or disabled clients. */
+  async providerMetadata(clientId: string): Promise<Record<string, unknown> | undefined> {
+    const row = await this.store.find(clientId);
+    if (!row || row.disabled) return undefined;
+    const metadata: Record<string, unknown> = {
+      ...row.metadata,
+      client_id: row.client_id,
+      first_party: row.first_party,
+    };
+    if (row.require_level) metadata['require_level'] = row.require_level;
+    if (row.client_secret) metadata['client_secret'] = this.protector.open(row.client_secret, `client:${row.client_id}`);
+    return metadata;
+  }
+}
+
+function summary(row: ClientRow): ClientSummary {
+  const m = row.metadata as Record<string, unknown>;
+  return {
+    client_id: row.client_id,
+    name: row.name,
+    redirect_uris: (m['redirect_uris'] as string[]) ?? [],
+    grant_types: (m['grant_types'] as string[]) ?? [],
+    scope: (m['scope'] as string) ?? '',
+    token_endpoint_auth_method: (m['token_endpoint_auth_method'] as string) ?? '',
+    subject_type: (m['subject_type'] as string) ?? 'public',
+    first_party: row.first_party,
+    require_level: row.require_level,
+    disabled: row.disabled,
+    created_at: new Date(row.created_at).toISOString(),
+  };
+}

@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting of the provider. This module is the only reader of process.env:
+ * the rest of the code receives a validated Config.
+ */
+const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  ISSUER: z.url().optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().positive().default(10),
+  COOKIE_KEYS: z
+    .string()
+    .optional()
+    .transform((v) => v?.split(',').map((k) => k.trim()))
+    .refine((keys) => !keys || keys.every((k) => k.length >= 32), 'each key must be at least 32 characters'),
+  DATA_ENCRYPTION_KEY: z
+    .string()
+    .optional()
+    .refine((v) => !v || Buffer.from(v, 'base64').length === 32, 'must be 32 bytes in base64'),
+  SSO_SESSION_TTL: seconds(8 * 3600),
+  ACCOUNT_IDLE_TIMEOUT: seconds(30 * 60),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: flag(false),
+  DEMO_CLIENT: flag(true),
+  KEY_REFRESH_SECONDS: seconds(10),
+  SHUTDOWN_GRACE_SECONDS: seconds(20),
+});
+
+export type Environment = z.infer<typeof envSchema>['NODE_ENV'];
+
+export interface Config {
+  env: Environment;
+  port: number;
+  host: string;
+  issuer: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  cookieKeys: string[];
+  dataEncryptionKey: Buffer;
+  ssoSessionTtl: number;
+  accountIdleTimeout: number;
+  logLevel: string;
+  trustProxy: boolean;
+  /** Development implementations, /dev/ routes and the demo relying party. */
+  devMode: boolean;
+  demoClient: boolean;
+  keyRefreshSeconds: number;
+  shutdownGraceSeconds: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+interface DevSecrets {
+  cookieKeys: string[];
+  dataEncryptionKey: string;
+}
+
+/** Development secrets are made once and kept beside the embedded database, so restarts keep sessions. */
+function loadOrCreateDevSecrets(dataDir: string): DevSecrets {
+  const file = path.join(dataDir, 'dev-secrets.json');
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as DevSecrets;
+  } catch {
+    const secrets: DevSecrets = {
+      cookieKeys: [randomBytes(32).toString('base64url')],
+      dataEncryptionKey: randomBytes(32).toString('base64'),
+    };
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600, flag: 'wx' });
+    return secrets;
+  }
+}
+
+function isLocalhost(url: URL): boolean {
+  return ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const dataDir = path.resolve(e.DATA_DIR);
+  const issuer = (e.ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/$/, '');
+
+  if (production) {
+    const problems: string[] = [];
+    if (!e.COOKIE_KEYS) problems.push('COOKIE_KEYS is required in production');
+    if (!e.DATA_ENCRYPTION_KEY) problems.push('DATA_ENCRYPTION_KEY is required in production');
+    if (!e.DATABASE_URL) problems.push('DATABASE_URL is required in production (the embedded database is for development)');
+    const issuerUrl = new URL(issuer);
+    if (issuerUrl.protocol !== 'https:' && !isLocalhost(issuerUrl)) {
+      problems.push('ISSUER must be an https: URL in production');
+    }
+    if (env.DEMO_CLIENT && parsed.data.DEMO_CLIENT) {
+      problems.push('DEMO_CLIENT: the demo relying party is a development implementation and is refused in production');
+    }
+    if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+
+  const needDevSecrets = !e.COOKIE_KEYS || !e.DATA_ENCRYPTION_KEY;
+  const dev = needDevSecrets ? loadOrCreateDevSecrets(dataDir) : undefined;
+
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    issuer,
+    dataDir,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    cookieKeys: e.COOKIE_KEYS ?? dev!.cookieKeys,
+    dataEncryptionKey: Buffer.from(e.DATA_ENCRYPTION_KEY ?? dev!.dataEncryptionKey, 'base64'),
+    ssoSessionTtl: e.SSO_SESSION_TTL,
+    accountIdleTimeout: e.ACCOUNT_IDLE_TIMEOUT,
+    logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
+    devMode: !production,
+    demoClient: !production && e.DEMO_CLIENT,
+    keyRefreshSeconds: e.KEY_REFRESH_SECONDS,
+    shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+  };
+}

@@ -1,0 +1,101 @@
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import knexPkg, { type Knex } from 'knex';
+import ClientPgLite from 'knex-pglite';
+import pg from 'pg';
+
+export type Db = Knex;
+
+// PostgreSQL returns bigint counts and timestamps as strings by default; parse bigint so counts are numbers.
+pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+
+export class EmbeddedDatabaseBusy extends Error {
+  override name = 'EmbeddedDatabaseBusy';
+}
+
+export interface DatabaseOptions {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  poolMax?: number;
+  /** In-memory embedded database (tests). */
+  memory?: boolean;
+}
+
+export interface Database {
+  db: Db;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * The embedded database belongs to one process: a lock file with the owner's pid keeps a
+ * second process (the CLI while the server runs) from opening and corrupting it.
+ */
+function lockEmbedded(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const lockFile = path.join(dir, 'unified-id.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockFile, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lockFile, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
+      if (Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) {
+        throw new EmbeddedDatabaseBusy(
+          `the embedded database in ${dir} is in use by process ${owner}; stop it first, or set DATABASE_URL to use PostgreSQL`,
+        );
+      }
+      rmSync(lockFile, { force: true }); // left by a process that died
+    }
+  }
+  throw new EmbeddedDatabaseBusy(`could not lock the embedded database in ${dir}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function openDatabase(options: DatabaseOptions): Database {
+  if (options.databaseUrl) {
+    const db = knexPkg.knex({
+      client: 'pg',
+      connection: { connectionString: options.databaseUrl, application_name: 'unified-id' },
+      pool: { min: 0, max: options.poolMax ?? 10, acquireTimeoutMillis: 5000 },
+      acquireConnectionTimeout: 5000,
+    });
+    return { db, embedded: false, close: () => db.destroy() };
+  }
+  let unlock = () => {};
+  // knex's types know only sqlite's `filename`; an empty object is PGlite's in-memory database.
+  let connection = {} as { filename: string };
+  if (!options.memory) {
+    const dir = path.join(options.dataDir, 'pglite');
+    unlock = lockEmbedded(options.dataDir);
+    connection = { filename: dir };
+  }
+  const db = knexPkg.knex({ client: ClientPgLite, dialect: 'postgres', connection });
+  return {
+    db,
+    embedded: true,
+    async close() {
+      try {
+        await db.destroy();
+      } finally {
+        unlock();
+      }
+    },
+  };
+}
+
+/** Rows changed by an UPDATE … RETURNING, the same on pg and PGlite. */
+export function rowsOf<T>(result: unknown): T[] {
+  return Array.isArray(result) ? (result as T[]) : ((result as { rows?: T[] }).rows ?? []);
+}

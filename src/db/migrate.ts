@@ -1,0 +1,48 @@
+import { readdir, readFile } from 'node:fs/promises';
+import type { Db } from './database.js';
+
+const MIGRATIONS_DIR = new URL('../../migrations/', import.meta.url);
+/** Arbitrary, fixed: every Unified ID process contends for the same advisory lock. */
+const MIGRATION_LOCK_KEY = 7_331_001;
+
+export interface MigrationResult {
+  applied: string[];
+}
+
+/**
+ * Applies the numbered SQL files in migrations/ that have not run yet, all in one
+ * transaction under an advisory lock: processes started together wait for each other
+ * instead of racing, and a failing migration leaves nothing half-applied.
+ */
+export async function migrate(db: Db): Promise<MigrationResult> {
+  const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{3}_.+\.sql$/.test(f)).sort();
+  return db.transaction(async (trx) => {
+    await trx.raw('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK_KEY]);
+    await trx.raw(`create table if not exists schema_migrations (
+      name text primary key,
+      applied_at timestamptz not null default now()
+    )`);
+    const done = new Set((await trx('schema_migrations').select('name')).map((r: { name: string }) => r.name));
+    const applied: string[] = [];
+    for (const file of files) {
+      if (done.has(file)) continue;
+      const sql = await readFile(new URL(file, MIGRATIONS_DIR), 'utf8');
+      for (const statement of splitStatements(sql)) await trx.raw(statement);
+      await trx('schema_migrations').insert({ name: file });
+      applied.push(file);
+    }
+    return { applied };
+  });
+}
+
+/**
+ * The embedded driver runs one statement per call, so files are split at a `;` that ends a
+ * line. Migrations therefore keep to plain DDL (no `$$` bodies), which both databases run alike.
+ */
+export function splitStatements(sql: string): string[] {
+  return sql
+    .replace(/^\s*--.*$/gm, '')
+    .split(/;\s*$/m)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

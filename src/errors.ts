@@ -1,0 +1,77 @@
+/**
+ * Errors as typed values. Each carries its HTTP status, a stable machine code for JSON
+ * answers, and the Chinese sentence a page shows. They are turned into responses in one
+ * place (src/http/error-handler.ts); services and stores never know about HTTP otherwise.
+ */
+export class AppError extends Error {
+  override name = 'AppError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    /** Shown to users as is: Simplified Chinese, no internals. */
+    readonly userMessage: string,
+    options?: { cause?: unknown; detail?: string },
+  ) {
+    super(options?.detail ?? `${code}: ${userMessage}`, options);
+  }
+}
+
+export class BadInput extends AppError {
+  override name = 'BadInput';
+  constructor(message: string, code = 'invalid_request') {
+    super(400, code, message);
+  }
+}
+
+export class NotFound extends AppError {
+  override name = 'NotFound';
+  constructor(message = '页面不存在') {
+    super(404, 'not_found', message);
+  }
+}
+
+export class Conflict extends AppError {
+  override name = 'Conflict';
+  constructor(message: string, code = 'conflict') {
+    super(409, code, message);
+  }
+}
+
+export class CsrfRejected extends AppError {
+  override name = 'CsrfRejected';
+  constructor() {
+    super(403, 'csrf', '页面已过期或请求来源无效，请刷新页面后重试');
+  }
+}
+
+export class TooManyRequests extends AppError {
+  override name = 'TooManyRequests';
+  constructor(
+    message = '操作过于频繁，请稍后再试',
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(429, 'too_many_requests', message);
+  }
+}
+
+/** Never says whether the account exists. */
+export class LoginFailed extends AppError {
+  override name = 'LoginFailed';
+  constructor() {
+    super(401, 'login_failed', '账号或密码错误');
+  }
+}
+
+export class ServiceUnavailable extends AppError {
+  override name = 'ServiceUnavailable';
+  constructor(message = '服务暂不可用，请稍后重试', options?: { cause?: unknown }) {
+    super(503, 'service_unavailable', message, options);
+  }
+}
+
+export class SessionExpired extends AppError {
+  override name = 'SessionExpired';
+  constructor() {
+    super(400, 'session_expired', '登录页面已过期，请返回原网站重新登录');
+  }
+}

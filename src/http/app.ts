@@ -1,0 +1,111 @@
+import Koa from 'koa';
+import mount from 'koa-mount';
+import type { Provider } from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
+import { demoRpRoutes } from '../dev/demo-rp.js';
+import { interactionRoutes } from '../flows/interaction-routes.js';
+import type { ProviderHost } from '../oidc/provider-host.js';
+import type { Metrics } from '../ops/metrics.js';
+import { opsRoutes } from '../ops/ops-routes.js';
+import { LIMITS } from '../ops/rate-limiter.js';
+import type { Services } from '../services.js';
+import { Csrf } from './csrf.js';
+import { errorHandler } from './error-handler.js';
+import { requestContext } from './request-context.js';
+import { securityHeaders } from './security-headers.js';
+import { staticFiles } from './static-files.js';
+import type { Views } from './views.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  services: Services;
+  host: ProviderHost;
+  views: Views;
+  metrics: Metrics;
+  logger: Logger;
+  isStopping: () => boolean;
+}
+
+/** The Koa application: our pages and ops routes first, oidc-provider's protocol endpoints last. */
+export function createApp(deps: AppDeps): Koa {
+  const { config, services } = deps;
+  const app = new Koa({ proxy: config.trustProxy, keys: config.cookieKeys });
+  app.silent = true; // errors are logged by our handler with the request id
+  const csrf = new Csrf(services.protector.deriveKey('unified-id/csrf'));
+
+  app.use(requestContext(deps.logger, deps.metrics));
+  app.use(securityHeaders());
+  app.use(errorHandler(deps.views));
+  app.use(staticFiles());
+  app.use(opsRoutes(deps.db, deps.metrics, deps.isStopping).routes());
+  app.use(
+    interactionRoutes({
+      host: deps.host,
+      views: deps.views,
+      csrf,
+      accounts: services.accounts,
+      consents: services.consents,
+      limiter: services.limiter,
+      metrics: deps.metrics,
+    }).routes(),
+  );
+  if (config.demoClient) {
+    app.use(demoRpRoutes({ issuer: config.issuer, clients: services.clients, views: deps.views, csrf }).routes());
+  }
+
+  // Throttle /token per client before oidc-provider authenticates it (client_id from basic auth or body).
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/token' && ctx.method === 'POST') {
+      const clientId = basicAuthClientId(ctx.get('authorization')) ?? (await formClientId(ctx)) ?? `ip:${ctx.ip}`;
+      await services.limiter.consume(LIMITS.tokenPerClient, clientId);
+    }
+    return next();
+  });
+
+  const mounted = new WeakMap<Provider, Koa.Middleware>();
+  app.use((ctx, next) => {
+    const provider = deps.host.provider;
+    let middleware = mounted.get(provider);
+    if (!middleware) {
+      middleware = mount(provider as unknown as Koa);
+      mounted.set(provider, middleware);
+    }
+    return middleware(ctx, next);
+  });
+  return app;
+}
+
+function basicAuthClientId(header: string): string | undefined {
+  const match = /^Basic\s+(.+)$/i.exec(header);
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString();
+  const id = decoded.slice(0, Math.max(0, decoded.indexOf(':')));
+  try {
+    return decodeURIComponent(id).slice(0, 100) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const TOKEN_BODY_LIMIT = 56 * 1024;
+
+/**
+ * Reads a form body once to learn its client_id; oidc-provider then parses the same bytes from
+ * req.body (its documented fallback for an upstream parser).
+ */
+async function formClientId(ctx: Koa.Context): Promise<string | undefined> {
+  if (!ctx.is('application/x-www-form-urlencoded') || !ctx.req.readable) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > TOKEN_BODY_LIMIT) ctx.throw(413);
+    chunks.push(chunk as Buffer);
+  }
+  const body = Buffer.concat(chunks);
+  (ctx.req as unknown as { body: string }).body = body.toString();
+  return new URLSearchParams(body.toString()).get('client_id')?.slice(0, 100) || undefined;
+}

@@ -1,0 +1,20 @@
+import { fileURLToPath } from 'node:url';
+import { Eta } from 'eta';
+
+const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
+
+/** Page templates in views/ (Eta, auto-escaped); one layout, one stylesheet. */
+export class Views {
+  readonly #eta: Eta;
+
+  constructor(options: { cache: boolean; devMode: boolean }) {
+    this.#eta = new Eta({ views: VIEWS_DIR, cache: options.cache, autoEscape: true, autoTrim: false });
+    this.devMode = options.devMode;
+  }
+
+  readonly devMode: boolean;
+
+  render(name: string, data: Record<string, unknown>): string {
+    return this.#eta.render(name, { devMode: this.devMode, ...data });
+  }
+}

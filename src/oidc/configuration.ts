@@ -1,0 +1,126 @@
+import { createHmac } from 'node:crypto';
+import type { Context } from 'koa';
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { interactionPolicy } from 'oidc-provider';
+import type { Config } from '../config.js';
+import type { Views } from '../http/views.js';
+import type { AccountClaimsSource } from './account-claims.js';
+import type { ConsentService } from './consent-service.js';
+import { errorPage, logoutPage, loggedOutPage } from './pages.js';
+import { ACR_VALUES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from './scopes.js';
+
+export interface ProviderDependencies {
+  config: Config;
+  views: Views;
+  adapter: NonNullable<Configuration['adapter']>;
+  accounts: AccountClaimsSource;
+  consents: ConsentService;
+  pairwiseSalt: Buffer;
+  jwks: { keys: Record<string, unknown>[] };
+}
+
+const MINUTE = 60;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/**
+ * The one place where oidc-provider's behaviour is switched. Everything here uses the
+ * documented hooks; the interaction pages are ours (src/flows), never the dev ones.
+ */
+export function providerConfiguration(deps: ProviderDependencies): Configuration {
+  const { config } = deps;
+  return {
+    adapter: deps.adapter,
+    jwks: deps.jwks as Configuration['jwks'],
+    cookies: {
+      keys: config.cookieKeys,
+      names: { session: 'uid.session', interaction: 'uid.interaction', resume: 'uid.resume' },
+      long: { httpOnly: true, sameSite: 'lax', signed: true },
+      short: { httpOnly: true, sameSite: 'lax', signed: true },
+    },
+    scopes: [...SUPPORTED_SCOPES],
+    claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
+    acrValues: [...ACR_VALUES],
+    // Sites read the level and identity claims from the ID token too, not only from userinfo.
+    conformIdTokenClaims: false,
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'ES256',
+    },
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    enabledJWA: {
+      idTokenSigningAlgValues: ['ES256', 'RS256'],
+      clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256'],
+    },
+    extraClientMetadata: {
+      properties: ['first_party', 'require_level'],
+      validator(_ctx, key, value) {
+        if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
+          throw new Error('first_party must be a boolean');
+        }
+        if (key === 'require_level' && value !== undefined && !['L1', 'L2', 'L3'].includes(value as string)) {
+          throw new Error('require_level must be L1, L2 or L3');
+        }
+      },
+    },
+    subjectTypes: ['public', 'pairwise'],
+    pairwiseIdentifier(_ctx, accountId, client) {
+      return createHmac('sha256', deps.pairwiseSalt)
+        .update(`${client.sectorIdentifier}|${accountId}`)
+        .digest('base64url');
+    },
+    features: {
+      devInteractions: { enabled: false },
+      claimsParameter: { enabled: true },
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        // A site may introspect only the tokens issued to it.
+        async allowedPolicy(ctx, client, token) {
+          return token.clientId === client.clientId && ctx.oidc.client?.clientAuthMethod !== 'none';
+        },
+      },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      backchannelLogout: { enabled: true },
+      pushedAuthorizationRequests: { enabled: true },
+      resourceIndicators: { enabled: false },
+      dPoP: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => logoutPage(deps.views, ctx, form),
+        postLogoutSuccessSource: (ctx) => loggedOutPage(deps.views, ctx),
+      },
+    },
+    interactions: {
+      policy: interactionPolicy.base(),
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    async findAccount(ctx, sub) {
+      return deps.accounts.findAccount(ctx as unknown as Context, sub);
+    },
+    async loadExistingGrant(ctx: KoaContextWithOIDC) {
+      return deps.consents.loadExistingGrant(ctx);
+    },
+    issueRefreshToken: async (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    // Every refresh rotates; a reused refresh token revokes the whole grant (oidc-provider does that on reuse).
+    rotateRefreshToken: () => true,
+    renderError: (ctx, out, error) => errorPage(deps.views, ctx, out, error),
+    ttl: {
+      AccessToken: HOUR,
+      AuthorizationCode: MINUTE,
+      ClientCredentials: 10 * MINUTE,
+      IdToken: HOUR,
+      Interaction: HOUR,
+      Session: config.ssoSessionTtl,
+      Grant: 30 * DAY,
+      RefreshToken: 14 * DAY,
+      PushedAuthorizationRequest: MINUTE,
+    },
+  };
+}

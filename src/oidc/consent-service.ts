@@ -1,0 +1,49 @@
+import type { Grant, KoaContextWithOIDC } from 'oidc-provider';
+import type { ConsentStore } from './consent-store.js';
+
+/**
+ * Consent is remembered per account and site. A first-party site (the provider's own pages,
+ * provincial portal) never shows the consent page; others see it only for data not agreed before.
+ */
+export class ConsentService {
+  constructor(private readonly store: ConsentStore) {}
+
+  async loadExistingGrant(ctx: KoaContextWithOIDC): Promise<Grant | undefined> {
+    const { provider, client, session } = ctx.oidc;
+    const grantId = ctx.oidc.result?.['consent']?.grantId ?? session?.grantIdFor(client!.clientId);
+    if (grantId) {
+      const grant = await provider.Grant.find(grantId);
+      if (grant) return grant;
+    }
+    const accountId = session?.accountId;
+    if (!accountId || !client) return undefined;
+
+    if (client['first_party'] === true) {
+      const grant = new provider.Grant({ clientId: client.clientId, accountId });
+      grant.addOIDCScope([...(ctx.oidc.requestParamScopes ?? [])].join(' '));
+      grant.addOIDCClaims([...(ctx.oidc.requestParamClaims ?? [])]);
+      await grant.save();
+      return grant;
+    }
+
+    const remembered = await this.store.find(accountId, client.clientId);
+    if (!remembered) return undefined;
+    const grant = new provider.Grant({ clientId: client.clientId, accountId });
+    grant.addOIDCScope(remembered.scope);
+    if (remembered.claims.length) grant.addOIDCClaims(remembered.claims);
+    await grant.save();
+    return grant;
+  }
+
+  /** Records what the person agreed to, merged with what they agreed to before. */
+  async remember(accountId: string, clientId: string, scopes: string[], claims: string[]) {
+    const before = await this.store.find(accountId, clientId);
+    const scope = [...new Set([...(before?.scope.split(' ') ?? []), ...scopes])].filter(Boolean).join(' ');
+    await this.store.save({
+      account_id: accountId,
+      client_id: clientId,
+      scope,
+      claims: [...new Set([...(before?.claims ?? []), ...claims])],
+    });
+  }
+}

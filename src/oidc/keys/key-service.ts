@@ -1,0 +1,121 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { DataProtector } from '../../crypto/sealed.js';
+import type { Db } from '../../db/database.js';
+import type { KeyStore, SigningKeyRow } from './key-store.js';
+
+/** ES256 signs ID tokens by default; RS256 is published for relying parties that need it. */
+export const SIGNING_ALGS = ['ES256', 'RS256'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+
+/**
+ * How long a retired key stays published: longer than anything it signed can live
+ * (ID tokens and logout tokens live one hour, JWKS caches a few minutes).
+ */
+const RETIRED_PUBLISH_SECONDS = 24 * 3600;
+
+export interface KeyInfo {
+  kid: string;
+  alg: string;
+  state: string;
+  created_at: string;
+  activated_at: string | null;
+  retired_at: string | null;
+  publish_until: string | null;
+}
+
+export class KeyService {
+  constructor(
+    private readonly store: KeyStore,
+    private readonly protector: DataProtector,
+  ) {}
+
+  /** First start: one signing and one staged key per algorithm. Idempotent and race-free. */
+  async ensureKeys(): Promise<void> {
+    await this.store.exclusively(async (trx) => {
+      for (const alg of SIGNING_ALGS) {
+        if ((await this.store.byState(trx, alg, 'current')).length === 0) {
+          await this.createKey(trx, alg, 'current');
+        }
+        if ((await this.store.byState(trx, alg, 'next')).length === 0) {
+          await this.createKey(trx, alg, 'next');
+        }
+      }
+    });
+  }
+
+  /**
+   * The staged key (published since the last rotation) starts signing, the signing key is
+   * retired but stays published, and a new key is staged: relying parties that cache the
+   * JWKS always already know the key a token is signed with.
+   */
+  async rotate(): Promise<KeyInfo[]> {
+    await this.store.exclusively(async (trx) => {
+      const publishUntil = new Date(Date.now() + RETIRED_PUBLISH_SECONDS * 1000);
+      for (const alg of SIGNING_ALGS) {
+        const [next] = await this.store.byState(trx, alg, 'next');
+        for (const current of await this.store.byState(trx, alg, 'current')) {
+          await this.store.retire(trx, current.kid, publishUntil);
+        }
+        if (next) await this.store.promote(trx, next.kid);
+        else await this.createKey(trx, alg, 'current');
+        await this.createKey(trx, alg, 'next');
+      }
+    });
+    return this.list();
+  }
+
+  async list(): Promise<KeyInfo[]> {
+    return (await this.store.all()).map((r) => ({
+      kid: r.kid,
+      alg: r.alg,
+      state: r.state,
+      created_at: iso(r.created_at)!,
+      activated_at: iso(r.activated_at),
+      retired_at: iso(r.retired_at),
+      publish_until: iso(r.publish_until),
+    }));
+  }
+
+  /**
+   * The private JWKS for oidc-provider: signing keys first, and only they may sign
+   * (key_ops), so a staged or retired key is published for verification only.
+   */
+  async providerJwks(): Promise<{ keys: JWK[]; version: string }> {
+    const rows = await this.store.published();
+    const rank = (r: SigningKeyRow) => (r.state === 'current' ? 0 : 1);
+    const keys = rows
+      .sort((a, b) => rank(a) - rank(b))
+      .map((r) => ({
+        ...(JSON.parse(this.protector.open(r.private_jwk, `key:${r.kid}`)) as JWK),
+        kid: r.kid,
+        alg: r.alg,
+        use: 'sig',
+        key_ops: r.state === 'current' ? ['sign', 'verify'] : ['verify'],
+      }));
+    return { keys, version: rows.map((r) => `${r.kid}:${r.state}`).join(',') };
+  }
+
+  version(): Promise<string> {
+    return this.store.version();
+  }
+
+  private async createKey(trx: Db, alg: SigningAlg, state: 'current' | 'next') {
+    const { privateKey } =
+      alg === 'ES256'
+        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        : generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwk = privateKey.export({ format: 'jwk' }) as JWK;
+    const kid = await calculateJwkThumbprint(jwk);
+    await this.store.insert(trx, {
+      kid,
+      alg,
+      state,
+      private_jwk: this.protector.seal(JSON.stringify(jwk), `key:${kid}`),
+    });
+  }
+}
+
+function iso(d: Date | string | null): string | null {
+  return d ? new Date(d).toISOString() : null;
+}

@@ -1,0 +1,71 @@
+import type { Db } from '../db/database.js';
+import { rowsOf } from '../db/database.js';
+
+/** SQL for the oidc_models table: the storage behind oidc-provider's adapter interface. */
+export type ModelPayload = Record<string, unknown> & {
+  grantId?: string;
+  uid?: string;
+  userCode?: string;
+  consumed?: unknown;
+};
+
+export class ModelStore {
+  constructor(private readonly db: Db) {}
+
+  async upsert(model: string, id: string, payload: ModelPayload, expiresInSeconds: number | undefined) {
+    const expiresAt = expiresInSeconds ? new Date(Date.now() + expiresInSeconds * 1000) : null;
+    await this.db('oidc_models')
+      .insert({
+        model,
+        id,
+        payload: JSON.stringify(payload),
+        grant_id: payload.grantId ?? null,
+        uid: payload.uid ?? null,
+        user_code: payload.userCode ?? null,
+        expires_at: expiresAt,
+      })
+      .onConflict(['model', 'id'])
+      .merge(['payload', 'grant_id', 'uid', 'user_code', 'expires_at']);
+  }
+
+  async find(model: string, where: { id?: string; uid?: string; user_code?: string }) {
+    const row = await this.db('oidc_models')
+      .select('payload', 'consumed_at')
+      .where({ model, ...where })
+      .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', this.db.fn.now()))
+      .first();
+    if (!row) return undefined;
+    const payload = (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as ModelPayload;
+    if (row.consumed_at) payload.consumed = Math.floor(new Date(row.consumed_at).getTime() / 1000);
+    return payload;
+  }
+
+  /** Marks a row consumed unless it already was; true for exactly one caller. */
+  async consume(model: string, id: string): Promise<boolean> {
+    const changed = await this.db('oidc_models')
+      .where({ model, id })
+      .whereNull('consumed_at')
+      .update({ consumed_at: this.db.fn.now() })
+      .returning('id');
+    return rowsOf(changed).length === 1;
+  }
+
+  async destroy(model: string, id: string) {
+    await this.db('oidc_models').where({ model, id }).delete();
+  }
+
+  /** Revokes every model of a grant: tokens, codes, and the grant itself. */
+  async revokeByGrantId(grantId: string) {
+    await this.db('oidc_models').where({ grant_id: grantId }).delete();
+  }
+
+  async sweepExpired(batchSize: number): Promise<number> {
+    const result = await this.db.raw(
+      `delete from oidc_models where ctid in (
+         select ctid from oidc_models where expires_at < now() limit ?
+       ) returning 1`,
+      [batchSize],
+    );
+    return rowsOf(result).length;
+  }
+}

@@ -1,0 +1,38 @@
+/** Scopes a relying party may be registered for, and the claims each one releases. */
+export const SCOPE_CLAIMS = {
+  openid: ['sub', 'user_type', 'certification_level'],
+  profile: ['name', 'updated_at'],
+  phone: ['phone_number', 'phone_number_verified'],
+  identity: ['id_number', 'id_type'],
+  enterprise: ['uscc', 'org_name', 'legal_type', 'legal_representative'],
+} as const;
+
+export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'identity', 'enterprise'] as const;
+export type Scope = (typeof SUPPORTED_SCOPES)[number];
+
+/** What the consent page says each scope shares, in the words a citizen reads. */
+export const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
+  openid: '您的账号标识、用户类型和认证等级',
+  offline_access: '在您离开后继续保持访问（长期授权）',
+  profile: '您的姓名（实名认证后为真实姓名）',
+  phone: '您的手机号码',
+  identity: '您的身份证号码（敏感信息）',
+  enterprise: '您的法人信息：统一社会信用代码、机构名称、法人类型、法定代表人',
+};
+
+export const SENSITIVE_SCOPES: ReadonlySet<string> = new Set(['identity']);
+
+export const ACR = {
+  basic: 'urn:unified-id:acr:basic',
+  mfa: 'urn:unified-id:acr:mfa',
+  cert: 'urn:unified-id:acr:cert',
+} as const;
+export type Acr = (typeof ACR)[keyof typeof ACR];
+export const ACR_VALUES: readonly Acr[] = [ACR.basic, ACR.mfa, ACR.cert];
+
+/** Whether a session authenticated at `have` satisfies a request for `want`. */
+export function acrSatisfies(have: string | undefined, want: string): boolean {
+  const h = ACR_VALUES.indexOf(have as Acr);
+  const w = ACR_VALUES.indexOf(want as Acr);
+  return w !== -1 && h >= w;
+}

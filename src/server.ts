@@ -1,0 +1,112 @@
+import { createServer, type Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { type Database, openDatabase } from './db/database.js';
+import { migrate } from './db/migrate.js';
+import { ensureDemoClient } from './dev/demo-rp.js';
+import { createApp } from './http/app.js';
+import { Views } from './http/views.js';
+import { AccountClaimsSource } from './oidc/account-claims.js';
+import { createAdapterFactory } from './oidc/adapter.js';
+import { ProviderHost } from './oidc/provider-host.js';
+import { createLogger } from './ops/logger.js';
+import { Metrics } from './ops/metrics.js';
+import { createServices, type Services } from './services.js';
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  services: Services;
+  host: ProviderHost;
+  database: Database;
+  demoClient?: { clientId: string; clientSecret: string } | undefined;
+  /** Stops accepting, lets requests in flight finish, then closes the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start-up: open the database, migrate under the advisory lock, make sure signing keys exist,
+ * build the provider and listen. Used by `npm start`, the CLI and the tests alike.
+ */
+export async function startServer(config: Config, options: { logger?: Logger; memoryDb?: boolean } = {}) {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const database = openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolMax: config.databasePoolMax,
+    memory: options.memoryDb ?? false,
+  });
+  try {
+    const { applied } = await migrate(database.db);
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+    const services = createServices(config, database.db, logger);
+    await services.keys.ensureKeys();
+    const views = new Views({ cache: config.env === 'production', devMode: config.devMode });
+    const host = await ProviderHost.create(
+      {
+        config,
+        views,
+        adapter: createAdapterFactory(services.models, services.clients),
+        accounts: new AccountClaimsSource(services.accounts),
+        consents: services.consents,
+        pairwiseSalt: services.protector.deriveKey('unified-id/pairwise'),
+      },
+      services.keys,
+      { trustProxy: config.trustProxy, log: logger },
+    );
+    const demoClient = config.demoClient ? await ensureDemoClient(services.clients, config.issuer) : undefined;
+    const metrics = new Metrics();
+    let stopping = false;
+    const app = createApp({
+      config,
+      db: database.db,
+      services,
+      host,
+      views,
+      metrics,
+      logger,
+      isStopping: () => stopping,
+    });
+    const server = createServer(app.callback());
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+    server.requestTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    host.startWatching(config.keyRefreshSeconds);
+    services.sweeper.start();
+
+    let stopped: Promise<void> | undefined;
+    const stop = () => {
+      stopped ??= (async () => {
+        stopping = true;
+        host.stopWatching();
+        services.sweeper.stop();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceSeconds * 1000);
+        await closed;
+        clearTimeout(grace);
+        await database.close();
+      })();
+      return stopped;
+    };
+    const running: RunningServer = {
+      url: `http://127.0.0.1:${port}`,
+      server,
+      services,
+      host,
+      database,
+      demoClient,
+      stop,
+    };
+    return running;
+  } catch (err) {
+    await database.close().catch(() => {});
+    throw err;
+  }
+}
