@@ -28,14 +28,21 @@ export interface RunningServer {
  * Start-up: open the database, migrate under the advisory lock, make sure signing keys exist,
  * build the provider and listen. Used by `npm start`, the CLI and the tests alike.
  */
-export async function startServer(config: Config, options: { logger?: Logger; memoryDb?: boolean } = {}) {
+export async function startServer(
+  config: Config,
+  options: { logger?: Logger; memoryDb?: boolean; database?: Database } = {},
+) {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const database = openDatabase({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
-    poolMax: config.databasePoolMax,
-    memory: options.memoryDb ?? false,
-  });
+  // A shared embedded database stands in for "another process on the same PostgreSQL" in tests.
+  const ownsDatabase = !options.database;
+  const database =
+    options.database ??
+    openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolMax: config.databasePoolMax,
+      memory: options.memoryDb ?? false,
+    });
   try {
     const { applied } = await migrate(database.db);
     if (applied.length) logger.info({ applied }, 'migrations applied');
@@ -91,7 +98,7 @@ export async function startServer(config: Config, options: { logger?: Logger; me
         const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceSeconds * 1000);
         await closed;
         clearTimeout(grace);
-        await database.close();
+        if (ownsDatabase) await database.close();
       })();
       return stopped;
     };
@@ -106,7 +113,7 @@ export async function startServer(config: Config, options: { logger?: Logger; me
     };
     return running;
   } catch (err) {
-    await database.close().catch(() => {});
+    if (ownsDatabase) await database.close().catch(() => {});
     throw err;
   }
 }

@@ -38,6 +38,14 @@ export const clientInputSchema = z
     if (c.authMethod === 'none' && c.grantTypes.includes('client_credentials')) {
       ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: 'a public client can not use client_credentials' });
     }
+    const hosts = new Set(c.redirectUris.map((u) => new URL(u).host));
+    if (c.subjectType === 'pairwise' && hosts.size > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['subjectType'],
+        message: 'a pairwise client must keep its redirect URIs on one host (its sector)',
+      });
+    }
     for (const uri of c.redirectUris) {
       if (uri.includes('#')) ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'no fragments allowed' });
     }

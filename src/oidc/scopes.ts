@@ -1,6 +1,7 @@
 /** Scopes a relying party may be registered for, and the claims each one releases. */
 export const SCOPE_CLAIMS = {
-  openid: ['sub', 'user_type', 'certification_level'],
+  // acr and amr ride on openid so that every ID token says how the session was authenticated.
+  openid: ['sub', 'user_type', 'certification_level', 'acr', 'amr'],
   profile: ['name', 'updated_at'],
   phone: ['phone_number', 'phone_number_verified'],
   identity: ['id_number', 'id_type'],

@@ -78,8 +78,10 @@ export class KeyService {
   }
 
   /**
-   * The private JWKS for oidc-provider: signing keys first, and only they may sign
-   * (key_ops), so a staged or retired key is published for verification only.
+   * The private JWKS for oidc-provider. oidc-provider signs with the first key that fits the
+   * algorithm, so the signing ('current') keys come first; staged and retired keys follow and
+   * are only published. (key_ops can not express this: relying parties would refuse a
+   * published key marked sign-only.)
    */
   async providerJwks(): Promise<{ keys: JWK[]; version: string }> {
     const rows = await this.store.published();
@@ -91,7 +93,6 @@ export class KeyService {
         kid: r.kid,
         alg: r.alg,
         use: 'sig',
-        key_ops: r.state === 'current' ? ['sign', 'verify'] : ['verify'],
       }));
     return { keys, version: rows.map((r) => `${r.kid}:${r.state}`).join(',') };
   }

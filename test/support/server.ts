@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { type Config, loadConfig } from '../../src/config.js';
+import type { Database } from '../../src/db/database.js';
+import { type RunningServer, startServer } from '../../src/server.js';
+import { createPostgresDatabase, type DatabaseKind } from './databases.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export interface TestServer extends RunningServer {
+  config: Config;
+  issuer: string;
+  /** Stops the server and removes its database. */
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  kind?: DatabaseKind;
+  env?: Record<string, string>;
+  /** Share another server's database and secrets: a second process of the same deployment. */
+  sameDeploymentAs?: TestServer;
+}
+
+const sharedSecrets = () => ({
+  COOKIE_KEYS: randomBytes(32).toString('base64url'),
+  DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+});
+
+/**
+ * A real server on a free loopback port, as `npm start` would run it, on an in-memory PGlite
+ * or on its own PostgreSQL database.
+ */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const kind = options.kind ?? 'pglite';
+  const port = await freePort();
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-test-'));
+  const sibling = options.sameDeploymentAs;
+  const postgres = kind === 'postgres' && !sibling ? await createPostgresDatabase() : undefined;
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ISSUER: sibling?.issuer ?? `http://localhost:${port}`,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    KEY_REFRESH_SECONDS: '1',
+    ...(sibling
+      ? { COOKIE_KEYS: sibling.config.cookieKeys.join(','), DATA_ENCRYPTION_KEY: sibling.config.dataEncryptionKey.toString('base64') }
+      : sharedSecrets()),
+    ...(postgres ? { DATABASE_URL: postgres.url } : {}),
+    ...(sibling?.config.databaseUrl ? { DATABASE_URL: sibling.config.databaseUrl } : {}),
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const sharedDatabase: Database | undefined = sibling && !sibling.config.databaseUrl ? sibling.database : undefined;
+  const running = await startServer(config, {
+    logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
+    memoryDb: !config.databaseUrl,
+    ...(sharedDatabase ? { database: sharedDatabase } : {}),
+  });
+  return {
+    ...running,
+    url: `http://localhost:${port}`,
+    config,
+    issuer: config.issuer,
+    async close() {
+      await running.stop();
+      await postgres?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
