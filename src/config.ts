@@ -41,6 +41,7 @@ const envSchema = z.object({
   DEMO_CLIENT: flag(true),
   KEY_REFRESH_SECONDS: seconds(10),
   SHUTDOWN_GRACE_SECONDS: seconds(20),
+  ALLOW_PRIVATE_NETWORK_CALLBACKS: z.enum(['true', 'false']).optional(),
 });
 
 export type Environment = z.infer<typeof envSchema>['NODE_ENV'];
@@ -64,6 +65,11 @@ export interface Config {
   demoClient: boolean;
   keyRefreshSeconds: number;
   shutdownGraceSeconds: number;
+  /**
+   * Let the provider call sites (back-channel logout, jwks_uri) at loopback and private
+   * addresses. Off in production unless the sites live on a private government network.
+   */
+  allowPrivateNetworkCallbacks: boolean;
 }
 
 export class ConfigError extends Error {
@@ -110,13 +116,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems: string[] = [];
     if (!e.COOKIE_KEYS) problems.push('COOKIE_KEYS is required in production');
     if (!e.DATA_ENCRYPTION_KEY) problems.push('DATA_ENCRYPTION_KEY is required in production');
-    if (!e.DATABASE_URL) problems.push('DATABASE_URL is required in production (the embedded database is for development)');
+    if (!e.DATABASE_URL)
+      problems.push('DATABASE_URL is required in production (the embedded database is for development)');
     const issuerUrl = new URL(issuer);
     if (issuerUrl.protocol !== 'https:' && !isLocalhost(issuerUrl)) {
       problems.push('ISSUER must be an https: URL in production');
     }
     if (env.DEMO_CLIENT && parsed.data.DEMO_CLIENT) {
-      problems.push('DEMO_CLIENT: the demo relying party is a development implementation and is refused in production');
+      problems.push(
+        'DEMO_CLIENT: the demo relying party is a development implementation and is refused in production',
+      );
     }
     if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
@@ -142,5 +151,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demoClient: !production && e.DEMO_CLIENT,
     keyRefreshSeconds: e.KEY_REFRESH_SECONDS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    allowPrivateNetworkCallbacks: (e.ALLOW_PRIVATE_NETWORK_CALLBACKS ?? String(!production)) === 'true',
   };
 }

@@ -30,13 +30,21 @@ export const clientInputSchema = z
   .superRefine((c, ctx) => {
     const codeFlow = c.grantTypes.includes('authorization_code');
     if (codeFlow && c.redirectUris.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'at least one redirect URI is required' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redirectUris'],
+        message: 'at least one redirect URI is required',
+      });
     }
     if (c.authMethod === 'private_key_jwt' && !c.jwksUri) {
       ctx.addIssue({ code: 'custom', path: ['jwksUri'], message: 'private_key_jwt needs a jwks URI' });
     }
     if (c.authMethod === 'none' && c.grantTypes.includes('client_credentials')) {
-      ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: 'a public client can not use client_credentials' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['grantTypes'],
+        message: 'a public client can not use client_credentials',
+      });
     }
     const hosts = new Set(c.redirectUris.map((u) => new URL(u).host));
     if (c.subjectType === 'pairwise' && hosts.size > 1) {
@@ -47,7 +55,8 @@ export const clientInputSchema = z
       });
     }
     for (const uri of c.redirectUris) {
-      if (uri.includes('#')) ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'no fragments allowed' });
+      if (uri.includes('#'))
+        ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'no fragments allowed' });
     }
   });
 
@@ -161,7 +170,8 @@ export class ClientService {
       first_party: row.first_party,
     };
     if (row.require_level) metadata['require_level'] = row.require_level;
-    if (row.client_secret) metadata['client_secret'] = this.protector.open(row.client_secret, `client:${row.client_id}`);
+    if (row.client_secret)
+      metadata['client_secret'] = this.protector.open(row.client_secret, `client:${row.client_id}`);
     return metadata;
   }
 }

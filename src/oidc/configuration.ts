@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { Views } from '../http/views.js';
 import type { AccountClaimsSource } from './account-claims.js';
 import type { ConsentService } from './consent-service.js';
-import { errorPage, logoutPage, loggedOutPage } from './pages.js';
+import { errorPage, loggedOutPage, logoutPage } from './pages.js';
 import { ACR_VALUES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from './scopes.js';
 
 export interface ProviderDependencies {
@@ -111,6 +111,14 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
     // Every refresh rotates; a reused refresh token revokes the whole grant (oidc-provider does that on reuse).
     rotateRefreshToken: () => true,
     renderError: (ctx, out, error) => errorPage(deps.views, ctx, out, error),
+    // oidc-provider refuses loopback and private addresses (SSRF protection); sites on the
+    // province's private network need them, so an operator can allow it explicitly.
+    fetch: config.allowPrivateNetworkCallbacks
+      ? (url, options) => {
+          const { dispatcher: _ssrfGuard, ...rest } = options as RequestInit & { dispatcher?: unknown };
+          return globalThis.fetch(url, rest);
+        }
+      : (url, options) => globalThis.fetch(url, options),
     ttl: {
       AccessToken: HOUR,
       AuthorizationCode: MINUTE,

@@ -1,7 +1,7 @@
-import type { Logger } from 'pino';
 import { Provider } from 'oidc-provider';
-import type { KeyService } from './keys/key-service.js';
+import type { Logger } from 'pino';
 import { type ProviderDependencies, providerConfiguration } from './configuration.js';
+import type { KeyService } from './keys/key-service.js';
 
 /**
  * Holds the live oidc-provider instance. Its keystore is fixed at construction, so when the
@@ -43,7 +43,10 @@ export class ProviderHost {
 
   async reload(): Promise<void> {
     const { keys, version } = await this.keys.providerJwks();
-    const provider = new Provider(this.deps.config.issuer, providerConfiguration({ ...this.deps, jwks: { keys } }));
+    const provider = new Provider(
+      this.deps.config.issuer,
+      providerConfiguration({ ...this.deps, jwks: { keys } }),
+    );
     provider.proxy = this.trustProxy;
     provider.on('server_error', (_ctx, err) => this.log.error({ err }, 'oidc-provider server error'));
     provider.on('backchannel.error', (_ctx, err, client) =>

@@ -8,7 +8,14 @@ export const SCOPE_CLAIMS = {
   enterprise: ['uscc', 'org_name', 'legal_type', 'legal_representative'],
 } as const;
 
-export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'identity', 'enterprise'] as const;
+export const SUPPORTED_SCOPES = [
+  'openid',
+  'offline_access',
+  'profile',
+  'phone',
+  'identity',
+  'enterprise',
+] as const;
 export type Scope = (typeof SUPPORTED_SCOPES)[number];
 
 /** What the consent page says each scope shares, in the words a citizen reads. */

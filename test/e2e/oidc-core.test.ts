@@ -2,7 +2,13 @@ import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../support/databases.js';
-import { authorize, randomPhone, REDIRECT_URI, registerRelyingParty, signIn } from '../support/relying-party.js';
+import {
+  authorize,
+  REDIRECT_URI,
+  randomPhone,
+  registerRelyingParty,
+  signIn,
+} from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { UserAgent } from '../support/user-agent.js';
 
@@ -33,12 +39,16 @@ describe.each(databaseKinds())('a government site signing citizens in (%s)', (ki
     expect(metadata.pushed_authorization_request_endpoint).toBeDefined();
     expect(metadata.backchannel_logout_supported).toBe(true);
     expect(metadata.authorization_response_iss_parameter_supported).toBe(true);
-    expect(metadata.id_token_signing_alg_values_supported).toEqual(expect.arrayContaining(['ES256', 'RS256']));
+    expect(metadata.id_token_signing_alg_values_supported).toEqual(
+      expect.arrayContaining(['ES256', 'RS256']),
+    );
   });
 
   it('signs a citizen in with an ES256 ID token carrying level, type and acr', async () => {
     const rp = await registerRelyingParty(server);
-    const { tokens, outcome } = await signIn(new UserAgent(), rp, { login: { login: phone, password: PASSWORD } });
+    const { tokens, outcome } = await signIn(new UserAgent(), rp, {
+      login: { login: phone, password: PASSWORD },
+    });
     expect(outcome.pagesSeen).toEqual(['login', 'consent']);
     expect(outcome.callbackUrl?.searchParams.get('iss')).toBe(server.issuer);
     const header = jose.decodeProtectedHeader(tokens.id_token!);
@@ -55,17 +65,27 @@ describe.each(databaseKinds())('a government site signing citizens in (%s)', (ki
   });
 
   it('signs RS256 ID tokens for a site registered for RS256', async () => {
-    const rp = await registerRelyingParty(server, { idTokenSigningAlg: 'RS256' }, { id_token_signed_response_alg: 'RS256' });
+    const rp = await registerRelyingParty(
+      server,
+      { idTokenSigningAlg: 'RS256' },
+      { id_token_signed_response_alg: 'RS256' },
+    );
     const { tokens } = await signIn(new UserAgent(), rp, { login: { login: phone, password: PASSWORD } });
     expect(jose.decodeProtectedHeader(tokens.id_token!).alg).toBe('RS256');
     const jwks = jose.createRemoteJWKSet(new URL(`${server.issuer}/jwks`));
-    const { payload } = await jose.jwtVerify(tokens.id_token!, jwks, { issuer: server.issuer, audience: rp.clientId });
+    const { payload } = await jose.jwtVerify(tokens.id_token!, jwks, {
+      issuer: server.issuer,
+      audience: rp.clientId,
+    });
     expect(payload.sub).toBe(tokens.claims()!.sub);
   });
 
   it('shows the same generic message for a wrong password and an unknown account', async () => {
     const rp = await registerRelyingParty(server);
-    for (const login of [{ login: phone, password: 'wrong-password-1' }, { login: randomPhone(), password: PASSWORD }]) {
+    for (const login of [
+      { login: phone, password: 'wrong-password-1' },
+      { login: randomPhone(), password: PASSWORD },
+    ]) {
       const outcome = await authorize(new UserAgent(), rp, { login, consent: 'allow' });
       expect(outcome.callbackUrl).toBeUndefined();
       expect(outcome.response.status).toBe(401);
@@ -105,7 +125,10 @@ describe.each(databaseKinds())('a government site signing citizens in (%s)', (ki
 
   it('returns access_denied to the site when the person refuses consent', async () => {
     const rp = await registerRelyingParty(server);
-    const outcome = await authorize(new UserAgent(), rp, { login: { login: phone, password: PASSWORD }, consent: 'deny' });
+    const outcome = await authorize(new UserAgent(), rp, {
+      login: { login: phone, password: PASSWORD },
+      consent: 'deny',
+    });
     expect(outcome.callbackUrl?.searchParams.get('error')).toBe('access_denied');
   });
 

@@ -100,13 +100,12 @@ export async function authorize(
 }
 
 /** The whole sign-in: authorize, then redeem the code with PKCE and validate the ID token. */
-export async function signIn(
-  ua: UserAgent,
-  rp: RelyingParty,
-  options: Parameters<typeof authorize>[2] = {},
-) {
+export async function signIn(ua: UserAgent, rp: RelyingParty, options: Parameters<typeof authorize>[2] = {}) {
   const outcome = await authorize(ua, rp, { consent: 'allow', ...options });
-  if (!outcome.callbackUrl) throw new Error(`sign-in did not return to the site: ${outcome.response.status} ${outcome.response.body.slice(0, 300)}`);
+  if (!outcome.callbackUrl)
+    throw new Error(
+      `sign-in did not return to the site: ${outcome.response.status} ${outcome.response.body.slice(0, 300)}`,
+    );
   const tokens = await oidc.authorizationCodeGrant(rp.config, outcome.callbackUrl, {
     pkceCodeVerifier: outcome.verifier,
     expectedState: outcome.state,

@@ -59,14 +59,18 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     LOG_LEVEL: 'silent',
     KEY_REFRESH_SECONDS: '1',
     ...(sibling
-      ? { COOKIE_KEYS: sibling.config.cookieKeys.join(','), DATA_ENCRYPTION_KEY: sibling.config.dataEncryptionKey.toString('base64') }
+      ? {
+          COOKIE_KEYS: sibling.config.cookieKeys.join(','),
+          DATA_ENCRYPTION_KEY: sibling.config.dataEncryptionKey.toString('base64'),
+        }
       : sharedSecrets()),
     ...(postgres ? { DATABASE_URL: postgres.url } : {}),
     ...(sibling?.config.databaseUrl ? { DATABASE_URL: sibling.config.databaseUrl } : {}),
     ...options.env,
   };
   const config = loadConfig(env);
-  const sharedDatabase: Database | undefined = sibling && !sibling.config.databaseUrl ? sibling.database : undefined;
+  const sharedDatabase: Database | undefined =
+    sibling && !sibling.config.databaseUrl ? sibling.database : undefined;
   const running = await startServer(config, {
     logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
     memoryDb: !config.databaseUrl,

@@ -41,7 +41,9 @@ export class UserAgent {
         if (k?.toLowerCase() === 'expires' && v && new Date(v).getTime() < Date.now()) expired = true;
         if (k?.toLowerCase() === 'max-age' && Number(v) <= 0) expired = true;
       }
-      const i = this.cookies.findIndex((c) => c.name === name && c.path === cookiePath && c.host === url.host);
+      const i = this.cookies.findIndex(
+        (c) => c.name === name && c.path === cookiePath && c.host === url.host,
+      );
       if (i !== -1) this.cookies.splice(i, 1);
       if (!expired && value) this.cookies.push({ name, value, path: cookiePath, host: url.host });
     }

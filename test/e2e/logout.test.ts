@@ -1,0 +1,97 @@
+import * as jose from 'jose';
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BackchannelReceiver, startBackchannelReceiver } from '../support/backchannel-receiver.js';
+import { databaseKinds } from '../support/databases.js';
+import { authorize, randomPhone, registerRelyingParty, signIn } from '../support/relying-party.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { hiddenField, UserAgent } from '../support/user-agent.js';
+
+const PASSWORD = 'Li-Si#2024-pass';
+
+describe.each(databaseKinds())('退出: one logout ends the session at every site (%s)', (kind) => {
+  let server: TestServer;
+  let receiver: BackchannelReceiver;
+  let phone: string;
+
+  beforeAll(async () => {
+    server = await startTestServer({ kind });
+    receiver = await startBackchannelReceiver();
+    phone = randomPhone();
+    await server.services.accounts.addCitizen({ phone, password: PASSWORD });
+  });
+  afterAll(async () => {
+    await receiver?.close();
+    await server?.close();
+  });
+
+  it('confirms in Chinese, tells both sites by back-channel, and needs a new login afterwards', async () => {
+    const ua = new UserAgent();
+    const provincial = await registerRelyingParty(server, {
+      backchannelLogoutUri: receiver.url,
+      firstParty: true,
+    });
+    const city = await registerRelyingParty(server, { backchannelLogoutUri: receiver.url, firstParty: true });
+    const atProvince = await signIn(ua, provincial, { login: { login: phone, password: PASSWORD } });
+    const atCity = await signIn(ua, city, {});
+    // oidc-provider gives each site its own sid for the same session.
+    const sidBySite = new Map([
+      [provincial.clientId, atProvince.tokens.claims()!['sid']],
+      [city.clientId, atCity.tokens.claims()!['sid']],
+    ]);
+
+    const endSession = oidc.buildEndSessionUrl(provincial.config, {
+      id_token_hint: atProvince.tokens.id_token!,
+      post_logout_redirect_uri: 'https://rp.example.gov.cn/logged-out',
+    });
+    const confirm = await ua.get(endSession);
+    expect(confirm.status).toBe(200);
+    expect(confirm.body).toContain('退出登录');
+    const done = await ua.post(`${server.issuer}/session/end/confirm`, {
+      xsrf: hiddenField(confirm.body, 'xsrf'),
+      logout: 'yes',
+    });
+    expect(done.location).toMatch(/^https:\/\/rp\.example\.gov\.cn\/logged-out/);
+
+    const tokens = await receiver.waitFor(2);
+    expect(tokens).toHaveLength(2);
+    const jwks = jose.createRemoteJWKSet(new URL(`${server.issuer}/jwks`));
+    const audiences = new Set<string>();
+    for (const token of tokens) {
+      const { payload, protectedHeader } = await jose.jwtVerify(token, jwks, { issuer: server.issuer });
+      expect(protectedHeader.typ).toBe('logout+jwt');
+      expect(payload['events']).toHaveProperty(['http://schemas.openid.net/event/backchannel-logout']);
+      expect(payload['sid']).toBe(sidBySite.get(String(payload.aud)));
+      audiences.add(String(payload.aud));
+    }
+    expect(audiences).toEqual(new Set([provincial.clientId, city.clientId]));
+
+    const silent = await authorize(ua, city, { params: { prompt: 'none' } });
+    expect(silent.callbackUrl?.searchParams.get('error')).toBe('login_required');
+  });
+
+  it('keeps the person signed in when they choose 保持登录', async () => {
+    const ua = new UserAgent();
+    const rp = await registerRelyingParty(server, { firstParty: true });
+    const { tokens } = await signIn(ua, rp, { login: { login: phone, password: PASSWORD } });
+    const confirm = await ua.get(oidc.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token! }));
+    await ua.post(`${server.issuer}/session/end/confirm`, { xsrf: hiddenField(confirm.body, 'xsrf') });
+    const silent = await authorize(ua, rp, { params: { prompt: 'none' } });
+    expect(silent.callbackUrl?.searchParams.get('code')).toBeTruthy();
+  });
+
+  it('refuses a post-logout redirect the site did not register', async () => {
+    const ua = new UserAgent();
+    const rp = await registerRelyingParty(server, { firstParty: true });
+    const { tokens } = await signIn(ua, rp, { login: { login: phone, password: PASSWORD } });
+    const res = await ua.get(
+      oidc.buildEndSessionUrl(rp.config, {
+        id_token_hint: tokens.id_token!,
+        post_logout_redirect_uri: 'https://evil.example.com/phish',
+      }),
+    );
+    expect(res.status).toBe(400);
+    expect(res.location).toBeUndefined();
+    expect(res.body).toContain('invalid_request');
+  });
+});
