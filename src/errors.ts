@@ -65,7 +65,8 @@ export class LoginFailed extends AppError {
 export class ServiceUnavailable extends AppError {
   override name = 'ServiceUnavailable';
   constructor(message = '服务暂不可用，请稍后重试', options?: { cause?: unknown }) {
-    super(503, 'service_unavailable', message, options);
+    // OAuth's name for it, so protocol clients recognise the condition.
+    super(503, 'temporarily_unavailable', message, options);
   }
 }
 

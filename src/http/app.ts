@@ -53,13 +53,16 @@ export function createApp(deps: AppDeps): Koa {
     }).routes(),
   );
   if (config.demoClient) {
-    app.use(demoRpRoutes({ issuer: config.issuer, clients: services.clients, views: deps.views, csrf }).routes());
+    app.use(
+      demoRpRoutes({ issuer: config.issuer, clients: services.clients, views: deps.views, csrf }).routes(),
+    );
   }
 
   // Throttle /token per client before oidc-provider authenticates it (client_id from basic auth or body).
   app.use(async (ctx, next) => {
     if (ctx.path === '/token' && ctx.method === 'POST') {
-      const clientId = basicAuthClientId(ctx.get('authorization')) ?? (await formClientId(ctx)) ?? `ip:${ctx.ip}`;
+      const clientId =
+        basicAuthClientId(ctx.get('authorization')) ?? (await formClientId(ctx)) ?? `ip:${ctx.ip}`;
       await services.limiter.consume(LIMITS.tokenPerClient, clientId);
     }
     return next();

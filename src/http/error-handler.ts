@@ -3,13 +3,11 @@ import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, ServiceUnavailable, TooManyRequests } from '../errors.js';
 import type { Views } from './views.js';
 
+/** Browsers navigating or posting a form ask for text/html; API clients and fetch() do not. */
 function wantsJson(ctx: Context): boolean {
-  return (
-    ctx.path.startsWith('/admin/api') ||
-    ctx.path.startsWith('/dev/') ||
-    ctx.path.startsWith('/api/') ||
-    ctx.accepts('html', 'json') === 'json'
-  );
+  if (ctx.path.startsWith('/admin/api') || ctx.path.startsWith('/api/')) return true;
+  if (ctx.path.startsWith('/dev/') && !ctx.path.startsWith('/dev/rp')) return true;
+  return !ctx.get('accept').includes('text/html');
 }
 
 /** The one place where typed errors become HTTP: a Chinese page, or JSON for APIs. No stack traces leave. */
@@ -34,7 +32,8 @@ export function errorHandler(views: Views): Middleware {
       }
       if (err.status >= 500 && err.status !== 503) ctx.state.log?.error({ err: caught }, 'server error');
       ctx.status = err.status;
-      if (err instanceof TooManyRequests && err.retryAfterSeconds) ctx.set('Retry-After', String(err.retryAfterSeconds));
+      if (err instanceof TooManyRequests && err.retryAfterSeconds)
+        ctx.set('Retry-After', String(err.retryAfterSeconds));
       if (err.status === 503) ctx.set('Retry-After', '5');
       if (wantsJson(ctx)) {
         ctx.body = { error: err.code, error_description: err.userMessage };

@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 import type { Middleware } from 'koa';
 
 const STATIC_DIR = fileURLToPath(new URL('../../views/static/', import.meta.url));
-const TYPES: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
+const TYPES: Record<string, string> = {
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+};
 
 /** The stylesheet and page scripts: a handful of small files, read once at start-up. */
 export function staticFiles(): Middleware {
