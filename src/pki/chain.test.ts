@@ -1,0 +1,301 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateCertificate } from './chain.js';
+import { buildChallenge, challengeExpiry, newNonce } from './challenge.js';
+import { type CrlSource, createCrlSource } from './crl.js';
+import {
+  createCrl,
+  createDevCa,
+  type DevCa,
+  generateDevKeyPair,
+  type IssuedCertificate,
+  issueEnterpriseCertificate,
+  type KeyPair,
+  signAsHolder,
+} from './dev-ca.js';
+import { verifySignature } from './signature.js';
+import {
+  type CrlServer,
+  DEV_ALGORITHMS,
+  MISFIT_ALGORITHM_FOR,
+  makeTempDir,
+  randomCreditCode,
+  SIGNATURE_ALGORITHM_FOR,
+  startCrlServer,
+  tamper,
+} from './test-support.js';
+import { loadTrustStore, type TrustStore } from './trust-store.js';
+
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
+
+let server: CrlServer;
+const tempDirs: { remove(): Promise<void> }[] = [];
+
+beforeAll(async () => {
+  server = await startCrlServer();
+});
+afterAll(async () => {
+  await server.close();
+  await Promise.all(tempDirs.map((dir) => dir.remove()));
+});
+
+describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', (algorithm) => {
+  const now = new Date();
+  const orgName = '福建省统一身份测试有限公司';
+  const creditCode = randomCreditCode();
+  const crlPath = `/${algorithm}/ca.crl`;
+  let ca: DevCa;
+  let otherCa: DevCa;
+  let leafKey: KeyPair;
+  let intermediateKey: KeyPair;
+  let store: TrustStore;
+  let storeWithCrlFile: TrustStore;
+  let crlSource: CrlSource;
+  let good: IssuedCertificate;
+  let revokedViaHttp: IssuedCertificate;
+  let revokedViaFile: IssuedCertificate;
+
+  const issue = (overrides: Partial<Parameters<typeof issueEnterpriseCertificate>[1]> = {}, issuer?: DevCa) =>
+    issueEnterpriseCertificate(issuer ?? ca, {
+      algorithm,
+      creditCode,
+      orgName,
+      key: leafKey,
+      crlDistributionPoints: [server.baseUrl + crlPath],
+      ...overrides,
+    });
+  const validate = (chain: Uint8Array[], trustStore = store) =>
+    validateCertificate({ chain, trustStore, now, crlSource });
+
+  beforeAll(async () => {
+    const [caKey, otherKey] = await Promise.all([
+      generateDevKeyPair(algorithm),
+      generateDevKeyPair(algorithm),
+    ]);
+    [leafKey, intermediateKey] = await Promise.all([
+      generateDevKeyPair(algorithm),
+      generateDevKeyPair(algorithm),
+    ]);
+    ca = await createDevCa({ algorithm, key: caKey });
+    otherCa = await createDevCa({ algorithm, key: otherKey });
+    good = await issue();
+    revokedViaHttp = await issue();
+    revokedViaFile = await issue({ crlDistributionPoints: [] });
+    const crlTimes = {
+      thisUpdate: new Date(now.getTime() - HOUR),
+      nextUpdate: new Date(now.getTime() + DAY),
+    };
+    server.serve(crlPath, createCrl(ca, [revokedViaHttp.serialNumberHex], crlTimes).der);
+
+    const dir = await makeTempDir();
+    tempDirs.push(dir);
+    await mkdir(join(dir.path, 'plain'));
+    await writeFile(join(dir.path, 'plain', 'ca.pem'), ca.certificatePem);
+    await mkdir(join(dir.path, 'with-crl', 'crl'), { recursive: true });
+    await writeFile(join(dir.path, 'with-crl', 'ca.pem'), ca.certificatePem);
+    await writeFile(
+      join(dir.path, 'with-crl', 'crl', 'ca.crl'),
+      createCrl(ca, [revokedViaFile.serialNumberHex], crlTimes).der,
+    );
+    store = await loadTrustStore({ dir: join(dir.path, 'plain') });
+    storeWithCrlFile = await loadTrustStore({ dir: join(dir.path, 'with-crl') });
+    crlSource = createCrlSource();
+  });
+
+  it('accepts a good certificate and its signature over the login challenge', async () => {
+    const result = await validate([good.certificateDer]);
+    expect(result).toMatchObject({ ok: true, certificate: { keyAlgorithm: expect.any(String), creditCode } });
+    if (!result.ok) return;
+    expect(result.path.map((link) => link.fingerprintSha256)).toHaveLength(2);
+
+    const challenge = buildChallenge({
+      issuer: 'https://id.fj.gov.cn',
+      interactionId: 'interaction-1',
+      nonce: newNonce(),
+      expiresAt: challengeExpiry(now),
+    });
+    const algorithms = [
+      SIGNATURE_ALGORITHM_FOR[algorithm],
+      ...(algorithm === 'RSA' ? (['RSA-PSS-SHA256'] as const) : []),
+    ];
+    for (const signatureAlgorithm of algorithms) {
+      const signature = signAsHolder(good.privateKey, signatureAlgorithm, challenge.bytes);
+      const check = verifySignature({
+        certificateDer: good.certificateDer,
+        data: challenge.bytes,
+        signature,
+        algorithm: signatureAlgorithm,
+      });
+      expect(check, signatureAlgorithm).toMatchObject({ ok: true, algorithm: signatureAlgorithm });
+    }
+  });
+
+  it('refuses an expired certificate', async () => {
+    const expired = await issue({
+      notBefore: new Date(now.getTime() - 400 * DAY),
+      notAfter: new Date(now.getTime() - DAY),
+    });
+    expect(await validate([expired.certificateDer])).toMatchObject({
+      ok: false,
+      reason: 'expired',
+      message: '证书已过期',
+    });
+  });
+
+  it('refuses a certificate that is not valid yet', async () => {
+    const early = await issue({
+      notBefore: new Date(now.getTime() + DAY),
+      notAfter: new Date(now.getTime() + 400 * DAY),
+    });
+    expect(await validate([early.certificateDer])).toMatchObject({
+      ok: false,
+      reason: 'not_yet_valid',
+      message: '证书尚未生效',
+    });
+  });
+
+  it('refuses a certificate from a CA that is not in certs/', async () => {
+    const stranger = await issue({}, otherCa);
+    expect(await validate([stranger.certificateDer])).toMatchObject({
+      ok: false,
+      reason: 'untrusted',
+      message: '证书不是由受信任的CA签发',
+    });
+  });
+
+  it('refuses a certificate that may not sign (keyEncipherment only)', async () => {
+    const encryptionOnly = await issue({ keyUsage: ['keyEncipherment'] });
+    expect(await validate([encryptionOnly.certificateDer])).toMatchObject({
+      ok: false,
+      reason: 'key_usage',
+      message: '证书不允许数字签名',
+    });
+  });
+
+  it('refuses a certificate revoked by a CRL file in certs/crl/', async () => {
+    expect(await validate([good.certificateDer], storeWithCrlFile)).toMatchObject({ ok: true });
+    expect(await validate([revokedViaFile.certificateDer], storeWithCrlFile)).toMatchObject({
+      ok: false,
+      reason: 'revoked',
+      message: '证书已被吊销',
+    });
+  });
+
+  it('refuses a certificate revoked by the CRL at its distribution point', async () => {
+    expect(await validate([revokedViaHttp.certificateDer])).toMatchObject({ ok: false, reason: 'revoked' });
+    expect(server.requestCount(crlPath)).toBeGreaterThan(0);
+  });
+
+  it('refuses a certificate whose credit code was changed after signing', async () => {
+    const forged = tamper(good.certificateDer, creditCode, randomCreditCode());
+    expect(await validate([forged])).toMatchObject({ ok: false, reason: 'bad_signature' });
+  });
+
+  it('refuses a signature over another challenge or by another key', () => {
+    const input = {
+      issuer: 'https://id.fj.gov.cn',
+      interactionId: 'interaction-2',
+      nonce: newNonce(),
+      expiresAt: challengeExpiry(now),
+    };
+    const challenge = buildChallenge(input);
+    // Same interaction, fresh nonce: a replayed or stale signature.
+    const other = buildChallenge({ ...input, nonce: newNonce() });
+    const signatureAlgorithm = SIGNATURE_ALGORITHM_FOR[algorithm];
+    for (const signature of [
+      signAsHolder(good.privateKey, signatureAlgorithm, other.bytes),
+      signAsHolder(otherCa.privateKey, signatureAlgorithm, challenge.bytes),
+    ]) {
+      const check = verifySignature({
+        certificateDer: good.certificateDer,
+        data: challenge.bytes,
+        signature,
+        algorithm: signatureAlgorithm,
+      });
+      expect(check).toMatchObject({ ok: false, reason: 'bad_signature', message: '签名验证失败' });
+    }
+  });
+
+  it('refuses an algorithm that does not fit the key', () => {
+    const data = new TextEncoder().encode('challenge');
+    const signature = signAsHolder(good.privateKey, SIGNATURE_ALGORITHM_FOR[algorithm], data);
+    const check = verifySignature({
+      certificateDer: good.certificateDer,
+      data,
+      signature,
+      algorithm: MISFIT_ALGORITHM_FOR[algorithm],
+    });
+    expect(check).toMatchObject({ ok: false, reason: 'algorithm_mismatch' });
+  });
+
+  it('refuses when the distribution point serves a CRL not signed by the issuing CA', async () => {
+    const path = `/${algorithm}/forged.crl`;
+    const impostor = { ...ca, privateKey: otherCa.privateKey, publicKey: otherCa.publicKey };
+    server.serve(
+      path,
+      createCrl(impostor, [], {
+        thisUpdate: new Date(now.getTime() - HOUR),
+        nextUpdate: new Date(now.getTime() + DAY),
+      }).der,
+    );
+    const certificate = await issue({ crlDistributionPoints: [server.baseUrl + path] });
+    expect(await validate([certificate.certificateDer])).toMatchObject({
+      ok: false,
+      reason: 'crl_unavailable',
+      message: '暂时无法获取证书吊销列表，请稍后再试',
+    });
+  });
+
+  it('refuses when the CRL can not be fetched', async () => {
+    const certificate = await issue({
+      crlDistributionPoints: [`${server.baseUrl}/${algorithm}/missing.crl`],
+    });
+    expect(await validate([certificate.certificateDer])).toMatchObject({
+      ok: false,
+      reason: 'crl_unavailable',
+    });
+  });
+
+  it('reads the credit code from serialNumber, organizationIdentifier or a configured extension', async () => {
+    const caOid = '1.2.156.112586.1.4';
+    const placements = ['serialNumber', 'organizationIdentifier', { extensionOid: caOid }] as const;
+    for (const creditCodeIn of placements) {
+      const certificate = await issue({ creditCodeIn });
+      const result = await validateCertificate({
+        chain: [certificate.certificateDer],
+        trustStore: store,
+        now,
+        crlSource,
+        fieldMap: { [caOid]: 'creditCode' },
+      });
+      expect(result.ok && result.certificate.creditCode, JSON.stringify(creditCodeIn)).toBe(creditCode);
+      if (typeof creditCodeIn === 'object') {
+        const unmapped = await validate([certificate.certificateDer]);
+        expect(unmapped.ok && unmapped.certificate.creditCode).toBeUndefined();
+      }
+    }
+  });
+
+  it('follows an intermediate CA sent by the client or kept in certs/intermediate/', async () => {
+    const intermediate = await createDevCa({ algorithm, issuer: ca, key: intermediateKey });
+    const leaf = await issue({ crlDistributionPoints: [] }, intermediate);
+    expect(await validate([leaf.certificateDer])).toMatchObject({ ok: false, reason: 'untrusted' });
+    const sent = await validate([leaf.certificateDer, intermediate.certificateDer]);
+    expect(sent.ok && sent.path).toHaveLength(3);
+    const kept = await validate([leaf.certificateDer], {
+      ...store,
+      intermediates: [...store.intermediates, ...(await loadIntermediate(intermediate))],
+    });
+    expect(kept).toMatchObject({ ok: true });
+  });
+});
+
+async function loadIntermediate(intermediate: DevCa) {
+  const dir = await makeTempDir();
+  tempDirs.push(dir);
+  await mkdir(join(dir.path, 'intermediate'));
+  await writeFile(join(dir.path, 'intermediate', 'sub.pem'), intermediate.certificatePem);
+  return (await loadTrustStore({ dir: dir.path })).intermediates;
+}
