@@ -41,6 +41,7 @@ const envSchema = z.object({
   DEMO_CLIENT: flag(true),
   KEY_REFRESH_SECONDS: seconds(10),
   SHUTDOWN_GRACE_SECONDS: seconds(20),
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(1000),
   ALLOW_PRIVATE_NETWORK_CALLBACKS: z.enum(['true', 'false']).optional(),
 });
 
@@ -65,6 +66,8 @@ export interface Config {
   demoClient: boolean;
   keyRefreshSeconds: number;
   shutdownGraceSeconds: number;
+  /** After SIGTERM, keep accepting (with /readyz at 503) this long so the load balancer moves away. */
+  shutdownDrainMs: number;
   /**
    * Let the provider call sites (back-channel logout, jwks_uri) at loopback and private
    * addresses. Off in production unless the sites live on a private government network.
@@ -151,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demoClient: !production && e.DEMO_CLIENT,
     keyRefreshSeconds: e.KEY_REFRESH_SECONDS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     allowPrivateNetworkCallbacks: (e.ALLOW_PRIVATE_NETWORK_CALLBACKS ?? String(!production)) === 'true',
   };
 }

@@ -61,7 +61,9 @@ export async function startServer(
       services.keys,
       { trustProxy: config.trustProxy, log: logger },
     );
-    const demoClient = config.demoClient ? await ensureDemoClient(services.clients, config.issuer) : undefined;
+    const demoClient = config.demoClient
+      ? await ensureDemoClient(services.clients, config.issuer)
+      : undefined;
     const metrics = new Metrics();
     let stopping = false;
     const app = createApp({
@@ -91,6 +93,7 @@ export async function startServer(
     const stop = () => {
       stopped ??= (async () => {
         stopping = true;
+        if (config.shutdownDrainMs) await new Promise((r) => setTimeout(r, config.shutdownDrainMs));
         host.stopWatching();
         services.sweeper.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

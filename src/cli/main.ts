@@ -3,18 +3,15 @@ import { ConfigError, loadConfig } from '../config.js';
 import { EmbeddedDatabaseBusy, openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { AppError } from '../errors.js';
-import { runServe } from './serve.js';
 import { print, withServices } from './context.js';
+import { runServe } from './serve.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const list = (value: string) => value.split(/[,\s]+/).filter(Boolean);
 
 const program = new Command('unified-id').description('Unified ID (统一用户账号) OpenID Connect provider');
 
-program
-  .command('serve', { isDefault: true })
-  .description('run the provider (npm start)')
-  .action(runServe);
+program.command('serve', { isDefault: true }).description('run the provider (npm start)').action(runServe);
 
 program
   .command('migrate')
@@ -93,11 +90,27 @@ const keys = program.command('keys').description('signing keys');
 keys
   .command('list')
   .option('--json', 'print JSON', false)
-  .action(async (o) => print(await withServices((s) => s.keys.list()), o.json));
+  .action(async (o) =>
+    print(
+      await withServices(async (s) => {
+        await s.keys.ensureKeys();
+        return s.keys.list();
+      }),
+      o.json,
+    ),
+  );
 keys
   .command('rotate')
   .option('--json', 'print JSON', false)
-  .action(async (o) => print(await withServices((s) => s.keys.rotate()), o.json));
+  .action(async (o) =>
+    print(
+      await withServices(async (s) => {
+        await s.keys.ensureKeys();
+        return s.keys.rotate();
+      }),
+      o.json,
+    ),
+  );
 
 const accounts = program.command('accounts').description('user accounts');
 accounts

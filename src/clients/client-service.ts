@@ -46,7 +46,8 @@ export const clientInputSchema = z
         message: 'a public client can not use client_credentials',
       });
     }
-    const hosts = new Set(c.redirectUris.map((u) => new URL(u).host));
+    // Refinements run even when a URL above failed to parse, so only parseable ones count here.
+    const hosts = new Set(c.redirectUris.filter((u) => URL.canParse(u)).map((u) => new URL(u).host));
     if (c.subjectType === 'pairwise' && hosts.size > 1) {
       ctx.addIssue({
         code: 'custom',

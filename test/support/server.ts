@@ -58,6 +58,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
     KEY_REFRESH_SECONDS: '1',
+    SHUTDOWN_DRAIN_MS: '0',
     ...(sibling
       ? {
           COOKIE_KEYS: sibling.config.cookieKeys.join(','),

@@ -1,0 +1,62 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+const dataDir = () => mkdtempSync(path.join(tmpdir(), 'uid-config-'));
+const secrets = {
+  COOKIE_KEYS: 'k'.repeat(32),
+  DATA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+};
+
+describe('configuration read at start-up', () => {
+  it('runs a fresh clone with no settings: localhost issuer, generated secrets kept for the next start', () => {
+    const dir = dataDir();
+    const first = loadConfig({ DATA_DIR: dir });
+    expect(first.issuer).toBe('http://localhost:3000');
+    expect(first.devMode).toBe(true);
+    expect(first.dataEncryptionKey).toHaveLength(32);
+    const second = loadConfig({ DATA_DIR: dir });
+    expect(second.cookieKeys).toEqual(first.cookieKeys);
+    expect(second.dataEncryptionKey.equals(first.dataEncryptionKey)).toBe(true);
+  });
+
+  it('derives the issuer from PORT', () => {
+    expect(loadConfig({ DATA_DIR: dataDir(), PORT: '8080' }).issuer).toBe('http://localhost:8080');
+  });
+
+  it('names the variable that is wrong', () => {
+    expect(() => loadConfig({ DATA_DIR: dataDir(), PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadConfig({ DATA_DIR: dataDir(), DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
+    expect(() => loadConfig({ DATA_DIR: dataDir(), DATA_ENCRYPTION_KEY: 'short' })).toThrow(
+      /DATA_ENCRYPTION_KEY/,
+    );
+    expect(() => loadConfig({ DATA_DIR: dataDir(), COOKIE_KEYS: 'too-short' })).toThrow(/COOKIE_KEYS/);
+  });
+
+  it('refuses in production what is only fit for development', () => {
+    const production = { NODE_ENV: 'production', DATA_DIR: dataDir() };
+    const error = (() => {
+      try {
+        loadConfig(production);
+      } catch (err) {
+        return err as ConfigError;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error?.message).toMatch(/COOKIE_KEYS is required/);
+    expect(error?.message).toMatch(/DATA_ENCRYPTION_KEY is required/);
+    expect(error?.message).toMatch(/DATABASE_URL is required/);
+
+    const almost = { ...production, ...secrets, DATABASE_URL: 'postgres://db/uid' };
+    expect(() => loadConfig({ ...almost, ISSUER: 'http://id.example.gov.cn' })).toThrow(/https/);
+    expect(() => loadConfig({ ...almost, ISSUER: 'https://id.example.gov.cn', DEMO_CLIENT: 'true' })).toThrow(
+      /DEMO_CLIENT/,
+    );
+    const ok = loadConfig({ ...almost, ISSUER: 'https://id.example.gov.cn' });
+    expect(ok.devMode).toBe(false);
+    expect(ok.demoClient).toBe(false);
+    expect(ok.allowPrivateNetworkCallbacks).toBe(false);
+  });
+});

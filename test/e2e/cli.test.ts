@@ -1,0 +1,119 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/server.js';
+
+const run = promisify(execFile);
+const BIN = path.resolve('bin/unified-id.js');
+const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-cli-'));
+const env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'development' };
+const cli = (...args: string[]) => run(process.execPath, [BIN, ...args], { env, timeout: 60_000 });
+
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe('the unified-id command line, on the embedded database', () => {
+  it('registers a site and prints its credentials as JSON', async () => {
+    const { stdout } = await cli(
+      'clients',
+      'add',
+      '--name',
+      '某市政务服务网',
+      '--redirect-uri',
+      'https://city.example.gov.cn/oidc/callback',
+      '--scopes',
+      'openid,profile,phone',
+      '--json',
+    );
+    const created = JSON.parse(stdout) as { client_id: string; client_secret: string };
+    expect(created.client_id).toMatch(/^rp_/);
+    expect(Buffer.from(created.client_secret, 'base64url').length).toBeGreaterThanOrEqual(32);
+
+    const listed = JSON.parse((await cli('clients', 'list', '--json')).stdout) as {
+      client_id: string;
+      name: string;
+    }[];
+    expect(listed.find((c) => c.client_id === created.client_id)?.name).toBe('某市政务服务网');
+    // The secret is shown once, never in listings.
+    expect(JSON.stringify(listed)).not.toContain(created.client_secret);
+  });
+
+  it('refuses a malformed redirect URI with a message, not a stack trace', async () => {
+    const failed = await cli('clients', 'add', '--name', 'x', '--redirect-uri', 'not a url').catch((e) => e);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/redirectUris/);
+    expect(failed.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('creates accounts under the password rules and shows them masked', async () => {
+    const weak = await cli('accounts', 'add', '--phone', '13800138000', '--password', '12345678').catch(
+      (e) => e,
+    );
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toMatch(/密码/);
+    const { stdout } = await cli(
+      'accounts',
+      'add',
+      '--phone',
+      '13800138000',
+      '--password',
+      'Strong#Pass2024',
+      '--json',
+    );
+    const account = JSON.parse(stdout) as { phoneMasked: string; certificationLevel: string };
+    expect(account.phoneMasked).toBe('138****8000');
+    expect(account.certificationLevel).toBe('L1');
+    const locked = JSON.parse((await cli('accounts', 'lock', '13800138000', '--json')).stdout) as {
+      status: string;
+    };
+    expect(locked.status).toBe('locked');
+  });
+
+  it('lists and rotates signing keys, keeping a staged key published ahead of use', async () => {
+    const before = JSON.parse((await cli('keys', 'list', '--json')).stdout) as {
+      kid: string;
+      state: string;
+      alg: string;
+    }[];
+    const stagedEs = before.find((k) => k.alg === 'ES256' && k.state === 'next')!;
+    const after = JSON.parse((await cli('keys', 'rotate', '--json')).stdout) as {
+      kid: string;
+      state: string;
+      alg: string;
+    }[];
+    expect(after.find((k) => k.kid === stagedEs.kid)?.state).toBe('current');
+    expect(after.filter((k) => k.alg === 'ES256' && k.state === 'next')).toHaveLength(1);
+    expect(after.filter((k) => k.state === 'retired').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('will not open the embedded database while the server holds it', async () => {
+    const port = await freePort();
+    const server = spawn(process.execPath, [BIN, 'serve'], {
+      env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('server did not start')), 60_000);
+        server.stdout.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('discovery:')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      const busy = await cli('clients', 'list').catch((e) => e);
+      expect(busy.code).toBe(1);
+      expect(busy.stderr).toMatch(/in use by process \d+/);
+      const discovery = await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`);
+      expect(discovery.status).toBe(200);
+    } finally {
+      server.kill('SIGTERM');
+      await new Promise((resolve) => server.once('exit', resolve));
+    }
+    // After a clean stop the lock is released.
+    await expect(cli('clients', 'list', '--json')).resolves.toBeTruthy();
+  });
+});
