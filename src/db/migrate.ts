@@ -22,7 +22,9 @@ export async function migrate(db: Db): Promise<MigrationResult> {
       name text primary key,
       applied_at timestamptz not null default now()
     )`);
-    const done = new Set((await trx('schema_migrations').select('name')).map((r: { name: string }) => r.name));
+    const done = new Set(
+      (await trx('schema_migrations').select('name')).map((r: { name: string }) => r.name),
+    );
     const applied: string[] = [];
     for (const file of files) {
       if (done.has(file)) continue;

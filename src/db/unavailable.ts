@@ -21,5 +21,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (e.code && CONNECTION_CODES.has(e.code)) return true;
   if (e.name === 'KnexTimeoutError') return true;
   if (Array.isArray(e.errors) && e.errors.some(isDatabaseUnavailable)) return true; // AggregateError from net
-  return /Connection terminated|connection is closed|Client has encountered a connection error/i.test(e.message ?? '');
+  return /Connection terminated|connection is closed|Client has encountered a connection error/i.test(
+    e.message ?? '',
+  );
 }

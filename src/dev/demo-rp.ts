@@ -65,8 +65,12 @@ export function demoRpRoutes(deps: {
 
   router.get('/', async (ctx) => {
     const raw = ctx.cookies.get(SESSION_COOKIE, { signed: true });
-    if (!raw) return page(ctx, { signedIn: false, error: ctx.query['error_description'] ?? ctx.query['error'] });
-    const session = JSON.parse(Buffer.from(raw, 'base64url').toString()) as { claims: oidc.IDToken; accessToken: string };
+    if (!raw)
+      return page(ctx, { signedIn: false, error: ctx.query['error_description'] ?? ctx.query['error'] });
+    const session = JSON.parse(Buffer.from(raw, 'base64url').toString()) as {
+      claims: oidc.IDToken;
+      accessToken: string;
+    };
     let userinfo: unknown;
     try {
       userinfo = await oidc.fetchUserInfo(await client(), session.accessToken, session.claims.sub);
@@ -103,14 +107,21 @@ export function demoRpRoutes(deps: {
     const [state, verifier] = (ctx.cookies.get(FLOW_COOKIE, { signed: true }) ?? '').split('.');
     ctx.cookies.set(FLOW_COOKIE, null, cookie);
     if (ctx.query['error']) {
-      return page(ctx, { signedIn: false, error: `${ctx.query['error']}: ${ctx.query['error_description'] ?? ''}` });
+      return page(ctx, {
+        signedIn: false,
+        error: `${ctx.query['error']}: ${ctx.query['error_description'] ?? ''}`,
+      });
     }
     if (!state || !verifier) return page(ctx, { signedIn: false, error: '登录流程已过期，请重新登录' });
-    const tokens = await oidc.authorizationCodeGrant(await client(), new URL(ctx.href.replace(/^[^?]+/, redirectUri)), {
-      pkceCodeVerifier: verifier,
-      expectedState: state,
-      idTokenExpected: true,
-    });
+    const tokens = await oidc.authorizationCodeGrant(
+      await client(),
+      new URL(ctx.href.replace(/^[^?]+/, redirectUri)),
+      {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        idTokenExpected: true,
+      },
+    );
     const session = { claims: tokens.claims(), accessToken: tokens.access_token, idToken: tokens.id_token };
     ctx.cookies.set(SESSION_COOKIE, Buffer.from(JSON.stringify(session)).toString('base64url'), cookie);
     ctx.redirect('/dev/rp/');
@@ -120,7 +131,9 @@ export function demoRpRoutes(deps: {
     deps.csrf.verify(ctx, field(ctx, '_csrf'));
     const raw = ctx.cookies.get(SESSION_COOKIE, { signed: true });
     ctx.cookies.set(SESSION_COOKIE, null, cookie);
-    const idToken = raw ? (JSON.parse(Buffer.from(raw, 'base64url').toString()) as { idToken?: string }).idToken : undefined;
+    const idToken = raw
+      ? (JSON.parse(Buffer.from(raw, 'base64url').toString()) as { idToken?: string }).idToken
+      : undefined;
     const url = oidc.buildEndSessionUrl(await client(), {
       post_logout_redirect_uri: `${deps.issuer}/dev/rp/`,
       ...(idToken ? { id_token_hint: idToken } : {}),

@@ -8,7 +8,7 @@ import type { Csrf } from '../http/csrf.js';
 import type { Views } from '../http/views.js';
 import type { ConsentService } from '../oidc/consent-service.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
-import { ACR, SCOPE_DESCRIPTIONS, SENSITIVE_SCOPES, type Scope } from '../oidc/scopes.js';
+import { ACR, SCOPE_DESCRIPTIONS, type Scope, SENSITIVE_SCOPES } from '../oidc/scopes.js';
 import type { Metrics } from '../ops/metrics.js';
 import { LIMITS, type RateLimiter } from '../ops/rate-limiter.js';
 
@@ -82,7 +82,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       );
     } catch (err) {
       if (!(err instanceof LoginFailed || err instanceof TooManyRequests)) throw err;
-      deps.metrics.logins.inc({ method: 'password', outcome: err instanceof LoginFailed ? 'failure' : 'throttled' });
+      deps.metrics.logins.inc({
+        method: 'password',
+        outcome: err instanceof LoginFailed ? 'failure' : 'throttled',
+      });
       ctx.status = err.status;
       return render(ctx, deps, 'login', { ...page, error: err.userMessage });
     }
@@ -103,7 +106,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     }
     const accountId = interaction.session!.accountId;
     const clientId = String(interaction.params['client_id']);
-    const promptDetails = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+    const promptDetails = interaction.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+    };
     const grant = interaction.grantId
       ? ((await provider.Grant.find(interaction.grantId)) ?? new provider.Grant({ accountId, clientId }))
       : new provider.Grant({ accountId, clientId });
@@ -114,7 +120,12 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const grantId = await grant.save();
     await deps.consents.remember(accountId, clientId, scopes, claims);
     ctx.state.log.info({ accountId, clientId, scopes }, 'consent given');
-    return provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    return provider.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { consent: { grantId } },
+      { mergeWithLastSubmission: true },
+    );
   });
 
   router.get('/:uid/abort', async (ctx) => {

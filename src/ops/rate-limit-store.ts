@@ -21,7 +21,10 @@ export class RateLimitStore {
   }
 
   async peek(key: string): Promise<number> {
-    const row = await this.db('rate_limits').where('key', key).andWhere('window_ends_at', '>', this.db.fn.now()).first();
+    const row = await this.db('rate_limits')
+      .where('key', key)
+      .andWhere('window_ends_at', '>', this.db.fn.now())
+      .first();
     return row ? Number(row.count) : 0;
   }
 

@@ -22,7 +22,10 @@ export class RateLimiter {
   async consume(limit: Limit, subject: string): Promise<number> {
     const { count, windowEndsAt } = await this.store.hit(`${limit.name}:${subject}`, limit.windowSeconds);
     if (count > limit.max) {
-      throw new TooManyRequests(undefined, Math.max(1, Math.ceil((windowEndsAt.getTime() - Date.now()) / 1000)));
+      throw new TooManyRequests(
+        undefined,
+        Math.max(1, Math.ceil((windowEndsAt.getTime() - Date.now()) / 1000)),
+      );
     }
     return count;
   }

@@ -16,7 +16,10 @@ export class Sweeper {
 
   async sweepOnce(): Promise<number> {
     let total = 0;
-    for (const sweep of [(n: number) => this.models.sweepExpired(n), (n: number) => this.rateLimits.sweepExpired(n)]) {
+    for (const sweep of [
+      (n: number) => this.models.sweepExpired(n),
+      (n: number) => this.rateLimits.sweepExpired(n),
+    ]) {
       for (let i = 0; i < 20; i++) {
         const removed = await sweep(BATCH);
         total += removed;

@@ -35,8 +35,7 @@ it('on SIGTERM finishes every request in flight, then exits cleanly', async () =
           authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
           'content-type': 'application/x-www-form-urlencoded',
         },
-        body:
-          'grant_type=authorization_code&code=unknown&redirect_uri=http://x&code_verifier=' + 'a'.repeat(43),
+        body: `grant_type=authorization_code&code=unknown&redirect_uri=http://x&code_verifier=${'a'.repeat(43)}`,
       }).then((r) => r.status),
     );
     await new Promise((r) => setTimeout(r, 5));
