@@ -43,7 +43,52 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_SECONDS: seconds(20),
   SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(1000),
   ALLOW_PRIVATE_NETWORK_CALLBACKS: z.enum(['true', 'false']).optional(),
+  SMS_GATEWAY: z.enum(['dev', 'http']).optional(),
+  SMS_GATEWAY_URL: z.url().optional(),
+  SMS_GATEWAY_APP_ID: z.string().min(1).optional(),
+  SMS_GATEWAY_SECRET: z.string().min(16).optional(),
+  SMS_GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  IDENTITY_VERIFIER: z.enum(['dev', 'http']).optional(),
+  IDENTITY_VERIFIER_URL: z.url().optional(),
+  IDENTITY_VERIFIER_APP_ID: z.string().min(1).optional(),
+  IDENTITY_VERIFIER_SECRET: z.string().min(16).optional(),
+  IDENTITY_VERIFIER_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
 });
+
+export interface OutsideHttpService {
+  kind: 'http';
+  url: string;
+  appId: string;
+  secret: string;
+  timeoutMs: number;
+  retries: number;
+}
+export type OutsideService = { kind: 'dev' } | OutsideHttpService;
+
+/** An outside service's settings; `dev` is the default only outside production. */
+function outsideService(
+  prefix: 'SMS_GATEWAY' | 'IDENTITY_VERIFIER',
+  e: z.infer<typeof envSchema>,
+  production: boolean,
+  problems: string[],
+): OutsideService {
+  const kind = e[prefix] ?? (production ? 'http' : 'dev');
+  if (kind === 'dev') {
+    if (production) problems.push(`${prefix}=dev: development implementations are refused in production`);
+    return { kind: 'dev' };
+  }
+  const url = e[`${prefix}_URL`];
+  const appId = e[`${prefix}_APP_ID`];
+  const secret = e[`${prefix}_SECRET`];
+  for (const [name, value] of [
+    [`${prefix}_URL`, url],
+    [`${prefix}_APP_ID`, appId],
+    [`${prefix}_SECRET`, secret],
+  ] as const) {
+    if (!value) problems.push(`${name} is required when ${prefix}=http`);
+  }
+  return { kind: 'http', url: url ?? '', appId: appId ?? '', secret: secret ?? '', timeoutMs: e[`${prefix}_TIMEOUT_MS`], retries: 2 };
+}
 
 export type Environment = z.infer<typeof envSchema>['NODE_ENV'];
 
@@ -73,6 +118,8 @@ export interface Config {
    * addresses. Off in production unless the sites live on a private government network.
    */
   allowPrivateNetworkCallbacks: boolean;
+  sms: OutsideService;
+  identityVerifier: OutsideService;
 }
 
 export class ConfigError extends Error {
@@ -115,8 +162,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(e.DATA_DIR);
   const issuer = (e.ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/$/, '');
 
+  const problems: string[] = [];
+  const sms = outsideService('SMS_GATEWAY', e, production, problems);
+  const identityVerifier = outsideService('IDENTITY_VERIFIER', e, production, problems);
   if (production) {
-    const problems: string[] = [];
     if (!e.COOKIE_KEYS) problems.push('COOKIE_KEYS is required in production');
     if (!e.DATA_ENCRYPTION_KEY) problems.push('DATA_ENCRYPTION_KEY is required in production');
     if (!e.DATABASE_URL)
@@ -130,8 +179,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         'DEMO_CLIENT: the demo relying party is a development implementation and is refused in production',
       );
     }
-    if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
+  if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
 
   const needDevSecrets = !e.COOKIE_KEYS || !e.DATA_ENCRYPTION_KEY;
   const dev = needDevSecrets ? loadOrCreateDevSecrets(dataDir) : undefined;
@@ -156,5 +205,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     allowPrivateNetworkCallbacks: (e.ALLOW_PRIVATE_NETWORK_CALLBACKS ?? String(!production)) === 'true',
+    sms,
+    identityVerifier,
   };
 }

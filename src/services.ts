@@ -1,11 +1,14 @@
 import type { Logger } from 'pino';
 import { AccountService } from './accounts/account-service.js';
 import { AccountStore } from './accounts/account-store.js';
+import { LoginGuard } from './accounts/login-guard.js';
+import { RealNameService } from './accounts/real-name-service.js';
 import { ClientService } from './clients/client-service.js';
 import { ClientStore } from './clients/client-store.js';
 import type { Config } from './config.js';
 import { DataProtector } from './crypto/sealed.js';
 import type { Db } from './db/database.js';
+import { FlowStateStore } from './flows/flow-state-store.js';
 import { ConsentService } from './oidc/consent-service.js';
 import { ConsentStore } from './oidc/consent-store.js';
 import { KeyService } from './oidc/keys/key-service.js';
@@ -14,21 +17,38 @@ import { ModelStore } from './oidc/model-store.js';
 import { RateLimitStore } from './ops/rate-limit-store.js';
 import { RateLimiter } from './ops/rate-limiter.js';
 import { Sweeper } from './ops/sweeper.js';
+import { createOutsideServices } from './outside/factory.js';
+import { CaptchaService } from './verification/captcha-service.js';
+import { CaptchaStore } from './verification/captcha-store.js';
+import { SmsCodeService } from './verification/sms-code-service.js';
+import { SmsCodeStore } from './verification/sms-code-store.js';
 
 /** Stores and services wired once; the server and the CLI share them, so both run the same code. */
 export function createServices(config: Config, db: Db, log: Logger) {
   const protector = new DataProtector(config.dataEncryptionKey);
-  const models = new ModelStore(db);
   const rateLimits = new RateLimitStore(db);
+  const limiter = new RateLimiter(rateLimits);
+  const accountStore = new AccountStore(db);
+  const accounts = new AccountService(accountStore, protector);
+  const outside = createOutsideServices(
+    { production: config.env === 'production', sms: config.sms, identityVerifier: config.identityVerifier },
+    db,
+  );
   return {
     protector,
-    models,
-    accounts: new AccountService(new AccountStore(db)),
+    outside,
+    models: new ModelStore(db),
+    accounts,
+    realName: new RealNameService(accountStore, accounts, outside.identity, protector),
+    loginGuard: new LoginGuard(rateLimits),
+    captcha: new CaptchaService(new CaptchaStore(db)),
+    sms: new SmsCodeService(new SmsCodeStore(db), outside.sms, limiter, protector),
+    flowStates: new FlowStateStore(db),
     clients: new ClientService(new ClientStore(db), protector, config.env === 'production'),
     keys: new KeyService(new KeyStore(db), protector),
     consents: new ConsentService(new ConsentStore(db)),
-    limiter: new RateLimiter(rateLimits),
-    sweeper: new Sweeper(models, rateLimits, log),
+    limiter,
+    sweeper: new Sweeper(db, log),
   };
 }
 

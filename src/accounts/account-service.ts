@@ -1,30 +1,54 @@
 import { randomUUID } from 'node:crypto';
+import type { DataProtector } from '../crypto/sealed.js';
 import { BadInput, Conflict, LoginFailed, NotFound } from '../errors.js';
 import type { AccountRow, AccountStore } from './account-store.js';
+import { parseIdNumber } from './id-number.js';
+import { maskName } from './mask.js';
 import { passwordHasher } from './password-hasher.js';
 import { checkPassword } from './password-policy.js';
+import { maskIdNumber } from './id-number.js';
 import { maskPhone, parseMainlandMobile } from './phone.js';
+
+/** 登录失败处理 (等保 2.0 §8.1.4.1 b): ten failures in a row lock the password path for 30 minutes. */
+export const PASSWORD_LOCK = { after: 10, seconds: 30 * 60 } as const;
+
+export const PHONE_TAKEN = '该手机号已注册，请直接登录或找回密码';
 
 export interface AccountView {
   id: string;
   userType: AccountRow['user_type'];
   phoneMasked: string | null;
+  nameMasked: string | null;
+  idNumberMasked: string | null;
   certificationLevel: AccountRow['certification_level'];
   status: AccountRow['status'];
   createdAt: string;
 }
 
-/** People and legal persons: creation, password authentication, status. */
+/** The identity of a verified person, opened from its sealed columns. */
+export interface Identity {
+  realName: string;
+  idNumber: string;
+  idType: string;
+}
+
+/** People and legal persons: creation, password authentication, identity, status. */
 export class AccountService {
-  constructor(private readonly store: AccountStore) {}
+  constructor(
+    private readonly store: AccountStore,
+    private readonly protector: DataProtector,
+  ) {}
+
+  idNumberIndex(idNumber: string): string {
+    return this.protector.blindIndex('id_number', idNumber);
+  }
 
   async addCitizen(input: { phone: string; password: string }): Promise<AccountView> {
     const phone = parseMainlandMobile(input.phone);
     if (!phone.ok) throw new BadInput(phone.message);
     const rule = checkPassword(input.password, { phone: phone.national });
     if (!rule.ok) throw new BadInput(rule.message);
-    if (await this.store.findByPhone(phone.e164))
-      throw new Conflict('该手机号已注册，请直接登录或找回密码', 'phone_taken');
+    if (await this.store.findByPhone(phone.e164)) throw new Conflict(PHONE_TAKEN, 'phone_taken');
     const row = {
       id: randomUUID(),
       user_type: 'natural_person' as const,
@@ -35,43 +59,87 @@ export class AccountService {
     try {
       await this.store.insert(row);
     } catch (err) {
-      // Two registrations of one phone at once: the unique index decides.
-      if ((err as { code?: string }).code === '23505')
-        throw new Conflict('该手机号已注册，请直接登录或找回密码', 'phone_taken');
+      // Two registrations of one phone at once: the unique index decides, and only one account exists.
+      if ((err as { code?: string }).code === '23505') throw new Conflict(PHONE_TAKEN, 'phone_taken');
       throw err;
     }
     return this.show(row.id);
   }
 
   /**
-   * The login identifier is a phone number (ID numbers come with real-name verification).
-   * Every failure looks the same and costs the same time, whether or not the account exists.
+   * The login is a phone number or, for a verified person, an ID number. Every failure looks
+   * the same and costs the same time, whether or not the account exists or its password is locked.
    */
   async authenticatePassword(login: string, password: string): Promise<AccountRow> {
-    const phone = parseMainlandMobile(login);
-    const account = phone.ok ? await this.store.findByPhone(phone.e164) : undefined;
-    const valid = await passwordHasher.verify(account?.password_hash, password);
-    if (!account || !valid || account.status !== 'active') throw new LoginFailed();
+    const account = await this.findByLogin(login);
+    const locked = account?.password_locked_until && new Date(account.password_locked_until).getTime() > Date.now();
+    const valid = await passwordHasher.verify(locked ? undefined : account?.password_hash, password);
+    if (!account || !valid || account.status !== 'active') {
+      if (account && !locked) await this.store.recordPasswordFailure(account.id, PASSWORD_LOCK.after, PASSWORD_LOCK.seconds);
+      throw new LoginFailed();
+    }
+    if (account.failed_logins > 0) await this.store.clearPasswordFailures(account.id);
     if (account.password_hash && passwordHasher.needsRehash(account.password_hash)) {
       await this.store.setPasswordHash(account.id, await passwordHasher.hash(password));
     }
     return account;
   }
 
+  /** For a second factor: checks the password of a known account without touching the lock counters twice. */
+  async checkPasswordOf(accountId: string, password: string): Promise<boolean> {
+    const account = await this.store.findById(accountId);
+    if (!account?.phone) return false;
+    try {
+      await this.authenticatePassword(account.phone, password);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async setPassword(accountId: string, password: string): Promise<void> {
+    const account = await this.store.findById(accountId);
+    if (!account) throw new NotFound();
+    const identity = this.identityOf(account);
+    const rule = checkPassword(password, {
+      ...(account.phone ? { phone: account.phone.replace(/^\+86/, '') } : {}),
+      ...(identity ? { idNumber: identity.idNumber } : {}),
+    });
+    if (!rule.ok) throw new BadInput(rule.message);
+    await this.store.setPasswordHash(accountId, await passwordHasher.hash(password));
+  }
+
   async find(id: string): Promise<AccountRow | undefined> {
     return this.store.findById(id);
   }
 
+  async findByPhone(e164: string): Promise<AccountRow | undefined> {
+    return this.store.findByPhone(e164);
+  }
+
+  /** A phone number, an ID number (verified accounts only), or an account id. */
   async findByLogin(login: string): Promise<AccountRow | undefined> {
     const phone = parseMainlandMobile(login);
     if (phone.ok) return this.store.findByPhone(phone.e164);
-    return this.store.findById(login);
+    const id = parseIdNumber(login);
+    if (id.ok) return this.store.findByIdNumberHash(this.idNumberIndex(id.idNumber));
+    if (/^[0-9a-f-]{36}$/.test(login)) return this.store.findById(login);
+    return undefined;
+  }
+
+  identityOf(account: AccountRow): Identity | undefined {
+    if (!account.real_name || !account.id_number) return undefined;
+    return {
+      realName: this.protector.open(account.real_name, `account:${account.id}:real_name`),
+      idNumber: this.protector.open(account.id_number, `account:${account.id}:id_number`),
+      idType: account.id_type ?? 'resident_id_card',
+    };
   }
 
   async show(idOrLogin: string): Promise<AccountView> {
     const row = await this.findByLogin(idOrLogin);
     if (!row) throw new NotFound(`no such account: ${idOrLogin}`);
-    return view(row);
+    return this.view(row);
   }
 
   async setStatus(idOrLogin: string, status: 'active' | 'locked'): Promise<AccountView> {
@@ -80,15 +148,18 @@ export class AccountService {
     await this.store.setStatus(row.id, status);
     return this.show(row.id);
   }
-}
 
-function view(row: AccountRow): AccountView {
-  return {
-    id: row.id,
-    userType: row.user_type,
-    phoneMasked: row.phone ? maskPhone(row.phone) : null,
-    certificationLevel: row.certification_level,
-    status: row.status,
-    createdAt: new Date(row.created_at).toISOString(),
-  };
+  view(row: AccountRow): AccountView {
+    const identity = this.identityOf(row);
+    return {
+      id: row.id,
+      userType: row.user_type,
+      phoneMasked: row.phone ? maskPhone(row.phone) : null,
+      nameMasked: identity ? maskName(identity.realName) : null,
+      idNumberMasked: identity ? maskIdNumber(identity.idNumber) : null,
+      certificationLevel: row.certification_level,
+      status: row.status,
+      createdAt: new Date(row.created_at).toISOString(),
+    };
+  }
 }

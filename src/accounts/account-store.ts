@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.js';
+import { rowsOf } from '../db/database.js';
 
 export type UserType = 'natural_person' | 'legal_person';
 export type CertificationLevel = 'L1' | 'L2' | 'L3';
@@ -10,6 +11,15 @@ export interface AccountRow {
   password_hash: string | null;
   certification_level: CertificationLevel;
   status: 'active' | 'locked' | 'closed';
+  /** Sealed (DataProtector) real name and ID number; id_number_hash is their blind index. */
+  real_name: string | null;
+  id_number: string | null;
+  id_number_hash: string | null;
+  id_type: string | null;
+  verified_at: Date | null;
+  verification_method: string | null;
+  failed_logins: number;
+  password_locked_until: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -20,7 +30,7 @@ export class AccountStore {
 
   async insert(
     row: Pick<AccountRow, 'id' | 'user_type' | 'phone' | 'password_hash' | 'certification_level'>,
-    trx = this.db,
+    trx: Db = this.db,
   ) {
     await trx('accounts').insert(row);
   }
@@ -33,13 +43,52 @@ export class AccountStore {
     return this.db('accounts').where({ phone }).first();
   }
 
+  async findByIdNumberHash(hash: string): Promise<AccountRow | undefined> {
+    return this.db('accounts').where({ id_number_hash: hash }).first();
+  }
+
   async setPasswordHash(id: string, passwordHash: string) {
     await this.db('accounts')
       .where({ id })
-      .update({ password_hash: passwordHash, updated_at: this.db.fn.now() });
+      .update({ password_hash: passwordHash, failed_logins: 0, password_locked_until: null, updated_at: this.db.fn.now() });
   }
 
   async setStatus(id: string, status: AccountRow['status']): Promise<boolean> {
     return (await this.db('accounts').where({ id }).update({ status, updated_at: this.db.fn.now() })) > 0;
+  }
+
+  /** Records the verified identity once: a verified account is never overwritten. */
+  async setIdentity(
+    id: string,
+    identity: Pick<AccountRow, 'real_name' | 'id_number' | 'id_number_hash' | 'id_type' | 'verification_method'>,
+  ): Promise<boolean> {
+    const changed = await this.db('accounts')
+      .where({ id })
+      .whereNull('verified_at')
+      .update({
+        ...identity,
+        verified_at: this.db.fn.now(),
+        certification_level: this.db.raw("case when certification_level = 'L1' then 'L2' else certification_level end"),
+        updated_at: this.db.fn.now(),
+      });
+    return changed > 0;
+  }
+
+  /** One more consecutive failure; locks the password path when it reaches `lockAfter`. */
+  async recordPasswordFailure(id: string, lockAfter: number, lockSeconds: number): Promise<number> {
+    const [row] = rowsOf<{ failed_logins: number }>(
+      await this.db.raw(
+        `update accounts set failed_logins = failed_logins + 1,
+           password_locked_until = case when failed_logins + 1 >= ? then now() + make_interval(secs => ?)
+             else password_locked_until end
+         where id = ? returning failed_logins`,
+        [lockAfter, lockSeconds, id],
+      ),
+    );
+    return Number(row?.failed_logins ?? 0);
+  }
+
+  async clearPasswordFailures(id: string) {
+    await this.db('accounts').where({ id }).update({ failed_logins: 0, password_locked_until: null });
   }
 }

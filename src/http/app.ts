@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import { demoRpRoutes } from '../dev/demo-rp.js';
+import { devRoutes } from '../dev/dev-routes.js';
+import { SessionRevoker } from '../oidc/session-revoker.js';
 import { interactionRoutes } from '../flows/interaction-routes.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -47,11 +49,23 @@ export function createApp(deps: AppDeps): Koa {
       views: deps.views,
       csrf,
       accounts: services.accounts,
+      realName: services.realName,
+      captcha: services.captcha,
+      sms: services.sms,
+      flowStates: services.flowStates,
       consents: services.consents,
       limiter: services.limiter,
+      loginGuard: services.loginGuard,
+      revoker: new SessionRevoker(services.models, deps.host, deps.logger),
       metrics: deps.metrics,
+      devVerifier: services.outside.identity.kind === 'dev',
     }).routes(),
   );
+  if (config.devMode) {
+    app.use(
+      devRoutes({ db: deps.db, captcha: services.captcha, devSmsOutbox: services.outside.sms.kind === 'dev' }).routes(),
+    );
+  }
   if (config.demoClient) {
     app.use(
       demoRpRoutes({ issuer: config.issuer, clients: services.clients, views: deps.views, csrf }).routes(),

@@ -1,29 +1,22 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
 import { CsrfRejected } from '../errors.js';
-
-const COOKIE = 'uid.csrf';
+import { browserId } from './browser-id.js';
 
 /**
- * Double-submit CSRF protection: a random value in a signed, httpOnly cookie, and in each
- * form an HMAC of it. A page of another origin can read neither.
+ * Double-submit CSRF protection: each form carries an HMAC of the browser's id, which lives in
+ * a signed, httpOnly cookie. A page of another origin can read neither.
  */
 export class Csrf {
   constructor(private readonly key: Buffer) {}
 
   token(ctx: Context): string {
-    let secret = ctx.cookies.get(COOKIE, { signed: true });
-    if (!secret) {
-      secret = randomBytes(18).toString('base64url');
-      ctx.cookies.set(COOKIE, secret, { signed: true, httpOnly: true, sameSite: 'lax', secure: ctx.secure });
-    }
-    return this.mac(secret);
+    return this.mac(browserId(ctx));
   }
 
   verify(ctx: Context, submitted: unknown): void {
-    const secret = ctx.cookies.get(COOKIE, { signed: true });
-    if (!secret || typeof submitted !== 'string') throw new CsrfRejected();
-    const expected = Buffer.from(this.mac(secret));
+    if (typeof submitted !== 'string') throw new CsrfRejected();
+    const expected = Buffer.from(this.mac(browserId(ctx)));
     const given = Buffer.from(submitted);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new CsrfRejected();
   }

@@ -1,15 +1,20 @@
 import type { Context } from 'koa';
 import type { Account } from 'oidc-provider';
+import type { Identity } from '../accounts/account-service.js';
 import type { AccountRow } from '../accounts/account-store.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { temporarilyUnavailable } from './protocol-errors.js';
 
 export interface AccountLookup {
   find(id: string): Promise<AccountRow | undefined>;
+  identityOf(account: AccountRow): Identity | undefined;
 }
 
-/** Claims a relying party may receive, computed from the account as it is now (levels change). */
-export function accountClaims(account: AccountRow): Record<string, unknown> {
+/**
+ * Claims a relying party may receive, computed from the account as it is now (levels change);
+ * oidc-provider releases only those of the scopes the site was granted.
+ */
+export function accountClaims(account: AccountRow, identity: Identity | undefined): Record<string, unknown> {
   const claims: Record<string, unknown> = {
     sub: account.id,
     user_type: account.user_type,
@@ -20,11 +25,20 @@ export function accountClaims(account: AccountRow): Record<string, unknown> {
     claims['phone_number'] = account.phone;
     claims['phone_number_verified'] = true;
   }
+  if (identity) {
+    claims['name'] = identity.realName;
+    claims['id_number'] = identity.idNumber;
+    claims['id_type'] = identity.idType;
+  }
   return claims;
 }
 
 export class AccountClaimsSource {
   constructor(private readonly accounts: AccountLookup) {}
+
+  async level(accountId: string): Promise<string | undefined> {
+    return (await this.accounts.find(accountId))?.certification_level;
+  }
 
   async findAccount(_ctx: Context, sub: string): Promise<Account | undefined> {
     let account: AccountRow | undefined;
@@ -35,7 +49,11 @@ export class AccountClaimsSource {
       throw err;
     }
     if (!account || account.status === 'closed') return undefined;
-    const claims = accountClaims(account);
-    return { accountId: account.id, claims: async () => claims as { sub: string } };
+    const found = account;
+    return {
+      accountId: found.id,
+      // Opened only when a token or userinfo is actually built.
+      claims: async () => accountClaims(found, this.accounts.identityOf(found)) as { sub: string },
+    };
   }
 }

@@ -1,12 +1,12 @@
 import { createHmac } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
-import { interactionPolicy } from 'oidc-provider';
 import type { Config } from '../config.js';
 import type { Views } from '../http/views.js';
 import type { AccountClaimsSource } from './account-claims.js';
 import type { ConsentService } from './consent-service.js';
 import { errorPage, loggedOutPage, logoutPage } from './pages.js';
+import { unifiedIdPolicy } from './policy.js';
 import { ACR_VALUES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from './scopes.js';
 
 export interface ProviderDependencies {
@@ -97,7 +97,7 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       },
     },
     interactions: {
-      policy: interactionPolicy.base(),
+      policy: unifiedIdPolicy(async (accountId) => (await deps.accounts.level(accountId)) ?? undefined),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     async findAccount(ctx, sub) {

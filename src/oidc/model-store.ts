@@ -4,6 +4,7 @@ import { rowsOf } from '../db/database.js';
 /** SQL for the oidc_models table: the storage behind oidc-provider's adapter interface. */
 export type ModelPayload = Record<string, unknown> & {
   grantId?: string;
+  accountId?: string;
   uid?: string;
   userCode?: string;
   consumed?: unknown;
@@ -20,12 +21,13 @@ export class ModelStore {
         id,
         payload: JSON.stringify(payload),
         grant_id: payload.grantId ?? null,
+        account_id: payload.accountId ?? null,
         uid: payload.uid ?? null,
         user_code: payload.userCode ?? null,
         expires_at: expiresAt,
       })
       .onConflict(['model', 'id'])
-      .merge(['payload', 'grant_id', 'uid', 'user_code', 'expires_at']);
+      .merge(['payload', 'grant_id', 'account_id', 'uid', 'user_code', 'expires_at']);
   }
 
   async find(model: string, where: { id?: string; uid?: string; user_code?: string }) {
@@ -59,13 +61,17 @@ export class ModelStore {
     await this.db('oidc_models').where({ grant_id: grantId }).delete();
   }
 
-  async sweepExpired(batchSize: number): Promise<number> {
-    const result = await this.db.raw(
-      `delete from oidc_models where ctid in (
-         select ctid from oidc_models where expires_at < now() limit ?
-       ) returning 1`,
-      [batchSize],
-    );
-    return rowsOf(result).length;
+  /** Sessions of an account, for ending them all (password reset, account closure). */
+  async sessionsOf(accountId: string): Promise<{ id: string; payload: ModelPayload }[]> {
+    const rows = await this.db('oidc_models').select('id', 'payload').where({ model: 'Session', account_id: accountId });
+    return rows.map((r: { id: string; payload: unknown }) => ({
+      id: r.id,
+      payload: (typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload) as ModelPayload,
+    }));
+  }
+
+  /** Every session, grant, code and token of an account. */
+  async removeAllOf(accountId: string): Promise<number> {
+    return this.db('oidc_models').where({ account_id: accountId }).delete();
   }
 }

@@ -31,14 +31,4 @@ export class RateLimitStore {
   async reset(key: string) {
     await this.db('rate_limits').where({ key }).delete();
   }
-
-  async sweepExpired(batchSize: number): Promise<number> {
-    const result = await this.db.raw(
-      `delete from rate_limits where key in (
-         select key from rate_limits where window_ends_at < now() limit ?
-       ) returning 1`,
-      [batchSize],
-    );
-    return rowsOf(result).length;
-  }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { ModelStore } from '../oidc/model-store.js';
-import type { RateLimitStore } from './rate-limit-store.js';
+import type { Db } from '../db/database.js';
+import { deleteExpiredBatch, EXPIRING_TABLES } from '../db/expiring-rows.js';
 
 const BATCH = 1000;
 
@@ -9,19 +9,15 @@ export class Sweeper {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly models: ModelStore,
-    private readonly rateLimits: RateLimitStore,
+    private readonly db: Db,
     private readonly log: Logger,
   ) {}
 
   async sweepOnce(): Promise<number> {
     let total = 0;
-    for (const sweep of [
-      (n: number) => this.models.sweepExpired(n),
-      (n: number) => this.rateLimits.sweepExpired(n),
-    ]) {
+    for (const target of EXPIRING_TABLES) {
       for (let i = 0; i < 20; i++) {
-        const removed = await sweep(BATCH);
+        const removed = await deleteExpiredBatch(this.db, target, BATCH);
         total += removed;
         if (removed < BATCH) break;
       }

@@ -1,0 +1,105 @@
+import type { Context } from 'koa';
+import { errors as oidcErrors } from 'oidc-provider';
+import type { AccountService } from '../accounts/account-service.js';
+import type { LoginGuard } from '../accounts/login-guard.js';
+import type { RealNameService } from '../accounts/real-name-service.js';
+import { AppError, SessionExpired } from '../errors.js';
+import { browserId } from '../http/browser-id.js';
+import type { Csrf } from '../http/csrf.js';
+import type { Views } from '../http/views.js';
+import type { ConsentService } from '../oidc/consent-service.js';
+import type { ProviderHost } from '../oidc/provider-host.js';
+import type { SessionRevoker } from '../oidc/session-revoker.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { RateLimiter } from '../ops/rate-limiter.js';
+import type { CaptchaService } from '../verification/captcha-service.js';
+import type { SmsCodeService } from '../verification/sms-code-service.js';
+import type { FlowStateStore } from './flow-state-store.js';
+
+/** What the interaction flows (login, registration, recovery, 实名认证, step-up, consent) use. */
+export interface FlowDeps {
+  host: ProviderHost;
+  views: Views;
+  csrf: Csrf;
+  accounts: AccountService;
+  realName: RealNameService;
+  captcha: CaptchaService;
+  sms: SmsCodeService;
+  flowStates: FlowStateStore;
+  consents: ConsentService;
+  limiter: RateLimiter;
+  loginGuard: LoginGuard;
+  revoker: SessionRevoker;
+  metrics: Metrics;
+  /** The identity verifier is the development one: pages say so. */
+  devVerifier: boolean;
+}
+
+export type Interaction = Awaited<ReturnType<ProviderHost['provider']['interactionDetails']>>;
+
+/** The browser's current sign-in, which must be the one in the URL, or a clear "expired" page. */
+export async function interactionOf(deps: FlowDeps, ctx: Context): Promise<Interaction> {
+  try {
+    const interaction = await deps.host.provider.interactionDetails(ctx.req, ctx.res);
+    if (ctx.params['uid'] && interaction.uid !== ctx.params['uid']) throw new SessionExpired();
+    return interaction;
+  } catch (err) {
+    if (err instanceof oidcErrors.SessionNotFound) throw new SessionExpired();
+    throw err;
+  }
+}
+
+export async function clientNameOf(deps: FlowDeps, interaction: Interaction): Promise<string> {
+  const client = await deps.host.provider.Client.find(String(interaction.params['client_id']));
+  return client?.clientName ?? '';
+}
+
+export function renderPage(ctx: Context, deps: FlowDeps, view: string, data: Record<string, unknown>) {
+  ctx.set('Cache-Control', 'no-store');
+  ctx.type = 'html';
+  ctx.body = deps.views.render(view, {
+    csrf: deps.csrf.token(ctx),
+    captchaUrl: `/captcha?t=${Date.now()}`,
+    devVerifier: deps.devVerifier,
+    ...data,
+  });
+}
+
+/**
+ * Runs a form action; an AppError it throws (wrong captcha, wrong code, weak password …) shows
+ * the same page again with the message, with the status the error carries.
+ */
+export async function withPageErrors(
+  ctx: Context,
+  deps: FlowDeps,
+  view: string,
+  page: Record<string, unknown>,
+  action: () => Promise<unknown>,
+) {
+  try {
+    return await action();
+  } catch (err) {
+    if (!(err instanceof AppError) || err.status >= 500 && err.status !== 502 && err.status !== 503) throw err;
+    ctx.status = err.status;
+    renderPage(ctx, deps, view, { ...page, error: err.userMessage });
+  }
+}
+
+export function finishLogin(
+  deps: FlowDeps,
+  ctx: Context,
+  accountId: string,
+  acr: string,
+  amr: string[],
+) {
+  return deps.host.provider.interactionFinished(
+    ctx.req,
+    ctx.res,
+    { login: { accountId, acr, amr, remember: true } },
+    { mergeWithLastSubmission: false },
+  );
+}
+
+export function browserOf(ctx: Context): string {
+  return browserId(ctx);
+}

@@ -1,0 +1,84 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { SessionExpired } from '../errors.js';
+import { field, parseBody } from '../http/body.js';
+import { ACR } from '../oidc/scopes.js';
+import { type FlowDeps, finishLogin, type Interaction, interactionOf, renderPage, withPageErrors } from './flow-kit.js';
+import { registrationState } from './register-routes.js';
+
+type Mode = { kind: 'registration'; accountId: string } | { kind: 'required_level'; accountId: string; level: string };
+
+/** Whose identity this page verifies: the account just registered here, or a signed-in one a site requires at L2. */
+async function modeOf(deps: FlowDeps, interaction: Interaction): Promise<Mode> {
+  const registered = await deps.flowStates.get<{ accountId: string }>(registrationState(interaction.uid));
+  if (registered) return { kind: 'registration', accountId: registered.accountId };
+  const accountId = interaction.session?.accountId;
+  if (interaction.prompt.name === 'realname' && accountId) {
+    return { kind: 'required_level', accountId, level: String(interaction.prompt.details['requiredLevel'] ?? 'L2') };
+  }
+  throw new SessionExpired();
+}
+
+export async function renderRealName(ctx: Context, deps: FlowDeps, interaction: Interaction, extra = {}) {
+  const mode = await modeOf(deps, interaction);
+  const client = await deps.host.provider.Client.find(String(interaction.params['client_id']));
+  renderPage(ctx, deps, 'realname', {
+    title: '实名认证',
+    uid: interaction.uid,
+    mode: mode.kind,
+    clientName: client?.clientName ?? '',
+    ...extra,
+  });
+}
+
+/** 实名认证 right after registration, and inside a sign-in at a site that requires L2. */
+export function realNameRoutes(router: Router, deps: FlowDeps) {
+  router.get('/interaction/:uid/realname', async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    await renderRealName(ctx, deps, interaction);
+  });
+
+  router.post('/interaction/:uid/realname', parseBody, async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    deps.csrf.verify(ctx, field(ctx, '_csrf'));
+    const mode = await modeOf(deps, interaction);
+    const client = await deps.host.provider.Client.find(String(interaction.params['client_id']));
+    const page = {
+      title: '实名认证',
+      uid: interaction.uid,
+      mode: mode.kind,
+      clientName: client?.clientName ?? '',
+      realName: field(ctx, 'real_name'),
+      idNumber: field(ctx, 'id_number'),
+    };
+    return withPageErrors(ctx, deps, 'realname', page, async () => {
+      await deps.realName.verify(mode.accountId, { realName: page.realName, idNumber: page.idNumber });
+      ctx.state.log.info({ accountId: mode.accountId }, 'real-name verification passed');
+      return complete(deps, ctx, interaction, mode);
+    });
+  });
+
+  router.post('/interaction/:uid/realname/skip', parseBody, async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    deps.csrf.verify(ctx, field(ctx, '_csrf'));
+    const mode = await modeOf(deps, interaction);
+    if (mode.kind === 'registration') return complete(deps, ctx, interaction, mode);
+    return deps.host.provider.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { error: 'access_denied', error_description: `this site requires certification level ${mode.level} (实名认证)` },
+      { mergeWithLastSubmission: false },
+    );
+  });
+}
+
+async function complete(deps: FlowDeps, ctx: Context, interaction: Interaction, mode: Mode) {
+  if (mode.kind === 'registration') {
+    await deps.flowStates.remove(registrationState(interaction.uid));
+    // The new account proved its phone by SMS a moment ago: that is this session's factor.
+    return finishLogin(deps, ctx, mode.accountId, ACR.basic, ['sms']);
+  }
+  return deps.host.provider.interactionFinished(ctx.req, ctx.res, { realname: { verified: true } }, {
+    mergeWithLastSubmission: true,
+  });
+}

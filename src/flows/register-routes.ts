@@ -1,0 +1,71 @@
+import type Router from '@koa/router';
+import { PHONE_TAKEN } from '../accounts/account-service.js';
+import { checkPassword } from '../accounts/password-policy.js';
+import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
+import { BadInput, Conflict } from '../errors.js';
+import { field, parseBody, rawField } from '../http/body.js';
+import { browserOf, clientNameOf, type FlowDeps, interactionOf, renderPage, withPageErrors } from './flow-kit.js';
+
+export const registrationState = (uid: string) => `register:${uid}`;
+
+/** 注册: 自然人用户 with phone, password, image captcha and SMS code; then 实名认证 or 跳过. */
+export function registerRoutes(router: Router, deps: FlowDeps) {
+  router.get('/interaction/:uid/register', async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    renderPage(ctx, deps, 'register-choose', {
+      title: '注册',
+      uid: interaction.uid,
+      clientName: await clientNameOf(deps, interaction),
+    });
+  });
+
+  router.get('/interaction/:uid/register/person', async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    renderPage(ctx, deps, 'register', { title: '自然人用户注册', uid: interaction.uid });
+  });
+
+  router.post('/interaction/:uid/register/person', parseBody, async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    deps.csrf.verify(ctx, field(ctx, '_csrf'));
+    const phoneInput = field(ctx, 'phone');
+    const page: Record<string, unknown> = {
+      title: '自然人用户注册',
+      uid: interaction.uid,
+      phone: phoneInput,
+      agreed: field(ctx, 'agree') === 'yes',
+    };
+    return withPageErrors(ctx, deps, 'register', page, async () => {
+      const phone = parseMainlandMobile(phoneInput);
+      if (!phone.ok) throw new BadInput(phone.message);
+
+      if (field(ctx, 'action') === 'send_sms') {
+        await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
+        const { resendAfterSeconds } = await deps.sms.send({ phone: phone.e164, purpose: 'register', ip: ctx.ip });
+        return renderPage(ctx, deps, 'register', {
+          ...page,
+          smsSent: true,
+          resendAfterSeconds,
+          notice: `验证码已发送至 ${maskPhone(phone.e164)}，5分钟内有效`,
+        });
+      }
+
+      page['smsSent'] = true;
+      const password = rawField(ctx, 'password');
+      const rule = checkPassword(password, { phone: phone.national });
+      if (!rule.ok) throw new BadInput(rule.message);
+      if (password !== rawField(ctx, 'password_confirm')) throw new BadInput('两次输入的密码不一致');
+      if (!page['agreed']) throw new BadInput('请阅读并同意《用户注册协议》');
+      // The SMS code proves the phone before anything about its account is said or written.
+      await deps.sms.verify({ phone: phone.e164, purpose: 'register', code: field(ctx, 'sms_code') });
+      if (await deps.accounts.findByPhone(phone.e164)) throw new Conflict(PHONE_TAKEN, 'phone_taken');
+      const account = await deps.accounts.addCitizen({ phone: phone.e164, password });
+      await deps.flowStates.put(registrationState(interaction.uid), { accountId: account.id }, 3600);
+      ctx.state.log.info({ accountId: account.id }, 'citizen registered');
+      ctx.redirect(`/interaction/${interaction.uid}/realname`);
+    });
+  });
+
+  router.get('/agreement', (ctx) => {
+    renderPage(ctx, deps, 'agreement', { title: '用户注册协议' });
+  });
+}

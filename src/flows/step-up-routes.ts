@@ -1,0 +1,80 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { maskPhone } from '../accounts/phone.js';
+import { AppError, LoginFailed, SessionExpired } from '../errors.js';
+import { field, parseBody, rawField } from '../http/body.js';
+import { ACR } from '../oidc/scopes.js';
+import { type FlowDeps, finishLogin, type Interaction, interactionOf, renderPage, withPageErrors } from './flow-kit.js';
+
+/** Whether the interaction is a signed-in person whom the site asks for a stronger login. */
+export function needsStepUp(interaction: Interaction): boolean {
+  const reasons = interaction.prompt.reasons;
+  return (
+    interaction.prompt.name === 'login' &&
+    !!interaction.session?.accountId &&
+    reasons.includes('acr_step_up') &&
+    !reasons.some((r) => ['no_session', 'login_prompt', 'max_age', 'id_token_hint'].includes(r))
+  );
+}
+
+function sessionAmr(interaction: Interaction): string[] {
+  return ((interaction.session as { amr?: string[] } | undefined)?.amr ?? []).filter((m) => m !== 'mfa');
+}
+
+/** The second factor to ask for: an SMS code after a password, the password after an SMS code. */
+function secondFactor(interaction: Interaction): 'sms' | 'pwd' {
+  return sessionAmr(interaction).includes('pwd') ? 'sms' : sessionAmr(interaction).includes('sms') ? 'pwd' : 'sms';
+}
+
+export async function renderStepUp(ctx: Context, deps: FlowDeps, interaction: Interaction, extra = {}) {
+  const account = await deps.accounts.find(interaction.session!.accountId);
+  const client = await deps.host.provider.Client.find(String(interaction.params['client_id']));
+  renderPage(ctx, deps, 'step-up', {
+    title: '安全验证',
+    uid: interaction.uid,
+    clientName: client?.clientName ?? '',
+    requiredAcr: interaction.prompt.details['requiredAcr'],
+    certRequired: interaction.prompt.details['requiredAcr'] === ACR.cert,
+    factor: secondFactor(interaction),
+    phoneMasked: account?.phone ? maskPhone(account.phone) : '',
+    ...extra,
+  });
+}
+
+/** Step-up: a site asking for urn:unified-id:acr:mfa gets a second factor, never a silent downgrade. */
+export function stepUpRoutes(router: Router, deps: FlowDeps) {
+  router.post('/interaction/:uid/step-up', parseBody, async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    deps.csrf.verify(ctx, field(ctx, '_csrf'));
+    if (!needsStepUp(interaction)) throw new SessionExpired();
+    if (interaction.prompt.details['requiredAcr'] === ACR.cert) throw new SessionExpired();
+    const accountId = interaction.session!.accountId;
+    const account = await deps.accounts.find(accountId);
+    if (!account?.phone) throw new SessionExpired();
+    const factor = secondFactor(interaction);
+    const client = await deps.host.provider.Client.find(String(interaction.params['client_id']));
+    const page = {
+      title: '安全验证',
+      uid: interaction.uid,
+      clientName: client?.clientName ?? '',
+      requiredAcr: interaction.prompt.details['requiredAcr'],
+      factor,
+      phoneMasked: maskPhone(account.phone),
+    };
+    return withPageErrors(ctx, deps, 'step-up', page, async () => {
+      if (factor === 'sms' && field(ctx, 'action') === 'send_sms') {
+        await deps.sms.send({ phone: account.phone!, purpose: 'step_up', ip: ctx.ip });
+        return renderPage(ctx, deps, 'step-up', { ...page, smsSent: true, notice: `验证码已发送至 ${page.phoneMasked}` });
+      }
+      if (factor === 'sms') {
+        await deps.sms.verify({ phone: account.phone!, purpose: 'step_up', code: field(ctx, 'sms_code') });
+      } else if (!(await deps.accounts.checkPasswordOf(accountId, rawField(ctx, 'password')))) {
+        throw new AppError(401, 'login_failed', new LoginFailed().userMessage);
+      }
+      deps.metrics.logins.inc({ method: `step_up_${factor}`, outcome: 'success' });
+      ctx.state.log.info({ accountId, factor }, 'step-up succeeded');
+      const amr = [...new Set([...sessionAmr(interaction), factor, 'mfa'])];
+      return finishLogin(deps, ctx, accountId, ACR.mfa, amr);
+    });
+  });
+}

@@ -1,0 +1,29 @@
+import svgCaptcha from 'svg-captcha';
+import { CaptchaWrong } from '../errors.js';
+import type { CaptchaStore } from './captcha-store.js';
+
+const TTL_SECONDS = 5 * 60;
+// No look-alikes (0/O, 1/l/I), and case does not matter when answering.
+const CHARSET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+
+/** Image captchas (图片验证码): made server-side, single use, five minutes, bound to one browser. */
+export class CaptchaService {
+  constructor(private readonly store: CaptchaStore) {}
+
+  async issue(browserId: string): Promise<string> {
+    const captcha = svgCaptcha.create({ size: 4, charPreset: CHARSET, noise: 2, color: true, width: 120, height: 44 });
+    await this.store.put(browserId, captcha.text.toUpperCase(), TTL_SECONDS);
+    return captcha.data;
+  }
+
+  /** Throws CaptchaWrong unless `answer` matches; the captcha is used up either way. */
+  async check(browserId: string, answer: string): Promise<void> {
+    const expected = await this.store.take(browserId);
+    if (!expected || expected !== answer.trim().toUpperCase()) throw new CaptchaWrong();
+  }
+
+  /** For automated tests in development only (GET /dev/captcha). */
+  currentAnswer(browserId: string): Promise<string | undefined> {
+    return this.store.peek(browserId);
+  }
+}
