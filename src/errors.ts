@@ -76,3 +76,17 @@ export class SessionExpired extends AppError {
     super(400, 'session_expired', '登录页面已过期，请返回原网站重新登录');
   }
 }
+
+export class CaptchaWrong extends AppError {
+  override name = 'CaptchaWrong';
+  constructor() {
+    super(400, 'captcha_wrong', '图片验证码错误或已过期，请重新输入');
+  }
+}
+
+export class SmsCodeWrong extends AppError {
+  override name = 'SmsCodeWrong';
+  constructor() {
+    super(400, 'sms_code_wrong', '短信验证码错误或已过期');
+  }
+}

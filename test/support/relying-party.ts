@@ -117,3 +117,52 @@ export async function signIn(ua: UserAgent, rp: RelyingParty, options: Parameter
 export function randomPhone(): string {
   return `139${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
 }
+
+/** Sends the browser to /auth and returns the first page the provider shows, for flows a test walks by hand. */
+export async function beginAuthorization(
+  ua: UserAgent,
+  rp: RelyingParty,
+  params: Record<string, string> = {},
+) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(rp.config, {
+    redirect_uri: rp.redirectUri,
+    scope: 'openid profile phone',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    ...params,
+  });
+  const page = await ua.follow(await ua.get(url), rp.redirectUri);
+  return { page, verifier, state };
+}
+
+/** Follows the browser back to the site (agreeing to consent if asked) and redeems the code. */
+export async function completeAuthorization(
+  ua: UserAgent,
+  rp: RelyingParty,
+  start: { verifier: string; state: string },
+  response: PageResponse,
+) {
+  let res = await ua.follow(response, rp.redirectUri);
+  if (!res.location?.startsWith(rp.redirectUri) && res.body.includes('授权确认')) {
+    res = await ua.follow(
+      await ua.post(formAction(res.body, '/confirm', res.url), {
+        _csrf: hiddenField(res.body, '_csrf'),
+        decision: 'allow',
+      }),
+      rp.redirectUri,
+    );
+  }
+  if (!res.location?.startsWith(rp.redirectUri)) {
+    throw new Error(`did not return to the site: ${res.status} ${res.url} ${res.body.slice(0, 400)}`);
+  }
+  const callback = new URL(res.location);
+  if (callback.searchParams.get('error')) return { error: callback.searchParams, tokens: undefined };
+  const tokens = await oidc.authorizationCodeGrant(rp.config, callback, {
+    pkceCodeVerifier: start.verifier,
+    expectedState: start.state,
+  });
+  return { tokens, error: undefined };
+}

@@ -1,0 +1,51 @@
+import { randomInt } from 'node:crypto';
+import { idCheckCharacter } from '../../src/accounts/id-number.js';
+import type { TestServer } from './server.js';
+import { formAction, hiddenField, type PageResponse, type UserAgent } from './user-agent.js';
+
+/** A valid resident ID number nobody else in the test run has (random sequence, real check character). */
+export function randomIdNumber(birth = '19900307'): string {
+  const body = `110105${birth}${String(randomInt(0, 1000)).padStart(3, '0')}`;
+  return body + idCheckCharacter(body);
+}
+
+/** The browser's current captcha answer, as automated tests read it in development. */
+export async function captchaAnswer(ua: UserAgent, server: TestServer): Promise<string> {
+  const res = await ua.request(`${server.url}/dev/captcha`, { headers: { accept: 'application/json' } });
+  return (JSON.parse(res.body) as { answer: string }).answer;
+}
+
+/** The newest code in the development SMS outbox for a national phone number. */
+export async function latestSmsCode(server: TestServer, phone: string): Promise<string | undefined> {
+  const res = await fetch(`${server.url}/dev/sms?phone=${phone}`);
+  const messages = (await res.json()) as { code: string; text: string }[];
+  return messages[0]?.code;
+}
+
+/** Submits the form whose action contains `fragment`, with its CSRF token, following to the next page. */
+export async function submit(
+  ua: UserAgent,
+  page: PageResponse,
+  fragment: string,
+  fields: Record<string, string>,
+  stopAt?: string,
+): Promise<PageResponse> {
+  const res = await ua.post(formAction(page.body, fragment, page.url), {
+    _csrf: hiddenField(page.body, '_csrf'),
+    ...fields,
+  });
+  return ua.follow(res, stopAt);
+}
+
+/** The text of the page's alert (error) or status (notice) message. */
+export function messageOf(page: PageResponse): string {
+  const match = /role="(?:alert|status)">([^<]*)</.exec(page.body);
+  return match?.[1] ?? '';
+}
+
+/** Loads the captcha image so the browser has one, then returns the answer. */
+export async function solveCaptcha(ua: UserAgent, server: TestServer, page: PageResponse): Promise<string> {
+  const src = /<img src="([^"]+)" alt="图片验证码/.exec(page.body)?.[1];
+  await ua.get(new URL(src ?? '/captcha', server.url));
+  return captchaAnswer(ua, server);
+}
