@@ -1,0 +1,105 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumAvailable, launchChromium } from '../support/browser.js';
+import { randomIdNumber } from '../support/citizen.js';
+import { randomPhone } from '../support/relying-party.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+async function text(page: Page, selector: string): Promise<string> {
+  const locator = page.locator(selector);
+  await locator.waitFor();
+  return (await locator.textContent()) ?? '';
+}
+
+describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
+  let server: TestServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await startTestServer({ env: { DEMO_CLIENT: 'true', NODE_ENV: 'development' } });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  const captcha = async (page: Page) => {
+    await page
+      .locator('img.captcha')
+      .evaluate((img: HTMLImageElement) => img.decode().catch(() => undefined));
+    const res = await page.request.get(`${server.issuer}/dev/captcha`);
+    return ((await res.json()) as { answer: string }).answer;
+  };
+  const smsCode = async (page: Page, phone: string) => {
+    const res = await page.request.get(`${server.issuer}/dev/sms?phone=${phone}`);
+    return ((await res.json()) as { code: string }[])[0]!.code;
+  };
+
+  it('registers, verifies, signs out, resets the password, signs in by ID number, and is stepped up', async () => {
+    const phone = randomPhone();
+    const idNumber = randomIdNumber('19920815');
+    const password = 'Liu-Bei#2024';
+    const page = await browser.newPage();
+
+    // 注册 from the demo site's sign-in.
+    await page.goto(`${server.issuer}/dev/rp/`);
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByRole('link', { name: '注册' }).click();
+    await page.getByRole('link', { name: /自然人用户/ }).click();
+    await page.getByLabel('手机号码').fill(phone);
+    await page.getByLabel('图片验证码').fill(await captcha(page));
+    await page.getByRole('button', { name: '获取验证码' }).click();
+    expect(await text(page, '[role=status]')).toContain('验证码已发送');
+    // The script counts down before a re-send is allowed.
+    expect(await page.getByRole('button', { name: /秒后重新发送/ }).isDisabled()).toBe(true);
+    await page.getByLabel('短信验证码').fill(await smsCode(page, phone));
+    await page.getByLabel('登录密码').fill(password);
+    await page.getByLabel('确认密码').fill(password);
+    await page.getByLabel(/我已阅读并同意/).check();
+    await page.getByRole('button', { name: '注册' }).click();
+
+    // 实名认证, then consent, then back at the site at L2.
+    await page.getByLabel('真实姓名').fill('刘备');
+    await page.getByLabel('身份证号码').fill(idNumber);
+    await page.getByRole('button', { name: '实名认证' }).click();
+    await page.getByRole('button', { name: '同意' }).click();
+    expect(await text(page, '#id-token-claims')).toContain('"certification_level": "L2"');
+
+    // 退出.
+    await page.getByRole('button', { name: '退出' }).click();
+    await page.getByRole('button', { name: '退出登录' }).click();
+
+    // 忘记密码 → reset.
+    const newPassword = 'Guan-Yu#2025';
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByRole('link', { name: '忘记密码' }).click();
+    await page.getByLabel('手机号码').fill(phone);
+    await page.getByLabel('图片验证码').fill(await captcha(page));
+    await page.getByRole('button', { name: '获取验证码' }).click();
+    await page.getByLabel('短信验证码').fill(await smsCode(page, phone));
+    await page.getByLabel('新密码', { exact: true }).fill(newPassword);
+    await page.getByLabel('确认新密码').fill(newPassword);
+    await page.getByRole('button', { name: '重置密码' }).click();
+    expect(await text(page, '[role=status]')).toBe('密码已重置，请使用新密码登录');
+
+    // Sign in by ID number with the new password.
+    await page.getByLabel('手机号码/身份证号码').fill(idNumber);
+    await page.getByLabel('密码', { exact: true }).fill(newPassword);
+    await page.getByRole('button', { name: '登录' }).click();
+    expect(await text(page, '#id-token-claims')).toContain('"acr": "urn:unified-id:acr:basic"');
+
+    // A site asking for mfa: the signed-in citizen is stepped up with an SMS code.
+    await page.getByRole('button', { name: '退出' }).waitFor();
+    await page.goto(
+      `${server.issuer}/dev/rp/login?acr_values=${encodeURIComponent('urn:unified-id:acr:mfa')}`,
+    );
+    await page.getByRole('heading', { name: '安全验证' }).waitFor();
+    await page.getByRole('button', { name: '获取验证码' }).click();
+    await page.getByLabel('短信验证码').fill(await smsCode(page, phone));
+    await page.getByRole('button', { name: '验证' }).click();
+    const claims = await text(page, '#id-token-claims');
+    expect(claims).toContain('"acr": "urn:unified-id:acr:mfa"');
+    expect(claims).toContain('"mfa"');
+  });
+});
