@@ -49,7 +49,18 @@ describe('configuration read at start-up', () => {
     expect(error?.message).toMatch(/DATA_ENCRYPTION_KEY is required/);
     expect(error?.message).toMatch(/DATABASE_URL is required/);
 
-    const almost = { ...production, ...secrets, DATABASE_URL: 'postgres://db/uid' };
+    expect(error?.message).toMatch(/SMS_GATEWAY_URL is required/);
+    expect(error?.message).toMatch(/IDENTITY_VERIFIER_URL is required/);
+    expect(() => loadConfig({ ...production, ...secrets, SMS_GATEWAY: 'dev' })).toThrow(/SMS_GATEWAY=dev/);
+
+    const outside = Object.fromEntries(
+      ['SMS_GATEWAY', 'IDENTITY_VERIFIER'].flatMap((p) => [
+        [`${p}_URL`, `https://${p.toLowerCase()}.example.gov.cn/api`],
+        [`${p}_APP_ID`, 'unified-id'],
+        [`${p}_SECRET`, 's'.repeat(32)],
+      ]),
+    );
+    const almost = { ...production, ...secrets, ...outside, DATABASE_URL: 'postgres://db/uid' };
     expect(() => loadConfig({ ...almost, ISSUER: 'http://id.example.gov.cn' })).toThrow(/https/);
     expect(() => loadConfig({ ...almost, ISSUER: 'https://id.example.gov.cn', DEMO_CLIENT: 'true' })).toThrow(
       /DEMO_CLIENT/,

@@ -87,7 +87,14 @@ function outsideService(
   ] as const) {
     if (!value) problems.push(`${name} is required when ${prefix}=http`);
   }
-  return { kind: 'http', url: url ?? '', appId: appId ?? '', secret: secret ?? '', timeoutMs: e[`${prefix}_TIMEOUT_MS`], retries: 2 };
+  return {
+    kind: 'http',
+    url: url ?? '',
+    appId: appId ?? '',
+    secret: secret ?? '',
+    timeoutMs: e[`${prefix}_TIMEOUT_MS`],
+    retries: 2,
+  };
 }
 
 export type Environment = z.infer<typeof envSchema>['NODE_ENV'];

@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { DataProtector } from '../crypto/sealed.js';
 import { BadInput, Conflict, LoginFailed, NotFound } from '../errors.js';
 import type { AccountRow, AccountStore } from './account-store.js';
-import { parseIdNumber } from './id-number.js';
+import { maskIdNumber, parseIdNumber } from './id-number.js';
 import { maskName } from './mask.js';
 import { passwordHasher } from './password-hasher.js';
 import { checkPassword } from './password-policy.js';
-import { maskIdNumber } from './id-number.js';
 import { maskPhone, parseMainlandMobile } from './phone.js';
 
 /** 登录失败处理 (等保 2.0 §8.1.4.1 b): ten failures in a row lock the password path for 30 minutes. */
@@ -72,10 +71,12 @@ export class AccountService {
    */
   async authenticatePassword(login: string, password: string): Promise<AccountRow> {
     const account = await this.findByLogin(login);
-    const locked = account?.password_locked_until && new Date(account.password_locked_until).getTime() > Date.now();
+    const locked =
+      account?.password_locked_until && new Date(account.password_locked_until).getTime() > Date.now();
     const valid = await passwordHasher.verify(locked ? undefined : account?.password_hash, password);
     if (!account || !valid || account.status !== 'active') {
-      if (account && !locked) await this.store.recordPasswordFailure(account.id, PASSWORD_LOCK.after, PASSWORD_LOCK.seconds);
+      if (account && !locked)
+        await this.store.recordPasswordFailure(account.id, PASSWORD_LOCK.after, PASSWORD_LOCK.seconds);
       throw new LoginFailed();
     }
     if (account.failed_logins > 0) await this.store.clearPasswordFailures(account.id);

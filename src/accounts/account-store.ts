@@ -48,9 +48,12 @@ export class AccountStore {
   }
 
   async setPasswordHash(id: string, passwordHash: string) {
-    await this.db('accounts')
-      .where({ id })
-      .update({ password_hash: passwordHash, failed_logins: 0, password_locked_until: null, updated_at: this.db.fn.now() });
+    await this.db('accounts').where({ id }).update({
+      password_hash: passwordHash,
+      failed_logins: 0,
+      password_locked_until: null,
+      updated_at: this.db.fn.now(),
+    });
   }
 
   async setStatus(id: string, status: AccountRow['status']): Promise<boolean> {
@@ -60,7 +63,10 @@ export class AccountStore {
   /** Records the verified identity once: a verified account is never overwritten. */
   async setIdentity(
     id: string,
-    identity: Pick<AccountRow, 'real_name' | 'id_number' | 'id_number_hash' | 'id_type' | 'verification_method'>,
+    identity: Pick<
+      AccountRow,
+      'real_name' | 'id_number' | 'id_number_hash' | 'id_type' | 'verification_method'
+    >,
   ): Promise<boolean> {
     const changed = await this.db('accounts')
       .where({ id })
@@ -68,7 +74,9 @@ export class AccountStore {
       .update({
         ...identity,
         verified_at: this.db.fn.now(),
-        certification_level: this.db.raw("case when certification_level = 'L1' then 'L2' else certification_level end"),
+        certification_level: this.db.raw(
+          "case when certification_level = 'L1' then 'L2' else certification_level end",
+        ),
         updated_at: this.db.fn.now(),
       });
     return changed > 0;

@@ -23,14 +23,17 @@ export class RealNameService {
     if (!parsed.ok) throw new BadInput(parsed.message);
     const account = await this.store.findById(accountId);
     if (!account) throw new NotFound();
-    if (account.verified_at) throw new Conflict('您的账号已完成实名认证，姓名和身份证号码不能修改', 'already_verified');
+    if (account.verified_at)
+      throw new Conflict('您的账号已完成实名认证，姓名和身份证号码不能修改', 'already_verified');
     const hash = this.accounts.idNumberIndex(parsed.idNumber);
     const holder = await this.store.findByIdNumberHash(hash);
     if (holder && holder.id !== accountId) throw new Conflict(ID_NUMBER_TAKEN, 'id_number_taken');
 
     const result = await this.verifier.verify({ name: realName, idNumber: parsed.idNumber });
-    if (result === 'mismatch') throw new AppError(400, 'identity_mismatch', '姓名与身份证号码不一致，请核对后重试');
-    if (result === 'not_found') throw new AppError(400, 'identity_not_found', '未查询到该身份信息，请核对后重试');
+    if (result === 'mismatch')
+      throw new AppError(400, 'identity_mismatch', '姓名与身份证号码不一致，请核对后重试');
+    if (result === 'not_found')
+      throw new AppError(400, 'identity_not_found', '未查询到该身份信息，请核对后重试');
 
     try {
       const saved = await this.store.setIdentity(accountId, {

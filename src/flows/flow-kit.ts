@@ -79,19 +79,14 @@ export async function withPageErrors(
   try {
     return await action();
   } catch (err) {
-    if (!(err instanceof AppError) || err.status >= 500 && err.status !== 502 && err.status !== 503) throw err;
+    if (!(err instanceof AppError) || (err.status >= 500 && err.status !== 502 && err.status !== 503))
+      throw err;
     ctx.status = err.status;
     renderPage(ctx, deps, view, { ...page, error: err.userMessage });
   }
 }
 
-export function finishLogin(
-  deps: FlowDeps,
-  ctx: Context,
-  accountId: string,
-  acr: string,
-  amr: string[],
-) {
+export function finishLogin(deps: FlowDeps, ctx: Context, accountId: string, acr: string, amr: string[]) {
   return deps.host.provider.interactionFinished(
     ctx.req,
     ctx.res,

@@ -12,7 +12,10 @@ export class FlowStateStore {
   }
 
   async get<T extends Record<string, unknown>>(id: string): Promise<T | undefined> {
-    const row = await this.db('flow_states').where({ id }).andWhere('expires_at', '>', this.db.fn.now()).first();
+    const row = await this.db('flow_states')
+      .where({ id })
+      .andWhere('expires_at', '>', this.db.fn.now())
+      .first();
     if (!row) return undefined;
     return (typeof row.data === 'string' ? JSON.parse(row.data) : row.data) as T;
   }

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
-import { SCOPE_DESCRIPTIONS, SENSITIVE_SCOPES, type Scope } from '../oidc/scopes.js';
+import { SCOPE_DESCRIPTIONS, type Scope, SENSITIVE_SCOPES } from '../oidc/scopes.js';
 import { browserOf, clientNameOf, type FlowDeps, interactionOf, renderPage } from './flow-kit.js';
 import { loginRoutes, renderLogin } from './login-routes.js';
 import { realNameRoutes, renderRealName } from './realname-routes.js';
@@ -17,7 +17,9 @@ export function interactionRoutes(deps: FlowDeps): Router {
     const interaction = await interactionOf(deps, ctx);
     switch (interaction.prompt.name) {
       case 'login':
-        return needsStepUp(interaction) ? renderStepUp(ctx, deps, interaction) : renderLogin(ctx, deps, interaction);
+        return needsStepUp(interaction)
+          ? renderStepUp(ctx, deps, interaction)
+          : renderLogin(ctx, deps, interaction);
       case 'realname':
         return renderRealName(ctx, deps, interaction);
       case 'consent': {
@@ -58,7 +60,10 @@ export function interactionRoutes(deps: FlowDeps): Router {
     }
     const accountId = interaction.session!.accountId;
     const clientId = String(interaction.params['client_id']);
-    const promptDetails = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+    const promptDetails = interaction.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+    };
     const grant = interaction.grantId
       ? ((await provider.Grant.find(interaction.grantId)) ?? new provider.Grant({ accountId, clientId }))
       : new provider.Grant({ accountId, clientId });
@@ -69,7 +74,12 @@ export function interactionRoutes(deps: FlowDeps): Router {
     const grantId = await grant.save();
     await deps.consents.remember(accountId, clientId, scopes, claims);
     ctx.state.log.info({ accountId, clientId, scopes }, 'consent given');
-    return provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    return provider.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { consent: { grantId } },
+      { mergeWithLastSubmission: true },
+    );
   });
 
   router.get('/interaction/:uid/abort', async (ctx) => {

@@ -1,7 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { parseMainlandMobile } from '../accounts/phone.js';
-import { maskPhone } from '../accounts/phone.js';
+import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { BadInput, LoginFailed } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
 import { ACR } from '../oidc/scopes.js';
@@ -17,7 +16,12 @@ import {
   withPageErrors,
 } from './flow-kit.js';
 
-export async function renderLogin(ctx: Context, deps: FlowDeps, interaction: Interaction, extra: Record<string, unknown> = {}) {
+export async function renderLogin(
+  ctx: Context,
+  deps: FlowDeps,
+  interaction: Interaction,
+  extra: Record<string, unknown> = {},
+) {
   const tab = ctx.query['tab'] === 'sms' ? 'sms' : 'password';
   renderPage(ctx, deps, 'login', {
     title: '登录',
@@ -97,7 +101,7 @@ export function loginRoutes(router: Router, deps: FlowDeps) {
 
       await deps.limiter.consume(LIMITS.loginPerIp, ctx.ip);
       await deps.sms.verify({ phone: phone.e164, purpose: 'login', code: field(ctx, 'sms_code') });
-      if (!account || account.status !== 'active') throw new LoginFailed();
+      if (account?.status !== 'active') throw new LoginFailed();
       deps.metrics.logins.inc({ method: 'sms', outcome: 'success' });
       ctx.state.log.info({ accountId: account.id, method: 'sms' }, 'login succeeded');
       const lockedUntil = account.password_locked_until ? new Date(account.password_locked_until) : undefined;

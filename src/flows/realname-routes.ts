@@ -3,10 +3,19 @@ import type { Context } from 'koa';
 import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
 import { ACR } from '../oidc/scopes.js';
-import { type FlowDeps, finishLogin, type Interaction, interactionOf, renderPage, withPageErrors } from './flow-kit.js';
+import {
+  type FlowDeps,
+  finishLogin,
+  type Interaction,
+  interactionOf,
+  renderPage,
+  withPageErrors,
+} from './flow-kit.js';
 import { registrationState } from './register-routes.js';
 
-type Mode = { kind: 'registration'; accountId: string } | { kind: 'required_level'; accountId: string; level: string };
+type Mode =
+  | { kind: 'registration'; accountId: string }
+  | { kind: 'required_level'; accountId: string; level: string };
 
 /** Whose identity this page verifies: the account just registered here, or a signed-in one a site requires at L2. */
 async function modeOf(deps: FlowDeps, interaction: Interaction): Promise<Mode> {
@@ -14,7 +23,11 @@ async function modeOf(deps: FlowDeps, interaction: Interaction): Promise<Mode> {
   if (registered) return { kind: 'registration', accountId: registered.accountId };
   const accountId = interaction.session?.accountId;
   if (interaction.prompt.name === 'realname' && accountId) {
-    return { kind: 'required_level', accountId, level: String(interaction.prompt.details['requiredLevel'] ?? 'L2') };
+    return {
+      kind: 'required_level',
+      accountId,
+      level: String(interaction.prompt.details['requiredLevel'] ?? 'L2'),
+    };
   }
   throw new SessionExpired();
 }
@@ -66,7 +79,10 @@ export function realNameRoutes(router: Router, deps: FlowDeps) {
     return deps.host.provider.interactionFinished(
       ctx.req,
       ctx.res,
-      { error: 'access_denied', error_description: `this site requires certification level ${mode.level} (实名认证)` },
+      {
+        error: 'access_denied',
+        error_description: `this site requires certification level ${mode.level} (实名认证)`,
+      },
       { mergeWithLastSubmission: false },
     );
   });
@@ -78,7 +94,12 @@ async function complete(deps: FlowDeps, ctx: Context, interaction: Interaction, 
     // The new account proved its phone by SMS a moment ago: that is this session's factor.
     return finishLogin(deps, ctx, mode.accountId, ACR.basic, ['sms']);
   }
-  return deps.host.provider.interactionFinished(ctx.req, ctx.res, { realname: { verified: true } }, {
-    mergeWithLastSubmission: true,
-  });
+  return deps.host.provider.interactionFinished(
+    ctx.req,
+    ctx.res,
+    { realname: { verified: true } },
+    {
+      mergeWithLastSubmission: true,
+    },
+  );
 }

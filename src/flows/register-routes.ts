@@ -4,7 +4,14 @@ import { checkPassword } from '../accounts/password-policy.js';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { BadInput, Conflict } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
-import { browserOf, clientNameOf, type FlowDeps, interactionOf, renderPage, withPageErrors } from './flow-kit.js';
+import {
+  browserOf,
+  clientNameOf,
+  type FlowDeps,
+  interactionOf,
+  renderPage,
+  withPageErrors,
+} from './flow-kit.js';
 
 export const registrationState = (uid: string) => `register:${uid}`;
 
@@ -40,7 +47,11 @@ export function registerRoutes(router: Router, deps: FlowDeps) {
 
       if (field(ctx, 'action') === 'send_sms') {
         await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
-        const { resendAfterSeconds } = await deps.sms.send({ phone: phone.e164, purpose: 'register', ip: ctx.ip });
+        const { resendAfterSeconds } = await deps.sms.send({
+          phone: phone.e164,
+          purpose: 'register',
+          ip: ctx.ip,
+        });
         return renderPage(ctx, deps, 'register', {
           ...page,
           smsSent: true,

@@ -4,7 +4,14 @@ import { maskPhone } from '../accounts/phone.js';
 import { AppError, LoginFailed, SessionExpired } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
 import { ACR } from '../oidc/scopes.js';
-import { type FlowDeps, finishLogin, type Interaction, interactionOf, renderPage, withPageErrors } from './flow-kit.js';
+import {
+  type FlowDeps,
+  finishLogin,
+  type Interaction,
+  interactionOf,
+  renderPage,
+  withPageErrors,
+} from './flow-kit.js';
 
 /** Whether the interaction is a signed-in person whom the site asks for a stronger login. */
 export function needsStepUp(interaction: Interaction): boolean {
@@ -23,7 +30,11 @@ function sessionAmr(interaction: Interaction): string[] {
 
 /** The second factor to ask for: an SMS code after a password, the password after an SMS code. */
 function secondFactor(interaction: Interaction): 'sms' | 'pwd' {
-  return sessionAmr(interaction).includes('pwd') ? 'sms' : sessionAmr(interaction).includes('sms') ? 'pwd' : 'sms';
+  return sessionAmr(interaction).includes('pwd')
+    ? 'sms'
+    : sessionAmr(interaction).includes('sms')
+      ? 'pwd'
+      : 'sms';
 }
 
 export async function renderStepUp(ctx: Context, deps: FlowDeps, interaction: Interaction, extra = {}) {
@@ -64,7 +75,11 @@ export function stepUpRoutes(router: Router, deps: FlowDeps) {
     return withPageErrors(ctx, deps, 'step-up', page, async () => {
       if (factor === 'sms' && field(ctx, 'action') === 'send_sms') {
         await deps.sms.send({ phone: account.phone!, purpose: 'step_up', ip: ctx.ip });
-        return renderPage(ctx, deps, 'step-up', { ...page, smsSent: true, notice: `验证码已发送至 ${page.phoneMasked}` });
+        return renderPage(ctx, deps, 'step-up', {
+          ...page,
+          smsSent: true,
+          notice: `验证码已发送至 ${page.phoneMasked}`,
+        });
       }
       if (factor === 'sms') {
         await deps.sms.verify({ phone: account.phone!, purpose: 'step_up', code: field(ctx, 'sms_code') });

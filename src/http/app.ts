@@ -6,9 +6,9 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import { demoRpRoutes } from '../dev/demo-rp.js';
 import { devRoutes } from '../dev/dev-routes.js';
-import { SessionRevoker } from '../oidc/session-revoker.js';
 import { interactionRoutes } from '../flows/interaction-routes.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
+import { SessionRevoker } from '../oidc/session-revoker.js';
 import type { Metrics } from '../ops/metrics.js';
 import { opsRoutes } from '../ops/ops-routes.js';
 import { LIMITS } from '../ops/rate-limiter.js';
@@ -63,7 +63,11 @@ export function createApp(deps: AppDeps): Koa {
   );
   if (config.devMode) {
     app.use(
-      devRoutes({ db: deps.db, captcha: services.captcha, devSmsOutbox: services.outside.sms.kind === 'dev' }).routes(),
+      devRoutes({
+        db: deps.db,
+        captcha: services.captcha,
+        devSmsOutbox: services.outside.sms.kind === 'dev',
+      }).routes(),
     );
   }
   if (config.demoClient) {

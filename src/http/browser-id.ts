@@ -11,7 +11,13 @@ export function browserId(ctx: Context): string {
   let id = ctx.cookies.get(COOKIE, { signed: true });
   if (!id || !/^[\w-]{20,40}$/.test(id)) {
     id = randomBytes(18).toString('base64url');
-    ctx.cookies.set(COOKIE, id, { signed: true, httpOnly: true, sameSite: 'lax', secure: ctx.secure, overwrite: true });
+    ctx.cookies.set(COOKIE, id, {
+      signed: true,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: ctx.secure,
+      overwrite: true,
+    });
   }
   return id;
 }

@@ -63,7 +63,9 @@ export class ModelStore {
 
   /** Sessions of an account, for ending them all (password reset, account closure). */
   async sessionsOf(accountId: string): Promise<{ id: string; payload: ModelPayload }[]> {
-    const rows = await this.db('oidc_models').select('id', 'payload').where({ model: 'Session', account_id: accountId });
+    const rows = await this.db('oidc_models')
+      .select('id', 'payload')
+      .where({ model: 'Session', account_id: accountId });
     return rows.map((r: { id: string; payload: unknown }) => ({
       id: r.id,
       payload: (typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload) as ModelPayload,

@@ -26,8 +26,9 @@ export function requiredAcr(oidc: KoaContextWithOIDC['oidc']): Acr | undefined {
   const constraints: (Acr | undefined)[] = [];
   const acrValues = oidc.params?.['acr_values'];
   if (typeof acrValues === 'string' && acrValues) constraints.push(weakestOf(acrValues.split(' ')));
-  const claim = (oidc.claims as { id_token?: { acr?: { essential?: boolean; value?: string; values?: string[] } } })
-    ?.id_token?.acr;
+  const claim = (
+    oidc.claims as { id_token?: { acr?: { essential?: boolean; value?: string; values?: string[] } } }
+  )?.id_token?.acr;
   if (claim?.essential) constraints.push(weakestOf(claim.values ?? (claim.value ? [claim.value] : [])));
   const set = constraints.filter((c): c is Acr => !!c);
   return set.sort((a, b) => ACR_VALUES.indexOf(b) - ACR_VALUES.indexOf(a))[0];
@@ -64,7 +65,9 @@ export function unifiedIdPolicy(levelOf: (accountId: string) => Promise<string |
         const required = ctx.oidc.client?.['require_level'] as string | undefined;
         const accountId = ctx.oidc.session?.accountId;
         if (!required || !accountId) return Check.NO_NEED_TO_PROMPT;
-        return levelSatisfies(await levelOf(accountId), required) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+        return levelSatisfies(await levelOf(accountId), required)
+          ? Check.NO_NEED_TO_PROMPT
+          : Check.REQUEST_PROMPT;
       }),
     ),
     1,

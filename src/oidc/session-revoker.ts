@@ -27,19 +27,26 @@ export class SessionRevoker {
       if (options.exceptSessionUid && session.payload.uid === options.exceptSessionUid) continue;
       for (const [clientId, authorization] of Object.entries(payload.authorizations ?? {})) {
         notices.push(
-          provider.Client.find(clientId).then(async (client) => {
-            if (!client?.backchannelLogoutUri) return;
-            // Client#backchannelLogout is oidc-provider's own logout-token delivery (not in its types).
-            const withLogout = client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> };
-            await withLogout.backchannelLogout(accountId, authorization.sid ?? '');
-          }).catch((err: Error) => this.log.warn({ clientId, err: err.message }, 'back-channel logout failed')),
+          provider.Client.find(clientId)
+            .then(async (client) => {
+              if (!client?.backchannelLogoutUri) return;
+              // Client#backchannelLogout is oidc-provider's own logout-token delivery (not in its types).
+              const withLogout = client as unknown as {
+                backchannelLogout(sub: string, sid: string): Promise<void>;
+              };
+              await withLogout.backchannelLogout(accountId, authorization.sid ?? '');
+            })
+            .catch((err: Error) =>
+              this.log.warn({ clientId, err: err.message }, 'back-channel logout failed'),
+            ),
         );
       }
     }
     await Promise.all(notices);
     if (options.exceptSessionUid) {
       for (const session of sessions) {
-        if (session.payload.uid !== options.exceptSessionUid) await this.models.destroy('Session', session.id);
+        if (session.payload.uid !== options.exceptSessionUid)
+          await this.models.destroy('Session', session.id);
       }
       return sessions.length - 1;
     }

@@ -13,7 +13,10 @@ export function createOutsideServices(
   db: Db,
 ): { sms: SmsGateway; identity: IdentityVerifier } {
   return {
-    sms: settings.sms.kind === 'dev' ? new DevSmsOutbox(db, settings.production) : new HttpSmsGateway(settings.sms),
+    sms:
+      settings.sms.kind === 'dev'
+        ? new DevSmsOutbox(db, settings.production)
+        : new HttpSmsGateway(settings.sms),
     identity:
       settings.identityVerifier.kind === 'dev'
         ? new DevIdentityVerifier(settings.production)

@@ -84,7 +84,10 @@ export async function signedPost(options: SignedPostOptions, payload: unknown): 
     } catch (err) {
       if (err instanceof SignedPostFailed) throw err;
       const timedOut = (err as Error).name === 'TimeoutError';
-      last = new SignedPostFailed(`${options.url}: ${timedOut ? 'timeout' : (err as Error).message}`, !timedOut);
+      last = new SignedPostFailed(
+        `${options.url}: ${timedOut ? 'timeout' : (err as Error).message}`,
+        !timedOut,
+      );
       if (timedOut) break; // a slow service is not hammered again while a person waits
     }
   }

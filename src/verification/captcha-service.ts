@@ -11,7 +11,14 @@ export class CaptchaService {
   constructor(private readonly store: CaptchaStore) {}
 
   async issue(browserId: string): Promise<string> {
-    const captcha = svgCaptcha.create({ size: 4, charPreset: CHARSET, noise: 2, color: true, width: 120, height: 44 });
+    const captcha = svgCaptcha.create({
+      size: 4,
+      charPreset: CHARSET,
+      noise: 2,
+      color: true,
+      width: 120,
+      height: 44,
+    });
     await this.store.put(browserId, captcha.text.toUpperCase(), TTL_SECONDS);
     return captcha.data;
   }

@@ -26,7 +26,11 @@ export class SmsCodeService {
   ) {}
 
   /** Sends a fresh code; when the gateway fails, nothing is left behind and SmsSendFailed is thrown. */
-  async send(input: { phone: string; purpose: SmsPurpose; ip: string }): Promise<{ resendAfterSeconds: number }> {
+  async send(input: {
+    phone: string;
+    purpose: SmsPurpose;
+    ip: string;
+  }): Promise<{ resendAfterSeconds: number }> {
     const last = await this.store.latest(input.phone, input.purpose);
     if (last) {
       const wait = Math.ceil(
@@ -36,7 +40,9 @@ export class SmsCodeService {
     }
     await this.limiter.consume(SMS_RULES.perIpPerHour, input.ip);
     await this.limiter.consume(SMS_RULES.perPhonePerDay, input.phone).catch((err) => {
-      throw err instanceof TooManyRequests ? new TooManyRequests('该手机号今日获取验证码次数已达上限，请明天再试') : err;
+      throw err instanceof TooManyRequests
+        ? new TooManyRequests('该手机号今日获取验证码次数已达上限，请明天再试')
+        : err;
     });
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const id = await this.store.insert({
@@ -64,7 +70,10 @@ export class SmsCodeService {
   async verify(input: { phone: string; purpose: SmsPurpose; code: string }): Promise<void> {
     const row = await this.store.latest(input.phone, input.purpose);
     const usable =
-      row && !row.consumed_at && new Date(row.expires_at).getTime() > Date.now() && row.attempts < SMS_RULES.maxWrongEntries;
+      row &&
+      !row.consumed_at &&
+      new Date(row.expires_at).getTime() > Date.now() &&
+      row.attempts < SMS_RULES.maxWrongEntries;
     if (!row || !usable) throw new SmsCodeWrong();
     if (!/^\d{6}$/.test(input.code) || this.hash(input.phone, input.purpose, input.code) !== row.code_hash) {
       await this.store.countAttempt(row.id);

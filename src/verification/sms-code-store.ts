@@ -36,7 +36,11 @@ export class SmsCodeStore {
   /** True for exactly one caller: a code is used once. */
   async consume(id: number): Promise<boolean> {
     const rows = rowsOf(
-      await this.db('sms_codes').where({ id }).whereNull('consumed_at').update({ consumed_at: this.db.fn.now() }).returning('id'),
+      await this.db('sms_codes')
+        .where({ id })
+        .whereNull('consumed_at')
+        .update({ consumed_at: this.db.fn.now() })
+        .returning('id'),
     );
     return rows.length === 1;
   }

@@ -25,9 +25,10 @@ describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
   });
 
   const captcha = async (page: Page) => {
+    // Loading the image creates the captcha: wait for it before asking for the answer.
     await page
       .locator('img.captcha')
-      .evaluate((img: HTMLImageElement) => img.decode().catch(() => undefined));
+      .evaluate((img) => (img as unknown as { decode(): Promise<void> }).decode());
     const res = await page.request.get(`${server.issuer}/dev/captcha`);
     return ((await res.json()) as { answer: string }).answer;
   };

@@ -6,7 +6,8 @@ export class DevIdentityVerifier implements IdentityVerifier {
   readonly kind = 'dev' as const;
 
   constructor(production: boolean) {
-    if (production) throw new Error('IDENTITY_VERIFIER=dev: the development identity verifier is refused in production');
+    if (production)
+      throw new Error('IDENTITY_VERIFIER=dev: the development identity verifier is refused in production');
   }
 
   async verify(input: { name: string; idNumber: string }): Promise<VerificationResult> {

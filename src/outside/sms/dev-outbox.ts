@@ -29,6 +29,11 @@ export async function listOutbox(db: Db, phone: string, limit: number) {
   const rows = await db('dev_sms_outbox').where({ phone }).orderBy('id', 'desc').limit(limit);
   return rows.map((r: { phone: string; params: unknown; text: string; sent_at: Date }) => {
     const params = (typeof r.params === 'string' ? JSON.parse(r.params) : r.params) as Record<string, string>;
-    return { phone: r.phone, code: params['code'] ?? null, text: r.text, sentAt: new Date(r.sent_at).toISOString() };
+    return {
+      phone: r.phone,
+      code: params['code'] ?? null,
+      text: r.text,
+      sentAt: new Date(r.sent_at).toISOString(),
+    };
   });
 }
