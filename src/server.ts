@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
+import { ensureAccountSpaceClient } from './account-space/account-context.js';
 import type { Config } from './config.js';
 import { type Database, openDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
@@ -59,14 +60,31 @@ export async function startServer(
         pairwiseSalt: services.protector.deriveKey('unified-id/pairwise'),
       },
       services.keys,
-      { trustProxy: config.trustProxy, log: logger },
+      {
+        trustProxy: config.trustProxy,
+        log: logger,
+        // 登录设备 shows where and with what each SSO session was opened.
+        onAuthorized: async (ctx) => {
+          const session = ctx.oidc.session;
+          if (!session?.accountId || !session.uid) return;
+          await services.sessionMeta.opened({
+            session_uid: session.uid,
+            account_id: session.accountId,
+            ip: ctx.ip,
+            user_agent: ctx.get('user-agent'),
+            ttlSeconds: config.ssoSessionTtl,
+          });
+        },
+      },
     );
+    const accountSpaceClientId = await ensureAccountSpaceClient(services.clients, config.issuer);
     const demoClient = config.demoClient
       ? await ensureDemoClient(services.clients, config.issuer)
       : undefined;
     const metrics = new Metrics();
     let stopping = false;
     const app = createApp({
+      accountSpaceClientId,
       config,
       db: database.db,
       services,

@@ -1,8 +1,13 @@
 import type { Logger } from 'pino';
+import { SessionMetaStore } from './account-space/session-meta-store.js';
 import { AccountService } from './accounts/account-service.js';
 import { AccountStore } from './accounts/account-store.js';
 import { LoginGuard } from './accounts/login-guard.js';
 import { RealNameService } from './accounts/real-name-service.js';
+import { TotpService } from './accounts/totp-service.js';
+import { TotpStore } from './accounts/totp-store.js';
+import { AuditService } from './audit/audit-service.js';
+import { AuditStore } from './audit/audit-store.js';
 import { ClientService } from './clients/client-service.js';
 import { ClientStore } from './clients/client-store.js';
 import type { Config } from './config.js';
@@ -34,8 +39,12 @@ export function createServices(config: Config, db: Db, log: Logger) {
     { production: config.env === 'production', sms: config.sms, identityVerifier: config.identityVerifier },
     db,
   );
+  const flowStates = new FlowStateStore(db);
   return {
     protector,
+    audit: new AuditService(new AuditStore(db)),
+    sessionMeta: new SessionMetaStore(db),
+    totp: new TotpService(new TotpStore(db), flowStates, protector),
     outside,
     models: new ModelStore(db),
     accounts,
@@ -43,7 +52,7 @@ export function createServices(config: Config, db: Db, log: Logger) {
     loginGuard: new LoginGuard(rateLimits),
     captcha: new CaptchaService(new CaptchaStore(db)),
     sms: new SmsCodeService(new SmsCodeStore(db), outside.sms, limiter, protector),
-    flowStates: new FlowStateStore(db),
+    flowStates,
     clients: new ClientService(new ClientStore(db), protector, config.env === 'production'),
     keys: new KeyService(new KeyStore(db), protector),
     consents: new ConsentService(new ConsentStore(db)),

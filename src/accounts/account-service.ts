@@ -110,6 +110,20 @@ export class AccountService {
     await this.store.setPasswordHash(accountId, await passwordHasher.hash(password));
   }
 
+  async changePhone(accountId: string, e164: string): Promise<void> {
+    try {
+      await this.store.setPhone(accountId, e164);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505')
+        throw new Conflict('该手机号已被其他账号使用', 'phone_taken');
+      throw err;
+    }
+  }
+
+  close(accountId: string): Promise<void> {
+    return this.store.close(accountId);
+  }
+
   async find(id: string): Promise<AccountRow | undefined> {
     return this.store.findById(id);
   }

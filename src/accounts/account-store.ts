@@ -20,6 +20,9 @@ export interface AccountRow {
   verification_method: string | null;
   failed_logins: number;
   password_locked_until: Date | null;
+  /** Sealed TOTP secret; set while two-step verification is on. */
+  totp_secret: string | null;
+  totp_enabled_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -53,6 +56,30 @@ export class AccountStore {
       failed_logins: 0,
       password_locked_until: null,
       updated_at: this.db.fn.now(),
+    });
+  }
+
+  async setPhone(id: string, phone: string) {
+    await this.db('accounts').where({ id }).update({ phone, updated_at: this.db.fn.now() });
+  }
+
+  /** 注销账号: personal data erased; the row stays so that audit rows keep pointing at something. */
+  async close(id: string) {
+    await this.db.transaction(async (trx) => {
+      await trx('accounts').where({ id }).update({
+        status: 'closed',
+        phone: null,
+        password_hash: null,
+        real_name: null,
+        id_number: null,
+        id_number_hash: null,
+        totp_secret: null,
+        totp_enabled_at: null,
+        updated_at: trx.fn.now(),
+      });
+      await trx('recovery_codes').where({ account_id: id }).delete();
+      await trx('consents').where({ account_id: id }).delete();
+      await trx('session_meta').where({ account_id: id }).delete();
     });
   }
 

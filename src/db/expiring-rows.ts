@@ -8,6 +8,7 @@ export const EXPIRING_TABLES = [
   { table: 'captchas', column: 'expires_at' },
   { table: 'sms_codes', column: 'expires_at' },
   { table: 'flow_states', column: 'expires_at' },
+  { table: 'session_meta', column: 'expires_at' },
 ] as const;
 
 export async function deleteExpiredBatch(

@@ -3,6 +3,8 @@ import { errors as oidcErrors } from 'oidc-provider';
 import type { AccountService } from '../accounts/account-service.js';
 import type { LoginGuard } from '../accounts/login-guard.js';
 import type { RealNameService } from '../accounts/real-name-service.js';
+import type { TotpService } from '../accounts/totp-service.js';
+import type { AuditEvent, AuditService } from '../audit/audit-service.js';
 import { AppError, SessionExpired } from '../errors.js';
 import { browserId } from '../http/browser-id.js';
 import type { Csrf } from '../http/csrf.js';
@@ -31,6 +33,8 @@ export interface FlowDeps {
   loginGuard: LoginGuard;
   revoker: SessionRevoker;
   metrics: Metrics;
+  audit: AuditService;
+  totp: TotpService;
   /** The identity verifier is the development one: pages say so. */
   devVerifier: boolean;
 }
@@ -97,4 +101,9 @@ export function finishLogin(deps: FlowDeps, ctx: Context, accountId: string, acr
 
 export function browserOf(ctx: Context): string {
   return browserId(ctx);
+}
+
+/** Records a security event with the request's address and browser. */
+export function auditEvent(deps: { audit: AuditService }, ctx: Context, event: AuditEvent): Promise<void> {
+  return deps.audit.record({ ip: ctx.ip, userAgent: ctx.get('user-agent'), ...event });
 }

@@ -2,8 +2,8 @@ import Router from '@koa/router';
 import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
 import { SCOPE_DESCRIPTIONS, type Scope, SENSITIVE_SCOPES } from '../oidc/scopes.js';
-import { browserOf, clientNameOf, type FlowDeps, interactionOf, renderPage } from './flow-kit.js';
-import { loginRoutes, renderLogin } from './login-routes.js';
+import { auditEvent, browserOf, clientNameOf, type FlowDeps, interactionOf, renderPage } from './flow-kit.js';
+import { loginRoutes, renderLogin, totpRoutes } from './login-routes.js';
 import { realNameRoutes, renderRealName } from './realname-routes.js';
 import { recoveryRoutes } from './recovery-routes.js';
 import { registerRoutes } from './register-routes.js';
@@ -40,6 +40,7 @@ export function interactionRoutes(deps: FlowDeps): Router {
   });
 
   loginRoutes(router, deps);
+  totpRoutes(router, deps);
   registerRoutes(router, deps);
   realNameRoutes(router, deps);
   recoveryRoutes(router, deps);
@@ -73,7 +74,12 @@ export function interactionRoutes(deps: FlowDeps): Router {
     if (claims.length) grant.addOIDCClaims(claims);
     const grantId = await grant.save();
     await deps.consents.remember(accountId, clientId, scopes, claims);
-    ctx.state.log.info({ accountId, clientId, scopes }, 'consent given');
+    await auditEvent(deps, ctx, {
+      type: 'consent',
+      outcome: 'success',
+      accountId,
+      detail: { clientId, scopes },
+    });
     return provider.interactionFinished(
       ctx.req,
       ctx.res,

@@ -6,6 +6,7 @@ import { field, parseBody, rawField } from '../http/body.js';
 import { ACR } from '../oidc/scopes.js';
 import { LIMITS } from '../ops/rate-limiter.js';
 import {
+  auditEvent,
   browserOf,
   clientNameOf,
   type FlowDeps,
@@ -15,6 +16,8 @@ import {
   renderPage,
   withPageErrors,
 } from './flow-kit.js';
+
+export const totpState = (uid: string) => `totp:${uid}`;
 
 export async function renderLogin(
   ctx: Context,
@@ -57,13 +60,31 @@ export function loginRoutes(router: Router, deps: FlowDeps) {
         if (!login || !password) throw new LoginFailed();
         const account = await deps.accounts.authenticatePassword(login, password);
         await deps.loginGuard.clear(login);
+        if (account.totp_enabled_at) {
+          // 两步验证 is on: the password alone does not sign in.
+          await deps.flowStates.put(totpState(interaction.uid), { accountId: account.id }, 600);
+          return renderPage(ctx, deps, 'totp', { title: '两步验证', uid: interaction.uid });
+        }
         deps.metrics.logins.inc({ method: 'password', outcome: 'success' });
-        ctx.state.log.info({ accountId: account.id, method: 'password' }, 'login succeeded');
+        await auditEvent(deps, ctx, {
+          type: 'login',
+          method: 'password',
+          outcome: 'success',
+          accountId: account.id,
+        });
         return await finishLogin(deps, ctx, account.id, ACR.basic, ['pwd']);
       } catch (err) {
         if (err instanceof LoginFailed) {
           await deps.loginGuard.recordFailure(login, ctx.ip);
           deps.metrics.logins.inc({ method: 'password', outcome: 'failure' });
+          const known = await deps.accounts.findByLogin(login);
+          await auditEvent(deps, ctx, {
+            type: 'login',
+            method: 'password',
+            outcome: 'failure',
+            accountId: known?.id,
+            ...(known ? {} : { detail: { reason: 'unknown login' } }),
+          });
           page['captchaRequired'] = await deps.loginGuard.captchaRequired(login, ctx.ip);
         }
         throw err;
@@ -103,7 +124,12 @@ export function loginRoutes(router: Router, deps: FlowDeps) {
       await deps.sms.verify({ phone: phone.e164, purpose: 'login', code: field(ctx, 'sms_code') });
       if (account?.status !== 'active') throw new LoginFailed();
       deps.metrics.logins.inc({ method: 'sms', outcome: 'success' });
-      ctx.state.log.info({ accountId: account.id, method: 'sms' }, 'login succeeded');
+      await auditEvent(deps, ctx, {
+        type: 'login',
+        method: 'sms',
+        outcome: 'success',
+        accountId: account.id,
+      });
       const lockedUntil = account.password_locked_until ? new Date(account.password_locked_until) : undefined;
       if (lockedUntil && lockedUntil.getTime() > Date.now()) {
         // Told only now, after the SMS code proved the person holds the phone.
@@ -120,6 +146,40 @@ export function loginRoutes(router: Router, deps: FlowDeps) {
         });
       }
       return finishLogin(deps, ctx, account.id, ACR.basic, ['sms']);
+    });
+  });
+}
+
+/** The second step of a password login when 两步验证 is on: a TOTP code or a recovery code. */
+export function totpRoutes(router: Router, deps: FlowDeps) {
+  router.post('/interaction/:uid/totp', parseBody, async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    deps.csrf.verify(ctx, field(ctx, '_csrf'));
+    const state = await deps.flowStates.get<{ accountId: string }>(totpState(interaction.uid));
+    const account = state ? await deps.accounts.find(state.accountId) : undefined;
+    if (!account) return renderLogin(ctx, deps, interaction, { error: '登录已过期，请重新登录' });
+    return withPageErrors(ctx, deps, 'totp', { title: '两步验证', uid: interaction.uid }, async () => {
+      await deps.limiter.consume(LIMITS.loginPerAccount, account.id);
+      try {
+        const how = await deps.totp.check(account, field(ctx, 'code'));
+        await deps.flowStates.remove(totpState(interaction.uid));
+        deps.metrics.logins.inc({ method: 'password_totp', outcome: 'success' });
+        await auditEvent(deps, ctx, {
+          type: 'login',
+          method: `password+${how}`,
+          outcome: 'success',
+          accountId: account.id,
+        });
+        return await finishLogin(deps, ctx, account.id, ACR.mfa, ['pwd', 'otp', 'mfa']);
+      } catch (err) {
+        await auditEvent(deps, ctx, {
+          type: 'login',
+          method: 'totp',
+          outcome: 'failure',
+          accountId: account.id,
+        });
+        throw err;
+      }
     });
   });
 }

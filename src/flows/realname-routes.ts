@@ -4,6 +4,7 @@ import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
 import { ACR } from '../oidc/scopes.js';
 import {
+  auditEvent,
   type FlowDeps,
   finishLogin,
   type Interaction,
@@ -66,7 +67,12 @@ export function realNameRoutes(router: Router, deps: FlowDeps) {
     };
     return withPageErrors(ctx, deps, 'realname', page, async () => {
       await deps.realName.verify(mode.accountId, { realName: page.realName, idNumber: page.idNumber });
-      ctx.state.log.info({ accountId: mode.accountId }, 'real-name verification passed');
+      await auditEvent(deps, ctx, {
+        type: 'verification',
+        method: 'id_card',
+        outcome: 'success',
+        accountId: mode.accountId,
+      });
       return complete(deps, ctx, interaction, mode);
     });
   });

@@ -2,7 +2,14 @@ import type Router from '@koa/router';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { BadInput, SmsCodeWrong } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
-import { browserOf, type FlowDeps, interactionOf, renderPage, withPageErrors } from './flow-kit.js';
+import {
+  auditEvent,
+  browserOf,
+  type FlowDeps,
+  interactionOf,
+  renderPage,
+  withPageErrors,
+} from './flow-kit.js';
 
 /**
  * 忘记密码: phone + image captcha → SMS code → new password twice. Every session and token of
@@ -41,7 +48,13 @@ export function recoveryRoutes(router: Router, deps: FlowDeps) {
       if (!account) throw new SmsCodeWrong();
       await deps.accounts.setPassword(account.id, password);
       const ended = await deps.revoker.revokeAll(account.id);
-      ctx.state.log.info({ accountId: account.id, sessionsEnded: ended }, 'password reset');
+      await auditEvent(deps, ctx, {
+        type: 'password_reset',
+        method: 'sms',
+        outcome: 'success',
+        accountId: account.id,
+        detail: { sessionsEnded: ended },
+      });
       ctx.redirect(`/interaction/${interaction.uid}?reset=1`);
     });
   });

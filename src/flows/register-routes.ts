@@ -5,6 +5,7 @@ import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { BadInput, Conflict } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
 import {
+  auditEvent,
   browserOf,
   clientNameOf,
   type FlowDeps,
@@ -71,7 +72,12 @@ export function registerRoutes(router: Router, deps: FlowDeps) {
       if (await deps.accounts.findByPhone(phone.e164)) throw new Conflict(PHONE_TAKEN, 'phone_taken');
       const account = await deps.accounts.addCitizen({ phone: phone.e164, password });
       await deps.flowStates.put(registrationState(interaction.uid), { accountId: account.id }, 3600);
-      ctx.state.log.info({ accountId: account.id }, 'citizen registered');
+      await auditEvent(deps, ctx, {
+        type: 'registration',
+        method: 'sms',
+        outcome: 'success',
+        accountId: account.id,
+      });
       ctx.redirect(`/interaction/${interaction.uid}/realname`);
     });
   });

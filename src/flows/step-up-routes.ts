@@ -5,6 +5,7 @@ import { AppError, LoginFailed, SessionExpired } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
 import { ACR } from '../oidc/scopes.js';
 import {
+  auditEvent,
   type FlowDeps,
   finishLogin,
   type Interaction,
@@ -87,7 +88,7 @@ export function stepUpRoutes(router: Router, deps: FlowDeps) {
         throw new AppError(401, 'login_failed', new LoginFailed().userMessage);
       }
       deps.metrics.logins.inc({ method: `step_up_${factor}`, outcome: 'success' });
-      ctx.state.log.info({ accountId, factor }, 'step-up succeeded');
+      await auditEvent(deps, ctx, { type: 'step_up', method: factor, outcome: 'success', accountId });
       const amr = [...new Set([...sessionAmr(interaction), factor, 'mfa'])];
       return finishLogin(deps, ctx, accountId, ACR.mfa, amr);
     });

@@ -2,6 +2,7 @@ import Koa from 'koa';
 import mount from 'koa-mount';
 import type { Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
+import { accountRoutes } from '../account-space/account-routes.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import { demoRpRoutes } from '../dev/demo-rp.js';
@@ -21,6 +22,7 @@ import { staticFiles } from './static-files.js';
 import type { Views } from './views.js';
 
 export interface AppDeps {
+  accountSpaceClientId: string;
   config: Config;
   db: Db;
   services: Services;
@@ -37,6 +39,8 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: config.trustProxy, keys: config.cookieKeys });
   app.silent = true; // errors are logged by our handler with the request id
   const csrf = new Csrf(services.protector.deriveKey('unified-id/csrf'));
+
+  const revoker = new SessionRevoker(services.models, deps.host, deps.logger);
 
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(securityHeaders());
@@ -56,9 +60,32 @@ export function createApp(deps: AppDeps): Koa {
       consents: services.consents,
       limiter: services.limiter,
       loginGuard: services.loginGuard,
-      revoker: new SessionRevoker(services.models, deps.host, deps.logger),
+      revoker,
       metrics: deps.metrics,
+      audit: services.audit,
+      totp: services.totp,
       devVerifier: services.outside.identity.kind === 'dev',
+    }).routes(),
+  );
+  app.use(
+    accountRoutes({
+      issuer: config.issuer,
+      idleTimeoutSeconds: config.accountIdleTimeout,
+      host: deps.host,
+      views: deps.views,
+      csrf,
+      accounts: services.accounts,
+      realName: services.realName,
+      totp: services.totp,
+      sms: services.sms,
+      audit: services.audit,
+      clients: services.clients,
+      consents: services.consents,
+      models: services.models,
+      revoker,
+      sessionMeta: services.sessionMeta,
+      flowStates: services.flowStates,
+      accountSpaceClientId: deps.accountSpaceClientId,
     }).routes(),
   );
   if (config.devMode) {

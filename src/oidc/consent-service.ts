@@ -35,6 +35,16 @@ export class ConsentService {
     return grant;
   }
 
+  /** 已授权网站: the sites this person agreed to share data with. */
+  listFor(accountId: string) {
+    return this.store.forAccount(accountId);
+  }
+
+  /** Forgets the consent; the caller also revokes the site's grants and tokens. */
+  forget(accountId: string, clientId: string) {
+    return this.store.remove(accountId, clientId);
+  }
+
   /** Records what the person agreed to, merged with what they agreed to before. */
   async remember(accountId: string, clientId: string, scopes: string[], claims: string[]) {
     const before = await this.store.find(accountId, clientId);

@@ -5,6 +5,7 @@ export interface ConsentRow {
   client_id: string;
   scope: string;
   claims: string[];
+  updated_at?: Date;
 }
 
 /** SQL for consents. */
@@ -22,6 +23,14 @@ export class ConsentStore {
       .insert({ ...row, claims: JSON.stringify(row.claims) })
       .onConflict(['account_id', 'client_id'])
       .merge({ scope: row.scope, claims: JSON.stringify(row.claims), updated_at: this.db.fn.now() });
+  }
+
+  async forAccount(accountId: string): Promise<ConsentRow[]> {
+    const rows = await this.db('consents').where({ account_id: accountId }).orderBy('updated_at', 'desc');
+    return rows.map((r: ConsentRow) => ({
+      ...r,
+      claims: typeof r.claims === 'string' ? JSON.parse(r.claims) : r.claims,
+    }));
   }
 
   async remove(accountId: string, clientId: string) {

@@ -72,6 +72,15 @@ export class ModelStore {
     }));
   }
 
+  /** Grants, codes and tokens one site holds for an account (取消授权). */
+  async revokeClient(accountId: string, clientId: string): Promise<number> {
+    return this.db('oidc_models')
+      .where({ account_id: accountId })
+      .whereIn('model', ['Grant', 'AuthorizationCode', 'AccessToken', 'RefreshToken'])
+      .andWhereRaw(`payload->>'clientId' = ?`, [clientId])
+      .delete();
+  }
+
   /** Every session, grant, code and token of an account. */
   async removeAllOf(accountId: string): Promise<number> {
     return this.db('oidc_models').where({ account_id: accountId }).delete();

@@ -1,4 +1,4 @@
-import { Provider } from 'oidc-provider';
+import { type KoaContextWithOIDC, Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { type ProviderDependencies, providerConfiguration } from './configuration.js';
 import type { KeyService } from './keys/key-service.js';
@@ -18,14 +18,15 @@ export class ProviderHost {
     private readonly keys: KeyService,
     private readonly trustProxy: boolean,
     private readonly log: Logger,
+    private readonly onAuthorized?: (ctx: KoaContextWithOIDC) => Promise<void>,
   ) {}
 
   static async create(
     deps: Omit<ProviderDependencies, 'jwks'>,
     keys: KeyService,
-    options: { trustProxy: boolean; log: Logger },
+    options: { trustProxy: boolean; log: Logger; onAuthorized?: (ctx: KoaContextWithOIDC) => Promise<void> },
   ): Promise<ProviderHost> {
-    const host = new ProviderHost(deps, keys, options.trustProxy, options.log);
+    const host = new ProviderHost(deps, keys, options.trustProxy, options.log, options.onAuthorized);
     await host.reload();
     return host;
   }
@@ -52,6 +53,14 @@ export class ProviderHost {
     provider.on('backchannel.error', (_ctx, err, client) =>
       this.log.warn({ err: (err as Error).message, clientId: client.clientId }, 'back-channel logout failed'),
     );
+    const onAuthorized = this.onAuthorized;
+    if (onAuthorized) {
+      provider.on('authorization.success', (ctx: KoaContextWithOIDC) => {
+        onAuthorized(ctx).catch((err: Error) =>
+          this.log.warn({ err: err.message }, 'session bookkeeping failed'),
+        );
+      });
+    }
     this.#provider = provider;
     if (this.#version && this.#version !== version) this.log.info({ version }, 'signing keys reloaded');
     this.#version = version;

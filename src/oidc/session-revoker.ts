@@ -3,13 +3,20 @@ import type { ModelStore } from './model-store.js';
 import type { ProviderHost } from './provider-host.js';
 
 interface SessionPayload {
+  uid?: string;
   accountId?: string;
   authorizations?: Record<string, { sid?: string; grantId?: string }>;
 }
 
+// Client#backchannelLogout is oidc-provider's own logout-token delivery (missing from its types).
+type LoggingOutClient = {
+  backchannelLogoutUri?: string;
+  backchannelLogout(sub: string, sid: string): Promise<void>;
+};
+
 /**
- * Ends every session of an account (password reset, change of password, closure): each site that
- * took part is told by back-channel logout, then sessions, grants, codes and tokens are deleted.
+ * Ends sessions of an account (password reset or change, 登录设备 退出, closure): each site that
+ * took part is told by back-channel logout, then the sessions and their grants and tokens go.
  */
 export class SessionRevoker {
   constructor(
@@ -18,39 +25,37 @@ export class SessionRevoker {
     private readonly log: Logger,
   ) {}
 
-  async revokeAll(accountId: string, options: { exceptSessionUid?: string } = {}): Promise<number> {
-    const sessions = await this.models.sessionsOf(accountId);
-    const provider = this.host.provider;
-    const notices: Promise<unknown>[] = [];
-    for (const session of sessions) {
-      const payload = session.payload as SessionPayload;
-      if (options.exceptSessionUid && session.payload.uid === options.exceptSessionUid) continue;
-      for (const [clientId, authorization] of Object.entries(payload.authorizations ?? {})) {
-        notices.push(
-          provider.Client.find(clientId)
-            .then(async (client) => {
-              if (!client?.backchannelLogoutUri) return;
-              // Client#backchannelLogout is oidc-provider's own logout-token delivery (not in its types).
-              const withLogout = client as unknown as {
-                backchannelLogout(sub: string, sid: string): Promise<void>;
-              };
-              await withLogout.backchannelLogout(accountId, authorization.sid ?? '');
-            })
-            .catch((err: Error) =>
-              this.log.warn({ clientId, err: err.message }, 'back-channel logout failed'),
-            ),
-        );
-      }
-    }
-    await Promise.all(notices);
-    if (options.exceptSessionUid) {
-      for (const session of sessions) {
-        if (session.payload.uid !== options.exceptSessionUid)
-          await this.models.destroy('Session', session.id);
-      }
-      return sessions.length - 1;
-    }
+  /** Every session, grant, code and token of the account. */
+  async revokeAll(accountId: string): Promise<number> {
+    const ended = await this.revokeSessions(accountId, () => true);
     await this.models.removeAllOf(accountId);
+    return ended;
+  }
+
+  /** The sessions `which` selects, with the grants issued in them. */
+  async revokeSessions(accountId: string, which: (sessionUid: string) => boolean): Promise<number> {
+    const sessions = (await this.models.sessionsOf(accountId)).filter((s) => which(String(s.payload.uid)));
+    await Promise.all(
+      sessions.map(async (session) => {
+        const payload = session.payload as SessionPayload;
+        for (const [clientId, authorization] of Object.entries(payload.authorizations ?? {})) {
+          await this.notify(accountId, clientId, authorization.sid ?? '');
+          if (authorization.grantId) await this.models.revokeByGrantId(authorization.grantId);
+        }
+        await this.models.destroy('Session', session.id);
+      }),
+    );
     return sessions.length;
+  }
+
+  private async notify(accountId: string, clientId: string, sid: string) {
+    try {
+      const client = (await this.host.provider.Client.find(clientId)) as unknown as
+        | LoggingOutClient
+        | undefined;
+      if (client?.backchannelLogoutUri) await client.backchannelLogout(accountId, sid);
+    } catch (err) {
+      this.log.warn({ clientId, err: (err as Error).message }, 'back-channel logout failed');
+    }
   }
 }

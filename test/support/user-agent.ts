@@ -99,7 +99,10 @@ export function hiddenField(html: string, name: string): string {
 
 /** The action of the first form whose action contains `fragment`. */
 export function formAction(html: string, fragment: string, base: string): string {
-  const match = new RegExp(`<form[^>]*action="([^"]*${fragment}[^"]*)"`).exec(html);
+  // A form whose action ends with the fragment wins over one that merely contains it.
+  const match =
+    new RegExp(`<form[^>]*action="([^"]*${fragment})"`).exec(html) ??
+    new RegExp(`<form[^>]*action="([^"]*${fragment}[^"]*)"`).exec(html);
   if (!match) throw new Error(`no form with action containing ${fragment}`);
   return new URL(match[1]!.replaceAll('&amp;', '&'), base).href;
 }

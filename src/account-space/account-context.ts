@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import type { Context } from 'koa';
+import * as oidc from 'openid-client';
+import type { AccountService } from '../accounts/account-service.js';
+import type { AccountRow } from '../accounts/account-store.js';
+import type { RealNameService } from '../accounts/real-name-service.js';
+import type { TotpService } from '../accounts/totp-service.js';
+import type { AuditEvent, AuditService } from '../audit/audit-service.js';
+import type { ClientService } from '../clients/client-service.js';
+import type { FlowStateStore } from '../flows/flow-state-store.js';
+import type { Csrf } from '../http/csrf.js';
+import type { Views } from '../http/views.js';
+import type { ConsentService } from '../oidc/consent-service.js';
+import type { ModelStore } from '../oidc/model-store.js';
+import type { ProviderHost } from '../oidc/provider-host.js';
+import type { SessionRevoker } from '../oidc/session-revoker.js';
+import type { SmsCodeService } from '../verification/sms-code-service.js';
+import type { SessionMetaStore } from './session-meta-store.js';
+
+export const ACCOUNT_SPACE_CLIENT = '用户空间';
+
+export interface AccountSpaceDeps {
+  issuer: string;
+  idleTimeoutSeconds: number;
+  host: ProviderHost;
+  views: Views;
+  csrf: Csrf;
+  accounts: AccountService;
+  realName: RealNameService;
+  totp: TotpService;
+  sms: SmsCodeService;
+  audit: AuditService;
+  clients: ClientService;
+  consents: ConsentService;
+  models: ModelStore;
+  revoker: SessionRevoker;
+  sessionMeta: SessionMetaStore;
+  flowStates: FlowStateStore;
+  accountSpaceClientId: string;
+}
+
+export interface AccountSession {
+  account: AccountRow;
+  sessionUid: string;
+}
+
+/** The account space is a first-party site of the provider itself, registered on every start. */
+export async function ensureAccountSpaceClient(clients: ClientService, issuer: string): Promise<string> {
+  const existing = await clients.findByName(ACCOUNT_SPACE_CLIENT);
+  if (existing) return existing.client_id;
+  const created = await clients.add({
+    name: ACCOUNT_SPACE_CLIENT,
+    redirectUris: [`${issuer}/account/callback`],
+    postLogoutRedirectUris: [`${issuer}/account`],
+    grantTypes: ['authorization_code'],
+    scopes: ['openid'],
+    authMethod: 'none',
+    firstParty: true,
+  });
+  return created.client_id;
+}
+
+/**
+ * The signed-in person, read from the provider's own SSO session; undefined when there is none,
+ * or when it has been idle in the account space for longer than the idle timeout (等保: 登录连接超时自动退出).
+ */
+export async function accountSessionOf(
+  deps: AccountSpaceDeps,
+  ctx: Context,
+): Promise<AccountSession | 'idle' | undefined> {
+  const session = await deps.host.provider.Session.get(ctx);
+  if (!session.accountId || !session.uid) return undefined;
+  const meta = await deps.sessionMeta.find(session.uid);
+  if (meta && Date.now() - new Date(meta.last_seen_at).getTime() > deps.idleTimeoutSeconds * 1000)
+    return 'idle';
+  const account = await deps.accounts.find(session.accountId);
+  if (!account || account.status !== 'active') return undefined;
+  await deps.sessionMeta.touch(session.uid);
+  return { account, sessionUid: session.uid };
+}
+
+/** Sends the browser through the provider's sign-in and back to `returnTo`. */
+export async function signInUrl(
+  deps: AccountSpaceDeps,
+  returnTo: string,
+  forceLogin: boolean,
+): Promise<string> {
+  const state = randomBytes(16).toString('base64url');
+  await deps.flowStates.put(`account-login:${state}`, { returnTo }, 600);
+  const url = new URL(`${deps.issuer}/auth`);
+  url.search = new URLSearchParams({
+    client_id: deps.accountSpaceClientId,
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: `${deps.issuer}/account/callback`,
+    state,
+    // The code is not redeemed: the account space reads the SSO session itself. PKCE is still required.
+    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
+    ...(forceLogin ? { prompt: 'login' } : {}),
+  }).toString();
+  return url.href;
+}
+
+export function accountAudit(
+  deps: AccountSpaceDeps,
+  ctx: Context,
+  session: AccountSession,
+  event: AuditEvent,
+) {
+  return deps.audit.record({
+    accountId: session.account.id,
+    ip: ctx.ip,
+    userAgent: ctx.get('user-agent'),
+    ...event,
+  });
+}

@@ -1,0 +1,158 @@
+import type Router from '@koa/router';
+import { AppError } from '../errors.js';
+import { field, rawField } from '../http/body.js';
+import { SCOPE_DESCRIPTIONS, type Scope } from '../oidc/scopes.js';
+import { type AccountSpaceDeps, accountAudit } from './account-context.js';
+import { act, sessionOf, show } from './account-routes.js';
+
+const EVENT_NAMES: Record<string, string> = {
+  login: '登录',
+  registration: '注册',
+  verification: '实名认证',
+  password_reset: '重置密码',
+  password_change: '修改密码',
+  phone_change: '更换手机号',
+  totp_enabled: '开启两步验证',
+  totp_disabled: '关闭两步验证',
+  step_up: '安全验证',
+  consent: '授权网站',
+  consent_revoked: '取消授权',
+  session_ended: '退出登录设备',
+  identity_revealed: '查看完整实名信息',
+};
+
+const beijing = (d: Date | string | number) =>
+  new Date(d).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai' });
+
+/** 登录设备, 已授权网站, 登录记录 and 注销账号. */
+export function activityRoutes(router: Router, deps: AccountSpaceDeps) {
+  const clientNames = async () => new Map((await deps.clients.list()).map((c) => [c.client_id, c.name]));
+
+  const sessionsPage = async (accountId: string, currentUid: string) => {
+    const names = await clientNames();
+    const meta = new Map((await deps.sessionMeta.forAccount(accountId)).map((m) => [m.session_uid, m]));
+    const sessions = (await deps.models.sessionsOf(accountId)).map(({ payload }) => {
+      const uid = String(payload.uid);
+      const m = meta.get(uid);
+      const sites = Object.keys((payload['authorizations'] as Record<string, unknown>) ?? {})
+        .filter((id) => id !== deps.accountSpaceClientId)
+        .map((id) => names.get(id) ?? id);
+      return {
+        uid,
+        current: uid === currentUid,
+        time: beijing(Number(payload['loginTs'] ?? 0) * 1000),
+        ip: m?.ip ?? '未知',
+        browser: m?.user_agent ?? '未知',
+        sites,
+      };
+    });
+    return { title: '登录设备', sessions };
+  };
+
+  router.get('/sessions', async (ctx) => {
+    const session = sessionOf(ctx);
+    show(ctx, deps, 'account-sessions', await sessionsPage(session.account.id, session.sessionUid));
+  });
+
+  router.post('/sessions/end', async (ctx) => {
+    const session = sessionOf(ctx);
+    const target = field(ctx, 'session');
+    const which =
+      target === 'others'
+        ? (uid: string) => uid !== session.sessionUid
+        : (uid: string) => uid === target && uid !== session.sessionUid;
+    const ended = await deps.revoker.revokeSessions(session.account.id, which);
+    await accountAudit(deps, ctx, session, {
+      type: 'session_ended',
+      outcome: 'success',
+      detail: { sessions: ended },
+    });
+    ctx.redirect('/account/sessions');
+  });
+
+  router.get('/sites', async (ctx) => {
+    const session = sessionOf(ctx);
+    const names = await clientNames();
+    const sites = (await deps.consents.listFor(session.account.id))
+      .filter((c) => c.client_id !== deps.accountSpaceClientId)
+      .map((c) => ({
+        clientId: c.client_id,
+        name: names.get(c.client_id) ?? c.client_id,
+        since: c.updated_at ? beijing(c.updated_at) : '',
+        data: c.scope
+          .split(' ')
+          .filter((s): s is Scope => s in SCOPE_DESCRIPTIONS)
+          .map((s) => SCOPE_DESCRIPTIONS[s]),
+      }));
+    show(ctx, deps, 'account-sites', { title: '已授权网站', sites });
+  });
+
+  router.post('/sites/revoke', async (ctx) => {
+    const session = sessionOf(ctx);
+    const clientId = field(ctx, 'client_id');
+    await deps.consents.forget(session.account.id, clientId);
+    const revoked = await deps.models.revokeClient(session.account.id, clientId);
+    await accountAudit(deps, ctx, session, {
+      type: 'consent_revoked',
+      outcome: 'success',
+      detail: { clientId, revoked },
+    });
+    ctx.redirect('/account/sites');
+  });
+
+  router.get('/log', async (ctx) => {
+    const events = (await deps.audit.forAccount(sessionOf(ctx).account.id)).map((e) => ({
+      time: beijing(e.occurred_at),
+      event: EVENT_NAMES[e.type] ?? e.type,
+      method: e.method ?? '',
+      outcome: e.outcome === 'success' ? '成功' : e.outcome === 'failure' ? '失败' : '',
+      ip: e.ip ?? '',
+    }));
+    show(ctx, deps, 'account-log', { title: '登录记录', events });
+  });
+
+  router.get('/close', async (ctx) => show(ctx, deps, 'account-close', { title: '注销账号' }));
+
+  router.post('/close/send-sms', async (ctx) => {
+    const session = sessionOf(ctx);
+    return act(
+      ctx,
+      deps,
+      'account-close',
+      async () => ({ title: '注销账号' }),
+      async () => {
+        await deps.sms.send({ phone: session.account.phone!, purpose: 'account', ip: ctx.ip });
+        show(ctx, deps, 'account-close', { title: '注销账号', smsSent: true, notice: '验证码已发送' });
+      },
+    );
+  });
+
+  // Closing: password and an SMS code; sites are told, personal data is erased, the audit trail stays.
+  router.post('/close', async (ctx) => {
+    const session = sessionOf(ctx);
+    return act(
+      ctx,
+      deps,
+      'account-close',
+      async () => ({ title: '注销账号', smsSent: true }),
+      async () => {
+        if (!(await deps.accounts.checkPasswordOf(session.account.id, rawField(ctx, 'password')))) {
+          throw new AppError(401, 'password_wrong', '密码错误');
+        }
+        await deps.sms.verify({
+          phone: session.account.phone!,
+          purpose: 'account',
+          code: field(ctx, 'sms_code'),
+        });
+        await accountAudit(deps, ctx, session, { type: 'account_closed', outcome: 'success' });
+        await deps.revoker.revokeAll(session.account.id);
+        await deps.accounts.close(session.account.id);
+        ctx.type = 'html';
+        ctx.body = deps.views.render('notice', {
+          title: '账号已注销',
+          message: '您的账号已注销，个人信息已删除。',
+        });
+      },
+    );
+  });
+}

@@ -1,0 +1,99 @@
+import type Router from '@koa/router';
+import { maskPhone } from '../accounts/phone.js';
+import { AppError, SmsCodeWrong } from '../errors.js';
+import { field, rawField } from '../http/body.js';
+import { type AccountSpaceDeps, accountAudit } from './account-context.js';
+import { act, sessionOf, show } from './account-routes.js';
+
+const LEVEL_EXPLANATIONS = [
+  {
+    level: 'L1',
+    name: '注册未实名',
+    allows: '可以登录各政务服务网站、查询公开信息，但不能办理需要实名的网上业务。',
+  },
+  {
+    level: 'L2',
+    name: '实名',
+    allows: '姓名和身份证号码已核验（或支付宝实名认证），可以办理绝大多数网上业务。',
+  },
+  { level: 'L3', name: '高级（CA）', allows: '法人已绑定数字证书，可以办理要求数字证书的业务。' },
+];
+
+/** 基本信息 and 认证等级 (身份证认证). */
+export function profileRoutes(router: Router, deps: AccountSpaceDeps) {
+  router.get('/', async (ctx) =>
+    show(ctx, deps, 'account-profile', { title: '基本信息', levels: LEVEL_EXPLANATIONS }),
+  );
+
+  // The whole name and ID number, only after the password again.
+  router.post('/reveal', async (ctx) => {
+    const session = sessionOf(ctx);
+    const page = async () => ({ title: '基本信息', levels: LEVEL_EXPLANATIONS });
+    return act(ctx, deps, 'account-profile', page, async () => {
+      if (!(await deps.accounts.checkPasswordOf(session.account.id, rawField(ctx, 'password')))) {
+        throw new AppError(401, 'password_wrong', '密码错误');
+      }
+      const identity = deps.accounts.identityOf(session.account);
+      await accountAudit(deps, ctx, session, { type: 'identity_revealed', outcome: 'success' });
+      show(ctx, deps, 'account-profile', { ...(await page()), revealed: identity });
+    });
+  });
+
+  router.get('/level', async (ctx) =>
+    show(ctx, deps, 'account-level', {
+      title: '认证等级',
+      levels: LEVEL_EXPLANATIONS,
+      notice: ctx.query['done'] ? '实名认证成功，您的认证等级已提升，各网站下次登录时生效' : undefined,
+    }),
+  );
+
+  // 身份证认证: an SMS code to the account's phone first, then name + ID number.
+  router.post('/level/send-sms', async (ctx) => {
+    const session = sessionOf(ctx);
+    const page = async () => ({ title: '认证等级', levels: LEVEL_EXPLANATIONS });
+    return act(ctx, deps, 'account-level', page, async () => {
+      await deps.sms.send({ phone: session.account.phone!, purpose: 'account', ip: ctx.ip });
+      show(ctx, deps, 'account-level', {
+        ...(await page()),
+        smsSent: true,
+        notice: `验证码已发送至 ${maskPhone(session.account.phone!)}`,
+      });
+    });
+  });
+
+  router.post('/level/check-sms', async (ctx) => {
+    const session = sessionOf(ctx);
+    const page = async () => ({ title: '认证等级', levels: LEVEL_EXPLANATIONS, smsSent: true });
+    return act(ctx, deps, 'account-level', page, async () => {
+      await deps.sms.verify({
+        phone: session.account.phone!,
+        purpose: 'account',
+        code: field(ctx, 'sms_code'),
+      });
+      await deps.flowStates.put(`id-verify:${session.sessionUid}`, { accountId: session.account.id }, 600);
+      show(ctx, deps, 'account-level', { ...(await page()), smsChecked: true });
+    });
+  });
+
+  router.post('/level/verify', async (ctx) => {
+    const session = sessionOf(ctx);
+    const page = async () => ({
+      title: '认证等级',
+      levels: LEVEL_EXPLANATIONS,
+      smsChecked: true,
+      realName: field(ctx, 'real_name'),
+      idNumber: field(ctx, 'id_number'),
+    });
+    return act(ctx, deps, 'account-level', page, async () => {
+      const checked = await deps.flowStates.get<{ accountId: string }>(`id-verify:${session.sessionUid}`);
+      if (checked?.accountId !== session.account.id) throw new SmsCodeWrong();
+      await deps.realName.verify(session.account.id, {
+        realName: field(ctx, 'real_name'),
+        idNumber: field(ctx, 'id_number'),
+      });
+      await deps.flowStates.remove(`id-verify:${session.sessionUid}`);
+      await accountAudit(deps, ctx, session, { type: 'verification', method: 'id_card', outcome: 'success' });
+      ctx.redirect('/account/level?done=1');
+    });
+  });
+}

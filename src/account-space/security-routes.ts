@@ -1,0 +1,152 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
+import { AppError, BadInput, Conflict } from '../errors.js';
+import { field, rawField } from '../http/body.js';
+import { type AccountSpaceDeps, accountAudit } from './account-context.js';
+import { act, sessionOf, show } from './account-routes.js';
+
+const passwordWrong = () => new AppError(401, 'password_wrong', '当前密码错误');
+
+/** 安全设置: change password, change phone, 两步验证 (TOTP) on and off. */
+export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
+  const page =
+    (ctx: Context, extra: Record<string, unknown> = {}) =>
+    async () => ({
+      title: '安全设置',
+      recoveryLeft: await deps.totp.unusedRecoveryCodes(sessionOf(ctx).account.id),
+      newPhone: field(ctx, 'new_phone'),
+      ...extra,
+    });
+
+  router.get('/security', async (ctx) =>
+    show(ctx, deps, 'account-security', {
+      ...(await page(ctx)()),
+      notice: ctx.query['changed'] ? '修改成功' : undefined,
+    }),
+  );
+
+  // Changing the password signs every other session out, and their sites are told.
+  router.post('/security/password', async (ctx) => {
+    const session = sessionOf(ctx);
+    return act(ctx, deps, 'account-security', page(ctx), async () => {
+      if (!(await deps.accounts.checkPasswordOf(session.account.id, rawField(ctx, 'current_password')))) {
+        await accountAudit(deps, ctx, session, { type: 'password_change', outcome: 'failure' });
+        throw passwordWrong();
+      }
+      const next = rawField(ctx, 'new_password');
+      if (next !== rawField(ctx, 'new_password_confirm')) throw new BadInput('两次输入的密码不一致');
+      await deps.accounts.setPassword(session.account.id, next);
+      const ended = await deps.revoker.revokeSessions(
+        session.account.id,
+        (uid) => uid !== session.sessionUid,
+      );
+      await accountAudit(deps, ctx, session, {
+        type: 'password_change',
+        outcome: 'success',
+        detail: { sessionsEnded: ended },
+      });
+      ctx.redirect('/account/security?changed=password');
+    });
+  });
+
+  // Change of phone: codes to the old and the new phone; with the old one lost, real-name re-verification instead.
+  router.post('/security/phone/send', async (ctx) => {
+    const session = sessionOf(ctx);
+    return act(ctx, deps, 'account-security', page(ctx), async () => {
+      const which = field(ctx, 'which');
+      let target = session.account.phone!;
+      if (which === 'new') {
+        const phone = parseMainlandMobile(field(ctx, 'new_phone'));
+        if (!phone.ok) throw new BadInput(phone.message);
+        target = phone.e164;
+      }
+      await deps.sms.send({ phone: target, purpose: 'account', ip: ctx.ip });
+      show(ctx, deps, 'account-security', {
+        ...(await page(ctx)()),
+        notice: `验证码已发送至 ${maskPhone(target)}`,
+      });
+    });
+  });
+
+  router.post('/security/phone', async (ctx) => {
+    const session = sessionOf(ctx);
+    return act(ctx, deps, 'account-security', page(ctx), async () => {
+      const phone = parseMainlandMobile(field(ctx, 'new_phone'));
+      if (!phone.ok) throw new BadInput(phone.message);
+      if (field(ctx, 'old_phone_lost') === 'yes') {
+        const identity = deps.accounts.identityOf(session.account);
+        if (!identity) throw new BadInput('未实名认证的账号无法通过实名核验更换手机号，请使用原手机号验证');
+        const sameName = field(ctx, 'real_name') === identity.realName;
+        const sameId = field(ctx, 'id_number').toUpperCase() === identity.idNumber;
+        if (!sameName || !sameId)
+          throw new AppError(400, 'identity_mismatch', '姓名或身份证号码与账号实名信息不一致');
+      } else {
+        await deps.sms.verify({
+          phone: session.account.phone!,
+          purpose: 'account',
+          code: field(ctx, 'old_code'),
+        });
+      }
+      await deps.sms.verify({ phone: phone.e164, purpose: 'account', code: field(ctx, 'new_code') });
+      if (await deps.accounts.findByPhone(phone.e164))
+        throw new Conflict('该手机号已被其他账号使用', 'phone_taken');
+      await deps.accounts.changePhone(session.account.id, phone.e164);
+      await accountAudit(deps, ctx, session, {
+        type: 'phone_change',
+        outcome: 'success',
+        method: field(ctx, 'old_phone_lost') === 'yes' ? 'identity' : 'sms',
+        detail: { phone: maskPhone(phone.e164) },
+      });
+      ctx.redirect('/account/security?changed=phone');
+    });
+  });
+
+  router.post('/security/totp/start', async (ctx) => {
+    const session = sessionOf(ctx);
+    const enrolment = await deps.totp.beginEnrolment(
+      session.account.id,
+      maskPhone(session.account.phone ?? ''),
+    );
+    show(ctx, deps, 'account-totp', {
+      title: '开启两步验证',
+      qrDataUrl: enrolment.qrDataUrl,
+      secret: enrolment.secret,
+    });
+  });
+
+  router.post('/security/totp/confirm', async (ctx) => {
+    const session = sessionOf(ctx);
+    try {
+      const codes = await deps.totp.confirmEnrolment(session.account.id, field(ctx, 'code'));
+      await accountAudit(deps, ctx, session, { type: 'totp_enabled', outcome: 'success' });
+      show(ctx, deps, 'account-totp', { title: '两步验证已开启', recoveryCodes: codes });
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      // A wrong first code: a fresh secret, so a half-seen one is never kept.
+      const enrolment = await deps.totp.beginEnrolment(
+        session.account.id,
+        maskPhone(session.account.phone ?? ''),
+      );
+      ctx.status = err.status;
+      show(ctx, deps, 'account-totp', {
+        title: '开启两步验证',
+        qrDataUrl: enrolment.qrDataUrl,
+        secret: enrolment.secret,
+        error: err.userMessage,
+      });
+    }
+  });
+
+  router.post('/security/totp/disable', async (ctx) => {
+    const session = sessionOf(ctx);
+    return act(ctx, deps, 'account-security', page(ctx), async () => {
+      if (!(await deps.accounts.checkPasswordOf(session.account.id, rawField(ctx, 'password'))))
+        throw passwordWrong();
+      await deps.totp.check(session.account, field(ctx, 'code'));
+      await deps.totp.disable(session.account.id);
+      await accountAudit(deps, ctx, session, { type: 'totp_disabled', outcome: 'success' });
+      ctx.redirect('/account/security?changed=totp');
+    });
+  });
+}
