@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
+import * as jose from 'jose';
 import type { Context } from 'koa';
 import * as oidc from 'openid-client';
 import type { ClientService } from '../clients/client-service.js';
+import type { FlowStateStore } from '../flows/flow-state-store.js';
 import { field, parseBody } from '../http/body.js';
 import type { Csrf } from '../http/csrf.js';
 import type { Views } from '../http/views.js';
@@ -19,6 +21,7 @@ export async function ensureDemoClient(clients: ClientService, issuer: string) {
       name: DEMO_CLIENT_NAME,
       redirectUris: [`${issuer}/dev/rp/callback`],
       postLogoutRedirectUris: [`${issuer}/dev/rp/`],
+      backchannelLogoutUri: `${issuer}/dev/rp/backchannel-logout`,
       grantTypes: ['authorization_code', 'refresh_token'],
       scopes: ['openid', 'profile', 'phone', 'identity', 'enterprise', 'offline_access'],
     });
@@ -35,6 +38,7 @@ export async function ensureDemoClient(clients: ClientService, issuer: string) {
 export function demoRpRoutes(deps: {
   issuer: string;
   clients: ClientService;
+  flowStates: FlowStateStore;
   views: Views;
   csrf: Csrf;
 }): Router {
@@ -71,6 +75,14 @@ export function demoRpRoutes(deps: {
       claims: oidc.IDToken;
       accessToken: string;
     };
+    // Like any site, the demo keeps its sessions' back-channel logouts where every process sees them.
+    if (session.claims['sid'] && (await deps.flowStates.get(`demo-rp-logout:${session.claims['sid']}`))) {
+      ctx.cookies.set(SESSION_COOKIE, null, cookie);
+      return page(ctx, {
+        signedIn: false,
+        notice: '您已在统一身份认证平台退出登录（后台通道通知），本网站的登录已结束。',
+      });
+    }
     let userinfo: unknown;
     try {
       userinfo = await oidc.fetchUserInfo(await client(), session.accessToken, session.claims.sub);
@@ -125,6 +137,31 @@ export function demoRpRoutes(deps: {
     const session = { claims: tokens.claims(), accessToken: tokens.access_token, idToken: tokens.id_token };
     ctx.cookies.set(SESSION_COOKIE, Buffer.from(JSON.stringify(session)).toString('base64url'), cookie);
     ctx.redirect('/dev/rp/');
+  });
+
+  const jwks = jose.createRemoteJWKSet(new URL(`${deps.issuer}/jwks`));
+  router.post('/backchannel-logout', parseBody, async (ctx) => {
+    const { clientId } = await ensureDemoClient(deps.clients, deps.issuer);
+    try {
+      const { payload } = await jose.jwtVerify(field(ctx, 'logout_token'), jwks, {
+        issuer: deps.issuer,
+        audience: clientId,
+        typ: 'logout+jwt',
+      });
+      const events = payload['events'] as Record<string, unknown> | undefined;
+      if (
+        !events?.['http://schemas.openid.net/event/backchannel-logout'] ||
+        typeof payload['sid'] !== 'string'
+      ) {
+        throw new Error('not a logout token');
+      }
+      await deps.flowStates.put(`demo-rp-logout:${payload['sid']}`, { at: Date.now() }, 24 * 3600);
+      ctx.status = 200;
+      ctx.body = '';
+    } catch {
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_request' };
+    }
   });
 
   router.post('/logout', parseBody, async (ctx) => {

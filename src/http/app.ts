@@ -99,7 +99,13 @@ export function createApp(deps: AppDeps): Koa {
   }
   if (config.demoClient) {
     app.use(
-      demoRpRoutes({ issuer: config.issuer, clients: services.clients, views: deps.views, csrf }).routes(),
+      demoRpRoutes({
+        issuer: config.issuer,
+        clients: services.clients,
+        flowStates: services.flowStates,
+        views: deps.views,
+        csrf,
+      }).routes(),
     );
   }
 

@@ -1,4 +1,3 @@
-import type { OutsideService } from '../config.js';
 import type { Db } from '../db/database.js';
 import { DevIdentityVerifier } from './identity/dev-verifier.js';
 import { HttpIdentityVerifier } from './identity/http-verifier.js';
@@ -7,11 +6,42 @@ import { DevSmsOutbox } from './sms/dev-outbox.js';
 import { HttpSmsGateway } from './sms/http-gateway.js';
 import type { SmsGateway } from './sms/sms-gateway.js';
 
-/** Picks each outside service's implementation from configuration; never from test-only code paths. */
-export function createOutsideServices(
-  settings: { production: boolean; sms: OutsideService; identityVerifier: OutsideService },
-  db: Db,
-): { sms: SmsGateway; identity: IdentityVerifier } {
+/** One outside service's settings, as src/config.ts reads them from the environment. */
+export type OutsideServiceSettings =
+  | { kind: 'dev' }
+  | { kind: 'http'; url: string; appId: string; secret: string; timeoutMs: number; retries?: number };
+
+export interface OutsideServicesSettings {
+  production: boolean;
+  /** SMS_GATEWAY, SMS_GATEWAY_URL, SMS_GATEWAY_APP_ID, SMS_GATEWAY_SECRET, SMS_GATEWAY_TIMEOUT_MS. */
+  sms: OutsideServiceSettings;
+  /** IDENTITY_VERIFIER, IDENTITY_VERIFIER_URL, …_APP_ID, …_SECRET, …_TIMEOUT_MS. */
+  identityVerifier: OutsideServiceSettings;
+}
+
+export interface OutsideServices {
+  sms: SmsGateway;
+  identity: IdentityVerifier;
+}
+
+/**
+ * Picks each outside service's implementation from configuration, never from test-only code
+ * paths. Development implementations are refused in production, all offending settings named at
+ * once so an operator fixes them in one go.
+ */
+export function createOutsideServices(settings: OutsideServicesSettings, db: Db): OutsideServices {
+  const refused: string[] = [];
+  if (settings.production && settings.sms.kind === 'dev') {
+    refused.push('SMS_GATEWAY=dev (the development SMS outbox)');
+  }
+  if (settings.production && settings.identityVerifier.kind === 'dev') {
+    refused.push('IDENTITY_VERIFIER=dev (the development identity verifier)');
+  }
+  if (refused.length > 0) {
+    throw new Error(
+      `${refused.join(' and ')}: development implementations are refused in production (NODE_ENV=production); set it to http with its _URL, _APP_ID and _SECRET`,
+    );
+  }
   return {
     sms:
       settings.sms.kind === 'dev'

@@ -2,8 +2,9 @@ import type { Db } from '../../db/database.js';
 import type { SmsGateway, SmsMessage } from './sms-gateway.js';
 
 /**
- * The development SMS gateway: messages go to a table that GET /dev/sms shows, so any process
- * (and any automated test) can read the code. Refused in production.
+ * The development SMS gateway: messages go to the table dev_sms_outbox instead of phones, so any
+ * process (the server, the CLI, an automated test through GET /dev/sms) can read the codes.
+ * Refused in production, where it would swallow every citizen's code.
  */
 export class DevSmsOutbox implements SmsGateway {
   readonly kind = 'dev' as const;
@@ -12,7 +13,11 @@ export class DevSmsOutbox implements SmsGateway {
     private readonly db: Db,
     production: boolean,
   ) {
-    if (production) throw new Error('SMS_GATEWAY=dev: the development SMS outbox is refused in production');
+    if (production) {
+      throw new Error(
+        'SMS_GATEWAY=dev: the development SMS outbox is refused in production (NODE_ENV=production)',
+      );
+    }
   }
 
   async send(message: SmsMessage): Promise<void> {
@@ -25,15 +30,46 @@ export class DevSmsOutbox implements SmsGateway {
   }
 }
 
-export async function listOutbox(db: Db, phone: string, limit: number) {
-  const rows = await db('dev_sms_outbox').where({ phone }).orderBy('id', 'desc').limit(limit);
-  return rows.map((r: { phone: string; params: unknown; text: string; sent_at: Date }) => {
-    const params = (typeof r.params === 'string' ? JSON.parse(r.params) : r.params) as Record<string, string>;
+export interface OutboxMessage {
+  /** E.164. */
+  phone: string;
+  /** The template's `code` parameter, null for a message without one. */
+  code: string | null;
+  text: string;
+  /** ISO 8601, as /dev/sms shows it. */
+  sentAt: string;
+}
+
+interface OutboxRow {
+  phone: string;
+  params: unknown;
+  text: string;
+  sent_at: Date | string;
+}
+
+/** The newest messages to `phone` (E.164), newest first. */
+export async function listOutbox(db: Db, phone: string, limit = 20): Promise<OutboxMessage[]> {
+  const rows: OutboxRow[] = await db('dev_sms_outbox')
+    .select('phone', 'params', 'text', 'sent_at')
+    .where({ phone })
+    // sent_at is the inserting transaction's start, so two messages can share it; id breaks the tie.
+    .orderBy([
+      { column: 'sent_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(Math.min(Math.max(Math.trunc(limit), 1), 100));
+  return rows.map((row) => {
+    // pg and PGlite hand jsonb over parsed; a driver that does not gives the text.
+    const params = (typeof row.params === 'string' ? JSON.parse(row.params) : row.params) as Record<
+      string,
+      unknown
+    > | null;
+    const code = params?.['code'];
     return {
-      phone: r.phone,
-      code: params['code'] ?? null,
-      text: r.text,
-      sentAt: new Date(r.sent_at).toISOString(),
+      phone: row.phone,
+      code: typeof code === 'string' ? code : null,
+      text: row.text,
+      sentAt: new Date(row.sent_at).toISOString(),
     };
   });
 }

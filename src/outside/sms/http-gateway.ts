@@ -1,33 +1,62 @@
-import { randomBytes } from 'node:crypto';
-import { SignedPostFailed, type SignedPostOptions, signedPost } from '../signed-request.js';
+import {
+  checkClientOptions,
+  postSignedJson,
+  SignedCallFailed,
+  type SignedJsonClientOptions,
+} from './hmac.js';
 import { type SmsGateway, type SmsMessage, SmsSendFailed } from './sms-gateway.js';
 
+export type HttpSmsGatewayOptions = SignedJsonClientOptions;
+
+const E164 = /^\+[1-9]\d{6,14}$/;
+
 /**
- * The SMS gateway over HTTP: JSON POST `{appId, phone, templateId, params, timestamp, nonce}`,
- * signed (see ../signed-request.ts), answered `{code: "OK", messageId}`.
+ * The SMS gateway over HTTP (wire format: ./README.md): a signed JSON POST of
+ * `{appId, phone, templateId, params, timestamp, nonce}`, accepted only by `{"code": "OK", messageId}`.
+ * Retries connection errors and 5xx within the time budget; never a 4xx or a timeout, after which the
+ * message may well have been sent, and a second SMS would confuse the person more than a retry helps.
  */
 export class HttpSmsGateway implements SmsGateway {
   readonly kind = 'http' as const;
+  readonly #options: HttpSmsGatewayOptions;
 
-  constructor(private readonly options: SignedPostOptions) {}
+  constructor(options: HttpSmsGatewayOptions) {
+    checkClientOptions(options, 'SMS gateway');
+    this.#options = { ...options };
+  }
 
   async send(message: SmsMessage): Promise<void> {
+    if (!E164.test(message.phone)) {
+      // The number is not echoed: it is personal data and the detail goes to the log.
+      throw new SmsSendFailed('phone number is not in E.164 form', { reason: 'invalid_message' });
+    }
     let answer: unknown;
     try {
-      answer = await signedPost(this.options, {
-        appId: this.options.appId,
+      answer = await postSignedJson(this.#options, ({ timestamp, nonce }) => ({
+        appId: this.#options.appId,
         phone: message.phone,
         templateId: message.templateId,
         params: message.params,
-        timestamp: new Date().toISOString(),
-        nonce: randomBytes(8).toString('hex'),
-      });
+        // The same values as the signature headers, so the signed body binds them too.
+        timestamp: Number(timestamp),
+        nonce,
+      }));
     } catch (err) {
-      if (err instanceof SignedPostFailed) throw new SmsSendFailed(err.message);
+      if (err instanceof SignedCallFailed) {
+        const code = err.details.answerCode ? ` (${err.details.answerCode})` : '';
+        throw new SmsSendFailed(`SMS gateway: ${err.message}${code}, ${err.details.attempts} attempt(s)`, {
+          reason: err.reason,
+          cause: err,
+        });
+      }
       throw err;
     }
-    if ((answer as { code?: string })?.code !== 'OK') {
-      throw new SmsSendFailed(`gateway refused: ${JSON.stringify(answer).slice(0, 200)}`);
+    const { code, messageId } = (answer ?? {}) as { code?: unknown; messageId?: unknown };
+    if (code !== 'OK' || typeof messageId !== 'string' || messageId === '') {
+      const shown = typeof code === 'string' ? code.slice(0, 64) : typeof code;
+      throw new SmsSendFailed(`SMS gateway did not accept the message (code ${shown})`, {
+        reason: 'refused',
+      });
     }
   }
 }

@@ -1,0 +1,72 @@
+import { generate } from 'otplib';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumAvailable, launchChromium } from '../support/browser.js';
+import { randomPhone } from '../support/relying-party.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+async function text(page: Page, selector: string): Promise<string> {
+  const locator = page.locator(selector);
+  await locator.waitFor();
+  return (await locator.textContent()) ?? '';
+}
+
+describe.skipIf(!chromiumAvailable())('用户空间 in a real browser', () => {
+  let server: TestServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await startTestServer({ env: { DEMO_CLIENT: 'true', NODE_ENV: 'development' } });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function signInWithPassword(page: Page, phone: string, password: string) {
+    await page.getByLabel('手机号码/身份证号码').fill(phone);
+    await page.getByLabel('密码', { exact: true }).fill(password);
+    await page.getByRole('button', { name: '登录' }).click();
+  }
+
+  it('turns TOTP on, signs in with it at the demo site (mfa), and signs that session out from another', async () => {
+    const phone = randomPhone();
+    const password = 'Zhu-Ge#2024';
+    await server.services.accounts.addCitizen({ phone, password });
+
+    // In the account space: 安全设置 → 开启两步验证.
+    const home = await (await browser.newContext()).newPage();
+    await home.goto(`${server.issuer}/account/security`);
+    await signInWithPassword(home, phone, password);
+    await home.getByRole('button', { name: '开启两步验证' }).click();
+    const secret = (await text(home, '#totp-secret')).trim();
+    await home.getByLabel('动态验证码').fill(await generate({ secret }));
+    await home.getByRole('button', { name: '确认开启' }).click();
+    expect(await home.locator('#recovery-codes li').count()).toBe(10);
+
+    // Another browser signs in at the demo site: password, then the code; the site sees mfa.
+    const laptop = await (await browser.newContext()).newPage();
+    await laptop.goto(`${server.issuer}/dev/rp/`);
+    await laptop.getByRole('button', { name: '登录' }).click();
+    await signInWithPassword(laptop, phone, password);
+    await laptop.getByRole('heading', { name: '两步验证' }).waitFor();
+    await laptop.getByLabel('动态验证码或恢复码').fill(await generate({ secret }));
+    await laptop.getByRole('button', { name: '验证' }).click();
+    await laptop.getByRole('button', { name: '同意' }).click();
+    expect(await text(laptop, '#id-token-claims')).toContain('"acr": "urn:unified-id:acr:mfa"');
+
+    // 登录设备: the first browser signs the laptop out; the demo site hears it by back-channel.
+    await home.goto(`${server.issuer}/account/sessions`);
+    expect(await home.locator('tbody tr').count()).toBe(2);
+    expect(await text(home, 'tbody')).toContain('演示网站（开发）');
+    await home.locator('tbody tr', { hasNotText: '当前设备' }).getByRole('button', { name: '退出' }).click();
+    await home.locator('tbody tr').first().waitFor();
+    expect(await home.locator('tbody tr').count()).toBe(1);
+
+    await laptop.goto(`${server.issuer}/dev/rp/`);
+    expect(await text(laptop, '[role=status]')).toContain('后台通道');
+    await laptop.getByRole('button', { name: '登录' }).click();
+    await laptop.getByLabel('手机号码/身份证号码').waitFor();
+  });
+});
