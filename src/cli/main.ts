@@ -133,6 +133,17 @@ accounts
   .option('--json', 'print JSON', false)
   .action(async (id, o) => print(await withServices((s) => s.accounts.setStatus(id, 'active')), o.json));
 
+const audit = program.command('audit').description('the tamper-evident security log');
+audit
+  .command('verify')
+  .description('walk the hash chain; exit 1 at the first deleted or altered row')
+  .option('--json', 'print JSON', false)
+  .action(async (o) => {
+    const result = await withServices((s) => s.audit.verify());
+    print(result, o.json);
+    if (!result.ok) process.exitCode = 1;
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
