@@ -123,6 +123,22 @@ describe.each(databaseKinds())('a government site signing citizens in (%s)', (ki
     expect(outcome.pagesSeen).toEqual(['login']);
   });
 
+  it('refuses scopes a site is not registered for, and releases only those it is', async () => {
+    const rp = await registerRelyingParty(server, { scopes: ['openid'], firstParty: true });
+    const refused = await authorize(new UserAgent(), rp, {
+      login: { login: phone, password: PASSWORD },
+      params: { scope: 'openid phone identity' },
+    });
+    expect(refused.callbackUrl?.searchParams.get('error')).toBe('invalid_scope');
+    const { tokens } = await signIn(new UserAgent(), rp, {
+      login: { login: phone, password: PASSWORD },
+      params: { scope: 'openid' },
+    });
+    expect(tokens.claims()!['certification_level']).toBe('L1');
+    const userinfo = await oidc.fetchUserInfo(rp.config, tokens.access_token, tokens.claims()!.sub);
+    expect(userinfo['phone_number']).toBeUndefined();
+  });
+
   it('returns access_denied to the site when the person refuses consent', async () => {
     const rp = await registerRelyingParty(server);
     const outcome = await authorize(new UserAgent(), rp, {
