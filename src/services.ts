@@ -6,6 +6,7 @@ import { LoginGuard } from './accounts/login-guard.js';
 import { RealNameService } from './accounts/real-name-service.js';
 import { TotpService } from './accounts/totp-service.js';
 import { TotpStore } from './accounts/totp-store.js';
+import { AdminQueries } from './admin/admin-queries.js';
 import { AuditService } from './audit/audit-service.js';
 import { AuditStore } from './audit/audit-store.js';
 import { ClientService } from './clients/client-service.js';
@@ -40,9 +41,11 @@ export function createServices(config: Config, db: Db, log: Logger) {
     db,
   );
   const flowStates = new FlowStateStore(db);
+  const auditStore = new AuditStore(db);
   return {
     protector,
-    audit: new AuditService(new AuditStore(db)),
+    audit: new AuditService(auditStore),
+    adminQueries: new AdminQueries(db, auditStore),
     sessionMeta: new SessionMetaStore(db),
     totp: new TotpService(new TotpStore(db), flowStates, protector),
     outside,

@@ -3,6 +3,7 @@ import mount from 'koa-mount';
 import type { Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { accountRoutes } from '../account-space/account-routes.js';
+import { adminRoutes } from '../admin/admin-routes.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import { demoRpRoutes } from '../dev/demo-rp.js';
@@ -86,6 +87,17 @@ export function createApp(deps: AppDeps): Koa {
       sessionMeta: services.sessionMeta,
       flowStates: services.flowStates,
       accountSpaceClientId: deps.accountSpaceClientId,
+    }).routes(),
+  );
+  app.use(
+    adminRoutes({
+      host: deps.host,
+      clients: services.clients,
+      accounts: services.accounts,
+      keys: services.keys,
+      audit: services.audit,
+      revoker,
+      queries: services.adminQueries,
     }).routes(),
   );
   if (config.devMode) {

@@ -15,6 +15,8 @@ export const SUPPORTED_SCOPES = [
   'phone',
   'identity',
   'enterprise',
+  // Operators' automation: the admin API (client credentials only; no person's data).
+  'admin',
 ] as const;
 export type Scope = (typeof SUPPORTED_SCOPES)[number];
 
@@ -26,6 +28,7 @@ export const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
   phone: '您的手机号码',
   identity: '您的身份证号码（敏感信息）',
   enterprise: '您的法人信息：统一社会信用代码、机构名称、法人类型、法定代表人',
+  admin: '统一身份认证平台的管理接口（仅限运维）',
 };
 
 export const SENSITIVE_SCOPES: ReadonlySet<string> = new Set(['identity']);

@@ -1,0 +1,168 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { AccountService } from '../accounts/account-service.js';
+import { maskIdNumber } from '../accounts/id-number.js';
+import type { AuditService } from '../audit/audit-service.js';
+import type { ClientInput, ClientService } from '../clients/client-service.js';
+import { BadInput, NotFound } from '../errors.js';
+import { parseBody } from '../http/body.js';
+import type { KeyService } from '../oidc/keys/key-service.js';
+import type { ProviderHost } from '../oidc/provider-host.js';
+import type { SessionRevoker } from '../oidc/session-revoker.js';
+import { requireAdmin } from './admin-auth.js';
+import type { AdminQueries } from './admin-queries.js';
+
+export interface AdminDeps {
+  host: ProviderHost;
+  clients: ClientService;
+  accounts: AccountService;
+  keys: KeyService;
+  audit: AuditService;
+  revoker: SessionRevoker;
+  queries: AdminQueries;
+}
+
+function body<T extends z.ZodType>(ctx: Context, schema: T): z.infer<T> {
+  const parsed = schema.safeParse(ctx.request.body ?? {});
+  if (!parsed.success)
+    throw new BadInput(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  return parsed.data;
+}
+
+/** The operators' JSON API under /admin/api. Every change is audited with who, what, when and why. */
+export function adminRoutes(deps: AdminDeps): Router {
+  const router = new Router({ prefix: '/admin/api' });
+  router.use(requireAdmin(deps.host));
+  router.use(parseBody);
+
+  const audit = (ctx: Context, type: string, detail: Record<string, unknown>, accountId?: string) =>
+    deps.audit.record({
+      type: `admin.${type}`,
+      outcome: 'success',
+      actor: ctx.state.adminActor!,
+      accountId,
+      ip: ctx.ip,
+      userAgent: ctx.get('user-agent'),
+      detail,
+    });
+
+  // Relying parties.
+  router.get('/clients', async (ctx) => {
+    ctx.body = await deps.clients.list();
+  });
+  router.post('/clients', async (ctx) => {
+    const created = await deps.clients.add(ctx.request.body as ClientInput);
+    await audit(ctx, 'client_created', {
+      clientId: created.client_id,
+      name: (ctx.request.body as ClientInput).name,
+    });
+    ctx.status = 201;
+    ctx.body = created;
+  });
+  router.get('/clients/:id', async (ctx) => {
+    ctx.body = await deps.clients.show(ctx.params['id']!);
+  });
+  router.patch('/clients/:id', async (ctx) => {
+    const { disabled } = body(ctx, z.object({ disabled: z.boolean() }));
+    await deps.clients.setDisabled(ctx.params['id']!, disabled);
+    await audit(ctx, disabled ? 'client_disabled' : 'client_enabled', { clientId: ctx.params['id'] });
+    ctx.body = await deps.clients.show(ctx.params['id']!);
+  });
+  router.post('/clients/:id/rotate-secret', async (ctx) => {
+    const rotated = await deps.clients.rotateSecret(ctx.params['id']!);
+    await audit(ctx, 'client_secret_rotated', { clientId: ctx.params['id'] });
+    ctx.body = rotated;
+  });
+
+  // Accounts: masked unless an audited reason is given.
+  router.get('/accounts', async (ctx) => {
+    const phone = String(ctx.query['phone'] ?? '');
+    if (!phone) throw new BadInput('phone is required');
+    const account = await deps.accounts.findByLogin(phone);
+    ctx.body = account ? [deps.accounts.view(account)] : [];
+  });
+  router.get('/accounts/:id', async (ctx) => {
+    ctx.body = await deps.accounts.show(ctx.params['id']!);
+  });
+  router.post('/accounts/:id/lock', async (ctx) => {
+    const { reason } = body(ctx, z.object({ reason: z.string().trim().min(2).max(500) }));
+    const view = await deps.accounts.setStatus(ctx.params['id']!, 'locked');
+    await deps.revoker.revokeAll(view.id);
+    await audit(ctx, 'account_locked', { reason }, view.id);
+    ctx.body = view;
+  });
+  router.post('/accounts/:id/unlock', async (ctx) => {
+    const { reason } = body(ctx, z.object({ reason: z.string().trim().min(2).max(500) }));
+    const view = await deps.accounts.setStatus(ctx.params['id']!, 'active');
+    await audit(ctx, 'account_unlocked', { reason }, view.id);
+    ctx.body = view;
+  });
+  router.post('/accounts/:id/sign-out', async (ctx) => {
+    const { reason } = body(ctx, z.object({ reason: z.string().trim().min(2).max(500) }));
+    const view = await deps.accounts.show(ctx.params['id']!);
+    const sessions = await deps.revoker.revokeAll(view.id);
+    await audit(ctx, 'account_signed_out', { reason, sessions }, view.id);
+    ctx.body = { ...view, sessionsEnded: sessions };
+  });
+  router.post('/accounts/:id/identity', async (ctx) => {
+    const { reason } = body(ctx, z.object({ reason: z.string().trim().min(5).max(500) }));
+    const account = await deps.accounts.findByLogin(ctx.params['id']!);
+    if (!account) throw new NotFound('no such account');
+    const identity = deps.accounts.identityOf(account);
+    if (!identity) throw new NotFound('the account is not verified');
+    await audit(ctx, 'identity_revealed', { reason, idNumber: maskIdNumber(identity.idNumber) }, account.id);
+    ctx.body = {
+      id: account.id,
+      realName: identity.realName,
+      idNumber: identity.idNumber,
+      idType: identity.idType,
+    };
+  });
+
+  // Signing keys.
+  router.get('/keys', async (ctx) => {
+    ctx.body = await deps.keys.list();
+  });
+  router.post('/keys/rotate', async (ctx) => {
+    const keys = await deps.keys.rotate();
+    await deps.host.refresh();
+    await audit(ctx, 'keys_rotated', {});
+    ctx.body = keys;
+  });
+
+  // The audit log and statistics.
+  router.get('/audit', async (ctx) => {
+    const q = z
+      .object({
+        account: z.string().optional(),
+        type: z.string().optional(),
+        since: z.iso.datetime().optional(),
+        limit: z.coerce.number().int().min(1).max(1000).default(100),
+      })
+      .safeParse(ctx.query);
+    if (!q.success)
+      throw new BadInput(q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    ctx.body = await deps.queries.audit(q.data);
+  });
+  router.get('/audit/export', async (ctx) => {
+    ctx.type = 'application/x-ndjson';
+    ctx.set('Content-Disposition', 'attachment; filename="unified-id-audit.ndjson"');
+    const lines: string[] = [];
+    for await (const row of deps.queries.allAudit()) lines.push(JSON.stringify(row));
+    await audit(ctx, 'audit_exported', { rows: lines.length });
+    ctx.body = `${lines.join('\n')}\n`;
+  });
+  router.get('/stats/logins', async (ctx) => {
+    const days = z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(366)
+      .default(30)
+      .parse(ctx.query['days'] ?? undefined);
+    ctx.body = await deps.queries.loginsPerDay(days);
+  });
+
+  return router;
+}

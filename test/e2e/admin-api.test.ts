@@ -1,0 +1,153 @@
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomIdNumber } from '../support/citizen.js';
+import { databaseKinds } from '../support/databases.js';
+import {
+  authorize,
+  type RelyingParty,
+  randomPhone,
+  registerRelyingParty,
+  signIn,
+} from '../support/relying-party.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { UserAgent } from '../support/user-agent.js';
+
+const PASSWORD = 'Ops-Test#2024';
+
+describe.each(databaseKinds())('the admin API (%s)', (kind) => {
+  let server: TestServer;
+  let operator: RelyingParty;
+  let token: string;
+
+  beforeAll(async () => {
+    server = await startTestServer({ kind });
+    operator = await registerRelyingParty(server, {
+      name: '运维自动化',
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      scopes: ['admin'],
+    });
+    token = (await oidc.clientCredentialsGrant(operator.config, { scope: 'admin' })).access_token;
+  });
+  afterAll(() => server?.close());
+
+  const api = (path: string, init: RequestInit = {}, bearer = token) =>
+    fetch(`${server.url}/admin/api${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json', ...init.headers },
+    });
+
+  it('refuses requests without a token, with a bad one, or without the admin scope', async () => {
+    expect((await fetch(`${server.url}/admin/api/clients`)).status).toBe(401);
+    expect((await api('/clients', {}, 'not-a-token')).status).toBe(401);
+    const site = await registerRelyingParty(server);
+    const plain = (await oidc.clientCredentialsGrant(site.config, { scope: 'openid' })).access_token;
+    const res = await api('/clients', {}, plain);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: string }).error).toBe('insufficient_scope');
+  });
+
+  it('creates, lists, disables and rotates relying parties, each action audited', async () => {
+    const created = await api('/clients', {
+      method: 'POST',
+      body: JSON.stringify({ name: '某县政务服务网', redirectUris: ['https://county.example.gov.cn/cb'] }),
+    });
+    expect(created.status).toBe(201);
+    const { client_id, client_secret } = (await created.json()) as {
+      client_id: string;
+      client_secret: string;
+    };
+    expect(client_secret.length).toBeGreaterThanOrEqual(43);
+    const listed = (await (await api('/clients')).json()) as { client_id: string }[];
+    expect(listed.some((c) => c.client_id === client_id)).toBe(true);
+
+    const bad = await api('/clients', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'x', redirectUris: ['nope'] }),
+    });
+    expect(bad.status).toBe(400);
+
+    const disabled = await api(`/clients/${client_id}`, {
+      method: 'PATCH',
+      body: JSON.stringify({ disabled: true }),
+    });
+    expect(((await disabled.json()) as { disabled: boolean }).disabled).toBe(true);
+    const rotated = (await (await api(`/clients/${client_id}/rotate-secret`, { method: 'POST' })).json()) as {
+      client_secret: string;
+    };
+    expect(rotated.client_secret).not.toBe(client_secret);
+
+    const log = (await (await api('/audit?type=admin.client_created')).json()) as {
+      actor: string;
+      detail: { clientId: string };
+    }[];
+    expect(log[0]!.actor).toBe(`admin:${operator.clientId}`);
+    expect(log[0]!.detail.clientId).toBe(client_id);
+  });
+
+  it('finds accounts masked, shows the whole ID number only with a reason, and locks and signs out', async () => {
+    const phone = randomPhone();
+    const view = await server.services.accounts.addCitizen({ phone, password: PASSWORD });
+    const idNumber = randomIdNumber();
+    await server.services.realName.verify(view.id, { realName: '王安石', idNumber });
+    const ua = new UserAgent();
+    const site = await registerRelyingParty(server, { firstParty: true });
+    await signIn(ua, site, { login: { login: phone, password: PASSWORD } });
+
+    const found = (await (await api(`/accounts?phone=${phone}`)).json()) as {
+      id: string;
+      idNumberMasked: string;
+    }[];
+    expect(found[0]!.idNumberMasked).toBe(`${idNumber.slice(0, 4)}**********${idNumber.slice(14)}`);
+    expect(JSON.stringify(found)).not.toContain(idNumber);
+
+    expect((await api(`/accounts/${view.id}/identity`, { method: 'POST', body: '{}' })).status).toBe(400);
+    const whole = (await (
+      await api(`/accounts/${view.id}/identity`, {
+        method: 'POST',
+        body: JSON.stringify({ reason: '公安协查函 2026-001' }),
+      })
+    ).json()) as { idNumber: string };
+    expect(whole.idNumber).toBe(idNumber);
+    const revealLog = (await (
+      await api(`/audit?account=${view.id}&type=admin.identity_revealed`)
+    ).json()) as {
+      detail: { reason: string; idNumber: string };
+    }[];
+    expect(revealLog[0]!.detail.reason).toBe('公安协查函 2026-001');
+    expect(revealLog[0]!.detail.idNumber).not.toBe(idNumber);
+
+    const locked = await api(`/accounts/${view.id}/lock`, {
+      method: 'POST',
+      body: JSON.stringify({ reason: '账号被盗用' }),
+    });
+    expect(((await locked.json()) as { status: string }).status).toBe('locked');
+    const silent = await authorize(ua, site, { params: { prompt: 'none' } });
+    expect(silent.callbackUrl?.searchParams.get('error')).toBe('login_required');
+    const refused = await authorize(new UserAgent(), site, { login: { login: phone, password: PASSWORD } });
+    expect(refused.callbackUrl).toBeUndefined();
+  });
+
+  it('lists and rotates keys, exports the audit log, and counts logins per day', async () => {
+    const keys = (await (await api('/keys')).json()) as { state: string }[];
+    expect(keys.filter((k) => k.state === 'current')).toHaveLength(2);
+    const rotated = (await (await api('/keys/rotate', { method: 'POST' })).json()) as { state: string }[];
+    expect(rotated.filter((k) => k.state === 'retired').length).toBeGreaterThanOrEqual(2);
+    const exported = await (await api('/audit/export')).text();
+    const lines = exported
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { hash: string });
+    expect(lines.length).toBeGreaterThan(3);
+    expect(lines.every((l) => /^[0-9a-f]{64}$/.test(l.hash))).toBe(true);
+    const stats = (await (await api('/stats/logins?days=7')).json()) as {
+      logins: { method: string; outcome: string; count: number }[];
+      accountsByLevel: { level: string; count: number }[];
+    };
+    expect(
+      stats.logins.find((l) => l.method === 'password' && l.outcome === 'success')?.count,
+    ).toBeGreaterThan(0);
+    expect(stats.accountsByLevel.find((l) => l.level === 'L2')?.count).toBeGreaterThan(0);
+    expect(await server.services.audit.verify()).toMatchObject({ ok: true });
+  });
+});
