@@ -43,6 +43,8 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_SECONDS: seconds(20),
   SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(1000),
   ALLOW_PRIVATE_NETWORK_CALLBACKS: z.enum(['true', 'false']).optional(),
+  CERTS_DIR: z.string().min(1).default('certs'),
+  CERT_BRIDGE_URL: z.url().default('http://127.0.0.1:41443'),
   SMS_GATEWAY: z.enum(['dev', 'http']).optional(),
   SMS_GATEWAY_URL: z.url().optional(),
   SMS_GATEWAY_APP_ID: z.string().min(1).optional(),
@@ -127,6 +129,10 @@ export interface Config {
   allowPrivateNetworkCallbacks: boolean;
   sms: OutsideService;
   identityVerifier: OutsideService;
+  /** Trust anchors (certs/), intermediates and CRLs for certificate login; certs/dev only outside production. */
+  certsDir: string;
+  /** Where the page finds the local PKCS#11 bridge (also allowed in the CSP's connect-src). */
+  certBridgeUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -214,5 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateNetworkCallbacks: (e.ALLOW_PRIVATE_NETWORK_CALLBACKS ?? String(!production)) === 'true',
     sms,
     identityVerifier,
+    certsDir: path.resolve(e.CERTS_DIR),
+    certBridgeUrl: e.CERT_BRIDGE_URL.replace(/\/$/, ''),
   };
 }

@@ -12,6 +12,7 @@ import { createAdapterFactory } from './oidc/adapter.js';
 import { ProviderHost } from './oidc/provider-host.js';
 import { createLogger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
+import { loadTrustStore } from './pki/trust-store.js';
 import { createServices, type Services } from './services.js';
 
 export interface RunningServer {
@@ -49,6 +50,7 @@ export async function startServer(
     if (applied.length) logger.info({ applied }, 'migrations applied');
     const services = createServices(config, database.db, logger);
     await services.keys.ensureKeys();
+    services.trust.store = await loadTrustStore({ dir: config.certsDir, includeDev: config.devMode });
     const views = new Views({ cache: config.env === 'production', devMode: config.devMode });
     const host = await ProviderHost.create(
       {

@@ -9,6 +9,8 @@ import { TotpStore } from './accounts/totp-store.js';
 import { AdminQueries } from './admin/admin-queries.js';
 import { AuditService } from './audit/audit-service.js';
 import { AuditStore } from './audit/audit-store.js';
+import { CertificateService } from './certificates/certificate-service.js';
+import { CertificateStore } from './certificates/certificate-store.js';
 import { ClientService } from './clients/client-service.js';
 import { ClientStore } from './clients/client-store.js';
 import type { Config } from './config.js';
@@ -24,6 +26,8 @@ import { RateLimitStore } from './ops/rate-limit-store.js';
 import { RateLimiter } from './ops/rate-limiter.js';
 import { Sweeper } from './ops/sweeper.js';
 import { createOutsideServices } from './outside/factory.js';
+import { createCrlSource } from './pki/crl.js';
+import { createTrustStore } from './pki/trust-store.js';
 import { CaptchaService } from './verification/captcha-service.js';
 import { CaptchaStore } from './verification/captcha-store.js';
 import { SmsCodeService } from './verification/sms-code-service.js';
@@ -41,6 +45,9 @@ export function createServices(config: Config, db: Db, log: Logger) {
     db,
   );
   const flowStates = new FlowStateStore(db);
+  // Loaded from certs/ at start-up (server.ts); empty until then, so nothing is trusted by accident.
+  const trust = { store: createTrustStore({ anchors: [] }) };
+  const certificateStore = new CertificateStore(db);
   const auditStore = new AuditStore(db);
   return {
     protector,
@@ -56,6 +63,15 @@ export function createServices(config: Config, db: Db, log: Logger) {
     captcha: new CaptchaService(new CaptchaStore(db)),
     sms: new SmsCodeService(new SmsCodeStore(db), outside.sms, limiter, protector),
     flowStates,
+    trust,
+    certificates: new CertificateService(
+      certificateStore,
+      flowStates,
+      () => trust.store,
+      createCrlSource(),
+      config.issuer,
+      (accountId) => certificateStore.creditCodeOf(accountId),
+    ),
     clients: new ClientService(new ClientStore(db), protector, config.env === 'production'),
     keys: new KeyService(new KeyStore(db), protector),
     consents: new ConsentService(new ConsentStore(db)),

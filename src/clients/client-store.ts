@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.js';
+import { affected, type Db } from '../db/database.js';
 
 /** SQL for the clients table (relying parties). */
 export interface ClientRow {
@@ -45,6 +45,6 @@ export class ClientStore {
   }
 
   async remove(clientId: string): Promise<boolean> {
-    return (await this.db('clients').where({ client_id: clientId }).delete()) > 0;
+    return affected(await this.db('clients').where({ client_id: clientId }).delete()) > 0;
   }
 }

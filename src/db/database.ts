@@ -99,3 +99,10 @@ export function openDatabase(options: DatabaseOptions): Database {
 export function rowsOf<T>(result: unknown): T[] {
   return Array.isArray(result) ? (result as T[]) : ((result as { rows?: T[] }).rows ?? []);
 }
+
+/** Rows a DELETE touched: a number from pg, a result object from the embedded driver. */
+export function affected(result: unknown): number {
+  if (typeof result === 'number') return result;
+  const r = result as { rowCount?: number; affectedRows?: number };
+  return Number(r?.rowCount ?? r?.affectedRows ?? 0);
+}

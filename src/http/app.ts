@@ -1,13 +1,16 @@
+import Router from '@koa/router';
 import Koa from 'koa';
 import mount from 'koa-mount';
 import type { Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { accountRoutes } from '../account-space/account-routes.js';
 import { adminRoutes } from '../admin/admin-routes.js';
+import { certificateRoutes } from '../certificates/cert-routes.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import { demoRpRoutes } from '../dev/demo-rp.js';
 import { devRoutes } from '../dev/dev-routes.js';
+import type { FlowDeps } from '../flows/flow-kit.js';
 import { interactionRoutes } from '../flows/interaction-routes.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import { SessionRevoker } from '../oidc/session-revoker.js';
@@ -44,30 +47,36 @@ export function createApp(deps: AppDeps): Koa {
   const revoker = new SessionRevoker(services.models, deps.host, deps.logger);
 
   app.use(requestContext(deps.logger, deps.metrics));
-  app.use(securityHeaders());
+  app.use(securityHeaders(config.certBridgeUrl));
   app.use(errorHandler(deps.views));
   app.use(staticFiles());
   app.use(opsRoutes(deps.db, deps.metrics, deps.isStopping).routes());
-  app.use(
-    interactionRoutes({
-      host: deps.host,
-      views: deps.views,
-      csrf,
-      accounts: services.accounts,
-      realName: services.realName,
-      captcha: services.captcha,
-      sms: services.sms,
-      flowStates: services.flowStates,
-      consents: services.consents,
-      limiter: services.limiter,
-      loginGuard: services.loginGuard,
-      revoker,
-      metrics: deps.metrics,
-      audit: services.audit,
-      totp: services.totp,
-      devVerifier: services.outside.identity.kind === 'dev',
-    }).routes(),
-  );
+  const flowDeps: FlowDeps = {
+    host: deps.host,
+    views: deps.views,
+    csrf,
+    accounts: services.accounts,
+    realName: services.realName,
+    captcha: services.captcha,
+    sms: services.sms,
+    flowStates: services.flowStates,
+    consents: services.consents,
+    limiter: services.limiter,
+    loginGuard: services.loginGuard,
+    revoker,
+    metrics: deps.metrics,
+    audit: services.audit,
+    totp: services.totp,
+    devVerifier: services.outside.identity.kind === 'dev',
+  };
+  app.use(interactionRoutes(flowDeps).routes());
+  const certificates = new Router();
+  certificateRoutes(certificates, {
+    ...flowDeps,
+    certificates: services.certificates,
+    bridgeUrl: config.certBridgeUrl,
+  });
+  app.use(certificates.routes());
   app.use(
     accountRoutes({
       issuer: config.issuer,

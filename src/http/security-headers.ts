@@ -4,7 +4,7 @@ import type { Middleware } from 'koa';
  * Set before anything else runs, so that oidc-provider can add the hash of its own
  * form_post script to script-src rather than anyone needing 'unsafe-inline'.
  */
-export function securityHeaders(): Middleware {
+export function securityHeaders(bridgeUrl: string): Middleware {
   return async (ctx, next) => {
     ctx.set(
       'Content-Security-Policy',
@@ -13,7 +13,8 @@ export function securityHeaders(): Middleware {
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
-        "connect-src 'self' http://127.0.0.1:41443",
+        // The certificate page talks to the local PKCS#11 bridge.
+        `connect-src 'self' ${new URL(bridgeUrl).origin}`,
         "frame-ancestors 'none'",
         "base-uri 'none'",
         "object-src 'none'",

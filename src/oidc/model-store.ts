@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js';
-import { rowsOf } from '../db/database.js';
+import { affected, rowsOf } from '../db/database.js';
 
 /** SQL for the oidc_models table: the storage behind oidc-provider's adapter interface. */
 export type ModelPayload = Record<string, unknown> & {
@@ -74,15 +74,17 @@ export class ModelStore {
 
   /** Grants, codes and tokens one site holds for an account (取消授权). */
   async revokeClient(accountId: string, clientId: string): Promise<number> {
-    return this.db('oidc_models')
-      .where({ account_id: accountId })
-      .whereIn('model', ['Grant', 'AuthorizationCode', 'AccessToken', 'RefreshToken'])
-      .andWhereRaw(`payload->>'clientId' = ?`, [clientId])
-      .delete();
+    return affected(
+      await this.db('oidc_models')
+        .where({ account_id: accountId })
+        .whereIn('model', ['Grant', 'AuthorizationCode', 'AccessToken', 'RefreshToken'])
+        .andWhereRaw(`payload->>'clientId' = ?`, [clientId])
+        .delete(),
+    );
   }
 
   /** Every session, grant, code and token of an account. */
   async removeAllOf(accountId: string): Promise<number> {
-    return this.db('oidc_models').where({ account_id: accountId }).delete();
+    return affected(await this.db('oidc_models').where({ account_id: accountId }).delete());
   }
 }

@@ -38,6 +38,11 @@ describe('the unified-id command line, on the embedded database', () => {
     expect(listed.find((c) => c.client_id === created.client_id)?.name).toBe('某市政务服务网');
     // The secret is shown once, never in listings.
     expect(JSON.stringify(listed)).not.toContain(created.client_secret);
+
+    await cli('clients', 'remove', created.client_id);
+    const gone = await cli('clients', 'show', created.client_id).catch((e) => e);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/no such client/);
   });
 
   it('refuses a malformed redirect URI with a message, not a stack trace', async () => {

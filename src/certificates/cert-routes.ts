@@ -1,0 +1,151 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { AppError, BadInput, SessionExpired } from '../errors.js';
+import { auditEvent, type FlowDeps, interactionOf, renderPage } from '../flows/flow-kit.js';
+import { parseBody } from '../http/body.js';
+import { ACR } from '../oidc/scopes.js';
+import type { CertificateService } from './certificate-service.js';
+
+export const legalRegistrationState = (uid: string) => `legal-register:${uid}`;
+
+const proofSchema = z.object({
+  nonce: z.string().min(10).max(100),
+  chain: z.array(z.string().min(1).max(20_000)).min(1).max(8),
+  signature: z.string().min(1).max(2_000),
+  algorithm: z.string().min(1).max(40),
+  source: z.enum(['bridge', 'software']).default('bridge'),
+});
+
+function proofOf(ctx: Context) {
+  const parsed = proofSchema.safeParse(ctx.request.body);
+  if (!parsed.success) throw new BadInput('证书签名数据不完整');
+  return parsed.data;
+}
+
+/** JSON answers for the page script; typed errors become `{error, error_description}` with their status. */
+async function json(ctx: Context, work: () => Promise<unknown>) {
+  try {
+    ctx.body = await work();
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    ctx.status = err.status;
+    ctx.body = { error: err.code, error_description: err.userMessage };
+  }
+}
+
+/** 证书登录 and 绑定证书 inside an interaction; the page obtains the signature from the bridge. */
+export function certificateRoutes(
+  router: Router,
+  deps: FlowDeps & { certificates: CertificateService; bridgeUrl: string },
+) {
+  const page = (ctx: Context, uid: string, mode: 'login' | 'bind', extra: Record<string, unknown> = {}) =>
+    renderPage(ctx, deps, 'cert', {
+      title: mode === 'login' ? '数字证书登录' : '绑定证书',
+      uid,
+      mode,
+      bridgeUrl: deps.bridgeUrl,
+      ...extra,
+    });
+
+  const registeredAccount = async (uid: string) => {
+    const state = await deps.flowStates.get<{ accountId: string }>(legalRegistrationState(uid));
+    if (!state) throw new SessionExpired();
+    return state.accountId;
+  };
+
+  router.get('/interaction/:uid/cert/login', async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    page(ctx, interaction.uid, 'login');
+  });
+
+  router.get('/interaction/:uid/cert/bind', async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    await registeredAccount(interaction.uid);
+    page(ctx, interaction.uid, 'bind');
+  });
+
+  router.post('/interaction/:uid/cert/challenge', parseBody, async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    deps.csrf.verify(ctx, ctx.get('x-csrf-token'));
+    const purpose = (ctx.request.body as { purpose?: string })?.purpose === 'bind' ? 'bind' : 'login';
+    if (purpose === 'bind') await registeredAccount(interaction.uid);
+    await json(ctx, () => deps.certificates.challenge(purpose, interaction.uid));
+  });
+
+  router.post('/interaction/:uid/cert/login', parseBody, async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    deps.csrf.verify(ctx, ctx.get('x-csrf-token'));
+    await json(ctx, async () => {
+      const proof = proofOf(ctx);
+      try {
+        const { accountId, fingerprint } = await deps.certificates.login(proof, interaction.uid);
+        const amr = [proof.source === 'bridge' ? 'hwk' : 'swk'];
+        deps.metrics.logins.inc({ method: 'certificate', outcome: 'success' });
+        await auditEvent(deps, ctx, {
+          type: 'login',
+          method: 'certificate',
+          outcome: 'success',
+          accountId,
+          detail: { fingerprint },
+        });
+        const redirectTo = await deps.host.provider.interactionResult(
+          ctx.req,
+          ctx.res,
+          { login: { accountId, acr: ACR.cert, amr, remember: true } },
+          { mergeWithLastSubmission: false },
+        );
+        return { redirectTo };
+      } catch (err) {
+        deps.metrics.logins.inc({ method: 'certificate', outcome: 'failure' });
+        await auditEvent(deps, ctx, { type: 'login', method: 'certificate', outcome: 'failure' });
+        throw err;
+      }
+    });
+  });
+
+  router.post('/interaction/:uid/cert/bind/skip', parseBody, async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    deps.csrf.verify(ctx, (ctx.request.body as { _csrf?: string })?._csrf);
+    const accountId = await registeredAccount(interaction.uid);
+    await deps.flowStates.remove(legalRegistrationState(interaction.uid));
+    return deps.host.provider.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { login: { accountId, acr: ACR.basic, amr: ['pwd'], remember: true } },
+      { mergeWithLastSubmission: false },
+    );
+  });
+
+  router.post('/interaction/:uid/cert/bind', parseBody, async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    deps.csrf.verify(ctx, ctx.get('x-csrf-token'));
+    const accountId = await registeredAccount(interaction.uid);
+    await json(ctx, async () => {
+      const proof = proofOf(ctx);
+      const bound = await deps.certificates.bind(accountId, proof, interaction.uid);
+      await auditEvent(deps, ctx, {
+        type: 'certificate_bound',
+        outcome: 'success',
+        accountId,
+        detail: { fingerprint: bound.fingerprint },
+      });
+      await deps.flowStates.remove(legalRegistrationState(interaction.uid));
+      // Proving the key just now is this session's authentication.
+      const redirectTo = await deps.host.provider.interactionResult(
+        ctx.req,
+        ctx.res,
+        {
+          login: {
+            accountId,
+            acr: ACR.cert,
+            amr: [proof.source === 'bridge' ? 'hwk' : 'swk'],
+            remember: true,
+          },
+        },
+        { mergeWithLastSubmission: false },
+      );
+      return { redirectTo };
+    });
+  });
+}

@@ -1,0 +1,141 @@
+import { AppError, Conflict, NotFound } from '../errors.js';
+import type { FlowStateStore } from '../flows/flow-state-store.js';
+import type { ParsedCertificate } from '../pki/certificate.js';
+import { validateCertificate } from '../pki/chain.js';
+import { buildChallenge, challengeExpiry, newNonce } from '../pki/challenge.js';
+import type { CrlSource } from '../pki/crl.js';
+import { verifySignature } from '../pki/signature.js';
+import type { TrustStore } from '../pki/trust-store.js';
+import type { BoundCertificateRow, CertificateStore } from './certificate-store.js';
+
+export type ChallengePurpose = 'login' | 'bind';
+
+export class CertificateRefused extends AppError {
+  override name = 'CertificateRefused';
+  constructor(message: string, code = 'certificate_refused') {
+    super(400, code, message);
+  }
+}
+
+export interface PossessionProof {
+  nonce: string;
+  /** Leaf first, base64 DER. */
+  chain: string[];
+  /** base64 */
+  signature: string;
+  algorithm: string;
+}
+
+interface StoredChallenge extends Record<string, unknown> {
+  purpose: ChallengePurpose;
+  binding: string;
+  text: string;
+}
+
+/**
+ * Certificate login and binding: a single-use challenge bound to the interaction (or the
+ * account-space session), the chain validated to a trust anchor in certs/, the signature
+ * checked, and the certificate mapped to a legal person by its bound fingerprint.
+ */
+export class CertificateService {
+  constructor(
+    private readonly store: CertificateStore,
+    private readonly flowStates: FlowStateStore,
+    private readonly trust: () => TrustStore,
+    private readonly crlSource: CrlSource,
+    private readonly issuer: string,
+    private readonly creditCodeOf: (accountId: string) => Promise<string | undefined>,
+  ) {}
+
+  /** `binding` is the interaction id for login, or the account-space session for binding later. */
+  async challenge(purpose: ChallengePurpose, binding: string) {
+    const nonce = newNonce();
+    const expiresAt = challengeExpiry(new Date());
+    const { text } = buildChallenge({ issuer: this.issuer, interactionId: binding, nonce, expiresAt });
+    await this.flowStates.put(
+      `cert-challenge:${nonce}`,
+      { purpose, binding, text } satisfies StoredChallenge,
+      120,
+    );
+    return { nonce, challenge: text, expiresAt: expiresAt.toISOString() };
+  }
+
+  /** Everything but the binding: the challenge (once), the chain, the dates, revocation, the signature. */
+  async prove(
+    proof: PossessionProof,
+    purpose: ChallengePurpose,
+    binding: string,
+  ): Promise<ParsedCertificate> {
+    const stored = await this.flowStates.take<StoredChallenge>(`cert-challenge:${proof.nonce}`);
+    if (!stored || stored.purpose !== purpose || stored.binding !== binding) {
+      throw new CertificateRefused('签名请求已失效或已被使用，请重试', 'challenge_invalid');
+    }
+    const chain = proof.chain.map((c) => new Uint8Array(Buffer.from(c, 'base64')));
+    const validation = await validateCertificate({
+      chain,
+      trustStore: this.trust(),
+      crlSource: this.crlSource,
+    });
+    if (!validation.ok) throw new CertificateRefused(validation.message, `certificate_${validation.reason}`);
+    const signature = verifySignature({
+      certificateDer: validation.certificate.der,
+      data: new TextEncoder().encode(stored.text),
+      signature: new Uint8Array(Buffer.from(proof.signature, 'base64')),
+      algorithm: proof.algorithm,
+    });
+    if (!signature.ok) throw new CertificateRefused(signature.message, `signature_${signature.reason}`);
+    return validation.certificate;
+  }
+
+  async bind(accountId: string, proof: PossessionProof, binding: string): Promise<BoundCertificateRow> {
+    const certificate = await this.prove(proof, 'bind', binding);
+    const creditCode = await this.creditCodeOf(accountId);
+    if (!creditCode) throw new CertificateRefused('只有法人用户可以绑定数字证书');
+    if (certificate.creditCode !== creditCode) {
+      throw new CertificateRefused('证书中的统一社会信用代码与本账号不一致', 'certificate_other_enterprise');
+    }
+    if (await this.store.find(certificate.fingerprintSha256))
+      throw new Conflict('该证书已绑定', 'certificate_bound');
+    const row = {
+      fingerprint: certificate.fingerprintSha256,
+      account_id: accountId,
+      subject: certificate.subject,
+      issuer: certificate.issuer,
+      serial_hex: certificate.serialNumberHex,
+      key_algorithm: certificate.keyAlgorithm,
+      not_after: certificate.notAfter,
+    };
+    await this.store.bind(row);
+    return { ...row, created_at: new Date() };
+  }
+
+  /** The account a proven, bound certificate signs in. */
+  async login(
+    proof: PossessionProof,
+    interactionUid: string,
+  ): Promise<{ accountId: string; fingerprint: string }> {
+    const certificate = await this.prove(proof, 'login', interactionUid);
+    const bound = await this.store.find(certificate.fingerprintSha256);
+    if (!bound)
+      throw new CertificateRefused(
+        '该证书尚未绑定任何法人账号，请先使用统一社会信用代码登录并绑定证书',
+        'certificate_unbound',
+      );
+    const creditCode = await this.creditCodeOf(bound.account_id);
+    if (!creditCode || certificate.creditCode !== creditCode) {
+      throw new CertificateRefused(
+        '证书中的统一社会信用代码与绑定的账号不一致',
+        'certificate_other_enterprise',
+      );
+    }
+    return { accountId: bound.account_id, fingerprint: bound.fingerprint };
+  }
+
+  list(accountId: string) {
+    return this.store.forAccount(accountId);
+  }
+
+  async unbind(accountId: string, fingerprint: string) {
+    if (!(await this.store.unbind(accountId, fingerprint))) throw new NotFound('没有这张已绑定的证书');
+  }
+}
