@@ -6,6 +6,7 @@ import type { AccountRow } from '../accounts/account-store.js';
 import type { RealNameService } from '../accounts/real-name-service.js';
 import type { TotpService } from '../accounts/totp-service.js';
 import type { AuditEvent, AuditService } from '../audit/audit-service.js';
+import type { CertificateService } from '../certificates/certificate-service.js';
 import type { ClientService } from '../clients/client-service.js';
 import type { FlowStateStore } from '../flows/flow-state-store.js';
 import type { Csrf } from '../http/csrf.js';
@@ -37,11 +38,15 @@ export interface AccountSpaceDeps {
   sessionMeta: SessionMetaStore;
   flowStates: FlowStateStore;
   accountSpaceClientId: string;
+  certificates: CertificateService;
+  bridgeUrl: string;
 }
 
 export interface AccountSession {
   account: AccountRow;
   sessionUid: string;
+  /** Where this account's SMS codes go (a legal person's is its representative's phone). */
+  smsPhone: string;
 }
 
 /** The account space is a first-party site of the provider itself, registered on every start. */
@@ -76,7 +81,7 @@ export async function accountSessionOf(
   const account = await deps.accounts.find(session.accountId);
   if (!account || account.status !== 'active') return undefined;
   await deps.sessionMeta.touch(session.uid);
-  return { account, sessionUid: session.uid };
+  return { account, sessionUid: session.uid, smsPhone: (await deps.accounts.smsPhoneOf(account)) ?? '' };
 }
 
 /** Sends the browser through the provider's sign-in and back to `returnTo`. */

@@ -9,6 +9,7 @@ import {
   signInUrl,
 } from './account-context.js';
 import { activityRoutes } from './activity-routes.js';
+import { certificateSpaceRoutes } from './certificate-routes.js';
 import { profileRoutes } from './profile-routes.js';
 import { securityRoutes } from './security-routes.js';
 
@@ -90,7 +91,8 @@ export function accountRoutes(deps: AccountSpaceDeps): Router {
     ctx.state.accountSession = session;
     if (ctx.method === 'POST') {
       await parseBody(ctx, async () => {});
-      deps.csrf.verify(ctx, field(ctx, '_csrf'));
+      // Forms send the token as a field; the certificate page's script as a header.
+      deps.csrf.verify(ctx, ctx.get('x-csrf-token') || field(ctx, '_csrf'));
     }
     await next();
   });
@@ -98,6 +100,7 @@ export function accountRoutes(deps: AccountSpaceDeps): Router {
   profileRoutes(router, deps);
   securityRoutes(router, deps);
   activityRoutes(router, deps);
+  certificateSpaceRoutes(router, deps);
 
   router.get('/logout', async (ctx) => {
     const url = new URL(`${deps.issuer}/session/end`);

@@ -121,7 +121,7 @@ export function activityRoutes(router: Router, deps: AccountSpaceDeps) {
       'account-close',
       async () => ({ title: '注销账号' }),
       async () => {
-        await deps.sms.send({ phone: session.account.phone!, purpose: 'account', ip: ctx.ip });
+        await deps.sms.send({ phone: session.smsPhone, purpose: 'account', ip: ctx.ip });
         show(ctx, deps, 'account-close', { title: '注销账号', smsSent: true, notice: '验证码已发送' });
       },
     );
@@ -140,7 +140,7 @@ export function activityRoutes(router: Router, deps: AccountSpaceDeps) {
           throw new AppError(401, 'password_wrong', '密码错误');
         }
         await deps.sms.verify({
-          phone: session.account.phone!,
+          phone: session.smsPhone,
           purpose: 'account',
           code: field(ctx, 'sms_code'),
         });

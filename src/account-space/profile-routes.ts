@@ -52,11 +52,11 @@ export function profileRoutes(router: Router, deps: AccountSpaceDeps) {
     const session = sessionOf(ctx);
     const page = async () => ({ title: '认证等级', levels: LEVEL_EXPLANATIONS });
     return act(ctx, deps, 'account-level', page, async () => {
-      await deps.sms.send({ phone: session.account.phone!, purpose: 'account', ip: ctx.ip });
+      await deps.sms.send({ phone: session.smsPhone, purpose: 'account', ip: ctx.ip });
       show(ctx, deps, 'account-level', {
         ...(await page()),
         smsSent: true,
-        notice: `验证码已发送至 ${maskPhone(session.account.phone!)}`,
+        notice: `验证码已发送至 ${maskPhone(session.smsPhone)}`,
       });
     });
   });
@@ -66,7 +66,7 @@ export function profileRoutes(router: Router, deps: AccountSpaceDeps) {
     const page = async () => ({ title: '认证等级', levels: LEVEL_EXPLANATIONS, smsSent: true });
     return act(ctx, deps, 'account-level', page, async () => {
       await deps.sms.verify({
-        phone: session.account.phone!,
+        phone: session.smsPhone,
         purpose: 'account',
         code: field(ctx, 'sms_code'),
       });

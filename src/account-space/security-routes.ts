@@ -55,7 +55,7 @@ export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
     const session = sessionOf(ctx);
     return act(ctx, deps, 'account-security', page(ctx), async () => {
       const which = field(ctx, 'which');
-      let target = session.account.phone!;
+      let target = session.smsPhone;
       if (which === 'new') {
         const phone = parseMainlandMobile(field(ctx, 'new_phone'));
         if (!phone.ok) throw new BadInput(phone.message);
@@ -83,7 +83,7 @@ export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
           throw new AppError(400, 'identity_mismatch', '姓名或身份证号码与账号实名信息不一致');
       } else {
         await deps.sms.verify({
-          phone: session.account.phone!,
+          phone: session.smsPhone,
           purpose: 'account',
           code: field(ctx, 'old_code'),
         });
@@ -104,10 +104,7 @@ export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
 
   router.post('/security/totp/start', async (ctx) => {
     const session = sessionOf(ctx);
-    const enrolment = await deps.totp.beginEnrolment(
-      session.account.id,
-      maskPhone(session.account.phone ?? ''),
-    );
+    const enrolment = await deps.totp.beginEnrolment(session.account.id, maskPhone(session.smsPhone));
     show(ctx, deps, 'account-totp', {
       title: '开启两步验证',
       qrDataUrl: enrolment.qrDataUrl,
@@ -124,10 +121,7 @@ export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       // A wrong first code: a fresh secret, so a half-seen one is never kept.
-      const enrolment = await deps.totp.beginEnrolment(
-        session.account.id,
-        maskPhone(session.account.phone ?? ''),
-      );
+      const enrolment = await deps.totp.beginEnrolment(session.account.id, maskPhone(session.smsPhone));
       ctx.status = err.status;
       show(ctx, deps, 'account-totp', {
         title: '开启两步验证',

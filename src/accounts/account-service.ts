@@ -124,6 +124,11 @@ export class AccountService {
     return this.store.close(accountId);
   }
 
+  /** Where SMS codes for this account go: its phone, or a legal person's contact phone. */
+  async smsPhoneOf(account: AccountRow): Promise<string | undefined> {
+    return account.phone ?? (account.user_type === 'legal_person' ? this.store.legalContactPhone(account.id) : undefined);
+  }
+
   async find(id: string): Promise<AccountRow | undefined> {
     return this.store.findById(id);
   }

@@ -44,6 +44,7 @@ export function certificateRoutes(
       title: mode === 'login' ? '数字证书登录' : '绑定证书',
       uid,
       mode,
+      endpoint: `/interaction/${uid}/cert`,
       bridgeUrl: deps.bridgeUrl,
       ...extra,
     });

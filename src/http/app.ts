@@ -96,6 +96,8 @@ export function createApp(deps: AppDeps): Koa {
       sessionMeta: services.sessionMeta,
       flowStates: services.flowStates,
       accountSpaceClientId: deps.accountSpaceClientId,
+      certificates: services.certificates,
+      bridgeUrl: config.certBridgeUrl,
     }).routes(),
   );
   app.use(

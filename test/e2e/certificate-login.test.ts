@@ -45,11 +45,11 @@ async function proveWith(
   holder: Holder,
   tamper: (p: { nonce: string; signature: string }) => void = () => {},
 ) {
-  const uid = /data-uid="([^"]+)"/.exec(page.body)![1]!;
+  const endpoint = /data-endpoint="([^"]+)"/.exec(page.body)![1]!;
   const csrf = /data-csrf="([^"]+)"/.exec(page.body)![1]!;
-  const base = page.url.replace(/\/interaction\/.*$/, '');
+  const base = new URL(page.url).origin;
   const call = async (pathPart: string, body: unknown) => {
-    const res = await ua.request(`${base}/interaction/${uid}/cert/${pathPart}`, {
+    const res = await ua.request(`${base}${endpoint}/${pathPart}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-csrf-token': csrf, accept: 'application/json' },
       body: JSON.stringify(body),
@@ -237,6 +237,44 @@ describe.each(databaseKinds())('证书登录 and 绑定证书 (%s)', (kind) => {
     expect(forged.json['error_description']).toBe('签名验证失败');
     const bound = await server.database.db('bound_certificates').where({ account_id: enterpriseId });
     expect(bound).toHaveLength(3);
+  });
+
+  it('binds another certificate in 用户空间 after an SMS code to the representative, and unbinds one', async () => {
+    const another: Holder = {
+      issued: await issueEnterpriseCertificate(ca, {
+        creditCode: CREDIT_CODE,
+        orgName: '福州某某有限公司',
+        algorithm: 'ECDSA-P256',
+      }),
+      algorithm: 'ECDSA-P256-SHA256',
+    };
+    const ua = new UserAgent();
+    // Signed in to the account space with a bound certificate.
+    let page = await ua.follow(await ua.get(`${server.url}/account/certificates`));
+    const uid = /interaction\/([\w-]+)/.exec(page.url)![1]!;
+    const login = await proveWith(
+      ua,
+      await ua.get(`${server.url}/interaction/${uid}/cert/login`),
+      'login',
+      rsa,
+    );
+    page = await ua.follow(await ua.get(login.json['redirectTo']!));
+    expect(page.body).toContain('高级认证 · CA认证');
+    expect(page.body.match(/解除绑定/g)).toHaveLength(3);
+
+    const { submit, latestSmsCode } = await import('../support/citizen.js');
+    const sent = await submit(ua, page, '/account/certificates/send-sms', {});
+    expect(sent.body).toContain('139****2222');
+    const bindPage = await submit(ua, sent, '/account/certificates/check-sms', {
+      sms_code: (await latestSmsCode(server, '13911112222'))!,
+    });
+    const bound = await proveWith(ua, bindPage, 'bind', another);
+    expect(bound.json['redirectTo']).toBe('/account/certificates?bound=1');
+    const listed = await ua.get(`${server.url}/account/certificates?bound=1`);
+    expect(listed.body.match(/解除绑定/g)).toHaveLength(4);
+    const fingerprint = /name="fingerprint" value="([0-9a-f]+)"/.exec(listed.body)![1]!;
+    const after = await submit(ua, listed, '/account/certificates/unbind', { fingerprint });
+    expect(after.body.match(/解除绑定/g)).toHaveLength(3);
   });
 
   it('drops back to L2 when the last certificate is unbound', async () => {

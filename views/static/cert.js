@@ -2,7 +2,7 @@
 // challenge after the PIN, and posts the certificate chain and signature back.
 const app = document.getElementById('cert-app');
 if (app) {
-  const { mode, uid, csrf, bridge } = app.dataset;
+  const { mode, endpoint, csrf, bridge } = app.dataset;
   const form = document.getElementById('cert-form');
   const select = document.getElementById('cert');
   const errorBox = document.getElementById('cert-error');
@@ -18,7 +18,7 @@ if (app) {
     errorBox.hidden = false;
   };
   const post = async (path, body) => {
-    const res = await fetch(`/interaction/${uid}/cert/${path}`, {
+    const res = await fetch(`${endpoint}/${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-csrf-token': csrf, accept: 'application/json' },
       body: JSON.stringify(body),

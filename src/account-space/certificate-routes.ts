@@ -1,0 +1,125 @@
+import type Router from '@koa/router';
+import { maskPhone } from '../accounts/phone.js';
+import { AppError, BadInput, SmsCodeWrong } from '../errors.js';
+import { field } from '../http/body.js';
+import { type AccountSpaceDeps, accountAudit } from './account-context.js';
+import { act, sessionOf, show } from './account-routes.js';
+
+const onlyLegalPersons = () => new AppError(403, 'not_legal_person', '只有法人用户可以绑定数字证书');
+
+/** 认证等级 → 高级认证 → CA认证: bound certificates, 解除绑定, and binding another after an SMS code. */
+export function certificateSpaceRoutes(router: Router, deps: AccountSpaceDeps) {
+  const listing = async (accountId: string) => ({
+    title: 'CA认证',
+    certificates: (await deps.certificates.list(accountId)).map((c) => ({
+      fingerprint: c.fingerprint,
+      subject: c.subject,
+      serial: c.serial_hex,
+      notAfter: new Date(c.not_after).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai' }),
+    })),
+  });
+  const bindState = (sessionUid: string) => `cert-bind:${sessionUid}`;
+
+  router.get('/certificates', async (ctx) => {
+    const session = sessionOf(ctx);
+    if (session.account.user_type !== 'legal_person') throw onlyLegalPersons();
+    show(ctx, deps, 'account-certificates', {
+      ...(await listing(session.account.id)),
+      notice: ctx.query['bound'] ? '证书绑定成功，认证等级已提升为 L3' : undefined,
+    });
+  });
+
+  router.post('/certificates/send-sms', async (ctx) => {
+    const session = sessionOf(ctx);
+    if (session.account.user_type !== 'legal_person') throw onlyLegalPersons();
+    return act(
+      ctx,
+      deps,
+      'account-certificates',
+      () => listing(session.account.id),
+      async () => {
+        await deps.sms.send({ phone: session.smsPhone, purpose: 'account', ip: ctx.ip });
+        show(ctx, deps, 'account-certificates', {
+          ...(await listing(session.account.id)),
+          smsSent: true,
+          notice: `验证码已发送至法定代表人手机 ${maskPhone(session.smsPhone)}`,
+        });
+      },
+    );
+  });
+
+  router.post('/certificates/check-sms', async (ctx) => {
+    const session = sessionOf(ctx);
+    return act(
+      ctx,
+      deps,
+      'account-certificates',
+      async () => ({ ...(await listing(session.account.id)), smsSent: true }),
+      async () => {
+        await deps.sms.verify({ phone: session.smsPhone, purpose: 'account', code: field(ctx, 'sms_code') });
+        await deps.flowStates.put(bindState(session.sessionUid), { accountId: session.account.id }, 600);
+        show(ctx, deps, 'cert', {
+          title: '绑定证书',
+          mode: 'bind',
+          uid: session.sessionUid,
+          endpoint: '/account/certificates',
+          bridgeUrl: deps.bridgeUrl,
+        });
+      },
+    );
+  });
+
+  router.post('/certificates/challenge', async (ctx) => {
+    const session = sessionOf(ctx);
+    try {
+      if (!(await deps.flowStates.get(bindState(session.sessionUid)))) throw new SmsCodeWrong();
+      ctx.body = await deps.certificates.challenge('bind', session.sessionUid);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      ctx.status = err.status;
+      ctx.body = { error: err.code, error_description: err.userMessage };
+    }
+  });
+
+  router.post('/certificates/bind', async (ctx) => {
+    const session = sessionOf(ctx);
+    try {
+      const body = ctx.request.body as {
+        nonce?: string;
+        chain?: string[];
+        signature?: string;
+        algorithm?: string;
+      };
+      if (!body?.nonce || !Array.isArray(body.chain) || !body.signature || !body.algorithm) {
+        throw new BadInput('证书签名数据不完整');
+      }
+      const bound = await deps.certificates.bind(
+        session.account.id,
+        { nonce: body.nonce, chain: body.chain, signature: body.signature, algorithm: body.algorithm },
+        session.sessionUid,
+      );
+      await deps.flowStates.remove(bindState(session.sessionUid));
+      await accountAudit(deps, ctx, session, {
+        type: 'certificate_bound',
+        outcome: 'success',
+        detail: { fingerprint: bound.fingerprint },
+      });
+      ctx.body = { redirectTo: '/account/certificates?bound=1' };
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      ctx.status = err.status;
+      ctx.body = { error: err.code, error_description: err.userMessage };
+    }
+  });
+
+  router.post('/certificates/unbind', async (ctx) => {
+    const session = sessionOf(ctx);
+    await deps.certificates.unbind(session.account.id, field(ctx, 'fingerprint'));
+    await accountAudit(deps, ctx, session, {
+      type: 'certificate_unbound',
+      outcome: 'success',
+      detail: { fingerprint: field(ctx, 'fingerprint') },
+    });
+    ctx.redirect('/account/certificates');
+  });
+}
