@@ -15,20 +15,32 @@ export const parseBody = koaBody({
   },
 });
 
-/** A form field as one trimmed string (a repeated field is refused rather than guessed at). */
-export function field(ctx: Context, name: string): string {
+/** No form field of ours is longer; a longer one is an attack or a mistake, not data. */
+const MAX_FIELD_LENGTH = 2000;
+
+/**
+ * One form value as a string. NUL, other C0 controls but tab/newline, and unpaired surrogates
+ * are refused here, at the edge, so no store ever sees text the database would reject.
+ */
+function stringField(ctx: Context, name: string): string {
   const body = (ctx.request.body ?? {}) as Record<string, unknown>;
   const value = body[name];
   if (value === undefined || value === null) return '';
+  // A repeated field or a JSON object is refused rather than guessed at.
   if (typeof value !== 'string') throw new BadInput('请求格式不正确');
-  return value.trim();
+  if (value.length > MAX_FIELD_LENGTH) throw new BadInput('输入内容过长');
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(value) || !value.isWellFormed()) {
+    throw new BadInput('输入内容包含无效字符');
+  }
+  return value;
+}
+
+/** A form field as one trimmed string. */
+export function field(ctx: Context, name: string): string {
+  return stringField(ctx, name).trim();
 }
 
 /** Passwords are not trimmed: spaces are characters too. */
 export function rawField(ctx: Context, name: string): string {
-  const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-  const value = body[name];
-  if (value === undefined || value === null) return '';
-  if (typeof value !== 'string') throw new BadInput('请求格式不正确');
-  return value;
+  return stringField(ctx, name);
 }

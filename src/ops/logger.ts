@@ -20,6 +20,9 @@ export function createLogger(level: string) {
         'access_token',
         'refresh_token',
         'code',
+        // Database errors carry the query's parameters; they may be personal data.
+        'err.params',
+        'err.cause.params',
       ],
       censor: '[redacted]',
     },
