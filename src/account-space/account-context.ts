@@ -79,7 +79,7 @@ export async function accountSessionOf(
   if (meta && Date.now() - new Date(meta.last_seen_at).getTime() > deps.idleTimeoutSeconds * 1000)
     return 'idle';
   const account = await deps.accounts.find(session.accountId);
-  if (!account || account.status !== 'active') return undefined;
+  if (account?.status !== 'active') return undefined;
   await deps.sessionMeta.touch(session.uid);
   return { account, sessionUid: session.uid, smsPhone: (await deps.accounts.smsPhoneOf(account)) ?? '' };
 }

@@ -126,7 +126,10 @@ export class AccountService {
 
   /** Where SMS codes for this account go: its phone, or a legal person's contact phone. */
   async smsPhoneOf(account: AccountRow): Promise<string | undefined> {
-    return account.phone ?? (account.user_type === 'legal_person' ? this.store.legalContactPhone(account.id) : undefined);
+    return (
+      account.phone ??
+      (account.user_type === 'legal_person' ? this.store.legalContactPhone(account.id) : undefined)
+    );
   }
 
   async find(id: string): Promise<AccountRow | undefined> {

@@ -29,10 +29,19 @@ function stringField(ctx: Context, name: string): string {
   // A repeated field or a JSON object is refused rather than guessed at.
   if (typeof value !== 'string') throw new BadInput('请求格式不正确');
   if (value.length > MAX_FIELD_LENGTH) throw new BadInput('输入内容过长');
-  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(value) || !value.isWellFormed()) {
+  if (hasControlCharacters(value) || !value.isWellFormed()) {
     throw new BadInput('输入内容包含无效字符');
   }
   return value;
+}
+
+/** C0 controls other than tab, newline and carriage return. */
+function hasControlCharacters(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return true;
+  }
+  return false;
 }
 
 /** A form field as one trimmed string. */

@@ -10,6 +10,7 @@ const INJECTIONS = [
   "'); drop table accounts; --",
   '<script>alert(1)</script>',
   '<%= it.csrf %>',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, on purpose
   '${7*7}{{7*7}}',
   '\u0000\u202e\ud800',
   'ａ'.repeat(300),
