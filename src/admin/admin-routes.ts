@@ -6,7 +6,7 @@ import { maskIdNumber } from '../accounts/id-number.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { ClientInput, ClientService } from '../clients/client-service.js';
 import { BadInput, NotFound } from '../errors.js';
-import { parseBody } from '../http/body.js';
+import { assertCleanJson, parseBody } from '../http/body.js';
 import type { KeyService } from '../oidc/keys/key-service.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { SessionRevoker } from '../oidc/session-revoker.js';
@@ -35,6 +35,10 @@ export function adminRoutes(deps: AdminDeps): Router {
   const router = new Router({ prefix: '/admin/api' });
   router.use(requireAdmin(deps.host));
   router.use(parseBody);
+  router.use(async (ctx, next) => {
+    assertCleanJson(ctx.request.body);
+    await next();
+  });
 
   const audit = (ctx: Context, type: string, detail: Record<string, unknown>, accountId?: string) =>
     deps.audit.record({

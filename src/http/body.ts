@@ -53,3 +53,20 @@ export function field(ctx: Context, name: string): string {
 export function rawField(ctx: Context, name: string): string {
   return stringField(ctx, name);
 }
+
+/** The same refusal for every string in a JSON body (APIs), however deeply nested. */
+export function assertCleanJson(value: unknown, depth = 0): void {
+  if (depth > 20) throw new BadInput('请求格式不正确');
+  if (typeof value === 'string') {
+    if (value.length > 20_000 || hasControlCharacters(value) || !value.isWellFormed()) {
+      throw new BadInput('输入内容包含无效字符');
+    }
+  } else if (Array.isArray(value)) {
+    for (const item of value) assertCleanJson(item, depth + 1);
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      assertCleanJson(k, depth + 1);
+      assertCleanJson(v, depth + 1);
+    }
+  }
+}
