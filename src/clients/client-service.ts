@@ -77,8 +77,16 @@ export interface ClientSummary {
   created_at: string;
 }
 
+/**
+ * How long a process reuses a relying party's metadata: every protocol request needs it, and a
+ * change made by another process (disable, new secret) takes effect within this time.
+ */
+const METADATA_CACHE_MS = 5000;
+
 /** Relying-party registry: what the CLI and admin API manage and what oidc-provider reads. */
 export class ClientService {
+  readonly #metadataCache = new Map<string, { at: number; metadata: Record<string, unknown> | undefined }>();
+
   constructor(
     private readonly store: ClientStore,
     private readonly protector: DataProtector,
@@ -146,10 +154,12 @@ export class ClientService {
   }
 
   async remove(clientId: string): Promise<void> {
+    this.#metadataCache.delete(clientId);
     if (!(await this.store.remove(clientId))) throw new NotFound(`no such client: ${clientId}`);
   }
 
   async rotateSecret(clientId: string): Promise<{ client_id: string; client_secret: string }> {
+    this.#metadataCache.delete(clientId);
     const row = await this.store.find(clientId);
     if (!row?.client_secret) throw new NotFound(`no confidential client: ${clientId}`);
     const secret = randomBytes(32).toString('base64url');
@@ -158,11 +168,21 @@ export class ClientService {
   }
 
   async setDisabled(clientId: string, disabled: boolean): Promise<void> {
+    this.#metadataCache.delete(clientId);
     if (!(await this.store.update(clientId, { disabled }))) throw new NotFound(`no such client: ${clientId}`);
   }
 
   /** The metadata oidc-provider validates and uses; undefined for unknown or disabled clients. */
   async providerMetadata(clientId: string): Promise<Record<string, unknown> | undefined> {
+    const cached = this.#metadataCache.get(clientId);
+    if (cached && Date.now() - cached.at < METADATA_CACHE_MS) return cached.metadata;
+    const metadata = await this.loadMetadata(clientId);
+    if (this.#metadataCache.size > 10_000) this.#metadataCache.clear();
+    this.#metadataCache.set(clientId, { at: Date.now(), metadata });
+    return metadata;
+  }
+
+  private async loadMetadata(clientId: string): Promise<Record<string, unknown> | undefined> {
     const row = await this.store.find(clientId);
     if (!row || row.disabled) return undefined;
     const metadata: Record<string, unknown> = {
