@@ -10,19 +10,20 @@ export class ConsentService {
 
   async loadExistingGrant(ctx: KoaContextWithOIDC): Promise<Grant | undefined> {
     const { provider, client, session } = ctx.oidc;
+    const firstParty = client?.['first_party'] === true;
     const grantId = ctx.oidc.result?.['consent']?.grantId ?? session?.grantIdFor(client!.clientId);
     if (grantId) {
       const grant = await provider.Grant.find(grantId);
+      // A first-party site never shows the consent page, also when it later asks for more.
+      if (grant && firstParty) await this.grantAllRequested(ctx, grant);
       if (grant) return grant;
     }
     const accountId = session?.accountId;
     if (!accountId || !client) return undefined;
 
-    if (client['first_party'] === true) {
+    if (firstParty) {
       const grant = new provider.Grant({ clientId: client.clientId, accountId });
-      grant.addOIDCScope([...(ctx.oidc.requestParamScopes ?? [])].join(' '));
-      grant.addOIDCClaims([...(ctx.oidc.requestParamClaims ?? [])]);
-      await grant.save();
+      await this.grantAllRequested(ctx, grant);
       return grant;
     }
 
@@ -33,6 +34,12 @@ export class ConsentService {
     if (remembered.claims.length) grant.addOIDCClaims(remembered.claims);
     await grant.save();
     return grant;
+  }
+
+  private async grantAllRequested(ctx: KoaContextWithOIDC, grant: Grant) {
+    grant.addOIDCScope([...(ctx.oidc.requestParamScopes ?? [])].join(' '));
+    grant.addOIDCClaims([...(ctx.oidc.requestParamClaims ?? [])]);
+    await grant.save();
   }
 
   /** 已授权网站: the sites this person agreed to share data with. */

@@ -22,7 +22,7 @@ export class UserAgent {
 
   cookieHeader(url: URL): string {
     return this.cookies
-      .filter((c) => c.host === url.host && url.pathname.startsWith(c.path))
+      .filter((c) => c.host === url.hostname && url.pathname.startsWith(c.path))
       .map((c) => `${c.name}=${c.value}`)
       .join('; ');
   }
@@ -42,10 +42,12 @@ export class UserAgent {
         if (k?.toLowerCase() === 'max-age' && Number(v) <= 0) expired = true;
       }
       const i = this.cookies.findIndex(
-        (c) => c.name === name && c.path === cookiePath && c.host === url.host,
+        (c) => c.name === name && c.path === cookiePath && c.host === url.hostname,
       );
       if (i !== -1) this.cookies.splice(i, 1);
-      if (!expired && value) this.cookies.push({ name, value, path: cookiePath, host: url.host });
+      if (!expired && value)
+        // Like a browser: cookies belong to the host name, whatever the port.
+        this.cookies.push({ name, value, path: cookiePath, host: url.hostname });
     }
   }
 
