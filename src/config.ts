@@ -55,6 +55,11 @@ const envSchema = z.object({
   IDENTITY_VERIFIER_APP_ID: z.string().min(1).optional(),
   IDENTITY_VERIFIER_SECRET: z.string().min(16).optional(),
   IDENTITY_VERIFIER_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  ENTERPRISE_VERIFIER: z.enum(['dev', 'http']).optional(),
+  ENTERPRISE_VERIFIER_URL: z.url().optional(),
+  ENTERPRISE_VERIFIER_APP_ID: z.string().min(1).optional(),
+  ENTERPRISE_VERIFIER_SECRET: z.string().min(16).optional(),
+  ENTERPRISE_VERIFIER_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
 });
 
 export interface OutsideHttpService {
@@ -69,7 +74,7 @@ export type OutsideService = { kind: 'dev' } | OutsideHttpService;
 
 /** An outside service's settings; `dev` is the default only outside production. */
 function outsideService(
-  prefix: 'SMS_GATEWAY' | 'IDENTITY_VERIFIER',
+  prefix: 'SMS_GATEWAY' | 'IDENTITY_VERIFIER' | 'ENTERPRISE_VERIFIER',
   e: z.infer<typeof envSchema>,
   production: boolean,
   problems: string[],
@@ -129,6 +134,7 @@ export interface Config {
   allowPrivateNetworkCallbacks: boolean;
   sms: OutsideService;
   identityVerifier: OutsideService;
+  enterpriseVerifier: OutsideService;
   /** Trust anchors (certs/), intermediates and CRLs for certificate login; certs/dev only outside production. */
   certsDir: string;
   /** Where the page finds the local PKCS#11 bridge (also allowed in the CSP's connect-src). */
@@ -178,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const sms = outsideService('SMS_GATEWAY', e, production, problems);
   const identityVerifier = outsideService('IDENTITY_VERIFIER', e, production, problems);
+  const enterpriseVerifier = outsideService('ENTERPRISE_VERIFIER', e, production, problems);
   if (production) {
     if (!e.COOKIE_KEYS) problems.push('COOKIE_KEYS is required in production');
     if (!e.DATA_ENCRYPTION_KEY) problems.push('DATA_ENCRYPTION_KEY is required in production');
@@ -220,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateNetworkCallbacks: (e.ALLOW_PRIVATE_NETWORK_CALLBACKS ?? String(!production)) === 'true',
     sms,
     identityVerifier,
+    enterpriseVerifier,
     certsDir: path.resolve(e.CERTS_DIR),
     certBridgeUrl: e.CERT_BRIDGE_URL.replace(/\/$/, ''),
   };

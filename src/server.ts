@@ -57,7 +57,7 @@ export async function startServer(
         config,
         views,
         adapter: createAdapterFactory(services.models, services.clients),
-        accounts: new AccountClaimsSource(services.accounts),
+        accounts: new AccountClaimsSource(services.accounts, services.legalPersons),
         consents: services.consents,
         pairwiseSalt: services.protector.deriveKey('unified-id/pairwise'),
       },

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import { SessionMetaStore } from './account-space/session-meta-store.js';
 import { AccountService } from './accounts/account-service.js';
 import { AccountStore } from './accounts/account-store.js';
+import { LegalPersonService } from './accounts/legal-person-service.js';
+import { LegalPersonStore } from './accounts/legal-person-store.js';
 import { LoginGuard } from './accounts/login-guard.js';
 import { RealNameService } from './accounts/real-name-service.js';
 import { TotpService } from './accounts/totp-service.js';
@@ -41,7 +43,12 @@ export function createServices(config: Config, db: Db, log: Logger) {
   const accountStore = new AccountStore(db);
   const accounts = new AccountService(accountStore, protector);
   const outside = createOutsideServices(
-    { production: config.env === 'production', sms: config.sms, identityVerifier: config.identityVerifier },
+    {
+      production: config.env === 'production',
+      sms: config.sms,
+      identityVerifier: config.identityVerifier,
+      enterpriseVerifier: config.enterpriseVerifier,
+    },
     db,
   );
   const flowStates = new FlowStateStore(db);
@@ -49,8 +56,10 @@ export function createServices(config: Config, db: Db, log: Logger) {
   const trust = { store: createTrustStore({ anchors: [] }) };
   const certificateStore = new CertificateStore(db);
   const auditStore = new AuditStore(db);
+  const legalPersons = new LegalPersonService(new LegalPersonStore(db), accounts, outside.enterprise);
   return {
     protector,
+    legalPersons,
     audit: new AuditService(auditStore),
     adminQueries: new AdminQueries(db, auditStore),
     sessionMeta: new SessionMetaStore(db),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataProtector } from '../crypto/sealed.js';
 import { BadInput, Conflict, LoginFailed, NotFound } from '../errors.js';
 import type { AccountRow, AccountStore } from './account-store.js';
+import { parseCreditCode } from './credit-code.js';
 import { maskIdNumber, parseIdNumber } from './id-number.js';
 import { maskName } from './mask.js';
 import { passwordHasher } from './password-hasher.js';
@@ -69,8 +70,8 @@ export class AccountService {
    * The login is a phone number or, for a verified person, an ID number. Every failure looks
    * the same and costs the same time, whether or not the account exists or its password is locked.
    */
-  async authenticatePassword(login: string, password: string): Promise<AccountRow> {
-    const account = await this.findByLogin(login);
+  async authenticatePassword(login: string, password: string, kind?: 'credit_code'): Promise<AccountRow> {
+    const account = await this.findByLogin(login, kind);
     const locked =
       account?.password_locked_until && new Date(account.password_locked_until).getTime() > Date.now();
     const valid = await passwordHasher.verify(locked ? undefined : account?.password_hash, password);
@@ -141,11 +142,18 @@ export class AccountService {
   }
 
   /** A phone number, an ID number (verified accounts only), or an account id. */
-  async findByLogin(login: string): Promise<AccountRow | undefined> {
+  async findByLogin(login: string, kind?: 'credit_code'): Promise<AccountRow | undefined> {
+    if (kind === 'credit_code') {
+      // The 法人 tab: an all-digit code must not be taken for an ID number.
+      const code = parseCreditCode(login);
+      return code.ok ? this.store.findByCreditCode(code.creditCode) : undefined;
+    }
     const phone = parseMainlandMobile(login);
     if (phone.ok) return this.store.findByPhone(phone.e164);
     const id = parseIdNumber(login);
     if (id.ok) return this.store.findByIdNumberHash(this.idNumberIndex(id.idNumber));
+    const creditCode = parseCreditCode(login);
+    if (creditCode.ok) return this.store.findByCreditCode(creditCode.creditCode);
     if (/^[0-9a-f-]{36}$/.test(login)) return this.store.findById(login);
     return undefined;
   }

@@ -46,6 +46,15 @@ export class AccountStore {
     return this.db('accounts').where({ phone }).first();
   }
 
+  /** A legal person's account by its credit code (登录: 统一社会信用代码 + 密码). */
+  async findByCreditCode(creditCode: string): Promise<AccountRow | undefined> {
+    return this.db('accounts')
+      .select('accounts.*')
+      .join('legal_persons', 'legal_persons.account_id', 'accounts.id')
+      .where('legal_persons.credit_code', creditCode)
+      .first();
+  }
+
   /** A legal person's SMS phone: its representative's number, kept with the registration. */
   async legalContactPhone(id: string): Promise<string | undefined> {
     const row = await this.db('legal_persons').select('contact_phone').where({ account_id: id }).first();

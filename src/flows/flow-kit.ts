@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
 import type { AccountService } from '../accounts/account-service.js';
+import type { LegalPersonService } from '../accounts/legal-person-service.js';
 import type { LoginGuard } from '../accounts/login-guard.js';
 import type { RealNameService } from '../accounts/real-name-service.js';
 import type { TotpService } from '../accounts/totp-service.js';
@@ -35,6 +36,7 @@ export interface FlowDeps {
   metrics: Metrics;
   audit: AuditService;
   totp: TotpService;
+  legalPersons: LegalPersonService;
   /** The identity verifier is the development one: pages say so. */
   devVerifier: boolean;
 }

@@ -3,6 +3,7 @@ import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
 import { SCOPE_DESCRIPTIONS, type Scope, SENSITIVE_SCOPES } from '../oidc/scopes.js';
 import { auditEvent, browserOf, clientNameOf, type FlowDeps, interactionOf, renderPage } from './flow-kit.js';
+import { legalRegisterRoutes } from './legal-register-routes.js';
 import { loginRoutes, renderLogin, totpRoutes } from './login-routes.js';
 import { realNameRoutes, renderRealName } from './realname-routes.js';
 import { recoveryRoutes } from './recovery-routes.js';
@@ -42,6 +43,7 @@ export function interactionRoutes(deps: FlowDeps): Router {
   loginRoutes(router, deps);
   totpRoutes(router, deps);
   registerRoutes(router, deps);
+  legalRegisterRoutes(router, deps);
   realNameRoutes(router, deps);
   recoveryRoutes(router, deps);
   stepUpRoutes(router, deps);

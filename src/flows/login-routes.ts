@@ -25,7 +25,7 @@ export async function renderLogin(
   interaction: Interaction,
   extra: Record<string, unknown> = {},
 ) {
-  const tab = ctx.query['tab'] === 'sms' ? 'sms' : 'password';
+  const tab = ctx.query['tab'] === 'sms' ? 'sms' : ctx.query['tab'] === 'legal' ? 'legal' : 'password';
   renderPage(ctx, deps, 'login', {
     title: '登录',
     uid: interaction.uid,
@@ -37,61 +37,69 @@ export async function renderLogin(
   });
 }
 
-/** 自然人用户登录: 手机号码/身份证号码 + 密码, and 短信验证码登录. */
+/** 自然人用户登录: 手机号码/身份证号码 + 密码, 短信验证码登录; 法人用户登录: 统一社会信用代码 + 密码. */
 export function loginRoutes(router: Router, deps: FlowDeps) {
-  router.post('/interaction/:uid/login', parseBody, async (ctx) => {
-    const interaction = await interactionOf(deps, ctx);
-    deps.csrf.verify(ctx, field(ctx, '_csrf'));
-    const login = field(ctx, 'login');
-    const password = rawField(ctx, 'password');
-    const page: Record<string, unknown> = {
-      title: '登录',
-      uid: interaction.uid,
-      clientName: await clientNameOf(deps, interaction),
-      tab: 'password',
-      login,
-      captchaRequired: await deps.loginGuard.captchaRequired(login, ctx.ip),
-    };
-    return withPageErrors(ctx, deps, 'login', page, async () => {
-      await deps.limiter.consume(LIMITS.loginPerIp, ctx.ip);
-      await deps.limiter.consume(LIMITS.loginPerAccount, login.toUpperCase());
-      if (page['captchaRequired']) await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
-      try {
-        if (!login || !password) throw new LoginFailed();
-        const account = await deps.accounts.authenticatePassword(login, password);
-        await deps.loginGuard.clear(login);
-        if (account.totp_enabled_at) {
-          // 两步验证 is on: the password alone does not sign in.
-          await deps.flowStates.put(totpState(interaction.uid), { accountId: account.id }, 600);
-          return renderPage(ctx, deps, 'totp', { title: '两步验证', uid: interaction.uid });
-        }
-        deps.metrics.logins.inc({ method: 'password', outcome: 'success' });
+  router.post('/interaction/:uid/login', parseBody, (ctx) => passwordLogin(ctx, deps, 'password'));
+  router.post('/interaction/:uid/login-legal', parseBody, (ctx) => passwordLogin(ctx, deps, 'legal'));
+  loginBySms(router, deps);
+}
+
+/** The same 登录失败处理 for both tabs: the counters follow the login string, whatever it is. */
+async function passwordLogin(ctx: Context, deps: FlowDeps, tab: 'password' | 'legal') {
+  const interaction = await interactionOf(deps, ctx);
+  deps.csrf.verify(ctx, field(ctx, '_csrf'));
+  const login = field(ctx, 'login');
+  const password = rawField(ctx, 'password');
+  const page: Record<string, unknown> = {
+    title: '登录',
+    uid: interaction.uid,
+    clientName: await clientNameOf(deps, interaction),
+    tab,
+    login,
+    captchaRequired: await deps.loginGuard.captchaRequired(login, ctx.ip),
+  };
+  const kind = tab === 'legal' ? ('credit_code' as const) : undefined;
+  return withPageErrors(ctx, deps, 'login', page, async () => {
+    await deps.limiter.consume(LIMITS.loginPerIp, ctx.ip);
+    await deps.limiter.consume(LIMITS.loginPerAccount, login.toUpperCase());
+    if (page['captchaRequired']) await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
+    try {
+      if (!login || !password) throw new LoginFailed();
+      const account = await deps.accounts.authenticatePassword(login, password, kind);
+      await deps.loginGuard.clear(login);
+      if (account.totp_enabled_at) {
+        // 两步验证 is on: the password alone does not sign in.
+        await deps.flowStates.put(totpState(interaction.uid), { accountId: account.id }, 600);
+        return renderPage(ctx, deps, 'totp', { title: '两步验证', uid: interaction.uid });
+      }
+      deps.metrics.logins.inc({ method: 'password', outcome: 'success' });
+      await auditEvent(deps, ctx, {
+        type: 'login',
+        method: 'password',
+        outcome: 'success',
+        accountId: account.id,
+      });
+      return await finishLogin(deps, ctx, account.id, ACR.basic, ['pwd']);
+    } catch (err) {
+      if (err instanceof LoginFailed) {
+        await deps.loginGuard.recordFailure(login, ctx.ip);
+        deps.metrics.logins.inc({ method: 'password', outcome: 'failure' });
+        const known = await deps.accounts.findByLogin(login, kind);
         await auditEvent(deps, ctx, {
           type: 'login',
           method: 'password',
-          outcome: 'success',
-          accountId: account.id,
+          outcome: 'failure',
+          accountId: known?.id,
+          ...(known ? {} : { detail: { reason: 'unknown login' } }),
         });
-        return await finishLogin(deps, ctx, account.id, ACR.basic, ['pwd']);
-      } catch (err) {
-        if (err instanceof LoginFailed) {
-          await deps.loginGuard.recordFailure(login, ctx.ip);
-          deps.metrics.logins.inc({ method: 'password', outcome: 'failure' });
-          const known = await deps.accounts.findByLogin(login);
-          await auditEvent(deps, ctx, {
-            type: 'login',
-            method: 'password',
-            outcome: 'failure',
-            accountId: known?.id,
-            ...(known ? {} : { detail: { reason: 'unknown login' } }),
-          });
-          page['captchaRequired'] = await deps.loginGuard.captchaRequired(login, ctx.ip);
-        }
-        throw err;
+        page['captchaRequired'] = await deps.loginGuard.captchaRequired(login, ctx.ip);
       }
-    });
+      throw err;
+    }
   });
+}
 
+function loginBySms(router: Router, deps: FlowDeps) {
   router.post('/interaction/:uid/login-sms', parseBody, async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
     deps.csrf.verify(ctx, field(ctx, '_csrf'));

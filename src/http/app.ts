@@ -67,6 +67,7 @@ export function createApp(deps: AppDeps): Koa {
     metrics: deps.metrics,
     audit: services.audit,
     totp: services.totp,
+    legalPersons: services.legalPersons,
     devVerifier: services.outside.identity.kind === 'dev',
   };
   app.use(interactionRoutes(flowDeps).routes());

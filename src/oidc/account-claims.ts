@@ -10,6 +10,11 @@ export interface AccountLookup {
   identityOf(account: AccountRow): Identity | undefined;
 }
 
+/** The enterprise claims of a legal person (enterprise scope). */
+export interface EnterpriseLookup {
+  enterpriseOf(accountId: string): Promise<Record<string, unknown> | undefined>;
+}
+
 /**
  * Claims a relying party may receive, computed from the account as it is now (levels change);
  * oidc-provider releases only those of the scopes the site was granted.
@@ -34,7 +39,10 @@ export function accountClaims(account: AccountRow, identity: Identity | undefine
 }
 
 export class AccountClaimsSource {
-  constructor(private readonly accounts: AccountLookup) {}
+  constructor(
+    private readonly accounts: AccountLookup,
+    private readonly enterprises: EnterpriseLookup,
+  ) {}
 
   async level(accountId: string): Promise<string | undefined> {
     return (await this.accounts.find(accountId))?.certification_level;
@@ -53,7 +61,15 @@ export class AccountClaimsSource {
     return {
       accountId: found.id,
       // Opened only when a token or userinfo is actually built.
-      claims: async () => accountClaims(found, this.accounts.identityOf(found)) as { sub: string },
+      claims: async () => {
+        if (found.user_type === 'legal_person') {
+          return {
+            ...accountClaims(found, undefined),
+            ...(await this.enterprises.enterpriseOf(found.id)),
+          } as { sub: string };
+        }
+        return accountClaims(found, this.accounts.identityOf(found)) as { sub: string };
+      },
     };
   }
 }

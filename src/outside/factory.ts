@@ -1,4 +1,7 @@
 import type { Db } from '../db/database.js';
+import { DevEnterpriseVerifier } from './enterprise/dev-verifier.js';
+import type { EnterpriseVerifier } from './enterprise/enterprise-verifier.js';
+import { HttpEnterpriseVerifier } from './enterprise/http-verifier.js';
 import { DevIdentityVerifier } from './identity/dev-verifier.js';
 import { HttpIdentityVerifier } from './identity/http-verifier.js';
 import type { IdentityVerifier } from './identity/identity-verifier.js';
@@ -17,11 +20,14 @@ export interface OutsideServicesSettings {
   sms: OutsideServiceSettings;
   /** IDENTITY_VERIFIER, IDENTITY_VERIFIER_URL, …_APP_ID, …_SECRET, …_TIMEOUT_MS. */
   identityVerifier: OutsideServiceSettings;
+  /** ENTERPRISE_VERIFIER and the same four settings; dev when absent (tests of other services). */
+  enterpriseVerifier?: OutsideServiceSettings;
 }
 
 export interface OutsideServices {
   sms: SmsGateway;
   identity: IdentityVerifier;
+  enterprise: EnterpriseVerifier;
 }
 
 /**
@@ -37,6 +43,10 @@ export function createOutsideServices(settings: OutsideServicesSettings, db: Db)
   if (settings.production && settings.identityVerifier.kind === 'dev') {
     refused.push('IDENTITY_VERIFIER=dev (the development identity verifier)');
   }
+  const enterprise = settings.enterpriseVerifier ?? { kind: 'dev' };
+  if (settings.production && enterprise.kind === 'dev') {
+    refused.push('ENTERPRISE_VERIFIER=dev (the development enterprise verifier)');
+  }
   if (refused.length > 0) {
     throw new Error(
       `${refused.join(' and ')}: development implementations are refused in production (NODE_ENV=production); set it to http with its _URL, _APP_ID and _SECRET`,
@@ -51,5 +61,9 @@ export function createOutsideServices(settings: OutsideServicesSettings, db: Db)
       settings.identityVerifier.kind === 'dev'
         ? new DevIdentityVerifier(settings.production)
         : new HttpIdentityVerifier(settings.identityVerifier),
+    enterprise:
+      enterprise.kind === 'dev'
+        ? new DevEnterpriseVerifier(settings.production)
+        : new HttpEnterpriseVerifier(enterprise),
   };
 }

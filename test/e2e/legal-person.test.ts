@@ -1,0 +1,229 @@
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { creditCodeCheckCharacter } from '../../src/accounts/credit-code.js';
+import { startFakeEnterpriseVerifier } from '../fakes/fake-enterprise-verifier.js';
+import { latestSmsCode, messageOf, randomIdNumber, solveCaptcha, submit } from '../support/citizen.js';
+import { databaseKinds } from '../support/databases.js';
+import {
+  beginAuthorization,
+  completeAuthorization,
+  type RelyingParty,
+  randomPhone,
+  registerRelyingParty,
+} from '../support/relying-party.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { type PageResponse, UserAgent } from '../support/user-agent.js';
+
+const PASSWORD = 'Fa-Ren#2024';
+
+function creditCode(prefix = '91'): string {
+  const body = `${prefix}350100${String(Math.floor(Math.random() * 1e9)).padStart(9, '0')}`;
+  return body + creditCodeCheckCharacter(body);
+}
+
+async function representative(server: TestServer, name = '林则徐') {
+  const phone = randomPhone();
+  const view = await server.services.accounts.addCitizen({ phone, password: PASSWORD });
+  const idNumber = randomIdNumber('19700101');
+  await server.services.realName.verify(view.id, { realName: name, idNumber });
+  return { phone, idNumber, name };
+}
+
+/** The registration form with an SMS code sent to `phone`. */
+async function legalForm(server: TestServer, rp: RelyingParty, ua: UserAgent, phone: string) {
+  const start = await beginAuthorization(ua, rp, { scope: 'openid enterprise' });
+  const uid = /interaction\/([\w-]+)/.exec(start.page.url)![1]!;
+  const choose = await ua.get(`${server.url}/interaction/${uid}/register`);
+  expect(choose.body).toContain('/register/legal');
+  const form = await ua.get(`${server.url}/interaction/${uid}/register/legal`);
+  const sent = await submit(ua, form, '/register/legal', {
+    phone,
+    captcha: await solveCaptcha(ua, server, form),
+    action: 'send_sms',
+  });
+  expect(messageOf(sent)).toContain('验证码已发送');
+  return { start, sent };
+}
+
+const fields = (
+  rep: { phone: string; idNumber: string; name: string },
+  code: string,
+  extra: Record<string, string> = {},
+) => ({
+  legal_type: 'enterprise',
+  org_name: '福建某某科技有限公司',
+  credit_code: code,
+  representative_name: rep.name,
+  representative_id_number: rep.idNumber,
+  phone: rep.phone,
+  password: PASSWORD,
+  password_confirm: PASSWORD,
+  action: 'register',
+  ...extra,
+});
+
+describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind) => {
+  let server: TestServer;
+  let rp: RelyingParty;
+
+  beforeAll(async () => {
+    server = await startTestServer({ kind });
+    rp = await registerRelyingParty(server, { firstParty: true, scopes: ['openid', 'enterprise'] });
+  });
+  afterAll(() => server?.close());
+
+  it('registers an enterprise under its verified representative, and signs in with the credit code', async () => {
+    const rep = await representative(server);
+    const code = creditCode();
+    const ua = new UserAgent();
+    const { start, sent } = await legalForm(server, rp, ua, rep.phone);
+    const bind = await submit(ua, sent, '/register/legal', {
+      ...fields(rep, code),
+      sms_code: (await latestSmsCode(server, rep.phone))!,
+    });
+    expect(bind.body).toContain('绑定证书');
+    expect(bind.body).toContain('跳过此步骤');
+    const skipped = await submit(ua, bind, '/cert/bind/skip', {}, rp.redirectUri);
+    const { tokens } = await completeAuthorization(ua, rp, start, skipped);
+    const claims = tokens!.claims()!;
+    expect(claims['user_type']).toBe('legal_person');
+    expect(claims['certification_level']).toBe('L2');
+    expect(claims['uscc']).toBe(code);
+    expect(claims['org_name']).toBe('福建某某科技有限公司');
+    expect(claims['legal_type']).toBe('enterprise');
+    expect(claims['legal_representative']).toBe(rep.name);
+
+    const again = new UserAgent();
+    const second = await beginAuthorization(again, rp, { scope: 'openid enterprise' });
+    const legalTab = await again.get(`${second.page.url}?tab=legal`);
+    expect(legalTab.body).toContain('统一社会信用代码');
+    expect(legalTab.body).toContain('证书登录');
+    const wrong = await submit(again, legalTab, '/login-legal', { login: code, password: 'Wrong#Pass9' });
+    expect(messageOf(wrong)).toBe('账号或密码错误');
+    const done = await submit(
+      again,
+      wrong,
+      '/login-legal',
+      { login: code.toLowerCase(), password: PASSWORD },
+      rp.redirectUri,
+    );
+    const signedIn = await completeAuthorization(again, rp, second, done);
+    expect(signedIn.tokens!.claims()!.sub).toBe(claims.sub);
+    const userinfo = await oidc.fetchUserInfo(rp.config, signedIn.tokens!.access_token, claims.sub);
+    expect(userinfo['uscc']).toBe(code);
+  });
+
+  it('refuses bad codes, an unverified or misnamed representative and a taken code, writing nothing', async () => {
+    const rep = await representative(server, '左宗棠');
+    const taken = creditCode();
+    await server.services.legalPersons.register(
+      {
+        legalType: 'enterprise',
+        orgName: '已注册公司',
+        creditCode: taken,
+        representativeName: rep.name,
+        representativeIdNumber: rep.idNumber,
+        contactPhone: `+86${rep.phone}`,
+        password: PASSWORD,
+      },
+      await server.services.legalPersons.check({
+        legalType: 'enterprise',
+        orgName: '已注册公司',
+        creditCode: taken,
+        representativeName: rep.name,
+        representativeIdNumber: rep.idNumber,
+        contactPhone: `+86${rep.phone}`,
+        password: PASSWORD,
+      }),
+    );
+    const unverifiedPhone = randomPhone();
+    await server.services.accounts.addCitizen({ phone: unverifiedPhone, password: PASSWORD });
+    const good = creditCode();
+    const cases: [Record<string, string>, string][] = [
+      [
+        { credit_code: `${good.slice(0, 17)}${good.endsWith('1') ? '2' : '1'}` },
+        '统一社会信用代码校验位不正确',
+      ],
+      [{ credit_code: creditCode('92') }, '企业的代码应以 91 开头'],
+      [
+        { representative_id_number: randomIdNumber('19800101') },
+        '法定代表人须先注册自然人账号并完成实名认证',
+      ],
+      [{ representative_name: '张冠李戴' }, '法定代表人姓名与其实名认证信息不一致'],
+      [{ credit_code: taken }, '该统一社会信用代码已注册，请直接登录或找回密码'],
+    ];
+    const count = async () => Number((await server.database.db('legal_persons').count({ n: '*' }))[0]!.n);
+    const before = await count();
+    const ua = new UserAgent();
+    const { sent } = await legalForm(server, rp, ua, rep.phone);
+    let page: PageResponse = sent;
+    for (const [override, message] of cases) {
+      page = await submit(ua, sent, '/register/legal', {
+        ...fields(rep, good, override),
+        sms_code: '000000',
+      });
+      expect(page.status).toBeGreaterThanOrEqual(400);
+      expect(messageOf(page)).toContain(message);
+    }
+    expect(await count()).toBe(before);
+    // The SMS code was not spent by any of these: it still registers.
+    const ok = await submit(ua, page, '/register/legal', {
+      ...fields(rep, good),
+      sms_code: (await latestSmsCode(server, rep.phone))!,
+    });
+    expect(ok.body).toContain('绑定证书');
+    expect(await count()).toBe(before + 1);
+  });
+});
+
+describe('法人 registration against the enterprise registry over HTTP', () => {
+  const secret = 'enterprise-registry-shared-secret';
+  let server: TestServer;
+  let rp: RelyingParty;
+  let registry: Awaited<ReturnType<typeof startFakeEnterpriseVerifier>>;
+  const code = creditCode();
+
+  beforeAll(async () => {
+    registry = await startFakeEnterpriseVerifier(secret, [
+      { creditCode: code, orgName: '福建真实公司', representativeName: '郑成功' },
+    ]);
+    server = await startTestServer({
+      env: {
+        ENTERPRISE_VERIFIER: 'http',
+        ENTERPRISE_VERIFIER_URL: registry.url,
+        ENTERPRISE_VERIFIER_APP_ID: 'unified-id',
+        ENTERPRISE_VERIFIER_SECRET: secret,
+        ENTERPRISE_VERIFIER_TIMEOUT_MS: '500',
+      },
+    });
+    rp = await registerRelyingParty(server, { firstParty: true, scopes: ['openid', 'enterprise'] });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await registry?.close();
+  });
+
+  it('refuses a mismatch, and shows 503 when the registry is down, writing nothing', async () => {
+    const rep = await representative(server, '郑成功');
+    const ua = new UserAgent();
+    const { sent } = await legalForm(server, rp, ua, rep.phone);
+    const mismatch = await submit(ua, sent, '/register/legal', {
+      ...fields(rep, code, { org_name: '别的名字公司' }),
+      sms_code: (await latestSmsCode(server, rep.phone))!,
+    });
+    expect(messageOf(mismatch)).toContain('企业信息核验未通过');
+
+    registry.faults.down = true;
+    const ua2 = new UserAgent();
+    await server.database.db('sms_codes').update({ created_at: new Date(Date.now() - 120_000) });
+    const second = await legalForm(server, rp, ua2, rep.phone);
+    const down = await submit(ua2, second.sent, '/register/legal', {
+      ...fields(rep, code, { org_name: '福建真实公司' }),
+      sms_code: (await latestSmsCode(server, rep.phone))!,
+    });
+    expect(down.status).toBe(503);
+    expect(messageOf(down)).toBe('企业信息核验服务暂不可用，请稍后重试');
+    expect(await server.database.db('legal_persons').where({ credit_code: code })).toHaveLength(0);
+    registry.faults.down = false;
+  });
+});
