@@ -3,7 +3,9 @@ import { ConfigError, loadConfig } from '../config.js';
 import { EmbeddedDatabaseBusy, openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { AppError } from '../errors.js';
+import { registerBridge } from './bridge-command.js';
 import { print, withServices } from './context.js';
+import { registerDevCa } from './dev-ca-command.js';
 import { runServe } from './serve.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -132,6 +134,9 @@ accounts
   .command('unlock <account>')
   .option('--json', 'print JSON', false)
   .action(async (id, o) => print(await withServices((s) => s.accounts.setStatus(id, 'active')), o.json));
+
+registerDevCa(program);
+registerBridge(program);
 
 const audit = program.command('audit').description('the tamper-evident security log');
 audit

@@ -1,0 +1,129 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildChallenge, challengeExpiry, newNonce } from '../pki/challenge.js';
+import { createDevCa, issueEnterpriseCertificate } from '../pki/dev-ca.js';
+import { verifySignature } from '../pki/signature.js';
+import { startBridge } from './bridge-server.js';
+import { importIntoSoftHsm, prepareSoftHsm, SOFTHSM_MODULE, softHsmAvailable } from './softhsm.js';
+import { Pkcs11Token } from './token.js';
+
+const ORIGIN = 'http://localhost:3000';
+const TOKEN = { label: 'uid-bridge-test', pin: '123456', soPin: '12345678' };
+
+describe.skipIf(!softHsmAvailable())('证书助手 (the PKCS#11 bridge) over a real SoftHSM2 token', () => {
+  let bridge: Awaited<ReturnType<typeof startBridge>>;
+  let token: Pkcs11Token;
+  const certificates: Record<string, Uint8Array> = {};
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'uid-softhsm-'));
+    prepareSoftHsm(dir, TOKEN);
+    const ca = await createDevCa({ algorithm: 'RSA' });
+    for (const [id, algorithm] of [
+      ['01', 'RSA'],
+      ['02', 'ECDSA-P256'],
+    ] as const) {
+      const issued = await issueEnterpriseCertificate(ca, {
+        creditCode: '91350100M000100Y43',
+        orgName: '测试公司',
+        algorithm,
+      });
+      importIntoSoftHsm(dir, TOKEN, {
+        id,
+        label: `cert-${id}`,
+        privateKey: issued.privateKey,
+        certificateDer: issued.certificateDer,
+      });
+      certificates[id] = issued.certificateDer;
+    }
+    token = new Pkcs11Token(SOFTHSM_MODULE);
+    bridge = await startBridge({ token, origin: ORIGIN, port: 0 });
+  });
+  afterAll(async () => {
+    await bridge?.close();
+    token?.close();
+  });
+
+  const call = (pathPart: string, init: RequestInit = {}, origin = ORIGIN) =>
+    fetch(`${bridge.url}${pathPart}`, {
+      ...init,
+      headers: { origin, 'content-type': 'application/json', ...init.headers },
+    });
+
+  it('lists the certificates on the token', async () => {
+    const list = (await (await call('/v1/certificates')).json()) as {
+      id: string;
+      keyAlgorithm: string;
+      certificate: string;
+    }[];
+    expect(list.map((c) => c.id).sort()).toEqual(['01', '02']);
+    expect(list.find((c) => c.id === '02')?.keyAlgorithm).toBe('EC-P256');
+    expect(
+      Buffer.from(list.find((c) => c.id === '01')!.certificate, 'base64').equals(
+        Buffer.from(certificates['01']!),
+      ),
+    ).toBe(true);
+  });
+
+  it('signs a login challenge that the server verifies, for RSA, RSA-PSS and ECDSA', async () => {
+    const { text, bytes } = buildChallenge({
+      issuer: ORIGIN,
+      interactionId: 'abc',
+      nonce: newNonce(),
+      expiresAt: challengeExpiry(new Date()),
+    });
+    for (const [id, algorithm] of [
+      ['01', 'RSASSA-PKCS1-v1_5-SHA256'],
+      ['01', 'RSA-PSS-SHA256'],
+      ['02', 'ECDSA-P256-SHA256'],
+    ] as const) {
+      const res = await call('/v1/sign', {
+        method: 'POST',
+        body: JSON.stringify({ id, pin: TOKEN.pin, data: Buffer.from(text).toString('base64'), algorithm }),
+      });
+      expect(res.status).toBe(200);
+      const { signature } = (await res.json()) as { signature: string };
+      const check = verifySignature({
+        certificateDer: certificates[id]!,
+        data: bytes,
+        signature: Buffer.from(signature, 'base64'),
+        algorithm,
+      });
+      expect(check.ok, `${algorithm}`).toBe(true);
+    }
+  });
+
+  it('refuses a wrong PIN, another origin, and SM2 it can not do; answers the allowed preflight', async () => {
+    const wrongPin = await call('/v1/sign', {
+      method: 'POST',
+      body: JSON.stringify({
+        id: '01',
+        pin: '000000',
+        data: 'aGVsbG8=',
+        algorithm: 'RSASSA-PKCS1-v1_5-SHA256',
+      }),
+    });
+    expect(wrongPin.status).toBe(401);
+    expect(await wrongPin.json()).toEqual({ error: 'pin_incorrect' });
+
+    const evil = await call('/v1/certificates', {}, 'https://evil.example.com');
+    expect(evil.status).toBe(403);
+    const noOrigin = await fetch(`${bridge.url}/v1/sign`, { method: 'POST', body: '{}' });
+    expect(noOrigin.status).toBe(403);
+
+    const sm2 = await call('/v1/sign', {
+      method: 'POST',
+      body: JSON.stringify({ id: '01', pin: TOKEN.pin, data: 'aGVsbG8=', algorithm: 'SM2-SM3' }),
+    });
+    expect(await sm2.json()).toEqual({ error: 'algorithm_unsupported' });
+
+    const preflight = await call('/v1/sign', {
+      method: 'OPTIONS',
+      headers: { 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+  });
+});

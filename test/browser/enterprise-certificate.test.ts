@@ -1,0 +1,139 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBridge } from '../../src/bridge/bridge-server.js';
+import {
+  importIntoSoftHsm,
+  prepareSoftHsm,
+  SOFTHSM_MODULE,
+  softHsmAvailable,
+} from '../../src/bridge/softhsm.js';
+import type { Pkcs11Token } from '../../src/bridge/token.js';
+import { createDevCa, issueEnterpriseCertificate } from '../../src/pki/dev-ca.js';
+import { chromiumAvailable, launchChromium } from '../support/browser.js';
+import { randomIdNumber } from '../support/citizen.js';
+import { freePort, startTestServer, type TestServer } from '../support/server.js';
+
+const CREDIT_CODE = '91350100M000100Y43';
+const TOKEN = { label: 'uid-browser-test', pin: '123456', soPin: '12345678' };
+
+async function text(page: Page, selector: string): Promise<string> {
+  const locator = page.locator(selector);
+  await locator.waitFor();
+  return (await locator.textContent()) ?? '';
+}
+
+describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
+  'an enterprise with a USB key (SoftHSM2) in a real browser',
+  () => {
+    let server: TestServer;
+    let browser: Browser;
+    let bridge: Awaited<ReturnType<typeof startBridge>>;
+    let token: Pkcs11Token;
+
+    beforeAll(async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'uid-enterprise-'));
+      const ca = await createDevCa({ algorithm: 'RSA' });
+      writeFileSync(path.join(dir, 'dev-ca.pem'), ca.certificatePem);
+      const issued = await issueEnterpriseCertificate(ca, {
+        creditCode: CREDIT_CODE,
+        orgName: '福建示范有限公司',
+        algorithm: 'ECDSA-P256',
+      });
+      prepareSoftHsm(path.join(dir, 'hsm'), TOKEN);
+      importIntoSoftHsm(path.join(dir, 'hsm'), TOKEN, {
+        id: '0a',
+        label: '福建示范有限公司',
+        privateKey: issued.privateKey,
+        certificateDer: issued.certificateDer,
+      });
+      const bridgePort = await freePort();
+      server = await startTestServer({
+        env: {
+          DEMO_CLIENT: 'true',
+          NODE_ENV: 'development',
+          CERTS_DIR: dir,
+          CERT_BRIDGE_URL: `http://127.0.0.1:${bridgePort}`,
+        },
+      });
+      const { Pkcs11Token } = await import('../../src/bridge/token.js');
+      token = new Pkcs11Token(SOFTHSM_MODULE);
+      bridge = await startBridge({ token, origin: server.issuer, port: bridgePort });
+      browser = await launchChromium();
+    });
+    afterAll(async () => {
+      await browser?.close();
+      await bridge?.close();
+      token?.close();
+      await server?.close();
+    });
+
+    const captcha = async (page: Page) => {
+      await page
+        .locator('img.captcha')
+        .evaluate((img) => (img as unknown as { decode(): Promise<void> }).decode());
+      return ((await (await page.request.get(`${server.issuer}/dev/captcha`)).json()) as { answer: string })
+        .answer;
+    };
+
+    it('registers, binds the key through the bridge, signs out, and signs in with 数字证书登录 at L3', async () => {
+      const phone = `139${String(Date.now()).slice(-8)}`;
+      const idNumber = randomIdNumber('19750505');
+      const citizen = await server.services.accounts.addCitizen({ phone, password: 'Rep-Pass#2024' });
+      await server.services.realName.verify(citizen.id, { realName: '陈嘉庚', idNumber });
+
+      const page = await browser.newPage();
+      await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
+      await page.getByRole('link', { name: '注册' }).click();
+      await page.getByRole('link', { name: /法人用户/ }).click();
+      await page.getByLabel('法人类型').selectOption('enterprise');
+      await page.getByLabel('企业名称/机构名称').fill('福建示范有限公司');
+      await page.getByLabel('统一社会信用代码').fill(CREDIT_CODE);
+      await page.getByLabel('法定代表人姓名').fill('陈嘉庚');
+      await page.getByLabel('法定代表人身份证号码').fill(idNumber);
+      await page.getByLabel('手机号码').fill(phone);
+      await page.getByLabel('图片验证码').fill(await captcha(page));
+      await page.getByRole('button', { name: '获取验证码' }).click();
+      const code = (
+        (await (await page.request.get(`${server.issuer}/dev/sms?phone=${phone}`)).json()) as {
+          code: string;
+        }[]
+      )[0]!.code;
+      await page.getByLabel('短信验证码').fill(code);
+      await page.getByLabel('登录密码').fill('Ent-Pass#2024');
+      await page.getByLabel('确认密码').fill('Ent-Pass#2024');
+      await page.getByRole('button', { name: '注册' }).click();
+
+      // 绑定证书: the page lists the key's certificate through the bridge; the PIN goes to the bridge only.
+      await page.getByRole('heading', { name: '绑定证书' }).waitFor();
+      await page.getByLabel('选择证书').selectOption('0a');
+      await page.getByLabel('证书密码（PIN）').fill(TOKEN.pin);
+      await page.getByRole('button', { name: '绑定证书' }).click();
+      await page.getByRole('button', { name: '同意' }).click();
+      expect(await text(page, '#id-token-claims')).toContain('"certification_level": "L3"');
+
+      await page.getByRole('button', { name: '退出' }).click();
+      await page.getByRole('button', { name: '退出登录' }).click();
+
+      // 法人用户登录 → 证书登录 → 数字证书登录, with a wrong PIN first.
+      await page.getByRole('button', { name: '登录' }).waitFor();
+      await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
+      await page.getByRole('link', { name: '法人用户登录' }).click();
+      await page.getByRole('link', { name: '证书登录' }).click();
+      await page.getByLabel('选择证书').selectOption('0a');
+      await page.getByLabel('证书密码（PIN）').fill('000000');
+      await page.getByRole('button', { name: '数字证书登录' }).click();
+      expect(await text(page, '#cert-error')).toBe('证书密码（PIN）错误');
+      await page.getByLabel('证书密码（PIN）').fill(TOKEN.pin);
+      await page.getByRole('button', { name: '数字证书登录' }).click();
+      const claims = await text(page, '#id-token-claims');
+      expect(claims).toContain('"certification_level": "L3"');
+      expect(claims).toContain('"user_type": "legal_person"');
+      expect(claims).toContain(`"uscc": "${CREDIT_CODE}"`);
+      expect(claims).toContain('"acr": "urn:unified-id:acr:cert"');
+      expect(claims).toContain('"hwk"');
+    });
+  },
+);
