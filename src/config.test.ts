@@ -54,7 +54,7 @@ describe('configuration read at start-up', () => {
     expect(() => loadConfig({ ...production, ...secrets, SMS_GATEWAY: 'dev' })).toThrow(/SMS_GATEWAY=dev/);
 
     const outside = Object.fromEntries(
-      ['SMS_GATEWAY', 'IDENTITY_VERIFIER'].flatMap((p) => [
+      ['SMS_GATEWAY', 'IDENTITY_VERIFIER', 'ENTERPRISE_VERIFIER'].flatMap((p) => [
         [`${p}_URL`, `https://${p.toLowerCase()}.example.gov.cn/api`],
         [`${p}_APP_ID`, 'unified-id'],
         [`${p}_SECRET`, 's'.repeat(32)],

@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js';
 import { DevEnterpriseVerifier } from './enterprise/dev-verifier.js';
-import type { EnterpriseVerifier } from './enterprise/enterprise-verifier.js';
+import { type EnterpriseVerifier, EnterpriseVerifierUnavailable } from './enterprise/enterprise-verifier.js';
 import { HttpEnterpriseVerifier } from './enterprise/http-verifier.js';
 import { DevIdentityVerifier } from './identity/dev-verifier.js';
 import { HttpIdentityVerifier } from './identity/http-verifier.js';
@@ -30,6 +30,14 @@ export interface OutsideServices {
   enterprise: EnterpriseVerifier;
 }
 
+/** Production without ENTERPRISE_VERIFIER settings (src/config.ts always gives them): fail loudly per use. */
+const unconfiguredEnterpriseVerifier: EnterpriseVerifier = {
+  kind: 'http',
+  async verify() {
+    throw new EnterpriseVerifierUnavailable('no enterprise verifier is configured');
+  },
+};
+
 /**
  * Picks each outside service's implementation from configuration, never from test-only code
  * paths. Development implementations are refused in production, all offending settings named at
@@ -44,7 +52,7 @@ export function createOutsideServices(settings: OutsideServicesSettings, db: Db)
     refused.push('IDENTITY_VERIFIER=dev (the development identity verifier)');
   }
   const enterprise = settings.enterpriseVerifier ?? { kind: 'dev' };
-  if (settings.production && enterprise.kind === 'dev') {
+  if (settings.production && settings.enterpriseVerifier?.kind === 'dev') {
     refused.push('ENTERPRISE_VERIFIER=dev (the development enterprise verifier)');
   }
   if (refused.length > 0) {
@@ -62,8 +70,10 @@ export function createOutsideServices(settings: OutsideServicesSettings, db: Db)
         ? new DevIdentityVerifier(settings.production)
         : new HttpIdentityVerifier(settings.identityVerifier),
     enterprise:
-      enterprise.kind === 'dev'
-        ? new DevEnterpriseVerifier(settings.production)
-        : new HttpEnterpriseVerifier(enterprise),
+      enterprise.kind === 'http'
+        ? new HttpEnterpriseVerifier(enterprise)
+        : settings.production
+          ? unconfiguredEnterpriseVerifier
+          : new DevEnterpriseVerifier(false),
   };
 }
