@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { type AlipaySettings, alipaySettings } from './federation/alipay-settings.js';
 
 /**
  * Every setting of the provider. This module is the only reader of process.env:
@@ -45,6 +46,7 @@ const envSchema = z.object({
   ALLOW_PRIVATE_NETWORK_CALLBACKS: z.enum(['true', 'false']).optional(),
   CERTS_DIR: z.string().min(1).default('certs'),
   CERT_BRIDGE_URL: z.url().default('http://127.0.0.1:41443'),
+  SOFTWARE_CERTIFICATES: z.enum(['true', 'false']).default('true'),
   SMS_GATEWAY: z.enum(['dev', 'http']).optional(),
   SMS_GATEWAY_URL: z.url().optional(),
   SMS_GATEWAY_APP_ID: z.string().min(1).optional(),
@@ -60,6 +62,11 @@ const envSchema = z.object({
   ENTERPRISE_VERIFIER_APP_ID: z.string().min(1).optional(),
   ENTERPRISE_VERIFIER_SECRET: z.string().min(16).optional(),
   ENTERPRISE_VERIFIER_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  ALIPAY_APP_ID: z.string().optional(),
+  ALIPAY_PRIVATE_KEY: z.string().optional(),
+  ALIPAY_PUBLIC_KEY: z.string().optional(),
+  ALIPAY_GATEWAY: z.url().optional(),
+  ALIPAY_AUTHORIZE_URL: z.url().optional(),
 });
 
 export interface OutsideHttpService {
@@ -139,6 +146,10 @@ export interface Config {
   certsDir: string;
   /** Where the page finds the local PKCS#11 bridge (also allowed in the CSP's connect-src). */
   certBridgeUrl: string;
+  /** Offer signing with a PKCS#12 file in the page (amr swk); production may switch it off. */
+  softwareCertificates: boolean;
+  /** 支付宝登录 and 支付宝认证; undefined (no button) unless ALIPAY_APP_ID and both keys are set. */
+  alipay: AlipaySettings | undefined;
 }
 
 export class ConfigError extends Error {
@@ -185,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const sms = outsideService('SMS_GATEWAY', e, production, problems);
   const identityVerifier = outsideService('IDENTITY_VERIFIER', e, production, problems);
   const enterpriseVerifier = outsideService('ENTERPRISE_VERIFIER', e, production, problems);
+  const alipay = alipaySettings(e, production, problems);
   if (production) {
     if (!e.COOKIE_KEYS) problems.push('COOKIE_KEYS is required in production');
     if (!e.DATA_ENCRYPTION_KEY) problems.push('DATA_ENCRYPTION_KEY is required in production');
@@ -230,5 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     enterpriseVerifier,
     certsDir: path.resolve(e.CERTS_DIR),
     certBridgeUrl: e.CERT_BRIDGE_URL.replace(/\/$/, ''),
+    softwareCertificates: e.SOFTWARE_CERTIFICATES === 'true',
+    alipay,
   };
 }

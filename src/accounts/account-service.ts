@@ -158,7 +158,7 @@ export class AccountService {
     return undefined;
   }
 
-  identityOf(account: AccountRow): Identity | undefined {
+  identityOf(account: Pick<AccountRow, 'id' | 'real_name' | 'id_number' | 'id_type'>): Identity | undefined {
     if (!account.real_name || !account.id_number) return undefined;
     return {
       realName: this.protector.open(account.real_name, `account:${account.id}:real_name`),

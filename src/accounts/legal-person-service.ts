@@ -42,7 +42,13 @@ export class LegalPersonService {
     if (!id.ok) throw new BadInput(id.message);
     const representative = await this.accounts.findByLogin(id.idNumber);
     const identity = representative ? this.accounts.identityOf(representative) : undefined;
-    if (!representative || !identity || representative.user_type !== 'natural_person') {
+    if (
+      !representative ||
+      !identity ||
+      representative.user_type !== 'natural_person' ||
+      representative.status === 'closed' ||
+      representative.certification_level === 'L1'
+    ) {
       throw new AppError(400, 'representative_not_verified', REPRESENTATIVE_NOT_VERIFIED);
     }
     if (identity.realName !== input.representativeName.trim()) {
@@ -103,10 +109,17 @@ export class LegalPersonService {
 
   /** uscc, org_name, legal_type and the representative's name, for the enterprise scope. */
   async enterpriseOf(accountId: string): Promise<Record<string, unknown> | undefined> {
-    const row = await this.store.find(accountId);
+    const row = await this.store.findWithRepresentative(accountId);
     if (!row) return undefined;
-    const representative = await this.accounts.find(row.representative_account_id);
-    const identity = representative ? this.accounts.identityOf(representative) : undefined;
+    const identity =
+      row.representative_status === 'closed'
+        ? undefined
+        : this.accounts.identityOf({
+            id: row.representative_account_id,
+            real_name: row.representative_real_name,
+            id_number: row.representative_id_number,
+            id_type: row.representative_id_type,
+          });
     return {
       uscc: row.credit_code,
       org_name: row.org_name,

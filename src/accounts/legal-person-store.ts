@@ -11,12 +11,36 @@ export interface LegalPersonRow {
   created_at: Date;
 }
 
+export interface LegalPersonWithRepresentative extends LegalPersonRow {
+  /** Sealed under the representative's account id (see AccountService.identityOf). */
+  representative_real_name: string | null;
+  representative_id_number: string | null;
+  representative_id_type: string | null;
+  representative_status: 'active' | 'locked' | 'closed' | null;
+}
+
 /** SQL for legal_persons. */
 export class LegalPersonStore {
   constructor(private readonly db: Db) {}
 
   async find(accountId: string): Promise<LegalPersonRow | undefined> {
     return this.db('legal_persons').where({ account_id: accountId }).first();
+  }
+
+  /** The row with its representative's sealed identity columns, in one query (enterprise claims). */
+  async findWithRepresentative(accountId: string): Promise<LegalPersonWithRepresentative | undefined> {
+    const row = await this.db('legal_persons')
+      .select(
+        'legal_persons.*',
+        'r.real_name as representative_real_name',
+        'r.id_number as representative_id_number',
+        'r.id_type as representative_id_type',
+        'r.status as representative_status',
+      )
+      .leftJoin('accounts as r', 'r.id', 'legal_persons.representative_account_id')
+      .where('legal_persons.account_id', accountId)
+      .first();
+    return row;
   }
 
   async findByCreditCode(creditCode: string): Promise<LegalPersonRow | undefined> {

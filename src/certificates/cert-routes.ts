@@ -17,9 +17,11 @@ const proofSchema = z.object({
   source: z.enum(['bridge', 'software']).default('bridge'),
 });
 
-function proofOf(ctx: Context) {
+function proofOf(ctx: Context, softwareAllowed: boolean) {
   const parsed = proofSchema.safeParse(ctx.request.body);
   if (!parsed.success) throw new BadInput('证书签名数据不完整');
+  if (parsed.data.source === 'software' && !softwareAllowed)
+    throw new BadInput('本平台不接受证书文件登录，请使用 USB Key');
   return parsed.data;
 }
 
@@ -37,7 +39,7 @@ async function json(ctx: Context, work: () => Promise<unknown>) {
 /** 证书登录 and 绑定证书 inside an interaction; the page obtains the signature from the bridge. */
 export function certificateRoutes(
   router: Router,
-  deps: FlowDeps & { certificates: CertificateService; bridgeUrl: string },
+  deps: FlowDeps & { certificates: CertificateService; bridgeUrl: string; softwareCertificates: boolean },
 ) {
   const page = (ctx: Context, uid: string, mode: 'login' | 'bind', extra: Record<string, unknown> = {}) =>
     renderPage(ctx, deps, 'cert', {
@@ -46,6 +48,7 @@ export function certificateRoutes(
       mode,
       endpoint: `/interaction/${uid}/cert`,
       bridgeUrl: deps.bridgeUrl,
+      softwareCertificates: deps.softwareCertificates,
       ...extra,
     });
 
@@ -78,7 +81,7 @@ export function certificateRoutes(
     const interaction = await interactionOf(deps, ctx);
     deps.csrf.verify(ctx, ctx.get('x-csrf-token'));
     await json(ctx, async () => {
-      const proof = proofOf(ctx);
+      const proof = proofOf(ctx, deps.softwareCertificates);
       try {
         const { accountId, fingerprint } = await deps.certificates.login(proof, interaction.uid);
         const amr = [proof.source === 'bridge' ? 'hwk' : 'swk'];
@@ -123,7 +126,7 @@ export function certificateRoutes(
     deps.csrf.verify(ctx, ctx.get('x-csrf-token'));
     const accountId = await registeredAccount(interaction.uid);
     await json(ctx, async () => {
-      const proof = proofOf(ctx);
+      const proof = proofOf(ctx, deps.softwareCertificates);
       const bound = await deps.certificates.bind(accountId, proof, interaction.uid);
       await auditEvent(deps, ctx, {
         type: 'certificate_bound',

@@ -76,6 +76,7 @@ export function createApp(deps: AppDeps): Koa {
     ...flowDeps,
     certificates: services.certificates,
     bridgeUrl: config.certBridgeUrl,
+    softwareCertificates: config.softwareCertificates,
   });
   app.use(certificates.routes());
   app.use(

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import {
   softHsmAvailable,
 } from '../../src/bridge/softhsm.js';
 import type { Pkcs11Token } from '../../src/bridge/token.js';
-import { createDevCa, issueEnterpriseCertificate } from '../../src/pki/dev-ca.js';
+import { createDevCa, issueEnterpriseCertificate, toPkcs12 } from '../../src/pki/dev-ca.js';
 import { chromiumAvailable, launchChromium } from '../support/browser.js';
 import { randomIdNumber } from '../support/citizen.js';
 import { freePort, startTestServer, type TestServer } from '../support/server.js';
@@ -32,6 +33,8 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
     let browser: Browser;
     let bridge: Awaited<ReturnType<typeof startBridge>>;
     let token: Pkcs11Token;
+    let p12File: string;
+    let p12Fingerprint: string;
 
     beforeAll(async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'uid-enterprise-'));
@@ -42,6 +45,18 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
         orgName: '福建示范有限公司',
         algorithm: 'ECDSA-P256',
       });
+      // A software certificate of the same enterprise, as a PKCS#12 file.
+      const software = await issueEnterpriseCertificate(ca, {
+        creditCode: CREDIT_CODE,
+        orgName: '福建示范有限公司',
+        algorithm: 'RSA',
+      });
+      p12File = path.join(dir, 'company.p12');
+      writeFileSync(
+        p12File,
+        await toPkcs12(software.certificateDer, software.privateKey, [ca.certificateDer], 'p12-secret'),
+      );
+      p12Fingerprint = createHash('sha256').update(software.certificateDer).digest('hex');
       prepareSoftHsm(path.join(dir, 'hsm'), TOKEN);
       importIntoSoftHsm(path.join(dir, 'hsm'), TOKEN, {
         id: '0a',
@@ -134,6 +149,44 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       expect(claims).toContain(`"uscc": "${CREDIT_CODE}"`);
       expect(claims).toContain('"acr": "urn:unified-id:acr:cert"');
       expect(claims).toContain('"hwk"');
+    });
+
+    it('signs in with a PKCS#12 file opened in the page once that certificate is bound (amr swk)', async () => {
+      const page = await browser.newPage();
+      const openFilePage = async () => {
+        await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
+        await page.getByRole('link', { name: '法人用户登录' }).click();
+        await page.getByRole('link', { name: '证书登录' }).click();
+        await page.getByLabel('证书文件（PKCS#12）').setInputFiles(p12File);
+      };
+      await openFilePage();
+      await page.getByLabel('证书文件密码').fill('wrong');
+      await page.getByRole('button', { name: '使用证书文件登录' }).click();
+      expect(await text(page, '#cert-error')).toBe('无法打开证书文件：文件或密码不正确');
+      // Opened and signed in the page: the server verified it, but it is not bound yet.
+      await page.getByLabel('证书文件密码').fill('p12-secret');
+      await page.getByRole('button', { name: '使用证书文件登录' }).click();
+      await page.locator('#cert-error', { hasText: '尚未绑定' }).waitFor();
+
+      const enterprise = await server.database
+        .db('legal_persons')
+        .where({ credit_code: CREDIT_CODE })
+        .first();
+      await server.database.db('bound_certificates').insert({
+        fingerprint: p12Fingerprint,
+        account_id: enterprise.account_id,
+        subject: 'software',
+        issuer: 'dev',
+        serial_hex: '01',
+        key_algorithm: 'RSA',
+        not_after: new Date(Date.now() + 86_400_000),
+      });
+      await openFilePage();
+      await page.getByLabel('证书文件密码').fill('p12-secret');
+      await page.getByRole('button', { name: '使用证书文件登录' }).click();
+      const claims = await text(page, '#id-token-claims');
+      expect(claims).toContain('"acr": "urn:unified-id:acr:cert"');
+      expect(claims).toContain('"swk"');
     });
   },
 );

@@ -109,8 +109,15 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
     );
     const signedIn = await completeAuthorization(again, rp, second, done);
     expect(signedIn.tokens!.claims()!.sub).toBe(claims.sub);
+    const queries: string[] = [];
+    const onQuery = (q: { sql: string }) => queries.push(q.sql);
+    server.database.db.on('query', onQuery);
     const userinfo = await oidc.fetchUserInfo(rp.config, signedIn.tokens!.access_token, claims.sub);
+    server.database.db.off('query', onQuery);
     expect(userinfo['uscc']).toBe(code);
+    expect(userinfo['legal_representative']).toBe(rep.name);
+    // The account, then its legal_persons row joined to the representative: one extra query.
+    expect(queries.filter((sql) => /"(accounts|legal_persons)"/.test(sql))).toHaveLength(2);
   });
 
   it('refuses bad codes, an unverified or misnamed representative and a taken code, writing nothing', async () => {
@@ -152,7 +159,11 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
       [{ representative_name: '张冠李戴' }, '法定代表人姓名与其实名认证信息不一致'],
       [{ credit_code: taken }, '该统一社会信用代码已注册，请直接登录或找回密码'],
     ];
-    const count = async () => Number((await server.database.db('legal_persons').count({ n: '*' }))[0]!.n);
+    const count = async () => {
+      const [persons] = await server.database.db('legal_persons').count({ n: '*' });
+      const [accounts] = await server.database.db('accounts').count({ n: '*' });
+      return `${Number(persons!.n)}/${Number(accounts!.n)}`;
+    };
     const before = await count();
     const ua = new UserAgent();
     const { sent } = await legalForm(server, rp, ua, rep.phone);
@@ -166,13 +177,14 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
       expect(messageOf(page)).toContain(message);
     }
     expect(await count()).toBe(before);
+    const [persons, accounts] = before.split('/').map(Number);
     // The SMS code was not spent by any of these: it still registers.
     const ok = await submit(ua, page, '/register/legal', {
       ...fields(rep, good),
       sms_code: (await latestSmsCode(server, rep.phone))!,
     });
     expect(ok.body).toContain('绑定证书');
-    expect(await count()).toBe(before + 1);
+    expect(await count()).toBe(`${persons! + 1}/${accounts! + 1}`);
   });
 });
 
@@ -181,7 +193,7 @@ describe('法人 registration against the enterprise registry over HTTP', () => 
   let server: TestServer;
   let rp: RelyingParty;
   let registry: Awaited<ReturnType<typeof startFakeEnterpriseVerifier>>;
-  const code = creditCode();
+  const code = '91350100M000100Y43';
 
   beforeAll(async () => {
     registry = await startFakeEnterpriseVerifier(secret, [
@@ -203,27 +215,63 @@ describe('法人 registration against the enterprise registry over HTTP', () => 
     await registry?.close();
   });
 
-  it('refuses a mismatch, and shows 503 when the registry is down, writing nothing', async () => {
-    const rep = await representative(server, '郑成功');
+  const rows = async () => {
+    const [persons] = await server.database.db('legal_persons').count({ n: '*' });
+    const [accounts] = await server.database.db('accounts').count({ n: '*' });
+    return [Number(persons!.n), Number(accounts!.n)];
+  };
+
+  /** A fresh form and SMS code (the registry is asked only after the code is spent). */
+  async function attempt(
+    rep: { phone: string; idNumber: string; name: string },
+    override: Record<string, string>,
+  ) {
+    await server.database.db('sms_codes').update({ created_at: new Date(Date.now() - 120_000) });
     const ua = new UserAgent();
     const { sent } = await legalForm(server, rp, ua, rep.phone);
-    const mismatch = await submit(ua, sent, '/register/legal', {
-      ...fields(rep, code, { org_name: '别的名字公司' }),
+    return submit(ua, sent, '/register/legal', {
+      ...fields(rep, override['credit_code'] ?? code, override),
       sms_code: (await latestSmsCode(server, rep.phone))!,
     });
-    expect(messageOf(mismatch)).toContain('企业信息核验未通过');
+  }
+
+  it('refuses a mismatch, an unknown code and a registry that is down (503), then registers on a match', async () => {
+    const rep = await representative(server, '郑成功');
+    const before = await rows();
+
+    const mismatch = await attempt(rep, { org_name: '别的名字公司' });
+    expect(mismatch.status).toBe(400);
+    expect(messageOf(mismatch)).toBe('企业信息核验未通过：机构名称、统一社会信用代码与法定代表人不一致');
+    expect(registry.received.at(-1)).toEqual({
+      creditCode: code,
+      orgName: '别的名字公司',
+      legalType: 'enterprise',
+      representativeName: '郑成功',
+      representativeIdNumber: rep.idNumber,
+    });
+
+    const unknown = await attempt(rep, { credit_code: creditCode() });
+    expect(unknown.status).toBe(400);
+    expect(messageOf(unknown)).toBe('未查询到该企业（机构）的登记信息，请核对统一社会信用代码');
 
     registry.faults.down = true;
-    const ua2 = new UserAgent();
-    await server.database.db('sms_codes').update({ created_at: new Date(Date.now() - 120_000) });
-    const second = await legalForm(server, rp, ua2, rep.phone);
-    const down = await submit(ua2, second.sent, '/register/legal', {
-      ...fields(rep, code, { org_name: '福建真实公司' }),
-      sms_code: (await latestSmsCode(server, rep.phone))!,
-    });
+    const down = await attempt(rep, { org_name: '福建真实公司' });
+    registry.faults.down = false;
     expect(down.status).toBe(503);
     expect(messageOf(down)).toBe('企业信息核验服务暂不可用，请稍后重试');
-    expect(await server.database.db('legal_persons').where({ credit_code: code })).toHaveLength(0);
-    registry.faults.down = false;
+    expect(await rows()).toEqual(before);
+
+    const ok = await attempt(rep, { org_name: '福建真实公司' });
+    expect(ok.body).toContain('绑定证书');
+    expect(await rows()).toEqual([before[0]! + 1, before[1]! + 1]);
+    const row = await server.database.db('legal_persons').where({ credit_code: code }).first();
+    expect(row).toMatchObject({
+      org_name: '福建真实公司',
+      legal_type: 'enterprise',
+      contact_phone: `+86${rep.phone}`,
+    });
+    expect(row.verified_at).not.toBeNull();
+    const account = await server.database.db('accounts').where({ id: row.account_id }).first();
+    expect(account).toMatchObject({ user_type: 'legal_person', certification_level: 'L2', phone: null });
   });
 });

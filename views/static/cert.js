@@ -1,5 +1,7 @@
-// 证书登录 / 绑定证书: lists the certificates the local bridge sees, has it sign the server's
-// challenge after the PIN, and posts the certificate chain and signature back.
+// 证书登录 / 绑定证书: a signature over the server's challenge, from the USB key through the local
+// bridge (the PIN goes only to 127.0.0.1), or from a PKCS#12 file opened in the page.
+import { importSigningKey, openPkcs12 } from './pkcs12.js';
+
 const app = document.getElementById('cert-app');
 if (app) {
   const { mode, endpoint, csrf, bridge } = app.dataset;
@@ -27,7 +29,20 @@ if (app) {
     if (!res.ok) throw new Error(answer.error_description || '操作失败，请重试');
     return answer;
   };
-  const toBase64 = (text) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+  const base64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
+
+  /** Challenge → signature → the server; `sign(challenge)` gives {signature, algorithm, chain, source}. */
+  const prove = async (sign) => {
+    errorBox.hidden = true;
+    try {
+      const { nonce, challenge } = await post('challenge', { purpose: mode });
+      const signed = await sign(challenge);
+      const { redirectTo } = await post(mode, { nonce, ...signed });
+      window.location.assign(redirectTo);
+    } catch (err) {
+      showError(err.message);
+    }
+  };
 
   fetch(`${bridge}/v1/certificates`)
     .then((res) => res.json())
@@ -46,30 +61,52 @@ if (app) {
       document.getElementById('bridge-missing').hidden = false;
     });
 
-  form.addEventListener('submit', async (event) => {
+  form.addEventListener('submit', (event) => {
     event.preventDefault();
-    errorBox.hidden = true;
     const chosen = certificates.get(select.value);
     const algorithm = algorithms[chosen.keyAlgorithm] || 'RSASSA-PKCS1-v1_5-SHA256';
-    try {
-      const { nonce, challenge } = await post('challenge', { purpose: mode });
-      const signed = await fetch(`${bridge}/v1/sign`, {
+    prove(async (challenge) => {
+      const res = await fetch(`${bridge}/v1/sign`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ id: chosen.id, pin: document.getElementById('pin').value, data: toBase64(challenge), algorithm }),
+        body: JSON.stringify({
+          id: chosen.id,
+          pin: document.getElementById('pin').value,
+          data: base64(new TextEncoder().encode(challenge)),
+          algorithm,
+        }),
       });
-      const signature = await signed.json();
-      if (!signed.ok) throw new Error(signature.error === 'pin_incorrect' ? '证书密码（PIN）错误' : '证书签名失败');
-      const { redirectTo } = await post(mode, {
-        nonce,
-        chain: [chosen.certificate],
-        signature: signature.signature,
-        algorithm,
-        source: 'bridge',
-      });
-      window.location.assign(redirectTo);
-    } catch (err) {
-      showError(err.message);
-    }
+      const answer = await res.json();
+      if (!res.ok) throw new Error(answer.error === 'pin_incorrect' ? '证书密码（PIN）错误' : '证书签名失败');
+      return { signature: answer.signature, algorithm, chain: [chosen.certificate], source: 'bridge' };
+    });
+  });
+
+  const fileForm = document.getElementById('p12-form');
+  fileForm?.addEventListener('submit', (event) => {
+    event.preventDefault();
+    prove(async (challenge) => {
+      const file = document.getElementById('p12-file').files[0];
+      if (!file) throw new Error('请选择证书文件');
+      let opened;
+      try {
+        opened = await openPkcs12(new Uint8Array(await file.arrayBuffer()), document.getElementById('p12-password').value);
+      } catch {
+        throw new Error('无法打开证书文件：文件或密码不正确');
+      }
+      let signer;
+      try {
+        signer = await importSigningKey(opened.pkcs8);
+      } catch {
+        throw new Error('浏览器不支持该证书的密钥算法，请使用 USB Key 和证书助手');
+      }
+      const signature = await crypto.subtle.sign(signer.params, signer.key, new TextEncoder().encode(challenge));
+      return {
+        signature: base64(signature),
+        algorithm: signer.algorithm,
+        chain: opened.certificates.map(base64),
+        source: 'software',
+      };
+    });
   });
 }

@@ -1,0 +1,321 @@
+import { randomUUID } from 'node:crypto';
+import { type AccountService, type Identity, PHONE_TAKEN } from '../accounts/account-service.js';
+import type { AccountRow } from '../accounts/account-store.js';
+import { parseIdNumber } from '../accounts/id-number.js';
+import { parseMainlandMobile } from '../accounts/phone.js';
+import { ID_NUMBER_TAKEN } from '../accounts/real-name-service.js';
+import type { DataProtector } from '../crypto/sealed.js';
+import { BadInput, Conflict, NotFound } from '../errors.js';
+import type { FlowStateStore } from '../flows/flow-state-store.js';
+import { type AlipayClient, AlipayError, isRealNameCertified } from '../outside/alipay/client.js';
+import {
+  AccountLinkedToOtherAlipay,
+  AlipayIdentityMismatch,
+  AlipayNotCertified,
+  AlipayNotConfigured,
+  AlipayUnlinkRefused,
+  AlipayUserLinked,
+} from './alipay-errors.js';
+import type { AlipayLinkRow, AlipayLinkStore, SealedIdentity } from './alipay-link-store.js';
+
+/** What Unified ID keeps of one Alipay authorisation, for the length of a flow; never Alipay's tokens. */
+export interface AlipayProfile {
+  /** `user_id` (2088…) for older apps, `open_id` for newer ones: whichever Alipay gives. */
+  subject: { kind: 'user_id' | 'open_id'; id: string };
+  /** Alipay vouches for this name on a resident ID card (is_certified T, cert_type 0). */
+  identity?: { realName: string; idNumber: string };
+  /** Alipay's mobile, E.164, when it is a mainland mobile number. */
+  mobile?: string;
+}
+
+/** The linked Alipay user as 用户空间 shows it. */
+export interface LinkedAlipay {
+  /** `2088********0001`: never the whole id. */
+  alipayUserMasked: string;
+  idKind: AlipayLinkRow['id_kind'];
+  linkedAt: string;
+}
+
+/** A 支付宝登录 waiting for the person: a phone for a new account, or signing in to the existing one. */
+export type PendingAlipayLogin =
+  | { mode: 'register'; profile: AlipayProfile }
+  | { mode: 'link'; profile: AlipayProfile; accountId: string };
+
+const PENDING_TTL_SECONDS = 10 * 60;
+const REAL_NAME = /^[\p{Script=Han}·•A-Za-z ]{2,30}$/u;
+
+/** `2088000000000001` → `2088********0001`. */
+export function maskAlipayUser(id: string): string {
+  if (id.length <= 8) return '*'.repeat(id.length);
+  return `${id.slice(0, 4)}${'*'.repeat(Math.min(id.length - 8, 8))}${id.slice(-4)}`;
+}
+
+/**
+ * Alipay federation (DESIGN §1 natural person 3–5): the profile behind an auth_code, and the
+ * links between Alipay users and accounts. Alipay's certified identity makes an account L2; one
+ * ID number still belongs to one account, and an Alipay user to one account, an account to one
+ * Alipay user. Nothing here reads a request: routes pass in what the person did.
+ */
+export class AlipayLinkService {
+  constructor(
+    private readonly store: AlipayLinkStore,
+    private readonly accounts: AccountService,
+    private readonly protector: DataProtector,
+    private readonly flowStates: FlowStateStore,
+    private readonly client: AlipayClient | undefined,
+  ) {}
+
+  /** Whether 支付宝登录 and 支付宝认证 are offered at all (ALIPAY_APP_ID and both keys set). */
+  get configured(): boolean {
+    return this.client !== undefined;
+  }
+
+  authorizeUrl(state: string, redirectUri: string): string {
+    return this.alipay().authorizeUrl(state, redirectUri);
+  }
+
+  /**
+   * The auth_code redeemed (alipay.system.oauth.token) and the user's profile read
+   * (alipay.user.info.share), both answers signature-checked by the client. The access token is
+   * dropped here. Throws AlipayError for every failure (signature, sub_code, unavailable, timeout).
+   */
+  async fetchProfile(authCode: string): Promise<AlipayProfile> {
+    const client = this.alipay();
+    const token = await client.exchangeCode(authCode);
+    const info = await client.userInfo(token.accessToken);
+    const userId = info.userId ?? token.userId;
+    const openId = info.openId ?? token.openId;
+    if (
+      (info.userId && token.userId && info.userId !== token.userId) ||
+      (info.openId && token.openId && info.openId !== token.openId)
+    ) {
+      throw new AlipayError('gateway', 'user info answers for another user than the token', {
+        method: 'alipay.user.info.share',
+      });
+    }
+    const subject = userId
+      ? { kind: 'user_id' as const, id: userId }
+      : { kind: 'open_id' as const, id: openId ?? '' };
+    const profile: AlipayProfile = { subject };
+    if (isRealNameCertified(info)) {
+      const realName = (info.userName ?? '').trim();
+      const parsed = parseIdNumber(info.certNo ?? '');
+      // What Alipay certifies must still be a readable name and a valid resident ID number.
+      if (parsed.ok && REAL_NAME.test(realName)) profile.identity = { realName, idNumber: parsed.idNumber };
+    }
+    const mobile = parseMainlandMobile(info.mobile ?? '');
+    if (mobile.ok) profile.mobile = mobile.e164;
+    return profile;
+  }
+
+  /** The account this Alipay user signs in to, if linked. */
+  async accountLinkedTo(profile: AlipayProfile): Promise<AccountRow | undefined> {
+    const link = await this.store.findByUserHash(this.subjectHash(profile));
+    return link ? this.accounts.find(link.account_id) : undefined;
+  }
+
+  /** The account that already holds the certified ID number (one ID number, one account). */
+  async accountHolding(profile: AlipayProfile): Promise<AccountRow | undefined> {
+    if (!profile.identity) return undefined;
+    return this.accounts.findByLogin(profile.identity.idNumber);
+  }
+
+  /** Whether the account is linked to any Alipay user. */
+  async isLinked(accountId: string): Promise<boolean> {
+    return !!(await this.store.findByAccount(accountId));
+  }
+
+  /**
+   * 支付宝关联注册: a real-name (L2) account from Alipay's certified name and ID number, with the
+   * given phone (Alipay's, or one the person proved by SMS), no password, linked to the Alipay user.
+   */
+  async register(profile: AlipayProfile, phone: string): Promise<AccountRow> {
+    const identity = profile.identity;
+    if (!identity) throw new AlipayNotCertified();
+    const parsedPhone = parseMainlandMobile(phone);
+    if (!parsedPhone.ok) throw new BadInput(parsedPhone.message);
+    const refusal = async () => {
+      if (await this.store.findByUserHash(this.subjectHash(profile))) return new AlipayUserLinked();
+      if (await this.accounts.findByPhone(parsedPhone.e164)) return new Conflict(PHONE_TAKEN, 'phone_taken');
+      if (await this.accountHolding(profile)) return new Conflict(ID_NUMBER_TAKEN, 'id_number_taken');
+      return undefined;
+    };
+    const refused = await refusal();
+    if (refused) throw refused;
+    const accountId = randomUUID();
+    try {
+      await this.store.createLinkedAccount(
+        { id: accountId, phone: parsedPhone.e164 },
+        this.sealIdentity(accountId, identity),
+        this.sealLink(accountId, profile),
+      );
+    } catch (err) {
+      // Another request got there first: say which of the three it took.
+      if (isUniqueViolation(err)) throw (await refusal()) ?? new Conflict(ID_NUMBER_TAKEN, 'id_number_taken');
+      throw err;
+    }
+    const account = await this.accounts.find(accountId);
+    if (!account) throw new NotFound();
+    return account;
+  }
+
+  /**
+   * Links the Alipay user to the account that already holds its certified ID number, once the
+   * person has signed in to that account. Its verified name must be Alipay's too.
+   */
+  async linkExisting(accountId: string, profile: AlipayProfile): Promise<void> {
+    if (!profile.identity) throw new AlipayNotCertified();
+    const account = await this.activeCitizen(accountId);
+    if (!sameIdentity(this.accounts.identityOf(account), profile.identity))
+      throw new AlipayIdentityMismatch();
+    await this.refuseOtherLinks(accountId, profile);
+    try {
+      await this.store.insert({ account_id: accountId, ...this.sealLink(accountId, profile) });
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        await this.refuseOtherLinks(accountId, profile);
+        throw new AlipayUserLinked();
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * 支付宝认证 (用户空间 → 认证等级, or the required-level step of a sign-in). Alipay's certified
+   * name and ID number must equal the account's own when it is verified; an unverified account
+   * takes them (unless another account holds that ID number) and becomes L2. The Alipay user is
+   * also linked when neither side is linked yet, so that 支付宝登录 works from then on.
+   */
+  async certify(
+    accountId: string,
+    profile: AlipayProfile,
+  ): Promise<{ verifiedNow: boolean; linkedNow: boolean }> {
+    const alipayIdentity = profile.identity;
+    if (!alipayIdentity) throw new AlipayNotCertified();
+    const account = await this.activeCitizen(accountId);
+    const own = this.accounts.identityOf(account);
+    if (own && !sameIdentity(own, alipayIdentity)) throw new AlipayIdentityMismatch();
+    if (!own) {
+      const holder = await this.accountHolding(profile);
+      if (holder && holder.id !== accountId) throw new Conflict(ID_NUMBER_TAKEN, 'id_number_taken');
+    }
+    const linkable =
+      !(await this.store.findByAccount(accountId)) &&
+      !(await this.store.findByUserHash(this.subjectHash(profile)));
+    const identity = own ? undefined : this.sealIdentity(accountId, alipayIdentity);
+    const link = linkable ? this.sealLink(accountId, profile) : undefined;
+    if (!identity && !link) return { verifiedNow: false, linkedNow: false };
+    let written: boolean;
+    try {
+      written = await this.store.certify(accountId, identity, link);
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      const holder = await this.accountHolding(profile);
+      if (identity && holder && holder.id !== accountId)
+        throw new Conflict(ID_NUMBER_TAKEN, 'id_number_taken');
+      throw new AlipayUserLinked();
+    }
+    if (!written) throw new Conflict('您的账号已完成实名认证，姓名和身份证号码不能修改', 'already_verified');
+    return { verifiedNow: !!identity, linkedNow: !!link };
+  }
+
+  /** 用户空间: the Alipay user linked to the account, masked; undefined when none is. */
+  async linkedAccountOf(accountId: string): Promise<LinkedAlipay | undefined> {
+    const link = await this.store.findByAccount(accountId);
+    if (!link) return undefined;
+    return {
+      alipayUserMasked: maskAlipayUser(this.protector.open(link.alipay_user, linkContext(accountId))),
+      idKind: link.id_kind,
+      linkedAt: new Date(link.created_at).toISOString(),
+    };
+  }
+
+  /**
+   * 用户空间 → 解除绑定. Refused (AlipayUnlinkRefused) while the account has no password: Alipay
+   * would otherwise be gone as its only credential of its own. SMS login is not counted as one,
+   * because a mobile number can pass to someone else (运营商二次放号), who would then hold the
+   * account. False when no Alipay user was linked.
+   */
+  async unlink(accountId: string): Promise<boolean> {
+    const link = await this.store.findByAccount(accountId);
+    if (!link) return false;
+    const account = await this.accounts.find(accountId);
+    if (!account?.password_hash) throw new AlipayUnlinkRefused();
+    return this.store.remove(accountId);
+  }
+
+  /** Keeps the profile (sealed: it carries a name and an ID number) while the person fills a form. */
+  async hold(key: string, pending: PendingAlipayLogin): Promise<void> {
+    const sealed = this.protector.seal(JSON.stringify(pending), pendingContext(key));
+    await this.flowStates.put(pendingKey(key), { sealed }, PENDING_TTL_SECONDS);
+  }
+
+  async held(key: string): Promise<PendingAlipayLogin | undefined> {
+    const state = await this.flowStates.get<{ sealed: string }>(pendingKey(key));
+    if (!state) return undefined;
+    return JSON.parse(this.protector.open(state.sealed, pendingContext(key))) as PendingAlipayLogin;
+  }
+
+  async release(key: string): Promise<void> {
+    await this.flowStates.remove(pendingKey(key));
+  }
+
+  private alipay(): AlipayClient {
+    if (!this.client) throw new AlipayNotConfigured();
+    return this.client;
+  }
+
+  private async activeCitizen(accountId: string): Promise<AccountRow> {
+    const account = await this.accounts.find(accountId);
+    if (!account || account.status !== 'active') throw new NotFound('账号不存在或已停用');
+    if (account.user_type !== 'natural_person') throw new BadInput('支付宝认证仅适用于自然人用户');
+    return account;
+  }
+
+  private async refuseOtherLinks(accountId: string, profile: AlipayProfile): Promise<void> {
+    const mine = await this.store.findByAccount(accountId);
+    const theirs = await this.store.findByUserHash(this.subjectHash(profile));
+    if (theirs && theirs.account_id !== accountId) throw new AlipayUserLinked();
+    if (mine && mine.alipay_user_hash !== this.subjectHash(profile)) throw new AccountLinkedToOtherAlipay();
+  }
+
+  private subjectHash(profile: AlipayProfile): string {
+    return this.protector.blindIndex('alipay_user', `${profile.subject.kind}:${profile.subject.id}`);
+  }
+
+  private sealLink(
+    accountId: string,
+    profile: AlipayProfile,
+  ): Omit<AlipayLinkRow, 'created_at' | 'account_id'> {
+    return {
+      alipay_user_hash: this.subjectHash(profile),
+      alipay_user: this.protector.seal(profile.subject.id, linkContext(accountId)),
+      id_kind: profile.subject.kind,
+    };
+  }
+
+  /** Sealed exactly as 实名认证 seals them (RealNameService), so AccountService.identityOf opens them. */
+  private sealIdentity(accountId: string, identity: { realName: string; idNumber: string }): SealedIdentity {
+    return {
+      real_name: this.protector.seal(identity.realName, `account:${accountId}:real_name`),
+      id_number: this.protector.seal(identity.idNumber, `account:${accountId}:id_number`),
+      id_number_hash: this.accounts.idNumberIndex(identity.idNumber),
+      id_type: 'resident_id_card',
+      verification_method: 'alipay',
+    };
+  }
+}
+
+function sameIdentity(own: Identity | undefined, alipay: { realName: string; idNumber: string }): boolean {
+  return (
+    !!own && own.idNumber.toUpperCase() === alipay.idNumber.toUpperCase() && own.realName === alipay.realName
+  );
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: string }).code === '23505';
+}
+
+const linkContext = (accountId: string) => `alipay_link:${accountId}`;
+const pendingKey = (key: string) => `alipay-pending:${key}`;
+const pendingContext = (key: string) => `alipay-pending:${key}`;
