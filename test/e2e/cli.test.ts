@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -91,6 +91,46 @@ describe('the unified-id command line, on the embedded database', () => {
     expect(after.find((k) => k.kid === stagedEs.kid)?.state).toBe('current');
     expect(after.filter((k) => k.alg === 'ES256' && k.state === 'next')).toHaveLength(1);
     expect(after.filter((k) => k.state === 'retired').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('makes a development CA, an enterprise certificate as PKCS#12, and a CRL', async () => {
+    const certs = mkdtempSync(path.join(tmpdir(), 'uid-cli-certs-'));
+    const withCerts = { ...env, CERTS_DIR: certs };
+    const devCa = (...args: string[]) =>
+      run(process.execPath, [BIN, 'dev-ca', ...args], { env: withCerts, timeout: 60_000 });
+    await devCa('init', '--algorithm', 'ECDSA-P256');
+    const again = await devCa('init', '--algorithm', 'ECDSA-P256').catch((e) => e);
+    expect(again.code).toBe(1);
+    const p12 = path.join(certs, 'company.p12');
+    const { stdout } = await devCa(
+      'issue',
+      '--credit-code',
+      '91350100M000100Y43',
+      '--org',
+      '某某有限公司',
+      '--ca-algorithm',
+      'ECDSA-P256',
+      '--algorithm',
+      'RSA',
+      '--p12',
+      p12,
+      '--password',
+      'secret-1',
+    );
+    expect(stdout).toContain('PKCS#12');
+    const { parseCertificate } = await import('../../src/pki/certificate.js');
+    const issuedFile = /certificate: (\S+)/.exec(stdout)![1]!;
+    const parsed = parseCertificate(readFileSync(issuedFile, 'utf8'));
+    expect(parsed.ok && parsed.certificate.creditCode).toBe('91350100M000100Y43');
+    expect(readFileSync(p12).length).toBeGreaterThan(1000);
+    const crl = await devCa(
+      'crl',
+      '--ca-algorithm',
+      'ECDSA-P256',
+      '--revoke',
+      parsed.ok ? parsed.certificate.serialNumberHex : '01',
+    );
+    expect(crl.stdout).toContain('1 revoked');
   });
 
   it('will not open the embedded database while the server holds it', async () => {
