@@ -120,6 +120,43 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
     expect(queries.filter((sql) => /"(accounts|legal_persons)"/.test(sql))).toHaveLength(2);
   });
 
+  it('locks the credit-code login like a citizen’s: captcha after three failures, locked after ten', async () => {
+    const rep = await representative(server, '沈葆桢');
+    const code = creditCode();
+    const registration = {
+      legalType: 'enterprise' as const,
+      orgName: '福建船政有限公司',
+      creditCode: code,
+      representativeName: rep.name,
+      representativeIdNumber: rep.idNumber,
+      contactPhone: `+86${rep.phone}`,
+      password: PASSWORD,
+    };
+    const services = server.services.legalPersons;
+    const accountId = await services.register(registration, await services.check(registration));
+    // Earlier tests' failures from 127.0.0.1 count too; this one is about the credit code's counter.
+    await server.database.db('rate_limits').where('key', 'like', 'loginfail:ip:%').delete();
+    const ua = new UserAgent();
+    const start = await beginAuthorization(ua, rp, { scope: 'openid enterprise' });
+    let page = await ua.get(`${start.page.url}?tab=legal`);
+    for (let i = 1; i <= 10; i++) {
+      const form: Record<string, string> = { login: code, password: `wrong-${i}-pass` };
+      expect(page.body.includes('name="captcha"')).toBe(i > 3);
+      if (i > 3) form['captcha'] = await solveCaptcha(ua, server, page);
+      page = await submit(ua, page, '/login-legal', form);
+      expect(messageOf(page)).toBe('账号或密码错误');
+      expect(page.body).toContain('/login-legal');
+    }
+    const locked = await submit(ua, page, '/login-legal', {
+      login: code,
+      password: PASSWORD,
+      captcha: await solveCaptcha(ua, server, page),
+    });
+    expect(messageOf(locked)).toBe('账号或密码错误');
+    const row = await server.database.db('accounts').where({ id: accountId }).first();
+    expect(new Date(row.password_locked_until).getTime()).toBeGreaterThan(Date.now() + 29 * 60_000);
+  });
+
   it('refuses bad codes, an unverified or misnamed representative and a taken code, writing nothing', async () => {
     const rep = await representative(server, '左宗棠');
     const taken = creditCode();
