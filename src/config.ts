@@ -47,6 +47,13 @@ const envSchema = z.object({
   CERTS_DIR: z.string().min(1).default('certs'),
   CERT_BRIDGE_URL: z.url().default('http://127.0.0.1:41443'),
   SOFTWARE_CERTIFICATES: z.enum(['true', 'false']).default('true'),
+  CERT_CREDIT_CODE_OIDS: z
+    .string()
+    .default('')
+    .refine(
+      (v) => v.split(',').every((o) => !o.trim() || /^\d+(\.\d+)+$/.test(o.trim())),
+      'a comma-separated list of OIDs',
+    ),
   SMS_GATEWAY: z.enum(['dev', 'http']).optional(),
   SMS_GATEWAY_URL: z.url().optional(),
   SMS_GATEWAY_APP_ID: z.string().min(1).optional(),
@@ -148,6 +155,8 @@ export interface Config {
   certBridgeUrl: string;
   /** Offer signing with a PKCS#12 file in the page (amr swk); production may switch it off. */
   softwareCertificates: boolean;
+  /** Extra certificate fields (subject attributes or extensions) that carry the credit code, by OID. */
+  certCreditCodeOids: string[];
   /** 支付宝登录 and 支付宝认证; undefined (no button) unless ALIPAY_APP_ID and both keys are set. */
   alipay: AlipaySettings | undefined;
 }
@@ -243,6 +252,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     certsDir: path.resolve(e.CERTS_DIR),
     certBridgeUrl: e.CERT_BRIDGE_URL.replace(/\/$/, ''),
     softwareCertificates: e.SOFTWARE_CERTIFICATES === 'true',
+    certCreditCodeOids: e.CERT_CREDIT_CODE_OIDS.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
     alipay,
   };
 }

@@ -50,7 +50,12 @@ export async function startServer(
     if (applied.length) logger.info({ applied }, 'migrations applied');
     const services = createServices(config, database.db, logger);
     await services.keys.ensureKeys();
-    services.trust.store = await loadTrustStore({ dir: config.certsDir, includeDev: config.devMode });
+    services.trust.store = await loadTrustStore({
+      dir: config.certsDir,
+      includeDev: config.devMode,
+      // Chinese CAs differ in where they put the credit code; operators name the extra fields.
+      fieldMap: Object.fromEntries(config.certCreditCodeOids.map((oid) => [oid, 'creditCode' as const])),
+    });
     const views = new Views({ cache: config.env === 'production', devMode: config.devMode });
     const host = await ProviderHost.create(
       {

@@ -68,7 +68,7 @@ export async function validateCertificate(input: ValidateCertificateInput): Prom
   }
   const parsed: ParsedCertificate[] = [];
   for (const [index, item] of input.chain.entries()) {
-    const result = parseCertificate(item, { fieldMap: input.fieldMap ?? {} });
+    const result = parseCertificate(item, { fieldMap: input.fieldMap ?? input.trustStore.fieldMap ?? {} });
     if (!result.ok) return fail('malformed', result.message, `chain[${index}]: ${result.detail}`);
     parsed.push(result.certificate);
   }

@@ -15,6 +15,8 @@ export interface TrustStore {
   anchors: readonly ParsedCertificate[];
   intermediates: readonly ParsedCertificate[];
   crls: readonly ParsedCrl[];
+  /** CA-specific extensions (OID → field) to read leaf certificates with, as configured. */
+  fieldMap?: CertificateFieldMap;
 }
 
 export class TrustStoreError extends Error {
@@ -57,7 +59,12 @@ export async function loadTrustStore(options: LoadTrustStoreOptions): Promise<Tr
       crls.push(await readCrlFile(file));
     }
   }
-  return { anchors: unique(anchors), intermediates: unique(intermediates), crls };
+  return {
+    anchors: unique(anchors),
+    intermediates: unique(intermediates),
+    crls,
+    ...(options.fieldMap ? { fieldMap: options.fieldMap } : {}),
+  };
 }
 
 export interface TrustStoreContents {

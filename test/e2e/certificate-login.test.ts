@@ -138,7 +138,10 @@ describe.each(databaseKinds())('证书登录 and 绑定证书 (%s)', (kind) => {
       path.join(certs, 'crl', 'dev-sm2.crl'),
       createCrl(smCa, [], { thisUpdate: new Date(now - 60_000), nextUpdate: new Date(now + 86_400_000) }).pem,
     );
-    server = await startTestServer({ kind, env: { CERTS_DIR: certs } });
+    server = await startTestServer({
+      kind,
+      env: { CERTS_DIR: certs, CERT_CREDIT_CODE_OIDS: '1.2.156.112562.2.1.1.1' },
+    });
     site = await registerRelyingParty(server, { firstParty: true, scopes: ['openid', 'enterprise'] });
 
     // A verified representative and their enterprise (registration itself is tested elsewhere).
@@ -210,6 +213,25 @@ describe.each(databaseKinds())('证书登录 and 绑定证书 (%s)', (kind) => {
       const { page: login } = await loginPage(second);
       expect((await proveWith(second, login, 'login', holder)).status).toBe(200);
     }
+  });
+
+  it('reads the credit code from a CA-specific extension named in the configuration', async () => {
+    const holder: Holder = {
+      issued: await issueEnterpriseCertificate(ca, {
+        creditCode: CREDIT_CODE,
+        orgName: '福州某某有限公司',
+        algorithm: 'ECDSA-P256',
+        creditCodeIn: { extensionOid: '1.2.156.112562.2.1.1.1' },
+      }),
+      algorithm: 'ECDSA-P256-SHA256',
+    };
+    const ua = new UserAgent();
+    const { page } = await bindPage(ua);
+    expect((await proveWith(ua, page, 'bind', holder)).status).toBe(200);
+    await server.services.certificates.unbind(
+      enterpriseId,
+      (await server.services.certificates.list(enterpriseId)).at(-1)!.fingerprint,
+    );
   });
 
   it('refuses revoked, expired, untrusted, unbound and other enterprises’ certificates, and a wrong signature', async () => {
