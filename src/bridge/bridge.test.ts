@@ -24,6 +24,7 @@ describe.skipIf(!softHsmAvailable())('证书助手 (the PKCS#11 bridge) over a r
     for (const [id, algorithm] of [
       ['01', 'RSA'],
       ['02', 'ECDSA-P256'],
+      ['03', 'ECDSA-P384'],
     ] as const) {
       const issued = await issueEnterpriseCertificate(ca, {
         creditCode: '91350100M000100Y43',
@@ -58,13 +59,26 @@ describe.skipIf(!softHsmAvailable())('证书助手 (the PKCS#11 bridge) over a r
       keyAlgorithm: string;
       certificate: string;
     }[];
-    expect(list.map((c) => c.id).sort()).toEqual(['01', '02']);
+    expect(list.map((c) => c.id).sort()).toEqual(['01', '02', '03']);
+    expect(list.find((c) => c.id === '01')?.keyAlgorithm).toBe('RSA');
     expect(list.find((c) => c.id === '02')?.keyAlgorithm).toBe('EC-P256');
+    expect(list.find((c) => c.id === '03')?.keyAlgorithm).toBe('EC-P384');
     expect(
       Buffer.from(list.find((c) => c.id === '01')!.certificate, 'base64').equals(
         Buffer.from(certificates['01']!),
       ),
     ).toBe(true);
+  });
+
+  it('reports the module and the slot holding the token', async () => {
+    const status = (await (await call('/v1/status')).json()) as {
+      ok: boolean;
+      module: string;
+      slots: { label: string; selected: boolean }[];
+    };
+    expect(status.ok).toBe(true);
+    expect(status.module).toBe(SOFTHSM_MODULE);
+    expect(status.slots.find((s) => s.selected)?.label).toBe(TOKEN.label);
   });
 
   it('signs a login challenge that the server verifies, for RSA, RSA-PSS and ECDSA', async () => {
@@ -78,6 +92,7 @@ describe.skipIf(!softHsmAvailable())('证书助手 (the PKCS#11 bridge) over a r
       ['01', 'RSASSA-PKCS1-v1_5-SHA256'],
       ['01', 'RSA-PSS-SHA256'],
       ['02', 'ECDSA-P256-SHA256'],
+      ['03', 'ECDSA-P384-SHA384'],
     ] as const) {
       const res = await call('/v1/sign', {
         method: 'POST',
@@ -108,6 +123,39 @@ describe.skipIf(!softHsmAvailable())('证书助手 (the PKCS#11 bridge) over a r
     expect(wrongPin.status).toBe(401);
     expect(await wrongPin.json()).toEqual({ error: 'pin_incorrect' });
 
+    // The right PIN from another page: refused before the token is asked, so no signature.
+    const evilSign = await call(
+      '/v1/sign',
+      {
+        method: 'POST',
+        body: JSON.stringify({
+          id: '01',
+          pin: TOKEN.pin,
+          data: 'aGVsbG8=',
+          algorithm: 'RSASSA-PKCS1-v1_5-SHA256',
+        }),
+      },
+      'https://evil.example.com',
+    );
+    expect(evilSign.status).toBe(403);
+    expect(await evilSign.json()).toEqual({ error: 'origin_not_allowed' });
+    expect(evilSign.headers.get('access-control-allow-origin')).toBeNull();
+
+    // ECDSA asked of the RSA key: the token refuses the mechanism, the bridge says why.
+    const mismatch = await call('/v1/sign', {
+      method: 'POST',
+      body: JSON.stringify({ id: '01', pin: TOKEN.pin, data: 'aGVsbG8=', algorithm: 'ECDSA-P256-SHA256' }),
+    });
+    expect(mismatch.status).toBe(400);
+    expect(await mismatch.json()).toEqual({ error: 'algorithm_key_mismatch' });
+
+    // The session was logged out after the refusals: a good PIN still works.
+    const after = await call('/v1/sign', {
+      method: 'POST',
+      body: JSON.stringify({ id: '02', pin: TOKEN.pin, data: 'aGVsbG8=', algorithm: 'ECDSA-P256-SHA256' }),
+    });
+    expect(after.status).toBe(200);
+
     const evil = await call('/v1/certificates', {}, 'https://evil.example.com');
     expect(evil.status).toBe(403);
     const noOrigin = await fetch(`${bridge.url}/v1/sign`, { method: 'POST', body: '{}' });
@@ -117,6 +165,7 @@ describe.skipIf(!softHsmAvailable())('证书助手 (the PKCS#11 bridge) over a r
       method: 'POST',
       body: JSON.stringify({ id: '01', pin: TOKEN.pin, data: 'aGVsbG8=', algorithm: 'SM2-SM3' }),
     });
+    expect(sm2.status).toBe(400);
     expect(await sm2.json()).toEqual({ error: 'algorithm_unsupported' });
 
     const preflight = await call('/v1/sign', {
@@ -125,5 +174,7 @@ describe.skipIf(!softHsmAvailable())('证书助手 (the PKCS#11 bridge) over a r
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('content-type');
   });
 });

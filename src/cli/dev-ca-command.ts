@@ -1,50 +1,36 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { parseCertificate } from '../pki/certificate.js';
+import type { DevAlgorithm } from '../pki/dev-ca.js';
 import {
-  createCrl,
-  createDevCa,
-  type DevAlgorithm,
-  type DevCa,
-  issueEnterpriseCertificate,
-  privateKeyToPem,
-  toPkcs12,
-} from '../pki/dev-ca.js';
+  DEV_ALGORITHMS,
+  DevCaError,
+  devCaDir,
+  initDevCa,
+  issueDevCertificate,
+  parseDevAlgorithm,
+  tryItLocally,
+  writeDevCrl,
+} from './dev-ca-actions.js';
 
-const ALGORITHMS: DevAlgorithm[] = ['RSA', 'ECDSA-P256', 'ECDSA-P384', 'SM2'];
-
-function devDir() {
+function devSettings() {
   const config = loadConfig();
   if (!config.devMode)
-    throw new Error('dev-ca is for development: the development CA is never trusted in production');
-  return { dir: path.join(config.certsDir, 'dev'), dataDir: config.dataDir };
+    throw new DevCaError('dev-ca is for development: the development CA is never trusted in production');
+  return { dir: devCaDir(config.certsDir), dataDir: config.dataDir, issuer: config.issuer };
 }
 
-function caFiles(dir: string, algorithm: DevAlgorithm) {
-  const name = algorithm.toLowerCase();
-  return { cert: path.join(dir, `dev-ca-${name}.pem`), key: path.join(dir, `dev-ca-${name}.key`) };
-}
-
-function loadCa(dir: string, algorithm: DevAlgorithm): DevCa {
-  const files = caFiles(dir, algorithm);
-  if (!existsSync(files.cert))
-    throw new Error(
-      `no ${algorithm} development CA: run "unified-id dev-ca init --algorithm ${algorithm}" first`,
-    );
-  const certificatePem = readFileSync(files.cert, 'utf8');
-  const parsed = parseCertificate(certificatePem);
-  if (!parsed.ok) throw new Error(`${files.cert}: ${parsed.detail}`);
-  const privateKey = createPrivateKey(readFileSync(files.key, 'utf8'));
-  return {
-    algorithm,
-    commonName: parsed.certificate.subject,
-    certificateDer: parsed.certificate.der,
-    certificatePem,
-    privateKey,
-    publicKey: createPublicKey(privateKey),
+/** Refusals print one line, not a stack: they are the developer's to fix, not bugs. */
+function run<A extends unknown[]>(action: (...args: A) => Promise<void> | void) {
+  return async (...args: A) => {
+    try {
+      await action(...args);
+    } catch (err) {
+      if (!(err instanceof DevCaError) && (err as Error).name !== 'SoftHsmError') throw err;
+      console.error(`unified-id dev-ca: ${(err as Error).message}`);
+      process.exitCode = 1;
+    }
   };
 }
 
@@ -52,91 +38,112 @@ function loadCa(dir: string, algorithm: DevAlgorithm): DevCa {
 export function registerDevCa(program: Command) {
   const devCa = program
     .command('dev-ca')
-    .description('development CA in certs/dev/ (never trusted in production)');
+    .description('development CA in certs/dev/ (gitignored; never trusted in production)');
+  const algorithmHelp = DEV_ALGORITHMS.join('|');
 
   devCa
     .command('init')
-    .option('--algorithm <algorithm>', ALGORITHMS.join('|'), 'RSA')
-    .action(async (o: { algorithm: DevAlgorithm }) => {
-      const { dir } = devDir();
-      const files = caFiles(dir, o.algorithm);
-      if (existsSync(files.cert)) throw new Error(`${files.cert} exists; remove it to make a new CA`);
-      mkdirSync(dir, { recursive: true });
-      const ca = await createDevCa({ algorithm: o.algorithm });
-      writeFileSync(files.cert, ca.certificatePem);
-      writeFileSync(files.key, privateKeyToPem(ca.privateKey), { mode: 0o600 });
-      console.log(`development CA written: ${files.cert} (restart the server to trust it)`);
-    });
+    .description('create a development CA (refuses to replace one)')
+    .option('--algorithm <algorithm>', algorithmHelp, parseDevAlgorithm, 'RSA' as DevAlgorithm)
+    .action(
+      run(async (o: { algorithm: DevAlgorithm }) => {
+        const { dir } = devSettings();
+        const written = await initDevCa({ dir, algorithm: o.algorithm });
+        console.log(`development CA "${written.subject}" (${o.algorithm}):`);
+        console.log(`  certificate: ${written.certificateFile}`);
+        console.log(`  private key: ${written.keyFile}`);
+        console.log('restart the server to trust it (outside production only)');
+      }),
+    );
 
   devCa
     .command('issue')
-    .requiredOption('--credit-code <code>', 'the enterprise’s 统一社会信用代码')
+    .description('issue an enterprise certificate as PKCS#12 and/or onto a SoftHSM2 token')
+    .requiredOption('--credit-code <code>', 'the enterprise’s 统一社会信用代码 (in the subject serialNumber)')
     .requiredOption('--org <name>', 'the enterprise’s name')
-    .option('--algorithm <algorithm>', ALGORITHMS.join('|'), 'RSA')
-    .option('--ca-algorithm <algorithm>', 'the CA to issue with', 'RSA')
+    .option('--algorithm <algorithm>', algorithmHelp, parseDevAlgorithm, 'RSA' as DevAlgorithm)
+    .option(
+      '--ca-algorithm <algorithm>',
+      'the CA to issue with (default: one of the same algorithm)',
+      parseDevAlgorithm,
+    )
     .option('--p12 <file>', 'write a PKCS#12 file')
     .option('--password <password>', 'PKCS#12 password', 'changeit')
-    .option('--softhsm', 'put the key and certificate on a SoftHSM2 token', false)
+    .option('--softhsm', 'put the key and certificate on a SoftHSM2 token (not SM2)', false)
     .option('--token-label <label>', 'SoftHSM2 token label', 'uid-dev')
     .option('--pin <pin>', 'SoftHSM2 user PIN', '123456')
     .option('--so-pin <pin>', 'SoftHSM2 SO PIN', '12345678')
-    .option('--id <hex>', 'CKA_ID for the key and certificate', '01')
-    .action(async (o) => {
-      const { dir, dataDir } = devDir();
-      const ca = loadCa(dir, o.caAlgorithm);
-      const issued = await issueEnterpriseCertificate(ca, {
-        creditCode: o.creditCode,
-        orgName: o.org,
-        algorithm: o.algorithm,
-      });
-      const certFile = path.join(dir, 'issued', `${o.creditCode}-${issued.serialNumberHex}.pem`);
-      mkdirSync(path.dirname(certFile), { recursive: true });
-      writeFileSync(certFile, issued.certificatePem);
-      console.log(`certificate: ${certFile}`);
-      if (o.p12) {
-        writeFileSync(
-          o.p12,
-          await toPkcs12(issued.certificateDer, issued.privateKey, [ca.certificateDer], o.password),
-        );
-        console.log(`PKCS#12: ${o.p12} (password ${o.password})`);
-      }
-      if (o.softhsm) {
-        // Loaded only here: the rest of the CLI does not need the native PKCS#11 module.
-        const { importIntoSoftHsm, prepareSoftHsm } = await import('../bridge/softhsm.js');
-        const hsmDir = path.join(dataDir, 'softhsm');
-        prepareSoftHsm(hsmDir, { label: o.tokenLabel, pin: o.pin, soPin: o.soPin });
-        importIntoSoftHsm(
-          hsmDir,
-          { label: o.tokenLabel, pin: o.pin },
-          {
-            id: o.id,
-            label: `${o.org} ${o.algorithm}`,
-            privateKey: issued.privateKey,
-            certificateDer: issued.certificateDer,
-          },
-        );
-        console.log(
-          `on SoftHSM2 token "${o.tokenLabel}" (PIN ${o.pin}); run the bridge with:\n` +
-            `  SOFTHSM2_CONF=${path.join(hsmDir, 'softhsm2.conf')} npx unified-id bridge --module /usr/lib/softhsm/libsofthsm2.so`,
-        );
-      }
-    });
+    .option('--id <hex>', 'CKA_ID for the key and certificate (default: the serial number)')
+    .action(
+      run(
+        async (o: {
+          creditCode: string;
+          org: string;
+          algorithm: DevAlgorithm;
+          caAlgorithm?: DevAlgorithm;
+          p12?: string;
+          password: string;
+          softhsm: boolean;
+          tokenLabel: string;
+          pin: string;
+          soPin: string;
+          id?: string;
+        }) => {
+          const { dir, dataDir, issuer } = devSettings();
+          if (!o.p12 && !o.softhsm)
+            console.log('(neither --p12 nor --softhsm: only the certificate is written)');
+          const envConf = process.env['SOFTHSM2_CONF'];
+          const result = await issueDevCertificate({
+            dir,
+            creditCode: o.creditCode,
+            org: o.org,
+            algorithm: o.algorithm,
+            ...(o.caAlgorithm ? { caAlgorithm: o.caAlgorithm } : {}),
+            ...(o.p12 ? { p12: { file: path.resolve(o.p12), password: o.password } } : {}),
+            ...(o.softhsm
+              ? {
+                  softhsm: {
+                    tokenLabel: o.tokenLabel,
+                    pin: o.pin,
+                    soPin: o.soPin,
+                    dir: path.join(dataDir, 'softhsm'),
+                    ...(o.id ? { id: o.id } : {}),
+                    // The developer's own SoftHSM2 setup wins over ours under DATA_DIR.
+                    ...(envConf && existsSync(envConf) ? { conf: envConf } : {}),
+                  },
+                }
+              : {}),
+          });
+          console.log(
+            `certificate: ${result.certificateFile} (serial ${result.serialNumberHex}, ${result.caAlgorithm} CA)`,
+          );
+          if (result.p12File) console.log(`PKCS#12: ${result.p12File} (password ${o.password})`);
+          if (result.softhsm)
+            console.log(
+              `SoftHSM2: token "${result.softhsm.tokenLabel}" (PIN ${o.pin}), CKA_ID ${result.softhsm.id}, config ${result.softhsm.conf}`,
+            );
+          console.log(tryItLocally(result, { creditCode: o.creditCode, issuer, password: o.password }));
+        },
+      ),
+    );
 
   devCa
     .command('crl')
-    .option('--ca-algorithm <algorithm>', 'the CA whose CRL to write', 'RSA')
+    .description('write the CA’s CRL to certs/dev/crl/')
+    .option(
+      '--ca-algorithm <algorithm>',
+      'the CA whose CRL to write',
+      parseDevAlgorithm,
+      'RSA' as DevAlgorithm,
+    )
     .option('--revoke <serial...>', 'serial numbers (hex) to revoke', [])
-    .action(async (o: { caAlgorithm: DevAlgorithm; revoke: string[] }) => {
-      const { dir } = devDir();
-      const ca = loadCa(dir, o.caAlgorithm);
-      const now = Date.now();
-      const crl = createCrl(ca, o.revoke, {
-        thisUpdate: new Date(now - 60_000),
-        nextUpdate: new Date(now + 7 * 86_400_000),
-      });
-      mkdirSync(path.join(dir, 'crl'), { recursive: true });
-      const file = path.join(dir, 'crl', `dev-ca-${o.caAlgorithm.toLowerCase()}.crl`);
-      writeFileSync(file, crl.pem);
-      console.log(`CRL written: ${file} (${o.revoke.length} revoked; restart the server to load it)`);
-    });
+    .action(
+      run((o: { caAlgorithm: DevAlgorithm; revoke: string[] }) => {
+        const { dir } = devSettings();
+        const written = writeDevCrl({ dir, caAlgorithm: o.caAlgorithm, revoke: o.revoke });
+        console.log(
+          `CRL written: ${written.file} (${written.revoked} revoked; restart the server to load it)`,
+        );
+      }),
+    );
 }
