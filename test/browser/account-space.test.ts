@@ -1,15 +1,9 @@
 import { generate } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchChromium } from '../support/browser.js';
+import { chromiumAvailable, launchChromium, textOf } from '../support/browser.js';
 import { randomPhone } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-
-async function text(page: Page, selector: string): Promise<string> {
-  const locator = page.locator(selector);
-  await locator.waitFor();
-  return (await locator.textContent()) ?? '';
-}
 
 describe.skipIf(!chromiumAvailable())('用户空间 in a real browser', () => {
   let server: TestServer;
@@ -40,7 +34,7 @@ describe.skipIf(!chromiumAvailable())('用户空间 in a real browser', () => {
     await home.goto(`${server.issuer}/account/security`);
     await signInWithPassword(home, phone, password);
     await home.getByRole('button', { name: '开启两步验证' }).click();
-    const secret = (await text(home, '#totp-secret')).trim();
+    const secret = (await textOf(home, '#totp-secret')).trim();
     await home.getByLabel('动态验证码').fill(await generate({ secret }));
     await home.getByRole('button', { name: '确认开启' }).click();
     expect(await home.locator('#recovery-codes li').count()).toBe(10);
@@ -54,18 +48,18 @@ describe.skipIf(!chromiumAvailable())('用户空间 in a real browser', () => {
     await laptop.getByLabel('动态验证码或恢复码').fill(await generate({ secret }));
     await laptop.getByRole('button', { name: '验证' }).click();
     await laptop.getByRole('button', { name: '同意' }).click();
-    expect(await text(laptop, '#id-token-claims')).toContain('"acr": "urn:unified-id:acr:mfa"');
+    expect(await textOf(laptop, '#id-token-claims')).toContain('"acr": "urn:unified-id:acr:mfa"');
 
     // 登录设备: the first browser signs the laptop out; the demo site hears it by back-channel.
     await home.goto(`${server.issuer}/account/sessions`);
     expect(await home.locator('tbody tr').count()).toBe(2);
-    expect(await text(home, 'tbody')).toContain('演示网站（开发）');
+    expect(await textOf(home, 'tbody')).toContain('演示网站（开发）');
     await home.locator('tbody tr', { hasNotText: '当前设备' }).getByRole('button', { name: '退出' }).click();
     await home.locator('tbody tr').first().waitFor();
     expect(await home.locator('tbody tr').count()).toBe(1);
 
     await laptop.goto(`${server.issuer}/dev/rp/`);
-    expect(await text(laptop, '[role=status]')).toContain('后台通道');
+    expect(await textOf(laptop, '[role=status]')).toContain('后台通道');
     await laptop.getByRole('button', { name: '登录' }).click();
     await laptop.getByLabel('手机号码/身份证号码').waitFor();
   });

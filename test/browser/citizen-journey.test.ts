@@ -1,15 +1,9 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchChromium } from '../support/browser.js';
+import { chromiumAvailable, launchChromium, textOf } from '../support/browser.js';
 import { randomIdNumber } from '../support/citizen.js';
 import { randomPhone } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-
-async function text(page: Page, selector: string): Promise<string> {
-  const locator = page.locator(selector);
-  await locator.waitFor();
-  return (await locator.textContent()) ?? '';
-}
 
 describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
   let server: TestServer;
@@ -51,7 +45,7 @@ describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
     await page.getByLabel('手机号码').fill(phone);
     await page.getByLabel('图片验证码').fill(await captcha(page));
     await page.getByRole('button', { name: '获取验证码' }).click();
-    expect(await text(page, '[role=status]')).toContain('验证码已发送');
+    expect(await textOf(page, '[role=status]')).toContain('验证码已发送');
     // The script counts down before a re-send is allowed.
     expect(await page.getByRole('button', { name: /秒后重新发送/ }).isDisabled()).toBe(true);
     await page.getByLabel('短信验证码').fill(await smsCode(page, phone));
@@ -65,7 +59,7 @@ describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
     await page.getByLabel('身份证号码').fill(idNumber);
     await page.getByRole('button', { name: '实名认证' }).click();
     await page.getByRole('button', { name: '同意' }).click();
-    expect(await text(page, '#id-token-claims')).toContain('"certification_level": "L2"');
+    expect(await textOf(page, '#id-token-claims')).toContain('"certification_level": "L2"');
 
     // 退出.
     await page.getByRole('button', { name: '退出' }).click();
@@ -82,13 +76,13 @@ describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
     await page.getByLabel('新密码', { exact: true }).fill(newPassword);
     await page.getByLabel('确认新密码').fill(newPassword);
     await page.getByRole('button', { name: '重置密码' }).click();
-    expect(await text(page, '[role=status]')).toBe('密码已重置，请使用新密码登录');
+    expect(await textOf(page, '[role=status]')).toBe('密码已重置，请使用新密码登录');
 
     // Sign in by ID number with the new password.
     await page.getByLabel('手机号码/身份证号码').fill(idNumber);
     await page.getByLabel('密码', { exact: true }).fill(newPassword);
     await page.getByRole('button', { name: '登录' }).click();
-    expect(await text(page, '#id-token-claims')).toContain('"acr": "urn:unified-id:acr:basic"');
+    expect(await textOf(page, '#id-token-claims')).toContain('"acr": "urn:unified-id:acr:basic"');
 
     // A site asking for mfa: the signed-in citizen is stepped up with an SMS code.
     await page.getByRole('button', { name: '退出' }).waitFor();
@@ -99,7 +93,7 @@ describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
     await page.getByRole('button', { name: '获取验证码' }).click();
     await page.getByLabel('短信验证码').fill(await smsCode(page, phone));
     await page.getByRole('button', { name: '验证' }).click();
-    const claims = await text(page, '#id-token-claims');
+    const claims = await textOf(page, '#id-token-claims');
     expect(claims).toContain('"acr": "urn:unified-id:acr:mfa"');
     expect(claims).toContain('"mfa"');
   });

@@ -13,18 +13,12 @@ import {
 } from '../../src/bridge/softhsm.js';
 import type { Pkcs11Token } from '../../src/bridge/token.js';
 import { createDevCa, issueEnterpriseCertificate, toPkcs12 } from '../../src/pki/dev-ca.js';
-import { chromiumAvailable, launchChromium } from '../support/browser.js';
+import { chromiumAvailable, launchChromium, textOf } from '../support/browser.js';
 import { randomIdNumber } from '../support/citizen.js';
 import { freePort, startTestServer, type TestServer } from '../support/server.js';
 
 const CREDIT_CODE = '91350100M000100Y43';
 const TOKEN = { label: 'uid-browser-test', pin: '123456', soPin: '12345678' };
-
-async function text(page: Page, selector: string): Promise<string> {
-  const locator = page.locator(selector);
-  await locator.waitFor();
-  return (await locator.textContent()) ?? '';
-}
 
 describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
   'an enterprise with a USB key (SoftHSM2) in a real browser',
@@ -127,7 +121,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       await page.getByLabel('证书密码（PIN）').fill(TOKEN.pin);
       await page.getByRole('button', { name: '绑定证书' }).click();
       await page.getByRole('button', { name: '同意' }).click();
-      expect(await text(page, '#id-token-claims')).toContain('"certification_level": "L3"');
+      expect(await textOf(page, '#id-token-claims')).toContain('"certification_level": "L3"');
 
       await page.getByRole('button', { name: '退出' }).click();
       await page.getByRole('button', { name: '退出登录' }).click();
@@ -140,10 +134,10 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       await page.getByLabel('选择证书').selectOption('0a');
       await page.getByLabel('证书密码（PIN）').fill('000000');
       await page.getByRole('button', { name: '数字证书登录' }).click();
-      expect(await text(page, '#cert-error')).toBe('证书密码（PIN）错误');
+      expect(await textOf(page, '#cert-error')).toBe('证书密码（PIN）错误');
       await page.getByLabel('证书密码（PIN）').fill(TOKEN.pin);
       await page.getByRole('button', { name: '数字证书登录' }).click();
-      const claims = await text(page, '#id-token-claims');
+      const claims = await textOf(page, '#id-token-claims');
       expect(claims).toContain('"certification_level": "L3"');
       expect(claims).toContain('"user_type": "legal_person"');
       expect(claims).toContain(`"uscc": "${CREDIT_CODE}"`);
@@ -162,7 +156,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       await openFilePage();
       await page.getByLabel('证书文件密码').fill('wrong');
       await page.getByRole('button', { name: '使用证书文件登录' }).click();
-      expect(await text(page, '#cert-error')).toBe('无法打开证书文件：文件或密码不正确');
+      expect(await textOf(page, '#cert-error')).toBe('无法打开证书文件：文件或密码不正确');
       // Opened and signed in the page: the server verified it, but it is not bound yet.
       await page.getByLabel('证书文件密码').fill('p12-secret');
       await page.getByRole('button', { name: '使用证书文件登录' }).click();
@@ -184,7 +178,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       await openFilePage();
       await page.getByLabel('证书文件密码').fill('p12-secret');
       await page.getByRole('button', { name: '使用证书文件登录' }).click();
-      const claims = await text(page, '#id-token-claims');
+      const claims = await textOf(page, '#id-token-claims');
       expect(claims).toContain('"acr": "urn:unified-id:acr:cert"');
       expect(claims).toContain('"swk"');
     });

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
@@ -22,4 +22,11 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/** The text of the element `selector` matches, once it is there. */
+export async function textOf(page: Page, selector: string): Promise<string> {
+  const locator = page.locator(selector);
+  await locator.waitFor();
+  return (await locator.textContent()) ?? '';
 }
