@@ -18,6 +18,8 @@ import { ClientStore } from './clients/client-store.js';
 import type { Config } from './config.js';
 import { DataProtector } from './crypto/sealed.js';
 import type { Db } from './db/database.js';
+import { AlipayLinkService } from './federation/alipay-link-service.js';
+import { AlipayLinkStore } from './federation/alipay-link-store.js';
 import { FlowStateStore } from './flows/flow-state-store.js';
 import { ConsentService } from './oidc/consent-service.js';
 import { ConsentStore } from './oidc/consent-store.js';
@@ -27,6 +29,7 @@ import { ModelStore } from './oidc/model-store.js';
 import { RateLimitStore } from './ops/rate-limit-store.js';
 import { RateLimiter } from './ops/rate-limiter.js';
 import { Sweeper } from './ops/sweeper.js';
+import { HttpAlipayClient } from './outside/alipay/client.js';
 import { createOutsideServices } from './outside/factory.js';
 import { createCrlSource } from './pki/crl.js';
 import { createTrustStore } from './pki/trust-store.js';
@@ -72,6 +75,14 @@ export function createServices(config: Config, db: Db, log: Logger) {
     captcha: new CaptchaService(new CaptchaStore(db)),
     sms: new SmsCodeService(new SmsCodeStore(db), outside.sms, limiter, protector),
     flowStates,
+    // 支付宝登录 / 支付宝认证; `alipay.configured` is false (no button) without ALIPAY_* settings.
+    alipay: new AlipayLinkService(
+      new AlipayLinkStore(db),
+      accounts,
+      protector,
+      flowStates,
+      config.alipay ? new HttpAlipayClient(config.alipay) : undefined,
+    ),
     trust,
     certificates: new CertificateService(
       certificateStore,

@@ -95,6 +95,8 @@ export class AccountStore {
       await trx('recovery_codes').where({ account_id: id }).delete();
       await trx('consents').where({ account_id: id }).delete();
       await trx('session_meta').where({ account_id: id }).delete();
+      // The Alipay user goes too: it may then sign up afresh (支付宝关联注册).
+      await trx('alipay_links').where({ account_id: id }).delete();
     });
   }
 

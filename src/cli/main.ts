@@ -5,6 +5,7 @@ import { migrate } from '../db/migrate.js';
 import { AppError } from '../errors.js';
 import { registerBridge } from './bridge-command.js';
 import { print, withServices } from './context.js';
+import { registerDevAlipay } from './dev-alipay-command.js';
 import { registerDevCa } from './dev-ca-command.js';
 import { runServe } from './serve.js';
 
@@ -137,6 +138,7 @@ accounts
 
 registerDevCa(program);
 registerBridge(program);
+registerDevAlipay(program);
 
 const audit = program.command('audit').description('the tamper-evident security log');
 audit

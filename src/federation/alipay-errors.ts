@@ -79,3 +79,16 @@ export class AlipayAuthorizationMissing extends AppError {
     super(400, 'alipay_not_authorized', '您未完成支付宝授权，请重新发起或使用其他方式登录。');
   }
 }
+
+/** Alipay refused the auth_code (isv.code-invalid): used already, or expired. */
+export class AlipayCodeSpent extends AppError {
+  override name = 'AlipayCodeSpent';
+  constructor(options?: { cause?: unknown }) {
+    super(
+      400,
+      'alipay_code_invalid',
+      '支付宝授权已失效（授权码已使用或已过期），请重新发起支付宝登录。',
+      options,
+    );
+  }
+}

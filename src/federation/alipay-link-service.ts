@@ -120,11 +120,6 @@ export class AlipayLinkService {
     return this.accounts.findByLogin(profile.identity.idNumber);
   }
 
-  /** Whether the account is linked to any Alipay user. */
-  async isLinked(accountId: string): Promise<boolean> {
-    return !!(await this.store.findByAccount(accountId));
-  }
-
   /**
    * 支付宝关联注册: a real-name (L2) account from Alipay's certified name and ID number, with the
    * given phone (Alipay's, or one the person proved by SMS), no password, linked to the Alipay user.
@@ -164,11 +159,7 @@ export class AlipayLinkService {
    * person has signed in to that account. Its verified name must be Alipay's too.
    */
   async linkExisting(accountId: string, profile: AlipayProfile): Promise<void> {
-    if (!profile.identity) throw new AlipayNotCertified();
-    const account = await this.activeCitizen(accountId);
-    if (!sameIdentity(this.accounts.identityOf(account), profile.identity))
-      throw new AlipayIdentityMismatch();
-    await this.refuseOtherLinks(accountId, profile);
+    if (await this.assertLinkable(accountId, profile)) return;
     try {
       await this.store.insert({ account_id: accountId, ...this.sealLink(accountId, profile) });
     } catch (err) {
@@ -178,6 +169,20 @@ export class AlipayLinkService {
       }
       throw err;
     }
+  }
+
+  /**
+   * Throws why the Alipay user can not be linked to the account (not certified, another identity,
+   * either side linked elsewhere); true when the two are linked already. Asked before the person
+   * is sent to sign in to the account, so that they are not asked in vain.
+   */
+  async assertLinkable(accountId: string, profile: AlipayProfile): Promise<boolean> {
+    if (!profile.identity) throw new AlipayNotCertified();
+    const account = await this.activeCitizen(accountId);
+    if (!sameIdentity(this.accounts.identityOf(account), profile.identity)) {
+      throw new AlipayIdentityMismatch();
+    }
+    return this.refuseOtherLinks(accountId, profile);
   }
 
   /**
@@ -267,16 +272,18 @@ export class AlipayLinkService {
 
   private async activeCitizen(accountId: string): Promise<AccountRow> {
     const account = await this.accounts.find(accountId);
-    if (!account || account.status !== 'active') throw new NotFound('账号不存在或已停用');
+    if (account?.status !== 'active') throw new NotFound('账号不存在或已停用');
     if (account.user_type !== 'natural_person') throw new BadInput('支付宝认证仅适用于自然人用户');
     return account;
   }
 
-  private async refuseOtherLinks(accountId: string, profile: AlipayProfile): Promise<void> {
+  /** Throws when either side is linked elsewhere; true when the two are linked to each other. */
+  private async refuseOtherLinks(accountId: string, profile: AlipayProfile): Promise<boolean> {
     const mine = await this.store.findByAccount(accountId);
     const theirs = await this.store.findByUserHash(this.subjectHash(profile));
     if (theirs && theirs.account_id !== accountId) throw new AlipayUserLinked();
     if (mine && mine.alipay_user_hash !== this.subjectHash(profile)) throw new AccountLinkedToOtherAlipay();
+    return !!mine;
   }
 
   private subjectHash(profile: AlipayProfile): string {

@@ -39,6 +39,8 @@ export interface FlowDeps {
   legalPersons: LegalPersonService;
   /** The identity verifier is the development one: pages say so. */
   devVerifier: boolean;
+  /** Alipay is configured: the login and 实名认证 pages offer 支付宝登录 / 支付宝认证. */
+  alipayConfigured: boolean;
 }
 
 export type Interaction = Awaited<ReturnType<ProviderHost['provider']['interactionDetails']>>;
@@ -67,6 +69,7 @@ export function renderPage(ctx: Context, deps: FlowDeps, view: string, data: Rec
     csrf: deps.csrf.token(ctx),
     captchaUrl: `/captcha?t=${Date.now()}`,
     devVerifier: deps.devVerifier,
+    alipayConfigured: deps.alipayConfigured,
     ...data,
   });
 }

@@ -19,7 +19,7 @@ type Mode =
   | { kind: 'required_level'; accountId: string; level: string };
 
 /** Whose identity this page verifies: the account just registered here, or a signed-in one a site requires at L2. */
-async function modeOf(deps: FlowDeps, interaction: Interaction): Promise<Mode> {
+export async function modeOf(deps: FlowDeps, interaction: Interaction): Promise<Mode> {
   const registered = await deps.flowStates.get<{ accountId: string }>(registrationState(interaction.uid));
   if (registered) return { kind: 'registration', accountId: registered.accountId };
   const accountId = interaction.session?.accountId;
@@ -94,7 +94,7 @@ export function realNameRoutes(router: Router, deps: FlowDeps) {
   });
 }
 
-async function complete(deps: FlowDeps, ctx: Context, interaction: Interaction, mode: Mode) {
+export async function complete(deps: FlowDeps, ctx: Context, interaction: Interaction, mode: Mode) {
   if (mode.kind === 'registration') {
     await deps.flowStates.remove(registrationState(interaction.uid));
     // The new account proved its phone by SMS a moment ago: that is this session's factor.

@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import { demoRpRoutes } from '../dev/demo-rp.js';
 import { devRoutes } from '../dev/dev-routes.js';
+import { alipayRoutes } from '../flows/alipay-routes.js';
 import type { FlowDeps } from '../flows/flow-kit.js';
 import { interactionRoutes } from '../flows/interaction-routes.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
@@ -69,8 +70,18 @@ export function createApp(deps: AppDeps): Koa {
     totp: services.totp,
     legalPersons: services.legalPersons,
     devVerifier: services.outside.identity.kind === 'dev',
+    alipayConfigured: services.alipay.configured,
   };
   app.use(interactionRoutes(flowDeps).routes());
+  app.use(
+    alipayRoutes({
+      ...flowDeps,
+      alipay: services.alipay,
+      issuer: config.issuer,
+      sessionMeta: services.sessionMeta,
+      idleTimeoutSeconds: config.accountIdleTimeout,
+    }).routes(),
+  );
   const certificates = new Router();
   certificateRoutes(certificates, {
     ...flowDeps,

@@ -1,0 +1,151 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { AppError } from '../errors.js';
+import { AlipayNotConfigured, AlipayStateInvalid } from '../federation/alipay-errors.js';
+import type { AlipayProfile } from '../federation/alipay-link-service.js';
+import {
+  type AlipayFlowDeps,
+  type AlipayRoundTrip,
+  beginRoundTrip,
+  profileFromCallback,
+  queryString,
+  renderAlipayFailure,
+  takeRoundTrip,
+} from './alipay-kit.js';
+import { auditEvent, type Interaction, interactionOf, renderPage } from './flow-kit.js';
+import { complete as completeRealName, modeOf as realNameModeOf, renderRealName } from './realname-routes.js';
+
+export const ALIPAY_CERTIFY_START_PATH = '/alipay/certify/start';
+
+/**
+ * The link for 用户空间 → 认证等级 → 支付宝认证 (show it only when `AlipayLinkService.configured`):
+ * `GET /alipay/certify/start?return=/account/level`. For the person signed in to the account space
+ * it goes to Alipay and back, makes the account real-name (L2) from Alipay's certified name and
+ * ID number (or checks they are the account's own), links the Alipay user when neither is linked,
+ * shows the outcome and offers 继续 back to `returnTo`. Without a signed-in (or with an idle)
+ * session it goes straight to `returnTo`, where the account space signs the person in again.
+ * `returnTo` must be a path under /account; anything else becomes /account/level.
+ */
+export function alipayCertifyStartPath(returnTo = '/account/level'): string {
+  return `${ALIPAY_CERTIFY_START_PATH}?${new URLSearchParams({ return: returnTo })}`;
+}
+
+function safeReturnTo(value: string): string {
+  return /^\/account(?:\/[\w/-]*)?(?:\?[\w=&%-]*)?$/.test(value) ? value : '/account/level';
+}
+
+/** The account-space session: the provider's SSO session, unless it has been idle there too long. */
+async function activeSession(deps: AlipayFlowDeps, ctx: Context) {
+  const session = await deps.host.provider.Session.get(ctx);
+  if (!session.accountId || !session.uid) return undefined;
+  const meta = await deps.sessionMeta.find(session.uid);
+  if (meta && Date.now() - new Date(meta.last_seen_at).getTime() > deps.idleTimeoutSeconds * 1000) {
+    return undefined;
+  }
+  return { accountId: session.accountId, sessionUid: session.uid };
+}
+
+/** 支付宝认证 from the 实名认证 page of a sign-in (right after 注册, or a site that requires L2). */
+export function alipayCertifyRoutes(router: Router, deps: AlipayFlowDeps) {
+  router.get('/interaction/:uid/alipay/realname', async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    if (!deps.alipay.configured) throw new AlipayNotConfigured();
+    await realNameModeOf(deps, interaction);
+    ctx.redirect(await beginRoundTrip(deps, ctx, { purpose: 'realname', uid: interaction.uid }));
+  });
+
+  router.get(ALIPAY_CERTIFY_START_PATH, async (ctx) => {
+    const returnTo = safeReturnTo(queryString(ctx, 'return'));
+    if (!deps.alipay.configured) throw new AlipayNotConfigured();
+    const session = await activeSession(deps, ctx);
+    if (!session) return ctx.redirect(returnTo);
+    ctx.redirect(await beginRoundTrip(deps, ctx, { purpose: 'certify', ...session, returnTo }));
+  });
+}
+
+/** Back from Alipay inside a sign-in: certify the account of the 实名认证 step, then carry on. */
+export async function certifyInSignIn(
+  ctx: Context,
+  deps: AlipayFlowDeps,
+  interaction: Interaction,
+  profile: AlipayProfile,
+) {
+  const mode = await realNameModeOf(deps, interaction);
+  try {
+    const outcome = await deps.alipay.certify(mode.accountId, profile);
+    await auditEvent(deps, ctx, {
+      type: 'verification',
+      method: 'alipay',
+      outcome: 'success',
+      accountId: mode.accountId,
+      detail: outcome,
+    });
+  } catch (err) {
+    if (!(err instanceof AppError) || err.status >= 500) throw err;
+    await auditEvent(deps, ctx, {
+      type: 'verification',
+      method: 'alipay',
+      outcome: 'failure',
+      accountId: mode.accountId,
+      detail: { reason: err.code },
+    });
+    ctx.status = err.status;
+    return renderRealName(ctx, deps, interaction, { error: err.userMessage });
+  }
+  return completeRealName(deps, ctx, interaction, mode);
+}
+
+/** Back from Alipay for 用户空间's 支付宝认证 (at the fixed callback: no interaction here). */
+export async function certifyFromAccountSpace(
+  ctx: Context,
+  deps: AlipayFlowDeps,
+  peeked: Extract<AlipayRoundTrip, { purpose: 'certify' }>,
+) {
+  const back = [{ href: peeked.returnTo, label: '返回用户空间' }];
+  try {
+    const trip = await takeRoundTrip(deps, ctx);
+    const session = await activeSession(deps, ctx);
+    if (
+      trip.purpose !== 'certify' ||
+      session?.accountId !== trip.accountId ||
+      session.sessionUid !== trip.sessionUid
+    ) {
+      throw new AlipayStateInvalid();
+    }
+    const profile = await profileFromCallback(deps, ctx, 'verification');
+    let outcome: Awaited<ReturnType<typeof deps.alipay.certify>>;
+    try {
+      outcome = await deps.alipay.certify(trip.accountId, profile);
+    } catch (err) {
+      if (err instanceof AppError && err.status < 500) {
+        await auditEvent(deps, ctx, {
+          type: 'verification',
+          method: 'alipay',
+          outcome: 'failure',
+          accountId: trip.accountId,
+          detail: { reason: err.code },
+        });
+      }
+      throw err;
+    }
+    await auditEvent(deps, ctx, {
+      type: 'verification',
+      method: 'alipay',
+      outcome: 'success',
+      accountId: trip.accountId,
+      detail: outcome,
+    });
+    renderPage(ctx, deps, 'notice', {
+      title: '支付宝认证',
+      message: outcome.verifiedNow
+        ? '支付宝认证成功：您的账号已完成实名认证，认证等级为 L2（实名）。各网站在您下次登录时获得新的认证等级。'
+        : outcome.linkedNow
+          ? '支付宝认证成功：支付宝账户的实名信息与您的账号一致，已关联该支付宝账户，今后可使用支付宝登录。'
+          : '支付宝认证成功：支付宝账户的实名信息与您的账号一致。',
+      continueUrl: trip.returnTo,
+    });
+  } catch (err) {
+    if (!(err instanceof AppError) || err.status === 500) throw err;
+    renderAlipayFailure(ctx, deps, err, { title: '支付宝认证', links: back });
+  }
+}

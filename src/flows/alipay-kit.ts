@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import type { Context } from 'koa';
+import type { SessionMetaStore } from '../account-space/session-meta-store.js';
+import type { AppError } from '../errors.js';
+import {
+  AlipayAuthorizationMissing,
+  AlipayCodeSpent,
+  AlipayStateInvalid,
+} from '../federation/alipay-errors.js';
+import type { AlipayLinkService, AlipayProfile } from '../federation/alipay-link-service.js';
+import { LIMITS } from '../ops/rate-limiter.js';
+import { AlipayError } from '../outside/alipay/client.js';
+import { auditEvent, browserOf, type FlowDeps, renderPage } from './flow-kit.js';
+
+/** What the Alipay pages use besides the other flows' dependencies. */
+export interface AlipayFlowDeps extends FlowDeps {
+  alipay: AlipayLinkService;
+  /** Alipay sends the browser back to `${issuer}/alipay/callback`, one fixed address. */
+  issuer: string;
+  /** 用户空间's idle timeout applies to 支付宝认证 started there. */
+  sessionMeta: Pick<SessionMetaStore, 'find'>;
+  idleTimeoutSeconds: number;
+}
+
+/** One round trip to Alipay, kept in flow_states under its `state` until Alipay sends the browser back. */
+export type AlipayRoundTrip =
+  | { purpose: 'login' | 'realname'; uid: string; browser: string }
+  | { purpose: 'certify'; accountId: string; sessionUid: string; returnTo: string; browser: string };
+
+const ROUND_TRIP_TTL_SECONDS = 10 * 60;
+const tripKey = (state: string) => `alipay-state:${state}`;
+
+export const ALIPAY_CALLBACK_PATH = '/alipay/callback';
+
+/** Stores a fresh `state` bound to this browser and the purpose; the Alipay authorisation URL to send it to. */
+export async function beginRoundTrip(
+  deps: AlipayFlowDeps,
+  ctx: Context,
+  trip:
+    | Omit<Extract<AlipayRoundTrip, { purpose: 'login' | 'realname' }>, 'browser'>
+    | Omit<Extract<AlipayRoundTrip, { purpose: 'certify' }>, 'browser'>,
+): Promise<string> {
+  const state = randomBytes(24).toString('base64url');
+  await deps.flowStates.put(tripKey(state), { ...trip, browser: browserOf(ctx) }, ROUND_TRIP_TTL_SECONDS);
+  return deps.alipay.authorizeUrl(state, `${deps.issuer}${ALIPAY_CALLBACK_PATH}`);
+}
+
+/** The round trip of the callback's `state`, without spending it (the fixed callback only routes). */
+export async function peekRoundTrip(
+  deps: AlipayFlowDeps,
+  ctx: Context,
+): Promise<AlipayRoundTrip | undefined> {
+  const state = queryString(ctx, 'state');
+  return state ? deps.flowStates.get<AlipayRoundTrip>(tripKey(state)) : undefined;
+}
+
+/**
+ * Spends the callback's `state` (single use) and checks it was issued to this browser; throws
+ * AlipayStateInvalid otherwise, before anything is asked of Alipay.
+ */
+export async function takeRoundTrip(deps: AlipayFlowDeps, ctx: Context): Promise<AlipayRoundTrip> {
+  const state = queryString(ctx, 'state');
+  const trip = state ? await deps.flowStates.take<AlipayRoundTrip>(tripKey(state)) : undefined;
+  if (!trip || trip.browser !== browserOf(ctx)) throw new AlipayStateInvalid();
+  return trip;
+}
+
+/**
+ * The profile behind the callback's auth_code. Alipay failures are logged (kind, method and codes
+ * only: never personal data) and audited, then thrown on for the page to show.
+ */
+export async function profileFromCallback(
+  deps: AlipayFlowDeps,
+  ctx: Context,
+  auditType: 'login' | 'verification',
+): Promise<AlipayProfile> {
+  const authCode = queryString(ctx, 'auth_code');
+  if (!authCode) throw new AlipayAuthorizationMissing();
+  await deps.limiter.consume(LIMITS.loginPerIp, ctx.ip);
+  try {
+    return await deps.alipay.fetchProfile(authCode);
+  } catch (err) {
+    if (!(err instanceof AlipayError)) throw err;
+    ctx.state.log?.warn(
+      {
+        alipay: { kind: err.kind, method: err.method, code: err.alipayCode, subCode: err.subCode },
+      },
+      err.kind === 'signature' ? 'Alipay answer refused: signature' : 'Alipay call failed',
+    );
+    if (auditType === 'login') deps.metrics.logins.inc({ method: 'alipay', outcome: 'failure' });
+    await auditEvent(deps, ctx, {
+      type: auditType,
+      method: 'alipay',
+      outcome: 'failure',
+      detail: { reason: err.code, ...(err.subCode ? { subCode: err.subCode } : {}) },
+    });
+    throw err.subCode === 'isv.code-invalid' ? new AlipayCodeSpent({ cause: err }) : err;
+  }
+}
+
+export interface PageLink {
+  href: string;
+  label: string;
+}
+
+/** Every Alipay failure ends on this page: what happened in Chinese, and where to go from here. */
+export function renderAlipayFailure(
+  ctx: Context,
+  deps: FlowDeps,
+  err: AppError,
+  options: { title?: string; links?: PageLink[] } = {},
+) {
+  ctx.status = err.status;
+  renderPage(ctx, deps, 'alipay-failure', {
+    title: options.title ?? '支付宝登录',
+    message: err.userMessage,
+    links: options.links ?? [],
+  });
+}
+
+export function queryString(ctx: Context, name: string): string {
+  const value = ctx.query[name];
+  return typeof value === 'string' ? value.trim().slice(0, 512) : '';
+}

@@ -1,0 +1,260 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { maskIdNumber } from '../accounts/id-number.js';
+import { maskName } from '../accounts/mask.js';
+import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
+import { AppError, BadInput, LoginFailed } from '../errors.js';
+import type { AlipayProfile, PendingAlipayLogin } from '../federation/alipay-link-service.js';
+import { field, parseBody, rawField } from '../http/body.js';
+import { ACR } from '../oidc/scopes.js';
+import { LIMITS } from '../ops/rate-limiter.js';
+import { type AlipayFlowDeps, renderAlipayFailure } from './alipay-kit.js';
+import {
+  auditEvent,
+  browserOf,
+  clientNameOf,
+  finishLogin,
+  type Interaction,
+  interactionOf,
+  renderPage,
+  withPageErrors,
+} from './flow-kit.js';
+
+class AlipayLoginExpired extends AppError {
+  override name = 'AlipayLoginExpired';
+  constructor() {
+    super(400, 'alipay_login_expired', '支付宝登录已过期，请重新发起支付宝登录。');
+  }
+}
+
+/** The pending login of this interaction in the expected mode, or a page saying it expired. */
+async function pendingOf<M extends PendingAlipayLogin['mode']>(
+  deps: AlipayFlowDeps,
+  interaction: Interaction,
+  mode: M,
+): Promise<Extract<PendingAlipayLogin, { mode: M }>> {
+  const pending = await deps.alipay.held(interaction.uid);
+  if (pending?.mode !== mode) throw new AlipayLoginExpired();
+  return pending as Extract<PendingAlipayLogin, { mode: M }>;
+}
+
+function identityShown(profile: AlipayProfile) {
+  return {
+    nameMasked: maskName(profile.identity?.realName ?? ''),
+    idNumberMasked: maskIdNumber(profile.identity?.idNumber ?? ''),
+  };
+}
+
+/** Alipay's mobile, when it is free to become the new account's phone. */
+async function usableAlipayMobile(deps: AlipayFlowDeps, profile: AlipayProfile): Promise<string | undefined> {
+  if (!profile.mobile) return undefined;
+  return (await deps.accounts.findByPhone(profile.mobile)) ? undefined : profile.mobile;
+}
+
+/**
+ * What a 支付宝登录 asks of the person before it finishes: 支付宝关联注册 (agree to the terms, and
+ * a phone proved by SMS when Alipay has none to give), or signing in to the account that already
+ * holds the ID number, to link it.
+ */
+export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
+  const expired = (ctx: Context, uid: string, err: AppError) =>
+    renderAlipayFailure(ctx, deps, err, { links: [{ href: `/interaction/${uid}`, label: '返回登录' }] });
+
+  async function registerPage(interaction: Interaction, profile: AlipayProfile) {
+    const alipayMobile = await usableAlipayMobile(deps, profile);
+    return {
+      title: '支付宝关联注册',
+      uid: interaction.uid,
+      clientName: await clientNameOf(deps, interaction),
+      ...identityShown(profile),
+      alipayPhoneMasked: alipayMobile ? maskPhone(alipayMobile) : undefined,
+      alipayPhoneTaken: !!profile.mobile && !alipayMobile,
+    };
+  }
+
+  router.get('/interaction/:uid/alipay/register', async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    try {
+      const { profile } = await pendingOf(deps, interaction, 'register');
+      renderPage(ctx, deps, 'alipay-register', await registerPage(interaction, profile));
+    } catch (err) {
+      if (!(err instanceof AlipayLoginExpired)) throw err;
+      expired(ctx, interaction.uid, err);
+    }
+  });
+
+  router.post('/interaction/:uid/alipay/register', parseBody, async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    deps.csrf.verify(ctx, field(ctx, '_csrf'));
+    let pending: Extract<PendingAlipayLogin, { mode: 'register' }>;
+    try {
+      pending = await pendingOf(deps, interaction, 'register');
+    } catch (err) {
+      if (!(err instanceof AlipayLoginExpired)) throw err;
+      return expired(ctx, interaction.uid, err);
+    }
+    const { profile } = pending;
+    const phoneInput = field(ctx, 'phone');
+    const page: Record<string, unknown> = {
+      ...(await registerPage(interaction, profile)),
+      phone: phoneInput,
+      agreed: field(ctx, 'agree') === 'yes',
+    };
+    return withPageErrors(ctx, deps, 'alipay-register', page, async () => {
+      const alipayMobile = await usableAlipayMobile(deps, profile);
+      let phone = alipayMobile;
+      if (!phone) {
+        const parsed = parseMainlandMobile(phoneInput);
+        if (!parsed.ok) throw new BadInput(parsed.message);
+        if (field(ctx, 'action') === 'send_sms') {
+          await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
+          const { resendAfterSeconds } = await deps.sms.send({
+            phone: parsed.e164,
+            purpose: 'register',
+            ip: ctx.ip,
+          });
+          return renderPage(ctx, deps, 'alipay-register', {
+            ...page,
+            smsSent: true,
+            resendAfterSeconds,
+            notice: `验证码已发送至 ${maskPhone(parsed.e164)}，5分钟内有效`,
+          });
+        }
+        page['smsSent'] = true;
+        if (!page['agreed']) throw new BadInput('请阅读并同意《用户注册协议》');
+        await deps.sms.verify({ phone: parsed.e164, purpose: 'register', code: field(ctx, 'sms_code') });
+        phone = parsed.e164;
+      } else if (!page['agreed']) {
+        throw new BadInput('请阅读并同意《用户注册协议》');
+      }
+      const account = await deps.alipay.register(profile, phone);
+      await deps.alipay.release(interaction.uid);
+      await auditEvent(deps, ctx, {
+        type: 'registration',
+        method: 'alipay',
+        outcome: 'success',
+        accountId: account.id,
+      });
+      deps.metrics.logins.inc({ method: 'alipay', outcome: 'success' });
+      await auditEvent(deps, ctx, {
+        type: 'login',
+        method: 'alipay',
+        outcome: 'success',
+        accountId: account.id,
+      });
+      // A phone entered here was proved by an SMS code in this sign-in: a second method used.
+      return finishLogin(deps, ctx, account.id, ACR.basic, alipayMobile ? ['alipay'] : ['alipay', 'sms']);
+    });
+  });
+
+  async function linkPage(
+    ctx: Context,
+    interaction: Interaction,
+    pending: Extract<PendingAlipayLogin, { mode: 'link' }>,
+  ) {
+    const account = await deps.accounts.find(pending.accountId);
+    const phone = account?.phone ?? '';
+    const tab = ctx.query['tab'] === 'sms' || field(ctx, 'action').includes('sms') ? 'sms' : 'password';
+    return {
+      account,
+      phone,
+      page: {
+        title: '关联已有账号',
+        uid: interaction.uid,
+        clientName: await clientNameOf(deps, interaction),
+        ...identityShown(pending.profile),
+        phoneMasked: phone ? maskPhone(phone) : '',
+        tab,
+        captchaRequired: tab === 'sms' || (await deps.loginGuard.captchaRequired(loginKey(phone), ctx.ip)),
+      } as Record<string, unknown>,
+    };
+  }
+
+  router.get('/interaction/:uid/alipay/link', async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    try {
+      const pending = await pendingOf(deps, interaction, 'link');
+      renderPage(ctx, deps, 'alipay-link', (await linkPage(ctx, interaction, pending)).page);
+    } catch (err) {
+      if (!(err instanceof AlipayLoginExpired)) throw err;
+      expired(ctx, interaction.uid, err);
+    }
+  });
+
+  router.post('/interaction/:uid/alipay/link', parseBody, async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    deps.csrf.verify(ctx, field(ctx, '_csrf'));
+    let pending: Extract<PendingAlipayLogin, { mode: 'link' }>;
+    try {
+      pending = await pendingOf(deps, interaction, 'link');
+    } catch (err) {
+      if (!(err instanceof AlipayLoginExpired)) throw err;
+      return expired(ctx, interaction.uid, err);
+    }
+    const { account, phone, page } = await linkPage(ctx, interaction, pending);
+    const action = field(ctx, 'action');
+    return withPageErrors(ctx, deps, 'alipay-link', page, async () => {
+      if (!account || !phone) throw new LoginFailed();
+      let method: 'pwd' | 'sms';
+      if (action === 'send_sms') {
+        await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
+        const { resendAfterSeconds } = await deps.sms.send({ phone, purpose: 'login', ip: ctx.ip });
+        return renderPage(ctx, deps, 'alipay-link', {
+          ...page,
+          smsSent: true,
+          resendAfterSeconds,
+          notice: `验证码已发送至 ${maskPhone(phone)}，5分钟内有效`,
+        });
+      }
+      await deps.limiter.consume(LIMITS.loginPerIp, ctx.ip);
+      await deps.limiter.consume(LIMITS.loginPerAccount, account.id);
+      if (action === 'sms') {
+        page['smsSent'] = true;
+        await deps.sms.verify({ phone, purpose: 'login', code: field(ctx, 'sms_code') });
+        if (account.status !== 'active') throw new LoginFailed();
+        method = 'sms';
+      } else {
+        if (page['captchaRequired']) await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
+        try {
+          const signedIn = await deps.accounts.authenticatePassword(phone, rawField(ctx, 'password'));
+          if (signedIn.id !== account.id) throw new LoginFailed();
+          await deps.loginGuard.clear(loginKey(phone));
+        } catch (err) {
+          if (err instanceof LoginFailed) {
+            await deps.loginGuard.recordFailure(loginKey(phone), ctx.ip);
+            await auditEvent(deps, ctx, {
+              type: 'login',
+              method: 'alipay+password',
+              outcome: 'failure',
+              accountId: account.id,
+            });
+            page['captchaRequired'] = await deps.loginGuard.captchaRequired(loginKey(phone), ctx.ip);
+          }
+          throw err;
+        }
+        method = 'pwd';
+      }
+      await deps.alipay.linkExisting(account.id, pending.profile);
+      await deps.alipay.release(interaction.uid);
+      await auditEvent(deps, ctx, {
+        type: 'alipay_link',
+        method: 'alipay',
+        outcome: 'success',
+        accountId: account.id,
+      });
+      deps.metrics.logins.inc({ method: 'alipay', outcome: 'success' });
+      await auditEvent(deps, ctx, {
+        type: 'login',
+        method: method === 'pwd' ? 'alipay+password' : 'alipay+sms',
+        outcome: 'success',
+        accountId: account.id,
+      });
+      return finishLogin(deps, ctx, account.id, ACR.basic, ['alipay', method]);
+    });
+  });
+}
+
+/** 登录失败处理 counts failures by the login a person types; here that is the account's phone. */
+function loginKey(e164: string): string {
+  return e164.replace(/^\+86/, '');
+}
