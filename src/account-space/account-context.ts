@@ -8,6 +8,7 @@ import type { TotpService } from '../accounts/totp-service.js';
 import type { AuditEvent, AuditService } from '../audit/audit-service.js';
 import type { CertificateService } from '../certificates/certificate-service.js';
 import type { ClientService } from '../clients/client-service.js';
+import type { AlipayLinkService } from '../federation/alipay-link-service.js';
 import type { FlowStateStore } from '../flows/flow-state-store.js';
 import type { Csrf } from '../http/csrf.js';
 import type { Views } from '../http/views.js';
@@ -40,6 +41,7 @@ export interface AccountSpaceDeps {
   accountSpaceClientId: string;
   certificates: CertificateService;
   bridgeUrl: string;
+  alipay: AlipayLinkService;
 }
 
 export interface AccountSession {

@@ -19,6 +19,8 @@ const EVENT_NAMES: Record<string, string> = {
   consent_revoked: '取消授权',
   session_ended: '退出登录设备',
   identity_revealed: '查看完整实名信息',
+  alipay_link: '关联支付宝账户',
+  alipay_unlink: '解除支付宝绑定',
 };
 
 const beijing = (d: Date | string | number) =>

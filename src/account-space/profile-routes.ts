@@ -4,6 +4,7 @@ import { AppError, SmsCodeWrong } from '../errors.js';
 import { field, rawField } from '../http/body.js';
 import { type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-routes.js';
+import { alipayCertifyUrl } from './alipay-space-routes.js';
 
 const LEVEL_EXPLANATIONS = [
   {
@@ -21,6 +22,12 @@ const LEVEL_EXPLANATIONS = [
 
 /** 基本信息 and 认证等级 (身份证认证). */
 export function profileRoutes(router: Router, deps: AccountSpaceDeps) {
+  const levelPage = () => ({
+    title: '认证等级',
+    levels: LEVEL_EXPLANATIONS,
+    alipayCertifyUrl: alipayCertifyUrl(deps),
+  });
+
   router.get('/', async (ctx) =>
     show(ctx, deps, 'account-profile', { title: '基本信息', levels: LEVEL_EXPLANATIONS }),
   );
@@ -41,8 +48,7 @@ export function profileRoutes(router: Router, deps: AccountSpaceDeps) {
 
   router.get('/level', async (ctx) =>
     show(ctx, deps, 'account-level', {
-      title: '认证等级',
-      levels: LEVEL_EXPLANATIONS,
+      ...levelPage(),
       notice: ctx.query['done'] ? '实名认证成功，您的认证等级已提升，各网站下次登录时生效' : undefined,
     }),
   );
@@ -50,7 +56,7 @@ export function profileRoutes(router: Router, deps: AccountSpaceDeps) {
   // 身份证认证: an SMS code to the account's phone first, then name + ID number.
   router.post('/level/send-sms', async (ctx) => {
     const session = sessionOf(ctx);
-    const page = async () => ({ title: '认证等级', levels: LEVEL_EXPLANATIONS });
+    const page = async () => ({ ...levelPage() });
     return act(ctx, deps, 'account-level', page, async () => {
       await deps.sms.send({ phone: session.smsPhone, purpose: 'account', ip: ctx.ip });
       show(ctx, deps, 'account-level', {
@@ -63,7 +69,7 @@ export function profileRoutes(router: Router, deps: AccountSpaceDeps) {
 
   router.post('/level/check-sms', async (ctx) => {
     const session = sessionOf(ctx);
-    const page = async () => ({ title: '认证等级', levels: LEVEL_EXPLANATIONS, smsSent: true });
+    const page = async () => ({ ...levelPage(), smsSent: true });
     return act(ctx, deps, 'account-level', page, async () => {
       await deps.sms.verify({
         phone: session.smsPhone,
@@ -78,8 +84,7 @@ export function profileRoutes(router: Router, deps: AccountSpaceDeps) {
   router.post('/level/verify', async (ctx) => {
     const session = sessionOf(ctx);
     const page = async () => ({
-      title: '认证等级',
-      levels: LEVEL_EXPLANATIONS,
+      ...levelPage(),
       smsChecked: true,
       realName: field(ctx, 'real_name'),
       idNumber: field(ctx, 'id_number'),

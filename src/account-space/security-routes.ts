@@ -5,6 +5,9 @@ import { AppError, BadInput, Conflict } from '../errors.js';
 import { field, rawField } from '../http/body.js';
 import { type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-routes.js';
+import { alipayPart, alipaySpaceRoutes } from './alipay-space-routes.js';
+
+const CHANGED: Record<string, string> = { alipay_unlinked: '已解除与支付宝账户的绑定' };
 
 const passwordWrong = () => new AppError(401, 'password_wrong', '当前密码错误');
 
@@ -16,13 +19,14 @@ export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
       title: '安全设置',
       recoveryLeft: await deps.totp.unusedRecoveryCodes(sessionOf(ctx).account.id),
       newPhone: field(ctx, 'new_phone'),
+      ...(await alipayPart(deps, sessionOf(ctx).account)),
       ...extra,
     });
 
   router.get('/security', async (ctx) =>
     show(ctx, deps, 'account-security', {
       ...(await page(ctx)()),
-      notice: ctx.query['changed'] ? '修改成功' : undefined,
+      notice: ctx.query['changed'] ? (CHANGED[String(ctx.query['changed'])] ?? '修改成功') : undefined,
     }),
   );
 
@@ -143,4 +147,6 @@ export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
       ctx.redirect('/account/security?changed=totp');
     });
   });
+
+  alipaySpaceRoutes(router, deps, page);
 }

@@ -111,6 +111,7 @@ export function createApp(deps: AppDeps): Koa {
       accountSpaceClientId: deps.accountSpaceClientId,
       certificates: services.certificates,
       bridgeUrl: config.certBridgeUrl,
+      alipay: services.alipay,
     }).routes(),
   );
   app.use(

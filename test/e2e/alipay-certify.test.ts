@@ -177,12 +177,15 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
       return ua.get(back.location!);
     }
 
-    it('raises a signed-in L1 citizen to L2, links the Alipay user, and shows it masked', async () => {
+    it('raises a signed-in L1 citizen to L2 from 认证等级, shows the link masked in 安全设置, and unlinks it', async () => {
       const user = USERS.accountSpace;
       const { phone, id } = await citizen();
       const ua = new UserAgent();
       await passwordSignIn(ua, rp, phone);
-      const page = await certifyFromAccountSpace(ua, user.userId);
+      const level = await ua.follow(await ua.get(`${server.issuer}/account/level`));
+      expect(level.body).toContain('id="level">L1<');
+      const back = await authorizeAtAlipay(ua, alipayLinkOf(level, '支付宝认证'), user.userId);
+      const page = await ua.get(back.location!);
       expect(page.status).toBe(200);
       expect(messageOf(page)).toContain('认证等级为 L2');
       expect(page.body).toContain('href="/account/level"');
@@ -192,12 +195,26 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
         realName: '卫四',
         idNumber: user.certNo,
       });
+      const masked = `2088********${user.userId.slice(-4)}`;
       expect(await server.services.alipay.linkedAccountOf(id)).toMatchObject({
-        alipayUserMasked: `2088********${user.userId.slice(-4)}`,
+        alipayUserMasked: masked,
         idKind: 'user_id',
       });
+
+      const security = await ua.get(`${server.issuer}/account/security`);
+      expect(security.body).toContain(`已关联支付宝账户 ${masked}`);
+      expect(security.body).not.toContain(user.userId);
       // The account has a password, so 解除绑定 is allowed.
-      expect(await server.services.alipay.unlink(id)).toBe(true);
+      const unlinked = await submit(ua, security, '/account/security/alipay/unlink', {});
+      expect(messageOf(unlinked)).toBe('已解除与支付宝账户的绑定');
+      expect(unlinked.body).toContain('未关联支付宝账户');
+      expect(await linkOf(id)).toBeUndefined();
+      const audit = await server.database
+        .db('audit_events')
+        .where({ account_id: id, type: 'alipay_unlink' })
+        .first();
+      expect(audit).toMatchObject({ outcome: 'success' });
+      expect(JSON.stringify(audit)).not.toContain(user.userId);
     });
 
     it('accepts Alipay’s identity when it is the verified account’s own', async () => {

@@ -145,9 +145,15 @@ describe.each(databaseKinds())('支付宝登录 against the fake Alipay over HTT
   it('lets an Alipay-created account set a password through 忘记密码 and sign in either way; 解除绑定 only then', async () => {
     const user = USERS.newWithMobile;
     const account = await server.services.accounts.findByPhone(`+86${user.mobile}`);
-    await expect(server.services.alipay.unlink(account!.id)).rejects.toMatchObject({
-      code: 'alipay_unlink_refused',
-    });
+    const viaAlipayOnly = new UserAgent();
+    const first = await viaAlipay(viaAlipayOnly, user.userId);
+    expect((await signedIn(viaAlipayOnly, first.start, first.page)).sub).toBe(account!.id);
+    const security = await viaAlipayOnly.get(`${server.issuer}/account/security`);
+    expect(security.body).toContain(`已关联支付宝账户 2088********${user.userId.slice(-4)}`);
+    const refused = await submit(viaAlipayOnly, security, '/account/security/alipay/unlink', {});
+    expect(refused.status).toBe(409);
+    expect(messageOf(refused)).toContain('尚未设置登录密码');
+    expect(await server.services.alipay.linkedAccountOf(account!.id)).toBeDefined();
 
     const ua = new UserAgent();
     const start = await beginAuthorization(ua, rp);
@@ -178,7 +184,9 @@ describe.each(databaseKinds())('支付宝登录 against the fake Alipay over HTT
     const viaAlipayAgain = await viaAlipay(other, user.userId);
     expect((await signedIn(other, viaAlipayAgain.start, viaAlipayAgain.page)).sub).toBe(account!.id);
 
-    expect(await server.services.alipay.unlink(account!.id)).toBe(true);
+    const again = await other.get(`${server.issuer}/account/security`);
+    const unlinked = await submit(other, again, '/account/security/alipay/unlink', {});
+    expect(messageOf(unlinked)).toBe('已解除与支付宝账户的绑定');
     expect(await server.services.alipay.linkedAccountOf(account!.id)).toBeUndefined();
     expect(await server.services.alipay.unlink(account!.id)).toBe(false);
   });

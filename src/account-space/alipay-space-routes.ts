@@ -1,0 +1,46 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { AccountRow } from '../accounts/account-store.js';
+import { alipayCertifyStartPath } from '../flows/alipay-routes.js';
+import { type AccountSpaceDeps, accountAudit } from './account-context.js';
+import { act, sessionOf } from './account-routes.js';
+
+/**
+ * What 安全设置 shows of Alipay: the linked Alipay user (masked) with 解除绑定, or, when none is
+ * linked and Alipay is configured, the way to link one (支付宝认证 links the user it certifies).
+ */
+export async function alipayPart(deps: AccountSpaceDeps, account: AccountRow) {
+  if (!deps.alipay.configured || account.user_type !== 'natural_person') return {};
+  return {
+    alipayLinked: await deps.alipay.linkedAccountOf(account.id),
+    alipayLinkUrl: alipayCertifyStartPath('/account/security'),
+  };
+}
+
+/** 支付宝认证 on 认证等级, only when Alipay is configured (the page offers it to citizens only). */
+export function alipayCertifyUrl(deps: AccountSpaceDeps): string | undefined {
+  return deps.alipay.configured ? alipayCertifyStartPath('/account/level') : undefined;
+}
+
+/** 解除绑定: refused (409, on the same page) while Alipay is the account's only credential. */
+export function alipaySpaceRoutes(
+  router: Router,
+  deps: AccountSpaceDeps,
+  page: (ctx: Context) => () => Promise<Record<string, unknown>>,
+) {
+  router.post('/security/alipay/unlink', async (ctx) => {
+    const session = sessionOf(ctx);
+    return act(ctx, deps, 'account-security', page(ctx), async () => {
+      const linked = await deps.alipay.linkedAccountOf(session.account.id);
+      if (await deps.alipay.unlink(session.account.id)) {
+        await accountAudit(deps, ctx, session, {
+          type: 'alipay_unlink',
+          method: 'alipay',
+          outcome: 'success',
+          detail: { alipayUser: linked?.alipayUserMasked },
+        });
+      }
+      ctx.redirect('/account/security?changed=alipay_unlinked');
+    });
+  });
+}
