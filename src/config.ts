@@ -74,6 +74,7 @@ const envSchema = z.object({
   ALIPAY_PUBLIC_KEY: z.string().optional(),
   ALIPAY_GATEWAY: z.url().optional(),
   ALIPAY_AUTHORIZE_URL: z.url().optional(),
+  ALIPAY_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
 });
 
 export interface OutsideHttpService {

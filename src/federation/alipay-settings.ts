@@ -11,15 +11,18 @@ export interface AlipaySettings {
   alipayPublicKey: KeyObject;
   gatewayUrl: string;
   authorizeUrl: string;
+  /** Each gateway call, whole: a slow Alipay ends the sign-in with a page, not a hung browser. */
+  timeoutMs: number;
 }
 
-/** The five ALIPAY_* variables, as src/config.ts has read them from the environment. */
+/** The ALIPAY_* variables, as src/config.ts has read them from the environment. */
 export interface AlipayVariables {
   ALIPAY_APP_ID?: string | undefined;
   ALIPAY_PRIVATE_KEY?: string | undefined;
   ALIPAY_PUBLIC_KEY?: string | undefined;
   ALIPAY_GATEWAY?: string | undefined;
   ALIPAY_AUTHORIZE_URL?: string | undefined;
+  ALIPAY_TIMEOUT_MS?: number | undefined;
 }
 
 /**
@@ -65,5 +68,5 @@ export function alipaySettings(
     }
   }
   if (!keys) return undefined;
-  return { appId, ...keys, gatewayUrl, authorizeUrl };
+  return { appId, ...keys, gatewayUrl, authorizeUrl, timeoutMs: v.ALIPAY_TIMEOUT_MS ?? 5000 };
 }

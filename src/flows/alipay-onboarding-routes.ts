@@ -60,6 +60,21 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
   const expired = (ctx: Context, uid: string, err: AppError) =>
     renderAlipayFailure(ctx, deps, err, { links: [{ href: `/interaction/${uid}`, label: '返回登录' }] });
 
+  /** The pending login, or undefined once the page saying it expired is shown. */
+  async function pendingOrExpired<M extends PendingAlipayLogin['mode']>(
+    ctx: Context,
+    interaction: Interaction,
+    mode: M,
+  ) {
+    try {
+      return await pendingOf(deps, interaction, mode);
+    } catch (err) {
+      if (!(err instanceof AlipayLoginExpired)) throw err;
+      expired(ctx, interaction.uid, err);
+      return undefined;
+    }
+  }
+
   async function registerPage(interaction: Interaction, profile: AlipayProfile) {
     const alipayMobile = await usableAlipayMobile(deps, profile);
     return {
@@ -74,25 +89,15 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
 
   router.get('/interaction/:uid/alipay/register', async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
-    try {
-      const { profile } = await pendingOf(deps, interaction, 'register');
-      renderPage(ctx, deps, 'alipay-register', await registerPage(interaction, profile));
-    } catch (err) {
-      if (!(err instanceof AlipayLoginExpired)) throw err;
-      expired(ctx, interaction.uid, err);
-    }
+    const pending = await pendingOrExpired(ctx, interaction, 'register');
+    if (pending) renderPage(ctx, deps, 'alipay-register', await registerPage(interaction, pending.profile));
   });
 
   router.post('/interaction/:uid/alipay/register', parseBody, async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
     deps.csrf.verify(ctx, field(ctx, '_csrf'));
-    let pending: Extract<PendingAlipayLogin, { mode: 'register' }>;
-    try {
-      pending = await pendingOf(deps, interaction, 'register');
-    } catch (err) {
-      if (!(err instanceof AlipayLoginExpired)) throw err;
-      return expired(ctx, interaction.uid, err);
-    }
+    const pending = await pendingOrExpired(ctx, interaction, 'register');
+    if (!pending) return;
     const { profile } = pending;
     const phoneInput = field(ctx, 'phone');
     const page: Record<string, unknown> = {
@@ -172,25 +177,15 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
 
   router.get('/interaction/:uid/alipay/link', async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
-    try {
-      const pending = await pendingOf(deps, interaction, 'link');
-      renderPage(ctx, deps, 'alipay-link', (await linkPage(ctx, interaction, pending)).page);
-    } catch (err) {
-      if (!(err instanceof AlipayLoginExpired)) throw err;
-      expired(ctx, interaction.uid, err);
-    }
+    const pending = await pendingOrExpired(ctx, interaction, 'link');
+    if (pending) renderPage(ctx, deps, 'alipay-link', (await linkPage(ctx, interaction, pending)).page);
   });
 
   router.post('/interaction/:uid/alipay/link', parseBody, async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
     deps.csrf.verify(ctx, field(ctx, '_csrf'));
-    let pending: Extract<PendingAlipayLogin, { mode: 'link' }>;
-    try {
-      pending = await pendingOf(deps, interaction, 'link');
-    } catch (err) {
-      if (!(err instanceof AlipayLoginExpired)) throw err;
-      return expired(ctx, interaction.uid, err);
-    }
+    const pending = await pendingOrExpired(ctx, interaction, 'link');
+    if (!pending) return;
     const { account, phone, page } = await linkPage(ctx, interaction, pending);
     const action = field(ctx, 'action');
     return withPageErrors(ctx, deps, 'alipay-link', page, async () => {

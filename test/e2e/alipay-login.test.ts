@@ -46,7 +46,8 @@ describe.each(databaseKinds())('支付宝登录 against the fake Alipay over HTT
 
   beforeAll(async () => {
     fake = await startAlipayFake(Object.values(USERS));
-    server = await startTestServer({ kind, env: fake.env });
+    // A short timeout so the slow-gateway case below ends quickly.
+    server = await startTestServer({ kind, env: { ...fake.env, ALIPAY_TIMEOUT_MS: '1000' } });
     rp = await registerRelyingParty(server, { scopes: ['openid', 'profile', 'phone', 'identity'] });
   });
   afterAll(async () => {
@@ -341,6 +342,12 @@ describe.each(databaseKinds())('支付宝登录 against the fake Alipay over HTT
         502,
         '支付宝授权未成功',
       ],
+      [
+        'the gateway slower than ALIPAY_TIMEOUT_MS',
+        (f) => (f.alipay.faults.delayMs = 3_000),
+        504,
+        '支付宝服务响应超时',
+      ],
       ['the gateway down (HTTP 503)', (f) => (f.alipay.faults.down = true), 503, '支付宝服务暂不可用'],
       [
         'the gateway dropping the connection',
@@ -358,6 +365,17 @@ describe.each(databaseKinds())('支付宝登录 against the fake Alipay over HTT
       expect(messageOf(page)).toContain(message);
       expect(page.body).toContain('返回登录');
       expect(await snapshot()).toEqual(before);
+    });
+
+    it('a registration or link page whose Alipay login has expired, or never began', async () => {
+      const ua = new UserAgent();
+      const { page } = await beginAuthorization(ua, rp);
+      for (const step of ['register', 'link']) {
+        const res = await ua.get(new URL(`${new URL(page.url).pathname}/alipay/${step}`, server.url));
+        expect(res.status).toBe(400);
+        expect(messageOf(res)).toContain('支付宝登录已过期');
+        expect(res.body).toContain('返回登录');
+      }
     });
 
     it('an expired auth_code', async () => {
