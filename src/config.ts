@@ -25,7 +25,8 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
-  DATABASE_POOL_MAX: z.coerce.number().int().positive().default(10),
+  // At least 2: start-up holds one connection for an advisory lock while another does the work.
+  DATABASE_POOL_MAX: z.coerce.number().int().min(2).default(10),
   COOKIE_KEYS: z
     .string()
     .optional()

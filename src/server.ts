@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ensureAccountSpaceClient } from './account-space/account-context.js';
 import type { Config } from './config.js';
 import { type Database, openDatabase } from './db/database.js';
-import { migrate } from './db/migrate.js';
+import { migrate, underStartupLock } from './db/migrate.js';
 import { ensureDemoClient } from './dev/demo-rp.js';
 import { createApp } from './http/app.js';
 import { Views } from './http/views.js';
@@ -84,10 +84,10 @@ export async function startServer(
         },
       },
     );
-    const accountSpaceClientId = await ensureAccountSpaceClient(services.clients, config.issuer);
-    const demoClient = config.demoClient
-      ? await ensureDemoClient(services.clients, config.issuer)
-      : undefined;
+    const { accountSpaceClientId, demoClient } = await underStartupLock(database, async () => ({
+      accountSpaceClientId: await ensureAccountSpaceClient(services.clients, config.issuer),
+      demoClient: config.demoClient ? await ensureDemoClient(services.clients, config.issuer) : undefined,
+    }));
     const metrics = new Metrics();
     let stopping = false;
     const app = createApp({

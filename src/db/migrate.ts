@@ -1,5 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
-import type { Db } from './database.js';
+import type { Database, Db } from './database.js';
 
 const MIGRATIONS_DIR = new URL('../../migrations/', import.meta.url);
 /** Arbitrary, fixed: every Unified ID process contends for the same advisory lock. */
@@ -47,4 +47,20 @@ export function splitStatements(sql: string): string[] {
     .split(/;\s*$/m)
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+const STARTUP_LOCK_KEY = 7_331_003;
+
+/**
+ * Start-up work that looks for a row and creates it when missing (the provider's own clients):
+ * on PostgreSQL, processes started together take turns, so exactly one of them creates it. The
+ * work runs on its own connections while this one holds the lock; the embedded database has a
+ * single connection and a single process, so it needs no lock there.
+ */
+export async function underStartupLock<T>(database: Database, work: () => Promise<T>): Promise<T> {
+  if (database.embedded) return work();
+  return database.db.transaction(async (trx) => {
+    await trx.raw('select pg_advisory_xact_lock(?)', [STARTUP_LOCK_KEY]);
+    return work();
+  });
 }
