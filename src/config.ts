@@ -40,6 +40,7 @@ const envSchema = z.object({
   ACCOUNT_IDLE_TIMEOUT: seconds(30 * 60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: flag(false),
+  TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().positive().default(6000),
   DEMO_CLIENT: flag(true),
   KEY_REFRESH_SECONDS: seconds(10),
   SHUTDOWN_GRACE_SECONDS: seconds(20),
@@ -136,6 +137,8 @@ export interface Config {
   accountIdleTimeout: number;
   logLevel: string;
   trustProxy: boolean;
+  /** Per client on /token, shared by every process (counted in memory, flushed each second). */
+  tokenRequestsPerMinute: number;
   /** Development implementations, /dev/ routes and the demo relying party. */
   devMode: boolean;
   demoClient: boolean;
@@ -242,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     accountIdleTimeout: e.ACCOUNT_IDLE_TIMEOUT,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
+    tokenRequestsPerMinute: e.TOKEN_REQUESTS_PER_MINUTE,
     devMode: !production,
     demoClient: !production && e.DEMO_CLIENT,
     keyRefreshSeconds: e.KEY_REFRESH_SECONDS,

@@ -113,6 +113,7 @@ export async function startServer(
     const port = typeof address === 'object' && address ? address.port : config.port;
     host.startWatching(config.keyRefreshSeconds);
     services.sweeper.start();
+    services.tokenLimiter.start();
 
     let stopped: Promise<void> | undefined;
     const stop = () => {
@@ -126,6 +127,7 @@ export async function startServer(
         const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceSeconds * 1000);
         await closed;
         clearTimeout(grace);
+        await services.tokenLimiter.stop();
         if (ownsDatabase) await database.close();
       })();
       return stopped;

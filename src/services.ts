@@ -26,8 +26,9 @@ import { ConsentStore } from './oidc/consent-store.js';
 import { KeyService } from './oidc/keys/key-service.js';
 import { KeyStore } from './oidc/keys/key-store.js';
 import { ModelStore } from './oidc/model-store.js';
+import { BatchedLimiter } from './ops/batched-limiter.js';
 import { RateLimitStore } from './ops/rate-limit-store.js';
-import { RateLimiter } from './ops/rate-limiter.js';
+import { LIMITS, RateLimiter } from './ops/rate-limiter.js';
 import { Sweeper } from './ops/sweeper.js';
 import { HttpAlipayClient } from './outside/alipay/client.js';
 import { createOutsideServices } from './outside/factory.js';
@@ -96,6 +97,11 @@ export function createServices(config: Config, db: Db, log: Logger) {
     keys: new KeyService(new KeyStore(db), protector),
     consents: new ConsentService(new ConsentStore(db)),
     limiter,
+    // Per client on /token: counted in memory, shared through the database once a second.
+    tokenLimiter: new BatchedLimiter(rateLimits, {
+      ...LIMITS.tokenPerClient,
+      max: config.tokenRequestsPerMinute,
+    }),
     sweeper: new Sweeper(db, log),
   };
 }

@@ -17,7 +17,6 @@ import type { ProviderHost } from '../oidc/provider-host.js';
 import { SessionRevoker } from '../oidc/session-revoker.js';
 import type { Metrics } from '../ops/metrics.js';
 import { opsRoutes } from '../ops/ops-routes.js';
-import { LIMITS } from '../ops/rate-limiter.js';
 import type { Services } from '../services.js';
 import { Csrf } from './csrf.js';
 import { errorHandler } from './error-handler.js';
@@ -151,7 +150,7 @@ export function createApp(deps: AppDeps): Koa {
     if (ctx.path === '/token' && ctx.method === 'POST') {
       const clientId =
         basicAuthClientId(ctx.get('authorization')) ?? (await formClientId(ctx)) ?? `ip:${ctx.ip}`;
-      await services.limiter.consume(LIMITS.tokenPerClient, clientId);
+      await services.tokenLimiter.consume(clientId);
     }
     return next();
   });

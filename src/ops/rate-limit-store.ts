@@ -5,19 +5,59 @@ import { rowsOf } from '../db/database.js';
 export class RateLimitStore {
   constructor(private readonly db: Db) {}
 
-  async hit(key: string, windowSeconds: number): Promise<{ count: number; windowEndsAt: Date }> {
+  /** Adds `hits` (1 unless a process flushes what it counted) to the key's current window. */
+  async hit(key: string, windowSeconds: number, hits = 1): Promise<{ count: number; windowEndsAt: Date }> {
     const result = await this.db.raw(
       `insert into rate_limits (key, count, window_ends_at)
-       values (?, 1, now() + make_interval(secs => ?))
+       values (?, ?, now() + make_interval(secs => ?))
        on conflict (key) do update set
-         count = case when rate_limits.window_ends_at <= now() then 1 else rate_limits.count + 1 end,
+         count = case when rate_limits.window_ends_at <= now() then excluded.count
+           else rate_limits.count + excluded.count end,
          window_ends_at = case when rate_limits.window_ends_at <= now()
            then now() + make_interval(secs => ?) else rate_limits.window_ends_at end
        returning count, window_ends_at`,
-      [key, windowSeconds, windowSeconds],
+      [key, hits, windowSeconds, windowSeconds],
     );
     const [row] = rowsOf<{ count: number; window_ends_at: Date }>(result);
     return { count: Number(row!.count), windowEndsAt: new Date(row!.window_ends_at) };
+  }
+
+  /**
+   * Adds each key's hits (0 just reads it back) to its current window in one statement, and
+   * returns every key's total: a process flushing the counts it kept in memory.
+   */
+  async hitMany(
+    hits: { key: string; hits: number }[],
+    windowSeconds: number,
+  ): Promise<Map<string, { count: number; windowEndsAt: Date }>> {
+    if (hits.length === 0) return new Map();
+    const result = await this.db.raw(
+      `insert into rate_limits (key, count, window_ends_at)
+       select key, hits, now() + make_interval(secs => ?)
+         from unnest(?::text[], ?::int[]) as h(key, hits)
+       on conflict (key) do update set
+         count = case when rate_limits.window_ends_at <= now() then excluded.count
+           else rate_limits.count + excluded.count end,
+         window_ends_at = case when rate_limits.window_ends_at <= now()
+           then excluded.window_ends_at else rate_limits.window_ends_at end
+       returning key, count, window_ends_at`,
+      [windowSeconds, hits.map((h) => h.key), hits.map((h) => h.hits)],
+    );
+    return new Map(
+      rowsOf<{ key: string; count: number; window_ends_at: Date }>(result).map((r) => [
+        r.key,
+        { count: Number(r.count), windowEndsAt: new Date(r.window_ends_at) },
+      ]),
+    );
+  }
+
+  /** The key's current window, if it has one. */
+  async current(key: string): Promise<{ count: number; windowEndsAt: Date } | undefined> {
+    const row = await this.db('rate_limits')
+      .where('key', key)
+      .andWhere('window_ends_at', '>', this.db.fn.now())
+      .first();
+    return row ? { count: Number(row.count), windowEndsAt: new Date(row.window_ends_at) } : undefined;
   }
 
   async peek(key: string): Promise<number> {

@@ -12,6 +12,7 @@ export interface Limit {
 export const LIMITS = {
   loginPerIp: { name: 'login:ip', max: 60, windowSeconds: 15 * 60 },
   loginPerAccount: { name: 'login:account', max: 30, windowSeconds: 15 * 60 },
+  /** `max` is TOKEN_REQUESTS_PER_MINUTE; counted by BatchedLimiter. */
   tokenPerClient: { name: 'token:client', max: 6000, windowSeconds: 60 },
 } satisfies Record<string, Limit>;
 
