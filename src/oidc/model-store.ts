@@ -10,6 +10,18 @@ export type ModelPayload = Record<string, unknown> & {
   consumed?: unknown;
 };
 
+interface ByIdWaiter {
+  model: string;
+  resolve: (payload: ModelPayload | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
+function payloadOf(row: { payload: unknown; consumed_at: Date | string | null }): ModelPayload {
+  const payload = (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as ModelPayload;
+  if (row.consumed_at) payload.consumed = Math.floor(new Date(row.consumed_at).getTime() / 1000);
+  return payload;
+}
+
 export class ModelStore {
   constructor(private readonly db: Db) {}
 
@@ -31,15 +43,63 @@ export class ModelStore {
   }
 
   async find(model: string, where: { id?: string; uid?: string; user_code?: string }) {
+    if (where.id !== undefined && Object.keys(where).length === 1) return this.#findById(model, where.id);
     const row = await this.db('oidc_models')
       .select('payload', 'consumed_at')
       .where({ model, ...where })
       .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', this.db.fn.now()))
       .first();
-    if (!row) return undefined;
-    const payload = (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as ModelPayload;
-    if (row.consumed_at) payload.consumed = Math.floor(new Date(row.consumed_at).getTime() / 1000);
-    return payload;
+    return row ? payloadOf(row) : undefined;
+  }
+
+  /**
+   * Look-ups of one id under several models in the same tick become one query: introspection
+   * and revocation try a token as an access token, client-credentials token and refresh token
+   * at once (three statements otherwise).
+   */
+  #findById(model: string, id: string): Promise<ModelPayload | undefined> {
+    return new Promise((resolve, reject) => {
+      let waiting = this.#byId.get(id);
+      if (!waiting) {
+        waiting = [];
+        this.#byId.set(id, waiting);
+        queueMicrotask(() => {
+          this.#byId.delete(id);
+          this.#runById(id, waiting!);
+        });
+      }
+      waiting.push({ model, resolve, reject });
+    });
+  }
+
+  readonly #byId = new Map<string, ByIdWaiter[]>();
+
+  #runById(id: string, waiting: ByIdWaiter[]) {
+    const models = [...new Set(waiting.map((w) => w.model))];
+    this.db('oidc_models')
+      .select('model', 'payload', 'consumed_at')
+      .where('id', id)
+      .whereIn('model', models)
+      .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', this.db.fn.now()))
+      .then(
+        (rows: { model: string; payload: unknown; consumed_at: Date | null }[]) => {
+          const given = new Set<unknown>();
+          for (const w of waiting) {
+            const row = rows.find((r) => r.model === w.model);
+            if (!row) {
+              w.resolve(undefined);
+              continue;
+            }
+            // Two callers of one row each get their own copy: oidc-provider changes payloads it holds.
+            const payload = payloadOf(row);
+            w.resolve(given.has(row) ? structuredClone(payload) : payload);
+            given.add(row);
+          }
+        },
+        (err: unknown) => {
+          for (const w of waiting) w.reject(err);
+        },
+      );
   }
 
   /** Marks a row consumed unless it already was; true for exactly one caller. */
