@@ -311,20 +311,23 @@ describe('the real SMS gateway and identity verifier, as fake servers speaking t
     });
     expect(messageOf(mismatch)).toBe('姓名与身份证号码不一致，请核对后重试');
 
-    verifier.faults.down = true;
-    const down = await submit(ua, realname, '/realname', {
-      real_name: known.name,
-      id_number: known.idNumber,
-    });
-    expect(down.status).toBe(503);
-    expect(messageOf(down)).toBe('实名核验服务暂不可用，请稍后重试');
-    const row = await server.database
-      .db('accounts')
-      .where({ phone: `+86${phone}` })
-      .first();
-    expect(row.verified_at).toBeNull();
+    // Down, and hanging past IDENTITY_VERIFIER_TIMEOUT_MS: the same page, and nothing written.
+    for (const fault of ['down', 'hang'] as const) {
+      verifier.faults[fault] = true;
+      const down = await submit(ua, realname, '/realname', {
+        real_name: known.name,
+        id_number: known.idNumber,
+      });
+      verifier.faults[fault] = false;
+      expect(down.status).toBe(503);
+      expect(messageOf(down)).toBe('实名核验服务暂不可用，请稍后重试');
+      const row = await server.database
+        .db('accounts')
+        .where({ phone: `+86${phone}` })
+        .first();
+      expect(row.verified_at).toBeNull();
+    }
 
-    verifier.faults.down = false;
     const ok = await submit(
       ua,
       realname,
