@@ -1,6 +1,12 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIRECT_URI, randomPhone, registerRelyingParty, signIn } from '../support/relying-party.js';
+import {
+  beginAuthorization,
+  REDIRECT_URI,
+  randomPhone,
+  registerRelyingParty,
+  signIn,
+} from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { formAction, hiddenField, UserAgent } from '../support/user-agent.js';
 
@@ -41,13 +47,7 @@ describe('hostile and malformed input at the public endpoints and forms', () => 
 
   async function loginPage(ua: UserAgent) {
     const rp = await registerRelyingParty(server, { firstParty: true });
-    const url = oidc.buildAuthorizationUrl(rp.config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid',
-      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-      code_challenge_method: 'S256',
-    });
-    return ua.follow(await ua.get(url));
+    return (await beginAuthorization(ua, rp, { scope: 'openid' })).page;
   }
 
   it('answers injection strings in every login and registration field with a clean 4xx, changing nothing', async () => {
