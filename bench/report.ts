@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { LoadResult } from './load.js';
-import type { QueryProfile } from './query-profile.js';
+import { PASSWORD_LOGIN_PROFILE, type QueryProfile } from './query-profile.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -41,6 +41,8 @@ const TARGETS: Record<string, { text: string; met: (r: LoadResult) => boolean } 
   introspection: { text: '≥ 1,500/s per core', met: (r) => perCore(r) >= 1500 },
   userinfo: { text: '≥ 1,500/s per core', met: (r) => perCore(r) >= 1500 },
 };
+/** Database statements per password login (/auth to the code at the redirect_uri). */
+const STATEMENTS_PER_LOGIN = 15;
 const HALF_PEAK_P99_MS = 50;
 const IDLE_MEMORY_MIB = 150;
 /** More CPU than this used by anything else during a run means another job shared the machine. */
@@ -191,18 +193,28 @@ export function renderQueries(profiles: QueryProfile[]): string {
   const lines = [
     '## Database statements per request',
     '',
-    'Counted on an in-process server (in-memory PGlite) over 20 sequential requests each; the same statements run on PostgreSQL.',
+    'Counted on an in-process server (in-memory PGlite): request scenarios over 20 sequential requests each, ' +
+      'flows over 5 whole flows each (from their first request to their last, per flow); the same statements run on PostgreSQL.',
     '',
   ];
-  const rows = profiles.map((p) => [
-    p.scenario,
-    fixed(p.perRequest, 1),
-    p.statements
-      .map((st) => `${fixed(st.perRequest, 1)}× \`${st.sql.replaceAll('|', '\\|').replaceAll('`', "'")}\``)
-      .join('<br>') || '—',
-  ]);
+  const rows = profiles.map((p) => {
+    const login = p.scenario === PASSWORD_LOGIN_PROFILE;
+    return [
+      p.scenario,
+      fixed(p.perRequest, 1),
+      login ? `≤ ${STATEMENTS_PER_LOGIN} per login` : '—',
+      login ? mark(p.perRequest <= STATEMENTS_PER_LOGIN) : '',
+      p.statements
+        .map((st) => `${fixed(st.perRequest, 1)}× \`${st.sql.replaceAll('|', '\\|').replaceAll('`', "'")}\``)
+        .join('<br>') || '—',
+    ];
+  });
   lines.push(
-    markdownTable(['Scenario', 'statements/request', 'statements'], ['left', 'right', 'left'], rows),
+    markdownTable(
+      ['Scenario', 'statements each', 'Target', 'Met', 'statements'],
+      ['left', 'right', 'left', 'left', 'left'],
+      rows,
+    ),
   );
   return lines.join('\n');
 }

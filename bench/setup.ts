@@ -71,6 +71,7 @@ export async function removeClients(env: Record<string, string>, clientIds: stri
 }
 
 export interface Endpoints {
+  authorization: string;
   token: string;
   introspection: string;
   userinfo: string;
@@ -92,6 +93,7 @@ export async function discoverEndpoints(issuer: string, site: ClientCredentials)
     return new URL(value).pathname;
   };
   const endpoints: Endpoints = {
+    authorization: pathOf('authorization_endpoint', m.authorization_endpoint),
     token: pathOf('token_endpoint', m.token_endpoint),
     introspection: pathOf('introspection_endpoint', m.introspection_endpoint),
     userinfo: pathOf('userinfo_endpoint', m.userinfo_endpoint),
