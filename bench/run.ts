@@ -112,11 +112,10 @@ async function postgresProbe(
   const show = async (name: string) =>
     (await client.query<Record<string, string>>(`show ${name}`)).rows[0]?.[name] ?? '?';
   const host = new URL(databaseUrl).hostname;
-  const parameters = await Promise.all(
-    ['shared_buffers', 'synchronous_commit', 'fsync', 'max_connections'].map(
-      async (n) => `${n}=${await show(n)}`,
-    ),
-  );
+  // One after the other: one client runs one query at a time.
+  const parameters: string[] = [];
+  for (const n of ['shared_buffers', 'synchronous_commit', 'fsync', 'max_connections'])
+    parameters.push(`${n}=${await show(n)}`);
   const version = `${await show('server_version')} at ${host || 'a local socket'} (${parameters.join(', ')})`;
   const probe: DatabaseCpuProbe | undefined = LOCAL_HOSTS.includes(host)
     ? async () => {
@@ -277,8 +276,7 @@ async function main() {
     progress(`idle RSS ${idle.rss.toFixed(0)} MiB`);
 
     const base = {
-      url: server.url,
-      serverPid: server.pid,
+      targets: [{ url: server.url, pid: server.pid }],
       connections: settings.connections,
       dbCpu: postgres?.probe,
     };
