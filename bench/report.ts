@@ -66,6 +66,8 @@ export function perCore(r: LoadResult): number {
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const fixed = (n: number, digits = 2) => n.toFixed(digits);
+/** Rates below 100 (sign-ins) with a decimal, so that 19.6 next to "≥ 20" does not read as 20. */
+const rate = (n: number) => (n < 100 ? fixed(n, 1) : int(n));
 const mark = (ok: boolean) => (ok ? 'met' : '**missed**');
 
 /** A markdown table padded the way the formatter (biome) writes it, so RESULTS.md stays lint-clean. */
@@ -107,11 +109,11 @@ export function renderRun(run: Run): string {
   const h = run.halfPeak;
   const row = (r: LoadResult, name: string, target: string, met: boolean | undefined) => [
     name,
-    int(r.rps),
+    rate(r.rps),
     fixed(r.serverCores),
-    int(perCore(r)),
+    rate(perCore(r)),
     r.dbCores === undefined ? '—' : fixed(r.dbCores),
-    r.dbCores === undefined ? '—' : int(r.rps / (r.serverCores + r.dbCores)),
+    r.dbCores === undefined ? '—' : rate(r.rps / (r.serverCores + r.dbCores)),
     fixed(r.p50, 1),
     fixed(r.p99, 1),
     `${int(r.non2xx)} / ${int(r.errors + r.timeouts + r.unexpected)}`,
