@@ -40,6 +40,10 @@ export interface LoadResult {
   /** A few non-2xx / unexpected responses, to tell why. */
   samples: string[];
   overallRate?: number | undefined;
+  /** A flow scenario: rps counts completed iterations (flows), p50/p99 are per iteration. */
+  flow?: boolean;
+  /** Flow scenarios: latencies of named parts of an iteration (e.g. the /token request alone). */
+  parts?: { name: string; p50: number; p99: number }[];
 }
 
 /** CPU seconds of the database server processes serving the provider, by pid. */
@@ -51,25 +55,96 @@ function dbCpuDelta(before: Map<number, number>, after: Map<number, number>): nu
   return total;
 }
 
+/** A server process under load: its base URL (127.0.0.1 only) and its pid, for its CPU time. */
+export interface LoadTarget {
+  url: string;
+  pid: number;
+}
+
+export function assertLocal(targets: LoadTarget[]) {
+  for (const t of targets) {
+    const target = new URL(t.url);
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(target.hostname)) {
+      throw new Error(`the bench only loads local servers, not ${target.host}`);
+    }
+  }
+}
+
+export interface CpuMeasurement {
+  wall: number;
+  /** Sum over the server processes. */
+  serverCores: number;
+  dbCores: number | undefined;
+  loaderCores: number;
+  otherCores: number | undefined;
+}
+
 /**
- * One bounded autocannon run against 127.0.0.1, measuring the server process's CPU from
- * /proc/<pid>/stat over exactly the run.
+ * Starts measuring CPU over a run: the server processes (utime + stime from /proc/<pid>/stat,
+ * summed), the database backends, this process (the load generator) and the whole machine.
+ * The returned function ends the measurement.
+ */
+export async function startCpuMeasurement(
+  serverPids: number[],
+  dbCpu: DatabaseCpuProbe | undefined,
+): Promise<() => Promise<CpuMeasurement>> {
+  const dbBefore = await dbCpu?.();
+  const cpuBefore = serverPids.map(cpuSeconds);
+  const machineBefore = machineBusySeconds();
+  const loaderBefore = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  return async () => {
+    const wall = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpuAfter = serverPids.map(cpuSeconds);
+    const machineAfter = machineBusySeconds();
+    const loader = process.cpuUsage(loaderBefore);
+    const dbAfter = await dbCpu?.();
+    let server = 0;
+    for (const [i, after] of cpuAfter.entries()) {
+      const before = cpuBefore[i];
+      if (before === undefined || after === undefined)
+        throw new Error('a server process went away during the run');
+      server += after - before;
+    }
+    const serverCores = server / wall;
+    const dbCores = dbBefore && dbAfter ? dbCpuDelta(dbBefore, dbAfter) / wall : undefined;
+    const loaderCores = (loader.user + loader.system) / 1e6 / wall;
+    const otherCores =
+      machineBefore === undefined || machineAfter === undefined
+        ? undefined
+        : Math.max(0, (machineAfter - machineBefore) / wall - serverCores - (dbCores ?? 0) - loaderCores);
+    return { wall, serverCores, dbCores, loaderCores, otherCores };
+  };
+}
+
+/** The q-th percentile (0–100, nearest rank) of ascending-sorted values; 0 for none. */
+export function percentile(sorted: number[], q: number): number {
+  if (!sorted.length) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((q / 100) * sorted.length) - 1))]!;
+}
+
+/** Splits `total` (connections, a rate) over `parts` as evenly as whole numbers allow. */
+export function split(total: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
+}
+
+/**
+ * A bounded autocannon run against 127.0.0.1, measuring the server processes' CPU from
+ * /proc/<pid>/stat over exactly the run. With several targets (server processes), the
+ * connections (and an overall rate) are split evenly and one autocannon runs per target, all at
+ * once; req/s and CPU are summed, and p50/p99 are taken over every response of every target.
  */
 export async function runLoad(
   scenario: Scenario,
   options: {
-    url: string;
-    serverPid: number;
+    targets: LoadTarget[];
     connections: number;
     seconds: number;
     overallRate?: number | undefined;
     dbCpu?: DatabaseCpuProbe | undefined;
   },
 ): Promise<LoadResult> {
-  const target = new URL(options.url);
-  if (!['127.0.0.1', 'localhost', '[::1]'].includes(target.hostname)) {
-    throw new Error(`the bench only loads local servers, not ${target.host}`);
-  }
+  assertLocal(options.targets);
   let unexpected = 0;
   const samples: string[] = [];
   const sample = (text: string) => {
@@ -91,53 +166,77 @@ export async function runLoad(
     onResponse,
   }));
 
-  const dbBefore = await options.dbCpu?.();
-  const cpuBefore = cpuSeconds(options.serverPid);
-  const machineBefore = machineBusySeconds();
-  const loaderBefore = process.cpuUsage();
-  const started = process.hrtime.bigint();
-  const result = await autocannon({
-    url: options.url,
-    connections: options.connections,
-    duration: options.seconds,
-    timeout: 10,
-    requests,
-    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
-  });
-  const wall = Number(process.hrtime.bigint() - started) / 1e9;
-  const cpuAfter = cpuSeconds(options.serverPid);
-  const machineAfter = machineBusySeconds();
-  const loader = process.cpuUsage(loaderBefore);
-  const dbAfter = await options.dbCpu?.();
-  if (cpuBefore === undefined || cpuAfter === undefined)
-    throw new Error('the server process went away during the run');
+  const connections = split(options.connections, options.targets.length);
+  const rates = options.overallRate ? split(options.overallRate, options.targets.length) : undefined;
+  const responseTimes: number[] = [];
+  const stop = await startCpuMeasurement(
+    options.targets.map((t) => t.pid),
+    options.dbCpu,
+  );
+  const runs = await Promise.all(
+    options.targets.map(
+      (target, i) =>
+        new Promise<autocannon.Result>((resolve, reject) => {
+          // With a callback autocannon returns its instance, whose events give every response time.
+          const instance = autocannon(
+            {
+              url: target.url,
+              connections: Math.max(1, connections[i]!),
+              duration: options.seconds,
+              timeout: 10,
+              requests,
+              ...(rates ? { overallRate: Math.max(1, rates[i]!) } : {}),
+            },
+            (err, result) => (err ? reject(err) : resolve(result)),
+          );
+          if (options.targets.length > 1) {
+            instance.on('response', (_client, _status, _bytes, ms) => responseTimes.push(ms));
+          }
+        }),
+    ),
+  );
+  const cpu = await stop();
 
   const statusCodes: Record<string, number> = {};
-  for (const [code, stat] of Object.entries(result.statusCodeStats ?? {}))
-    statusCodes[code] = stat.count ?? 0;
-  const ok = result['2xx'] - unexpected;
-  const serverCores = (cpuAfter - cpuBefore) / wall;
-  const dbCores = dbBefore && dbAfter ? dbCpuDelta(dbBefore, dbAfter) / wall : undefined;
-  const loaderCores = (loader.user + loader.system) / 1e6 / wall;
-  const otherCores =
-    machineBefore === undefined || machineAfter === undefined
-      ? undefined
-      : Math.max(0, (machineAfter - machineBefore) / wall - serverCores - (dbCores ?? 0) - loaderCores);
+  let ok = 0;
+  let non2xx = 0;
+  let errors = 0;
+  let timeouts = 0;
+  for (const result of runs) {
+    for (const [code, stat] of Object.entries(result.statusCodeStats ?? {}))
+      statusCodes[code] = (statusCodes[code] ?? 0) + (stat.count ?? 0);
+    ok += result['2xx'];
+    non2xx += result.non2xx;
+    errors += result.errors;
+    timeouts += result.timeouts;
+  }
+  ok -= unexpected;
+  const duration = Math.max(...runs.map((r) => r.duration));
+  let p50: number;
+  let p99: number;
+  if (runs.length === 1) {
+    p50 = runs[0]!.latency.p50;
+    p99 = runs[0]!.latency.p99;
+  } else {
+    responseTimes.sort((a, b) => a - b);
+    p50 = percentile(responseTimes, 50);
+    p99 = percentile(responseTimes, 99);
+  }
   return {
     scenario: scenario.name,
     connections: options.connections,
-    seconds: result.duration,
-    rps: ok / result.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    serverCores,
-    dbCores,
-    loaderCores,
-    otherCores,
-    non2xx: result.non2xx,
+    seconds: duration,
+    rps: ok / duration,
+    p50,
+    p99,
+    serverCores: cpu.serverCores,
+    dbCores: cpu.dbCores,
+    loaderCores: cpu.loaderCores,
+    otherCores: cpu.otherCores,
+    non2xx,
     statusCodes,
-    errors: result.errors,
-    timeouts: result.timeouts,
+    errors,
+    timeouts,
     unexpected,
     samples,
     overallRate: options.overallRate,

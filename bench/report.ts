@@ -1,8 +1,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { LoadResult } from './load.js';
-import type { QueryProfile } from './query-profile.js';
+import { PASSWORD_LOGIN_PROFILE, type QueryProfile } from './query-profile.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
+
+/** The RESULTS.md section a run writes: one per database, and one for PostgreSQL with 2 processes. */
+export function sectionOf(kind: DatabaseKind, processes: number): string {
+  return processes > 1 ? `${kind}-${processes}` : kind;
+}
 
 export interface Machine {
   date: string;
@@ -25,14 +30,19 @@ export interface Memory {
 
 export interface Run {
   kind: DatabaseKind;
+  /** Server processes on the one database; the load is split evenly over them. */
+  processes: number;
   machine: Machine;
   connections: number;
   seconds: number;
   warmupSeconds: number;
   machineClients: number;
+  /** Sites the flow scenarios' /token requests are spread over. */
+  sites: number;
   results: LoadResult[];
   halfPeak: LoadResult | undefined;
-  memory: Memory;
+  /** One per server process. */
+  memory: Memory[];
 }
 
 /** The goals from the issue; per core, on PostgreSQL. */
@@ -40,7 +50,11 @@ const TARGETS: Record<string, { text: string; met: (r: LoadResult) => boolean } 
   'client credentials': { text: '≥ 1,200/s per core', met: (r) => perCore(r) >= 1200 },
   introspection: { text: '≥ 1,500/s per core', met: (r) => perCore(r) >= 1500 },
   userinfo: { text: '≥ 1,500/s per core', met: (r) => perCore(r) >= 1500 },
+  'password login': { text: '≥ 20/s per core', met: (r) => perCore(r) >= 20 },
+  refresh: { text: '≥ 360/s per core', met: (r) => perCore(r) >= 360 },
 };
+/** Database statements per password login (/auth to the code at the redirect_uri). */
+const STATEMENTS_PER_LOGIN = 15;
 const HALF_PEAK_P99_MS = 50;
 const IDLE_MEMORY_MIB = 150;
 /** More CPU than this used by anything else during a run means another job shared the machine. */
@@ -52,6 +66,8 @@ export function perCore(r: LoadResult): number {
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const fixed = (n: number, digits = 2) => n.toFixed(digits);
+/** Rates below 100 (sign-ins) with a decimal, so that 19.6 next to "≥ 20" does not read as 20. */
+const rate = (n: number) => (n < 100 ? fixed(n, 1) : int(n));
 const mark = (ok: boolean) => (ok ? 'met' : '**missed**');
 
 /** A markdown table padded the way the formatter (biome) writes it, so RESULTS.md stays lint-clean. */
@@ -72,16 +88,19 @@ function failures(r: LoadResult): number {
 export function renderRun(run: Run): string {
   const { machine: m } = run;
   const lines: string[] = [];
-  const title = run.kind === 'postgres' ? 'PostgreSQL' : 'PGlite (embedded)';
-  lines.push(`## ${title}`, '');
+  lines.push(`## ${sectionTitle(sectionOf(run.kind, run.processes))}`, '');
+  const processes =
+    run.processes > 1
+      ? `${run.processes} processes on the one database (same issuer, keys and cookie keys; ports differ), the load split evenly over them`
+      : 'one process';
   lines.push(
     `- date: ${m.date}`,
     `- database: ${m.database}`,
     `- machine: ${m.cores} cores (nproc), ${m.cpuModel}, ${fixed(m.memoryGiB, 1)} GiB RAM, ${m.platform}`,
     `- code: ${m.revision}`,
-    `- Node ${m.node}; server NODE_ENV=${m.serverEnv}, one process; load generator (autocannon) on the same machine`,
-    `- ${run.connections} connections, ${run.warmupSeconds} s warm-up + ${run.seconds} s per scenario; ` +
-      `client credentials spread over ${run.machineClients} clients (per-client /token limit)`,
+    `- Node ${m.node}; server NODE_ENV=${m.serverEnv}, TRUST_PROXY=true, ${processes}; load generator (autocannon, and the bench's flow driver) on the same machine`,
+    `- ${run.connections} connections (flow scenarios: ${run.connections} workers), ${run.warmupSeconds} s warm-up + ${run.seconds} s per scenario; ` +
+      `client credentials spread over ${run.machineClients} clients, the flows' /token requests over ${run.sites} sites (per-client /token limit)`,
     '',
   );
   if (run.kind !== 'postgres') {
@@ -90,11 +109,11 @@ export function renderRun(run: Run): string {
   const h = run.halfPeak;
   const row = (r: LoadResult, name: string, target: string, met: boolean | undefined) => [
     name,
-    int(r.rps),
+    rate(r.rps),
     fixed(r.serverCores),
-    int(perCore(r)),
+    rate(perCore(r)),
     r.dbCores === undefined ? '—' : fixed(r.dbCores),
-    r.dbCores === undefined ? '—' : int(r.rps / (r.serverCores + r.dbCores)),
+    r.dbCores === undefined ? '—' : rate(r.rps / (r.serverCores + r.dbCores)),
     fixed(r.p50, 1),
     fixed(r.p99, 1),
     `${int(r.non2xx)} / ${int(r.errors + r.timeouts + r.unexpected)}`,
@@ -151,16 +170,41 @@ export function renderRun(run: Run): string {
       rows,
     ),
   );
-  lines.push(
-    '',
-    `Server memory (RSS): idle ${int(run.memory.idleRss)} MiB (target ≤ ${IDLE_MEMORY_MIB} MiB: ${mark(
-      run.memory.idleRss <= IDLE_MEMORY_MIB,
-    )}), after load ${int(run.memory.afterLoadRss)} MiB, peak ${int(run.memory.peakRss)} MiB.`,
-  );
+  const flows = run.results.filter((r) => r.flow);
+  if (flows.length) {
+    lines.push(
+      '',
+      `Flow scenarios (${flows.map((r) => r.scenario).join(', ')}): req/s counts completed flows per second ` +
+        'and p50/p99 are per whole flow (see README.md for what one flow is). Parts of a flow, p50 / p99 ms: ' +
+        flows
+          .filter((r) => r.parts?.length)
+          .map(
+            (r) =>
+              `${r.scenario}: ${r.parts!.map((p) => `${p.name} ${fixed(p.p50, 1)} / ${fixed(p.p99, 1)}`).join(', ')}`,
+          )
+          .join('; ') +
+        '.',
+    );
+  }
+  if (run.processes > 1) {
+    lines.push(
+      '',
+      `req/s and server CPU are the sums over the ${run.processes} processes; per core = summed req/s ÷ summed server CPU.`,
+    );
+  }
+  lines.push('');
+  for (const [i, memory] of run.memory.entries()) {
+    const which = run.memory.length > 1 ? `Server ${i + 1} memory` : 'Server memory';
+    lines.push(
+      `${which} (RSS): idle ${int(memory.idleRss)} MiB (target ≤ ${IDLE_MEMORY_MIB} MiB: ${mark(
+        memory.idleRss <= IDLE_MEMORY_MIB,
+      )}), after load ${int(memory.afterLoadRss)} MiB, peak ${int(memory.peakRss)} MiB.`,
+    );
+  }
   const all = [...run.results, ...(h ? [h] : [])];
   const loader = Math.max(...all.map((r) => r.loaderCores));
   lines.push(
-    `Load generator CPU: up to ${fixed(loader)} cores (near 1.0 would mean autocannon, not the server, set the pace).`,
+    `Load generator CPU: up to ${fixed(loader)} cores (near 1.0 would mean the bench process, not the server, set the pace).`,
   );
   const busy = all.filter((r) => (r.otherCores ?? 0) > DISTURBED_CORES);
   lines.push(
@@ -191,18 +235,28 @@ export function renderQueries(profiles: QueryProfile[]): string {
   const lines = [
     '## Database statements per request',
     '',
-    'Counted on an in-process server (in-memory PGlite) over 20 sequential requests each; the same statements run on PostgreSQL.',
+    'Counted on an in-process server (in-memory PGlite): request scenarios over 20 sequential requests each, ' +
+      'flows over 5 whole flows each (from their first request to their last, per flow); the same statements run on PostgreSQL.',
     '',
   ];
-  const rows = profiles.map((p) => [
-    p.scenario,
-    fixed(p.perRequest, 1),
-    p.statements
-      .map((st) => `${fixed(st.perRequest, 1)}× \`${st.sql.replaceAll('|', '\\|').replaceAll('`', "'")}\``)
-      .join('<br>') || '—',
-  ]);
+  const rows = profiles.map((p) => {
+    const login = p.scenario === PASSWORD_LOGIN_PROFILE;
+    return [
+      p.scenario,
+      fixed(p.perRequest, 1),
+      login ? `≤ ${STATEMENTS_PER_LOGIN} per login` : '—',
+      login ? mark(p.perRequest <= STATEMENTS_PER_LOGIN) : '',
+      p.statements
+        .map((st) => `${fixed(st.perRequest, 1)}× \`${st.sql.replaceAll('|', '\\|').replaceAll('`', "'")}\``)
+        .join('<br>') || '—',
+    ];
+  });
   lines.push(
-    markdownTable(['Scenario', 'statements/request', 'statements'], ['left', 'right', 'left'], rows),
+    markdownTable(
+      ['Scenario', 'statements each', 'Target', 'Met', 'statements'],
+      ['left', 'right', 'left', 'left', 'left'],
+      rows,
+    ),
   );
   return lines.join('\n');
 }
@@ -215,17 +269,31 @@ to read the per-core figures). A run replaces only the section of the database i
 
 const marker = (name: string) => [`<!-- bench:${name} -->`, `<!-- /bench:${name} -->`] as const;
 
-/** Replaces (or appends) the named sections of RESULTS.md, leaving the others as they were. */
+const SECTIONS = ['pglite', 'postgres', 'postgres-2', 'queries'] as const;
+
+function sectionTitle(name: string): string {
+  if (name === 'postgres') return 'PostgreSQL';
+  if (name === 'postgres-2') return 'PostgreSQL, 2 processes';
+  return 'PGlite (embedded)';
+}
+
+/** Replaces the named sections of RESULTS.md, leaving the others (and the text outside them) as they were. */
 export function writeSections(file: string, sections: Record<string, string>) {
   let text = existsSync(file) ? readFileSync(file, 'utf8') : HEADER;
-  for (const name of ['pglite', 'postgres', 'queries']) {
+  for (const [i, name] of SECTIONS.entries()) {
     const [start, end] = marker(name);
-    if (!text.includes(start)) {
-      const placeholder =
-        name === 'queries'
-          ? ''
-          : `## ${name === 'postgres' ? 'PostgreSQL' : 'PGlite (embedded)'}\n\nNot run yet.`;
-      text = `${text.trimEnd()}\n\n${start}\n${placeholder}\n${end}\n`;
+    if (text.includes(start)) continue;
+    const placeholder = name === 'queries' ? '' : `## ${sectionTitle(name)}\n\nNot run yet.`;
+    const block = `${start}\n${placeholder}\n${end}\n`;
+    // In the order above: before the first later section already there, else at the end.
+    const later = SECTIONS.slice(i + 1)
+      .map((n) => text.indexOf(marker(n)[0]))
+      .filter((at) => at !== -1);
+    if (later.length) {
+      const at = Math.min(...later);
+      text = `${text.slice(0, at)}${block}\n${text.slice(at)}`;
+    } else {
+      text = `${text.trimEnd()}\n\n${block}`;
     }
   }
   for (const [name, body] of Object.entries(sections)) {

@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freePort } from '../test/support/server.js';
 import { summariseCpuProfile } from './cpu-profile.js';
-import { type DatabaseCpuProbe, type LoadResult, runLoad, type Scenario } from './load.js';
+import { type FlowScenario, flowWorkers, runFlow } from './flow-load.js';
+import { CitizenPool, flowScenarios, SIGN_INS_PER_CITIZEN } from './flow-scenarios.js';
+import { type DatabaseCpuProbe, type LoadResult, type LoadTarget, runLoad, type Scenario } from './load.js';
 import { profileQueries } from './query-profile.js';
 import {
   type DatabaseKind,
@@ -16,9 +18,10 @@ import {
   type Memory,
   renderQueries,
   renderRun,
+  sectionOf,
   writeSections,
 } from './report.js';
-import { cpuSeconds, memoryMiB, startServerProcess } from './server-process.js';
+import { cpuSeconds, memoryMiB, type ServerProcess, startServerProcess } from './server-process.js';
 import {
   basicAuth,
   citizenAccessToken,
@@ -26,7 +29,7 @@ import {
   discoverEndpoints,
   type Fixtures,
   prepareFixtures,
-  removeClients,
+  removeFixtures,
 } from './setup.js';
 
 const RESULTS_FILE = new URL('./RESULTS.md', import.meta.url);
@@ -45,6 +48,14 @@ const settings = {
   warmupSeconds: numberSetting('BENCH_WARMUP_SECONDS', 2, 0, 30),
   connections: numberSetting('BENCH_CONNECTIONS', 32, 1, 512),
   machineClients: numberSetting('BENCH_CLIENTS', 64, 1, 1000),
+  /** Server processes on the one database (PostgreSQL only for 2). */
+  processes: numberSetting('BENCH_PROCESSES', 1, 1, 2),
+  /** First-party sites the flow scenarios' /token requests are spread over (per-client /token limit). */
+  sites: numberSetting('BENCH_SITES', 16, 1, 256),
+  /** Citizens for the sign-ins of the flow scenarios, each signed in at most 30 times a run (per-account limit). */
+  citizens: numberSetting('BENCH_CITIZENS', 64, 1, 10_000),
+  /** Registered phones for the SMS-code scenario, each sent one code a run; 0: enough for 400/s. */
+  smsPhones: numberSetting('BENCH_SMS_PHONES', 0, 0, 200_000),
   write: process.argv.includes('--write') || process.env['BENCH_WRITE'] === '1',
   /** Only these scenarios (comma-separated names, e.g. `userinfo`); a partial run is never written. */
   only: (process.env['BENCH_SCENARIOS'] ?? '')
@@ -56,6 +67,8 @@ const settings = {
   nodeEnv: process.env['BENCH_NODE_ENV'] === 'production' ? 'production' : 'test',
   databaseUrl: process.env['DATABASE_URL'] || undefined,
 };
+if (settings.connections < settings.processes)
+  throw new Error('BENCH_CONNECTIONS must be at least BENCH_PROCESSES');
 
 /** Not secret: bench-only values, the same on every run. */
 const benchSecret = (purpose: string) => createHash('sha256').update(`unified-id bench ${purpose}`).digest();
@@ -112,11 +125,10 @@ async function postgresProbe(
   const show = async (name: string) =>
     (await client.query<Record<string, string>>(`show ${name}`)).rows[0]?.[name] ?? '?';
   const host = new URL(databaseUrl).hostname;
-  const parameters = await Promise.all(
-    ['shared_buffers', 'synchronous_commit', 'fsync', 'max_connections'].map(
-      async (n) => `${n}=${await show(n)}`,
-    ),
-  );
+  // One after the other: one client runs one query at a time.
+  const parameters: string[] = [];
+  for (const n of ['shared_buffers', 'synchronous_commit', 'fsync', 'max_connections'])
+    parameters.push(`${n}=${await show(n)}`);
   const version = `${await show('server_version')} at ${host || 'a local socket'} (${parameters.join(', ')})`;
   const probe: DatabaseCpuProbe | undefined = LOCAL_HOSTS.includes(host)
     ? async () => {
@@ -179,19 +191,31 @@ function scenarios(
   ];
 }
 
+/** Every scenario by name: the request scenarios (autocannon) and the flow scenarios (own driver). */
+type AnyScenario = { kind: 'requests'; scenario: Scenario } | { kind: 'flow'; scenario: FlowScenario };
+
 async function main() {
   const kind: DatabaseKind = settings.databaseUrl ? 'postgres' : 'pglite';
+  if (settings.processes > 1 && kind !== 'postgres') {
+    throw new Error(
+      'BENCH_PROCESSES=2 needs PostgreSQL (DATABASE_URL): the embedded database belongs to one process',
+    );
+  }
   if (settings.databaseUrl) {
     progress(
-      'PostgreSQL: the bench adds clients, a citizen and tokens to this database; use a throw-away one',
+      'PostgreSQL: the bench adds clients, citizens and tokens to this database; use a throw-away one',
     );
   }
 
-  progress('counting database statements per request (in-process, in-memory PGlite)');
+  progress('counting database statements per request and per flow (in-process, in-memory PGlite)');
   const queries = await profileQueries();
 
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'uid-bench-'));
-  const port = await freePort();
+  const ports: number[] = [];
+  while (ports.length < settings.processes) {
+    const port = await freePort();
+    if (!ports.includes(port)) ports.push(port);
+  }
   // `test`, as the test suite runs it: production demands every outside service (SMS gateway,
   // identity verifier…) to be configured. BENCH_NODE_ENV=production benches a production
   // configuration; then the bench's own environment (those settings) is passed to the server.
@@ -210,13 +234,17 @@ async function main() {
     HOME: process.env['HOME'] ?? workDir,
     TMPDIR: os.tmpdir(),
     NODE_ENV: serverEnv,
-    PORT: String(port),
+    PORT: String(ports[0]),
     HOST: '127.0.0.1',
-    ISSUER: `http://localhost:${port}`,
+    // One deployment: every process has the same issuer (and keys, cookies, database).
+    ISSUER: `http://localhost:${ports[0]}`,
     DATA_DIR: path.join(workDir, 'data'),
     LOG_LEVEL: 'warn',
     DEMO_CLIENT: 'false',
     SHUTDOWN_GRACE_SECONDS: '2',
+    // The flow scenarios' simulated citizens each come from their own address (X-Forwarded-For),
+    // as behind a reverse proxy: the per-address login and SMS limits apply per citizen.
+    TRUST_PROXY: 'true',
     // Fixed, so a PostgreSQL database keeps working across runs (its signing keys are sealed with
     // this key); the deployment's own secrets are used instead when they are set.
     COOKIE_KEYS: process.env['COOKIE_KEYS'] || benchSecret('cookie keys').toString('base64url'),
@@ -226,22 +254,51 @@ async function main() {
     ...(settings.databaseUrl ? { DATABASE_POOL_MAX: process.env['DATABASE_POOL_MAX'] || '10' } : {}),
   };
 
+  const selected = (name: string) => !settings.only.length || settings.only.includes(name);
+  const smsSelected = selected('SMS-code issue') && serverEnv !== 'production';
+  // Every phone gets one code a run (SMS_RULES: one a minute, ten a day), warm-up included:
+  // enough for 400 codes a second per process unless BENCH_SMS_PHONES says otherwise.
+  const smsPhones = smsSelected
+    ? settings.smsPhones ||
+      Math.ceil(400 * settings.processes * (settings.seconds + settings.warmupSeconds)) + 20
+    : 0;
+
   let fixtures: Fixtures | undefined;
-  let server: Awaited<ReturnType<typeof startServerProcess>> | undefined;
+  const servers: ServerProcess[] = [];
   let postgres: Awaited<ReturnType<typeof postgresProbe>> | undefined;
   try {
-    progress(`preparing ${settings.machineClients} machine clients, a site and a citizen (${kind})`);
-    fixtures = await prepareFixtures(env, settings.machineClients);
+    progress(
+      `preparing ${settings.machineClients} machine clients, ${settings.sites} sites, ` +
+        `${settings.citizens + smsPhones + 1} citizens (${kind})`,
+    );
+    fixtures = await prepareFixtures(env, {
+      machines: settings.machineClients,
+      sites: settings.sites,
+      loginCitizens: settings.citizens,
+      smsPhones,
+    });
     postgres = settings.databaseUrl ? await postgresProbe(settings.databaseUrl) : undefined;
 
-    progress(`starting the server: node bin/unified-id.js serve on port ${port}`);
-    const profileDir = path.join(workDir, 'cpu-profile');
-    server = await startServerProcess({
-      env,
-      port,
-      logDir: workDir,
-      nodeArgs: settings.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-    });
+    const profileDir = (n: number) => path.join(workDir, `cpu-profile-${n}`);
+    for (const [i, port] of ports.entries()) {
+      progress(`starting server ${i + 1}: node bin/unified-id.js serve on port ${port}`);
+      servers.push(
+        await startServerProcess({
+          // The first process uses the data directory the fixtures were made in (the embedded
+          // database lives there); another one (PostgreSQL) gets its own.
+          env: {
+            ...env,
+            PORT: String(port),
+            ...(i > 0 ? { DATA_DIR: path.join(workDir, `data-${i + 1}`) } : {}),
+          },
+          port,
+          logDir: workDir,
+          logName: settings.processes > 1 ? `server-${i + 1}.log` : 'server.log',
+          nodeArgs: settings.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir(i + 1)}`] : [],
+        }),
+      );
+    }
+    const targets: LoadTarget[] = servers.map((s) => ({ url: s.url, pid: s.pid }));
     const issuer = env['ISSUER']!;
     const { config, endpoints } = await discoverEndpoints(issuer, fixtures.site);
     progress('signing the citizen in through the login and consent pages');
@@ -250,64 +307,120 @@ async function main() {
     for (const m of fixtures.machines.slice(0, 8)) {
       introspection.push({
         auth: basicAuth(m),
-        token: await clientCredentialsToken(server.url, endpoints.token, m),
+        token: await clientCredentialsToken(servers[0]!.url, endpoints.token, m),
       });
     }
-    const every = scenarios(fixtures, endpoints, { userinfo: userinfoToken, introspection });
-    const unknown = settings.only.filter((name) => !every.some((s) => s.name === name));
-    if (unknown.length) throw new Error(`BENCH_SCENARIOS: no scenario ${unknown.join(', ')}`);
-    const all = settings.only.length ? every.filter((s) => settings.only.includes(s.name)) : every;
+    const every: AnyScenario[] = [
+      ...scenarios(fixtures, endpoints, { userinfo: userinfoToken, introspection }).map(
+        (scenario): AnyScenario => ({ kind: 'requests', scenario }),
+      ),
+      ...flowScenarios({
+        endpoints,
+        sites: fixtures.sites,
+        loginCitizens: new CitizenPool(fixtures.loginCitizens, SIGN_INS_PER_CITIZEN, 'BENCH_CITIZENS'),
+        smsCitizens: new CitizenPool(fixtures.smsCitizens, 1, 'BENCH_SMS_PHONES'),
+        outboxServer: servers[0]!.url,
+      }).map((scenario): AnyScenario => ({ kind: 'flow', scenario })),
+    ];
+    const unknown = settings.only.filter((name) => !every.some((s) => s.scenario.name === name));
+    if (unknown.length) {
+      throw new Error(
+        `BENCH_SCENARIOS: no scenario ${unknown.join(', ')} (there are: ${every.map((s) => s.scenario.name).join(', ')})`,
+      );
+    }
+    const all = every.filter((s) => selected(s.scenario.name));
+    if (serverEnv === 'production' && all.some((s) => s.scenario.name === 'SMS-code issue')) {
+      progress('SMS-code issue is skipped: it reads captchas and codes from the development routes (/dev)');
+    }
+    const runnable = all.filter((s) => !(s.scenario.name === 'SMS-code issue' && !smsSelected));
 
-    // A few requests of each kind, then a pause: "idle" is a server that has served, not a cold one.
-    for (const s of all) {
-      for (const r of s.requests.slice(0, 3)) {
-        const res = await fetch(new URL(r.path, server.url), {
-          method: r.method,
-          headers: r.headers,
-          ...(r.body === undefined ? {} : { body: r.body }),
-        });
-        const body = await res.text();
-        if (res.status !== 200 || !s.expect(body)) {
-          throw new Error(`${s.name} does not work before the load: ${res.status} ${body.slice(0, 300)}`);
+    // A few requests of each kind on every process, then a pause: "idle" is a server that has
+    // served, not a cold one. Each flow scenario prepares one worker per process (a sign-in) and
+    // is tried once there; the other workers are prepared after the idle memory is read, so that
+    // it is not the memory of dozens of concurrent argon2id hashes.
+    const workers = flowWorkers(settings.connections, targets);
+    const firstWorkers = workers.slice(0, targets.length);
+    for (const s of runnable) {
+      if (s.kind === 'requests') {
+        for (const target of targets) {
+          for (const r of s.scenario.requests.slice(0, 3)) {
+            const res = await fetch(new URL(r.path, target.url), {
+              method: r.method,
+              headers: r.headers,
+              ...(r.body === undefined ? {} : { body: r.body }),
+            });
+            const body = await res.text();
+            if (res.status !== 200 || !s.scenario.expect(body)) {
+              throw new Error(
+                `${s.scenario.name} does not work before the load: ${res.status} ${body.slice(0, 300)}`,
+              );
+            }
+          }
         }
+      } else {
+        await s.scenario.prepare?.(firstWorkers);
+        for (const worker of firstWorkers) await s.scenario.iterate(worker);
+        const problems = (await s.scenario.verify?.()) ?? [];
+        if (problems.length)
+          throw new Error(`${s.scenario.name} does not work before the load: ${problems[0]}`);
       }
     }
     await sleep(1000);
-    const idle = memoryMiB(server.pid);
-    progress(`idle RSS ${idle.rss.toFixed(0)} MiB`);
+    const idle = servers.map((s) => memoryMiB(s.pid));
+    progress(`idle RSS ${idle.map((m) => `${m.rss.toFixed(0)} MiB`).join(', ')}`);
+    for (const s of runnable) {
+      if (s.kind === 'flow' && s.scenario.prepare && workers.length > firstWorkers.length) {
+        progress(`${s.scenario.name}: preparing ${workers.length - firstWorkers.length} more workers`);
+        await s.scenario.prepare(workers.slice(firstWorkers.length));
+      }
+    }
 
     const base = {
-      url: server.url,
-      serverPid: server.pid,
+      targets,
       connections: settings.connections,
       dbCpu: postgres?.probe,
     };
+    const measure = (s: AnyScenario, seconds: number) =>
+      s.kind === 'requests'
+        ? runLoad(s.scenario, { ...base, seconds })
+        : runFlow(s.scenario, { workers, seconds, dbCpu: postgres?.probe });
     const results: LoadResult[] = [];
-    for (const s of all) {
+    for (const s of runnable) {
+      const name = s.scenario.name;
       if (settings.warmupSeconds > 0) {
-        progress(`${s.name}: ${settings.warmupSeconds} s warm-up`);
-        await runLoad(s, { ...base, seconds: settings.warmupSeconds });
+        progress(`${name}: ${settings.warmupSeconds} s warm-up`);
+        await measure(s, settings.warmupSeconds);
       }
-      progress(`${s.name}: ${settings.seconds} s with ${settings.connections} connections`);
-      const r = await runLoad(s, { ...base, seconds: settings.seconds });
+      const unit = s.kind === 'requests' ? 'connections' : 'workers';
+      progress(`${name}: ${settings.seconds} s with ${settings.connections} ${unit}`);
+      const r = await measure(s, settings.seconds);
       progress(
-        `${s.name}: ${r.rps.toFixed(0)} req/s, server ${r.serverCores.toFixed(2)} cores, others ${r.otherCores?.toFixed(2) ?? '?'} cores, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}`,
+        `${name}: ${r.rps.toFixed(0)} ${s.kind === 'requests' ? 'req' : 'flows'}/s, server ${r.serverCores.toFixed(2)} cores, others ${r.otherCores?.toFixed(2) ?? '?'} cores, p50 ${r.p50.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms, failed ${r.non2xx + r.errors + r.timeouts + r.unexpected}`,
       );
+      for (const sample of r.samples) progress(`  ${sample}`);
       results.push(r);
     }
     const peak = results.find((r) => r.scenario === 'client credentials');
     let halfPeak: LoadResult | undefined;
     const rate = Math.floor((peak?.rps ?? 0) / 2);
-    const tokenScenario = all.find((s) => s.name === 'client credentials');
-    if (tokenScenario && rate >= 1) {
+    const tokenScenario = runnable.find((s) => s.scenario.name === 'client credentials');
+    if (tokenScenario?.kind === 'requests' && rate >= 1) {
       progress(`client credentials at half the peak: ${rate}/s offered for ${settings.seconds} s`);
-      halfPeak = await runLoad(tokenScenario, { ...base, seconds: settings.seconds, overallRate: rate });
+      halfPeak = await runLoad(tokenScenario.scenario, {
+        ...base,
+        seconds: settings.seconds,
+        overallRate: rate,
+      });
       halfPeak.scenario = 'client credentials at half peak';
-      progress(`half peak: ${halfPeak.rps.toFixed(0)} req/s, p50 ${halfPeak.p50} ms, p99 ${halfPeak.p99} ms`);
+      progress(
+        `half peak: ${halfPeak.rps.toFixed(0)} req/s, p50 ${halfPeak.p50.toFixed(1)} ms, p99 ${halfPeak.p99.toFixed(1)} ms`,
+      );
     }
     await sleep(500);
-    const after = memoryMiB(server.pid);
-    const memory: Memory = { idleRss: idle.rss, afterLoadRss: after.rss, peakRss: after.peak };
+    const memory: Memory[] = servers.map((s, i) => {
+      const after = memoryMiB(s.pid);
+      return { idleRss: idle[i]!.rss, afterLoadRss: after.rss, peakRss: after.peak };
+    });
 
     const machine: Machine = {
       date: new Date().toISOString(),
@@ -326,11 +439,13 @@ async function main() {
     };
     const run = {
       kind,
+      processes: settings.processes,
       machine,
       connections: settings.connections,
       seconds: settings.seconds,
       warmupSeconds: settings.warmupSeconds,
       machineClients: settings.machineClients,
+      sites: settings.sites,
       results,
       halfPeak,
       memory,
@@ -344,16 +459,18 @@ async function main() {
     );
     if (failed) {
       process.exitCode = 1;
-      const serverOutput = server.output().trim();
-      process.stderr.write(
-        `\n[bench] some requests failed; the server's output (full log in ${server.logFile}):\n${serverOutput || '(nothing)'}\n`,
-      );
+      for (const server of servers) {
+        process.stderr.write(
+          `\n[bench] some requests failed; the server's output (full log in ${server.logFile}):\n${server.output().trim() || '(nothing)'}\n`,
+        );
+      }
     }
+    const sectionKey = sectionOf(kind, settings.processes);
     if (settings.write && settings.only.length) {
       progress('BENCH_SCENARIOS is set: a partial run is not written to bench/RESULTS.md');
     } else if (settings.write) {
-      writeSections(RESULTS_FILE.pathname, { [kind]: section, queries: queryTable });
-      progress(`wrote the ${kind} section of bench/RESULTS.md`);
+      writeSections(RESULTS_FILE.pathname, { [sectionKey]: section, queries: queryTable });
+      progress(`wrote the ${sectionKey} section of bench/RESULTS.md`);
     }
   } catch (err) {
     process.exitCode = 1;
@@ -362,29 +479,35 @@ async function main() {
         "the database's signing keys were sealed with another DATA_ENCRYPTION_KEY: set the one it was made with, or use a fresh database",
       );
     }
-    if (server) {
+    for (const server of servers) {
       process.stderr.write(
         `[bench] the server's output (full log in ${server.logFile}):\n${server.output().trim() || '(nothing)'}\n`,
       );
     }
     throw err;
   } finally {
-    await server?.stop().catch((err) => progress(`stopping the server: ${(err as Error).message}`));
-    if (server && settings.cpuProfile) {
-      try {
-        process.stderr.write(`\n${summariseCpuProfile(path.join(workDir, 'cpu-profile'))}\n`);
-      } catch (err) {
-        progress(`no CPU profile: ${(err as Error).message}`);
+    await Promise.all(
+      servers.map((server) =>
+        server.stop().catch((err) => progress(`stopping a server: ${(err as Error).message}`)),
+      ),
+    );
+    if (servers.length && settings.cpuProfile) {
+      for (const n of servers.keys()) {
+        try {
+          process.stderr.write(`\n${summariseCpuProfile(path.join(workDir, `cpu-profile-${n + 1}`))}\n`);
+        } catch (err) {
+          progress(`no CPU profile: ${(err as Error).message}`);
+        }
       }
     }
     await postgres?.end().catch(() => {});
     if (fixtures && settings.databaseUrl) {
-      await removeClients(env, [...fixtures.machines.map((m) => m.clientId), fixtures.site.clientId]).catch(
-        (err) => progress(`removing the bench clients: ${(err as Error).message}`),
+      await removeFixtures(env, fixtures).catch((err) =>
+        progress(`removing the bench clients and citizens: ${(err as Error).message}`),
       );
     }
-    // Keep the server log when something failed, so it can be read.
-    if (process.exitCode || settings.cpuProfile) progress(`kept ${workDir} (server.log, cpu-profile/)`);
+    // Keep the server logs when something failed, so they can be read.
+    if (process.exitCode || settings.cpuProfile) progress(`kept ${workDir} (server logs, cpu-profile-*/)`);
     else rmSync(workDir, { recursive: true, force: true });
   }
 }

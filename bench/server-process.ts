@@ -72,11 +72,13 @@ export async function startServerProcess(options: {
   env: Record<string, string>;
   port: number;
   logDir: string;
+  /** The log file's name in logDir (default server.log). */
+  logName?: string;
   readyTimeoutMs?: number;
   /** Extra node flags for the server, e.g. --cpu-prof. */
   nodeArgs?: string[];
 }): Promise<ServerProcess> {
-  const logFile = path.join(options.logDir, 'server.log');
+  const logFile = path.join(options.logDir, options.logName ?? 'server.log');
   const log = createWriteStream(logFile);
   let tail = '';
   const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN.pathname, 'serve'], {

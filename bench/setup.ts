@@ -1,6 +1,8 @@
+import { randomInt, randomUUID } from 'node:crypto';
 import * as oidc from 'openid-client';
+import { passwordHasher } from '../src/accounts/password-hasher.js';
 import { loadConfig } from '../src/config.js';
-import { openDatabase } from '../src/db/database.js';
+import { openDatabase, rowsOf } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { createLogger } from '../src/ops/logger.js';
 import { createServices } from '../src/services.js';
@@ -14,12 +16,55 @@ export interface ClientCredentials {
   clientSecret: string;
 }
 
+/** A simulated citizen of the flow scenarios: an account and the address its browser comes from. */
+export interface BenchCitizen {
+  id: string;
+  /** The national mobile number, as typed into the login form. */
+  phone: string;
+  password: string;
+  /** Sent as X-Forwarded-For (the server runs with TRUST_PROXY=true). */
+  ip: string;
+}
+
 export interface Fixtures {
   /** Confidential clients allowed client_credentials; /token load is spread over them (per-client limit). */
   machines: ClientCredentials[];
-  /** The site a citizen signs in to, for the userinfo token. */
+  /** The site a citizen signs in to, for the userinfo token (the first of `sites`). */
   site: ClientCredentials;
+  /**
+   * First-party sites (no consent page) with authorization_code, refresh_token and offline_access;
+   * the flow scenarios spread their /token requests over them (per-client /token limit).
+   */
+  sites: ClientCredentials[];
   citizen: { phone: string; password: string };
+  /** Citizens the password-login, SSO and refresh scenarios sign in (LIMITS.loginPerAccount each). */
+  loginCitizens: BenchCitizen[];
+  /** Registered phones the SMS-code scenario sends to, each once per run (SMS_RULES). */
+  smsCitizens: BenchCitizen[];
+}
+
+/** Distinct random mainland mobile numbers (national form). */
+function distinctPhones(count: number, taken: Set<string>): string[] {
+  const phones: string[] = [];
+  while (phones.length < count) {
+    const phone = `1${randomInt(3, 10)}${String(randomInt(0, 1e9)).padStart(9, '0')}`;
+    if (taken.has(phone)) continue;
+    taken.add(phone);
+    phones.push(phone);
+  }
+  return phones;
+}
+
+/** Distinct random addresses in 10.0.0.0/8, new each run. */
+function distinctAddresses(count: number, taken: Set<string>): string[] {
+  const addresses: string[] = [];
+  while (addresses.length < count) {
+    const ip = `10.${randomInt(0, 256)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
+    if (taken.has(ip)) continue;
+    taken.add(ip);
+    addresses.push(ip);
+  }
+  return addresses;
 }
 
 /**
@@ -27,14 +72,17 @@ export interface Fixtures {
  * uses, BEFORE the server starts: the embedded database belongs to one process, and is unlocked
  * again when this function closes it.
  */
-export async function prepareFixtures(env: Record<string, string>, machineCount: number): Promise<Fixtures> {
+export async function prepareFixtures(
+  env: Record<string, string>,
+  counts: { machines: number; sites: number; loginCitizens: number; smsPhones: number },
+): Promise<Fixtures> {
   const config = loadConfig(env);
   const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     await migrate(database.db);
     const services = createServices(config, database.db, createLogger('warn'));
     const machines: ClientCredentials[] = [];
-    for (let i = 0; i < machineCount; i++) {
+    for (let i = 0; i < counts.machines; i++) {
       const created = await services.clients.add({
         name: `bench machine ${i} ${Date.now().toString(36)}`,
         grantTypes: ['client_credentials'],
@@ -43,34 +91,84 @@ export async function prepareFixtures(env: Record<string, string>, machineCount:
       });
       machines.push({ clientId: created.client_id, clientSecret: created.client_secret! });
     }
-    const site = await services.clients.add({
-      name: `bench site ${Date.now().toString(36)}`,
-      redirectUris: [REDIRECT_URI],
-      grantTypes: ['authorization_code', 'refresh_token'],
-      scopes: ['openid', 'profile', 'phone'],
-      firstParty: true,
-    });
+    const sites: ClientCredentials[] = [];
+    for (let i = 0; i < Math.max(1, counts.sites); i++) {
+      const site = await services.clients.add({
+        name: `bench site ${i} ${Date.now().toString(36)}`,
+        redirectUris: [REDIRECT_URI],
+        grantTypes: ['authorization_code', 'refresh_token'],
+        scopes: ['openid', 'profile', 'phone', 'offline_access'],
+        firstParty: true,
+      });
+      sites.push({ clientId: site.client_id, clientSecret: site.client_secret! });
+    }
     const citizen = { phone: randomPhone(), password: CITIZEN_PASSWORD };
     await services.accounts.addCitizen(citizen);
-    return { machines, site: { clientId: site.client_id, clientSecret: site.client_secret! }, citizen };
+
+    // Thousands of accounts: inserted in batches with the columns AccountService.addCitizen writes
+    // and one argon2id hash made by the product's hasher (same parameters), instead of hashing each.
+    const passwordHash = await passwordHasher.hash(CITIZEN_PASSWORD);
+    const phonesTaken = new Set([citizen.phone]);
+    const addressesTaken = new Set<string>();
+    const addCitizens = async (count: number): Promise<BenchCitizen[]> => {
+      const added: BenchCitizen[] = [];
+      while (added.length < count) {
+        const batch = distinctPhones(Math.min(500, count - added.length), phonesTaken).map((phone) => ({
+          id: randomUUID(),
+          user_type: 'natural_person' as const,
+          phone: `+86${phone}`,
+          password_hash: passwordHash,
+          certification_level: 'L1' as const,
+        }));
+        // A number an earlier run left in the database is skipped: its counters are not fresh.
+        const inserted = rowsOf<{ id: string; phone: string }>(
+          await database.db('accounts').insert(batch).onConflict('phone').ignore().returning(['id', 'phone']),
+        );
+        const addresses = distinctAddresses(inserted.length, addressesTaken);
+        for (const [i, row] of inserted.entries()) {
+          added.push({
+            id: row.id,
+            phone: row.phone.slice(3),
+            password: CITIZEN_PASSWORD,
+            ip: addresses[i]!,
+          });
+        }
+      }
+      return added;
+    };
+    const loginCitizens = await addCitizens(counts.loginCitizens);
+    const smsCitizens = await addCitizens(counts.smsPhones);
+    return { machines, site: sites[0]!, sites, citizen, loginCitizens, smsCitizens };
   } finally {
     await database.close();
   }
 }
 
-/** Removes the bench's clients again (PostgreSQL: the database outlives the run). */
-export async function removeClients(env: Record<string, string>, clientIds: string[]) {
+/**
+ * Removes the bench's clients and the flow scenarios' accounts again (PostgreSQL: the database
+ * outlives the run). Their tokens, SMS codes and counters expire or are swept.
+ */
+export async function removeFixtures(env: Record<string, string>, fixtures: Fixtures) {
   const config = loadConfig(env);
   const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     const services = createServices(config, database.db, createLogger('warn'));
-    for (const id of clientIds) await services.clients.remove(id).catch(() => {});
+    for (const { clientId } of [...fixtures.machines, ...fixtures.sites])
+      await services.clients.remove(clientId).catch(() => {});
+    const ids = [...fixtures.loginCitizens, ...fixtures.smsCitizens].map((c) => c.id);
+    for (let i = 0; i < ids.length; i += 500) {
+      await database
+        .db('accounts')
+        .whereIn('id', ids.slice(i, i + 500))
+        .delete();
+    }
   } finally {
     await database.close();
   }
 }
 
 export interface Endpoints {
+  authorization: string;
   token: string;
   introspection: string;
   userinfo: string;
@@ -92,6 +190,7 @@ export async function discoverEndpoints(issuer: string, site: ClientCredentials)
     return new URL(value).pathname;
   };
   const endpoints: Endpoints = {
+    authorization: pathOf('authorization_endpoint', m.authorization_endpoint),
     token: pathOf('token_endpoint', m.token_endpoint),
     introspection: pathOf('introspection_endpoint', m.introspection_endpoint),
     userinfo: pathOf('userinfo_endpoint', m.userinfo_endpoint),
