@@ -46,6 +46,27 @@ describe('the hash-chained audit log', () => {
     expect(await audit.verify()).toMatchObject({ ok: false, brokenAt: Number(rows[5].id) });
   });
 
+  it('finds the newest rows deleted, which no later row names', async () => {
+    await database.db('audit_events').delete();
+    await database.db('audit_head').update({ prev_hash: 'genesis', hash: 'genesis' });
+    for (let i = 0; i < 3; i++) await audit.record({ type: 'login', outcome: 'success' });
+    expect(await audit.verify()).toEqual({ ok: true, rows: 3 });
+    const [newest] = await database.db('audit_events').orderBy('id', 'desc').limit(1);
+    await database.db('audit_events').where({ id: newest.id }).delete();
+    expect(await audit.verify()).toMatchObject({ ok: false, reason: 'the newest rows were deleted' });
+  });
+
+  it('keeps one unbroken chain when many events are recorded at once', async () => {
+    await database.db('audit_events').delete();
+    await database.db('audit_head').update({ prev_hash: 'genesis', hash: 'genesis' });
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        audit.record({ type: 'login', outcome: 'success', detail: { i, 名: '张*' } }),
+      ),
+    );
+    expect(await audit.verify()).toEqual({ ok: true, rows: 40 });
+  });
+
   it('keeps each account its own record of the last 90 days', async () => {
     await audit.record({ type: 'login', outcome: 'success', accountId: 'person-x' });
     await database.db('audit_events').insert({

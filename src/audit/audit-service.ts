@@ -29,8 +29,9 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-function contentHash(prevHash: string, row: Hashed): string {
-  const content = JSON.stringify([
+/** What a row's hash covers besides its predecessor's hash. */
+function contentOf(row: Hashed): string {
+  return JSON.stringify([
     new Date(row.occurred_at).toISOString(),
     row.account_id,
     row.actor,
@@ -41,7 +42,11 @@ function contentHash(prevHash: string, row: Hashed): string {
     row.user_agent,
     canonical(row.detail),
   ]);
-  return createHash('sha256').update(prevHash).update('\n').update(content).digest('hex');
+}
+
+/** The same hash the store computes in SQL when it appends (sha256 of prev, "\n", content). */
+function contentHash(prevHash: string, row: Hashed): string {
+  return createHash('sha256').update(prevHash).update('\n').update(contentOf(row)).digest('hex');
 }
 
 /** The tamper-evident security log (等保 2.0 audit): one row per event, hash-chained. */
@@ -49,20 +54,18 @@ export class AuditService {
   constructor(private readonly store: AuditStore) {}
 
   async record(event: AuditEvent): Promise<void> {
-    await this.store.append((prevHash) => {
-      const row: Hashed = {
-        occurred_at: new Date(),
-        account_id: event.accountId ?? null,
-        actor: event.actor ?? 'user',
-        type: event.type,
-        method: event.method ?? null,
-        outcome: event.outcome,
-        ip: event.ip ?? null,
-        user_agent: event.userAgent?.slice(0, 300) ?? null,
-        detail: event.detail ?? {},
-      };
-      return { ...row, prev_hash: prevHash, hash: contentHash(prevHash, row) };
-    });
+    const row: Hashed = {
+      occurred_at: new Date(),
+      account_id: event.accountId ?? null,
+      actor: event.actor ?? 'user',
+      type: event.type,
+      method: event.method ?? null,
+      outcome: event.outcome,
+      ip: event.ip ?? null,
+      user_agent: event.userAgent?.slice(0, 300) ?? null,
+      detail: event.detail ?? {},
+    };
+    await this.store.append(row, contentOf(row));
   }
 
   /** 登录记录: the last 90 days of an account's sign-ins and security events. */
@@ -76,6 +79,7 @@ export class AuditService {
   > {
     let prev = 'genesis';
     let rows = 0;
+    let lastId = 0;
     for await (const row of this.store.all()) {
       rows += 1;
       if (row.prev_hash !== prev)
@@ -88,6 +92,11 @@ export class AuditService {
       if (contentHash(prev, row) !== row.hash)
         return { ok: false, rows, brokenAt: Number(row.id), reason: 'its content was altered' };
       prev = row.hash;
+      lastId = Number(row.id);
+    }
+    // The newest rows have no successor to name them: the head still does.
+    if ((await this.store.headHash()) !== prev) {
+      return { ok: false, rows, brokenAt: lastId, reason: 'the newest rows were deleted' };
     }
     return { ok: true, rows };
   }

@@ -15,17 +15,44 @@ export interface AuditRow {
   hash: string;
 }
 
-/** SQL for audit_events. Appends are serialised so that each row can name its predecessor's hash. */
+/** SQL for audit_events, and audit_head: the hash the next row chains to. */
 export class AuditStore {
   constructor(private readonly db: Db) {}
 
-  async append(build: (prevHash: string) => Omit<AuditRow, 'id'>): Promise<void> {
-    await this.db.transaction(async (trx) => {
-      await trx.raw('select pg_advisory_xact_lock(?)', [7_331_003]);
-      const last = await trx('audit_events').select('hash').orderBy('id', 'desc').first();
-      const row = build(last?.hash ?? 'genesis');
-      await trx('audit_events').insert({ ...row, detail: JSON.stringify(row.detail) });
-    });
+  /**
+   * Appends one event in one statement: audit_head moves to sha256(previous hash, "\n", content)
+   * and the row is inserted with both hashes. Concurrent appends, from any process, wait for the
+   * head row's lock and then chain to the hash the one before them wrote.
+   */
+  async append(row: Omit<AuditRow, 'id' | 'prev_hash' | 'hash'>, content: string): Promise<void> {
+    await this.db.raw(
+      `with head as (
+         update audit_head
+            set prev_hash = hash,
+                hash = encode(sha256(convert_to(hash || chr(10) || ?, 'UTF8')), 'hex')
+          returning prev_hash, hash
+       )
+       insert into audit_events
+         (occurred_at, account_id, actor, type, method, outcome, ip, user_agent, detail, prev_hash, hash)
+       select ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, head.prev_hash, head.hash from head`,
+      [
+        content,
+        row.occurred_at,
+        row.account_id,
+        row.actor,
+        row.type,
+        row.method,
+        row.outcome,
+        row.ip,
+        row.user_agent,
+        JSON.stringify(row.detail),
+      ],
+    );
+  }
+
+  /** The hash of the newest row (or 'genesis'), as the last append left it. */
+  async headHash(): Promise<string> {
+    return (await this.db('audit_head').select('hash').first())?.hash ?? 'genesis';
   }
 
   async forAccount(accountId: string, since: Date, limit: number): Promise<AuditRow[]> {

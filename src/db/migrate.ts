@@ -49,7 +49,7 @@ export function splitStatements(sql: string): string[] {
     .filter(Boolean);
 }
 
-const STARTUP_LOCK_KEY = 7_331_003;
+const STARTUP_LOCK_KEY = 7_331_004;
 
 /**
  * Start-up work that looks for a row and creates it when missing (the provider's own clients):

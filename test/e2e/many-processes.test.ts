@@ -106,4 +106,16 @@ describe.each(databaseKinds())('two provider processes on one database (%s)', (k
     );
     expect(ok.location).toMatch(/code=/);
   });
+
+  it('keeps one unbroken audit chain when both processes record events at the same moment', async () => {
+    const before = Number((await a.database.db('audit_events').count({ n: '*' }))[0]!.n);
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 ? a : b).services.audit.record({ type: 'login', outcome: 'failure', detail: { i } }),
+      ),
+    );
+    const after = Number((await a.database.db('audit_events').count({ n: '*' }))[0]!.n);
+    expect(after - before).toBe(40);
+    expect(await b.services.audit.verify()).toEqual({ ok: true, rows: after });
+  });
 });
