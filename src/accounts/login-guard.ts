@@ -1,8 +1,19 @@
+import { TooManyRequests } from '../errors.js';
 import type { RateLimitStore } from '../ops/rate-limit-store.js';
+import { LIMITS } from '../ops/rate-limiter.js';
 
 const WINDOW_SECONDS = 15 * 60;
 /** After three failures for an account or from an address in 15 minutes, the captcha is asked for. */
 const CAPTCHA_AFTER = 3;
+
+/** One password attempt as counted by LoginGuard.attempt. */
+export interface LoginAttempt {
+  captchaRequired: boolean;
+  /** Failures of this login in the window: 0 means there is nothing to clear after a success. */
+  loginFailures: number;
+  /** Throws TooManyRequests when the attempt is over the per-address or per-login limit. */
+  assertAllowed(): void;
+}
 
 /** Failure counters behind 登录失败处理, kept in the database so every process sees the same ones. */
 export class LoginGuard {
@@ -18,8 +29,44 @@ export class LoginGuard {
     return counts.some((n) => n >= CAPTCHA_AFTER);
   }
 
+  /**
+   * A password attempt, in one statement: counted against the per-address and per-login limits
+   * (LIMITS.loginPerIp / loginPerAccount), with the failure counters that decide the captcha.
+   */
+  async attempt(login: string, ip: string): Promise<LoginAttempt> {
+    const [failByAccount, failByIp] = this.keys(login, ip);
+    const limits = [
+      { limit: LIMITS.loginPerIp, key: `${LIMITS.loginPerIp.name}:${ip}` },
+      { limit: LIMITS.loginPerAccount, key: `${LIMITS.loginPerAccount.name}:${login.toUpperCase()}` },
+    ];
+    const counts = await this.counters.hitMany(
+      limits.map((l) => ({ key: l.key, hits: 1 })),
+      LIMITS.loginPerIp.windowSeconds, // both limits share one window (15 minutes)
+      login ? [failByAccount!, failByIp!] : [failByIp!],
+    );
+    const failures = (key: string) => counts.get(key)?.count ?? 0;
+    const over = limits
+      .map((l) => ({ ...l, row: counts.get(l.key) }))
+      .find((l) => l.row && l.row.count > l.limit.max);
+    return {
+      captchaRequired:
+        (login ? failures(failByAccount!) : 0) >= CAPTCHA_AFTER || failures(failByIp!) >= CAPTCHA_AFTER,
+      loginFailures: login ? failures(failByAccount!) : 0,
+      assertAllowed() {
+        if (!over?.row) return;
+        throw new TooManyRequests(
+          undefined,
+          Math.max(1, Math.ceil((over.row.windowEndsAt.getTime() - Date.now()) / 1000)),
+        );
+      },
+    };
+  }
+
   async recordFailure(login: string, ip: string) {
-    for (const key of this.keys(login, ip)) await this.counters.hit(key, WINDOW_SECONDS);
+    await this.counters.hitMany(
+      this.keys(login, ip).map((key) => ({ key, hits: 1 })),
+      WINDOW_SECONDS,
+    );
   }
 
   async clear(login: string) {

@@ -56,17 +56,18 @@ async function passwordLogin(ctx: Context, deps: FlowDeps, tab: 'password' | 'le
     clientName: await clientNameOf(deps, interaction),
     tab,
     login,
-    captchaRequired: await deps.loginGuard.captchaRequired(login, ctx.ip),
   };
+  // The attempt's limits and its failure counters, in one statement.
+  const attempt = await deps.loginGuard.attempt(login, ctx.ip);
+  page['captchaRequired'] = attempt.captchaRequired;
   const kind = tab === 'legal' ? ('credit_code' as const) : undefined;
   return withPageErrors(ctx, deps, 'login', page, async () => {
-    await deps.limiter.consume(LIMITS.loginPerIp, ctx.ip);
-    await deps.limiter.consume(LIMITS.loginPerAccount, login.toUpperCase());
+    attempt.assertAllowed();
     if (page['captchaRequired']) await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
     try {
       if (!login || !password) throw new LoginFailed();
       const account = await deps.accounts.authenticatePassword(login, password, kind);
-      await deps.loginGuard.clear(login);
+      if (attempt.loginFailures > 0) await deps.loginGuard.clear(login);
       if (account.totp_enabled_at) {
         // 两步验证 is on: the password alone does not sign in.
         await deps.flowStates.put(totpState(interaction.uid), { accountId: account.id }, 600);
@@ -79,7 +80,7 @@ async function passwordLogin(ctx: Context, deps: FlowDeps, tab: 'password' | 'le
         outcome: 'success',
         accountId: account.id,
       });
-      return await finishLogin(deps, ctx, account.id, ACR.basic, ['pwd']);
+      return await finishLogin(deps, ctx, account.id, ACR.basic, ['pwd'], interaction);
     } catch (err) {
       if (err instanceof LoginFailed) {
         await deps.loginGuard.recordFailure(login, ctx.ip);

@@ -23,7 +23,7 @@ export class ConsentService {
 
     if (firstParty) {
       const grant = new provider.Grant({ clientId: client.clientId, accountId });
-      await this.grantAllRequested(ctx, grant);
+      await this.grantAllRequested(ctx, grant, true);
       return grant;
     }
 
@@ -36,10 +36,12 @@ export class ConsentService {
     return grant;
   }
 
-  private async grantAllRequested(ctx: KoaContextWithOIDC, grant: Grant) {
+  /** Saved only when new or widened: a signed-in person's every /auth would rewrite it otherwise. */
+  private async grantAllRequested(ctx: KoaContextWithOIDC, grant: Grant, isNew = false) {
+    const before = grantedOf(grant);
     grant.addOIDCScope([...(ctx.oidc.requestParamScopes ?? [])].join(' '));
     grant.addOIDCClaims([...(ctx.oidc.requestParamClaims ?? [])]);
-    await grant.save();
+    if (isNew || grantedOf(grant) !== before) await grant.save();
   }
 
   /** 已授权网站: the sites this person agreed to share data with. */
@@ -64,3 +66,5 @@ export class ConsentService {
     });
   }
 }
+
+const grantedOf = (grant: Grant) => JSON.stringify([grant.getOIDCScope(), [...grant.getOIDCClaims()].sort()]);

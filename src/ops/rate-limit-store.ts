@@ -23,25 +23,33 @@ export class RateLimitStore {
   }
 
   /**
-   * Adds each key's hits (0 just reads it back) to its current window in one statement, and
-   * returns every key's total: a process flushing the counts it kept in memory.
+   * Adds each key's hits (0 just reads it back) to its current window and returns every key's
+   * total, in one statement; `peek` keys are read alongside without being counted (the login
+   * failure counters of an attempt that the same statement counts).
    */
   async hitMany(
     hits: { key: string; hits: number }[],
     windowSeconds: number,
+    peek: string[] = [],
   ): Promise<Map<string, { count: number; windowEndsAt: Date }>> {
-    if (hits.length === 0) return new Map();
+    if (hits.length === 0 && peek.length === 0) return new Map();
     const result = await this.db.raw(
-      `insert into rate_limits (key, count, window_ends_at)
-       select key, hits, now() + make_interval(secs => ?)
-         from unnest(?::text[], ?::int[]) as h(key, hits)
-       on conflict (key) do update set
-         count = case when rate_limits.window_ends_at <= now() then excluded.count
-           else rate_limits.count + excluded.count end,
-         window_ends_at = case when rate_limits.window_ends_at <= now()
-           then excluded.window_ends_at else rate_limits.window_ends_at end
-       returning key, count, window_ends_at`,
-      [windowSeconds, hits.map((h) => h.key), hits.map((h) => h.hits)],
+      `with hit as (
+         insert into rate_limits (key, count, window_ends_at)
+         select key, hits, now() + make_interval(secs => ?)
+           from unnest(?::text[], ?::int[]) as h(key, hits)
+         on conflict (key) do update set
+           count = case when rate_limits.window_ends_at <= now() then excluded.count
+             else rate_limits.count + excluded.count end,
+           window_ends_at = case when rate_limits.window_ends_at <= now()
+             then excluded.window_ends_at else rate_limits.window_ends_at end
+         returning key, count, window_ends_at
+       )
+       select key, count, window_ends_at from hit
+       union all
+       select key, count, window_ends_at from rate_limits
+        where key = any(?::text[]) and window_ends_at > now()`,
+      [windowSeconds, hits.map((h) => h.key), hits.map((h) => h.hits), peek],
     );
     return new Map(
       rowsOf<{ key: string; count: number; window_ends_at: Date }>(result).map((r) => [
