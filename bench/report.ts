@@ -98,7 +98,7 @@ export function renderRun(run: Run): string {
     `- database: ${m.database}`,
     `- machine: ${m.cores} cores (nproc), ${m.cpuModel}, ${fixed(m.memoryGiB, 1)} GiB RAM, ${m.platform}`,
     `- code: ${m.revision}`,
-    `- Node ${m.node}; server NODE_ENV=${m.serverEnv}, TRUST_PROXY=true, ${processes}; load generator (autocannon, and the bench's flow driver) on the same machine`,
+    `- Node ${m.node}; server ${m.serverEnv}, TRUST_PROXY=true, ${processes}; load generator (autocannon, and the bench's flow driver) on the same machine`,
     `- ${run.connections} connections (flow scenarios: ${run.connections} workers), ${run.warmupSeconds} s warm-up + ${run.seconds} s per scenario; ` +
       `client credentials spread over ${run.machineClients} clients, the flows' /token requests over ${run.sites} sites (per-client /token limit)`,
     '',

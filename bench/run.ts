@@ -21,7 +21,13 @@ import {
   sectionOf,
   writeSections,
 } from './report.js';
-import { cpuSeconds, memoryMiB, type ServerProcess, startServerProcess } from './server-process.js';
+import {
+  buildServer,
+  cpuSeconds,
+  memoryMiB,
+  type ServerProcess,
+  startServerProcess,
+} from './server-process.js';
 import {
   basicAuth,
   citizenAccessToken,
@@ -65,6 +71,8 @@ const settings = {
   /** Run the server under `node --cpu-prof` and print where its CPU went. */
   cpuProfile: process.env['BENCH_CPU_PROFILE'] === '1',
   nodeEnv: process.env['BENCH_NODE_ENV'] === 'production' ? 'production' : 'test',
+  /** Run the TypeScript sources through tsx instead of the built dist/ (what the image runs). */
+  fromSource: process.env['BENCH_FROM_SOURCE'] === '1',
   databaseUrl: process.env['DATABASE_URL'] || undefined,
 };
 if (settings.connections < settings.processes)
@@ -242,6 +250,9 @@ async function main() {
     LOG_LEVEL: 'warn',
     DEMO_CLIENT: 'false',
     SHUTDOWN_GRACE_SECONDS: '2',
+    // As the Dockerfile sets it: argon2id's 19 MiB per hash would otherwise stay in a malloc
+    // arena per libuv thread (about 76 MiB idle after a few concurrent logins).
+    MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] || '2',
     // The flow scenarios' simulated citizens each come from their own address (X-Forwarded-For),
     // as behind a reverse proxy: the per-address login and SMS limits apply per citizen.
     TRUST_PROXY: 'true',
@@ -279,9 +290,15 @@ async function main() {
     });
     postgres = settings.databaseUrl ? await postgresProbe(settings.databaseUrl) : undefined;
 
+    if (!settings.fromSource) {
+      progress('building dist/ (npm run build), the code the Docker image runs');
+      buildServer();
+    }
     const profileDir = (n: number) => path.join(workDir, `cpu-profile-${n}`);
     for (const [i, port] of ports.entries()) {
-      progress(`starting server ${i + 1}: node bin/unified-id.js serve on port ${port}`);
+      progress(
+        `starting server ${i + 1}: node ${settings.fromSource ? 'bin/unified-id.js (sources)' : 'dist/cli/main.js'} serve on port ${port}`,
+      );
       servers.push(
         await startServerProcess({
           // The first process uses the data directory the fixtures were made in (the embedded
@@ -295,6 +312,7 @@ async function main() {
           logDir: workDir,
           logName: settings.processes > 1 ? `server-${i + 1}.log` : 'server.log',
           nodeArgs: settings.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir(i + 1)}`] : [],
+          fromSource: settings.fromSource,
         }),
       );
     }
@@ -427,9 +445,12 @@ async function main() {
       database: postgres
         ? `PostgreSQL ${postgres.version}`
         : `PGlite ${pgliteVersion()} (embedded, on disk, in the server process)`,
-      serverEnv: env['DATABASE_POOL_MAX']
-        ? `${serverEnv}, DATABASE_POOL_MAX=${env['DATABASE_POOL_MAX']}`
-        : serverEnv,
+      serverEnv: [
+        settings.fromSource ? 'src/ through tsx' : 'dist/ (as the Docker image)',
+        `NODE_ENV=${serverEnv}`,
+        `MALLOC_ARENA_MAX=${env['MALLOC_ARENA_MAX']}`,
+        ...(env['DATABASE_POOL_MAX'] ? [`DATABASE_POOL_MAX=${env['DATABASE_POOL_MAX']}`] : []),
+      ].join(', '),
       cores: os.availableParallelism(),
       cpuModel: cpuModel(),
       memoryGiB: os.totalmem() / 1024 ** 3,

@@ -3,7 +3,19 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const BIN = new URL('../bin/unified-id.js', import.meta.url);
+const ROOT = new URL('..', import.meta.url);
+/** What the Docker image runs: the compiled CLI (built by `npm run build` before the servers start). */
+const BUILT = new URL('../dist/cli/main.js', import.meta.url);
+const SOURCES = new URL('../bin/unified-id.js', import.meta.url);
+
+/**
+ * Compiles src/ into dist/ as the Dockerfile does, so the bench measures the code production
+ * runs; the sources through tsx (BENCH_FROM_SOURCE=1) cost about 40 MiB more and a loader thread.
+ */
+export function buildServer(): void {
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+}
+
 const OUTPUT_TAIL = 64 * 1024;
 
 let clockTicks: number | undefined;
@@ -65,7 +77,7 @@ export interface ServerProcess {
 }
 
 /**
- * `node bin/unified-id.js serve` in a child process, so the load generator has its own event loop
+ * `node dist/cli/main.js serve` (or the sources) in a child process, so the load generator has its own event loop
  * and the server's CPU and memory can be read per process. Resolves once /readyz answers 200.
  */
 export async function startServerProcess(options: {
@@ -77,14 +89,20 @@ export async function startServerProcess(options: {
   readyTimeoutMs?: number;
   /** Extra node flags for the server, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /** Run src/ through tsx instead of the built dist/. */
+  fromSource?: boolean;
 }): Promise<ServerProcess> {
   const logFile = path.join(options.logDir, options.logName ?? 'server.log');
   const log = createWriteStream(logFile);
   let tail = '';
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN.pathname, 'serve'], {
-    env: options.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), (options.fromSource ? SOURCES : BUILT).pathname, 'serve'],
+    {
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const record = (chunk: Buffer) => {
     log.write(chunk);
     tail = (tail + chunk.toString()).slice(-OUTPUT_TAIL);
