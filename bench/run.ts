@@ -132,13 +132,16 @@ async function postgresProbe(
   await client.connect();
   const show = async (name: string) =>
     (await client.query<Record<string, string>>(`show ${name}`)).rows[0]?.[name] ?? '?';
-  const host = new URL(databaseUrl).hostname;
+  const rawHost = decodeURIComponent(new URL(databaseUrl).hostname);
+  // `postgres://user@%2Ftmp%2Fpg:5432/db`: the cluster's Unix socket directory, on this machine.
+  const socket = rawHost.startsWith('/');
+  const host = socket ? `the Unix socket in ${rawHost}` : rawHost;
   // One after the other: one client runs one query at a time.
   const parameters: string[] = [];
   for (const n of ['shared_buffers', 'synchronous_commit', 'fsync', 'max_connections'])
     parameters.push(`${n}=${await show(n)}`);
   const version = `${await show('server_version')} at ${host || 'a local socket'} (${parameters.join(', ')})`;
-  const probe: DatabaseCpuProbe | undefined = LOCAL_HOSTS.includes(host)
+  const probe: DatabaseCpuProbe | undefined = socket || LOCAL_HOSTS.includes(host)
     ? async () => {
         const { rows } = await client.query<{ pid: number }>(
           "select pid from pg_stat_activity where application_name = 'unified-id'",
@@ -250,9 +253,8 @@ async function main() {
     LOG_LEVEL: 'warn',
     DEMO_CLIENT: 'false',
     SHUTDOWN_GRACE_SECONDS: '2',
-    // As the Dockerfile sets it: argon2id's 19 MiB per hash would otherwise stay in a malloc
-    // arena per libuv thread (about 76 MiB idle after a few concurrent logins).
-    MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] || '2',
+    // glibc's default unless set: see "Memory" in README.md for what MALLOC_ARENA_MAX=2 trades.
+    ...(process.env['MALLOC_ARENA_MAX'] ? { MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] } : {}),
     // The flow scenarios' simulated citizens each come from their own address (X-Forwarded-For),
     // as behind a reverse proxy: the per-address login and SMS limits apply per citizen.
     TRUST_PROXY: 'true',
@@ -448,7 +450,7 @@ async function main() {
       serverEnv: [
         settings.fromSource ? 'src/ through tsx' : 'dist/ (as the Docker image)',
         `NODE_ENV=${serverEnv}`,
-        `MALLOC_ARENA_MAX=${env['MALLOC_ARENA_MAX']}`,
+        ...(env['MALLOC_ARENA_MAX'] ? [`MALLOC_ARENA_MAX=${env['MALLOC_ARENA_MAX']}`] : []),
         ...(env['DATABASE_POOL_MAX'] ? [`DATABASE_POOL_MAX=${env['DATABASE_POOL_MAX']}`] : []),
       ].join(', '),
       cores: os.availableParallelism(),
