@@ -16,6 +16,21 @@ interface ByIdWaiter {
   reject: (err: unknown) => void;
 }
 
+/** Tokens that may be bound to a session: oidc-provider looks up their Session and Grant next. */
+const SESSION_BOUND = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode']);
+/** A prefetched row is for the request that caused it, a few milliseconds later; never older. */
+const PREFETCH_MS = 250;
+
+interface Prefetched {
+  at: number;
+  payload: Promise<ModelPayload | undefined>;
+}
+
+type Row = { model: string; id?: string; uid?: string | null; payload: unknown; consumed_at: Date | null };
+
+const notExpired = (db: Db) => (q: ReturnType<Db>) =>
+  q.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now());
+
 function payloadOf(row: { payload: unknown; consumed_at: Date | string | null }): ModelPayload {
   const payload = (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as ModelPayload;
   if (row.consumed_at) payload.consumed = Math.floor(new Date(row.consumed_at).getTime() / 1000);
@@ -26,6 +41,7 @@ export class ModelStore {
   constructor(private readonly db: Db) {}
 
   async upsert(model: string, id: string, payload: ModelPayload, expiresInSeconds: number | undefined) {
+    this.#forget(model, id, payload.uid);
     const expiresAt = expiresInSeconds ? new Date(Date.now() + expiresInSeconds * 1000) : null;
     await this.db('oidc_models')
       .insert({
@@ -43,7 +59,14 @@ export class ModelStore {
   }
 
   async find(model: string, where: { id?: string; uid?: string; user_code?: string }) {
-    if (where.id !== undefined && Object.keys(where).length === 1) return this.#findById(model, where.id);
+    const keys = Object.keys(where);
+    if (keys.length === 1 && (where.id !== undefined || (model === 'Session' && where.uid !== undefined))) {
+      const prefetched = this.#take(
+        where.id !== undefined ? `${model}:id:${where.id}` : `Session:uid:${where.uid}`,
+      );
+      if (prefetched) return prefetched;
+    }
+    if (where.id !== undefined && keys.length === 1) return this.#findById(model, where.id);
     const row = await this.db('oidc_models')
       .select('payload', 'consumed_at')
       .where({ model, ...where })
@@ -82,7 +105,8 @@ export class ModelStore {
       .whereIn('model', models)
       .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', this.db.fn.now()))
       .then(
-        (rows: { model: string; payload: unknown; consumed_at: Date | null }[]) => {
+        (rows: Row[]) => {
+          for (const row of rows) if (SESSION_BOUND.has(row.model)) this.#prefetchFor(payloadOf(row));
           const given = new Set<unknown>();
           for (const w of waiting) {
             const row = rows.find((r) => r.model === w.model);
@@ -102,6 +126,64 @@ export class ModelStore {
       );
   }
 
+  readonly #prefetched = new Map<string, Prefetched>();
+
+  /**
+   * A session-bound token was just read: oidc-provider will look up its Session (by uid) and its
+   * Grant one after the other, so both are read now in one query (userinfo: four statements
+   * become three). Each prefetched row serves one look-up within PREFETCH_MS; any write to it in
+   * this process forgets it.
+   */
+  #prefetchFor(token: ModelPayload) {
+    const sessionUid = token['sessionUid'];
+    const grantId = token.grantId;
+    if (token['expiresWithSession'] !== true || typeof sessionUid !== 'string' || typeof grantId !== 'string')
+      return;
+    const rows: Promise<Row[]> = this.db('oidc_models')
+      .select('model', 'id', 'uid', 'payload', 'consumed_at')
+      .where((q) =>
+        q
+          .where({ model: 'Session', uid: sessionUid })
+          .orWhere((g) => g.where({ model: 'Grant', id: grantId })),
+      )
+      .andWhere(notExpired(this.db))
+      .then((r: Row[]) => r);
+    const pick = (model: string) =>
+      rows.then((r) => {
+        const row = r.find((x) => x.model === model);
+        return row ? payloadOf(row) : undefined;
+      });
+    const at = Date.now();
+    if (this.#prefetched.size > 1000) {
+      for (const [key, entry] of this.#prefetched)
+        if (at - entry.at > PREFETCH_MS) this.#prefetched.delete(key);
+    }
+    for (const [key, payload] of [
+      [`Session:uid:${sessionUid}`, pick('Session')],
+      [`Grant:id:${grantId}`, pick('Grant')],
+    ] as const) {
+      payload.catch(() => {}); // a failure reaches the caller that takes it, or nobody
+      this.#prefetched.set(key, { at, payload });
+    }
+  }
+
+  #take(key: string): Promise<ModelPayload | undefined> | undefined {
+    const entry = this.#prefetched.get(key);
+    if (!entry) return undefined;
+    this.#prefetched.delete(key);
+    return Date.now() - entry.at <= PREFETCH_MS ? entry.payload : undefined;
+  }
+
+  #forget(model: string, id: string, uid?: unknown) {
+    this.#prefetched.delete(`${model}:id:${id}`);
+    if (model === 'Session') {
+      if (typeof uid === 'string') this.#prefetched.delete(`Session:uid:${uid}`);
+      else
+        for (const key of this.#prefetched.keys())
+          if (key.startsWith('Session:')) this.#prefetched.delete(key);
+    }
+  }
+
   /** Marks a row consumed unless it already was; true for exactly one caller. */
   async consume(model: string, id: string): Promise<boolean> {
     const changed = await this.db('oidc_models')
@@ -113,11 +195,13 @@ export class ModelStore {
   }
 
   async destroy(model: string, id: string) {
+    this.#forget(model, id);
     await this.db('oidc_models').where({ model, id }).delete();
   }
 
   /** Revokes every model of a grant: tokens, codes, and the grant itself. */
   async revokeByGrantId(grantId: string) {
+    this.#prefetched.clear();
     await this.db('oidc_models').where({ grant_id: grantId }).delete();
   }
 
@@ -134,6 +218,7 @@ export class ModelStore {
 
   /** Grants, codes and tokens one site holds for an account (取消授权). */
   async revokeClient(accountId: string, clientId: string): Promise<number> {
+    this.#prefetched.clear();
     return affected(
       await this.db('oidc_models')
         .where({ account_id: accountId })
@@ -145,6 +230,7 @@ export class ModelStore {
 
   /** Every session, grant, code and token of an account. */
   async removeAllOf(accountId: string): Promise<number> {
+    this.#prefetched.clear();
     return affected(await this.db('oidc_models').where({ account_id: accountId }).delete());
   }
 }

@@ -40,6 +40,14 @@ describe.each(databaseKinds())('退出: one logout ends the session at every sit
       [city.clientId, atCity.tokens.claims()!['sid']],
     ]);
 
+    const userinfo = (accessToken: string) =>
+      fetch(provincial.config.serverMetadata().userinfo_endpoint!, {
+        headers: { authorization: `Bearer ${accessToken}` },
+      });
+    // Each userinfo call is answered from a fresh read of the session (tokens end with it).
+    expect((await userinfo(atProvince.tokens.access_token)).status).toBe(200);
+    expect((await userinfo(atCity.tokens.access_token)).status).toBe(200);
+
     const endSession = oidc.buildEndSessionUrl(provincial.config, {
       id_token_hint: atProvince.tokens.id_token!,
       post_logout_redirect_uri: 'https://rp.example.gov.cn/logged-out',
@@ -65,6 +73,9 @@ describe.each(databaseKinds())('退出: one logout ends the session at every sit
       audiences.add(String(payload.aud));
     }
     expect(audiences).toEqual(new Set([provincial.clientId, city.clientId]));
+
+    expect((await userinfo(atProvince.tokens.access_token)).status).toBe(401);
+    expect((await userinfo(atCity.tokens.access_token)).status).toBe(401);
 
     const silent = await authorize(ua, city, { params: { prompt: 'none' } });
     expect(silent.callbackUrl?.searchParams.get('error')).toBe('login_required');
