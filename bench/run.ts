@@ -141,19 +141,20 @@ async function postgresProbe(
   for (const n of ['shared_buffers', 'synchronous_commit', 'fsync', 'max_connections'])
     parameters.push(`${n}=${await show(n)}`);
   const version = `${await show('server_version')} at ${host || 'a local socket'} (${parameters.join(', ')})`;
-  const probe: DatabaseCpuProbe | undefined = socket || LOCAL_HOSTS.includes(host)
-    ? async () => {
-        const { rows } = await client.query<{ pid: number }>(
-          "select pid from pg_stat_activity where application_name = 'unified-id'",
-        );
-        const cpu = new Map<number, number>();
-        for (const { pid } of rows) {
-          const seconds = cpuSeconds(pid);
-          if (seconds !== undefined) cpu.set(pid, seconds);
+  const probe: DatabaseCpuProbe | undefined =
+    socket || LOCAL_HOSTS.includes(host)
+      ? async () => {
+          const { rows } = await client.query<{ pid: number }>(
+            "select pid from pg_stat_activity where application_name = 'unified-id'",
+          );
+          const cpu = new Map<number, number>();
+          for (const { pid } of rows) {
+            const seconds = cpuSeconds(pid);
+            if (seconds !== undefined) cpu.set(pid, seconds);
+          }
+          return cpu;
         }
-        return cpu;
-      }
-    : undefined;
+      : undefined;
   return { version, probe, end: () => client.end() };
 }
 
