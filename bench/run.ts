@@ -38,6 +38,10 @@ import {
   removeFixtures,
 } from './setup.js';
 
+/** The named variables of the bench's own environment that are set. */
+const passedOn = (...names: string[]) =>
+  Object.fromEntries(names.flatMap((n) => (process.env[n] ? [[n, process.env[n]!]] : [])));
+
 const RESULTS_FILE = new URL('./RESULTS.md', import.meta.url);
 
 function numberSetting(name: string, fallback: number, min: number, max: number): number {
@@ -254,8 +258,10 @@ async function main() {
     LOG_LEVEL: 'warn',
     DEMO_CLIENT: 'false',
     SHUTDOWN_GRACE_SECONDS: '2',
-    // glibc's default unless set: see "Memory" in README.md for what MALLOC_ARENA_MAX=2 trades.
-    ...(process.env['MALLOC_ARENA_MAX'] ? { MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] } : {}),
+    // Memory settings of the process, passed on when set (README.md, "Capacity arithmetic").
+    // As the Dockerfile sets it, unless the bench is told otherwise.
+    UV_THREADPOOL_SIZE: process.env['UV_THREADPOOL_SIZE'] || '2',
+    ...passedOn('MALLOC_ARENA_MAX', 'NODE_OPTIONS'),
     // The flow scenarios' simulated citizens each come from their own address (X-Forwarded-For),
     // as behind a reverse proxy: the per-address login and SMS limits apply per citizen.
     TRUST_PROXY: 'true',
@@ -451,7 +457,7 @@ async function main() {
       serverEnv: [
         settings.fromSource ? 'src/ through tsx' : 'dist/ (as the Docker image)',
         `NODE_ENV=${serverEnv}`,
-        ...(env['MALLOC_ARENA_MAX'] ? [`MALLOC_ARENA_MAX=${env['MALLOC_ARENA_MAX']}`] : []),
+        ...['MALLOC_ARENA_MAX', 'UV_THREADPOOL_SIZE'].flatMap((n) => (env[n] ? [`${n}=${env[n]}`] : [])),
         ...(env['DATABASE_POOL_MAX'] ? [`DATABASE_POOL_MAX=${env['DATABASE_POOL_MAX']}`] : []),
       ].join(', '),
       cores: os.availableParallelism(),
