@@ -2,7 +2,14 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { AppError, BadInput, SessionExpired } from '../errors.js';
-import { auditEvent, type FlowDeps, interactionOf, renderPage } from '../flows/flow-kit.js';
+import {
+  auditEvent,
+  type FlowDeps,
+  finishLogin,
+  interactionOf,
+  renderPage,
+  saveResult,
+} from '../flows/flow-kit.js';
 import { parseBody } from '../http/body.js';
 import { ACR } from '../oidc/scopes.js';
 import type { CertificateService } from './certificate-service.js';
@@ -93,12 +100,9 @@ export function certificateRoutes(
           accountId,
           detail: { fingerprint },
         });
-        const redirectTo = await deps.host.provider.interactionResult(
-          ctx.req,
-          ctx.res,
-          { login: { accountId, acr: ACR.cert, amr, remember: true } },
-          { mergeWithLastSubmission: false },
-        );
+        const redirectTo = await saveResult(interaction, {
+          login: { accountId, acr: ACR.cert, amr, remember: true },
+        });
         return { redirectTo };
       } catch (err) {
         deps.metrics.logins.inc({ method: 'certificate', outcome: 'failure' });
@@ -113,12 +117,7 @@ export function certificateRoutes(
     deps.csrf.verify(ctx, (ctx.request.body as { _csrf?: string })?._csrf);
     const accountId = await registeredAccount(interaction.uid);
     await deps.flowStates.remove(legalRegistrationState(interaction.uid));
-    return deps.host.provider.interactionFinished(
-      ctx.req,
-      ctx.res,
-      { login: { accountId, acr: ACR.basic, amr: ['pwd'], remember: true } },
-      { mergeWithLastSubmission: false },
-    );
+    return finishLogin(ctx, interaction, accountId, ACR.basic, ['pwd']);
   });
 
   router.post('/interaction/:uid/cert/bind', parseBody, async (ctx) => {
@@ -136,19 +135,9 @@ export function certificateRoutes(
       });
       await deps.flowStates.remove(legalRegistrationState(interaction.uid));
       // Proving the key just now is this session's authentication.
-      const redirectTo = await deps.host.provider.interactionResult(
-        ctx.req,
-        ctx.res,
-        {
-          login: {
-            accountId,
-            acr: ACR.cert,
-            amr: [proof.source === 'bridge' ? 'hwk' : 'swk'],
-            remember: true,
-          },
-        },
-        { mergeWithLastSubmission: false },
-      );
+      const redirectTo = await saveResult(interaction, {
+        login: { accountId, acr: ACR.cert, amr: [proof.source === 'bridge' ? 'hwk' : 'swk'], remember: true },
+      });
       return { redirectTo };
     });
   });

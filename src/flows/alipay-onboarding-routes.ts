@@ -148,7 +148,13 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
         accountId: account.id,
       });
       // A phone entered here was proved by an SMS code in this sign-in: a second method used.
-      return finishLogin(deps, ctx, account.id, ACR.basic, alipayMobile ? ['alipay'] : ['alipay', 'sms']);
+      return finishLogin(
+        ctx,
+        interaction,
+        account.id,
+        ACR.basic,
+        alipayMobile ? ['alipay'] : ['alipay', 'sms'],
+      );
     });
   });
 
@@ -244,7 +250,7 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
         outcome: 'success',
         accountId: account.id,
       });
-      return finishLogin(deps, ctx, account.id, ACR.basic, ['alipay', method]);
+      return finishLogin(ctx, interaction, account.id, ACR.basic, ['alipay', method]);
     });
   });
 }

@@ -96,7 +96,7 @@ async function signInWithAlipay(
       outcome: 'success',
       accountId: linked.id,
     });
-    return finishLogin(deps, ctx, linked.id, ACR.basic, ['alipay']);
+    return finishLogin(ctx, interaction, linked.id, ACR.basic, ['alipay']);
   }
   if (!profile.identity) {
     await auditEvent(deps, ctx, {

@@ -95,26 +95,44 @@ export async function withPageErrors(
   }
 }
 
-export async function finishLogin(
-  deps: FlowDeps,
+/**
+ * What oidc-provider's interactionResult does, on the interaction this request has already
+ * loaded (interactionResult would look it up again): stores the result, returns where the
+ * browser continues.
+ */
+export async function saveResult(
+  interaction: Interaction,
+  result: Interaction['result'],
+  { mergeWithLastSubmission = false } = {},
+): Promise<string> {
+  interaction.result =
+    mergeWithLastSubmission && result && !('error' in result)
+      ? { ...interaction.lastSubmission, ...result }
+      : result;
+  await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+  return interaction.returnTo;
+}
+
+/** interactionFinished on the loaded interaction: the result, then 303 to where it continues. */
+export async function finishInteraction(
   ctx: Context,
+  interaction: Interaction,
+  result: Interaction['result'],
+  options: { mergeWithLastSubmission?: boolean } = {},
+) {
+  ctx.redirect(await saveResult(interaction, result, options));
+  ctx.status = 303;
+}
+
+/** The person is signed in: the login result with its acr and amr. */
+export function finishLogin(
+  ctx: Context,
+  interaction: Interaction,
   accountId: string,
   acr: string,
   amr: string[],
-  interaction?: Interaction,
 ) {
-  const result = { login: { accountId, acr, amr, remember: true } };
-  if (!interaction) {
-    return deps.host.provider.interactionFinished(ctx.req, ctx.res, result, {
-      mergeWithLastSubmission: false,
-    });
-  }
-  // What interactionFinished does, on the interaction this request has already loaded: one
-  // look-up fewer on the busiest form.
-  interaction.result = result;
-  await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
-  ctx.redirect(interaction.returnTo);
-  ctx.status = 303;
+  return finishInteraction(ctx, interaction, { login: { accountId, acr, amr, remember: true } });
 }
 
 export function browserOf(ctx: Context): string {

@@ -2,7 +2,15 @@ import Router from '@koa/router';
 import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
 import { SCOPE_DESCRIPTIONS, type Scope, SENSITIVE_SCOPES } from '../oidc/scopes.js';
-import { auditEvent, browserOf, clientNameOf, type FlowDeps, interactionOf, renderPage } from './flow-kit.js';
+import {
+  auditEvent,
+  browserOf,
+  clientNameOf,
+  type FlowDeps,
+  finishInteraction,
+  interactionOf,
+  renderPage,
+} from './flow-kit.js';
 import { legalRegisterRoutes } from './legal-register-routes.js';
 import { loginRoutes, renderLogin, totpRoutes } from './login-routes.js';
 import { realNameRoutes, renderRealName } from './realname-routes.js';
@@ -54,12 +62,10 @@ export function interactionRoutes(deps: FlowDeps): Router {
     if (interaction.prompt.name !== 'consent') throw new SessionExpired();
     const { provider } = deps.host;
     if (field(ctx, 'decision') !== 'allow') {
-      return provider.interactionFinished(
-        ctx.req,
-        ctx.res,
-        { error: 'access_denied', error_description: 'the user declined consent' },
-        { mergeWithLastSubmission: false },
-      );
+      return finishInteraction(ctx, interaction, {
+        error: 'access_denied',
+        error_description: 'the user declined consent',
+      });
     }
     const accountId = interaction.session!.accountId;
     const clientId = String(interaction.params['client_id']);
@@ -82,22 +88,15 @@ export function interactionRoutes(deps: FlowDeps): Router {
       accountId,
       detail: { clientId, scopes },
     });
-    return provider.interactionFinished(
-      ctx.req,
-      ctx.res,
-      { consent: { grantId } },
-      { mergeWithLastSubmission: true },
-    );
+    return finishInteraction(ctx, interaction, { consent: { grantId } }, { mergeWithLastSubmission: true });
   });
 
   router.get('/interaction/:uid/abort', async (ctx) => {
-    await interactionOf(deps, ctx);
-    return deps.host.provider.interactionFinished(
-      ctx.req,
-      ctx.res,
-      { error: 'access_denied', error_description: 'the user cancelled the sign-in' },
-      { mergeWithLastSubmission: false },
-    );
+    const interaction = await interactionOf(deps, ctx);
+    return finishInteraction(ctx, interaction, {
+      error: 'access_denied',
+      error_description: 'the user cancelled the sign-in',
+    });
   });
 
   // The image of the browser's current captcha; each load makes a new one.

@@ -14,6 +14,7 @@ import {
   type Interaction,
   interactionOf,
   renderPage,
+  saveResult,
   withPageErrors,
 } from './flow-kit.js';
 
@@ -80,7 +81,7 @@ async function passwordLogin(ctx: Context, deps: FlowDeps, tab: 'password' | 'le
         outcome: 'success',
         accountId: account.id,
       });
-      return await finishLogin(deps, ctx, account.id, ACR.basic, ['pwd'], interaction);
+      return await finishLogin(ctx, interaction, account.id, ACR.basic, ['pwd']);
     } catch (err) {
       if (err instanceof LoginFailed) {
         await deps.loginGuard.recordFailure(login, ctx.ip);
@@ -142,19 +143,16 @@ function loginBySms(router: Router, deps: FlowDeps) {
       const lockedUntil = account.password_locked_until ? new Date(account.password_locked_until) : undefined;
       if (lockedUntil && lockedUntil.getTime() > Date.now()) {
         // Told only now, after the SMS code proved the person holds the phone.
-        const returnTo = await deps.host.provider.interactionResult(
-          ctx.req,
-          ctx.res,
-          { login: { accountId: account.id, acr: ACR.basic, amr: ['sms'], remember: true } },
-          { mergeWithLastSubmission: false },
-        );
+        const returnTo = await saveResult(interaction, {
+          login: { accountId: account.id, acr: ACR.basic, amr: ['sms'], remember: true },
+        });
         return renderPage(ctx, deps, 'notice', {
           title: '密码登录已锁定',
           message: `由于连续多次输错密码，您账号的密码登录已锁定至 ${lockedUntil.toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai' })}。本次短信验证码登录不受影响；您也可以通过“忘记密码”重置密码。`,
           continueUrl: returnTo,
         });
       }
-      return finishLogin(deps, ctx, account.id, ACR.basic, ['sms']);
+      return finishLogin(ctx, interaction, account.id, ACR.basic, ['sms']);
     });
   });
 }
@@ -179,7 +177,7 @@ export function totpRoutes(router: Router, deps: FlowDeps) {
           outcome: 'success',
           accountId: account.id,
         });
-        return await finishLogin(deps, ctx, account.id, ACR.mfa, ['pwd', 'otp', 'mfa']);
+        return await finishLogin(ctx, interaction, account.id, ACR.mfa, ['pwd', 'otp', 'mfa']);
       } catch (err) {
         await auditEvent(deps, ctx, {
           type: 'login',

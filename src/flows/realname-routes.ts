@@ -6,6 +6,7 @@ import { ACR } from '../oidc/scopes.js';
 import {
   auditEvent,
   type FlowDeps,
+  finishInteraction,
   finishLogin,
   type Interaction,
   interactionOf,
@@ -82,15 +83,10 @@ export function realNameRoutes(router: Router, deps: FlowDeps) {
     deps.csrf.verify(ctx, field(ctx, '_csrf'));
     const mode = await modeOf(deps, interaction);
     if (mode.kind === 'registration') return complete(deps, ctx, interaction, mode);
-    return deps.host.provider.interactionFinished(
-      ctx.req,
-      ctx.res,
-      {
-        error: 'access_denied',
-        error_description: `this site requires certification level ${mode.level} (实名认证)`,
-      },
-      { mergeWithLastSubmission: false },
-    );
+    return finishInteraction(ctx, interaction, {
+      error: 'access_denied',
+      error_description: `this site requires certification level ${mode.level} (实名认证)`,
+    });
   });
 }
 
@@ -98,14 +94,12 @@ export async function complete(deps: FlowDeps, ctx: Context, interaction: Intera
   if (mode.kind === 'registration') {
     await deps.flowStates.remove(registrationState(interaction.uid));
     // The new account proved its phone by SMS a moment ago: that is this session's factor.
-    return finishLogin(deps, ctx, mode.accountId, ACR.basic, ['sms']);
+    return finishLogin(ctx, interaction, mode.accountId, ACR.basic, ['sms']);
   }
-  return deps.host.provider.interactionFinished(
-    ctx.req,
-    ctx.res,
+  return finishInteraction(
+    ctx,
+    interaction,
     { realname: { verified: true } },
-    {
-      mergeWithLastSubmission: true,
-    },
+    { mergeWithLastSubmission: true },
   );
 }

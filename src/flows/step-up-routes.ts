@@ -90,7 +90,7 @@ export function stepUpRoutes(router: Router, deps: FlowDeps) {
       deps.metrics.logins.inc({ method: `step_up_${factor}`, outcome: 'success' });
       await auditEvent(deps, ctx, { type: 'step_up', method: factor, outcome: 'success', accountId });
       const amr = [...new Set([...sessionAmr(interaction), factor, 'mfa'])];
-      return finishLogin(deps, ctx, accountId, ACR.mfa, amr);
+      return finishLogin(ctx, interaction, accountId, ACR.mfa, amr);
     });
   });
 }
