@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { AppError } from '../../errors.js';
+import { ResponseTooLarge, readLimited } from '../read-limited.js';
 import {
   formatBeijingTimestamp,
   type ResponseFailureReason,
@@ -278,9 +279,12 @@ export class HttpAlipayClient implements AlipayClient {
         throw new AlipayError('unavailable', `gateway answered HTTP ${response.status}`, { method });
       }
       // The gateway labels its JSON text/html at times; the charset we asked for is UTF-8 either way.
-      return await readLimited(response, MAX_RESPONSE_BYTES, method);
+      return await readLimited(response, MAX_RESPONSE_BYTES);
     } catch (error) {
       if (error instanceof AlipayError) throw error;
+      if (error instanceof ResponseTooLarge) {
+        throw new AlipayError('gateway', `answer larger than ${error.limit} bytes`, { method });
+      }
       if (signal.aborted) {
         throw new AlipayError('timeout', `no complete answer within ${this.#timeoutMs} ms`, {
           method,
@@ -299,24 +303,6 @@ const SIGNATURE_FAILURES: Record<ResponseFailureReason, string> = {
   missing_sign: 'answer is not signed',
   bad_signature: 'answer’s signature does not verify with Alipay’s public key',
 };
-
-async function readLimited(response: Response, limit: number, method: string): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw new AlipayError('gateway', `answer larger than ${limit} bytes`, { method });
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder('utf-8').decode(Buffer.concat(chunks));
-}
 
 /** A non-empty string value (numbers as their text), else undefined. */
 function text(value: unknown): string | undefined {

@@ -3,7 +3,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { publicKeyBase64 } from './keys.js';
-import { requestSigningContent, responseNodeName, signText, verifyText } from './signing.js';
+import {
+  formatBeijingTimestamp,
+  requestSigningContent,
+  responseNodeName,
+  signText,
+  verifyText,
+} from './signing.js';
 
 /**
  * A FAKE Alipay for development and tests: the authorisation page and the
@@ -270,7 +276,7 @@ export async function startDevAlipay(options: StartDevAlipayOptions): Promise<De
         expires_in: String(ACCESS_TOKEN_TTL_S),
         refresh_token: `authusrB${randomBytes(16).toString('hex')}`,
         re_expires_in: String(REFRESH_TOKEN_TTL_S),
-        auth_start: beijingWallClock(new Date(t)),
+        auth_start: formatBeijingTimestamp(new Date(t)),
       },
     };
   }
@@ -439,11 +445,6 @@ function corrupt(signature: string): string {
   const bytes = Buffer.from(signature, 'base64');
   bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0x01;
   return bytes.toString('base64');
-}
-
-function beijingWallClock(date: Date): string {
-  const iso = new Date(date.getTime() + 8 * 3600 * 1000).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
 }
 
 class BodyTooLarge extends Error {}

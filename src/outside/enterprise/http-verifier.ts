@@ -1,16 +1,10 @@
-import {
-  checkClientOptions,
-  postSignedJson,
-  SignedCallFailed,
-  type SignedJsonClientOptions,
-} from '../sms/hmac.js';
+import { checkClientOptions, type SignedJsonClientOptions } from '../sms/hmac.js';
+import { postVerificationQuery } from '../verification-call.js';
 import {
   type EnterpriseQuery,
   type EnterpriseVerifier,
   EnterpriseVerifierUnavailable,
 } from './enterprise-verifier.js';
-
-const RESULTS = new Set(['match', 'mismatch', 'not_found']);
 
 /**
  * The enterprise registry over HTTP, signed like the SMS gateway (../sms/README.md): a JSON POST
@@ -26,18 +20,14 @@ export class HttpEnterpriseVerifier implements EnterpriseVerifier {
   }
 
   async verify(query: EnterpriseQuery) {
-    let answer: unknown;
-    try {
-      answer = await postSignedJson(this.#options, () => ({ ...query }));
-    } catch (err) {
-      if (err instanceof SignedCallFailed)
-        throw new EnterpriseVerifierUnavailable(`enterprise verifier: ${err.message}`, { cause: err });
-      throw err;
-    }
-    const result = (answer as { result?: unknown } | null)?.result;
-    if (typeof result !== 'string' || !RESULTS.has(result)) {
-      throw new EnterpriseVerifierUnavailable('enterprise verifier: answer has no valid result');
-    }
-    return result as 'match' | 'mismatch' | 'not_found';
+    return postVerificationQuery(
+      this.#options,
+      () => ({ ...query }),
+      'enterprise verifier',
+      (detail, _reason, cause) =>
+        cause === undefined
+          ? new EnterpriseVerifierUnavailable(detail)
+          : new EnterpriseVerifierUnavailable(detail, { cause }),
+    );
   }
 }

@@ -1,14 +1,8 @@
-import {
-  checkClientOptions,
-  postSignedJson,
-  SignedCallFailed,
-  type SignedJsonClientOptions,
-} from '../sms/hmac.js';
+import { checkClientOptions, type SignedJsonClientOptions } from '../sms/hmac.js';
+import { postVerificationQuery } from '../verification-call.js';
 import { type IdentityVerifier, type VerificationResult, VerifierUnavailable } from './identity-verifier.js';
 
 export type HttpIdentityVerifierOptions = SignedJsonClientOptions;
-
-const RESULTS: ReadonlySet<unknown> = new Set<VerificationResult>(['match', 'mismatch', 'not_found']);
 
 /**
  * The identity verification service over HTTP (wire format: ../sms/README.md): a JSON POST of
@@ -26,26 +20,11 @@ export class HttpIdentityVerifier implements IdentityVerifier {
   }
 
   async verify(input: { name: string; idNumber: string }): Promise<VerificationResult> {
-    let answer: unknown;
-    try {
-      answer = await postSignedJson(this.#options, () => ({ name: input.name, idNumber: input.idNumber }));
-    } catch (err) {
-      // SignedCallFailed never carries the request body, so the name and ID number stay out of logs.
-      if (err instanceof SignedCallFailed) {
-        const code = err.details.answerCode ? ` (${err.details.answerCode})` : '';
-        throw new VerifierUnavailable(
-          `identity verifier: ${err.message}${code}, ${err.details.attempts} attempt(s)`,
-          { reason: err.reason, cause: err },
-        );
-      }
-      throw err;
-    }
-    const result = (answer as { result?: unknown } | null)?.result;
-    if (!RESULTS.has(result)) {
-      throw new VerifierUnavailable('identity verifier: answer has no valid result', {
-        reason: 'bad_answer',
-      });
-    }
-    return result as VerificationResult;
+    return postVerificationQuery(
+      this.#options,
+      () => ({ name: input.name, idNumber: input.idNumber }),
+      'identity verifier',
+      (detail, reason, cause) => new VerifierUnavailable(detail, { reason, cause }),
+    );
   }
 }

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ResponseTooLarge, readLimited } from '../read-limited.js';
 
 /**
  * The signed JSON requests of the SMS gateway and of the identity verification service
@@ -224,7 +225,7 @@ export async function postSignedJson(
       text = await readLimited(response, MAX_ANSWER_BYTES);
     } catch (err) {
       if (signal.aborted) throw timedOut(err);
-      if (err instanceof AnswerTooLarge) {
+      if (err instanceof ResponseTooLarge) {
         throw new SignedCallFailed(
           'bad_answer',
           `${options.url}: answer larger than ${MAX_ANSWER_BYTES} bytes`,
@@ -267,26 +268,6 @@ export async function postSignedJson(
     }
   }
   throw lastFailure ?? new SignedCallFailed('unreachable', `${options.url}: no attempt made`, { attempts });
-}
-
-class AnswerTooLarge extends Error {}
-
-async function readLimited(response: Response, limit: number): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw new AnswerTooLarge();
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder('utf-8').decode(Buffer.concat(chunks));
 }
 
 /** The `code` of a JSON error answer such as `{"code":"BAD_SIGNATURE"}`, for the log line; short codes only. */
