@@ -71,7 +71,21 @@ export class AccountService {
    * the same and costs the same time, whether or not the account exists or its password is locked.
    */
   async authenticatePassword(login: string, password: string, kind?: 'credit_code'): Promise<AccountRow> {
-    const account = await this.findByLogin(login, kind);
+    return this.#checkPassword(await this.findByLogin(login, kind), password);
+  }
+
+  /** For a second factor or a confirmation: the password of a known account, same lock counters. */
+  async checkPasswordOf(accountId: string, password: string): Promise<boolean> {
+    try {
+      await this.#checkPassword(await this.store.findById(accountId), password);
+      return true;
+    } catch (err) {
+      if (err instanceof LoginFailed) return false;
+      throw err;
+    }
+  }
+
+  async #checkPassword(account: AccountRow | undefined, password: string): Promise<AccountRow> {
     const locked =
       account?.password_locked_until && new Date(account.password_locked_until).getTime() > Date.now();
     const valid = await passwordHasher.verify(locked ? undefined : account?.password_hash, password);
@@ -85,18 +99,6 @@ export class AccountService {
       await this.store.setPasswordHash(account.id, await passwordHasher.hash(password));
     }
     return account;
-  }
-
-  /** For a second factor: checks the password of a known account without touching the lock counters twice. */
-  async checkPasswordOf(accountId: string, password: string): Promise<boolean> {
-    const account = await this.store.findById(accountId);
-    if (!account?.phone) return false;
-    try {
-      await this.authenticatePassword(account.phone, password);
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   async setPassword(accountId: string, password: string): Promise<void> {

@@ -118,6 +118,15 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
     expect(userinfo['legal_representative']).toBe(rep.name);
     // The account, then its legal_persons row joined to the representative: one extra query.
     expect(queries.filter((sql) => /"(accounts|legal_persons)"/.test(sql))).toHaveLength(2);
+
+    // 用户空间 asks the enterprise for its own password (it has no phone to sign in with).
+    const security = await again.follow(await again.get(`${server.issuer}/account/security`));
+    const changed = await submit(again, security, '/account/security/password', {
+      current_password: PASSWORD,
+      new_password: 'Qiye-Mima#2025x',
+      new_password_confirm: 'Qiye-Mima#2025x',
+    });
+    expect(messageOf(changed)).toBe('修改成功');
   });
 
   it('locks the credit-code login like a citizen’s: captcha after three failures, locked after ten', async () => {
