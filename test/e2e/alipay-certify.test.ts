@@ -13,6 +13,7 @@ import {
 import { messageOf, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {
+  authorize,
   beginAuthorization,
   completeAuthorization,
   type RelyingParty,
@@ -66,25 +67,14 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
     return { phone, id };
   }
 
-  /** Signs in with the password at `site`, returning the page the sign-in stops at. */
-  async function passwordSignIn(ua: UserAgent, site: RelyingParty, phone: string) {
-    const start = await beginAuthorization(ua, site);
-    const page = await submit(
-      ua,
-      start.page,
-      '/login',
-      { login: phone, password: PASSWORD },
-      site.redirectUri,
-    );
-    return { start, page };
-  }
-
   describe('in a sign-in at a site that requires L2', () => {
     it('raises an L1 citizen to L2 with Alipay’s certified name and ID number, and links the Alipay user', async () => {
       const user = USERS.requiredLevel;
       const { phone, id } = await citizen();
       const ua = new UserAgent();
-      const { start, page } = await passwordSignIn(ua, requiresL2, phone);
+      const { response: page, ...start } = await authorize(ua, requiresL2, {
+        login: { login: phone, password: PASSWORD },
+      });
       expect(page.body).toContain('要求实名认证');
       const back = await authorizeAtAlipay(ua, alipayLinkOf(page, '支付宝认证'), user.userId);
       const done = await ua.follow(back, requiresL2.redirectUri);
@@ -114,7 +104,9 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
       await citizen({ realName: '陈二', idNumber: user.certNo! });
       const { phone, id } = await citizen();
       const ua = new UserAgent();
-      const { page } = await passwordSignIn(ua, requiresL2, phone);
+      const { response: page } = await authorize(ua, requiresL2, {
+        login: { login: phone, password: PASSWORD },
+      });
       const back = await authorizeAtAlipay(ua, alipayLinkOf(page, '支付宝认证'), user.userId);
       const refused = await ua.follow(back, requiresL2.redirectUri);
       expect(refused.status).toBe(409);
@@ -127,7 +119,9 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
     it('refuses an uncertified Alipay user and a gateway failure on the same page, writing nothing', async () => {
       const { phone, id } = await citizen();
       const ua = new UserAgent();
-      const { page } = await passwordSignIn(ua, requiresL2, phone);
+      const { response: page } = await authorize(ua, requiresL2, {
+        login: { login: phone, password: PASSWORD },
+      });
       const uncertified = await ua.follow(
         await authorizeAtAlipay(ua, alipayLinkOf(page, '支付宝认证'), USERS.uncertified.userId),
         requiresL2.redirectUri,
@@ -181,7 +175,7 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
       const user = USERS.accountSpace;
       const { phone, id } = await citizen();
       const ua = new UserAgent();
-      await passwordSignIn(ua, rp, phone);
+      await authorize(ua, rp, { login: { login: phone, password: PASSWORD } });
       const level = await ua.follow(await ua.get(`${server.issuer}/account/level`));
       expect(level.body).toContain('id="level">L1<');
       const back = await authorizeAtAlipay(ua, alipayLinkOf(level, '支付宝认证'), user.userId);
@@ -221,7 +215,7 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
       const user = USERS.sameIdentity;
       const { phone, id } = await citizen({ realName: '蒋五', idNumber: user.certNo! });
       const ua = new UserAgent();
-      await passwordSignIn(ua, rp, phone);
+      await authorize(ua, rp, { login: { login: phone, password: PASSWORD } });
       const page = await certifyFromAccountSpace(ua, user.userId);
       expect(messageOf(page)).toContain('已关联该支付宝账户');
       expect((await accountRow(id)).verification_method).toBe('id_card');
@@ -231,7 +225,7 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
     it('refuses Alipay’s identity when it differs from the verified account’s, writing nothing', async () => {
       const { phone, id } = await citizen({ realName: '杨八', idNumber: idNumberFor(29) });
       const ua = new UserAgent();
-      await passwordSignIn(ua, rp, phone);
+      await authorize(ua, rp, { login: { login: phone, password: PASSWORD } });
       const page = await certifyFromAccountSpace(ua, USERS.otherIdentity.userId);
       expect(page.status).toBe(409);
       expect(messageOf(page)).toContain('实名信息与该账号已认证的姓名和身份证号码不一致');
@@ -242,7 +236,7 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
     it('shows a clear page when the gateway is down, and writes nothing', async () => {
       const { phone, id } = await citizen();
       const ua = new UserAgent();
-      await passwordSignIn(ua, rp, phone);
+      await authorize(ua, rp, { login: { login: phone, password: PASSWORD } });
       const page = await certifyFromAccountSpace(ua, USERS.faulty.userId, () => {
         fake.alipay.faults.down = true;
       });
@@ -263,7 +257,7 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
 
       const { phone, id } = await citizen();
       const ua = new UserAgent();
-      await passwordSignIn(ua, rp, phone);
+      await authorize(ua, rp, { login: { login: phone, password: PASSWORD } });
       const back = await authorizeAtAlipay(
         ua,
         `${server.issuer}${alipayCertifyStartPath()}`,

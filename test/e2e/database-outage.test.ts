@@ -1,7 +1,7 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase } from '../support/databases.js';
-import { registerRelyingParty } from '../support/relying-party.js';
+import { basicAuth, registerRelyingParty } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
@@ -36,7 +36,7 @@ describe.skipIf(!process.env['TEST_DATABASE_URL'])('when PostgreSQL goes away an
     const token = await fetch(`${server.url}/token`, {
       method: 'POST',
       headers: {
-        authorization: `Basic ${Buffer.from(`${rp.clientId}:${rp.clientSecret}`).toString('base64')}`,
+        authorization: basicAuth(rp),
         'content-type': 'application/x-www-form-urlencoded',
       },
       body: 'grant_type=client_credentials',

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
+import { basicAuth } from '../support/relying-party.js';
 import { freePort } from '../support/server.js';
 
 it('on SIGTERM finishes every request in flight, then exits cleanly', async () => {
@@ -32,7 +33,7 @@ it('on SIGTERM finishes every request in flight, then exits cleanly', async () =
       fetch(`http://127.0.0.1:${port}/token`, {
         method: 'POST',
         headers: {
-          authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+          authorization: basicAuth({ clientId, clientSecret: secret }),
           'content-type': 'application/x-www-form-urlencoded',
         },
         body: `grant_type=authorization_code&code=unknown&redirect_uri=http://x&code_verifier=${'a'.repeat(43)}`,

@@ -4,6 +4,7 @@ import { messageOf, solveCaptcha, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {
   authorize,
+  basicAuth,
   REDIRECT_URI,
   type RelyingParty,
   randomPhone,
@@ -59,7 +60,7 @@ describe.each(databaseKinds())('two provider processes on one database (%s)', (k
     const res = await fetch(`${b.url}/token`, {
       method: 'POST',
       headers: {
-        authorization: `Basic ${Buffer.from(`${rp.clientId}:${rp.clientSecret}`).toString('base64')}`,
+        authorization: basicAuth(rp),
         'content-type': 'application/x-www-form-urlencoded',
       },
       body: new URLSearchParams({

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../support/databases.js';
 import {
   authorize,
+  basicAuth,
   REDIRECT_URI,
   randomPhone,
   registerRelyingParty,
@@ -13,10 +14,6 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import { UserAgent } from '../support/user-agent.js';
 
 const PASSWORD = 'Wang-Wu#2024';
-
-function basic(clientId: string, secret: string) {
-  return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-}
 
 describe.each(databaseKinds())('requests the provider must refuse (%s)', (kind) => {
   let server: TestServer;
@@ -135,7 +132,7 @@ describe.each(databaseKinds())('requests the provider must refuse (%s)', (kind) 
       fetch(`${i % 2 ? second.url : server.url}/token`, {
         method: 'POST',
         headers: {
-          authorization: basic(rp.clientId, rp.clientSecret!),
+          authorization: basicAuth(rp),
           'content-type': 'application/x-www-form-urlencoded',
         },
         body: new URLSearchParams({
@@ -161,7 +158,7 @@ describe.each(databaseKinds())('requests the provider must refuse (%s)', (kind) 
     const post = (body: string, headers: Record<string, string> = {}) =>
       fetch(`${server.url}/token`, {
         method: 'POST',
-        headers: { authorization: basic(rp.clientId, rp.clientSecret!), ...headers },
+        headers: { authorization: basicAuth(rp), ...headers },
         body,
       });
     const cases = [
@@ -177,7 +174,7 @@ describe.each(databaseKinds())('requests the provider must refuse (%s)', (kind) 
       await fetch(`${server.url}/token`, {
         method: 'POST',
         headers: {
-          authorization: basic(rp.clientId, 'wrong-secret'),
+          authorization: basicAuth({ clientId: rp.clientId, clientSecret: 'wrong-secret' }),
           'content-type': 'application/x-www-form-urlencoded',
         },
         body: 'grant_type=client_credentials',

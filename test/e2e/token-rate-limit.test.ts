@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../support/databases.js';
-import { type RelyingParty, registerRelyingParty } from '../support/relying-party.js';
+import { basicAuth, type RelyingParty, registerRelyingParty } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const LIMIT = 20;
@@ -30,7 +30,7 @@ describe.each(databaseKinds())('/token requests per client, shared by two proces
     fetch(`${server.url}/token`, {
       method: 'POST',
       headers: {
-        authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
+        authorization: basicAuth(client),
         'content-type': 'application/x-www-form-urlencoded',
       },
       body: 'grant_type=client_credentials',

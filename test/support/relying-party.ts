@@ -42,6 +42,16 @@ export async function registerRelyingParty(
   };
 }
 
+/**
+ * The HTTP Basic `authorization` header a confidential client sends to /token, both parts
+ * form-encoded first (RFC 6749 §2.3.1).
+ */
+export function basicAuth(client: { clientId: string; clientSecret: string | undefined }): string {
+  if (client.clientSecret === undefined) throw new Error(`client ${client.clientId} has no secret`);
+  const enc = (s: string) => encodeURIComponent(s);
+  return `Basic ${Buffer.from(`${enc(client.clientId)}:${enc(client.clientSecret)}`).toString('base64')}`;
+}
+
 export interface AuthorizationOutcome {
   /** The final response: a redirect to the relying party, or a page the flow stopped at. */
   response: PageResponse;
@@ -64,17 +74,8 @@ export async function authorize(
     params?: Record<string, string>;
   } = {},
 ): Promise<AuthorizationOutcome> {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(rp.config, {
-    redirect_uri: rp.redirectUri,
-    scope: 'openid profile phone',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    ...options.params,
-  });
-  let res = await ua.follow(await ua.get(url), rp.redirectUri);
+  const { page, verifier, state } = await beginAuthorization(ua, rp, options.params);
+  let res = page;
   const pagesSeen: string[] = [];
   for (let step = 0; step < 6 && !res.location?.startsWith(rp.redirectUri); step++) {
     if (res.body.includes('action="/interaction/') && res.body.includes('/login"') && options.login) {

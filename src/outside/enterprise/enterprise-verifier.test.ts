@@ -1,5 +1,5 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type CannedServer, startCannedServer } from '../../../test/fakes/canned-server.js';
 import { startFakeEnterpriseVerifier } from '../../../test/fakes/fake-enterprise-verifier.js';
 import type { SignedJsonServer } from '../../../test/fakes/signed-json-server.js';
 import { AppError } from '../../errors.js';
@@ -121,21 +121,13 @@ describe('HttpEnterpriseVerifier against the fake registry over HTTP', () => {
 
 describe('HttpEnterpriseVerifier against a registry answering nonsense', () => {
   let answer = '';
-  let server: Server;
-  let url: string;
+  let server: CannedServer;
 
   beforeAll(async () => {
-    server = createHttpServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(answer));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
+    server = await startCannedServer(() => ({ body: answer }));
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
   });
 
   it.each([
@@ -146,7 +138,7 @@ describe('HttpEnterpriseVerifier against a registry answering nonsense', () => {
   ])('is unavailable on %s', async (_label, body) => {
     answer = body;
     const verifier = new HttpEnterpriseVerifier({
-      url,
+      url: server.url,
       appId: 'unified-id',
       secret: SECRET,
       timeoutMs: 2_000,

@@ -1,8 +1,8 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type CannedServer, startCannedServer } from '../../../test/fakes/canned-server.js';
 import { startFakeIdentityVerifier } from '../../../test/fakes/fake-identity-verifier.js';
 import type { SignedJsonServer } from '../../../test/fakes/signed-json-server.js';
+import { freePort } from '../../../test/support/ports.js';
 import { AppError } from '../../errors.js';
 import { HttpIdentityVerifier, type HttpIdentityVerifierOptions } from './http-verifier.js';
 import { VerifierUnavailable } from './identity-verifier.js';
@@ -44,14 +44,6 @@ async function unavailable(promise: Promise<unknown>): Promise<VerifierUnavailab
     expect(text).not.toContain(secretOfPerson);
   }
   return error as VerifierUnavailable;
-}
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
 }
 
 beforeAll(async () => {
@@ -142,22 +134,14 @@ describe('HttpIdentityVerifier against the fake service over HTTP', () => {
 
 describe('HttpIdentityVerifier against a service answering nonsense', () => {
   let answer = '';
-  let server: Server;
-  let url: string;
+  let server: CannedServer;
 
   beforeAll(async () => {
-    server = createHttpServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(answer));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
+    server = await startCannedServer(() => ({ body: answer }));
   });
 
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
   });
 
   it.each([
@@ -168,7 +152,12 @@ describe('HttpIdentityVerifier against a service answering nonsense', () => {
     ['not JSON', '<html>维护中</html>', 'bad_answer'],
   ])('is unavailable on %s', async (_label, body, reason) => {
     answer = body;
-    const verifier = new HttpIdentityVerifier({ url, appId: 'unified-id', secret: SECRET, timeoutMs: 2_000 });
+    const verifier = new HttpIdentityVerifier({
+      url: server.url,
+      appId: 'unified-id',
+      secret: SECRET,
+      timeoutMs: 2_000,
+    });
     expect((await unavailable(verifier.verify(ZHANG_SAN))).reason).toBe(reason);
   });
 });

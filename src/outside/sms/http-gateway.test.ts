@@ -1,7 +1,7 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type CannedServer, startCannedServer } from '../../../test/fakes/canned-server.js';
 import { type FakeSmsGateway, startFakeSmsGateway } from '../../../test/fakes/fake-sms-gateway.js';
+import { freePort } from '../../../test/support/ports.js';
 import { SIGNATURE_HEADERS, signRequest } from './hmac.js';
 import { HttpSmsGateway, type HttpSmsGatewayOptions } from './http-gateway.js';
 import { SMS_TEMPLATE_VERIFICATION_CODE, type SmsMessage, SmsSendFailed, smsText } from './sms-gateway.js';
@@ -41,14 +41,6 @@ async function sendFailure(promise: Promise<unknown>): Promise<SmsSendFailed> {
     userMessage: '短信发送失败，请稍后重试',
   });
   return error as SmsSendFailed;
-}
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
 }
 
 beforeAll(async () => {
@@ -219,24 +211,14 @@ describe('HttpSmsGateway against a gateway answering nonsense', () => {
     type: 'text/plain',
     body: 'OK',
   };
-  let hits = 0;
-  let server: Server;
-  let url: string;
+  let server: CannedServer;
 
   beforeAll(async () => {
-    server = createHttpServer((req, res) => {
-      hits++;
-      req.resume();
-      req.on('end', () => res.writeHead(answer.status, { 'content-type': answer.type }).end(answer.body));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
+    server = await startCannedServer(() => answer);
   });
 
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
   });
 
   const cases: Array<[string, { status: number; type: string; body: string }, string]> = [
@@ -267,10 +249,10 @@ describe('HttpSmsGateway against a gateway answering nonsense', () => {
 
   it.each(cases)('treats %s as a failure, once', async (_label, given, reason) => {
     answer = given;
-    const before = hits;
-    const gateway = new HttpSmsGateway({ url, appId: APP_ID, secret: SECRET, timeoutMs: 2_000 });
+    const before = server.hits;
+    const gateway = new HttpSmsGateway({ url: server.url, appId: APP_ID, secret: SECRET, timeoutMs: 2_000 });
     const error = await sendFailure(gateway.send(message()));
     expect(error.reason).toBe(reason);
-    expect(hits - before).toBe(1);
+    expect(server.hits - before).toBe(1);
   });
 });
