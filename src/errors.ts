@@ -21,6 +21,11 @@ export class BadInput extends AppError {
   constructor(message: string, code = 'invalid_request') {
     super(400, code, message);
   }
+
+  /** A failed zod parse, each problem as `path: message`. */
+  static of(error: { issues: { path: PropertyKey[]; message: string }[] }): BadInput {
+    return new BadInput(error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; '));
+  }
 }
 
 export class NotFound extends AppError {

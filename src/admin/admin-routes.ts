@@ -23,11 +23,15 @@ export interface AdminDeps {
   queries: AdminQueries;
 }
 
-function body<T extends z.ZodType>(ctx: Context, schema: T): z.infer<T> {
-  const parsed = schema.safeParse(ctx.request.body ?? {});
-  if (!parsed.success)
-    throw new BadInput(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+/** The value the schema accepts, or a 400 saying what is wrong with it. */
+function valid<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw BadInput.of(parsed.error);
   return parsed.data;
+}
+
+function body<T extends z.ZodType>(ctx: Context, schema: T): z.infer<T> {
+  return valid(schema, ctx.request.body ?? {});
 }
 
 /** The operators' JSON API under /admin/api. Every change is audited with who, what, when and why. */
@@ -137,17 +141,16 @@ export function adminRoutes(deps: AdminDeps): Router {
 
   // The audit log and statistics.
   router.get('/audit', async (ctx) => {
-    const q = z
-      .object({
+    const query = valid(
+      z.object({
         account: z.string().optional(),
         type: z.string().optional(),
         since: z.iso.datetime().optional(),
         limit: z.coerce.number().int().min(1).max(1000).default(100),
-      })
-      .safeParse(ctx.query);
-    if (!q.success)
-      throw new BadInput(q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    ctx.body = await deps.queries.audit(q.data);
+      }),
+      ctx.query,
+    );
+    ctx.body = await deps.queries.audit(query);
   });
   router.get('/audit/export', async (ctx) => {
     ctx.type = 'application/x-ndjson';
@@ -158,13 +161,8 @@ export function adminRoutes(deps: AdminDeps): Router {
     ctx.body = `${lines.join('\n')}\n`;
   });
   router.get('/stats/logins', async (ctx) => {
-    const days = z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(366)
-      .default(30)
-      .parse(ctx.query['days'] ?? undefined);
+    // A bad value is the caller's mistake (400), not a server error.
+    const days = valid(z.coerce.number().int().min(1).max(366).default(30), ctx.query['days'] ?? undefined);
     ctx.body = await deps.queries.loginsPerDay(days);
   });
 

@@ -95,9 +95,7 @@ export class ClientService {
 
   async add(input: ClientInput): Promise<{ client_id: string; client_secret?: string }> {
     const parsed = clientInputSchema.safeParse(input);
-    if (!parsed.success) {
-      throw new BadInput(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    }
+    if (!parsed.success) throw BadInput.of(parsed.error);
     const c = parsed.data;
     if (this.production) {
       for (const uri of [...c.redirectUris, ...c.postLogoutRedirectUris]) {

@@ -5,6 +5,7 @@ import { field, parseBody } from '../http/body.js';
 import { ACR } from '../oidc/scopes.js';
 import {
   auditEvent,
+  clientNameOf,
   type FlowDeps,
   finishInteraction,
   finishLogin,
@@ -36,12 +37,11 @@ export async function modeOf(deps: FlowDeps, interaction: Interaction): Promise<
 
 export async function renderRealName(ctx: Context, deps: FlowDeps, interaction: Interaction, extra = {}) {
   const mode = await modeOf(deps, interaction);
-  const client = await deps.host.provider.Client.find(String(interaction.params['client_id']));
   renderPage(ctx, deps, 'realname', {
     title: '实名认证',
     uid: interaction.uid,
     mode: mode.kind,
-    clientName: client?.clientName ?? '',
+    clientName: await clientNameOf(deps, interaction),
     ...extra,
   });
 }
@@ -57,12 +57,11 @@ export function realNameRoutes(router: Router, deps: FlowDeps) {
     const interaction = await interactionOf(deps, ctx);
     deps.csrf.verify(ctx, field(ctx, '_csrf'));
     const mode = await modeOf(deps, interaction);
-    const client = await deps.host.provider.Client.find(String(interaction.params['client_id']));
     const page = {
       title: '实名认证',
       uid: interaction.uid,
       mode: mode.kind,
-      clientName: client?.clientName ?? '',
+      clientName: await clientNameOf(deps, interaction),
       realName: field(ctx, 'real_name'),
       idNumber: field(ctx, 'id_number'),
     };

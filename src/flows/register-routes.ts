@@ -1,8 +1,7 @@
 import type Router from '@koa/router';
-import { PHONE_TAKEN } from '../accounts/account-service.js';
 import { checkPassword } from '../accounts/password-policy.js';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
-import { BadInput, Conflict } from '../errors.js';
+import { BadInput } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
 import {
   auditEvent,
@@ -69,7 +68,6 @@ export function registerRoutes(router: Router, deps: FlowDeps) {
       if (!page['agreed']) throw new BadInput('请阅读并同意《用户注册协议》');
       // The SMS code proves the phone before anything about its account is said or written.
       await deps.sms.verify({ phone: phone.e164, purpose: 'register', code: field(ctx, 'sms_code') });
-      if (await deps.accounts.findByPhone(phone.e164)) throw new Conflict(PHONE_TAKEN, 'phone_taken');
       const account = await deps.accounts.addCitizen({ phone: phone.e164, password });
       await deps.flowStates.put(registrationState(interaction.uid), { accountId: account.id }, 3600);
       await auditEvent(deps, ctx, {

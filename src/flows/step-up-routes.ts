@@ -1,11 +1,12 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { maskPhone } from '../accounts/phone.js';
-import { AppError, LoginFailed, SessionExpired } from '../errors.js';
+import { LoginFailed, SessionExpired } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
 import { ACR } from '../oidc/scopes.js';
 import {
   auditEvent,
+  clientNameOf,
   type FlowDeps,
   finishLogin,
   type Interaction,
@@ -40,11 +41,10 @@ function secondFactor(interaction: Interaction): 'sms' | 'pwd' {
 
 export async function renderStepUp(ctx: Context, deps: FlowDeps, interaction: Interaction, extra = {}) {
   const account = await deps.accounts.find(interaction.session!.accountId);
-  const client = await deps.host.provider.Client.find(String(interaction.params['client_id']));
   renderPage(ctx, deps, 'step-up', {
     title: '安全验证',
     uid: interaction.uid,
-    clientName: client?.clientName ?? '',
+    clientName: await clientNameOf(deps, interaction),
     requiredAcr: interaction.prompt.details['requiredAcr'],
     certRequired: interaction.prompt.details['requiredAcr'] === ACR.cert,
     factor: secondFactor(interaction),
@@ -64,11 +64,10 @@ export function stepUpRoutes(router: Router, deps: FlowDeps) {
     const account = await deps.accounts.find(accountId);
     if (!account?.phone) throw new SessionExpired();
     const factor = secondFactor(interaction);
-    const client = await deps.host.provider.Client.find(String(interaction.params['client_id']));
     const page = {
       title: '安全验证',
       uid: interaction.uid,
-      clientName: client?.clientName ?? '',
+      clientName: await clientNameOf(deps, interaction),
       requiredAcr: interaction.prompt.details['requiredAcr'],
       factor,
       phoneMasked: maskPhone(account.phone),
@@ -85,7 +84,7 @@ export function stepUpRoutes(router: Router, deps: FlowDeps) {
       if (factor === 'sms') {
         await deps.sms.verify({ phone: account.phone!, purpose: 'step_up', code: field(ctx, 'sms_code') });
       } else if (!(await deps.accounts.checkPasswordOf(accountId, rawField(ctx, 'password')))) {
-        throw new AppError(401, 'login_failed', new LoginFailed().userMessage);
+        throw new LoginFailed();
       }
       deps.metrics.logins.inc({ method: `step_up_${factor}`, outcome: 'success' });
       await auditEvent(deps, ctx, { type: 'step_up', method: factor, outcome: 'success', accountId });

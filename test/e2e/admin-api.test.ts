@@ -148,6 +148,9 @@ describe.each(databaseKinds())('the admin API (%s)', (kind) => {
       stats.logins.find((l) => l.method === 'password' && l.outcome === 'success')?.count,
     ).toBeGreaterThan(0);
     expect(stats.accountsByLevel.find((l) => l.level === 'L2')?.count).toBeGreaterThan(0);
+    const badDays = await api('/stats/logins?days=0');
+    expect(badDays.status).toBe(400);
+    expect(await badDays.json()).toMatchObject({ error: 'invalid_request' });
     expect(await server.services.audit.verify()).toMatchObject({ ok: true });
   });
 });
