@@ -31,7 +31,7 @@ describe.skipIf(!softHsmAvailable())('证书助手 (the PKCS#11 bridge) over a r
         orgName: '测试公司',
         algorithm,
       });
-      importIntoSoftHsm(dir, TOKEN, {
+      importIntoSoftHsm(TOKEN, {
         id,
         label: `cert-${id}`,
         privateKey: issued.privateKey,

@@ -78,7 +78,6 @@ function runSoftHsmUtil(args: string[]): string {
  * sensitive and not extractable once on the token, like on a USB key.
  */
 export function importIntoSoftHsm(
-  _dir: string,
   token: { label: string; pin: string },
   item: { id: string; label: string; privateKey: KeyObject; certificateDer: Uint8Array },
 ): void {

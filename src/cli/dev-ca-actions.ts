@@ -162,7 +162,6 @@ export async function issueDevCertificate(options: IssueOptions): Promise<IssueR
     );
     const id = target.id ?? issued.serialNumberHex.toLowerCase();
     importIntoSoftHsm(
-      target.dir,
       { label: target.tokenLabel, pin: target.pin },
       {
         id,

@@ -151,23 +151,27 @@ export class ClientService {
     return row ? summary(row) : undefined;
   }
 
+  // Each change forgets the cached metadata after the write, so that a look-up running
+  // meanwhile can not put the old secret or state back for the cache's lifetime.
   async remove(clientId: string): Promise<void> {
+    const removed = await this.store.remove(clientId);
     this.#metadataCache.delete(clientId);
-    if (!(await this.store.remove(clientId))) throw new NotFound(`no such client: ${clientId}`);
+    if (!removed) throw new NotFound(`no such client: ${clientId}`);
   }
 
   async rotateSecret(clientId: string): Promise<{ client_id: string; client_secret: string }> {
-    this.#metadataCache.delete(clientId);
     const row = await this.store.find(clientId);
     if (!row?.client_secret) throw new NotFound(`no confidential client: ${clientId}`);
     const secret = randomBytes(32).toString('base64url');
     await this.store.update(clientId, { client_secret: this.protector.seal(secret, `client:${clientId}`) });
+    this.#metadataCache.delete(clientId);
     return { client_id: clientId, client_secret: secret };
   }
 
   async setDisabled(clientId: string, disabled: boolean): Promise<void> {
+    const updated = await this.store.update(clientId, { disabled });
     this.#metadataCache.delete(clientId);
-    if (!(await this.store.update(clientId, { disabled }))) throw new NotFound(`no such client: ${clientId}`);
+    if (!updated) throw new NotFound(`no such client: ${clientId}`);
   }
 
   /** The metadata oidc-provider validates and uses; undefined for unknown or disabled clients. */

@@ -33,16 +33,6 @@ export async function generateDevKeyPair(algorithm: DevAlgorithm): Promise<KeyPa
   }
 }
 
-/** Which algorithm a node:crypto key pair is for, as the dev CA names them. */
-export function devAlgorithmOf(key: KeyObject): DevAlgorithm {
-  const curve = key.asymmetricKeyDetails?.namedCurve;
-  if (key.asymmetricKeyType === 'rsa') return 'RSA';
-  if (curve === 'prime256v1' || curve === 'P-256') return 'ECDSA-P256';
-  if (curve === 'secp384r1' || curve === 'P-384') return 'ECDSA-P384';
-  if (curve === 'SM2') return 'SM2';
-  throw new TypeError(`unsupported key type ${key.asymmetricKeyType ?? '?'} ${curve ?? ''}`);
-}
-
 export interface NameAttribute {
   oid: string;
   value: string;

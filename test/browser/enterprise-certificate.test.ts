@@ -52,7 +52,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       );
       p12Fingerprint = createHash('sha256').update(software.certificateDer).digest('hex');
       prepareSoftHsm(path.join(dir, 'hsm'), TOKEN);
-      importIntoSoftHsm(path.join(dir, 'hsm'), TOKEN, {
+      importIntoSoftHsm(TOKEN, {
         id: '0a',
         label: '福建示范有限公司',
         privateKey: issued.privateKey,
