@@ -68,22 +68,38 @@ export async function ensureAccountSpaceClient(clients: ClientService, issuer: s
 }
 
 /**
- * The signed-in person, read from the provider's own SSO session; undefined when there is none,
- * or when it has been idle in the account space for longer than the idle timeout (等保: 登录连接超时自动退出).
+ * The provider's own SSO session of this browser; undefined when there is none, 'idle' when it
+ * has been idle in the account space for longer than the idle timeout (等保: 登录连接超时自动退出).
  */
-export async function accountSessionOf(
-  deps: AccountSpaceDeps,
+export async function ssoSessionOf(
+  deps: Pick<AccountSpaceDeps, 'host' | 'idleTimeoutSeconds'> & {
+    sessionMeta: Pick<SessionMetaStore, 'find'>;
+  },
   ctx: Context,
-): Promise<AccountSession | 'idle' | undefined> {
+): Promise<{ accountId: string; sessionUid: string } | 'idle' | undefined> {
   const session = await deps.host.provider.Session.get(ctx);
   if (!session.accountId || !session.uid) return undefined;
   const meta = await deps.sessionMeta.find(session.uid);
   if (meta && Date.now() - new Date(meta.last_seen_at).getTime() > deps.idleTimeoutSeconds * 1000)
     return 'idle';
+  return { accountId: session.accountId, sessionUid: session.uid };
+}
+
+/** The signed-in person of the account space (see ssoSessionOf), with the account row. */
+export async function accountSessionOf(
+  deps: AccountSpaceDeps,
+  ctx: Context,
+): Promise<AccountSession | 'idle' | undefined> {
+  const session = await ssoSessionOf(deps, ctx);
+  if (session === 'idle' || !session) return session;
   const account = await deps.accounts.find(session.accountId);
   if (account?.status !== 'active') return undefined;
-  await deps.sessionMeta.touch(session.uid);
-  return { account, sessionUid: session.uid, smsPhone: (await deps.accounts.smsPhoneOf(account)) ?? '' };
+  await deps.sessionMeta.touch(session.sessionUid);
+  return {
+    account,
+    sessionUid: session.sessionUid,
+    smsPhone: (await deps.accounts.smsPhoneOf(account)) ?? '',
+  };
 }
 
 /** Sends the browser through the provider's sign-in and back to `returnTo`. */

@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { ssoSessionOf } from '../account-space/account-context.js';
 import { AppError } from '../errors.js';
 import { AlipayNotConfigured, AlipayStateInvalid } from '../federation/alipay-errors.js';
 import type { AlipayProfile } from '../federation/alipay-link-service.js';
@@ -36,13 +37,8 @@ function safeReturnTo(value: string): string {
 
 /** The account-space session: the provider's SSO session, unless it has been idle there too long. */
 async function activeSession(deps: AlipayFlowDeps, ctx: Context) {
-  const session = await deps.host.provider.Session.get(ctx);
-  if (!session.accountId || !session.uid) return undefined;
-  const meta = await deps.sessionMeta.find(session.uid);
-  if (meta && Date.now() - new Date(meta.last_seen_at).getTime() > deps.idleTimeoutSeconds * 1000) {
-    return undefined;
-  }
-  return { accountId: session.accountId, sessionUid: session.uid };
+  const session = await ssoSessionOf(deps, ctx);
+  return session === 'idle' ? undefined : session;
 }
 
 /** 支付宝认证 from the 实名认证 page of a sign-in (right after 注册, or a site that requires L2). */
