@@ -1,6 +1,9 @@
 import { TooManyRequests } from '../errors.js';
 import type { RateLimitStore } from '../ops/rate-limit-store.js';
 import { LIMITS } from '../ops/rate-limiter.js';
+import { parseCreditCode } from './credit-code.js';
+import { parseIdNumber } from './id-number.js';
+import { parseMainlandMobile } from './phone.js';
 
 const WINDOW_SECONDS = 15 * 60;
 /** After three failures for an account or from an address in 15 minutes, the captcha is asked for. */
@@ -15,12 +18,27 @@ export interface LoginAttempt {
   assertAllowed(): void;
 }
 
+/**
+ * The one spelling of a login that its counters are kept under: findByLogin takes
+ * `+86 138-1234-5678`, `13812345678` or a lower-case ID number for the same account, and each
+ * spelling must not start the limits and the captcha count afresh.
+ */
+export function canonicalLogin(login: string): string {
+  const phone = parseMainlandMobile(login);
+  if (phone.ok) return phone.national;
+  const id = parseIdNumber(login);
+  if (id.ok) return id.idNumber;
+  const code = parseCreditCode(login);
+  if (code.ok) return code.creditCode;
+  return login.trim().toUpperCase();
+}
+
 /** Failure counters behind 登录失败处理, kept in the database so every process sees the same ones. */
 export class LoginGuard {
   constructor(private readonly counters: RateLimitStore) {}
 
   private keys(login: string, ip: string) {
-    return [`loginfail:account:${login.trim().toUpperCase()}`, `loginfail:ip:${ip}`];
+    return [`loginfail:account:${canonicalLogin(login)}`, `loginfail:ip:${ip}`];
   }
 
   async captchaRequired(login: string, ip: string): Promise<boolean> {
@@ -37,7 +55,7 @@ export class LoginGuard {
     const [failByAccount, failByIp] = this.keys(login, ip);
     const limits = [
       { limit: LIMITS.loginPerIp, key: `${LIMITS.loginPerIp.name}:${ip}` },
-      { limit: LIMITS.loginPerAccount, key: `${LIMITS.loginPerAccount.name}:${login.toUpperCase()}` },
+      { limit: LIMITS.loginPerAccount, key: `${LIMITS.loginPerAccount.name}:${canonicalLogin(login)}` },
     ];
     const counts = await this.counters.hitMany(
       limits.map((l) => ({ key: l.key, hits: 1 })),

@@ -176,7 +176,7 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
         ...identityShown(pending.profile),
         phoneMasked: phone ? maskPhone(phone) : '',
         tab,
-        captchaRequired: tab === 'sms' || (await deps.loginGuard.captchaRequired(loginKey(phone), ctx.ip)),
+        captchaRequired: tab === 'sms' || (await deps.loginGuard.captchaRequired(phone, ctx.ip)),
       } as Record<string, unknown>,
     };
   }
@@ -219,17 +219,17 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
         try {
           const signedIn = await deps.accounts.authenticatePassword(phone, rawField(ctx, 'password'));
           if (signedIn.id !== account.id) throw new LoginFailed();
-          await deps.loginGuard.clear(loginKey(phone));
+          await deps.loginGuard.clear(phone);
         } catch (err) {
           if (err instanceof LoginFailed) {
-            await deps.loginGuard.recordFailure(loginKey(phone), ctx.ip);
+            await deps.loginGuard.recordFailure(phone, ctx.ip);
             await auditEvent(deps, ctx, {
               type: 'login',
               method: 'alipay+password',
               outcome: 'failure',
               accountId: account.id,
             });
-            page['captchaRequired'] = await deps.loginGuard.captchaRequired(loginKey(phone), ctx.ip);
+            page['captchaRequired'] = await deps.loginGuard.captchaRequired(phone, ctx.ip);
           }
           throw err;
         }
@@ -253,9 +253,4 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
       return finishLogin(ctx, interaction, account.id, ACR.basic, ['alipay', method]);
     });
   });
-}
-
-/** 登录失败处理 counts failures by the login a person types; here that is the account's phone. */
-function loginKey(e164: string): string {
-  return e164.replace(/^\+86/, '');
 }

@@ -1,0 +1,38 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Database, openDatabase } from '../db/database.js';
+import { migrate } from '../db/migrate.js';
+import { RateLimitStore } from '../ops/rate-limit-store.js';
+import { canonicalLogin, LoginGuard } from './login-guard.js';
+
+let database: Database;
+let guard: LoginGuard;
+
+beforeAll(async () => {
+  database = openDatabase({ dataDir: mkdtempSync(path.join(tmpdir(), 'uid-guard-')), memory: true });
+  await migrate(database.db);
+  guard = new LoginGuard(new RateLimitStore(database.db));
+});
+afterAll(() => database?.close());
+
+describe('登录失败处理 counters', () => {
+  it('count every spelling of one login together, whatever address it comes from', async () => {
+    for (const [i, spelling] of [
+      '+86 138-1234-5678',
+      '0086 13812345678',
+      '１３８１２３４５６７８',
+    ].entries()) {
+      await guard.recordFailure(spelling, `10.0.0.${i + 1}`);
+    }
+    expect(await guard.captchaRequired('13812345678', '10.0.0.9')).toBe(true);
+    expect(await guard.captchaRequired('13912345678', '10.0.0.9')).toBe(false);
+  });
+
+  it('name an ID number and a credit code by their normalised form', () => {
+    expect(canonicalLogin(' 11010519491231002x ')).toBe('11010519491231002X');
+    expect(canonicalLogin('+8613812345678')).toBe('13812345678');
+    expect(canonicalLogin('someone')).toBe('SOMEONE');
+  });
+});
