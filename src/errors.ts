@@ -62,7 +62,8 @@ export class TooManyRequests extends AppError {
 /** Never says whether the account exists. */
 export class LoginFailed extends AppError {
   override name = 'LoginFailed';
-  constructor() {
+  /** The account the login named, when there is one: for the audit log, never for the page. */
+  constructor(readonly accountId?: string) {
     super(401, 'login_failed', '账号或密码错误');
   }
 }

@@ -92,7 +92,7 @@ export class AccountService {
     if (!account || !valid || account.status !== 'active') {
       if (account && !locked)
         await this.store.recordPasswordFailure(account.id, PASSWORD_LOCK.after, PASSWORD_LOCK.seconds);
-      throw new LoginFailed();
+      throw new LoginFailed(account?.id);
     }
     if (account.failed_logins > 0) await this.store.clearPasswordFailures(account.id);
     if (account.password_hash && passwordHasher.needsRehash(account.password_hash)) {

@@ -66,7 +66,8 @@ async function passwordLogin(ctx: Context, deps: FlowDeps, tab: 'password' | 'le
     attempt.assertAllowed();
     if (page['captchaRequired']) await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
     try {
-      if (!login || !password) throw new LoginFailed();
+      // An empty field is not an attempt on the account's password lock, but is still audited on it.
+      if (!login || !password) throw new LoginFailed((await deps.accounts.findByLogin(login, kind))?.id);
       const account = await deps.accounts.authenticatePassword(login, password, kind);
       if (attempt.loginFailures > 0) await deps.loginGuard.clear(login);
       if (account.totp_enabled_at) {
@@ -86,13 +87,12 @@ async function passwordLogin(ctx: Context, deps: FlowDeps, tab: 'password' | 'le
       if (err instanceof LoginFailed) {
         await deps.loginGuard.recordFailure(login, ctx.ip);
         deps.metrics.logins.inc({ method: 'password', outcome: 'failure' });
-        const known = await deps.accounts.findByLogin(login, kind);
         await auditEvent(deps, ctx, {
           type: 'login',
           method: 'password',
           outcome: 'failure',
-          accountId: known?.id,
-          ...(known ? {} : { detail: { reason: 'unknown login' } }),
+          accountId: err.accountId,
+          ...(err.accountId ? {} : { detail: { reason: 'unknown login' } }),
         });
         page['captchaRequired'] = await deps.loginGuard.captchaRequired(login, ctx.ip);
       }
