@@ -68,6 +68,14 @@ export class LoginFailed extends AppError {
   }
 }
 
+/** A signed-in person's password, asked for again before a sensitive change, was wrong. */
+export class PasswordWrong extends AppError {
+  override name = 'PasswordWrong';
+  constructor(message = '密码错误') {
+    super(401, 'password_wrong', message);
+  }
+}
+
 export class ServiceUnavailable extends AppError {
   override name = 'ServiceUnavailable';
   constructor(message = '服务暂不可用，请稍后重试', options?: { cause?: unknown }) {

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { AppError } from '../errors.js';
+import { PasswordWrong } from '../errors.js';
 import { field, rawField } from '../http/body.js';
 import { SCOPE_DESCRIPTIONS, type Scope } from '../oidc/scopes.js';
 import { type AccountSpaceDeps, accountAudit } from './account-context.js';
@@ -139,7 +139,7 @@ export function activityRoutes(router: Router, deps: AccountSpaceDeps) {
       async () => ({ title: '注销账号', smsSent: true }),
       async () => {
         if (!(await deps.accounts.checkPasswordOf(session.account.id, rawField(ctx, 'password')))) {
-          throw new AppError(401, 'password_wrong', '密码错误');
+          throw new PasswordWrong();
         }
         await deps.sms.verify({
           phone: session.smsPhone,

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { maskPhone } from '../accounts/phone.js';
-import { AppError, SmsCodeWrong } from '../errors.js';
+import { PasswordWrong, SmsCodeWrong } from '../errors.js';
 import { field, rawField } from '../http/body.js';
 import { type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-routes.js';
@@ -38,7 +38,7 @@ export function profileRoutes(router: Router, deps: AccountSpaceDeps) {
     const page = async () => ({ title: '基本信息', levels: LEVEL_EXPLANATIONS });
     return act(ctx, deps, 'account-profile', page, async () => {
       if (!(await deps.accounts.checkPasswordOf(session.account.id, rawField(ctx, 'password')))) {
-        throw new AppError(401, 'password_wrong', '密码错误');
+        throw new PasswordWrong();
       }
       const identity = deps.accounts.identityOf(session.account);
       await accountAudit(deps, ctx, session, { type: 'identity_revealed', outcome: 'success' });

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
-import { AppError, BadInput, Conflict } from '../errors.js';
+import { AppError, BadInput, Conflict, PasswordWrong } from '../errors.js';
 import { field, rawField } from '../http/body.js';
 import { type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-routes.js';
@@ -9,7 +9,7 @@ import { alipayPart, alipaySpaceRoutes } from './alipay-space-routes.js';
 
 const CHANGED: Record<string, string> = { alipay_unlinked: '已解除与支付宝账户的绑定' };
 
-const passwordWrong = () => new AppError(401, 'password_wrong', '当前密码错误');
+const passwordWrong = () => new PasswordWrong('当前密码错误');
 
 /** 安全设置: change password, change phone, 两步验证 (TOTP) on and off. */
 export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
