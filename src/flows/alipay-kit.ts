@@ -8,9 +8,17 @@ import {
   AlipayStateInvalid,
 } from '../federation/alipay-errors.js';
 import type { AlipayLinkService, AlipayProfile } from '../federation/alipay-link-service.js';
+import { ACR } from '../oidc/scopes.js';
 import { LIMITS } from '../ops/rate-limiter.js';
 import { AlipayError } from '../outside/alipay/client.js';
-import { auditEvent, browserOf, type FlowDeps, renderPage } from './flow-kit.js';
+import {
+  auditEvent,
+  browserOf,
+  type FlowDeps,
+  finishLogin,
+  type Interaction,
+  renderPage,
+} from './flow-kit.js';
 
 /** What the Alipay pages use besides the other flows' dependencies. */
 export interface AlipayFlowDeps extends FlowDeps {
@@ -121,4 +129,23 @@ export function renderAlipayFailure(
 export function queryString(ctx: Context, name: string): string {
   const value = ctx.query[name];
   return typeof value === 'string' ? value.trim().slice(0, 512) : '';
+}
+
+/**
+ * The end of every successful 支付宝登录: what happened first (a registration or a link) if
+ * anything, the login counted and audited with how it was proved, then the login result.
+ */
+export async function finishAlipayLogin(
+  ctx: Context,
+  deps: AlipayFlowDeps,
+  interaction: Interaction,
+  accountId: string,
+  how: { before?: 'registration' | 'alipay_link'; auditMethod: string; amr: string[] },
+) {
+  if (how.before) {
+    await auditEvent(deps, ctx, { type: how.before, method: 'alipay', outcome: 'success', accountId });
+  }
+  deps.metrics.logins.inc({ method: 'alipay', outcome: 'success' });
+  await auditEvent(deps, ctx, { type: 'login', method: how.auditMethod, outcome: 'success', accountId });
+  return finishLogin(ctx, interaction, accountId, ACR.basic, how.amr);
 }

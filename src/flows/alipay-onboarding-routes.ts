@@ -6,14 +6,12 @@ import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { AppError, BadInput, LoginFailed } from '../errors.js';
 import type { AlipayProfile, PendingAlipayLogin } from '../federation/alipay-link-service.js';
 import { field, parseBody, rawField } from '../http/body.js';
-import { ACR } from '../oidc/scopes.js';
 import { LIMITS } from '../ops/rate-limiter.js';
-import { type AlipayFlowDeps, renderAlipayFailure } from './alipay-kit.js';
+import { type AlipayFlowDeps, finishAlipayLogin, renderAlipayFailure } from './alipay-kit.js';
 import {
   auditEvent,
   browserOf,
   clientNameOf,
-  finishLogin,
   type Interaction,
   interactionOf,
   renderPage,
@@ -134,27 +132,12 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
       }
       const account = await deps.alipay.register(profile, phone);
       await deps.alipay.release(interaction.uid);
-      await auditEvent(deps, ctx, {
-        type: 'registration',
-        method: 'alipay',
-        outcome: 'success',
-        accountId: account.id,
-      });
-      deps.metrics.logins.inc({ method: 'alipay', outcome: 'success' });
-      await auditEvent(deps, ctx, {
-        type: 'login',
-        method: 'alipay',
-        outcome: 'success',
-        accountId: account.id,
-      });
       // A phone entered here was proved by an SMS code in this sign-in: a second method used.
-      return finishLogin(
-        ctx,
-        interaction,
-        account.id,
-        ACR.basic,
-        alipayMobile ? ['alipay'] : ['alipay', 'sms'],
-      );
+      return finishAlipayLogin(ctx, deps, interaction, account.id, {
+        before: 'registration',
+        auditMethod: 'alipay',
+        amr: alipayMobile ? ['alipay'] : ['alipay', 'sms'],
+      });
     });
   });
 
@@ -237,20 +220,11 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
       }
       await deps.alipay.linkExisting(account.id, pending.profile);
       await deps.alipay.release(interaction.uid);
-      await auditEvent(deps, ctx, {
-        type: 'alipay_link',
-        method: 'alipay',
-        outcome: 'success',
-        accountId: account.id,
+      return finishAlipayLogin(ctx, deps, interaction, account.id, {
+        before: 'alipay_link',
+        auditMethod: method === 'pwd' ? 'alipay+password' : 'alipay+sms',
+        amr: ['alipay', method],
       });
-      deps.metrics.logins.inc({ method: 'alipay', outcome: 'success' });
-      await auditEvent(deps, ctx, {
-        type: 'login',
-        method: method === 'pwd' ? 'alipay+password' : 'alipay+sms',
-        outcome: 'success',
-        accountId: account.id,
-      });
-      return finishLogin(ctx, interaction, account.id, ACR.basic, ['alipay', method]);
     });
   });
 }

@@ -3,19 +3,19 @@ import type { Context } from 'koa';
 import { AppError, SessionExpired } from '../errors.js';
 import { AlipayNotCertified, AlipayNotConfigured, AlipayStateInvalid } from '../federation/alipay-errors.js';
 import type { AlipayProfile } from '../federation/alipay-link-service.js';
-import { ACR } from '../oidc/scopes.js';
 import { alipayCertifyRoutes, certifyFromAccountSpace, certifyInSignIn } from './alipay-certify-routes.js';
 import {
   ALIPAY_CALLBACK_PATH,
   type AlipayFlowDeps,
   beginRoundTrip,
+  finishAlipayLogin,
   peekRoundTrip,
   profileFromCallback,
   renderAlipayFailure,
   takeRoundTrip,
 } from './alipay-kit.js';
 import { alipayOnboardingRoutes } from './alipay-onboarding-routes.js';
-import { auditEvent, finishLogin, type Interaction, interactionOf } from './flow-kit.js';
+import { auditEvent, type Interaction, interactionOf } from './flow-kit.js';
 
 export { alipayCertifyStartPath } from './alipay-certify-routes.js';
 export type { AlipayFlowDeps } from './alipay-kit.js';
@@ -89,14 +89,7 @@ async function signInWithAlipay(
   const linked = await deps.alipay.accountLinkedTo(profile);
   if (linked) {
     if (linked.status !== 'active') throw new AccountUnavailable();
-    deps.metrics.logins.inc({ method: 'alipay', outcome: 'success' });
-    await auditEvent(deps, ctx, {
-      type: 'login',
-      method: 'alipay',
-      outcome: 'success',
-      accountId: linked.id,
-    });
-    return finishLogin(ctx, interaction, linked.id, ACR.basic, ['alipay']);
+    return finishAlipayLogin(ctx, deps, interaction, linked.id, { auditMethod: 'alipay', amr: ['alipay'] });
   }
   if (!profile.identity) {
     await auditEvent(deps, ctx, {
