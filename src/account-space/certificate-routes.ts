@@ -1,7 +1,9 @@
 import type Router from '@koa/router';
 import { maskPhone } from '../accounts/phone.js';
-import { AppError, BadInput, SmsCodeWrong } from '../errors.js';
+import { proofOf } from '../certificates/proof-input.js';
+import { AppError, SmsCodeWrong } from '../errors.js';
 import { field } from '../http/body.js';
+import { jsonAnswer } from '../http/json-answer.js';
 import { type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-routes.js';
 
@@ -71,45 +73,27 @@ export function certificateSpaceRoutes(router: Router, deps: AccountSpaceDeps) {
 
   router.post('/certificates/challenge', async (ctx) => {
     const session = sessionOf(ctx);
-    try {
+    await jsonAnswer(ctx, async () => {
       if (!(await deps.flowStates.get(bindState(session.sessionUid)))) throw new SmsCodeWrong();
-      ctx.body = await deps.certificates.challenge('bind', session.sessionUid);
-    } catch (err) {
-      if (!(err instanceof AppError)) throw err;
-      ctx.status = err.status;
-      ctx.body = { error: err.code, error_description: err.userMessage };
-    }
+      return deps.certificates.challenge('bind', session.sessionUid);
+    });
   });
 
   router.post('/certificates/bind', async (ctx) => {
     const session = sessionOf(ctx);
-    try {
-      const body = ctx.request.body as {
-        nonce?: string;
-        chain?: string[];
-        signature?: string;
-        algorithm?: string;
-      };
-      if (!body?.nonce || !Array.isArray(body.chain) || !body.signature || !body.algorithm) {
-        throw new BadInput('证书签名数据不完整');
-      }
-      const bound = await deps.certificates.bind(
-        session.account.id,
-        { nonce: body.nonce, chain: body.chain, signature: body.signature, algorithm: body.algorithm },
-        session.sessionUid,
-      );
+    await jsonAnswer(ctx, async () => {
+      // The account space binds what either source signed (as it always has); the source only
+      // matters for a sign-in's amr.
+      const { source: _source, ...proof } = proofOf(ctx, true);
+      const bound = await deps.certificates.bind(session.account.id, proof, session.sessionUid);
       await deps.flowStates.remove(bindState(session.sessionUid));
       await accountAudit(deps, ctx, session, {
         type: 'certificate_bound',
         outcome: 'success',
         detail: { fingerprint: bound.fingerprint },
       });
-      ctx.body = { redirectTo: '/account/certificates?bound=1' };
-    } catch (err) {
-      if (!(err instanceof AppError)) throw err;
-      ctx.status = err.status;
-      ctx.body = { error: err.code, error_description: err.userMessage };
-    }
+      return { redirectTo: '/account/certificates?bound=1' };
+    });
   });
 
   router.post('/certificates/unbind', async (ctx) => {

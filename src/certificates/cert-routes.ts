@@ -1,7 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { z } from 'zod';
-import { AppError, BadInput, SessionExpired } from '../errors.js';
+import { SessionExpired } from '../errors.js';
 import {
   auditEvent,
   type FlowDeps,
@@ -11,37 +10,12 @@ import {
   saveResult,
 } from '../flows/flow-kit.js';
 import { parseBody } from '../http/body.js';
+import { jsonAnswer } from '../http/json-answer.js';
 import { ACR } from '../oidc/scopes.js';
 import type { CertificateService } from './certificate-service.js';
+import { proofOf } from './proof-input.js';
 
 export const legalRegistrationState = (uid: string) => `legal-register:${uid}`;
-
-const proofSchema = z.object({
-  nonce: z.string().min(10).max(100),
-  chain: z.array(z.string().min(1).max(20_000)).min(1).max(8),
-  signature: z.string().min(1).max(2_000),
-  algorithm: z.string().min(1).max(40),
-  source: z.enum(['bridge', 'software']).default('bridge'),
-});
-
-function proofOf(ctx: Context, softwareAllowed: boolean) {
-  const parsed = proofSchema.safeParse(ctx.request.body);
-  if (!parsed.success) throw new BadInput('证书签名数据不完整');
-  if (parsed.data.source === 'software' && !softwareAllowed)
-    throw new BadInput('本平台不接受证书文件登录，请使用 USB Key');
-  return parsed.data;
-}
-
-/** JSON answers for the page script; typed errors become `{error, error_description}` with their status. */
-async function json(ctx: Context, work: () => Promise<unknown>) {
-  try {
-    ctx.body = await work();
-  } catch (err) {
-    if (!(err instanceof AppError)) throw err;
-    ctx.status = err.status;
-    ctx.body = { error: err.code, error_description: err.userMessage };
-  }
-}
 
 /** 证书登录 and 绑定证书 inside an interaction; the page obtains the signature from the bridge. */
 export function certificateRoutes(
@@ -81,13 +55,13 @@ export function certificateRoutes(
     deps.csrf.verify(ctx, ctx.get('x-csrf-token'));
     const purpose = (ctx.request.body as { purpose?: string })?.purpose === 'bind' ? 'bind' : 'login';
     if (purpose === 'bind') await registeredAccount(interaction.uid);
-    await json(ctx, () => deps.certificates.challenge(purpose, interaction.uid));
+    await jsonAnswer(ctx, () => deps.certificates.challenge(purpose, interaction.uid));
   });
 
   router.post('/interaction/:uid/cert/login', parseBody, async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
     deps.csrf.verify(ctx, ctx.get('x-csrf-token'));
-    await json(ctx, async () => {
+    await jsonAnswer(ctx, async () => {
       const proof = proofOf(ctx, deps.softwareCertificates);
       try {
         const { accountId, fingerprint } = await deps.certificates.login(proof, interaction.uid);
@@ -124,7 +98,7 @@ export function certificateRoutes(
     const interaction = await interactionOf(deps, ctx);
     deps.csrf.verify(ctx, ctx.get('x-csrf-token'));
     const accountId = await registeredAccount(interaction.uid);
-    await json(ctx, async () => {
+    await jsonAnswer(ctx, async () => {
       const proof = proofOf(ctx, deps.softwareCertificates);
       const bound = await deps.certificates.bind(accountId, proof, interaction.uid);
       await auditEvent(deps, ctx, {
