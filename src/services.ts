@@ -78,7 +78,7 @@ export function createServices(config: Config, db: Db, log: Logger) {
     flowStates,
     // 支付宝登录 / 支付宝认证; `alipay.configured` is false (no button) without ALIPAY_* settings.
     alipay: new AlipayLinkService(
-      new AlipayLinkStore(db),
+      new AlipayLinkStore(db, accountStore),
       accounts,
       protector,
       flowStates,

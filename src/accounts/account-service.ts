@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataProtector } from '../crypto/sealed.js';
 import { BadInput, Conflict, LoginFailed, NotFound } from '../errors.js';
-import type { AccountRow, AccountStore } from './account-store.js';
+import type { AccountRow, AccountStore, SealedIdentity } from './account-store.js';
 import { parseCreditCode } from './credit-code.js';
 import { maskIdNumber, parseIdNumber } from './id-number.js';
 import { maskName } from './mask.js';
@@ -158,6 +158,21 @@ export class AccountService {
     if (creditCode.ok) return this.store.findByCreditCode(creditCode.creditCode);
     if (/^[0-9a-f-]{36}$/.test(login)) return this.store.findById(login);
     return undefined;
+  }
+
+  /** A verified name and ID number as the accounts table keeps them; identityOf opens them. */
+  sealIdentity(
+    accountId: string,
+    identity: { realName: string; idNumber: string },
+    method: string,
+  ): SealedIdentity {
+    return {
+      real_name: this.protector.seal(identity.realName, `account:${accountId}:real_name`),
+      id_number: this.protector.seal(identity.idNumber, `account:${accountId}:id_number`),
+      id_number_hash: this.idNumberIndex(identity.idNumber),
+      id_type: 'resident_id_card',
+      verification_method: method,
+    };
   }
 
   identityOf(account: Pick<AccountRow, 'id' | 'real_name' | 'id_number' | 'id_type'>): Identity | undefined {

@@ -27,15 +27,22 @@ export interface AccountRow {
   updated_at: Date;
 }
 
+/** A verified identity as the accounts table keeps it: sealed values and their blind index. */
+export type SealedIdentity = {
+  [K in 'real_name' | 'id_number' | 'id_number_hash' | 'id_type' | 'verification_method']: string;
+};
+
 /** SQL for the accounts table. */
 export class AccountStore {
   constructor(private readonly db: Db) {}
 
+  /** A new account; one created already verified (支付宝关联注册) carries its sealed identity. */
   async insert(
-    row: Pick<AccountRow, 'id' | 'user_type' | 'phone' | 'password_hash' | 'certification_level'>,
+    row: Pick<AccountRow, 'id' | 'user_type' | 'phone' | 'password_hash' | 'certification_level'> &
+      Partial<SealedIdentity>,
     trx: Db = this.db,
   ) {
-    await trx('accounts').insert(row);
+    await trx('accounts').insert(row.real_name ? { ...row, verified_at: trx.fn.now() } : row);
   }
 
   async findById(id: string): Promise<AccountRow | undefined> {
@@ -105,23 +112,17 @@ export class AccountStore {
   }
 
   /** Records the verified identity once: a verified account is never overwritten. */
-  async setIdentity(
-    id: string,
-    identity: Pick<
-      AccountRow,
-      'real_name' | 'id_number' | 'id_number_hash' | 'id_type' | 'verification_method'
-    >,
-  ): Promise<boolean> {
-    const changed = await this.db('accounts')
+  async setIdentity(id: string, identity: SealedIdentity, trx: Db = this.db): Promise<boolean> {
+    const changed = await trx('accounts')
       .where({ id })
       .whereNull('verified_at')
       .update({
         ...identity,
-        verified_at: this.db.fn.now(),
-        certification_level: this.db.raw(
+        verified_at: trx.fn.now(),
+        certification_level: trx.raw(
           "case when certification_level = 'L1' then 'L2' else certification_level end",
         ),
-        updated_at: this.db.fn.now(),
+        updated_at: trx.fn.now(),
       });
     return changed > 0;
   }

@@ -5,6 +5,9 @@ import type { AccountService } from './account-service.js';
 import type { AccountStore } from './account-store.js';
 import { parseIdNumber } from './id-number.js';
 
+/** A real name as 实名认证 accepts it (Han characters, or Latin letters, with the middle dot). */
+export const REAL_NAME = /^[\p{Script=Han}·•A-Za-z ]{2,30}$/u;
+
 export const ID_NUMBER_TAKEN = '该身份证号码已被其他账号实名认证。如果那是您的账号，请使用“忘记密码”找回。';
 
 /** 实名认证: name + ID number, checked locally first, then by the identity verification service. */
@@ -13,12 +16,12 @@ export class RealNameService {
     private readonly store: AccountStore,
     private readonly accounts: AccountService,
     private readonly verifier: IdentityVerifier,
-    private readonly protector: DataProtector,
+    readonly _protector: DataProtector,
   ) {}
 
   async verify(accountId: string, input: { realName: string; idNumber: string }, method = 'id_card') {
     const realName = input.realName.trim();
-    if (!/^[\p{Script=Han}·•A-Za-z ]{2,30}$/u.test(realName)) throw new BadInput('请输入正确的真实姓名');
+    if (!REAL_NAME.test(realName)) throw new BadInput('请输入正确的真实姓名');
     const parsed = parseIdNumber(input.idNumber);
     if (!parsed.ok) throw new BadInput(parsed.message);
     const account = await this.store.findById(accountId);
@@ -36,13 +39,10 @@ export class RealNameService {
       throw new AppError(400, 'identity_not_found', '未查询到该身份信息，请核对后重试');
 
     try {
-      const saved = await this.store.setIdentity(accountId, {
-        real_name: this.protector.seal(realName, `account:${accountId}:real_name`),
-        id_number: this.protector.seal(parsed.idNumber, `account:${accountId}:id_number`),
-        id_number_hash: hash,
-        id_type: 'resident_id_card',
-        verification_method: method,
-      });
+      const saved = await this.store.setIdentity(
+        accountId,
+        this.accounts.sealIdentity(accountId, { realName, idNumber: parsed.idNumber }, method),
+      );
       if (!saved) throw new Conflict('您的账号已完成实名认证，姓名和身份证号码不能修改', 'already_verified');
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw new Conflict(ID_NUMBER_TAKEN, 'id_number_taken');

@@ -3,7 +3,7 @@ import { type AccountService, type Identity, PHONE_TAKEN } from '../accounts/acc
 import type { AccountRow } from '../accounts/account-store.js';
 import { parseIdNumber } from '../accounts/id-number.js';
 import { parseMainlandMobile } from '../accounts/phone.js';
-import { ID_NUMBER_TAKEN } from '../accounts/real-name-service.js';
+import { ID_NUMBER_TAKEN, REAL_NAME } from '../accounts/real-name-service.js';
 import type { DataProtector } from '../crypto/sealed.js';
 import { BadInput, Conflict, NotFound } from '../errors.js';
 import type { FlowStateStore } from '../flows/flow-state-store.js';
@@ -16,7 +16,7 @@ import {
   AlipayUnlinkRefused,
   AlipayUserLinked,
 } from './alipay-errors.js';
-import type { AlipayLinkRow, AlipayLinkStore, SealedIdentity } from './alipay-link-store.js';
+import type { AlipayLinkRow, AlipayLinkStore } from './alipay-link-store.js';
 
 /** What Unified ID keeps of one Alipay authorisation, for the length of a flow; never Alipay's tokens. */
 export interface AlipayProfile {
@@ -42,7 +42,6 @@ export type PendingAlipayLogin =
   | { mode: 'link'; profile: AlipayProfile; accountId: string };
 
 const PENDING_TTL_SECONDS = 10 * 60;
-const REAL_NAME = /^[\p{Script=Han}·•A-Za-z ]{2,30}$/u;
 
 /** `2088000000000001` → `2088********0001`. */
 export function maskAlipayUser(id: string): string {
@@ -141,7 +140,7 @@ export class AlipayLinkService {
     try {
       await this.store.createLinkedAccount(
         { id: accountId, phone: parsedPhone.e164 },
-        this.sealIdentity(accountId, identity),
+        this.accounts.sealIdentity(accountId, identity, 'alipay'),
         this.sealLink(accountId, profile),
       );
     } catch (err) {
@@ -207,7 +206,7 @@ export class AlipayLinkService {
     const linkable =
       !(await this.store.findByAccount(accountId)) &&
       !(await this.store.findByUserHash(this.subjectHash(profile)));
-    const identity = own ? undefined : this.sealIdentity(accountId, alipayIdentity);
+    const identity = own ? undefined : this.accounts.sealIdentity(accountId, alipayIdentity, 'alipay');
     const link = linkable ? this.sealLink(accountId, profile) : undefined;
     if (!identity && !link) return { verifiedNow: false, linkedNow: false };
     let written: boolean;
@@ -298,17 +297,6 @@ export class AlipayLinkService {
       alipay_user_hash: this.subjectHash(profile),
       alipay_user: this.protector.seal(profile.subject.id, linkContext(accountId)),
       id_kind: profile.subject.kind,
-    };
-  }
-
-  /** Sealed exactly as 实名认证 seals them (RealNameService), so AccountService.identityOf opens them. */
-  private sealIdentity(accountId: string, identity: { realName: string; idNumber: string }): SealedIdentity {
-    return {
-      real_name: this.protector.seal(identity.realName, `account:${accountId}:real_name`),
-      id_number: this.protector.seal(identity.idNumber, `account:${accountId}:id_number`),
-      id_number_hash: this.accounts.idNumberIndex(identity.idNumber),
-      id_type: 'resident_id_card',
-      verification_method: 'alipay',
     };
   }
 }

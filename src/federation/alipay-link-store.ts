@@ -1,3 +1,4 @@
+import type { AccountStore, SealedIdentity } from '../accounts/account-store.js';
 import { affected, type Db } from '../db/database.js';
 
 export interface AlipayLinkRow {
@@ -10,18 +11,12 @@ export interface AlipayLinkRow {
   created_at: Date;
 }
 
-/** A verified identity as the accounts table keeps it: sealed values and their blind index. */
-export interface SealedIdentity {
-  real_name: string;
-  id_number: string;
-  id_number_hash: string;
-  id_type: string;
-  verification_method: string;
-}
-
 /** SQL for alipay_links, and the account rows it creates or raises to L2 together with a link. */
 export class AlipayLinkStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly accounts: AccountStore,
+  ) {}
 
   async findByUserHash(hash: string): Promise<AlipayLinkRow | undefined> {
     return this.db('alipay_links').where({ alipay_user_hash: hash }).first();
@@ -49,15 +44,17 @@ export class AlipayLinkStore {
     link: Omit<AlipayLinkRow, 'created_at' | 'account_id'>,
   ): Promise<void> {
     await this.db.transaction(async (trx) => {
-      await trx('accounts').insert({
-        id: account.id,
-        user_type: 'natural_person',
-        phone: account.phone,
-        password_hash: null,
-        certification_level: 'L2',
-        ...identity,
-        verified_at: trx.fn.now(),
-      });
+      await this.accounts.insert(
+        {
+          id: account.id,
+          user_type: 'natural_person',
+          phone: account.phone,
+          password_hash: null,
+          certification_level: 'L2',
+          ...identity,
+        },
+        trx,
+      );
       await trx('alipay_links').insert({ ...link, account_id: account.id });
     });
   }
@@ -72,22 +69,7 @@ export class AlipayLinkStore {
     link: Omit<AlipayLinkRow, 'created_at' | 'account_id'> | undefined,
   ): Promise<boolean> {
     return this.db.transaction(async (trx) => {
-      if (identity) {
-        const changed = affected(
-          await trx('accounts')
-            .where({ id: accountId })
-            .whereNull('verified_at')
-            .update({
-              ...identity,
-              verified_at: trx.fn.now(),
-              certification_level: trx.raw(
-                "case when certification_level = 'L1' then 'L2' else certification_level end",
-              ),
-              updated_at: trx.fn.now(),
-            }),
-        );
-        if (changed === 0) return false;
-      }
+      if (identity && !(await this.accounts.setIdentity(accountId, identity, trx))) return false;
       if (link) await trx('alipay_links').insert({ ...link, account_id: accountId });
       return true;
     });
