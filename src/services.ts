@@ -60,7 +60,8 @@ export function createServices(config: Config, db: Db, log: Logger) {
   const trust = { store: createTrustStore({ anchors: [] }) };
   const certificateStore = new CertificateStore(db);
   const auditStore = new AuditStore(db);
-  const legalPersons = new LegalPersonService(new LegalPersonStore(db), accounts, outside.enterprise);
+  const legalPersonStore = new LegalPersonStore(db, accountStore);
+  const legalPersons = new LegalPersonService(legalPersonStore, accounts, outside.enterprise);
   return {
     protector,
     legalPersons,
@@ -91,7 +92,7 @@ export function createServices(config: Config, db: Db, log: Logger) {
       () => trust.store,
       createCrlSource(),
       config.issuer,
-      (accountId) => certificateStore.creditCodeOf(accountId),
+      async (accountId) => (await legalPersonStore.find(accountId))?.credit_code,
     ),
     clients: new ClientService(new ClientStore(db), protector, config.env === 'production'),
     keys: new KeyService(new KeyStore(db), protector),

@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.js';
+import type { AccountStore } from './account-store.js';
 
 export interface LegalPersonRow {
   account_id: string;
@@ -21,7 +22,10 @@ export interface LegalPersonWithRepresentative extends LegalPersonRow {
 
 /** SQL for legal_persons. */
 export class LegalPersonStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly accounts: AccountStore,
+  ) {}
 
   async find(accountId: string): Promise<LegalPersonRow | undefined> {
     return this.db('legal_persons').where({ account_id: accountId }).first();
@@ -53,13 +57,16 @@ export class LegalPersonStore {
     row: Omit<LegalPersonRow, 'account_id' | 'created_at' | 'verified_at'>,
   ) {
     await this.db.transaction(async (trx) => {
-      await trx('accounts').insert({
-        id: account.id,
-        user_type: 'legal_person',
-        phone: null,
-        password_hash: account.password_hash,
-        certification_level: 'L2',
-      });
+      await this.accounts.insert(
+        {
+          id: account.id,
+          user_type: 'legal_person',
+          phone: null,
+          password_hash: account.password_hash,
+          certification_level: 'L2',
+        },
+        trx,
+      );
       await trx('legal_persons').insert({ ...row, account_id: account.id, verified_at: trx.fn.now() });
     });
   }

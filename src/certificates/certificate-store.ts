@@ -15,12 +15,6 @@ export interface BoundCertificateRow {
 export class CertificateStore {
   constructor(private readonly db: Db) {}
 
-  /** The enterprise's credit code, from the legal-person registration (legal_persons). */
-  async creditCodeOf(accountId: string): Promise<string | undefined> {
-    const row = await this.db('legal_persons').select('credit_code').where({ account_id: accountId }).first();
-    return row?.credit_code;
-  }
-
   async find(fingerprint: string): Promise<BoundCertificateRow | undefined> {
     return this.db('bound_certificates').where({ fingerprint }).first();
   }
