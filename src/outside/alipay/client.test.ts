@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { createServer } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/ports.js';
 import {
@@ -306,6 +307,27 @@ describe('HttpAlipayClient against the dev Alipay over HTTP', () => {
     // A clock far off still signs correctly; the fake checks the format only.
     const skewed = clientWith({ now: () => new Date('2030-01-01T00:00:00Z') });
     await expectAlipayError(skewed.exchangeCode('unknown'), { subCode: 'isv.code-invalid' });
+    // …and what it sent is that clock's time in Beijing (UTC+8), in Alipay's format.
+    let sent = '';
+    const listener = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        sent = new URLSearchParams(body).get('timestamp') ?? '';
+        res.writeHead(503).end();
+      });
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const { port } = listener.address() as { port: number };
+    const recorded = clientWith({
+      now: () => new Date('2030-01-01T00:00:00Z'),
+      gatewayUrl: `http://127.0.0.1:${port}/gateway.do`,
+    });
+    await expectAlipayError(recorded.exchangeCode('unknown'), { kind: 'unavailable' });
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
+    expect(sent).toBe('2030-01-01 08:00:00');
   });
 });
 
