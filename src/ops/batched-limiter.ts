@@ -33,22 +33,8 @@ export class BatchedLimiter {
   /** Counts one request; throws TooManyRequests once this window's allowance is spent. */
   async consume(subject: string): Promise<void> {
     const now = Date.now();
-    let counter = this.#counters.get(subject);
-    if (!counter) {
-      // A client new to this process: start from the shared total (one read per window).
-      counter = { pending: 0, shared: 0, windowEndsAt: now + this.limit.windowSeconds * 1000 };
-      counter.loading = this.store.current(this.#key(subject)).then((row) => {
-        if (!row || !counter) return;
-        counter.shared = row.count;
-        counter.windowEndsAt = row.windowEndsAt.getTime();
-      });
-      this.#counters.set(subject, counter);
-    }
-    if (counter.loading) {
-      await counter.loading.finally(() => {
-        if (counter) counter.loading = undefined;
-      });
-    }
+    const counter = this.#counters.get(subject) ?? this.#start(subject, now);
+    if (counter.loading) await counter.loading;
     if (counter.windowEndsAt <= now) {
       counter.shared = 0;
       counter.windowEndsAt = now + this.limit.windowSeconds * 1000;
@@ -57,6 +43,23 @@ export class BatchedLimiter {
       throw new TooManyRequests(undefined, Math.max(1, Math.ceil((counter.windowEndsAt - now) / 1000)));
     }
     counter.pending++;
+  }
+
+  /** A client new to this process starts from the shared total: one read per window. */
+  #start(subject: string, now: number): Counter {
+    const counter: Counter = { pending: 0, shared: 0, windowEndsAt: now + this.limit.windowSeconds * 1000 };
+    counter.loading = this.store
+      .current(this.#key(subject))
+      .then((row) => {
+        if (!row) return;
+        counter.shared = row.count;
+        counter.windowEndsAt = row.windowEndsAt.getTime();
+      })
+      .finally(() => {
+        counter.loading = undefined;
+      });
+    this.#counters.set(subject, counter);
+    return counter;
   }
 
   #key(subject: string): string {
