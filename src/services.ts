@@ -66,7 +66,7 @@ export function createServices(config: Config, db: Db, log: Logger) {
     protector,
     legalPersons,
     audit: new AuditService(auditStore),
-    adminQueries: new AdminQueries(db, auditStore),
+    adminQueries: new AdminQueries(db),
     sessionMeta: new SessionMetaStore(db),
     totp: new TotpService(new TotpStore(db), flowStates, protector),
     outside,

@@ -1,32 +1,8 @@
-import type { AuditRow, AuditStore } from '../audit/audit-store.js';
 import type { Db } from '../db/database.js';
 
-/** Read-only SQL behind the admin API's listings and statistics. */
+/** Read-only SQL behind the admin API's statistics. */
 export class AdminQueries {
-  constructor(
-    private readonly db: Db,
-    private readonly auditStore: AuditStore,
-  ) {}
-
-  async audit(q: {
-    account?: string | undefined;
-    type?: string | undefined;
-    since?: string | undefined;
-    limit: number;
-  }) {
-    const query = this.db('audit_events').orderBy('id', 'desc').limit(q.limit);
-    if (q.account) query.where('account_id', q.account);
-    if (q.type) query.where('type', q.type);
-    if (q.since) query.where('occurred_at', '>=', new Date(q.since));
-    return (await query).map((r: AuditRow) => ({
-      ...r,
-      detail: typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail,
-    }));
-  }
-
-  allAudit(): AsyncGenerator<AuditRow> {
-    return this.auditStore.all();
-  }
+  constructor(private readonly db: Db) {}
 
   /** Logins per day, method and outcome, and the accounts per certification level. */
   async loginsPerDay(days: number) {

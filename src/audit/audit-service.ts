@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AuditRow, AuditStore } from './audit-store.js';
+import type { AuditFilter, AuditRow, AuditStore } from './audit-store.js';
 
 export interface AuditEvent {
   type: string;
@@ -70,13 +70,30 @@ export class AuditService {
 
   /** 登录记录: the last 90 days of an account's sign-ins and security events. */
   forAccount(accountId: string, days = 90) {
-    return this.store.forAccount(accountId, new Date(Date.now() - days * 86_400_000), 500);
+    return this.store.query({ accountId, since: new Date(Date.now() - days * 86_400_000), limit: 500 });
+  }
+
+  /** The admin API's listing: newest first. */
+  query(filter: AuditFilter) {
+    return this.store.query(filter);
+  }
+
+  /**
+   * The chain as it stands now, for an export: later appends are left out, so the export
+   * ends at a fixed row however long the download takes.
+   */
+  async snapshot(): Promise<{ lastId: number; rows: AsyncGenerator<AuditRow> }> {
+    const lastId = await this.store.lastId();
+    return { lastId, rows: this.store.all(lastId) };
   }
 
   /** Walks the chain; the first row whose link or content does not match is reported. */
   async verify(): Promise<
     { ok: true; rows: number } | { ok: false; rows: number; brokenAt: number; reason: string }
   > {
+    // The head is read first: rows appended while the walk runs must not look like a lost tail.
+    const head = await this.store.headHash();
+    let headSeen = head === 'genesis';
     let prev = 'genesis';
     let rows = 0;
     let lastId = 0;
@@ -93,9 +110,10 @@ export class AuditService {
         return { ok: false, rows, brokenAt: Number(row.id), reason: 'its content was altered' };
       prev = row.hash;
       lastId = Number(row.id);
+      if (row.hash === head) headSeen = true;
     }
     // The newest rows have no successor to name them: the head still does.
-    if ((await this.store.headHash()) !== prev) {
+    if (!headSeen) {
       return { ok: false, rows, brokenAt: lastId, reason: 'the newest rows were deleted' };
     }
     return { ok: true, rows };

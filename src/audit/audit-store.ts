@@ -15,6 +15,13 @@ export interface AuditRow {
   hash: string;
 }
 
+export interface AuditFilter {
+  accountId?: string | undefined;
+  type?: string | undefined;
+  since?: Date | undefined;
+  limit: number;
+}
+
 /** SQL for audit_events, and audit_head: the hash the next row chains to. */
 export class AuditStore {
   constructor(private readonly db: Db) {}
@@ -55,23 +62,32 @@ export class AuditStore {
     return (await this.db('audit_head').select('hash').first())?.hash ?? 'genesis';
   }
 
-  async forAccount(accountId: string, since: Date, limit: number): Promise<AuditRow[]> {
-    return (
-      await this.db('audit_events')
-        .where({ account_id: accountId })
-        .andWhere('occurred_at', '>=', since)
-        .orderBy('id', 'desc')
-        .limit(limit)
-    ).map(normalise);
+  /** The newest rows first, narrowed by whichever filters are given. */
+  async query(filter: AuditFilter): Promise<AuditRow[]> {
+    const query = this.db('audit_events').orderBy('id', 'desc').limit(filter.limit);
+    if (filter.accountId) query.where('account_id', filter.accountId);
+    if (filter.type) query.where('type', filter.type);
+    if (filter.since) query.where('occurred_at', '>=', filter.since);
+    return (await query).map(normalise);
   }
 
-  /** Streams the whole chain in id order, a page at a time. */
-  async *all(pageSize = 1000): AsyncGenerator<AuditRow> {
+  /** The id of the newest row, or 0 when the log is empty. */
+  async lastId(): Promise<number> {
+    const row = await this.db('audit_events').max({ id: 'id' }).first();
+    return Number(row?.id ?? 0);
+  }
+
+  /** Streams the chain in id order, a page at a time, up to and including row `upTo`. */
+  async *all(upTo = Number.MAX_SAFE_INTEGER, pageSize = 1000): AsyncGenerator<AuditRow> {
     let after = 0;
     for (;;) {
-      const rows = (await this.db('audit_events').where('id', '>', after).orderBy('id').limit(pageSize)).map(
-        normalise,
-      );
+      const rows = (
+        await this.db('audit_events')
+          .where('id', '>', after)
+          .andWhere('id', '<=', upTo)
+          .orderBy('id')
+          .limit(pageSize)
+      ).map(normalise);
       if (!rows.length) return;
       yield* rows;
       after = Number(rows.at(-1)!.id);
