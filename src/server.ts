@@ -62,7 +62,7 @@ export async function startServer(
         config,
         views,
         adapter: createAdapterFactory(services.models, services.clients),
-        accounts: new AccountClaimsSource(services.accounts, services.legalPersons),
+        accounts: new AccountClaimsSource(services.accounts, services.legalPersons, services.models),
         consents: services.consents,
         pairwiseSalt: services.protector.deriveKey('unified-id/pairwise'),
       },

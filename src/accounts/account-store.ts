@@ -27,6 +27,24 @@ export interface AccountRow {
   updated_at: Date;
 }
 
+const DATE_COLUMNS = [
+  'verified_at',
+  'password_locked_until',
+  'totp_enabled_at',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof AccountRow)[];
+
+/** An account row that arrived as JSON (to_jsonb(accounts) in a larger statement). */
+export function accountRowOf(json: Record<string, unknown>): AccountRow {
+  const row = { ...json } as Record<string, unknown>;
+  for (const column of DATE_COLUMNS) {
+    const value = row[column];
+    if (typeof value === 'string') row[column] = new Date(value);
+  }
+  return row as unknown as AccountRow;
+}
+
 /** A verified identity as the accounts table keeps it: sealed values and their blind index. */
 export type SealedIdentity = {
   [K in 'real_name' | 'id_number' | 'id_number_hash' | 'id_type' | 'verification_method']: string;

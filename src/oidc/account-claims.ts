@@ -38,10 +38,16 @@ export function accountClaims(account: AccountRow, identity: Identity | undefine
   return claims;
 }
 
+/** The account row read in the same statement as the token being used, when there is one. */
+export interface TokenAccountRows {
+  takeAccount(id: string): Promise<AccountRow | undefined> | undefined;
+}
+
 export class AccountClaimsSource {
   constructor(
     private readonly accounts: AccountLookup,
     private readonly enterprises: EnterpriseLookup,
+    private readonly withToken: TokenAccountRows,
   ) {}
 
   async level(accountId: string): Promise<string | undefined> {
@@ -51,7 +57,8 @@ export class AccountClaimsSource {
   async findAccount(_ctx: Context, sub: string): Promise<Account | undefined> {
     let account: AccountRow | undefined;
     try {
-      account = await this.accounts.find(sub);
+      const readWithToken = this.withToken.takeAccount(sub);
+      account = readWithToken ? await readWithToken : await this.accounts.find(sub);
     } catch (err) {
       if (isDatabaseUnavailable(err)) throw temporarilyUnavailable(err);
       throw err;

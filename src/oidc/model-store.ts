@@ -1,3 +1,4 @@
+import { type AccountRow, accountRowOf } from '../accounts/account-store.js';
 import type { Db } from '../db/database.js';
 import { affected, rowsOf } from '../db/database.js';
 
@@ -16,8 +17,8 @@ interface ByIdWaiter {
   reject: (err: unknown) => void;
 }
 
-/** Tokens that may be bound to a session: oidc-provider looks up their Session and Grant next. */
-const SESSION_BOUND = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode']);
+/** Tokens of a person: oidc-provider looks up their Grant, Session and account next. */
+const TOKENS = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode']);
 /** A prefetched row is for the request that caused it, a few milliseconds later; never older. */
 const PREFETCH_MS = 250;
 
@@ -27,9 +28,6 @@ interface Prefetched {
 }
 
 type Row = { model: string; id?: string; uid?: string | null; payload: unknown; consumed_at: Date | null };
-
-const notExpired = (db: Db) => (q: ReturnType<Db>) =>
-  q.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now());
 
 function payloadOf(row: { payload: unknown; consumed_at: Date | string | null }): ModelPayload {
   const payload = (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as ModelPayload;
@@ -99,72 +97,109 @@ export class ModelStore {
 
   #runById(id: string, waiting: ByIdWaiter[]) {
     const models = [...new Set(waiting.map((w) => w.model))];
-    this.db('oidc_models')
-      .select('model', 'payload', 'consumed_at')
-      .where('id', id)
-      .whereIn('model', models)
-      .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', this.db.fn.now()))
-      .then(
-        (rows: Row[]) => {
-          for (const row of rows) if (SESSION_BOUND.has(row.model)) this.#prefetchFor(payloadOf(row));
-          const given = new Set<unknown>();
-          for (const w of waiting) {
-            const row = rows.find((r) => r.model === w.model);
-            if (!row) {
-              w.resolve(undefined);
-              continue;
-            }
-            // Two callers of one row each get their own copy: oidc-provider changes payloads it holds.
-            const payload = payloadOf(row);
-            w.resolve(given.has(row) ? structuredClone(payload) : payload);
-            given.add(row);
+    this.#rowsById(id, models).then(
+      (rows: Row[]) => {
+        const asked = rows.filter((r) => models.includes(r.model) && r.id === id);
+        for (const token of asked) {
+          if (!TOKENS.has(token.model)) continue;
+          this.#prefetchFor(payloadOf(token), rows);
+        }
+        const given = new Set<unknown>();
+        for (const w of waiting) {
+          const row = asked.find((r) => r.model === w.model);
+          if (!row) {
+            w.resolve(undefined);
+            continue;
           }
-        },
-        (err: unknown) => {
-          for (const w of waiting) w.reject(err);
-        },
-      );
+          // Two callers of one row each get their own copy: oidc-provider changes payloads it holds.
+          const payload = payloadOf(row);
+          w.resolve(given.has(row) ? structuredClone(payload) : payload);
+          given.add(row);
+        }
+      },
+      (err: unknown) => {
+        for (const w of waiting) w.reject(err);
+      },
+    );
+  }
+
+  /**
+   * The rows of one id under the given models and, for a token, what oidc-provider looks up
+   * next, one after the other: its grant, its session (when the token ends with it) and its
+   * account. One statement where there would be four (userinfo, code exchange, refresh).
+   */
+  #rowsById(id: string, models: string[]): Promise<Row[]> {
+    const live = (alias: string) => `(${alias}.expires_at is null or ${alias}.expires_at > now())`;
+    const list = (names: string[]) => names.map(() => '?').join(', ');
+    const tokens = models.filter((m) => TOKENS.has(m));
+    const own = `select model, id, uid, payload, consumed_at from oidc_models t
+                  where t.id = ? and t.model in (${list(models)}) and ${live('t')}`;
+    if (!tokens.length) return this.db.raw(own, [id, ...models]).then(rowsOf<Row>);
+    return this.db
+      .raw(
+        `with t as (${own}),
+         next as (
+           select payload->>'grantId' as grant_id, payload->>'accountId' as account_id,
+                  case when payload->>'expiresWithSession' = 'true' then payload->>'sessionUid' end as session_uid
+             from t where t.model in (${list(tokens)})
+         )
+         select model, id, uid, payload, consumed_at from t
+         union all
+         select m.model, m.id, m.uid, m.payload, m.consumed_at
+           from next join oidc_models m on m.model = 'Grant' and m.id = next.grant_id
+          where ${live('m')}
+         union all
+         select m.model, m.id, m.uid, m.payload, m.consumed_at
+           from next join oidc_models m on m.model = 'Session' and m.uid = next.session_uid
+          where ${live('m')}
+         union all
+         select 'Account', a.id, null::text, to_jsonb(a), null::timestamptz
+           from next join accounts a on a.id = next.account_id`,
+        [id, ...models, ...tokens],
+      )
+      .then(rowsOf<Row>);
   }
 
   readonly #prefetched = new Map<string, Prefetched>();
 
   /**
-   * A session-bound token was just read: oidc-provider will look up its Session (by uid) and its
-   * Grant one after the other, so both are read now in one query (userinfo: four statements
-   * become three). Each prefetched row serves one look-up within PREFETCH_MS; any write to it in
-   * this process forgets it.
+   * Keeps what #rowsById read alongside a token for the look-ups that follow. Each row serves one
+   * look-up within PREFETCH_MS; a write to it in this process forgets it. A grant, session or
+   * account that is gone is kept as "none": the answer the look-up would get.
    */
-  #prefetchFor(token: ModelPayload) {
-    const sessionUid = token['sessionUid'];
-    const grantId = token.grantId;
-    if (token['expiresWithSession'] !== true || typeof sessionUid !== 'string' || typeof grantId !== 'string')
-      return;
-    const rows: Promise<Row[]> = this.db('oidc_models')
-      .select('model', 'id', 'uid', 'payload', 'consumed_at')
-      .where((q) =>
-        q
-          .where({ model: 'Session', uid: sessionUid })
-          .orWhere((g) => g.where({ model: 'Grant', id: grantId })),
-      )
-      .andWhere(notExpired(this.db))
-      .then((r: Row[]) => r);
-    const pick = (model: string) =>
-      rows.then((r) => {
-        const row = r.find((x) => x.model === model);
-        return row ? payloadOf(row) : undefined;
-      });
+  #prefetchFor(token: ModelPayload, rows: Row[]) {
     const at = Date.now();
     if (this.#prefetched.size > 1000) {
       for (const [key, entry] of this.#prefetched)
         if (at - entry.at > PREFETCH_MS) this.#prefetched.delete(key);
     }
-    for (const [key, payload] of [
-      [`Session:uid:${sessionUid}`, pick('Session')],
-      [`Grant:id:${grantId}`, pick('Grant')],
-    ] as const) {
-      payload.catch(() => {}); // a failure reaches the caller that takes it, or nobody
-      this.#prefetched.set(key, { at, payload });
-    }
+    const keep = (key: string, row: Row | undefined) =>
+      this.#prefetched.set(key, { at, payload: Promise.resolve(row ? payloadOf(row) : undefined) });
+    const { grantId, accountId } = token;
+    const sessionUid = token['sessionUid'];
+    if (typeof grantId === 'string')
+      keep(
+        `Grant:id:${grantId}`,
+        rows.find((r) => r.model === 'Grant' && r.id === grantId),
+      );
+    if (token['expiresWithSession'] === true && typeof sessionUid === 'string')
+      keep(
+        `Session:uid:${sessionUid}`,
+        rows.find((r) => r.model === 'Session' && r.uid === sessionUid),
+      );
+    if (typeof accountId === 'string')
+      keep(
+        `Account:id:${accountId}`,
+        rows.find((r) => r.model === 'Account' && r.id === accountId),
+      );
+  }
+
+  /**
+   * The account row read with the token this request presented, if it was read in the last
+   * PREFETCH_MS and not taken yet; only the token's own claims look-up asks for it.
+   */
+  takeAccount(id: string): Promise<AccountRow | undefined> | undefined {
+    return this.#take(`Account:id:${id}`)?.then((json) => (json ? accountRowOf(json) : undefined));
   }
 
   #take(key: string): Promise<ModelPayload | undefined> | undefined {
