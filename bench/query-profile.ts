@@ -12,6 +12,7 @@ import {
   refresh,
   ssoAuthorize,
 } from './flows.js';
+import { requestScenarios, sendOnce } from './request-scenarios.js';
 import { basicAuth, CITIZEN_PASSWORD, clientCredentialsToken, discoverEndpoints } from './setup.js';
 
 export interface QueryProfile {
@@ -82,54 +83,16 @@ export async function profileQueries(): Promise<QueryProfile[]> {
     const codes: Authorized[] = [];
     const smsSent: string[] = [];
 
-    const form = { authorization: basicAuth(client), 'content-type': 'application/x-www-form-urlencoded' };
-    const expectOk = async (name: string, res: Response) => {
-      const body = await res.text();
-      if (res.status !== 200) throw new Error(`${name}: ${res.status} ${body.slice(0, 300)}`);
-    };
     const scenarios: { name: string; sample: number; run: () => Promise<unknown> }[] = [
-      {
-        name: 'client credentials',
+      ...requestScenarios(endpoints, {
+        machines: [client],
+        introspection: [{ auth: basicAuth(client), token: ccToken }],
+        userinfo: tokens.access_token,
+      }).map((scenario) => ({
+        name: scenario.name,
         sample: SAMPLE,
-        run: async () =>
-          expectOk(
-            'client credentials',
-            await fetch(new URL(endpoints.token, server.url), {
-              method: 'POST',
-              headers: form,
-              body: 'grant_type=client_credentials',
-            }),
-          ),
-      },
-      {
-        name: 'introspection',
-        sample: SAMPLE,
-        run: async () =>
-          expectOk(
-            'introspection',
-            await fetch(new URL(endpoints.introspection, server.url), {
-              method: 'POST',
-              headers: form,
-              body: `token=${encodeURIComponent(ccToken)}`,
-            }),
-          ),
-      },
-      {
-        name: 'userinfo',
-        sample: SAMPLE,
-        run: async () =>
-          expectOk(
-            'userinfo',
-            await fetch(new URL(endpoints.userinfo, server.url), {
-              headers: { authorization: `Bearer ${tokens.access_token}` },
-            }),
-          ),
-      },
-      {
-        name: 'jwks',
-        sample: SAMPLE,
-        run: async () => expectOk('jwks', await fetch(new URL(endpoints.jwks, server.url))),
-      },
+        run: () => sendOnce(server.url, scenario, scenario.requests[0]!),
+      })),
       {
         // A new browser each time: no SSO session, the login page, argon2id, the code.
         name: PASSWORD_LOGIN_PROFILE,

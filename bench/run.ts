@@ -21,6 +21,7 @@ import {
   sectionOf,
   writeSections,
 } from './report.js';
+import { requestScenarios } from './request-scenarios.js';
 import {
   buildServer,
   cpuSeconds,
@@ -162,51 +163,6 @@ async function postgresProbe(
   return { version, probe, end: () => client.end() };
 }
 
-function scenarios(
-  fixtures: Fixtures,
-  endpoints: Awaited<ReturnType<typeof discoverEndpoints>>['endpoints'],
-  tokens: {
-    userinfo: string;
-    introspection: { auth: string; token: string }[];
-  },
-): Scenario[] {
-  const form = 'application/x-www-form-urlencoded';
-  return [
-    {
-      name: 'client credentials',
-      requests: fixtures.machines.map((m) => ({
-        method: 'POST',
-        path: endpoints.token,
-        headers: { authorization: basicAuth(m), 'content-type': form },
-        body: 'grant_type=client_credentials',
-      })),
-      expect: (body) => body.includes('"access_token"'),
-    },
-    {
-      name: 'introspection',
-      requests: tokens.introspection.map((t) => ({
-        method: 'POST',
-        path: endpoints.introspection,
-        headers: { authorization: t.auth, 'content-type': form },
-        body: `token=${encodeURIComponent(t.token)}`,
-      })),
-      expect: (body) => body.includes('"active":true'),
-    },
-    {
-      name: 'userinfo',
-      requests: [
-        { method: 'GET', path: endpoints.userinfo, headers: { authorization: `Bearer ${tokens.userinfo}` } },
-      ],
-      expect: (body) => body.includes('"sub"'),
-    },
-    {
-      name: 'jwks',
-      requests: [{ method: 'GET', path: endpoints.jwks, headers: {} }],
-      expect: (body) => body.includes('"keys"'),
-    },
-  ];
-}
-
 /** Every scenario by name: the request scenarios (autocannon) and the flow scenarios (own driver). */
 type AnyScenario = { kind: 'requests'; scenario: Scenario } | { kind: 'flow'; scenario: FlowScenario };
 
@@ -338,9 +294,11 @@ async function main() {
       });
     }
     const every: AnyScenario[] = [
-      ...scenarios(fixtures, endpoints, { userinfo: userinfoToken, introspection }).map(
-        (scenario): AnyScenario => ({ kind: 'requests', scenario }),
-      ),
+      ...requestScenarios(endpoints, {
+        machines: fixtures.machines,
+        userinfo: userinfoToken,
+        introspection,
+      }).map((scenario): AnyScenario => ({ kind: 'requests', scenario })),
       ...flowScenarios({
         endpoints,
         sites: fixtures.sites,
