@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DataProtector } from '../crypto/sealed.js';
+import { isUniqueViolation } from '../db/unique-violation.js';
 import { BadInput, Conflict, LoginFailed, NotFound } from '../errors.js';
 import type { AccountRow, AccountStore, SealedIdentity } from './account-store.js';
 import { parseCreditCode } from './credit-code.js';
@@ -60,7 +61,7 @@ export class AccountService {
       await this.store.insert(row);
     } catch (err) {
       // Two registrations of one phone at once: the unique index decides, and only one account exists.
-      if ((err as { code?: string }).code === '23505') throw new Conflict(PHONE_TAKEN, 'phone_taken');
+      if (isUniqueViolation(err)) throw new Conflict(PHONE_TAKEN, 'phone_taken');
       throw err;
     }
     return this.show(row.id);
@@ -117,8 +118,7 @@ export class AccountService {
     try {
       await this.store.setPhone(accountId, e164);
     } catch (err) {
-      if ((err as { code?: string }).code === '23505')
-        throw new Conflict('该手机号已被其他账号使用', 'phone_taken');
+      if (isUniqueViolation(err)) throw new Conflict('该手机号已被其他账号使用', 'phone_taken');
       throw err;
     }
   }

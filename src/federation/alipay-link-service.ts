@@ -5,6 +5,7 @@ import { parseIdNumber } from '../accounts/id-number.js';
 import { parseMainlandMobile } from '../accounts/phone.js';
 import { ID_NUMBER_TAKEN, REAL_NAME } from '../accounts/real-name-service.js';
 import type { DataProtector } from '../crypto/sealed.js';
+import { isUniqueViolation } from '../db/unique-violation.js';
 import { BadInput, Conflict, NotFound } from '../errors.js';
 import type { FlowStateStore } from '../flows/flow-state-store.js';
 import { type AlipayClient, AlipayError, isRealNameCertified } from '../outside/alipay/client.js';
@@ -305,10 +306,6 @@ function sameIdentity(own: Identity | undefined, alipay: { realName: string; idN
   return (
     !!own && own.idNumber.toUpperCase() === alipay.idNumber.toUpperCase() && own.realName === alipay.realName
   );
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: string }).code === '23505';
 }
 
 const linkContext = (accountId: string) => `alipay_link:${accountId}`;
