@@ -5,6 +5,7 @@ import { BadInput, Conflict, LoginFailed, NotFound } from '../errors.js';
 import type { AccountRow, AccountStore, SealedIdentity } from './account-store.js';
 import { parseCreditCode } from './credit-code.js';
 import { maskIdNumber, parseIdNumber } from './id-number.js';
+import type { LegalPersonStore } from './legal-person-store.js';
 import { maskName } from './mask.js';
 import { passwordHasher } from './password-hasher.js';
 import { checkPassword } from './password-policy.js';
@@ -38,6 +39,7 @@ export class AccountService {
   constructor(
     private readonly store: AccountStore,
     private readonly protector: DataProtector,
+    private readonly legalPersons: Pick<LegalPersonStore, 'find'>,
   ) {}
 
   idNumberIndex(idNumber: string): string {
@@ -127,11 +129,16 @@ export class AccountService {
     return this.store.close(accountId);
   }
 
-  /** Where SMS codes for this account go: its phone, or a legal person's contact phone. */
+  /**
+   * Where SMS codes for this account go: its phone, or a legal person's contact phone (its
+   * representative's number, kept with the registration).
+   */
   async smsPhoneOf(account: AccountRow): Promise<string | undefined> {
     return (
       account.phone ??
-      (account.user_type === 'legal_person' ? this.store.legalContactPhone(account.id) : undefined)
+      (account.user_type === 'legal_person'
+        ? (await this.legalPersons.find(account.id))?.contact_phone
+        : undefined)
     );
   }
 
