@@ -205,14 +205,14 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
           await deps.loginGuard.clear(phone);
         } catch (err) {
           if (err instanceof LoginFailed) {
-            await deps.loginGuard.recordFailure(phone, ctx.ip);
+            const { captchaRequired } = await deps.loginGuard.recordFailure(phone, ctx.ip);
             await auditEvent(deps, ctx, {
               type: 'login',
               method: 'alipay+password',
               outcome: 'failure',
               accountId: account.id,
             });
-            page['captchaRequired'] = await deps.loginGuard.captchaRequired(phone, ctx.ip);
+            page['captchaRequired'] = captchaRequired;
           }
           throw err;
         }
