@@ -227,26 +227,21 @@ export class AlipayLinkService {
   /** 用户空间: the Alipay user linked to the account, masked; undefined when none is. */
   async linkedAccountOf(accountId: string): Promise<LinkedAlipay | undefined> {
     const link = await this.store.findByAccount(accountId);
-    if (!link) return undefined;
-    return {
-      alipayUserMasked: maskAlipayUser(this.protector.open(link.alipay_user, linkContext(accountId))),
-      idKind: link.id_kind,
-      linkedAt: new Date(link.created_at).toISOString(),
-    };
+    return link ? this.shown(link) : undefined;
   }
 
   /**
-   * 用户空间 → 解除绑定. Refused (AlipayUnlinkRefused) while the account has no password: Alipay
-   * would otherwise be gone as its only credential of its own. SMS login is not counted as one,
-   * because a mobile number can pass to someone else (运营商二次放号), who would then hold the
-   * account. False when no Alipay user was linked.
+   * 用户空间 → 解除绑定 of the signed-in account. Refused (AlipayUnlinkRefused) while the account
+   * has no password: Alipay would otherwise be gone as its only credential of its own. SMS login
+   * is not counted as one, because a mobile number can pass to someone else (运营商二次放号), who
+   * would then hold the account. The Alipay user it unlinked, for the audit record; undefined when
+   * none was linked.
    */
-  async unlink(accountId: string): Promise<boolean> {
-    const link = await this.store.findByAccount(accountId);
-    if (!link) return false;
-    const account = await this.accounts.find(accountId);
-    if (!account?.password_hash) throw new AlipayUnlinkRefused();
-    return this.store.remove(accountId);
+  async unlink(account: Pick<AccountRow, 'id' | 'password_hash'>): Promise<LinkedAlipay | undefined> {
+    const link = await this.store.findByAccount(account.id);
+    if (!link) return undefined;
+    if (!account.password_hash) throw new AlipayUnlinkRefused();
+    return (await this.store.remove(account.id)) ? this.shown(link) : undefined;
   }
 
   /** Keeps the profile (sealed: it carries a name and an ID number) while the person fills a form. */
@@ -284,6 +279,14 @@ export class AlipayLinkService {
     if (theirs && theirs.account_id !== accountId) throw new AlipayUserLinked();
     if (mine && mine.alipay_user_hash !== this.subjectHash(profile)) throw new AccountLinkedToOtherAlipay();
     return !!mine;
+  }
+
+  private shown(link: AlipayLinkRow): LinkedAlipay {
+    return {
+      alipayUserMasked: maskAlipayUser(this.protector.open(link.alipay_user, linkContext(link.account_id))),
+      idKind: link.id_kind,
+      linkedAt: new Date(link.created_at).toISOString(),
+    };
   }
 
   private subjectHash(profile: AlipayProfile): string {
