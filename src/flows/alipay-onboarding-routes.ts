@@ -76,19 +76,24 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
   async function registerPage(interaction: Interaction, profile: AlipayProfile) {
     const alipayMobile = await usableAlipayMobile(deps, profile);
     return {
-      title: '支付宝关联注册',
-      uid: interaction.uid,
-      clientName: await clientNameOf(deps, interaction),
-      ...identityShown(profile),
-      alipayPhoneMasked: alipayMobile ? maskPhone(alipayMobile) : undefined,
-      alipayPhoneTaken: !!profile.mobile && !alipayMobile,
+      alipayMobile,
+      page: {
+        title: '支付宝关联注册',
+        uid: interaction.uid,
+        clientName: await clientNameOf(deps, interaction),
+        ...identityShown(profile),
+        alipayPhoneMasked: alipayMobile ? maskPhone(alipayMobile) : undefined,
+        alipayPhoneTaken: !!profile.mobile && !alipayMobile,
+      } as Record<string, unknown>,
     };
   }
 
   router.get('/interaction/:uid/alipay/register', async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
     const pending = await pendingOrExpired(ctx, interaction, 'register');
-    if (pending) renderPage(ctx, deps, 'alipay-register', await registerPage(interaction, pending.profile));
+    if (pending) {
+      renderPage(ctx, deps, 'alipay-register', (await registerPage(interaction, pending.profile)).page);
+    }
   });
 
   router.post('/interaction/:uid/alipay/register', parseBody, async (ctx) => {
@@ -98,13 +103,10 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
     if (!pending) return;
     const { profile } = pending;
     const phoneInput = field(ctx, 'phone');
-    const page: Record<string, unknown> = {
-      ...(await registerPage(interaction, profile)),
-      phone: phoneInput,
-      agreed: field(ctx, 'agree') === 'yes',
-    };
+    const { alipayMobile, page } = await registerPage(interaction, profile);
+    page['phone'] = phoneInput;
+    page['agreed'] = field(ctx, 'agree') === 'yes';
     return withPageErrors(ctx, deps, 'alipay-register', page, async () => {
-      const alipayMobile = await usableAlipayMobile(deps, profile);
       let phone = alipayMobile;
       if (!phone) {
         const parsed = parseMainlandMobile(phoneInput);
