@@ -77,6 +77,11 @@ export class AccountService {
     return this.#checkPassword(await this.findByLogin(login, kind), password);
   }
 
+  /** The password of an account its caller has loaded already; the lock counters and timing of a login. */
+  async authenticateAccount(account: AccountRow, password: string): Promise<AccountRow> {
+    return this.#checkPassword(account, password);
+  }
+
   /** For a second factor or a confirmation: the password of a known account, same lock counters. */
   async checkPasswordOf(accountId: string, password: string): Promise<boolean> {
     try {

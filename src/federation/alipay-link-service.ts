@@ -156,15 +156,16 @@ export class AlipayLinkService {
 
   /**
    * Links the Alipay user to the account that already holds its certified ID number, once the
-   * person has signed in to that account. Its verified name must be Alipay's too.
+   * person has signed in to that account (the row the route loaded for it). Its verified name
+   * must be Alipay's too.
    */
-  async linkExisting(accountId: string, profile: AlipayProfile): Promise<void> {
-    if (await this.assertLinkable(accountId, profile)) return;
+  async linkExisting(account: AccountRow, profile: AlipayProfile): Promise<void> {
+    if (await this.assertLinkable(account, profile)) return;
     try {
-      await this.store.insert({ account_id: accountId, ...this.sealLink(accountId, profile) });
+      await this.store.insert({ account_id: account.id, ...this.sealLink(account.id, profile) });
     } catch (err) {
       if (isUniqueViolation(err)) {
-        await this.refuseOtherLinks(accountId, profile);
+        await this.refuseOtherLinks(account.id, profile);
         throw new AlipayUserLinked();
       }
       throw err;
@@ -176,13 +177,12 @@ export class AlipayLinkService {
    * either side linked elsewhere); true when the two are linked already. Asked before the person
    * is sent to sign in to the account, so that they are not asked in vain.
    */
-  async assertLinkable(accountId: string, profile: AlipayProfile): Promise<boolean> {
+  async assertLinkable(account: AccountRow, profile: AlipayProfile): Promise<boolean> {
     if (!profile.identity) throw new AlipayNotCertified();
-    const account = await this.activeCitizen(accountId);
-    if (!sameIdentity(this.accounts.identityOf(account), profile.identity)) {
+    if (!sameIdentity(this.accounts.identityOf(activeCitizen(account)), profile.identity)) {
       throw new AlipayIdentityMismatch();
     }
-    return this.refuseOtherLinks(accountId, profile);
+    return this.refuseOtherLinks(account.id, profile);
   }
 
   /**
@@ -197,7 +197,7 @@ export class AlipayLinkService {
   ): Promise<{ verifiedNow: boolean; linkedNow: boolean }> {
     const alipayIdentity = profile.identity;
     if (!alipayIdentity) throw new AlipayNotCertified();
-    const account = await this.activeCitizen(accountId);
+    const account = activeCitizen(await this.accounts.find(accountId));
     const own = this.accounts.identityOf(account);
     if (own && !sameIdentity(own, alipayIdentity)) throw new AlipayIdentityMismatch();
     if (!own) {
@@ -265,13 +265,6 @@ export class AlipayLinkService {
     return this.client;
   }
 
-  private async activeCitizen(accountId: string): Promise<AccountRow> {
-    const account = await this.accounts.find(accountId);
-    if (account?.status !== 'active') throw new NotFound('账号不存在或已停用');
-    if (account.user_type !== 'natural_person') throw new BadInput('支付宝认证仅适用于自然人用户');
-    return account;
-  }
-
   /** Throws when either side is linked elsewhere; true when the two are linked to each other. */
   private async refuseOtherLinks(accountId: string, profile: AlipayProfile): Promise<boolean> {
     const mine = await this.store.findByAccount(accountId);
@@ -303,6 +296,12 @@ export class AlipayLinkService {
       id_kind: profile.subject.kind,
     };
   }
+}
+
+function activeCitizen(account: AccountRow | undefined): AccountRow {
+  if (account?.status !== 'active') throw new NotFound('账号不存在或已停用');
+  if (account.user_type !== 'natural_person') throw new BadInput('支付宝认证仅适用于自然人用户');
+  return account;
 }
 
 function sameIdentity(own: Identity | undefined, alipay: { realName: string; idNumber: string }): boolean {

@@ -202,8 +202,7 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
       } else {
         if (page['captchaRequired']) await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
         try {
-          const signedIn = await deps.accounts.authenticatePassword(phone, rawField(ctx, 'password'));
-          if (signedIn.id !== account.id) throw new LoginFailed();
+          await deps.accounts.authenticateAccount(account, rawField(ctx, 'password'));
           await deps.loginGuard.clear(phone);
         } catch (err) {
           if (err instanceof LoginFailed) {
@@ -220,7 +219,7 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
         }
         method = 'pwd';
       }
-      await deps.alipay.linkExisting(account.id, pending.profile);
+      await deps.alipay.linkExisting(account, pending.profile);
       await deps.alipay.release(interaction.uid);
       return finishAlipayLogin(ctx, deps, interaction, account.id, {
         before: 'alipay_link',
