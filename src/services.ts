@@ -45,7 +45,8 @@ export function createServices(config: Config, db: Db, log: Logger) {
   const rateLimits = new RateLimitStore(db);
   const limiter = new RateLimiter(rateLimits);
   const accountStore = new AccountStore(db);
-  const accounts = new AccountService(accountStore, protector);
+  const legalPersonStore = new LegalPersonStore(db, accountStore);
+  const accounts = new AccountService(accountStore, protector, legalPersonStore);
   const outside = createOutsideServices(
     {
       production: config.env === 'production',
@@ -60,7 +61,6 @@ export function createServices(config: Config, db: Db, log: Logger) {
   const trust = { store: createTrustStore({ anchors: [] }) };
   const certificateStore = new CertificateStore(db);
   const auditStore = new AuditStore(db);
-  const legalPersonStore = new LegalPersonStore(db, accountStore);
   const legalPersons = new LegalPersonService(legalPersonStore, accounts, outside.enterprise);
   return {
     protector,

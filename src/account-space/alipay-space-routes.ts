@@ -31,13 +31,13 @@ export function alipaySpaceRoutes(
   router.post('/security/alipay/unlink', async (ctx) => {
     const session = sessionOf(ctx);
     return act(ctx, deps, 'account-security', page(ctx), async () => {
-      const linked = await deps.alipay.linkedAccountOf(session.account.id);
-      if (await deps.alipay.unlink(session.account.id)) {
+      const unlinked = await deps.alipay.unlink(session.account);
+      if (unlinked) {
         await accountAudit(deps, ctx, session, {
           type: 'alipay_unlink',
           method: 'alipay',
           outcome: 'success',
-          detail: { alipayUser: linked?.alipayUserMasked },
+          detail: { alipayUser: unlinked.alipayUserMasked },
         });
       }
       ctx.redirect('/account/security?changed=alipay_unlinked');

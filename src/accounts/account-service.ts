@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { DataProtector } from '../crypto/sealed.js';
+import { isUniqueViolation } from '../db/unique-violation.js';
 import { BadInput, Conflict, LoginFailed, NotFound } from '../errors.js';
 import type { AccountRow, AccountStore, SealedIdentity } from './account-store.js';
 import { parseCreditCode } from './credit-code.js';
 import { maskIdNumber, parseIdNumber } from './id-number.js';
+import type { LegalPersonStore } from './legal-person-store.js';
 import { maskName } from './mask.js';
 import { passwordHasher } from './password-hasher.js';
 import { checkPassword } from './password-policy.js';
@@ -37,6 +39,7 @@ export class AccountService {
   constructor(
     private readonly store: AccountStore,
     private readonly protector: DataProtector,
+    private readonly legalPersons: Pick<LegalPersonStore, 'find'>,
   ) {}
 
   idNumberIndex(idNumber: string): string {
@@ -60,7 +63,7 @@ export class AccountService {
       await this.store.insert(row);
     } catch (err) {
       // Two registrations of one phone at once: the unique index decides, and only one account exists.
-      if ((err as { code?: string }).code === '23505') throw new Conflict(PHONE_TAKEN, 'phone_taken');
+      if (isUniqueViolation(err)) throw new Conflict(PHONE_TAKEN, 'phone_taken');
       throw err;
     }
     return this.show(row.id);
@@ -72,6 +75,11 @@ export class AccountService {
    */
   async authenticatePassword(login: string, password: string, kind?: 'credit_code'): Promise<AccountRow> {
     return this.#checkPassword(await this.findByLogin(login, kind), password);
+  }
+
+  /** The password of an account its caller has loaded already; the lock counters and timing of a login. */
+  async authenticateAccount(account: AccountRow, password: string): Promise<AccountRow> {
+    return this.#checkPassword(account, password);
   }
 
   /** For a second factor or a confirmation: the password of a known account, same lock counters. */
@@ -117,8 +125,7 @@ export class AccountService {
     try {
       await this.store.setPhone(accountId, e164);
     } catch (err) {
-      if ((err as { code?: string }).code === '23505')
-        throw new Conflict('该手机号已被其他账号使用', 'phone_taken');
+      if (isUniqueViolation(err)) throw new Conflict('该手机号已被其他账号使用', 'phone_taken');
       throw err;
     }
   }
@@ -127,11 +134,16 @@ export class AccountService {
     return this.store.close(accountId);
   }
 
-  /** Where SMS codes for this account go: its phone, or a legal person's contact phone. */
+  /**
+   * Where SMS codes for this account go: its phone, or a legal person's contact phone (its
+   * representative's number, kept with the registration).
+   */
   async smsPhoneOf(account: AccountRow): Promise<string | undefined> {
     return (
       account.phone ??
-      (account.user_type === 'legal_person' ? this.store.legalContactPhone(account.id) : undefined)
+      (account.user_type === 'legal_person'
+        ? (await this.legalPersons.find(account.id))?.contact_phone
+        : undefined)
     );
   }
 

@@ -80,12 +80,6 @@ export class AccountStore {
       .first();
   }
 
-  /** A legal person's SMS phone: its representative's number, kept with the registration. */
-  async legalContactPhone(id: string): Promise<string | undefined> {
-    const row = await this.db('legal_persons').select('contact_phone').where({ account_id: id }).first();
-    return row?.contact_phone;
-  }
-
   async findByIdNumberHash(hash: string): Promise<AccountRow | undefined> {
     return this.db('accounts').where({ id_number_hash: hash }).first();
   }

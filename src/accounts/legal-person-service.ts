@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isUniqueViolation } from '../db/unique-violation.js';
 import { AppError, BadInput, Conflict } from '../errors.js';
 import type { EnterpriseVerifier } from '../outside/enterprise/enterprise-verifier.js';
 import type { AccountService } from './account-service.js';
@@ -96,8 +97,7 @@ export class LegalPersonService {
         },
       );
     } catch (err) {
-      if ((err as { code?: string }).code === '23505')
-        throw new Conflict(CREDIT_CODE_TAKEN, 'credit_code_taken');
+      if (isUniqueViolation(err)) throw new Conflict(CREDIT_CODE_TAKEN, 'credit_code_taken');
       throw err;
     }
     return accountId;

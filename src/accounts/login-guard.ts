@@ -33,6 +33,10 @@ export function canonicalLogin(login: string): string {
   return login.trim().toUpperCase();
 }
 
+function overCaptchaThreshold(loginFailures: number, addressFailures: number): boolean {
+  return loginFailures >= CAPTCHA_AFTER || addressFailures >= CAPTCHA_AFTER;
+}
+
 /** Failure counters behind 登录失败处理, kept in the database so every process sees the same ones. */
 export class LoginGuard {
   constructor(private readonly counters: RateLimitStore) {}
@@ -44,7 +48,7 @@ export class LoginGuard {
   async captchaRequired(login: string, ip: string): Promise<boolean> {
     const [byAccount, byIp] = this.keys(login, ip);
     const counts = await Promise.all([login ? this.counters.peek(byAccount!) : 0, this.counters.peek(byIp!)]);
-    return counts.some((n) => n >= CAPTCHA_AFTER);
+    return overCaptchaThreshold(...counts);
   }
 
   /**
@@ -66,10 +70,10 @@ export class LoginGuard {
     const over = limits
       .map((l) => ({ ...l, row: counts.get(l.key) }))
       .find((l) => l.row && l.row.count > l.limit.max);
+    const loginFailures = login ? failures(failByAccount!) : 0;
     return {
-      captchaRequired:
-        (login ? failures(failByAccount!) : 0) >= CAPTCHA_AFTER || failures(failByIp!) >= CAPTCHA_AFTER,
-      loginFailures: login ? failures(failByAccount!) : 0,
+      captchaRequired: overCaptchaThreshold(loginFailures, failures(failByIp!)),
+      loginFailures,
       assertAllowed() {
         if (!over?.row) return;
         throw new TooManyRequests(
@@ -80,11 +84,16 @@ export class LoginGuard {
     };
   }
 
-  async recordFailure(login: string, ip: string) {
-    await this.counters.hitMany(
-      this.keys(login, ip).map((key) => ({ key, hits: 1 })),
+  /** A failed attempt counted; the counts it comes back with decide the next one's captcha, unread again. */
+  async recordFailure(login: string, ip: string): Promise<{ captchaRequired: boolean }> {
+    const [byAccount, byIp] = this.keys(login, ip);
+    const counts = await this.counters.hitMany(
+      [byAccount!, byIp!].map((key) => ({ key, hits: 1 })),
       WINDOW_SECONDS,
     );
+    const failures = (key: string) => counts.get(key)?.count ?? 0;
+    // As in captchaRequired, an empty login is judged by its address alone.
+    return { captchaRequired: overCaptchaThreshold(login ? failures(byAccount!) : 0, failures(byIp!)) };
   }
 
   async clear(login: string) {

@@ -1,4 +1,5 @@
 import type { DataProtector } from '../crypto/sealed.js';
+import { isUniqueViolation } from '../db/unique-violation.js';
 import { AppError, BadInput, Conflict, NotFound } from '../errors.js';
 import type { IdentityVerifier } from '../outside/identity/identity-verifier.js';
 import type { AccountService } from './account-service.js';
@@ -45,7 +46,7 @@ export class RealNameService {
       );
       if (!saved) throw new Conflict('您的账号已完成实名认证，姓名和身份证号码不能修改', 'already_verified');
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw new Conflict(ID_NUMBER_TAKEN, 'id_number_taken');
+      if (isUniqueViolation(err)) throw new Conflict(ID_NUMBER_TAKEN, 'id_number_taken');
       throw err;
     }
   }

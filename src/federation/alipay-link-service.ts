@@ -5,6 +5,7 @@ import { parseIdNumber } from '../accounts/id-number.js';
 import { parseMainlandMobile } from '../accounts/phone.js';
 import { ID_NUMBER_TAKEN, REAL_NAME } from '../accounts/real-name-service.js';
 import type { DataProtector } from '../crypto/sealed.js';
+import { isUniqueViolation } from '../db/unique-violation.js';
 import { BadInput, Conflict, NotFound } from '../errors.js';
 import type { FlowStateStore } from '../flows/flow-state-store.js';
 import { type AlipayClient, AlipayError, isRealNameCertified } from '../outside/alipay/client.js';
@@ -155,15 +156,16 @@ export class AlipayLinkService {
 
   /**
    * Links the Alipay user to the account that already holds its certified ID number, once the
-   * person has signed in to that account. Its verified name must be Alipay's too.
+   * person has signed in to that account (the row the route loaded for it). Its verified name
+   * must be Alipay's too.
    */
-  async linkExisting(accountId: string, profile: AlipayProfile): Promise<void> {
-    if (await this.assertLinkable(accountId, profile)) return;
+  async linkExisting(account: AccountRow, profile: AlipayProfile): Promise<void> {
+    if (await this.assertLinkable(account, profile)) return;
     try {
-      await this.store.insert({ account_id: accountId, ...this.sealLink(accountId, profile) });
+      await this.store.insert({ account_id: account.id, ...this.sealLink(account.id, profile) });
     } catch (err) {
       if (isUniqueViolation(err)) {
-        await this.refuseOtherLinks(accountId, profile);
+        await this.refuseOtherLinks(account.id, profile);
         throw new AlipayUserLinked();
       }
       throw err;
@@ -175,13 +177,12 @@ export class AlipayLinkService {
    * either side linked elsewhere); true when the two are linked already. Asked before the person
    * is sent to sign in to the account, so that they are not asked in vain.
    */
-  async assertLinkable(accountId: string, profile: AlipayProfile): Promise<boolean> {
+  async assertLinkable(account: AccountRow, profile: AlipayProfile): Promise<boolean> {
     if (!profile.identity) throw new AlipayNotCertified();
-    const account = await this.activeCitizen(accountId);
-    if (!sameIdentity(this.accounts.identityOf(account), profile.identity)) {
+    if (!sameIdentity(this.accounts.identityOf(activeCitizen(account)), profile.identity)) {
       throw new AlipayIdentityMismatch();
     }
-    return this.refuseOtherLinks(accountId, profile);
+    return this.refuseOtherLinks(account.id, profile);
   }
 
   /**
@@ -196,7 +197,7 @@ export class AlipayLinkService {
   ): Promise<{ verifiedNow: boolean; linkedNow: boolean }> {
     const alipayIdentity = profile.identity;
     if (!alipayIdentity) throw new AlipayNotCertified();
-    const account = await this.activeCitizen(accountId);
+    const account = activeCitizen(await this.accounts.find(accountId));
     const own = this.accounts.identityOf(account);
     if (own && !sameIdentity(own, alipayIdentity)) throw new AlipayIdentityMismatch();
     if (!own) {
@@ -226,26 +227,21 @@ export class AlipayLinkService {
   /** 用户空间: the Alipay user linked to the account, masked; undefined when none is. */
   async linkedAccountOf(accountId: string): Promise<LinkedAlipay | undefined> {
     const link = await this.store.findByAccount(accountId);
-    if (!link) return undefined;
-    return {
-      alipayUserMasked: maskAlipayUser(this.protector.open(link.alipay_user, linkContext(accountId))),
-      idKind: link.id_kind,
-      linkedAt: new Date(link.created_at).toISOString(),
-    };
+    return link ? this.shown(link) : undefined;
   }
 
   /**
-   * 用户空间 → 解除绑定. Refused (AlipayUnlinkRefused) while the account has no password: Alipay
-   * would otherwise be gone as its only credential of its own. SMS login is not counted as one,
-   * because a mobile number can pass to someone else (运营商二次放号), who would then hold the
-   * account. False when no Alipay user was linked.
+   * 用户空间 → 解除绑定 of the signed-in account. Refused (AlipayUnlinkRefused) while the account
+   * has no password: Alipay would otherwise be gone as its only credential of its own. SMS login
+   * is not counted as one, because a mobile number can pass to someone else (运营商二次放号), who
+   * would then hold the account. The Alipay user it unlinked, for the audit record; undefined when
+   * none was linked.
    */
-  async unlink(accountId: string): Promise<boolean> {
-    const link = await this.store.findByAccount(accountId);
-    if (!link) return false;
-    const account = await this.accounts.find(accountId);
-    if (!account?.password_hash) throw new AlipayUnlinkRefused();
-    return this.store.remove(accountId);
+  async unlink(account: Pick<AccountRow, 'id' | 'password_hash'>): Promise<LinkedAlipay | undefined> {
+    const link = await this.store.findByAccount(account.id);
+    if (!link) return undefined;
+    if (!account.password_hash) throw new AlipayUnlinkRefused();
+    return (await this.store.remove(account.id)) ? this.shown(link) : undefined;
   }
 
   /** Keeps the profile (sealed: it carries a name and an ID number) while the person fills a form. */
@@ -269,13 +265,6 @@ export class AlipayLinkService {
     return this.client;
   }
 
-  private async activeCitizen(accountId: string): Promise<AccountRow> {
-    const account = await this.accounts.find(accountId);
-    if (account?.status !== 'active') throw new NotFound('账号不存在或已停用');
-    if (account.user_type !== 'natural_person') throw new BadInput('支付宝认证仅适用于自然人用户');
-    return account;
-  }
-
   /** Throws when either side is linked elsewhere; true when the two are linked to each other. */
   private async refuseOtherLinks(accountId: string, profile: AlipayProfile): Promise<boolean> {
     const mine = await this.store.findByAccount(accountId);
@@ -283,6 +272,14 @@ export class AlipayLinkService {
     if (theirs && theirs.account_id !== accountId) throw new AlipayUserLinked();
     if (mine && mine.alipay_user_hash !== this.subjectHash(profile)) throw new AccountLinkedToOtherAlipay();
     return !!mine;
+  }
+
+  private shown(link: AlipayLinkRow): LinkedAlipay {
+    return {
+      alipayUserMasked: maskAlipayUser(this.protector.open(link.alipay_user, linkContext(link.account_id))),
+      idKind: link.id_kind,
+      linkedAt: new Date(link.created_at).toISOString(),
+    };
   }
 
   private subjectHash(profile: AlipayProfile): string {
@@ -301,14 +298,16 @@ export class AlipayLinkService {
   }
 }
 
+function activeCitizen(account: AccountRow | undefined): AccountRow {
+  if (account?.status !== 'active') throw new NotFound('账号不存在或已停用');
+  if (account.user_type !== 'natural_person') throw new BadInput('支付宝认证仅适用于自然人用户');
+  return account;
+}
+
 function sameIdentity(own: Identity | undefined, alipay: { realName: string; idNumber: string }): boolean {
   return (
     !!own && own.idNumber.toUpperCase() === alipay.idNumber.toUpperCase() && own.realName === alipay.realName
   );
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: string }).code === '23505';
 }
 
 const linkContext = (accountId: string) => `alipay_link:${accountId}`;

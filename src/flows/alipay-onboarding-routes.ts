@@ -76,19 +76,24 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
   async function registerPage(interaction: Interaction, profile: AlipayProfile) {
     const alipayMobile = await usableAlipayMobile(deps, profile);
     return {
-      title: '支付宝关联注册',
-      uid: interaction.uid,
-      clientName: await clientNameOf(deps, interaction),
-      ...identityShown(profile),
-      alipayPhoneMasked: alipayMobile ? maskPhone(alipayMobile) : undefined,
-      alipayPhoneTaken: !!profile.mobile && !alipayMobile,
+      alipayMobile,
+      page: {
+        title: '支付宝关联注册',
+        uid: interaction.uid,
+        clientName: await clientNameOf(deps, interaction),
+        ...identityShown(profile),
+        alipayPhoneMasked: alipayMobile ? maskPhone(alipayMobile) : undefined,
+        alipayPhoneTaken: !!profile.mobile && !alipayMobile,
+      } as Record<string, unknown>,
     };
   }
 
   router.get('/interaction/:uid/alipay/register', async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
     const pending = await pendingOrExpired(ctx, interaction, 'register');
-    if (pending) renderPage(ctx, deps, 'alipay-register', await registerPage(interaction, pending.profile));
+    if (pending) {
+      renderPage(ctx, deps, 'alipay-register', (await registerPage(interaction, pending.profile)).page);
+    }
   });
 
   router.post('/interaction/:uid/alipay/register', parseBody, async (ctx) => {
@@ -98,13 +103,10 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
     if (!pending) return;
     const { profile } = pending;
     const phoneInput = field(ctx, 'phone');
-    const page: Record<string, unknown> = {
-      ...(await registerPage(interaction, profile)),
-      phone: phoneInput,
-      agreed: field(ctx, 'agree') === 'yes',
-    };
+    const { alipayMobile, page } = await registerPage(interaction, profile);
+    page['phone'] = phoneInput;
+    page['agreed'] = field(ctx, 'agree') === 'yes';
     return withPageErrors(ctx, deps, 'alipay-register', page, async () => {
-      const alipayMobile = await usableAlipayMobile(deps, profile);
       let phone = alipayMobile;
       if (!phone) {
         const parsed = parseMainlandMobile(phoneInput);
@@ -200,25 +202,24 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
       } else {
         if (page['captchaRequired']) await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
         try {
-          const signedIn = await deps.accounts.authenticatePassword(phone, rawField(ctx, 'password'));
-          if (signedIn.id !== account.id) throw new LoginFailed();
+          await deps.accounts.authenticateAccount(account, rawField(ctx, 'password'));
           await deps.loginGuard.clear(phone);
         } catch (err) {
           if (err instanceof LoginFailed) {
-            await deps.loginGuard.recordFailure(phone, ctx.ip);
+            const { captchaRequired } = await deps.loginGuard.recordFailure(phone, ctx.ip);
             await auditEvent(deps, ctx, {
               type: 'login',
               method: 'alipay+password',
               outcome: 'failure',
               accountId: account.id,
             });
-            page['captchaRequired'] = await deps.loginGuard.captchaRequired(phone, ctx.ip);
+            page['captchaRequired'] = captchaRequired;
           }
           throw err;
         }
         method = 'pwd';
       }
-      await deps.alipay.linkExisting(account.id, pending.profile);
+      await deps.alipay.linkExisting(account, pending.profile);
       await deps.alipay.release(interaction.uid);
       return finishAlipayLogin(ctx, deps, interaction, account.id, {
         before: 'alipay_link',

@@ -108,7 +108,7 @@ async function signInWithAlipay(
   const holder = await deps.alipay.accountHolding(profile);
   if (holder) {
     if (holder.status !== 'active') throw new AccountUnavailable();
-    await deps.alipay.assertLinkable(holder.id, profile);
+    await deps.alipay.assertLinkable(holder, profile);
     await deps.alipay.hold(uid, { mode: 'link', profile, accountId: holder.id });
     return ctx.redirect(`/interaction/${uid}/alipay/link`);
   }

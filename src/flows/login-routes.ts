@@ -85,7 +85,7 @@ async function passwordLogin(ctx: Context, deps: FlowDeps, tab: 'password' | 'le
       return await finishLogin(ctx, interaction, account.id, ACR.basic, ['pwd']);
     } catch (err) {
       if (err instanceof LoginFailed) {
-        await deps.loginGuard.recordFailure(login, ctx.ip);
+        const { captchaRequired } = await deps.loginGuard.recordFailure(login, ctx.ip);
         deps.metrics.logins.inc({ method: 'password', outcome: 'failure' });
         await auditEvent(deps, ctx, {
           type: 'login',
@@ -94,7 +94,7 @@ async function passwordLogin(ctx: Context, deps: FlowDeps, tab: 'password' | 'le
           accountId: err.accountId,
           ...(err.accountId ? {} : { detail: { reason: 'unknown login' } }),
         });
-        page['captchaRequired'] = await deps.loginGuard.captchaRequired(login, ctx.ip);
+        page['captchaRequired'] = captchaRequired;
       }
       throw err;
     }

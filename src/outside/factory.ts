@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js';
 import { DevEnterpriseVerifier } from './enterprise/dev-verifier.js';
-import { type EnterpriseVerifier, EnterpriseVerifierUnavailable } from './enterprise/enterprise-verifier.js';
+import type { EnterpriseVerifier } from './enterprise/enterprise-verifier.js';
 import { HttpEnterpriseVerifier } from './enterprise/http-verifier.js';
 import { DevIdentityVerifier } from './identity/dev-verifier.js';
 import { HttpIdentityVerifier } from './identity/http-verifier.js';
@@ -20,8 +20,8 @@ export interface OutsideServicesSettings {
   sms: OutsideServiceSettings;
   /** IDENTITY_VERIFIER, IDENTITY_VERIFIER_URL, …_APP_ID, …_SECRET, …_TIMEOUT_MS. */
   identityVerifier: OutsideServiceSettings;
-  /** ENTERPRISE_VERIFIER and the same four settings; dev when absent (tests of other services). */
-  enterpriseVerifier?: OutsideServiceSettings;
+  /** ENTERPRISE_VERIFIER and the same four settings. */
+  enterpriseVerifier: OutsideServiceSettings;
 }
 
 export interface OutsideServices {
@@ -30,13 +30,12 @@ export interface OutsideServices {
   enterprise: EnterpriseVerifier;
 }
 
-/** Production without ENTERPRISE_VERIFIER settings (src/config.ts always gives them): fail loudly per use. */
-const unconfiguredEnterpriseVerifier: EnterpriseVerifier = {
-  kind: 'http',
-  async verify() {
-    throw new EnterpriseVerifierUnavailable('no enterprise verifier is configured');
-  },
-};
+/** How the production refusal names each setting whose development implementation it meets. */
+const DEV_IMPLEMENTATIONS = {
+  sms: 'SMS_GATEWAY=dev (the development SMS outbox)',
+  identityVerifier: 'IDENTITY_VERIFIER=dev (the development identity verifier)',
+  enterpriseVerifier: 'ENTERPRISE_VERIFIER=dev (the development enterprise verifier)',
+} as const;
 
 /**
  * Picks each outside service's implementation from configuration, never from test-only code
@@ -44,36 +43,26 @@ const unconfiguredEnterpriseVerifier: EnterpriseVerifier = {
  * once so an operator fixes them in one go.
  */
 export function createOutsideServices(settings: OutsideServicesSettings, db: Db): OutsideServices {
-  const refused: string[] = [];
-  if (settings.production && settings.sms.kind === 'dev') {
-    refused.push('SMS_GATEWAY=dev (the development SMS outbox)');
-  }
-  if (settings.production && settings.identityVerifier.kind === 'dev') {
-    refused.push('IDENTITY_VERIFIER=dev (the development identity verifier)');
-  }
-  const enterprise = settings.enterpriseVerifier ?? { kind: 'dev' };
-  if (settings.production && settings.enterpriseVerifier?.kind === 'dev') {
-    refused.push('ENTERPRISE_VERIFIER=dev (the development enterprise verifier)');
-  }
-  if (refused.length > 0) {
-    throw new Error(
-      `${refused.join(' and ')}: development implementations are refused in production (NODE_ENV=production); set it to http with its _URL, _APP_ID and _SECRET`,
-    );
+  const { production, sms, identityVerifier, enterpriseVerifier } = settings;
+  if (production) {
+    const refused = (Object.keys(DEV_IMPLEMENTATIONS) as (keyof typeof DEV_IMPLEMENTATIONS)[])
+      .filter((service) => settings[service].kind === 'dev')
+      .map((service) => DEV_IMPLEMENTATIONS[service]);
+    if (refused.length > 0) {
+      throw new Error(
+        `${refused.join(' and ')}: development implementations are refused in production (NODE_ENV=production); set it to http with its _URL, _APP_ID and _SECRET`,
+      );
+    }
   }
   return {
-    sms:
-      settings.sms.kind === 'dev'
-        ? new DevSmsOutbox(db, settings.production)
-        : new HttpSmsGateway(settings.sms),
+    sms: sms.kind === 'dev' ? new DevSmsOutbox(db, production) : new HttpSmsGateway(sms),
     identity:
-      settings.identityVerifier.kind === 'dev'
-        ? new DevIdentityVerifier(settings.production)
-        : new HttpIdentityVerifier(settings.identityVerifier),
+      identityVerifier.kind === 'dev'
+        ? new DevIdentityVerifier(production)
+        : new HttpIdentityVerifier(identityVerifier),
     enterprise:
-      enterprise.kind === 'http'
-        ? new HttpEnterpriseVerifier(enterprise)
-        : settings.production
-          ? unconfiguredEnterpriseVerifier
-          : new DevEnterpriseVerifier(false),
+      enterpriseVerifier.kind === 'dev'
+        ? new DevEnterpriseVerifier(production)
+        : new HttpEnterpriseVerifier(enterpriseVerifier),
   };
 }

@@ -25,7 +25,7 @@ import {
   startCrlServer,
   tamper,
 } from './test-support.js';
-import { loadTrustStore, type TrustStore } from './trust-store.js';
+import { createTrustStore, loadTrustStore, type TrustStore } from './trust-store.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -274,6 +274,13 @@ describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', 
       if (typeof creditCodeIn === 'object') {
         const unmapped = await validate([certificate.certificateDer]);
         expect(unmapped.ok && unmapped.certificate.creditCode).toBeUndefined();
+        // The map configured on a trust store built in memory applies as one loaded from certs/.
+        const mappedStore = createTrustStore({
+          anchors: [ca.certificateDer],
+          fieldMap: { [caOid]: 'creditCode' },
+        });
+        const mapped = await validate([certificate.certificateDer], mappedStore);
+        expect(mapped.ok && mapped.certificate.creditCode).toBe(creditCode);
       }
     }
   });

@@ -89,6 +89,8 @@ export function createTrustStore(contents: TrustStoreContents): TrustStore {
       if (!parsed.ok) throw new TrustStoreError(`CRL #${index}`, parsed.detail);
       return parsed.crl;
     }),
+    // validateCertificate reads leaf certificates with the store's map, as with loadTrustStore's.
+    ...(contents.fieldMap ? { fieldMap: contents.fieldMap } : {}),
   };
 }
 

@@ -46,24 +46,40 @@ describe('createOutsideServices: the identity verifier', () => {
 
   it('picks the dev or the HTTP verifier from the settings', () => {
     const dev = createOutsideServices(
-      { production: false, sms: { kind: 'dev' }, identityVerifier: { kind: 'dev' } },
+      {
+        production: false,
+        sms: { kind: 'dev' },
+        identityVerifier: { kind: 'dev' },
+        enterpriseVerifier: { kind: 'dev' },
+      },
       noDb,
     );
     expect(dev.identity).toBeInstanceOf(DevIdentityVerifier);
-    const real = createOutsideServices({ production: true, sms: http, identityVerifier: http }, noDb);
+    const real = createOutsideServices(
+      { production: true, sms: http, identityVerifier: http, enterpriseVerifier: http },
+      noDb,
+    );
     expect(real.identity).toBeInstanceOf(HttpIdentityVerifier);
   });
 
   it('refuses IDENTITY_VERIFIER=dev in production, naming the setting', () => {
     expect(() =>
-      createOutsideServices({ production: true, sms: http, identityVerifier: { kind: 'dev' } }, noDb),
+      createOutsideServices(
+        { production: true, sms: http, identityVerifier: { kind: 'dev' }, enterpriseVerifier: http },
+        noDb,
+      ),
     ).toThrow(/^IDENTITY_VERIFIER=dev .*refused in production/);
   });
 
   it('names both settings when both are dev in production', () => {
     expect(() =>
       createOutsideServices(
-        { production: true, sms: { kind: 'dev' }, identityVerifier: { kind: 'dev' } },
+        {
+          production: true,
+          sms: { kind: 'dev' },
+          identityVerifier: { kind: 'dev' },
+          enterpriseVerifier: http,
+        },
         noDb,
       ),
     ).toThrow(/SMS_GATEWAY=dev .* and IDENTITY_VERIFIER=dev .*refused in production/);

@@ -78,7 +78,12 @@ describe('createOutsideServices: the SMS gateway', () => {
 
   it('picks the dev outbox or the HTTP gateway from the settings', () => {
     const dev = createOutsideServices(
-      { production: false, sms: { kind: 'dev' }, identityVerifier: { kind: 'dev' } },
+      {
+        production: false,
+        sms: { kind: 'dev' },
+        identityVerifier: { kind: 'dev' },
+        enterpriseVerifier: { kind: 'dev' },
+      },
       database.db,
     );
     expect(dev.sms).toBeInstanceOf(DevSmsOutbox);
@@ -87,6 +92,7 @@ describe('createOutsideServices: the SMS gateway', () => {
         production: true,
         sms: http,
         identityVerifier: { ...http, url: 'https://idv.example.gov.cn/verify' },
+        enterpriseVerifier: { ...http, url: 'https://registry.example.gov.cn/verify' },
       },
       database.db,
     );
@@ -96,7 +102,10 @@ describe('createOutsideServices: the SMS gateway', () => {
 
   it('refuses SMS_GATEWAY=dev in production, naming the setting', () => {
     expect(() =>
-      createOutsideServices({ production: true, sms: { kind: 'dev' }, identityVerifier: http }, database.db),
+      createOutsideServices(
+        { production: true, sms: { kind: 'dev' }, identityVerifier: http, enterpriseVerifier: http },
+        database.db,
+      ),
     ).toThrow(/^SMS_GATEWAY=dev .*refused in production/);
   });
 });
