@@ -35,13 +35,18 @@ export async function modeOf(deps: FlowDeps, interaction: Interaction): Promise<
   throw new SessionExpired();
 }
 
-export async function renderRealName(ctx: Context, deps: FlowDeps, interaction: Interaction, extra = {}) {
-  const mode = await modeOf(deps, interaction);
-  renderPage(ctx, deps, 'realname', {
+async function pageOf(deps: FlowDeps, interaction: Interaction, mode: Mode) {
+  return {
     title: '实名认证',
     uid: interaction.uid,
     mode: mode.kind,
     clientName: await clientNameOf(deps, interaction),
+  };
+}
+
+export async function renderRealName(ctx: Context, deps: FlowDeps, interaction: Interaction, extra = {}) {
+  renderPage(ctx, deps, 'realname', {
+    ...(await pageOf(deps, interaction, await modeOf(deps, interaction))),
     ...extra,
   });
 }
@@ -58,10 +63,7 @@ export function realNameRoutes(router: Router, deps: FlowDeps) {
     deps.csrf.verify(ctx, field(ctx, '_csrf'));
     const mode = await modeOf(deps, interaction);
     const page = {
-      title: '实名认证',
-      uid: interaction.uid,
-      mode: mode.kind,
-      clientName: await clientNameOf(deps, interaction),
+      ...(await pageOf(deps, interaction, mode)),
       realName: field(ctx, 'real_name'),
       idNumber: field(ctx, 'id_number'),
     };

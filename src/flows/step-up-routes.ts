@@ -39,18 +39,21 @@ function secondFactor(interaction: Interaction): 'sms' | 'pwd' {
       : 'sms';
 }
 
-export async function renderStepUp(ctx: Context, deps: FlowDeps, interaction: Interaction, extra = {}) {
-  const account = await deps.accounts.find(interaction.session!.accountId);
-  renderPage(ctx, deps, 'step-up', {
+async function pageOf(deps: FlowDeps, interaction: Interaction, phone: string | null | undefined) {
+  return {
     title: '安全验证',
     uid: interaction.uid,
     clientName: await clientNameOf(deps, interaction),
     requiredAcr: interaction.prompt.details['requiredAcr'],
     certRequired: interaction.prompt.details['requiredAcr'] === ACR.cert,
     factor: secondFactor(interaction),
-    phoneMasked: account?.phone ? maskPhone(account.phone) : '',
-    ...extra,
-  });
+    phoneMasked: phone ? maskPhone(phone) : '',
+  };
+}
+
+export async function renderStepUp(ctx: Context, deps: FlowDeps, interaction: Interaction, extra = {}) {
+  const account = await deps.accounts.find(interaction.session!.accountId);
+  renderPage(ctx, deps, 'step-up', { ...(await pageOf(deps, interaction, account?.phone)), ...extra });
 }
 
 /** Step-up: a site asking for urn:unified-id:acr:mfa gets a second factor, never a silent downgrade. */
@@ -63,15 +66,8 @@ export function stepUpRoutes(router: Router, deps: FlowDeps) {
     const accountId = interaction.session!.accountId;
     const account = await deps.accounts.find(accountId);
     if (!account?.phone) throw new SessionExpired();
-    const factor = secondFactor(interaction);
-    const page = {
-      title: '安全验证',
-      uid: interaction.uid,
-      clientName: await clientNameOf(deps, interaction),
-      requiredAcr: interaction.prompt.details['requiredAcr'],
-      factor,
-      phoneMasked: maskPhone(account.phone),
-    };
+    const page = await pageOf(deps, interaction, account.phone);
+    const { factor } = page;
     return withPageErrors(ctx, deps, 'step-up', page, async () => {
       if (factor === 'sms' && field(ctx, 'action') === 'send_sms') {
         await deps.sms.send({ phone: account.phone!, purpose: 'step_up', ip: ctx.ip });
