@@ -16,6 +16,14 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * An error a form shows on its own page, with the form kept: the person's mistake (4xx) or an
+ * outside service that failed or is down (502, 503). Anything else is a fault for the error handler.
+ */
+export function shownOnForm(err: unknown): err is AppError {
+  return err instanceof AppError && (err.status < 500 || err.status === 502 || err.status === 503);
+}
+
 export class BadInput extends AppError {
   override name = 'BadInput';
   constructor(message: string, code = 'invalid_request') {

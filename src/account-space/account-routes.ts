@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { AppError } from '../errors.js';
+import { shownOnForm } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
 import {
   type AccountSession,
@@ -47,8 +47,7 @@ export async function act(
   try {
     return await action();
   } catch (err) {
-    if (!(err instanceof AppError) || (err.status >= 500 && err.status !== 502 && err.status !== 503))
-      throw err;
+    if (!shownOnForm(err)) throw err;
     ctx.status = err.status;
     show(ctx, deps, view, { ...(await page()), error: err.userMessage });
   }

@@ -6,7 +6,7 @@ import type { LoginGuard } from '../accounts/login-guard.js';
 import type { RealNameService } from '../accounts/real-name-service.js';
 import type { TotpService } from '../accounts/totp-service.js';
 import type { AuditEvent, AuditService } from '../audit/audit-service.js';
-import { AppError, SessionExpired } from '../errors.js';
+import { SessionExpired, shownOnForm } from '../errors.js';
 import { browserId } from '../http/browser-id.js';
 import type { Csrf } from '../http/csrf.js';
 import type { Views } from '../http/views.js';
@@ -88,8 +88,7 @@ export async function withPageErrors(
   try {
     return await action();
   } catch (err) {
-    if (!(err instanceof AppError) || (err.status >= 500 && err.status !== 502 && err.status !== 503))
-      throw err;
+    if (!shownOnForm(err)) throw err;
     ctx.status = err.status;
     renderPage(ctx, deps, view, { ...page, error: err.userMessage });
   }
