@@ -8,17 +8,11 @@ import {
   AlipayStateInvalid,
 } from '../federation/alipay-errors.js';
 import type { AlipayLinkService, AlipayProfile } from '../federation/alipay-link-service.js';
+import { browserId } from '../http/browser-id.js';
 import { ACR } from '../oidc/scopes.js';
 import { LIMITS } from '../ops/rate-limiter.js';
 import { AlipayError } from '../outside/alipay/client.js';
-import {
-  auditEvent,
-  browserOf,
-  type FlowDeps,
-  finishLogin,
-  type Interaction,
-  renderPage,
-} from './flow-kit.js';
+import { auditEvent, type FlowDeps, finishLogin, type Interaction, renderPage } from './flow-kit.js';
 
 /** What the Alipay pages use besides the other flows' dependencies. */
 export interface AlipayFlowDeps extends FlowDeps {
@@ -49,7 +43,7 @@ export async function beginRoundTrip(
     | Omit<Extract<AlipayRoundTrip, { purpose: 'certify' }>, 'browser'>,
 ): Promise<string> {
   const state = randomBytes(24).toString('base64url');
-  await deps.flowStates.put(tripKey(state), { ...trip, browser: browserOf(ctx) }, ROUND_TRIP_TTL_SECONDS);
+  await deps.flowStates.put(tripKey(state), { ...trip, browser: browserId(ctx) }, ROUND_TRIP_TTL_SECONDS);
   return deps.alipay.authorizeUrl(state, `${deps.issuer}${ALIPAY_CALLBACK_PATH}`);
 }
 
@@ -69,7 +63,7 @@ export async function peekRoundTrip(
 export async function takeRoundTrip(deps: AlipayFlowDeps, ctx: Context): Promise<AlipayRoundTrip> {
   const state = queryString(ctx, 'state');
   const trip = state ? await deps.flowStates.take<AlipayRoundTrip>(tripKey(state)) : undefined;
-  if (!trip || trip.browser !== browserOf(ctx)) throw new AlipayStateInvalid();
+  if (!trip || trip.browser !== browserId(ctx)) throw new AlipayStateInvalid();
   return trip;
 }
 

@@ -6,11 +6,11 @@ import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { AppError, BadInput, LoginFailed } from '../errors.js';
 import type { AlipayProfile, PendingAlipayLogin } from '../federation/alipay-link-service.js';
 import { field, parseBody, rawField } from '../http/body.js';
+import { browserId } from '../http/browser-id.js';
 import { LIMITS } from '../ops/rate-limiter.js';
 import { type AlipayFlowDeps, finishAlipayLogin, renderAlipayFailure } from './alipay-kit.js';
 import {
   auditEvent,
-  browserOf,
   clientNameOf,
   type Interaction,
   interactionOf,
@@ -112,7 +112,7 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
         const parsed = parseMainlandMobile(phoneInput);
         if (!parsed.ok) throw new BadInput(parsed.message);
         if (field(ctx, 'action') === 'send_sms') {
-          await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
+          await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
           const { resendAfterSeconds } = await deps.sms.send({
             phone: parsed.e164,
             purpose: 'register',
@@ -183,7 +183,7 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
       if (!account || !phone) throw new LoginFailed();
       let method: 'pwd' | 'sms';
       if (action === 'send_sms') {
-        await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
+        await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
         const { resendAfterSeconds } = await deps.sms.send({ phone, purpose: 'login', ip: ctx.ip });
         return renderPage(ctx, deps, 'alipay-link', {
           ...page,
@@ -200,7 +200,7 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
         if (account.status !== 'active') throw new LoginFailed();
         method = 'sms';
       } else {
-        if (page['captchaRequired']) await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
+        if (page['captchaRequired']) await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
         try {
           await deps.accounts.authenticateAccount(account, rawField(ctx, 'password'));
           await deps.loginGuard.clear(phone);

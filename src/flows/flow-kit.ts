@@ -7,7 +7,6 @@ import type { RealNameService } from '../accounts/real-name-service.js';
 import type { TotpService } from '../accounts/totp-service.js';
 import type { AuditEvent, AuditService } from '../audit/audit-service.js';
 import { SessionExpired, shownOnForm } from '../errors.js';
-import { browserId } from '../http/browser-id.js';
 import type { Csrf } from '../http/csrf.js';
 import type { Views } from '../http/views.js';
 import type { ConsentService } from '../oidc/consent-service.js';
@@ -132,10 +131,6 @@ export function finishLogin(
   amr: string[],
 ) {
   return finishInteraction(ctx, interaction, { login: { accountId, acr, amr, remember: true } });
-}
-
-export function browserOf(ctx: Context): string {
-  return browserId(ctx);
 }
 
 /** Records a security event with the request's address and browser. */

@@ -1,10 +1,10 @@
 import Router from '@koa/router';
 import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
+import { browserId } from '../http/browser-id.js';
 import { SCOPE_DESCRIPTIONS, type Scope, SENSITIVE_SCOPES } from '../oidc/scopes.js';
 import {
   auditEvent,
-  browserOf,
   clientNameOf,
   type FlowDeps,
   finishInteraction,
@@ -103,7 +103,7 @@ export function interactionRoutes(deps: FlowDeps): Router {
   router.get('/captcha', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'image/svg+xml';
-    ctx.body = await deps.captcha.issue(browserOf(ctx));
+    ctx.body = await deps.captcha.issue(browserId(ctx));
   });
 
   return router;

@@ -4,14 +4,8 @@ import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { legalRegistrationState } from '../certificates/cert-routes.js';
 import { BadInput } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
-import {
-  auditEvent,
-  browserOf,
-  type FlowDeps,
-  interactionOf,
-  renderPage,
-  withPageErrors,
-} from './flow-kit.js';
+import { browserId } from '../http/browser-id.js';
+import { auditEvent, type FlowDeps, interactionOf, renderPage, withPageErrors } from './flow-kit.js';
 
 const legalTypes = Object.entries(LEGAL_TYPES).map(([value, info]) => ({ value, label: info.label }));
 
@@ -46,7 +40,7 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
       const phone = parseMainlandMobile(form.phone);
       if (!phone.ok) throw new BadInput(phone.message);
       if (field(ctx, 'action') === 'send_sms') {
-        await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
+        await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
         await deps.sms.send({ phone: phone.e164, purpose: 'register', ip: ctx.ip });
         return renderPage(ctx, deps, 'register-legal', {
           ...page,

@@ -3,11 +3,11 @@ import type { Context } from 'koa';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { BadInput, LoginFailed } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
+import { browserId } from '../http/browser-id.js';
 import { ACR } from '../oidc/scopes.js';
 import { LIMITS } from '../ops/rate-limiter.js';
 import {
   auditEvent,
-  browserOf,
   clientNameOf,
   type FlowDeps,
   finishLogin,
@@ -64,7 +64,7 @@ async function passwordLogin(ctx: Context, deps: FlowDeps, tab: 'password' | 'le
   const kind = tab === 'legal' ? ('credit_code' as const) : undefined;
   return withPageErrors(ctx, deps, 'login', page, async () => {
     attempt.assertAllowed();
-    if (page['captchaRequired']) await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
+    if (page['captchaRequired']) await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
     try {
       // An empty field is not an attempt on the account's password lock, but is still audited on it.
       if (!login || !password) throw new LoginFailed((await deps.accounts.findByLogin(login, kind))?.id);
@@ -120,7 +120,7 @@ function loginBySms(router: Router, deps: FlowDeps) {
       const account = await deps.accounts.findByPhone(phone.e164);
 
       if (field(ctx, 'action') === 'send_sms') {
-        await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
+        await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
         // Only registered numbers get a message, but the page says the same either way.
         if (account) await deps.sms.send({ phone: phone.e164, purpose: 'login', ip: ctx.ip });
         return renderPage(ctx, deps, 'login', {

@@ -2,14 +2,8 @@ import type Router from '@koa/router';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { BadInput, SmsCodeWrong } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
-import {
-  auditEvent,
-  browserOf,
-  type FlowDeps,
-  interactionOf,
-  renderPage,
-  withPageErrors,
-} from './flow-kit.js';
+import { browserId } from '../http/browser-id.js';
+import { auditEvent, type FlowDeps, interactionOf, renderPage, withPageErrors } from './flow-kit.js';
 
 /**
  * 忘记密码: phone + image captcha → SMS code → new password twice. Every session and token of
@@ -32,7 +26,7 @@ export function recoveryRoutes(router: Router, deps: FlowDeps) {
       const account = await deps.accounts.findByPhone(phone.e164);
 
       if (field(ctx, 'action') === 'send_sms') {
-        await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
+        await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
         if (account) await deps.sms.send({ phone: phone.e164, purpose: 'reset_password', ip: ctx.ip });
         return renderPage(ctx, deps, 'forgot', {
           ...page,

@@ -3,9 +3,9 @@ import { checkPassword } from '../accounts/password-policy.js';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { BadInput } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
+import { browserId } from '../http/browser-id.js';
 import {
   auditEvent,
-  browserOf,
   clientNameOf,
   type FlowDeps,
   interactionOf,
@@ -46,7 +46,7 @@ export function registerRoutes(router: Router, deps: FlowDeps) {
       if (!phone.ok) throw new BadInput(phone.message);
 
       if (field(ctx, 'action') === 'send_sms') {
-        await deps.captcha.check(browserOf(ctx), field(ctx, 'captcha'));
+        await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
         const { resendAfterSeconds } = await deps.sms.send({
           phone: phone.e164,
           purpose: 'register',
