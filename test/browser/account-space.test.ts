@@ -2,7 +2,7 @@ import { generate } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, launchChromium, textOf } from '../support/browser.js';
-import { randomPhone } from '../support/relying-party.js';
+import { addCitizen } from '../support/citizen.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 describe.skipIf(!chromiumAvailable())('用户空间 in a real browser', () => {
@@ -25,9 +25,8 @@ describe.skipIf(!chromiumAvailable())('用户空间 in a real browser', () => {
   }
 
   it('turns TOTP on, signs in with it at the demo site (mfa), and signs that session out from another', async () => {
-    const phone = randomPhone();
     const password = 'Zhu-Ge#2024';
-    await server.services.accounts.addCitizen({ phone, password });
+    const { phone } = await addCitizen(server, password);
 
     // In the account space: 安全设置 → 开启两步验证.
     const home = await (await browser.newContext()).newPage();

@@ -1,7 +1,7 @@
 import type { Browser, Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, launchChromium } from '../support/browser.js';
-import { randomPhone } from '../support/relying-party.js';
+import { addCitizen } from '../support/citizen.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const PASSWORD = 'Chen-Liu#2024';
@@ -19,8 +19,7 @@ describe.skipIf(!chromiumAvailable())('a citizen in a real browser at the demo s
 
   beforeAll(async () => {
     server = await startTestServer({ env: { DEMO_CLIENT: 'true', NODE_ENV: 'development' } });
-    phone = randomPhone();
-    await server.services.accounts.addCitizen({ phone, password: PASSWORD });
+    phone = (await addCitizen(server, PASSWORD)).phone;
     browser = await launchChromium();
   });
   afterAll(async () => {

@@ -14,7 +14,7 @@ import {
 import type { Pkcs11Token } from '../../src/bridge/token.js';
 import { createDevCa, issueEnterpriseCertificate, toPkcs12 } from '../../src/pki/dev-ca.js';
 import { chromiumAvailable, launchChromium, textOf } from '../support/browser.js';
-import { randomIdNumber } from '../support/citizen.js';
+import { addCitizen, randomIdNumber } from '../support/citizen.js';
 import { freePort, startTestServer, type TestServer } from '../support/server.js';
 
 const CREDIT_CODE = '91350100M000100Y43';
@@ -88,10 +88,8 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
     };
 
     it('registers, binds the key through the bridge, signs out, and signs in with 数字证书登录 at L3', async () => {
-      const phone = `139${String(Date.now()).slice(-8)}`;
       const idNumber = randomIdNumber('19750505');
-      const citizen = await server.services.accounts.addCitizen({ phone, password: 'Rep-Pass#2024' });
-      await server.services.realName.verify(citizen.id, { realName: '陈嘉庚', idNumber });
+      const { phone } = await addCitizen(server, 'Rep-Pass#2024', { realName: '陈嘉庚', idNumber });
 
       const page = await browser.newPage();
       await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);

@@ -7,7 +7,7 @@ import {
   healthy,
   startAlipayFake,
 } from '../support/alipay.js';
-import { latestSmsCode, messageOf, solveCaptcha, submit } from '../support/citizen.js';
+import { addCitizen, latestSmsCode, messageOf, solveCaptcha, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {
   beginAuthorization,
@@ -75,13 +75,6 @@ describe.each(databaseKinds())('支付宝登录 against the fake Alipay over HTT
   async function signedIn(ua: UserAgent, start: { verifier: string; state: string }, page: PageResponse) {
     const { tokens } = await completeAuthorization(ua, rp, start, page);
     return tokens!.claims()!;
-  }
-
-  async function verifiedCitizen(realName: string, idNumber: string) {
-    const phone = randomPhone();
-    const account = await server.services.accounts.addCitizen({ phone, password: PASSWORD });
-    await server.services.realName.verify(account.id, { realName, idNumber });
-    return { phone, id: account.id };
   }
 
   it('creates a real-name account for a new certified user with Alipay’s mobile, then signs it straight in', async () => {
@@ -252,7 +245,7 @@ describe.each(databaseKinds())('支付宝登录 against the fake Alipay over HTT
 
   it('asks a person whose ID number has an account to sign in to it with the password, and links it', async () => {
     const user = USERS.idTakenPassword;
-    const existing = await verifiedCitizen('周九', user.certNo!);
+    const existing = await addCitizen(server, PASSWORD, { realName: '周九', idNumber: user.certNo! });
     const ua = new UserAgent();
     const { start, page } = await viaAlipay(ua, user.userId);
     expect(page.body).toContain('关联已有账号');
@@ -284,7 +277,7 @@ describe.each(databaseKinds())('支付宝登录 against the fake Alipay over HTT
 
   it('links the existing account after an SMS code to its phone instead', async () => {
     const user = USERS.idTakenSms;
-    const existing = await verifiedCitizen('吴十', user.certNo!);
+    const existing = await addCitizen(server, PASSWORD, { realName: '吴十', idNumber: user.certNo! });
     const ua = new UserAgent();
     const { start, page } = await viaAlipay(ua, user.userId);
     const smsTab = await ua.get(`${server.url}${new URL(page.url).pathname}?tab=sms`);
@@ -307,7 +300,7 @@ describe.each(databaseKinds())('支付宝登录 against the fake Alipay over HTT
 
   it('refuses to link an account whose verified name is not Alipay’s, before asking for its password', async () => {
     const user = USERS.otherName;
-    await verifiedCitizen('李思', user.certNo!);
+    await addCitizen(server, PASSWORD, { realName: '李思', idNumber: user.certNo! });
     const before = await snapshot();
     const { page } = await viaAlipay(new UserAgent(), user.userId);
     expect(page.status).toBe(409);

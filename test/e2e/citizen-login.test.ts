@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackchannelReceiver, startBackchannelReceiver } from '../support/backchannel-receiver.js';
-import { latestSmsCode, messageOf, randomIdNumber, solveCaptcha, submit } from '../support/citizen.js';
+import {
+  addCitizen,
+  latestSmsCode,
+  messageOf,
+  randomIdNumber,
+  solveCaptcha,
+  submit,
+} from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {
   authorize,
@@ -28,14 +35,8 @@ describe.each(databaseKinds())(
     });
     afterAll(() => server?.close());
 
-    async function citizen() {
-      const phone = randomPhone();
-      await server.services.accounts.addCitizen({ phone, password: PASSWORD });
-      return phone;
-    }
-
     it('signs in with an SMS code, and refuses one meant for another purpose', async () => {
-      const phone = await citizen();
+      const { phone } = await addCitizen(server, PASSWORD);
       const ua = new UserAgent();
       const start = await beginAuthorization(ua, rp);
       const sms = await ua.get(`${start.page.url}?tab=sms`);
@@ -69,7 +70,7 @@ describe.each(databaseKinds())(
           firstParty: true,
           backchannelLogoutUri: receiver.url,
         });
-        const phone = await citizen();
+        const { phone } = await addCitizen(server, PASSWORD);
         const elsewhere = new UserAgent();
         await signIn(elsewhere, site, { login: { login: phone, password: PASSWORD } });
 
@@ -113,7 +114,7 @@ describe.each(databaseKinds())(
     });
 
     it('steps a password session up to mfa with an SMS code when a site asks for it', async () => {
-      const phone = await citizen();
+      const { phone } = await addCitizen(server, PASSWORD);
       const ua = new UserAgent();
       await signIn(ua, rp, { login: { login: phone, password: PASSWORD } });
       const strict = await registerRelyingParty(server, { firstParty: true });
@@ -153,7 +154,7 @@ describe.each(databaseKinds())(
     });
 
     it('leads an L1 citizen through 实名认证 at a site that requires L2, and back', async () => {
-      const phone = await citizen();
+      const { phone } = await addCitizen(server, PASSWORD);
       const l2Site = await registerRelyingParty(server, { firstParty: true, requireLevel: 'L2' });
       const ua = new UserAgent();
       const start = await beginAuthorization(ua, l2Site);
@@ -170,7 +171,7 @@ describe.each(databaseKinds())(
       expect(tokens!.claims()!['certification_level']).toBe('L2');
 
       // One who declines goes back with access_denied.
-      const other = await citizen();
+      const { phone: other } = await addCitizen(server, PASSWORD);
       const ua2 = new UserAgent();
       const start2 = await beginAuthorization(ua2, l2Site);
       const page = await submit(ua2, start2.page, '/login', { login: other, password: PASSWORD });
@@ -193,14 +194,8 @@ describe.each(databaseKinds())('登录失败处理 (%s)', (kind) => {
   });
   afterAll(() => server?.close());
 
-  async function citizen() {
-    const phone = randomPhone();
-    await server.services.accounts.addCitizen({ phone, password: PASSWORD });
-    return phone;
-  }
-
   it('asks for the captcha after three failures, locks the password after ten, and says nothing of either', async () => {
-    const phone = await citizen();
+    const { phone } = await addCitizen(server, PASSWORD);
     const ua = new UserAgent();
     let { page } = await beginAuthorization(ua, rp);
     for (let i = 1; i <= 10; i++) {

@@ -1,12 +1,7 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  beginAuthorization,
-  REDIRECT_URI,
-  randomPhone,
-  registerRelyingParty,
-  signIn,
-} from '../support/relying-party.js';
+import { addCitizen } from '../support/citizen.js';
+import { beginAuthorization, REDIRECT_URI, registerRelyingParty, signIn } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { formAction, hiddenField, UserAgent } from '../support/user-agent.js';
 
@@ -40,8 +35,7 @@ describe('hostile and malformed input at the public endpoints and forms', () => 
 
   beforeAll(async () => {
     server = await startTestServer();
-    phone = randomPhone();
-    await server.services.accounts.addCitizen({ phone, password: PASSWORD });
+    phone = (await addCitizen(server, PASSWORD)).phone;
   });
   afterAll(() => server?.close());
 

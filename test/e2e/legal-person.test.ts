@@ -2,13 +2,19 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { creditCodeCheckCharacter } from '../../src/accounts/credit-code.js';
 import { startFakeEnterpriseVerifier } from '../fakes/fake-enterprise-verifier.js';
-import { latestSmsCode, messageOf, randomIdNumber, solveCaptcha, submit } from '../support/citizen.js';
+import {
+  addCitizen,
+  latestSmsCode,
+  messageOf,
+  randomIdNumber,
+  solveCaptcha,
+  submit,
+} from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {
   beginAuthorization,
   completeAuthorization,
   type RelyingParty,
-  randomPhone,
   registerRelyingParty,
 } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -22,10 +28,8 @@ function creditCode(prefix = '91'): string {
 }
 
 async function representative(server: TestServer, name = '林则徐') {
-  const phone = randomPhone();
-  const view = await server.services.accounts.addCitizen({ phone, password: PASSWORD });
   const idNumber = randomIdNumber('19700101');
-  await server.services.realName.verify(view.id, { realName: name, idNumber });
+  const { phone } = await addCitizen(server, PASSWORD, { realName: name, idNumber });
   return { phone, idNumber, name };
 }
 
@@ -189,8 +193,7 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
         password: PASSWORD,
       }),
     );
-    const unverifiedPhone = randomPhone();
-    await server.services.accounts.addCitizen({ phone: unverifiedPhone, password: PASSWORD });
+    await addCitizen(server, PASSWORD);
     const good = creditCode();
     const cases: [Record<string, string>, string][] = [
       [

@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { type Config, loadConfig } from '../../src/config.js';
 import { type RunningServer, startServer } from '../../src/server.js';
+import { addCitizen } from '../support/citizen.js';
 import { createPostgresDatabase } from '../support/databases.js';
-import { randomPhone, registerRelyingParty, signIn } from '../support/relying-party.js';
+import { registerRelyingParty, signIn } from '../support/relying-party.js';
 import { freePort } from '../support/server.js';
 import { UserAgent } from '../support/user-agent.js';
 
@@ -148,8 +149,7 @@ describe.skipIf(!process.env['TEST_DATABASE_URL'] || !NGINX)(
 
     async function signInThroughNginx() {
       const [first] = processes;
-      const phone = randomPhone();
-      await first!.server.services.accounts.addCitizen({ phone, password: PASSWORD });
+      const { phone } = await addCitizen(first!.server, PASSWORD);
       const rp = await registerRelyingParty(
         { ...first!.server, config: first!.config, issuer, url: issuer, close: async () => {} },
         { firstParty: true },

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addCitizen } from '../support/citizen.js';
 import { beginAuthorization, randomPhone, registerRelyingParty, signIn } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { formAction, hiddenField, UserAgent } from '../support/user-agent.js';
@@ -11,8 +12,7 @@ describe('the security baseline a citizen relies on without seeing it', () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    phone = randomPhone();
-    await server.services.accounts.addCitizen({ phone, password: PASSWORD });
+    phone = (await addCitizen(server, PASSWORD)).phone;
   });
   afterAll(() => server?.close());
 
