@@ -16,6 +16,7 @@ import {
   authorize,
   beginAuthorization,
   completeAuthorization,
+  interactionUid,
   type RelyingParty,
   registerRelyingParty,
 } from '../support/relying-party.js';
@@ -140,7 +141,7 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
     // The registration's 实名认证 step, as register-routes leaves it for this interaction.
     const ua = new UserAgent();
     const start = await beginAuthorization(ua, rp);
-    const uid = /interaction\/([\w-]+)/.exec(start.page.url)![1]!;
+    const uid = interactionUid(start.page);
     await server.services.flowStates.put(registrationState(uid), { accountId: id }, 600);
     const realname = await ua.get(`${server.url}/interaction/${uid}/realname`);
     const done = await ua.follow(

@@ -17,6 +17,7 @@ import { databaseKinds } from '../support/databases.js';
 import {
   beginAuthorization,
   completeAuthorization,
+  interactionUid,
   type RelyingParty,
   registerRelyingParty,
 } from '../support/relying-party.js';
@@ -165,14 +166,14 @@ describe.each(databaseKinds())('证书登录 and 绑定证书 (%s)', (kind) => {
 
   async function bindPage(ua: UserAgent) {
     const start = await beginAuthorization(ua, site, { scope: 'openid enterprise' });
-    const uid = /interaction\/([\w-]+)/.exec(start.page.url)![1]!;
+    const uid = interactionUid(start.page);
     await server.services.flowStates.put(`legal-register:${uid}`, { accountId: enterpriseId }, 600);
     return { start, page: await ua.get(`${server.url}/interaction/${uid}/cert/bind`) };
   }
 
   async function loginPage(ua: UserAgent) {
     const start = await beginAuthorization(ua, site, { scope: 'openid enterprise' });
-    const uid = /interaction\/([\w-]+)/.exec(start.page.url)![1]!;
+    const uid = interactionUid(start.page);
     return { start, page: await ua.get(`${server.url}/interaction/${uid}/cert/login`) };
   }
 
@@ -273,7 +274,7 @@ describe.each(databaseKinds())('证书登录 and 绑定证书 (%s)', (kind) => {
     const ua = new UserAgent();
     // Signed in to the account space with a bound certificate.
     let page = await ua.follow(await ua.get(`${server.url}/account/certificates`));
-    const uid = /interaction\/([\w-]+)/.exec(page.url)![1]!;
+    const uid = interactionUid(page);
     const login = await proveWith(
       ua,
       await ua.get(`${server.url}/interaction/${uid}/cert/login`),

@@ -13,6 +13,7 @@ import {
   authorize,
   beginAuthorization,
   completeAuthorization,
+  interactionUid,
   type RelyingParty,
   randomPhone,
   registerRelyingParty,
@@ -219,7 +220,7 @@ describe.each(databaseKinds())('登录失败处理 (%s)', (kind) => {
     expect(new Date(row.password_locked_until).getTime()).toBeGreaterThan(Date.now() + 29 * 60_000);
 
     // SMS login still works, and only after the correct code is the lock and its end told.
-    const uid = /interaction\/([\w-]+)/.exec(page.url)![1];
+    const uid = interactionUid(page);
     const sms = await ua.get(`${server.url}/interaction/${uid}?tab=sms`);
     const sent = await submit(ua, sms, '/login-sms', {
       phone,
@@ -274,7 +275,7 @@ describe('the real SMS gateway and identity verifier, as fake servers speaking t
 
   async function registrationPage(ua: UserAgent) {
     const { page } = await beginAuthorization(ua, rp);
-    const uid = /interaction\/([\w-]+)/.exec(page.url)![1];
+    const uid = interactionUid(page);
     return ua.get(`${server.url}/interaction/${uid}/register/person`);
   }
 

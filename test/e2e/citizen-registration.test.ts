@@ -12,6 +12,7 @@ import { databaseKinds } from '../support/databases.js';
 import {
   beginAuthorization,
   completeAuthorization,
+  interactionUid,
   type RelyingParty,
   randomPhone,
   registerRelyingParty,
@@ -114,9 +115,7 @@ describe.each(databaseKinds())('注册 and 实名认证 of a citizen (%s)', (kin
     const ua = new UserAgent();
     const phone = randomPhone();
     const start = await beginAuthorization(ua, rp);
-    const form = await ua.get(
-      `${server.url}/interaction/${/interaction\/([\w-]+)/.exec(start.page.url)![1]}/register/person`,
-    );
+    const form = await ua.get(`${server.url}/interaction/${interactionUid(start.page)}/register/person`);
     await solveCaptcha(ua, server, form);
     const res = await submit(ua, form, '/register/person', { phone, captcha: 'ZZZZ', action: 'send_sms' });
     expect(res.status).toBe(400);

@@ -1,7 +1,13 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addCitizen } from '../support/citizen.js';
-import { beginAuthorization, REDIRECT_URI, registerRelyingParty, signIn } from '../support/relying-party.js';
+import {
+  beginAuthorization,
+  interactionUid,
+  REDIRECT_URI,
+  registerRelyingParty,
+  signIn,
+} from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { formAction, hiddenField, UserAgent } from '../support/user-agent.js';
 
@@ -47,7 +53,7 @@ describe('hostile and malformed input at the public endpoints and forms', () => 
   it('answers injection strings in every login and registration field with a clean 4xx, changing nothing', async () => {
     const ua = new UserAgent();
     const page = await loginPage(ua);
-    const uid = /interaction\/([\w-]+)/.exec(page.url)![1]!;
+    const uid = interactionUid(page);
     const csrf = hiddenField(page.body, '_csrf');
     const before = await stateOf(server);
     for (const evil of INJECTIONS) {

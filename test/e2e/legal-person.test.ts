@@ -14,6 +14,7 @@ import { databaseKinds } from '../support/databases.js';
 import {
   beginAuthorization,
   completeAuthorization,
+  interactionUid,
   type RelyingParty,
   registerRelyingParty,
 } from '../support/relying-party.js';
@@ -36,7 +37,7 @@ async function representative(server: TestServer, name = '林则徐') {
 /** The registration form with an SMS code sent to `phone`. */
 async function legalForm(server: TestServer, rp: RelyingParty, ua: UserAgent, phone: string) {
   const start = await beginAuthorization(ua, rp, { scope: 'openid enterprise' });
-  const uid = /interaction\/([\w-]+)/.exec(start.page.url)![1]!;
+  const uid = interactionUid(start.page);
   const choose = await ua.get(`${server.url}/interaction/${uid}/register`);
   expect(choose.body).toContain('/register/legal');
   const form = await ua.get(`${server.url}/interaction/${uid}/register/legal`);
