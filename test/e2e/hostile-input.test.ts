@@ -2,8 +2,8 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addCitizen } from '../support/citizen.js';
 import {
-  beginAuthorization,
   interactionUid,
+  loginPage,
   REDIRECT_URI,
   registerRelyingParty,
   signIn,
@@ -45,14 +45,9 @@ describe('hostile and malformed input at the public endpoints and forms', () => 
   });
   afterAll(() => server?.close());
 
-  async function loginPage(ua: UserAgent) {
-    const rp = await registerRelyingParty(server, { firstParty: true });
-    return (await beginAuthorization(ua, rp, { scope: 'openid' })).page;
-  }
-
   it('answers injection strings in every login and registration field with a clean 4xx, changing nothing', async () => {
     const ua = new UserAgent();
-    const page = await loginPage(ua);
+    const page = await loginPage(server, ua);
     const uid = interactionUid(page);
     const csrf = hiddenField(page.body, '_csrf');
     const before = await stateOf(server);
@@ -86,7 +81,7 @@ describe('hostile and malformed input at the public endpoints and forms', () => 
 
   it('refuses oversized bodies, wrong content types, repeated fields and broken encodings', async () => {
     const ua = new UserAgent();
-    const page = await loginPage(ua);
+    const page = await loginPage(server, ua);
     const action = formAction(page.body, '/login', page.url);
     const csrf = hiddenField(page.body, '_csrf');
     const send = (body: string | Buffer, type = 'application/x-www-form-urlencoded') =>
@@ -107,7 +102,7 @@ describe('hostile and malformed input at the public endpoints and forms', () => 
 
   it('refuses forged CSRF tokens and tampered cookies', async () => {
     const ua = new UserAgent();
-    const page = await loginPage(ua);
+    const page = await loginPage(server, ua);
     const action = formAction(page.body, '/login', page.url);
     const forged = await ua.post(action, { _csrf: 'A'.repeat(43), login: phone, password: PASSWORD });
     expect(forged.status).toBe(403);
@@ -150,7 +145,7 @@ describe('hostile and malformed input at the public endpoints and forms', () => 
   });
 
   it('forbids framing of every page and answers unknown paths with a Chinese 404', async () => {
-    const page = await loginPage(new UserAgent());
+    const page = await loginPage(server, new UserAgent());
     expect(page.headers.get('x-frame-options')).toBe('DENY');
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     const missing = await new UserAgent().get(`${server.url}/nothing-here/${'x'.repeat(500)}`);
