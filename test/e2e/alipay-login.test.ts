@@ -16,7 +16,7 @@ import {
   randomPhone,
   registerRelyingParty,
 } from '../support/relying-party.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { rowCount, startTestServer, type TestServer } from '../support/server.js';
 import { type PageResponse, UserAgent } from '../support/user-agent.js';
 
 const PASSWORD = 'Zhao-Liu#2024';
@@ -57,10 +57,9 @@ describe.each(databaseKinds())('支付宝登录 against the fake Alipay over HTT
   afterEach(() => healthy(fake));
 
   const db = () => server.database.db;
-  const count = async (table: string) => Number((await db()(table).count({ n: '*' }))[0]!.n);
   const snapshot = async () => ({
-    accounts: await count('accounts'),
-    links: await count('alipay_links'),
+    accounts: await rowCount(server, 'accounts'),
+    links: await rowCount(server, 'alipay_links'),
     verified: Number((await db()('accounts').whereNotNull('verified_at').count({ n: '*' }))[0]!.n),
   });
 

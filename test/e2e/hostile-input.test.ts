@@ -8,7 +8,7 @@ import {
   registerRelyingParty,
   signIn,
 } from '../support/relying-party.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { rowCount, startTestServer, type TestServer } from '../support/server.js';
 import { formAction, hiddenField, UserAgent } from '../support/user-agent.js';
 
 const PASSWORD = 'Hostile#Input2024';
@@ -25,13 +25,11 @@ const INJECTIONS = [
 
 /** Counts of the tables a hostile request must not change. */
 async function stateOf(server: TestServer) {
-  const db = server.database.db;
-  const count = async (table: string) => Number((await db(table).count({ n: '*' }))[0]!.n);
   return {
-    accounts: await count('accounts'),
-    clients: await count('clients'),
-    smsCodes: await count('sms_codes'),
-    consents: await count('consents'),
+    accounts: await rowCount(server, 'accounts'),
+    clients: await rowCount(server, 'clients'),
+    smsCodes: await rowCount(server, 'sms_codes'),
+    consents: await rowCount(server, 'consents'),
   };
 }
 

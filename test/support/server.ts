@@ -33,6 +33,12 @@ export const deploymentSecrets = () => ({
   DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
 });
 
+/** The number of rows in one of the server's tables (PostgreSQL counts them as strings). */
+export async function rowCount(server: Pick<TestServer, 'database'>, table: string): Promise<number> {
+  const [row] = await server.database.db(table).count({ n: '*' });
+  return Number(row!.n);
+}
+
 /**
  * A real server on a free loopback port, as `npm start` would run it, on an in-memory PGlite
  * or on its own PostgreSQL database.
