@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { creditCodeCheckCharacter } from '../../src/accounts/credit-code.js';
 import {
   createCrl,
   createDevCa,
@@ -13,6 +12,7 @@ import {
   signAsHolder,
 } from '../../src/pki/dev-ca.js';
 import type { SignatureAlgorithm } from '../../src/pki/signature.js';
+import { randomCreditCode } from '../../src/pki/test-support.js';
 import { databaseKinds } from '../support/databases.js';
 import {
   beginAuthorization,
@@ -25,10 +25,6 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import { type PageResponse, UserAgent } from '../support/user-agent.js';
 
 const CREDIT_CODE = '91350100M000100Y43';
-function otherCreditCode(): string {
-  const body = `91350100M${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
-  return body + creditCodeCheckCharacter(body);
-}
 
 interface Holder {
   issued: IssuedCertificate;
@@ -115,7 +111,7 @@ describe.each(databaseKinds())('证书登录 and 绑定证书 (%s)', (kind) => {
     untrusted = { issued: await issue(strangerCa, 'ECDSA-P256'), algorithm: 'ECDSA-P256-SHA256' };
     otherEnterprise = {
       issued: await issueEnterpriseCertificate(ca, {
-        creditCode: otherCreditCode(),
+        creditCode: randomCreditCode(),
         orgName: '别家公司',
         algorithm: 'ECDSA-P256',
       }),
