@@ -29,10 +29,10 @@ export const MISFIT_ALGORITHM_FOR: Record<DevAlgorithm, SignatureAlgorithm> = {
   SM2: 'ECDSA-P256-SHA256',
 };
 
-/** A random enterprise (91…) credit code with a correct check character. */
-export function randomCreditCode(): string {
+/** A random credit code with a correct check character, an enterprise's (91…) unless told. */
+export function randomCreditCode(prefix = '91'): string {
   const charset = '0123456789ABCDEFGHJKLMNPQRTUWXY';
-  let body = '91350100';
+  let body = `${prefix}350100`;
   for (let i = 0; i < 9; i++) body += charset[randomInt(charset.length)];
   return body + creditCodeCheckCharacter(body);
 }

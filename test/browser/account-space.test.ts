@@ -1,16 +1,22 @@
 import { generate } from 'otplib';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchChromium, textOf } from '../support/browser.js';
-import { randomPhone } from '../support/relying-party.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import {
+  chromiumAvailable,
+  launchChromium,
+  signInWithPassword,
+  startDemoServer,
+  textOf,
+} from '../support/browser.js';
+import { addCitizen } from '../support/citizen.js';
+import type { TestServer } from '../support/server.js';
 
 describe.skipIf(!chromiumAvailable())('用户空间 in a real browser', () => {
   let server: TestServer;
   let browser: Browser;
 
   beforeAll(async () => {
-    server = await startTestServer({ env: { DEMO_CLIENT: 'true', NODE_ENV: 'development' } });
+    server = await startDemoServer();
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -18,19 +24,12 @@ describe.skipIf(!chromiumAvailable())('用户空间 in a real browser', () => {
     await server?.close();
   });
 
-  async function signInWithPassword(page: Page, phone: string, password: string) {
-    await page.getByLabel('手机号码/身份证号码').fill(phone);
-    await page.getByLabel('密码', { exact: true }).fill(password);
-    await page.getByRole('button', { name: '登录' }).click();
-  }
-
   it('turns TOTP on, signs in with it at the demo site (mfa), and signs that session out from another', async () => {
-    const phone = randomPhone();
     const password = 'Zhu-Ge#2024';
-    await server.services.accounts.addCitizen({ phone, password });
+    const { phone } = await addCitizen(server, password);
 
     // In the account space: 安全设置 → 开启两步验证.
-    const home = await (await browser.newContext()).newPage();
+    const home = await browser.newPage();
     await home.goto(`${server.issuer}/account/security`);
     await signInWithPassword(home, phone, password);
     await home.getByRole('button', { name: '开启两步验证' }).click();
@@ -40,7 +39,7 @@ describe.skipIf(!chromiumAvailable())('用户空间 in a real browser', () => {
     expect(await home.locator('#recovery-codes li').count()).toBe(10);
 
     // Another browser signs in at the demo site: password, then the code; the site sees mfa.
-    const laptop = await (await browser.newContext()).newPage();
+    const laptop = await browser.newPage();
     await laptop.goto(`${server.issuer}/dev/rp/`);
     await laptop.getByRole('button', { name: '登录' }).click();
     await signInWithPassword(laptop, phone, password);

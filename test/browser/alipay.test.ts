@@ -1,15 +1,15 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_ALIPAY_USERS } from '../../src/outside/alipay/dev-server.js';
 import { type AlipayFake, startAlipayFake } from '../support/alipay.js';
-import { chromiumAvailable, launchChromium } from '../support/browser.js';
-import { startTestServer, type TestServer } from '../support/server.js';
-
-async function text(page: Page, selector: string): Promise<string> {
-  const locator = page.locator(selector);
-  await locator.waitFor();
-  return (await locator.textContent()) ?? '';
-}
+import {
+  chromiumAvailable,
+  cspViolationsOf,
+  launchChromium,
+  startDemoServer,
+  textOf,
+} from '../support/browser.js';
+import type { TestServer } from '../support/server.js';
 
 describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the demo site', () => {
   let fake: AlipayFake;
@@ -19,7 +19,7 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
   beforeAll(async () => {
     // The same test users `unified-id dev-alipay` offers: 张三 is certified and has a mobile.
     fake = await startAlipayFake([...DEV_ALIPAY_USERS]);
-    server = await startTestServer({ env: { ...fake.env, DEMO_CLIENT: 'true', NODE_ENV: 'development' } });
+    server = await startDemoServer(fake.env);
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -30,10 +30,7 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
 
   it('registers through Alipay (支付宝关联注册), signs in at L2 with amr alipay, and signs straight in the next time', async () => {
     const page = await browser.newPage();
-    const cspViolations: string[] = [];
-    page.on('console', (msg) => {
-      if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
-    });
+    const cspViolations = cspViolationsOf(page);
 
     await page.goto(`${server.issuer}/dev/rp/`);
     await page.getByRole('button', { name: '登录' }).click();
@@ -49,11 +46,11 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
     await page.getByRole('button', { name: '注册并登录' }).click();
     await page.getByRole('button', { name: '同意' }).click();
 
-    const claims = JSON.parse(await text(page, '#id-token-claims')) as Record<string, unknown>;
+    const claims = JSON.parse(await textOf(page, '#id-token-claims')) as Record<string, unknown>;
     expect(claims['certification_level']).toBe('L2');
     expect(claims['amr']).toContain('alipay');
     expect(claims['acr']).toBe('urn:unified-id:acr:basic');
-    expect(await text(page, '#userinfo')).toContain('"name": "张三"');
+    expect(await textOf(page, '#userinfo')).toContain('"name": "张三"');
 
     // 退出, then Alipay alone signs in to the same account.
     await page.getByRole('button', { name: '退出' }).click();
@@ -61,7 +58,7 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
     await page.getByRole('button', { name: '登录' }).click();
     await page.getByRole('link', { name: '支付宝登录' }).click();
     await page.getByRole('button', { name: /张三/ }).click();
-    const again = JSON.parse(await text(page, '#id-token-claims')) as Record<string, unknown>;
+    const again = JSON.parse(await textOf(page, '#id-token-claims')) as Record<string, unknown>;
     expect(again['sub']).toBe(claims['sub']);
     expect(again['amr']).toEqual(['alipay']);
     expect(cspViolations).toEqual([]);

@@ -1,35 +1,29 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchChromium, textOf } from '../support/browser.js';
-import { randomIdNumber } from '../support/citizen.js';
+import {
+  captchaAnswerIn,
+  chromiumAvailable,
+  launchChromium,
+  signInWithPassword,
+  startDemoServer,
+  textOf,
+} from '../support/browser.js';
+import { latestSmsCode, randomIdNumber } from '../support/citizen.js';
 import { randomPhone } from '../support/relying-party.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import type { TestServer } from '../support/server.js';
 
 describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
   let server: TestServer;
   let browser: Browser;
 
   beforeAll(async () => {
-    server = await startTestServer({ env: { DEMO_CLIENT: 'true', NODE_ENV: 'development' } });
+    server = await startDemoServer();
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
     await server?.close();
   });
-
-  const captcha = async (page: Page) => {
-    // Loading the image creates the captcha: wait for it before asking for the answer.
-    await page
-      .locator('img.captcha')
-      .evaluate((img) => (img as unknown as { decode(): Promise<void> }).decode());
-    const res = await page.request.get(`${server.issuer}/dev/captcha`);
-    return ((await res.json()) as { answer: string }).answer;
-  };
-  const smsCode = async (page: Page, phone: string) => {
-    const res = await page.request.get(`${server.issuer}/dev/sms?phone=${phone}`);
-    return ((await res.json()) as { code: string }[])[0]!.code;
-  };
 
   it('registers, verifies, signs out, resets the password, signs in by ID number, and is stepped up', async () => {
     const phone = randomPhone();
@@ -43,12 +37,12 @@ describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
     await page.getByRole('link', { name: '注册' }).click();
     await page.getByRole('link', { name: /自然人用户/ }).click();
     await page.getByLabel('手机号码').fill(phone);
-    await page.getByLabel('图片验证码').fill(await captcha(page));
+    await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
     await page.getByRole('button', { name: '获取验证码' }).click();
     expect(await textOf(page, '[role=status]')).toContain('验证码已发送');
     // The script counts down before a re-send is allowed.
     expect(await page.getByRole('button', { name: /秒后重新发送/ }).isDisabled()).toBe(true);
-    await page.getByLabel('短信验证码').fill(await smsCode(page, phone));
+    await page.getByLabel('短信验证码').fill((await latestSmsCode(server, phone))!);
     await page.getByLabel('登录密码').fill(password);
     await page.getByLabel('确认密码').fill(password);
     await page.getByLabel(/我已阅读并同意/).check();
@@ -70,18 +64,16 @@ describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
     await page.getByRole('button', { name: '登录' }).click();
     await page.getByRole('link', { name: '忘记密码' }).click();
     await page.getByLabel('手机号码').fill(phone);
-    await page.getByLabel('图片验证码').fill(await captcha(page));
+    await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
     await page.getByRole('button', { name: '获取验证码' }).click();
-    await page.getByLabel('短信验证码').fill(await smsCode(page, phone));
+    await page.getByLabel('短信验证码').fill((await latestSmsCode(server, phone))!);
     await page.getByLabel('新密码', { exact: true }).fill(newPassword);
     await page.getByLabel('确认新密码').fill(newPassword);
     await page.getByRole('button', { name: '重置密码' }).click();
     expect(await textOf(page, '[role=status]')).toBe('密码已重置，请使用新密码登录');
 
     // Sign in by ID number with the new password.
-    await page.getByLabel('手机号码/身份证号码').fill(idNumber);
-    await page.getByLabel('密码', { exact: true }).fill(newPassword);
-    await page.getByRole('button', { name: '登录' }).click();
+    await signInWithPassword(page, idNumber, newPassword);
     expect(await textOf(page, '#id-token-claims')).toContain('"acr": "urn:unified-id:acr:basic"');
 
     // A site asking for mfa: the signed-in citizen is stepped up with an SMS code.
@@ -91,7 +83,7 @@ describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
     );
     await page.getByRole('heading', { name: '安全验证' }).waitFor();
     await page.getByRole('button', { name: '获取验证码' }).click();
-    await page.getByLabel('短信验证码').fill(await smsCode(page, phone));
+    await page.getByLabel('短信验证码').fill((await latestSmsCode(server, phone))!);
     await page.getByRole('button', { name: '验证' }).click();
     const claims = await textOf(page, '#id-token-claims');
     expect(claims).toContain('"acr": "urn:unified-id:acr:mfa"');

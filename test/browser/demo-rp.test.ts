@@ -1,15 +1,16 @@
-import type { Browser, Locator } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchChromium } from '../support/browser.js';
-import { randomPhone } from '../support/relying-party.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import {
+  chromiumAvailable,
+  cspViolationsOf,
+  launchChromium,
+  startDemoServer,
+  textOf,
+} from '../support/browser.js';
+import { addCitizen } from '../support/citizen.js';
+import type { TestServer } from '../support/server.js';
 
 const PASSWORD = 'Chen-Liu#2024';
-
-async function textOf(locator: Locator): Promise<string> {
-  await locator.waitFor();
-  return (await locator.textContent()) ?? '';
-}
 
 // CI installs chromium; a developer machine without it skips rather than fails.
 describe.skipIf(!chromiumAvailable())('a citizen in a real browser at the demo site', () => {
@@ -18,9 +19,8 @@ describe.skipIf(!chromiumAvailable())('a citizen in a real browser at the demo s
   let phone: string;
 
   beforeAll(async () => {
-    server = await startTestServer({ env: { DEMO_CLIENT: 'true', NODE_ENV: 'development' } });
-    phone = randomPhone();
-    await server.services.accounts.addCitizen({ phone, password: PASSWORD });
+    server = await startDemoServer();
+    phone = (await addCitizen(server, PASSWORD)).phone;
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -30,10 +30,7 @@ describe.skipIf(!chromiumAvailable())('a citizen in a real browser at the demo s
 
   it('signs in through the Chinese pages, sees the claims, and signs out', async () => {
     const page = await browser.newPage();
-    const cspViolations: string[] = [];
-    page.on('console', (msg) => {
-      if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
-    });
+    const cspViolations = cspViolationsOf(page);
     await page.goto(`${server.issuer}/dev/rp/`);
     await page.getByRole('button', { name: '登录' }).click();
 
@@ -41,16 +38,16 @@ describe.skipIf(!chromiumAvailable())('a citizen in a real browser at the demo s
     await page.getByLabel('手机号码/身份证号码').fill(phone);
     await page.getByLabel('密码').fill('not-the-password-1');
     await page.getByRole('button', { name: '登录' }).click();
-    expect(await textOf(page.getByRole('alert'))).toBe('账号或密码错误');
+    expect(await textOf(page, '[role=alert]')).toBe('账号或密码错误');
 
     await page.getByLabel('密码').fill(PASSWORD);
     await page.getByRole('button', { name: '登录' }).click();
     await page.getByRole('heading', { name: '授权确认' }).waitFor();
     await page.getByRole('button', { name: '同意' }).click();
 
-    expect(await textOf(page.locator('#id-token-claims'))).toContain('"certification_level": "L1"');
-    expect(await textOf(page.locator('#id-token-claims'))).toContain('"acr": "urn:unified-id:acr:basic"');
-    expect(await textOf(page.locator('#userinfo'))).toContain(`"phone_number": "+86${phone}"`);
+    expect(await textOf(page, '#id-token-claims')).toContain('"certification_level": "L1"');
+    expect(await textOf(page, '#id-token-claims')).toContain('"acr": "urn:unified-id:acr:basic"');
+    expect(await textOf(page, '#userinfo')).toContain(`"phone_number": "+86${phone}"`);
 
     await page.getByRole('button', { name: '退出' }).click();
     await page.getByRole('heading', { name: '退出登录' }).waitFor();

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge } from '../../src/bridge/bridge-server.js';
 import {
@@ -13,9 +13,15 @@ import {
 } from '../../src/bridge/softhsm.js';
 import type { Pkcs11Token } from '../../src/bridge/token.js';
 import { createDevCa, issueEnterpriseCertificate, toPkcs12 } from '../../src/pki/dev-ca.js';
-import { chromiumAvailable, launchChromium, textOf } from '../support/browser.js';
-import { randomIdNumber } from '../support/citizen.js';
-import { freePort, startTestServer, type TestServer } from '../support/server.js';
+import {
+  captchaAnswerIn,
+  chromiumAvailable,
+  launchChromium,
+  startDemoServer,
+  textOf,
+} from '../support/browser.js';
+import { addCitizen, latestSmsCode, randomIdNumber } from '../support/citizen.js';
+import { freePort, type TestServer } from '../support/server.js';
 
 const CREDIT_CODE = '91350100M000100Y43';
 const TOKEN = { label: 'uid-browser-test', pin: '123456', soPin: '12345678' };
@@ -59,14 +65,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
         certificateDer: issued.certificateDer,
       });
       const bridgePort = await freePort();
-      server = await startTestServer({
-        env: {
-          DEMO_CLIENT: 'true',
-          NODE_ENV: 'development',
-          CERTS_DIR: dir,
-          CERT_BRIDGE_URL: `http://127.0.0.1:${bridgePort}`,
-        },
-      });
+      server = await startDemoServer({ CERTS_DIR: dir, CERT_BRIDGE_URL: `http://127.0.0.1:${bridgePort}` });
       const { Pkcs11Token } = await import('../../src/bridge/token.js');
       token = new Pkcs11Token(SOFTHSM_MODULE);
       bridge = await startBridge({ token, origin: server.issuer, port: bridgePort });
@@ -79,19 +78,9 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       await server?.close();
     });
 
-    const captcha = async (page: Page) => {
-      await page
-        .locator('img.captcha')
-        .evaluate((img) => (img as unknown as { decode(): Promise<void> }).decode());
-      return ((await (await page.request.get(`${server.issuer}/dev/captcha`)).json()) as { answer: string })
-        .answer;
-    };
-
     it('registers, binds the key through the bridge, signs out, and signs in with 数字证书登录 at L3', async () => {
-      const phone = `139${String(Date.now()).slice(-8)}`;
       const idNumber = randomIdNumber('19750505');
-      const citizen = await server.services.accounts.addCitizen({ phone, password: 'Rep-Pass#2024' });
-      await server.services.realName.verify(citizen.id, { realName: '陈嘉庚', idNumber });
+      const { phone } = await addCitizen(server, 'Rep-Pass#2024', { realName: '陈嘉庚', idNumber });
 
       const page = await browser.newPage();
       await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
@@ -103,14 +92,9 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       await page.getByLabel('法定代表人姓名').fill('陈嘉庚');
       await page.getByLabel('法定代表人身份证号码').fill(idNumber);
       await page.getByLabel('手机号码').fill(phone);
-      await page.getByLabel('图片验证码').fill(await captcha(page));
+      await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
       await page.getByRole('button', { name: '获取验证码' }).click();
-      const code = (
-        (await (await page.request.get(`${server.issuer}/dev/sms?phone=${phone}`)).json()) as {
-          code: string;
-        }[]
-      )[0]!.code;
-      await page.getByLabel('短信验证码').fill(code);
+      await page.getByLabel('短信验证码').fill((await latestSmsCode(server, phone))!);
       await page.getByLabel('登录密码').fill('Ent-Pass#2024');
       await page.getByLabel('确认密码').fill('Ent-Pass#2024');
       await page.getByRole('button', { name: '注册' }).click();

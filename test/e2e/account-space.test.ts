@@ -2,7 +2,7 @@ import * as oidc from 'openid-client';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackchannelReceiver, startBackchannelReceiver } from '../support/backchannel-receiver.js';
-import { latestSmsCode, messageOf, randomIdNumber, submit } from '../support/citizen.js';
+import { addCitizen, latestSmsCode, messageOf, randomIdNumber, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {
   authorize,
@@ -31,12 +31,6 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
     await server?.close();
   });
 
-  async function citizen() {
-    const phone = randomPhone();
-    await server.services.accounts.addCitizen({ phone, password: PASSWORD });
-    return phone;
-  }
-
   /** Opens /account: through the provider's login page when not yet signed in. */
   async function openAccount(
     ua: UserAgent,
@@ -55,10 +49,8 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
     submit(ua, page, action, fields);
 
   it('shows the basic information masked, and whole only after the password again', async () => {
-    const phone = await citizen();
-    const account = await server.services.accounts.findByPhone(`+86${phone}`);
     const idNumber = randomIdNumber();
-    await server.services.realName.verify(account!.id, { realName: '韩信', idNumber });
+    const { phone } = await addCitizen(server, PASSWORD, { realName: '韩信', idNumber });
     const ua = new UserAgent();
     const page = await openAccount(ua, phone);
     expect(page.body).toContain(`${phone.slice(0, 3)}****${phone.slice(7)}`);
@@ -73,7 +65,7 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
   });
 
   it('raises an L1 account to L2 with an SMS code and then name + ID number', async () => {
-    const phone = await citizen();
+    const { phone } = await addCitizen(server, PASSWORD);
     const ua = new UserAgent();
     const level = await openAccount(ua, phone, PASSWORD, '/account/level');
     const sent = await post(ua, level, '/account/level/send-sms');
@@ -91,7 +83,7 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
   });
 
   it('changes the password: the current one is required, and other sessions end with back-channel logout', async () => {
-    const phone = await citizen();
+    const { phone } = await addCitizen(server, PASSWORD);
     const elsewhere = new UserAgent();
     await signIn(elsewhere, site, { login: { login: phone, password: PASSWORD } });
     const before = receiver.tokens.length;
@@ -117,7 +109,7 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
   });
 
   it('turns two-step verification on; password login then asks for the code and the session is mfa', async () => {
-    const phone = await citizen();
+    const { phone } = await addCitizen(server, PASSWORD);
     const ua = new UserAgent();
     const security = await openAccount(ua, phone, PASSWORD, '/account/security');
     const setup = await post(ua, security, '/account/security/totp/start');
@@ -167,7 +159,7 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
   });
 
   it('lists the signed-in devices and signs another one out, telling its sites', async () => {
-    const phone = await citizen();
+    const { phone } = await addCitizen(server, PASSWORD);
     const other = new UserAgent();
     await signIn(other, site, { login: { login: phone, password: PASSWORD } });
     const before = receiver.tokens.length;
@@ -185,7 +177,7 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
   });
 
   it('lists the sites consented to and revokes one: its tokens die', async () => {
-    const phone = await citizen();
+    const { phone } = await addCitizen(server, PASSWORD);
     const ua = new UserAgent();
     const { tokens } = await signIn(ua, site, {
       login: { login: phone, password: PASSWORD },
@@ -201,7 +193,7 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
   });
 
   it('shows the sign-in record, failures included', async () => {
-    const phone = await citizen();
+    const { phone } = await addCitizen(server, PASSWORD);
     await authorize(new UserAgent(), site, { login: { login: phone, password: 'Wrong#Pass2' } });
     const ua = new UserAgent();
     const log = await openAccount(ua, phone, PASSWORD, '/account/log');
@@ -210,7 +202,7 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
   });
 
   it('changes the phone with codes to the old and the new number', async () => {
-    const phone = await citizen();
+    const { phone } = await addCitizen(server, PASSWORD);
     const next = randomPhone();
     const ua = new UserAgent();
     const security = await openAccount(ua, phone, PASSWORD, '/account/security');
@@ -227,7 +219,7 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
   });
 
   it('closes the account after the password and an SMS code, erasing personal data', async () => {
-    const phone = await citizen();
+    const { phone } = await addCitizen(server, PASSWORD);
     const ua = new UserAgent();
     await signIn(ua, site, { login: { login: phone, password: PASSWORD } });
     const before = receiver.tokens.length;
@@ -253,7 +245,7 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
   });
 
   it('asks for the password again after 30 idle minutes', async () => {
-    const phone = await citizen();
+    const { phone } = await addCitizen(server, PASSWORD);
     const ua = new UserAgent();
     await openAccount(ua, phone);
     await server.database.db('session_meta').update({ last_seen_at: new Date(Date.now() - 31 * 60_000) });

@@ -1,14 +1,8 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomIdNumber } from '../support/citizen.js';
+import { addCitizen, randomIdNumber } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
-import {
-  authorize,
-  type RelyingParty,
-  randomPhone,
-  registerRelyingParty,
-  signIn,
-} from '../support/relying-party.js';
+import { authorize, type RelyingParty, registerRelyingParty, signIn } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { UserAgent } from '../support/user-agent.js';
 
@@ -86,10 +80,8 @@ describe.each(databaseKinds())('the admin API (%s)', (kind) => {
   });
 
   it('finds accounts masked, shows the whole ID number only with a reason, and locks and signs out', async () => {
-    const phone = randomPhone();
-    const view = await server.services.accounts.addCitizen({ phone, password: PASSWORD });
     const idNumber = randomIdNumber();
-    await server.services.realName.verify(view.id, { realName: '王安石', idNumber });
+    const { phone, id } = await addCitizen(server, PASSWORD, { realName: '王安石', idNumber });
     const ua = new UserAgent();
     const site = await registerRelyingParty(server, { firstParty: true });
     await signIn(ua, site, { login: { login: phone, password: PASSWORD } });
@@ -101,23 +93,21 @@ describe.each(databaseKinds())('the admin API (%s)', (kind) => {
     expect(found[0]!.idNumberMasked).toBe(`${idNumber.slice(0, 4)}**********${idNumber.slice(14)}`);
     expect(JSON.stringify(found)).not.toContain(idNumber);
 
-    expect((await api(`/accounts/${view.id}/identity`, { method: 'POST', body: '{}' })).status).toBe(400);
+    expect((await api(`/accounts/${id}/identity`, { method: 'POST', body: '{}' })).status).toBe(400);
     const whole = (await (
-      await api(`/accounts/${view.id}/identity`, {
+      await api(`/accounts/${id}/identity`, {
         method: 'POST',
         body: JSON.stringify({ reason: '公安协查函 2026-001' }),
       })
     ).json()) as { idNumber: string };
     expect(whole.idNumber).toBe(idNumber);
-    const revealLog = (await (
-      await api(`/audit?account=${view.id}&type=admin.identity_revealed`)
-    ).json()) as {
+    const revealLog = (await (await api(`/audit?account=${id}&type=admin.identity_revealed`)).json()) as {
       detail: { reason: string; idNumber: string };
     }[];
     expect(revealLog[0]!.detail.reason).toBe('公安协查函 2026-001');
     expect(revealLog[0]!.detail.idNumber).not.toBe(idNumber);
 
-    const locked = await api(`/accounts/${view.id}/lock`, {
+    const locked = await api(`/accounts/${id}/lock`, {
       method: 'POST',
       body: JSON.stringify({ reason: '账号被盗用' }),
     });

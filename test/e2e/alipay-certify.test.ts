@@ -10,14 +10,14 @@ import {
   idNumberFor,
   startAlipayFake,
 } from '../support/alipay.js';
-import { messageOf, submit } from '../support/citizen.js';
+import { addCitizen, messageOf, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {
   authorize,
   beginAuthorization,
   completeAuthorization,
+  interactionUid,
   type RelyingParty,
-  randomPhone,
   registerRelyingParty,
 } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -60,17 +60,10 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
   const accountRow = (id: string) => server.database.db('accounts').where({ id }).first();
   const linkOf = (id: string) => server.database.db('alipay_links').where({ account_id: id }).first();
 
-  async function citizen(verified?: { realName: string; idNumber: string }) {
-    const phone = randomPhone();
-    const { id } = await server.services.accounts.addCitizen({ phone, password: PASSWORD });
-    if (verified) await server.services.realName.verify(id, verified);
-    return { phone, id };
-  }
-
   describe('in a sign-in at a site that requires L2', () => {
     it('raises an L1 citizen to L2 with Alipay’s certified name and ID number, and links the Alipay user', async () => {
       const user = USERS.requiredLevel;
-      const { phone, id } = await citizen();
+      const { phone, id } = await addCitizen(server, PASSWORD);
       const ua = new UserAgent();
       const { response: page, ...start } = await authorize(ua, requiresL2, {
         login: { login: phone, password: PASSWORD },
@@ -101,8 +94,8 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
 
     it('refuses an ID number that belongs to another account, on the 实名认证 page, writing nothing', async () => {
       const user = USERS.idTaken;
-      await citizen({ realName: '陈二', idNumber: user.certNo! });
-      const { phone, id } = await citizen();
+      await addCitizen(server, PASSWORD, { realName: '陈二', idNumber: user.certNo! });
+      const { phone, id } = await addCitizen(server, PASSWORD);
       const ua = new UserAgent();
       const { response: page } = await authorize(ua, requiresL2, {
         login: { login: phone, password: PASSWORD },
@@ -117,7 +110,7 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
     });
 
     it('refuses an uncertified Alipay user and a gateway failure on the same page, writing nothing', async () => {
-      const { phone, id } = await citizen();
+      const { phone, id } = await addCitizen(server, PASSWORD);
       const ua = new UserAgent();
       const { response: page } = await authorize(ua, requiresL2, {
         login: { login: phone, password: PASSWORD },
@@ -144,11 +137,11 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
 
   it('offers 支付宝认证 right after 注册 too', async () => {
     const user = USERS.afterRegistration;
-    const { id } = await citizen();
+    const { id } = await addCitizen(server, PASSWORD);
     // The registration's 实名认证 step, as register-routes leaves it for this interaction.
     const ua = new UserAgent();
     const start = await beginAuthorization(ua, rp);
-    const uid = /interaction\/([\w-]+)/.exec(start.page.url)![1]!;
+    const uid = interactionUid(start.page);
     await server.services.flowStates.put(registrationState(uid), { accountId: id }, 600);
     const realname = await ua.get(`${server.url}/interaction/${uid}/realname`);
     const done = await ua.follow(
@@ -173,7 +166,7 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
 
     it('raises a signed-in L1 citizen to L2 from 认证等级, shows the link masked in 安全设置, and unlinks it', async () => {
       const user = USERS.accountSpace;
-      const { phone, id } = await citizen();
+      const { phone, id } = await addCitizen(server, PASSWORD);
       const ua = new UserAgent();
       await authorize(ua, rp, { login: { login: phone, password: PASSWORD } });
       const level = await ua.follow(await ua.get(`${server.issuer}/account/level`));
@@ -213,7 +206,7 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
 
     it('accepts Alipay’s identity when it is the verified account’s own', async () => {
       const user = USERS.sameIdentity;
-      const { phone, id } = await citizen({ realName: '蒋五', idNumber: user.certNo! });
+      const { phone, id } = await addCitizen(server, PASSWORD, { realName: '蒋五', idNumber: user.certNo! });
       const ua = new UserAgent();
       await authorize(ua, rp, { login: { login: phone, password: PASSWORD } });
       const page = await certifyFromAccountSpace(ua, user.userId);
@@ -223,7 +216,10 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
     });
 
     it('refuses Alipay’s identity when it differs from the verified account’s, writing nothing', async () => {
-      const { phone, id } = await citizen({ realName: '杨八', idNumber: idNumberFor(29) });
+      const { phone, id } = await addCitizen(server, PASSWORD, {
+        realName: '杨八',
+        idNumber: idNumberFor(29),
+      });
       const ua = new UserAgent();
       await authorize(ua, rp, { login: { login: phone, password: PASSWORD } });
       const page = await certifyFromAccountSpace(ua, USERS.otherIdentity.userId);
@@ -234,7 +230,7 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
     });
 
     it('shows a clear page when the gateway is down, and writes nothing', async () => {
-      const { phone, id } = await citizen();
+      const { phone, id } = await addCitizen(server, PASSWORD);
       const ua = new UserAgent();
       await authorize(ua, rp, { login: { login: phone, password: PASSWORD } });
       const page = await certifyFromAccountSpace(ua, USERS.faulty.userId, () => {
@@ -255,7 +251,7 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
       );
       expect(offsite.location).toBe(`${server.issuer}/account/level`);
 
-      const { phone, id } = await citizen();
+      const { phone, id } = await addCitizen(server, PASSWORD);
       const ua = new UserAgent();
       await authorize(ua, rp, { login: { login: phone, password: PASSWORD } });
       const back = await authorizeAtAlipay(

@@ -7,7 +7,7 @@ import {
   healthy,
   startAlipayFake,
 } from '../support/alipay.js';
-import { latestSmsCode, messageOf, solveCaptcha, submit } from '../support/citizen.js';
+import { addCitizen, latestSmsCode, messageOf, solveCaptcha, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {
   beginAuthorization,
@@ -16,7 +16,7 @@ import {
   randomPhone,
   registerRelyingParty,
 } from '../support/relying-party.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { rowCount, startTestServer, type TestServer } from '../support/server.js';
 import { type PageResponse, UserAgent } from '../support/user-agent.js';
 
 const PASSWORD = 'Zhao-Liu#2024';
@@ -57,10 +57,9 @@ describe.each(databaseKinds())('支付宝登录 against the fake Alipay over HTT
   afterEach(() => healthy(fake));
 
   const db = () => server.database.db;
-  const count = async (table: string) => Number((await db()(table).count({ n: '*' }))[0]!.n);
   const snapshot = async () => ({
-    accounts: await count('accounts'),
-    links: await count('alipay_links'),
+    accounts: await rowCount(server, 'accounts'),
+    links: await rowCount(server, 'alipay_links'),
     verified: Number((await db()('accounts').whereNotNull('verified_at').count({ n: '*' }))[0]!.n),
   });
 
@@ -75,13 +74,6 @@ describe.each(databaseKinds())('支付宝登录 against the fake Alipay over HTT
   async function signedIn(ua: UserAgent, start: { verifier: string; state: string }, page: PageResponse) {
     const { tokens } = await completeAuthorization(ua, rp, start, page);
     return tokens!.claims()!;
-  }
-
-  async function verifiedCitizen(realName: string, idNumber: string) {
-    const phone = randomPhone();
-    const account = await server.services.accounts.addCitizen({ phone, password: PASSWORD });
-    await server.services.realName.verify(account.id, { realName, idNumber });
-    return { phone, id: account.id };
   }
 
   it('creates a real-name account for a new certified user with Alipay’s mobile, then signs it straight in', async () => {
@@ -252,7 +244,7 @@ describe.each(databaseKinds())('支付宝登录 against the fake Alipay over HTT
 
   it('asks a person whose ID number has an account to sign in to it with the password, and links it', async () => {
     const user = USERS.idTakenPassword;
-    const existing = await verifiedCitizen('周九', user.certNo!);
+    const existing = await addCitizen(server, PASSWORD, { realName: '周九', idNumber: user.certNo! });
     const ua = new UserAgent();
     const { start, page } = await viaAlipay(ua, user.userId);
     expect(page.body).toContain('关联已有账号');
@@ -284,7 +276,7 @@ describe.each(databaseKinds())('支付宝登录 against the fake Alipay over HTT
 
   it('links the existing account after an SMS code to its phone instead', async () => {
     const user = USERS.idTakenSms;
-    const existing = await verifiedCitizen('吴十', user.certNo!);
+    const existing = await addCitizen(server, PASSWORD, { realName: '吴十', idNumber: user.certNo! });
     const ua = new UserAgent();
     const { start, page } = await viaAlipay(ua, user.userId);
     const smsTab = await ua.get(`${server.url}${new URL(page.url).pathname}?tab=sms`);
@@ -307,7 +299,7 @@ describe.each(databaseKinds())('支付宝登录 against the fake Alipay over HTT
 
   it('refuses to link an account whose verified name is not Alipay’s, before asking for its password', async () => {
     const user = USERS.otherName;
-    await verifiedCitizen('李思', user.certNo!);
+    await addCitizen(server, PASSWORD, { realName: '李思', idNumber: user.certNo! });
     const before = await snapshot();
     const { page } = await viaAlipay(new UserAgent(), user.userId);
     expect(page.status).toBe(409);

@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { creditCodeCheckCharacter } from '../../src/accounts/credit-code.js';
 import {
   createCrl,
   createDevCa,
@@ -13,10 +12,12 @@ import {
   signAsHolder,
 } from '../../src/pki/dev-ca.js';
 import type { SignatureAlgorithm } from '../../src/pki/signature.js';
+import { randomCreditCode } from '../../src/pki/test-support.js';
 import { databaseKinds } from '../support/databases.js';
 import {
   beginAuthorization,
   completeAuthorization,
+  interactionUid,
   type RelyingParty,
   registerRelyingParty,
 } from '../support/relying-party.js';
@@ -24,10 +25,6 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import { type PageResponse, UserAgent } from '../support/user-agent.js';
 
 const CREDIT_CODE = '91350100M000100Y43';
-function otherCreditCode(): string {
-  const body = `91350100M${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
-  return body + creditCodeCheckCharacter(body);
-}
 
 interface Holder {
   issued: IssuedCertificate;
@@ -114,7 +111,7 @@ describe.each(databaseKinds())('证书登录 and 绑定证书 (%s)', (kind) => {
     untrusted = { issued: await issue(strangerCa, 'ECDSA-P256'), algorithm: 'ECDSA-P256-SHA256' };
     otherEnterprise = {
       issued: await issueEnterpriseCertificate(ca, {
-        creditCode: otherCreditCode(),
+        creditCode: randomCreditCode(),
         orgName: '别家公司',
         algorithm: 'ECDSA-P256',
       }),
@@ -165,14 +162,14 @@ describe.each(databaseKinds())('证书登录 and 绑定证书 (%s)', (kind) => {
 
   async function bindPage(ua: UserAgent) {
     const start = await beginAuthorization(ua, site, { scope: 'openid enterprise' });
-    const uid = /interaction\/([\w-]+)/.exec(start.page.url)![1]!;
+    const uid = interactionUid(start.page);
     await server.services.flowStates.put(`legal-register:${uid}`, { accountId: enterpriseId }, 600);
     return { start, page: await ua.get(`${server.url}/interaction/${uid}/cert/bind`) };
   }
 
   async function loginPage(ua: UserAgent) {
     const start = await beginAuthorization(ua, site, { scope: 'openid enterprise' });
-    const uid = /interaction\/([\w-]+)/.exec(start.page.url)![1]!;
+    const uid = interactionUid(start.page);
     return { start, page: await ua.get(`${server.url}/interaction/${uid}/cert/login`) };
   }
 
@@ -273,7 +270,7 @@ describe.each(databaseKinds())('证书登录 and 绑定证书 (%s)', (kind) => {
     const ua = new UserAgent();
     // Signed in to the account space with a bound certificate.
     let page = await ua.follow(await ua.get(`${server.url}/account/certificates`));
-    const uid = /interaction\/([\w-]+)/.exec(page.url)![1]!;
+    const uid = interactionUid(page);
     const login = await proveWith(
       ua,
       await ua.get(`${server.url}/interaction/${uid}/cert/login`),

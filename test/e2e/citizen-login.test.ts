@@ -1,11 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackchannelReceiver, startBackchannelReceiver } from '../support/backchannel-receiver.js';
-import { latestSmsCode, messageOf, randomIdNumber, solveCaptcha, submit } from '../support/citizen.js';
+import {
+  addCitizen,
+  latestSmsCode,
+  messageOf,
+  randomIdNumber,
+  solveCaptcha,
+  submit,
+} from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {
   authorize,
   beginAuthorization,
   completeAuthorization,
+  interactionUid,
   type RelyingParty,
   randomPhone,
   registerRelyingParty,
@@ -28,14 +36,8 @@ describe.each(databaseKinds())(
     });
     afterAll(() => server?.close());
 
-    async function citizen() {
-      const phone = randomPhone();
-      await server.services.accounts.addCitizen({ phone, password: PASSWORD });
-      return phone;
-    }
-
     it('signs in with an SMS code, and refuses one meant for another purpose', async () => {
-      const phone = await citizen();
+      const { phone } = await addCitizen(server, PASSWORD);
       const ua = new UserAgent();
       const start = await beginAuthorization(ua, rp);
       const sms = await ua.get(`${start.page.url}?tab=sms`);
@@ -69,7 +71,7 @@ describe.each(databaseKinds())(
           firstParty: true,
           backchannelLogoutUri: receiver.url,
         });
-        const phone = await citizen();
+        const { phone } = await addCitizen(server, PASSWORD);
         const elsewhere = new UserAgent();
         await signIn(elsewhere, site, { login: { login: phone, password: PASSWORD } });
 
@@ -113,7 +115,7 @@ describe.each(databaseKinds())(
     });
 
     it('steps a password session up to mfa with an SMS code when a site asks for it', async () => {
-      const phone = await citizen();
+      const { phone } = await addCitizen(server, PASSWORD);
       const ua = new UserAgent();
       await signIn(ua, rp, { login: { login: phone, password: PASSWORD } });
       const strict = await registerRelyingParty(server, { firstParty: true });
@@ -153,7 +155,7 @@ describe.each(databaseKinds())(
     });
 
     it('leads an L1 citizen through 实名认证 at a site that requires L2, and back', async () => {
-      const phone = await citizen();
+      const { phone } = await addCitizen(server, PASSWORD);
       const l2Site = await registerRelyingParty(server, { firstParty: true, requireLevel: 'L2' });
       const ua = new UserAgent();
       const start = await beginAuthorization(ua, l2Site);
@@ -170,7 +172,7 @@ describe.each(databaseKinds())(
       expect(tokens!.claims()!['certification_level']).toBe('L2');
 
       // One who declines goes back with access_denied.
-      const other = await citizen();
+      const { phone: other } = await addCitizen(server, PASSWORD);
       const ua2 = new UserAgent();
       const start2 = await beginAuthorization(ua2, l2Site);
       const page = await submit(ua2, start2.page, '/login', { login: other, password: PASSWORD });
@@ -193,14 +195,8 @@ describe.each(databaseKinds())('登录失败处理 (%s)', (kind) => {
   });
   afterAll(() => server?.close());
 
-  async function citizen() {
-    const phone = randomPhone();
-    await server.services.accounts.addCitizen({ phone, password: PASSWORD });
-    return phone;
-  }
-
   it('asks for the captcha after three failures, locks the password after ten, and says nothing of either', async () => {
-    const phone = await citizen();
+    const { phone } = await addCitizen(server, PASSWORD);
     const ua = new UserAgent();
     let { page } = await beginAuthorization(ua, rp);
     for (let i = 1; i <= 10; i++) {
@@ -224,7 +220,7 @@ describe.each(databaseKinds())('登录失败处理 (%s)', (kind) => {
     expect(new Date(row.password_locked_until).getTime()).toBeGreaterThan(Date.now() + 29 * 60_000);
 
     // SMS login still works, and only after the correct code is the lock and its end told.
-    const uid = /interaction\/([\w-]+)/.exec(page.url)![1];
+    const uid = interactionUid(page);
     const sms = await ua.get(`${server.url}/interaction/${uid}?tab=sms`);
     const sent = await submit(ua, sms, '/login-sms', {
       phone,
@@ -279,7 +275,7 @@ describe('the real SMS gateway and identity verifier, as fake servers speaking t
 
   async function registrationPage(ua: UserAgent) {
     const { page } = await beginAuthorization(ua, rp);
-    const uid = /interaction\/([\w-]+)/.exec(page.url)![1];
+    const uid = interactionUid(page);
     return ua.get(`${server.url}/interaction/${uid}/register/person`);
   }
 

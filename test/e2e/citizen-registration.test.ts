@@ -12,11 +12,12 @@ import { databaseKinds } from '../support/databases.js';
 import {
   beginAuthorization,
   completeAuthorization,
+  interactionUid,
   type RelyingParty,
   randomPhone,
   registerRelyingParty,
 } from '../support/relying-party.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { rowCount, startTestServer, type TestServer } from '../support/server.js';
 import { UserAgent } from '../support/user-agent.js';
 
 const PASSWORD = 'Sun-Qi#2024';
@@ -56,8 +57,6 @@ describe.each(databaseKinds())('注册 and 实名认证 of a citizen (%s)', (kin
     });
     return { start, realname };
   }
-
-  const accountCount = async () => Number((await server.database.db('accounts').count({ n: '*' }))[0]!.n);
 
   it('registers, verifies the real name, and lands back at the site at level L2', async () => {
     const ua = new UserAgent();
@@ -114,9 +113,7 @@ describe.each(databaseKinds())('注册 and 实名认证 of a citizen (%s)', (kin
     const ua = new UserAgent();
     const phone = randomPhone();
     const start = await beginAuthorization(ua, rp);
-    const form = await ua.get(
-      `${server.url}/interaction/${/interaction\/([\w-]+)/.exec(start.page.url)![1]}/register/person`,
-    );
+    const form = await ua.get(`${server.url}/interaction/${interactionUid(start.page)}/register/person`);
     await solveCaptcha(ua, server, form);
     const res = await submit(ua, form, '/register/person', { phone, captcha: 'ZZZZ', action: 'send_sms' });
     expect(res.status).toBe(400);
@@ -130,7 +127,7 @@ describe.each(databaseKinds())('注册 and 实名认证 of a citizen (%s)', (kin
     const ua = new UserAgent();
     const phone = randomPhone();
     const { sent } = await registrationForm(ua, phone);
-    const before = await accountCount();
+    const before = await rowCount(server, 'accounts');
     const attempt = (fields: Record<string, string>) =>
       submit(ua, sent, '/register/person', { phone, agree: 'yes', action: 'register', ...fields });
     const code = (await latestSmsCode(server, phone))!;
@@ -158,13 +155,13 @@ describe.each(databaseKinds())('注册 and 实名认证 of a citizen (%s)', (kin
       expect(res.status).toBe(400);
       expect(messageOf(res)).toContain(message);
     }
-    expect(await accountCount()).toBe(before);
+    expect(await rowCount(server, 'accounts')).toBe(before);
     // The right code still works after one wrong entry, exactly once.
     const ok = await attempt({ password: PASSWORD, password_confirm: PASSWORD, sms_code: code });
     expect(ok.body).toContain('实名认证');
     const reused = await attempt({ password: PASSWORD, password_confirm: PASSWORD, sms_code: code });
     expect(messageOf(reused)).toContain('短信验证码错误或已过期');
-    expect(await accountCount()).toBe(before + 1);
+    expect(await rowCount(server, 'accounts')).toBe(before + 1);
   });
 
   it('spends a code after five wrong entries, and refuses an expired one', async () => {

@@ -1,16 +1,13 @@
-import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { outputUntil, runCli, spawnCli, stop } from '../support/cli.js';
 import { freePort } from '../support/server.js';
 
-const run = promisify(execFile);
-const BIN = path.resolve('bin/unified-id.js');
 const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-cli-'));
 const env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'development' };
-const cli = (...args: string[]) => run(process.execPath, [BIN, ...args], { env, timeout: 60_000 });
+const cli = (...args: string[]) => runCli(args, env);
 
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
@@ -96,8 +93,7 @@ describe('the unified-id command line, on the embedded database', () => {
   it('makes a development CA, an enterprise certificate as PKCS#12, and a CRL', async () => {
     const certs = mkdtempSync(path.join(tmpdir(), 'uid-cli-certs-'));
     const withCerts = { ...env, CERTS_DIR: certs };
-    const devCa = (...args: string[]) =>
-      run(process.execPath, [BIN, 'dev-ca', ...args], { env: withCerts, timeout: 60_000 });
+    const devCa = (...args: string[]) => runCli(['dev-ca', ...args], withCerts);
     await devCa('init', '--algorithm', 'ECDSA-P256');
     const again = await devCa('init', '--algorithm', 'ECDSA-P256').catch((e) => e);
     expect(again.code).toBe(1);
@@ -135,28 +131,16 @@ describe('the unified-id command line, on the embedded database', () => {
 
   it('will not open the embedded database while the server holds it', async () => {
     const port = await freePort();
-    const server = spawn(process.execPath, [BIN, 'serve'], {
-      env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const server = spawnCli(['serve'], { ...env, PORT: String(port), HOST: '127.0.0.1' });
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('server did not start')), 60_000);
-        server.stdout.on('data', (chunk: Buffer) => {
-          if (chunk.toString().includes('discovery:')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-      });
+      await outputUntil(server, (output) => output.includes('discovery:'));
       const busy = await cli('clients', 'list').catch((e) => e);
       expect(busy.code).toBe(1);
       expect(busy.stderr).toMatch(/in use by process \d+/);
       const discovery = await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`);
       expect(discovery.status).toBe(200);
     } finally {
-      server.kill('SIGTERM');
-      await new Promise((resolve) => server.once('exit', resolve));
+      await stop(server);
     }
     // After a clean stop the lock is released.
     await expect(cli('clients', 'list', '--json')).resolves.toBeTruthy();

@@ -1,41 +1,28 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { HttpAlipayClient } from '../../src/outside/alipay/client.js';
+import { outputUntil, spawnCli, stop } from '../support/cli.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-dev-alipay-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** `unified-id dev-alipay` on a free port, until it has printed its five settings. */
 async function devAlipay(): Promise<{ child: ChildProcess; settings: Record<string, string> }> {
-  const child = spawn(process.execPath, [path.resolve('bin/unified-id.js'), 'dev-alipay', '--port', '0'], {
-    env: { ...process.env, DATA_DIR: dataDir, NODE_ENV: 'development' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawnCli(['dev-alipay', '--port', '0'], {
+    ...process.env,
+    DATA_DIR: dataDir,
+    NODE_ENV: 'development',
   });
-  const settings = await new Promise<Record<string, string>>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`dev-alipay did not start: ${out}`)), 60_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const lines = out.split('\n').filter((l) => /^ALIPAY_[A-Z_]+=/.test(l));
-      if (lines.length === 5) {
-        clearTimeout(timer);
-        resolve(
-          Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])),
-        );
-      }
-    });
-  });
+  const settingLines = (output: string) => output.split('\n').filter((l) => /^ALIPAY_[A-Z_]+=/.test(l));
+  const output = await outputUntil(child, (out) => settingLines(out).length === 5);
+  const settings = Object.fromEntries(
+    settingLines(output).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
   return { child, settings };
-}
-
-async function stop(child: ChildProcess) {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 it('prints the ALIPAY_* settings that configure the provider, and keeps the keys across restarts', async () => {

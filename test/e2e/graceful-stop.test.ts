@@ -1,34 +1,25 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
+import { outputUntil, spawnCli, stop } from '../support/cli.js';
 import { basicAuth } from '../support/relying-party.js';
 import { freePort } from '../support/server.js';
 
 it('on SIGTERM finishes every request in flight, then exits cleanly', async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-stop-'));
   const port = await freePort();
-  const server = spawn(process.execPath, [path.resolve('bin/unified-id.js'), 'serve'], {
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const server = spawnCli(['serve'], {
+    ...process.env,
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
   });
   try {
-    const banner = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
-      server.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('demo client_secret')) {
-          clearTimeout(timer);
-          resolve(out);
-        }
-      });
-    });
+    const banner = await outputUntil(server, (output) => output.includes('demo client_secret'));
     const clientId = /demo client_id:\s+(\S+)/.exec(banner)![1]!;
     const secret = /demo client_secret:\s+(\S+)/.exec(banner)![1]!;
-    const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
-
     const inFlight = Array.from({ length: 40 }, () =>
       fetch(`http://127.0.0.1:${port}/token`, {
         method: 'POST',
@@ -40,7 +31,7 @@ it('on SIGTERM finishes every request in flight, then exits cleanly', async () =
       }).then((r) => r.status),
     );
     await new Promise((r) => setTimeout(r, 5));
-    server.kill('SIGTERM');
+    const exited = stop(server);
     const statuses = await Promise.all(inFlight);
     // Every request got an answer (an OAuth error for the made-up code), none was cut off.
     expect(statuses.every((s) => s === 400 || s === 429)).toBe(true);

@@ -1,13 +1,14 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addCitizen } from '../support/citizen.js';
 import {
-  beginAuthorization,
+  interactionUid,
+  loginPage,
   REDIRECT_URI,
-  randomPhone,
   registerRelyingParty,
   signIn,
 } from '../support/relying-party.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { rowCount, startTestServer, type TestServer } from '../support/server.js';
 import { formAction, hiddenField, UserAgent } from '../support/user-agent.js';
 
 const PASSWORD = 'Hostile#Input2024';
@@ -24,13 +25,11 @@ const INJECTIONS = [
 
 /** Counts of the tables a hostile request must not change. */
 async function stateOf(server: TestServer) {
-  const db = server.database.db;
-  const count = async (table: string) => Number((await db(table).count({ n: '*' }))[0]!.n);
   return {
-    accounts: await count('accounts'),
-    clients: await count('clients'),
-    smsCodes: await count('sms_codes'),
-    consents: await count('consents'),
+    accounts: await rowCount(server, 'accounts'),
+    clients: await rowCount(server, 'clients'),
+    smsCodes: await rowCount(server, 'sms_codes'),
+    consents: await rowCount(server, 'consents'),
   };
 }
 
@@ -40,20 +39,14 @@ describe('hostile and malformed input at the public endpoints and forms', () => 
 
   beforeAll(async () => {
     server = await startTestServer();
-    phone = randomPhone();
-    await server.services.accounts.addCitizen({ phone, password: PASSWORD });
+    phone = (await addCitizen(server, PASSWORD)).phone;
   });
   afterAll(() => server?.close());
 
-  async function loginPage(ua: UserAgent) {
-    const rp = await registerRelyingParty(server, { firstParty: true });
-    return (await beginAuthorization(ua, rp, { scope: 'openid' })).page;
-  }
-
   it('answers injection strings in every login and registration field with a clean 4xx, changing nothing', async () => {
     const ua = new UserAgent();
-    const page = await loginPage(ua);
-    const uid = /interaction\/([\w-]+)/.exec(page.url)![1]!;
+    const page = await loginPage(server, ua);
+    const uid = interactionUid(page);
     const csrf = hiddenField(page.body, '_csrf');
     const before = await stateOf(server);
     for (const evil of INJECTIONS) {
@@ -86,7 +79,7 @@ describe('hostile and malformed input at the public endpoints and forms', () => 
 
   it('refuses oversized bodies, wrong content types, repeated fields and broken encodings', async () => {
     const ua = new UserAgent();
-    const page = await loginPage(ua);
+    const page = await loginPage(server, ua);
     const action = formAction(page.body, '/login', page.url);
     const csrf = hiddenField(page.body, '_csrf');
     const send = (body: string | Buffer, type = 'application/x-www-form-urlencoded') =>
@@ -107,7 +100,7 @@ describe('hostile and malformed input at the public endpoints and forms', () => 
 
   it('refuses forged CSRF tokens and tampered cookies', async () => {
     const ua = new UserAgent();
-    const page = await loginPage(ua);
+    const page = await loginPage(server, ua);
     const action = formAction(page.body, '/login', page.url);
     const forged = await ua.post(action, { _csrf: 'A'.repeat(43), login: phone, password: PASSWORD });
     expect(forged.status).toBe(403);
@@ -150,7 +143,7 @@ describe('hostile and malformed input at the public endpoints and forms', () => 
   });
 
   it('forbids framing of every page and answers unknown paths with a Chinese 404', async () => {
-    const page = await loginPage(new UserAgent());
+    const page = await loginPage(server, new UserAgent());
     expect(page.headers.get('x-frame-options')).toBe('DENY');
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     const missing = await new UserAgent().get(`${server.url}/nothing-here/${'x'.repeat(500)}`);

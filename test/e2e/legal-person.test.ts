@@ -1,38 +1,66 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { creditCodeCheckCharacter } from '../../src/accounts/credit-code.js';
+import { randomCreditCode } from '../../src/pki/test-support.js';
 import { startFakeEnterpriseVerifier } from '../fakes/fake-enterprise-verifier.js';
-import { latestSmsCode, messageOf, randomIdNumber, solveCaptcha, submit } from '../support/citizen.js';
+import {
+  addCitizen,
+  latestSmsCode,
+  messageOf,
+  randomIdNumber,
+  solveCaptcha,
+  submit,
+} from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {
   beginAuthorization,
   completeAuthorization,
+  interactionUid,
   type RelyingParty,
-  randomPhone,
   registerRelyingParty,
 } from '../support/relying-party.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { rowCount, startTestServer, type TestServer } from '../support/server.js';
 import { type PageResponse, UserAgent } from '../support/user-agent.js';
 
 const PASSWORD = 'Fa-Ren#2024';
 
-function creditCode(prefix = '91'): string {
-  const body = `${prefix}350100${String(Math.floor(Math.random() * 1e9)).padStart(9, '0')}`;
-  return body + creditCodeCheckCharacter(body);
-}
-
 async function representative(server: TestServer, name = '林则徐') {
-  const phone = randomPhone();
-  const view = await server.services.accounts.addCitizen({ phone, password: PASSWORD });
   const idNumber = randomIdNumber('19700101');
-  await server.services.realName.verify(view.id, { realName: name, idNumber });
+  const { phone } = await addCitizen(server, PASSWORD, { realName: name, idNumber });
   return { phone, idNumber, name };
 }
+
+type Representative = Awaited<ReturnType<typeof representative>>;
+
+/** An enterprise registered under `rep` through the service, without the registration pages. */
+async function registerEnterprise(
+  server: TestServer,
+  rep: Representative,
+  creditCode: string,
+  orgName: string,
+) {
+  const registration = {
+    legalType: 'enterprise' as const,
+    orgName,
+    creditCode,
+    representativeName: rep.name,
+    representativeIdNumber: rep.idNumber,
+    contactPhone: `+86${rep.phone}`,
+    password: PASSWORD,
+  };
+  const legalPersons = server.services.legalPersons;
+  return legalPersons.register(registration, await legalPersons.check(registration));
+}
+
+/** Legal persons and accounts: what a refused registration must leave as they were. */
+const legalPersonsAndAccounts = async (server: TestServer) => [
+  await rowCount(server, 'legal_persons'),
+  await rowCount(server, 'accounts'),
+];
 
 /** The registration form with an SMS code sent to `phone`. */
 async function legalForm(server: TestServer, rp: RelyingParty, ua: UserAgent, phone: string) {
   const start = await beginAuthorization(ua, rp, { scope: 'openid enterprise' });
-  const uid = /interaction\/([\w-]+)/.exec(start.page.url)![1]!;
+  const uid = interactionUid(start.page);
   const choose = await ua.get(`${server.url}/interaction/${uid}/register`);
   expect(choose.body).toContain('/register/legal');
   const form = await ua.get(`${server.url}/interaction/${uid}/register/legal`);
@@ -45,11 +73,7 @@ async function legalForm(server: TestServer, rp: RelyingParty, ua: UserAgent, ph
   return { start, sent };
 }
 
-const fields = (
-  rep: { phone: string; idNumber: string; name: string },
-  code: string,
-  extra: Record<string, string> = {},
-) => ({
+const fields = (rep: Representative, code: string, extra: Record<string, string> = {}) => ({
   legal_type: 'enterprise',
   org_name: '福建某某科技有限公司',
   credit_code: code,
@@ -74,7 +98,7 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
 
   it('registers an enterprise under its verified representative, and signs in with the credit code', async () => {
     const rep = await representative(server);
-    const code = creditCode();
+    const code = randomCreditCode();
     const ua = new UserAgent();
     const { start, sent } = await legalForm(server, rp, ua, rep.phone);
     const bind = await submit(ua, sent, '/register/legal', {
@@ -134,18 +158,8 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
 
   it('locks the credit-code login like a citizen’s: captcha after three failures, locked after ten', async () => {
     const rep = await representative(server, '沈葆桢');
-    const code = creditCode();
-    const registration = {
-      legalType: 'enterprise' as const,
-      orgName: '福建船政有限公司',
-      creditCode: code,
-      representativeName: rep.name,
-      representativeIdNumber: rep.idNumber,
-      contactPhone: `+86${rep.phone}`,
-      password: PASSWORD,
-    };
-    const services = server.services.legalPersons;
-    const accountId = await services.register(registration, await services.check(registration));
+    const code = randomCreditCode();
+    const accountId = await registerEnterprise(server, rep, code, '福建船政有限公司');
     // Earlier tests' failures from 127.0.0.1 count too; this one is about the credit code's counter.
     await server.database.db('rate_limits').where('key', 'like', 'loginfail:ip:%').delete();
     const ua = new UserAgent();
@@ -171,36 +185,16 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
 
   it('refuses bad codes, an unverified or misnamed representative and a taken code, writing nothing', async () => {
     const rep = await representative(server, '左宗棠');
-    const taken = creditCode();
-    await server.services.legalPersons.register(
-      {
-        legalType: 'enterprise',
-        orgName: '已注册公司',
-        creditCode: taken,
-        representativeName: rep.name,
-        representativeIdNumber: rep.idNumber,
-        contactPhone: `+86${rep.phone}`,
-        password: PASSWORD,
-      },
-      await server.services.legalPersons.check({
-        legalType: 'enterprise',
-        orgName: '已注册公司',
-        creditCode: taken,
-        representativeName: rep.name,
-        representativeIdNumber: rep.idNumber,
-        contactPhone: `+86${rep.phone}`,
-        password: PASSWORD,
-      }),
-    );
-    const unverifiedPhone = randomPhone();
-    await server.services.accounts.addCitizen({ phone: unverifiedPhone, password: PASSWORD });
-    const good = creditCode();
+    const taken = randomCreditCode();
+    await registerEnterprise(server, rep, taken, '已注册公司');
+    await addCitizen(server, PASSWORD);
+    const good = randomCreditCode();
     const cases: [Record<string, string>, string][] = [
       [
         { credit_code: `${good.slice(0, 17)}${good.endsWith('1') ? '2' : '1'}` },
         '统一社会信用代码校验位不正确',
       ],
-      [{ credit_code: creditCode('92') }, '企业的代码应以 91 开头'],
+      [{ credit_code: randomCreditCode('92') }, '企业的代码应以 91 开头'],
       [
         { representative_id_number: randomIdNumber('19800101') },
         '法定代表人须先注册自然人账号并完成实名认证',
@@ -208,12 +202,7 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
       [{ representative_name: '张冠李戴' }, '法定代表人姓名与其实名认证信息不一致'],
       [{ credit_code: taken }, '该统一社会信用代码已注册，请直接登录或找回密码'],
     ];
-    const count = async () => {
-      const [persons] = await server.database.db('legal_persons').count({ n: '*' });
-      const [accounts] = await server.database.db('accounts').count({ n: '*' });
-      return `${Number(persons!.n)}/${Number(accounts!.n)}`;
-    };
-    const before = await count();
+    const before = await legalPersonsAndAccounts(server);
     const ua = new UserAgent();
     const { sent } = await legalForm(server, rp, ua, rep.phone);
     let page: PageResponse = sent;
@@ -225,15 +214,14 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
       expect(page.status).toBeGreaterThanOrEqual(400);
       expect(messageOf(page)).toContain(message);
     }
-    expect(await count()).toBe(before);
-    const [persons, accounts] = before.split('/').map(Number);
+    expect(await legalPersonsAndAccounts(server)).toEqual(before);
     // The SMS code was not spent by any of these: it still registers.
     const ok = await submit(ua, page, '/register/legal', {
       ...fields(rep, good),
       sms_code: (await latestSmsCode(server, rep.phone))!,
     });
     expect(ok.body).toContain('绑定证书');
-    expect(await count()).toBe(`${persons! + 1}/${accounts! + 1}`);
+    expect(await legalPersonsAndAccounts(server)).toEqual([before[0]! + 1, before[1]! + 1]);
   });
 });
 
@@ -264,17 +252,8 @@ describe('法人 registration against the enterprise registry over HTTP', () => 
     await registry?.close();
   });
 
-  const rows = async () => {
-    const [persons] = await server.database.db('legal_persons').count({ n: '*' });
-    const [accounts] = await server.database.db('accounts').count({ n: '*' });
-    return [Number(persons!.n), Number(accounts!.n)];
-  };
-
   /** A fresh form and SMS code (the registry is asked only after the code is spent). */
-  async function attempt(
-    rep: { phone: string; idNumber: string; name: string },
-    override: Record<string, string>,
-  ) {
+  async function attempt(rep: Representative, override: Record<string, string>) {
     await server.database.db('sms_codes').update({ created_at: new Date(Date.now() - 120_000) });
     const ua = new UserAgent();
     const { sent } = await legalForm(server, rp, ua, rep.phone);
@@ -286,7 +265,7 @@ describe('法人 registration against the enterprise registry over HTTP', () => 
 
   it('refuses a mismatch, an unknown code and a registry that is down (503), then registers on a match', async () => {
     const rep = await representative(server, '郑成功');
-    const before = await rows();
+    const before = await legalPersonsAndAccounts(server);
 
     const mismatch = await attempt(rep, { org_name: '别的名字公司' });
     expect(mismatch.status).toBe(400);
@@ -299,7 +278,7 @@ describe('法人 registration against the enterprise registry over HTTP', () => 
       representativeIdNumber: rep.idNumber,
     });
 
-    const unknown = await attempt(rep, { credit_code: creditCode() });
+    const unknown = await attempt(rep, { credit_code: randomCreditCode() });
     expect(unknown.status).toBe(400);
     expect(messageOf(unknown)).toBe('未查询到该企业（机构）的登记信息，请核对统一社会信用代码');
 
@@ -308,11 +287,11 @@ describe('法人 registration against the enterprise registry over HTTP', () => 
     registry.faults.down = false;
     expect(down.status).toBe(503);
     expect(messageOf(down)).toBe('企业信息核验服务暂不可用，请稍后重试');
-    expect(await rows()).toEqual(before);
+    expect(await legalPersonsAndAccounts(server)).toEqual(before);
 
     const ok = await attempt(rep, { org_name: '福建真实公司' });
     expect(ok.body).toContain('绑定证书');
-    expect(await rows()).toEqual([before[0]! + 1, before[1]! + 1]);
+    expect(await legalPersonsAndAccounts(server)).toEqual([before[0]! + 1, before[1]! + 1]);
     const row = await server.database.db('legal_persons').where({ credit_code: code }).first();
     expect(row).toMatchObject({
       org_name: '福建真实公司',

@@ -1,17 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { type Config, loadConfig } from '../../src/config.js';
-import { type RunningServer, startServer } from '../../src/server.js';
+import { loadConfig } from '../../src/config.js';
+import { addCitizen } from '../support/citizen.js';
 import { createPostgresDatabase } from '../support/databases.js';
-import { randomPhone, registerRelyingParty, signIn } from '../support/relying-party.js';
-import { freePort } from '../support/server.js';
+import { registerRelyingParty, signIn } from '../support/relying-party.js';
+import { deploymentSecrets, freePort, startTestServer, type TestServer } from '../support/server.js';
 import { UserAgent } from '../support/user-agent.js';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -64,7 +62,7 @@ describe.skipIf(!process.env['TEST_DATABASE_URL'] || !NGINX)(
   'the compose deployment run for real: nginx in front of two processes on PostgreSQL',
   () => {
     let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
-    const processes: { server: RunningServer; config: Config; port: number }[] = [];
+    const processes: TestServer[] = [];
     let nginx: ChildProcess | undefined;
     let nginxLog = '';
     let issuer: string;
@@ -72,32 +70,17 @@ describe.skipIf(!process.env['TEST_DATABASE_URL'] || !NGINX)(
 
     beforeAll(async () => {
       database = await createPostgresDatabase();
-      const [pa, pb, pn] = [await freePort(), await freePort(), await freePort()];
+      const pn = await freePort();
       issuer = `http://localhost:${pn}`;
-      const secrets = {
-        COOKIE_KEYS: randomBytes(32).toString('base64url'),
-        DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      };
-      for (const [name, port] of [
-        ['provider-a', pa],
-        ['provider-b', pb],
-      ] as const) {
-        const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-lb-'));
-        dirs.push(dataDir);
-        const config = loadConfig({
-          ...providerEnv(name),
-          ...secrets,
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          ISSUER: issuer,
-          DATABASE_URL: database.url,
-          DATA_DIR: dataDir,
-          LOG_LEVEL: 'silent',
-          SHUTDOWN_DRAIN_MS: '0',
-        });
-        const server = await startServer(config, { logger: pino({ level: 'silent' }) });
-        processes.push({ server, config, port });
+      const secrets = deploymentSecrets();
+      for (const name of ['provider-a', 'provider-b']) {
+        processes.push(
+          await startTestServer({
+            env: { ...providerEnv(name), ...secrets, ISSUER: issuer, DATABASE_URL: database.url },
+          }),
+        );
       }
+      const [pa, pb] = processes.map((p) => p.config.port);
 
       const dir = mkdtempSync(path.join(tmpdir(), 'uid-nginx-'));
       dirs.push(dir);
@@ -133,7 +116,7 @@ describe.skipIf(!process.env['TEST_DATABASE_URL'] || !NGINX)(
     afterAll(async () => {
       nginx?.kill('SIGQUIT');
       if (nginx && nginx.exitCode === null) await new Promise((resolve) => nginx!.once('exit', resolve));
-      for (const p of processes) await p.server.stop().catch(() => {});
+      for (const p of processes) await p.close().catch(() => {});
       await database?.drop();
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     });
@@ -148,29 +131,25 @@ describe.skipIf(!process.env['TEST_DATABASE_URL'] || !NGINX)(
 
     async function signInThroughNginx() {
       const [first] = processes;
-      const phone = randomPhone();
-      await first!.server.services.accounts.addCitizen({ phone, password: PASSWORD });
-      const rp = await registerRelyingParty(
-        { ...first!.server, config: first!.config, issuer, url: issuer, close: async () => {} },
-        { firstParty: true },
-      );
+      const { phone } = await addCitizen(first!, PASSWORD);
+      const rp = await registerRelyingParty(first!, { firstParty: true });
       const { tokens } = await signIn(new UserAgent(), rp, { login: { login: phone, password: PASSWORD } });
       return tokens.claims()!;
     }
 
     it('signs a citizen in through the load balancer, with both processes serving the pages', async () => {
-      const before = await Promise.all(processes.map((p) => requestsServed(p.port)));
+      const before = await Promise.all(processes.map((p) => requestsServed(p.config.port)));
       const claims = await signInThroughNginx();
       expect(claims.iss).toBe(issuer);
       expect(claims['certification_level']).toBe('L1');
-      const after = await Promise.all(processes.map((p) => requestsServed(p.port)));
+      const after = await Promise.all(processes.map((p) => requestsServed(p.config.port)));
       // Round robin: each process served part of the sign-in (its pages, the code, the token).
       expect(after[0]! - before[0]!).toBeGreaterThan(1);
       expect(after[1]! - before[1]!).toBeGreaterThan(1);
     });
 
     it('keeps signing people in when one process has stopped', async () => {
-      await processes[1]!.server.stop();
+      await processes[1]!.stop();
       const claims = await signInThroughNginx();
       expect(claims.iss).toBe(issuer);
     });

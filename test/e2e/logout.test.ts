@@ -2,8 +2,9 @@ import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackchannelReceiver, startBackchannelReceiver } from '../support/backchannel-receiver.js';
+import { addCitizen } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
-import { authorize, randomPhone, registerRelyingParty, signIn } from '../support/relying-party.js';
+import { authorize, registerRelyingParty, signIn } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { hiddenField, UserAgent } from '../support/user-agent.js';
 
@@ -17,8 +18,7 @@ describe.each(databaseKinds())('退出: one logout ends the session at every sit
   beforeAll(async () => {
     server = await startTestServer({ kind });
     receiver = await startBackchannelReceiver();
-    phone = randomPhone();
-    await server.services.accounts.addCitizen({ phone, password: PASSWORD });
+    phone = (await addCitizen(server, PASSWORD)).phone;
   });
   afterAll(async () => {
     await receiver?.close();

@@ -1,16 +1,15 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { messageOf, solveCaptcha, submit } from '../support/citizen.js';
+import { addCitizen, messageOf, solveCaptcha, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {
   authorize,
   basicAuth,
   REDIRECT_URI,
   type RelyingParty,
-  randomPhone,
   registerRelyingParty,
 } from '../support/relying-party.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { rowCount, startTestServer, type TestServer } from '../support/server.js';
 import { type PageResponse, UserAgent } from '../support/user-agent.js';
 
 const PASSWORD = 'Two-Nodes#2024';
@@ -33,14 +32,8 @@ describe.each(databaseKinds())('two provider processes on one database (%s)', (k
     await a?.close();
   });
 
-  async function citizen() {
-    const phone = randomPhone();
-    await a.services.accounts.addCitizen({ phone, password: PASSWORD });
-    return phone;
-  }
-
   it('finishes on one process a login begun on the other, and keeps SSO across both', async () => {
-    const phone = await citizen();
+    const { phone } = await addCitizen(a, PASSWORD);
     const ua = new UserAgent();
     const verifier = oidc.randomPKCECodeVerifier();
     const url = oidc.buildAuthorizationUrl(rp.config, {
@@ -78,7 +71,7 @@ describe.each(databaseKinds())('two provider processes on one database (%s)', (k
   });
 
   it('shares login-failure counters: three failures on A make B ask for the captcha', async () => {
-    const phone = await citizen();
+    const { phone } = await addCitizen(a, PASSWORD);
     for (let i = 0; i < 3; i++) {
       const outcome = await authorize(new UserAgent(), rp, {
         login: { login: phone, password: `Wrong#${i}pass` },
@@ -109,13 +102,13 @@ describe.each(databaseKinds())('two provider processes on one database (%s)', (k
   });
 
   it('keeps one unbroken audit chain when both processes record events at the same moment', async () => {
-    const before = Number((await a.database.db('audit_events').count({ n: '*' }))[0]!.n);
+    const before = await rowCount(a, 'audit_events');
     await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
         (i % 2 ? a : b).services.audit.record({ type: 'login', outcome: 'failure', detail: { i } }),
       ),
     );
-    const after = Number((await a.database.db('audit_events').count({ n: '*' }))[0]!.n);
+    const after = await rowCount(a, 'audit_events');
     expect(after - before).toBe(40);
     expect(await b.services.audit.verify()).toEqual({ ok: true, rows: after });
   });

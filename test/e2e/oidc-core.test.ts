@@ -1,6 +1,7 @@
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addCitizen } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {
   authorize,
@@ -20,8 +21,7 @@ describe.each(databaseKinds())('a government site signing citizens in (%s)', (ki
 
   beforeAll(async () => {
     server = await startTestServer({ kind });
-    phone = randomPhone();
-    await server.services.accounts.addCitizen({ phone, password: PASSWORD });
+    phone = (await addCitizen(server, PASSWORD)).phone;
   });
   afterAll(() => server?.close());
 

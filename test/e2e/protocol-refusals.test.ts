@@ -1,12 +1,12 @@
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addCitizen } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {
   authorize,
   basicAuth,
   REDIRECT_URI,
-  randomPhone,
   registerRelyingParty,
   signIn,
 } from '../support/relying-party.js';
@@ -23,8 +23,7 @@ describe.each(databaseKinds())('requests the provider must refuse (%s)', (kind) 
   beforeAll(async () => {
     server = await startTestServer({ kind });
     second = await startTestServer({ kind, sameDeploymentAs: server });
-    phone = randomPhone();
-    await server.services.accounts.addCitizen({ phone, password: PASSWORD });
+    phone = (await addCitizen(server, PASSWORD)).phone;
   });
   afterAll(async () => {
     await second?.close();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { beginAuthorization, randomPhone, registerRelyingParty, signIn } from '../support/relying-party.js';
+import { addCitizen } from '../support/citizen.js';
+import { loginPage, randomPhone, registerRelyingParty, signIn } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { formAction, hiddenField, UserAgent } from '../support/user-agent.js';
 
@@ -11,18 +12,12 @@ describe('the security baseline a citizen relies on without seeing it', () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    phone = randomPhone();
-    await server.services.accounts.addCitizen({ phone, password: PASSWORD });
+    phone = (await addCitizen(server, PASSWORD)).phone;
   });
   afterAll(() => server?.close());
 
-  async function loginPage(ua: UserAgent) {
-    const rp = await registerRelyingParty(server, { firstParty: true });
-    return (await beginAuthorization(ua, rp, { scope: 'openid' })).page;
-  }
-
   it('serves pages with a strict CSP, no framing, nosniff and no referrer', async () => {
-    const page = await loginPage(new UserAgent());
+    const page = await loginPage(server, new UserAgent());
     const h = page.headers;
     const csp = h.get('content-security-policy') ?? '';
     expect(csp).toContain("frame-ancestors 'none'");
@@ -57,7 +52,7 @@ describe('the security baseline a citizen relies on without seeing it', () => {
 
   it('refuses a login form posted without its CSRF token, from another site', async () => {
     const ua = new UserAgent();
-    const page = await loginPage(ua);
+    const page = await loginPage(server, ua);
     const res = await ua.post(formAction(page.body, '/login', page.url), {
       login: phone,
       password: PASSWORD,
@@ -74,7 +69,7 @@ describe('the security baseline a citizen relies on without seeing it', () => {
 
   it('throttles password guessing from one address, counted in the database', async () => {
     const ua = new UserAgent();
-    let page = await loginPage(ua);
+    let page = await loginPage(server, ua);
     const action = formAction(page.body, '/login', page.url);
     let throttled = false;
     for (let i = 0; i < 70 && !throttled; i++) {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { startTestServer, type TestServer } from './server.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
@@ -24,9 +25,40 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
+/** A server in development mode with its demo site (/dev/rp/), where a browser test starts as a person would. */
+export function startDemoServer(env: Record<string, string> = {}): Promise<TestServer> {
+  return startTestServer({ env: { DEMO_CLIENT: 'true', NODE_ENV: 'development', ...env } });
+}
+
+/** The Content Security Policy violations the page reports from now on; a page's own scripts must cause none. */
+export function cspViolationsOf(page: Page): string[] {
+  const violations: string[] = [];
+  page.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) violations.push(msg.text());
+  });
+  return violations;
+}
+
 /** The text of the element `selector` matches, once it is there. */
 export async function textOf(page: Page, selector: string): Promise<string> {
   const locator = page.locator(selector);
   await locator.waitFor();
   return (await locator.textContent()) ?? '';
+}
+
+/** The answer to the page's captcha, asked with the page's own cookies (the captcha belongs to its session). */
+export async function captchaAnswerIn(page: Page, server: TestServer): Promise<string> {
+  // Loading the image creates the captcha: wait for it before asking for the answer.
+  await page
+    .locator('img.captcha')
+    .evaluate((img) => (img as unknown as { decode(): Promise<void> }).decode());
+  const res = await page.request.get(`${server.issuer}/dev/captcha`);
+  return ((await res.json()) as { answer: string }).answer;
+}
+
+/** Fills the password tab of the provider's login page and submits it. */
+export async function signInWithPassword(page: Page, login: string, password: string) {
+  await page.getByLabel('手机号码/身份证号码').fill(login);
+  await page.getByLabel('密码', { exact: true }).fill(password);
+  await page.getByRole('button', { name: '登录' }).click();
 }

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { idCheckCharacter } from '../../src/accounts/id-number.js';
+import { randomPhone } from './relying-party.js';
 import type { TestServer } from './server.js';
 import { formAction, hiddenField, type PageResponse, type UserAgent } from './user-agent.js';
 
@@ -7,6 +8,21 @@ import { formAction, hiddenField, type PageResponse, type UserAgent } from './us
 export function randomIdNumber(birth = '19900307'): string {
   const body = `110105${birth}${String(randomInt(0, 1000)).padStart(3, '0')}`;
   return body + idCheckCharacter(body);
+}
+
+/**
+ * A citizen account made directly by the account service, for tests of what comes after
+ * registration (registration walks its own pages in its own tests). Verified when given an identity.
+ */
+export async function addCitizen(
+  server: Pick<TestServer, 'services'>,
+  password: string,
+  identity?: { realName: string; idNumber: string },
+): Promise<{ phone: string; id: string }> {
+  const phone = randomPhone();
+  const { id } = await server.services.accounts.addCitizen({ phone, password });
+  if (identity) await server.services.realName.verify(id, identity);
+  return { phone, id };
 }
 
 /** The browser's current captcha answer, as automated tests read it in development. */

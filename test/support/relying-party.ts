@@ -139,6 +139,19 @@ export async function beginAuthorization(
   return { page, verifier, state };
 }
 
+/** The provider's login page in a sign-in at a site of its own, for tests of the page rather than of a site. */
+export async function loginPage(server: TestServer, ua: UserAgent): Promise<PageResponse> {
+  const rp = await registerRelyingParty(server, { firstParty: true });
+  return (await beginAuthorization(ua, rp, { scope: 'openid' })).page;
+}
+
+/** The uid of the interaction (one sign-in at the provider) whose page this is, from the page's address. */
+export function interactionUid(page: PageResponse): string {
+  const uid = /\/interaction\/([\w-]+)/.exec(page.url)?.[1];
+  if (!uid) throw new Error(`not a page of an interaction: ${page.url}`);
+  return uid;
+}
+
 /** Follows the browser back to the site (agreeing to consent if asked) and redeems the code. */
 export async function completeAuthorization(
   ua: UserAgent,

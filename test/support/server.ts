@@ -23,12 +23,21 @@ export interface TestServerOptions {
   env?: Record<string, string>;
   /** Share another server's database and secrets: a second process of the same deployment. */
   sameDeploymentAs?: TestServer;
+  /** The loopback port to listen on, for processes that must know each other's before they start. */
+  port?: number;
 }
 
-const sharedSecrets = () => ({
+/** The secrets every process of one deployment must share: pass them in `env` to each. */
+export const deploymentSecrets = () => ({
   COOKIE_KEYS: randomBytes(32).toString('base64url'),
   DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
 });
+
+/** The number of rows in one of the server's tables (PostgreSQL counts them as strings). */
+export async function rowCount(server: Pick<TestServer, 'database'>, table: string): Promise<number> {
+  const [row] = await server.database.db(table).count({ n: '*' });
+  return Number(row!.n);
+}
 
 /**
  * A real server on a free loopback port, as `npm start` would run it, on an in-memory PGlite
@@ -36,16 +45,13 @@ const sharedSecrets = () => ({
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const kind = options.kind ?? 'pglite';
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-test-'));
   const sibling = options.sameDeploymentAs;
   const postgres = kind === 'postgres' && !sibling ? await createPostgresDatabase() : undefined;
   const env: Record<string, string> = {
     NODE_ENV: 'test',
-    PORT: String(port),
-    HOST: '127.0.0.1',
     ISSUER: sibling?.issuer ?? `http://localhost:${port}`,
-    DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
     KEY_REFRESH_SECONDS: '1',
     SHUTDOWN_DRAIN_MS: '0',
@@ -54,10 +60,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
           COOKIE_KEYS: sibling.config.cookieKeys.join(','),
           DATA_ENCRYPTION_KEY: sibling.config.dataEncryptionKey.toString('base64'),
         }
-      : sharedSecrets()),
+      : deploymentSecrets()),
     ...(postgres ? { DATABASE_URL: postgres.url } : {}),
     ...(sibling?.config.databaseUrl ? { DATABASE_URL: sibling.config.databaseUrl } : {}),
     ...options.env,
+    // Whatever `env` says (a compose file's, say): `url` and `close` rely on these.
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
   };
   const config = loadConfig(env);
   const sharedDatabase: Database | undefined =

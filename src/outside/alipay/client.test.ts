@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/ports.js';
+import { rejectionOf } from '../../../test/support/rejection.js';
 import {
   type AlipayClient,
   AlipayError,
@@ -67,15 +68,9 @@ async function expectAlipayError(
   promise: Promise<unknown>,
   expected: Partial<AlipayError>,
 ): Promise<AlipayError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected an AlipayError');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AlipayError);
+  const error = await rejectionOf(promise, AlipayError);
   expect(error).toMatchObject(expected);
-  return error as AlipayError;
+  return error;
 }
 
 beforeAll(async () => {

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CannedServer, startCannedServer } from '../../../test/fakes/canned-server.js';
 import { startFakeEnterpriseVerifier } from '../../../test/fakes/fake-enterprise-verifier.js';
 import type { SignedJsonServer } from '../../../test/fakes/signed-json-server.js';
+import { rejectionOf } from '../../../test/support/rejection.js';
 import { AppError } from '../../errors.js';
 import { createOutsideServices } from '../factory.js';
 import { DevEnterpriseVerifier } from './dev-verifier.js';
@@ -18,13 +19,7 @@ const QUERY = {
 };
 
 async function unavailable(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected EnterpriseVerifierUnavailable');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(EnterpriseVerifierUnavailable);
+  const error = await rejectionOf(promise, EnterpriseVerifierUnavailable);
   expect(error).toBeInstanceOf(AppError);
   expect(error).toMatchObject({
     status: 503,
@@ -32,10 +27,10 @@ async function unavailable(promise: Promise<unknown>): Promise<Error> {
     userMessage: '企业信息核验服务暂不可用，请稍后重试',
   });
   // The detail goes to logs: not the representative.
-  const text = `${(error as Error).message} ${String((error as Error).cause)}`;
+  const text = `${error.message} ${String(error.cause)}`;
   expect(text).not.toContain(QUERY.representativeName);
   expect(text).not.toContain(QUERY.representativeIdNumber);
-  return error as Error;
+  return error;
 }
 
 describe('the development enterprise verifier', () => {

@@ -3,6 +3,7 @@ import { type CannedServer, startCannedServer } from '../../../test/fakes/canned
 import { startFakeIdentityVerifier } from '../../../test/fakes/fake-identity-verifier.js';
 import type { SignedJsonServer } from '../../../test/fakes/signed-json-server.js';
 import { freePort } from '../../../test/support/ports.js';
+import { rejectionOf } from '../../../test/support/rejection.js';
 import { AppError } from '../../errors.js';
 import { HttpIdentityVerifier, type HttpIdentityVerifierOptions } from './http-verifier.js';
 import { VerifierUnavailable } from './identity-verifier.js';
@@ -25,13 +26,7 @@ function verifierWith(overrides: Partial<HttpIdentityVerifierOptions> = {}): Htt
 }
 
 async function unavailable(promise: Promise<unknown>): Promise<VerifierUnavailable> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected VerifierUnavailable');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(VerifierUnavailable);
+  const error = await rejectionOf(promise, VerifierUnavailable);
   expect(error).toBeInstanceOf(AppError);
   expect(error).toMatchObject({
     status: 503,
@@ -39,11 +34,11 @@ async function unavailable(promise: Promise<unknown>): Promise<VerifierUnavailab
     userMessage: '实名核验服务暂不可用，请稍后重试',
   });
   // The detail goes to logs: it must not carry the person.
-  const text = `${(error as Error).message} ${String((error as Error).cause)}`;
+  const text = `${error.message} ${String(error.cause)}`;
   for (const secretOfPerson of [ZHANG_SAN.name, ZHANG_SAN.idNumber, LI_NA.name, LI_NA.idNumber]) {
     expect(text).not.toContain(secretOfPerson);
   }
-  return error as VerifierUnavailable;
+  return error;
 }
 
 beforeAll(async () => {

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CannedServer, startCannedServer } from '../../../test/fakes/canned-server.js';
 import { type FakeSmsGateway, startFakeSmsGateway } from '../../../test/fakes/fake-sms-gateway.js';
 import { freePort } from '../../../test/support/ports.js';
+import { rejectionOf } from '../../../test/support/rejection.js';
 import { SIGNATURE_HEADERS, signRequest } from './hmac.js';
 import { HttpSmsGateway, type HttpSmsGatewayOptions } from './http-gateway.js';
 import { SMS_TEMPLATE_VERIFICATION_CODE, type SmsMessage, SmsSendFailed, smsText } from './sms-gateway.js';
@@ -28,19 +29,13 @@ function message(code = '123456', phone = PHONE): SmsMessage {
 }
 
 async function sendFailure(promise: Promise<unknown>): Promise<SmsSendFailed> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected SmsSendFailed');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(SmsSendFailed);
+  const error = await rejectionOf(promise, SmsSendFailed);
   expect(error).toMatchObject({
     status: 502,
     code: 'sms_send_failed',
     userMessage: '短信发送失败，请稍后重试',
   });
-  return error as SmsSendFailed;
+  return error;
 }
 
 beforeAll(async () => {

@@ -1,0 +1,51 @@
+import { type ChildProcess, type ChildProcessByStdio, execFile, spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const BIN = fileURLToPath(new URL('../../bin/unified-id.js', import.meta.url));
+const execFileAsync = promisify(execFile);
+
+/** `unified-id …` run to its end; a failure rejects with its exit `code` and `stderr`. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv) {
+  return execFileAsync(process.execPath, [BIN, ...args], { env, timeout: 60_000 });
+}
+
+/** `unified-id …` left running (`serve`, `dev-alipay`), its output piped to the test. */
+export function spawnCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** All the command has printed, once `ready` holds for it: a line may arrive in several chunks. */
+export function outputUntil(
+  child: ChildProcessByStdio<null, Readable, Readable>,
+  ready: (output: string) => boolean,
+  timeoutMs = 60_000,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(
+      () => reject(new Error(`${child.spawnargs.slice(2).join(' ')} did not start: ${output}`)),
+      timeoutMs,
+    );
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (ready(output)) {
+        clearTimeout(timer);
+        resolve(output);
+      }
+    });
+  });
+}
+
+/** Sends SIGTERM, as an operator's service manager does, and resolves with the exit code. */
+export function stop(child: ChildProcess): Promise<number | null> {
+  // One that has already died would never send 'exit' again.
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  return exited;
+}
