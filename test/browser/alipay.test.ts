@@ -1,14 +1,17 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_ALIPAY_USERS } from '../../src/outside/alipay/dev-server.js';
+import { DEV_ALIPAY_USERS, type DevAlipayUser } from '../../src/outside/alipay/dev-server.js';
 import { type AlipayFake, startAlipayFake } from '../support/alipay.js';
 import {
   chromiumAvailable,
   cspViolationsOf,
   launchChromium,
+  signInWithPassword,
   startDemoServer,
   textOf,
 } from '../support/browser.js';
+import { addCitizen, randomIdNumber } from '../support/citizen.js';
+import { randomPhone } from '../support/relying-party.js';
 import type { TestServer } from '../support/server.js';
 
 describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the demo site', () => {
@@ -16,9 +19,26 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
   let server: TestServer;
   let browser: Browser;
 
+  const PASSWORD = 'Zhi-Fu#2024';
+  const LI_NA = DEV_ALIPAY_USERS.find((u) => u.userName === '李娜')!;
+  // Certified, whose ID number a citizen registered with a password before ever using Alipay.
+  const ZHAO_LIU: DevAlipayUser = {
+    userId: '2088000000000046',
+    openId: '074aDevZhaoLiu0000000000000000000000000000046',
+    nickName: '六六',
+    avatar: 'https://tfs.alipayobjects.com/images/partner/dev-zhaoliu',
+    userName: '赵六',
+    certType: '0',
+    certNo: randomIdNumber('19880516'),
+    isCertified: true,
+    mobile: randomPhone(),
+    description: '已实名认证，身份证号已注册',
+  };
+
   beforeAll(async () => {
-    // The same test users `unified-id dev-alipay` offers: 张三 is certified and has a mobile.
-    fake = await startAlipayFake([...DEV_ALIPAY_USERS]);
+    // The test users `unified-id dev-alipay` offers (张三 is certified and has a mobile; 李娜 is
+    // certified without one), and one whose ID number already has an account.
+    fake = await startAlipayFake([...DEV_ALIPAY_USERS, ZHAO_LIU]);
     server = await startDemoServer(fake.env);
     browser = await launchChromium();
   });
@@ -60,6 +80,69 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
     await page.getByRole('button', { name: /张三/ }).click();
     const again = JSON.parse(await textOf(page, '#id-token-claims')) as Record<string, unknown>;
     expect(again['sub']).toBe(claims['sub']);
+    expect(again['amr']).toEqual(['alipay']);
+    expect(cspViolations).toEqual([]);
+  });
+
+  it('raises a signed-in citizen to L2 with 支付宝认证 in 用户空间, shows the link masked, and unbinds it', async () => {
+    const { phone } = await addCitizen(server, PASSWORD);
+    const page = await browser.newPage();
+    const cspViolations = cspViolationsOf(page);
+
+    await page.goto(`${server.issuer}/account/level`);
+    await signInWithPassword(page, phone, PASSWORD);
+    expect(await textOf(page, '#level')).toBe('L1');
+    await page.getByRole('link', { name: '支付宝认证' }).click();
+    await page.getByRole('heading', { name: '支付宝登录授权' }).waitFor();
+    await page.getByRole('button', { name: /李娜/ }).click();
+
+    expect(await textOf(page, '[role=status]')).toContain('认证等级为 L2');
+    await page.goto(`${server.issuer}/account/level`);
+    expect(await textOf(page, '#level')).toBe('L2');
+
+    await page.goto(`${server.issuer}/account/security`);
+    const masked = `2088********${LI_NA.userId.slice(-4)}`;
+    expect(await textOf(page, '#alipay-status')).toContain(`已关联支付宝账户 ${masked}`);
+    expect(await page.content()).not.toContain(LI_NA.userId);
+    await page.getByRole('button', { name: '解除绑定' }).click();
+    expect(await textOf(page, '[role=status]')).toBe('已解除与支付宝账户的绑定');
+    expect(await textOf(page, '#alipay-status')).toContain('未关联支付宝账户');
+    expect(cspViolations).toEqual([]);
+  });
+
+  it('links Alipay to the existing account of the same ID number after its password, then signs in with Alipay alone', async () => {
+    const { phone, id } = await addCitizen(server, PASSWORD, {
+      realName: ZHAO_LIU.userName!,
+      idNumber: ZHAO_LIU.certNo!,
+    });
+    const page = await browser.newPage();
+    const cspViolations = cspViolationsOf(page);
+
+    await page.goto(`${server.issuer}/dev/rp/`);
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByRole('link', { name: '支付宝登录' }).click();
+    await page.getByRole('button', { name: /赵六/ }).click();
+
+    // One ID number, one account: no second account, but the person's own, after its password.
+    await page.getByRole('heading', { name: '关联已有账号' }).waitFor();
+    expect(await page.locator('main').textContent()).toContain(`${phone.slice(0, 3)}****${phone.slice(-4)}`);
+    await page.getByLabel('密码').fill('Wrong-Pass#1');
+    await page.getByRole('button', { name: '登录并关联' }).click();
+    expect(await textOf(page, '[role=alert]')).toBe('账号或密码错误');
+    await page.getByLabel('密码').fill(PASSWORD);
+    await page.getByRole('button', { name: '登录并关联' }).click();
+    await page.getByRole('button', { name: '同意' }).click();
+    const claims = JSON.parse(await textOf(page, '#id-token-claims')) as Record<string, unknown>;
+    expect(claims['sub']).toBe(id);
+    expect(claims['certification_level']).toBe('L2');
+
+    await page.getByRole('button', { name: '退出' }).click();
+    await page.getByRole('button', { name: '退出登录' }).click();
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByRole('link', { name: '支付宝登录' }).click();
+    await page.getByRole('button', { name: /赵六/ }).click();
+    const again = JSON.parse(await textOf(page, '#id-token-claims')) as Record<string, unknown>;
+    expect(again['sub']).toBe(id);
     expect(again['amr']).toEqual(['alipay']);
     expect(cspViolations).toEqual([]);
   });
