@@ -1,4 +1,4 @@
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_ALIPAY_USERS, type DevAlipayUser } from '../../src/outside/alipay/dev-server.js';
 import { type AlipayFake, startAlipayFake } from '../support/alipay.js';
@@ -13,6 +13,16 @@ import {
 import { addCitizen, randomIdNumber } from '../support/citizen.js';
 import { randomPhone } from '../support/relying-party.js';
 import type { TestServer } from '../support/server.js';
+
+/** 退出 at the demo site, then 支付宝登录 as `user` alone: the claims of the new sign-in. */
+async function signOutThenInWithAlipay(page: Page, user: RegExp): Promise<Record<string, unknown>> {
+  await page.getByRole('button', { name: '退出' }).click();
+  await page.getByRole('button', { name: '退出登录' }).click();
+  await page.getByRole('button', { name: '登录' }).click();
+  await page.getByRole('link', { name: '支付宝登录' }).click();
+  await page.getByRole('button', { name: user }).click();
+  return JSON.parse(await textOf(page, '#id-token-claims')) as Record<string, unknown>;
+}
 
 describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the demo site', () => {
   let fake: AlipayFake;
@@ -73,12 +83,7 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
     expect(await textOf(page, '#userinfo')).toContain('"name": "张三"');
 
     // 退出, then Alipay alone signs in to the same account.
-    await page.getByRole('button', { name: '退出' }).click();
-    await page.getByRole('button', { name: '退出登录' }).click();
-    await page.getByRole('button', { name: '登录' }).click();
-    await page.getByRole('link', { name: '支付宝登录' }).click();
-    await page.getByRole('button', { name: /张三/ }).click();
-    const again = JSON.parse(await textOf(page, '#id-token-claims')) as Record<string, unknown>;
+    const again = await signOutThenInWithAlipay(page, /张三/);
     expect(again['sub']).toBe(claims['sub']);
     expect(again['amr']).toEqual(['alipay']);
     expect(cspViolations).toEqual([]);
@@ -136,12 +141,7 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
     expect(claims['sub']).toBe(id);
     expect(claims['certification_level']).toBe('L2');
 
-    await page.getByRole('button', { name: '退出' }).click();
-    await page.getByRole('button', { name: '退出登录' }).click();
-    await page.getByRole('button', { name: '登录' }).click();
-    await page.getByRole('link', { name: '支付宝登录' }).click();
-    await page.getByRole('button', { name: /赵六/ }).click();
-    const again = JSON.parse(await textOf(page, '#id-token-claims')) as Record<string, unknown>;
+    const again = await signOutThenInWithAlipay(page, /赵六/);
     expect(again['sub']).toBe(id);
     expect(again['amr']).toEqual(['alipay']);
     expect(cspViolations).toEqual([]);
