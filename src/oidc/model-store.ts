@@ -124,38 +124,23 @@ export class ModelStore {
   }
 
   /**
-   * The rows of one id under the given models and, for a token, what oidc-provider looks up
-   * next, one after the other: its grant, its session (when the token ends with it) and its
-   * account. One statement where there would be four (userinfo, code exchange, refresh).
+   * The rows of one id under the given models. A token looked up on its own (userinfo, code
+   * exchange, refresh) comes with what oidc-provider looks up next, one after the other: its
+   * grant, its session (when the token ends with it) and its account (migration 009): one
+   * statement where there would be four. Introspection asks for one id under several models and
+   * gets the plain look-up: it does not need the rest.
    */
   #rowsById(id: string, models: string[]): Promise<Row[]> {
-    const live = (alias: string) => `(${alias}.expires_at is null or ${alias}.expires_at > now())`;
-    const list = (names: string[]) => names.map(() => '?').join(', ');
-    const tokens = models.filter((m) => TOKENS.has(m));
-    const own = `select model, id, uid, payload, consumed_at from oidc_models t
-                  where t.id = ? and t.model in (${list(models)}) and ${live('t')}`;
-    if (!tokens.length) return this.db.raw(own, [id, ...models]).then(rowsOf<Row>);
+    const [only] = models;
+    if (models.length === 1 && only && TOKENS.has(only)) {
+      return this.db.raw('select * from oidc_token_context(?, ?)', [id, only]).then(rowsOf<Row>);
+    }
     return this.db
       .raw(
-        `with t as (${own}),
-         next as (
-           select payload->>'grantId' as grant_id, payload->>'accountId' as account_id,
-                  case when payload->>'expiresWithSession' = 'true' then payload->>'sessionUid' end as session_uid
-             from t where t.model in (${list(tokens)})
-         )
-         select model, id, uid, payload, consumed_at from t
-         union all
-         select m.model, m.id, m.uid, m.payload, m.consumed_at
-           from next join oidc_models m on m.model = 'Grant' and m.id = next.grant_id
-          where ${live('m')}
-         union all
-         select m.model, m.id, m.uid, m.payload, m.consumed_at
-           from next join oidc_models m on m.model = 'Session' and m.uid = next.session_uid
-          where ${live('m')}
-         union all
-         select 'Account', a.id, null::text, to_jsonb(a), null::timestamptz
-           from next join accounts a on a.id = next.account_id`,
-        [id, ...models, ...tokens],
+        `select model, id, uid, payload, consumed_at from oidc_models
+          where id = ? and model in (${models.map(() => '?').join(', ')})
+            and (expires_at is null or expires_at > now())`,
+        [id, ...models],
       )
       .then(rowsOf<Row>);
   }

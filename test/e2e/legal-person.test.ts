@@ -142,7 +142,7 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
     expect(userinfo['legal_representative']).toBe(rep.name);
     // The token with its grant, session and account in one statement; the enterprise (its
     // legal_persons row joined to the representative) is the one extra.
-    const reads = queries.filter((sql) => /oidc_models|accounts|legal_persons/.test(sql));
+    const reads = queries.filter((sql) => /oidc_token_context|oidc_models|accounts|legal_persons/.test(sql));
     expect(reads).toHaveLength(2);
     expect(reads.filter((sql) => sql.includes('legal_persons'))).toHaveLength(1);
 
