@@ -3,7 +3,6 @@
 -- the same query sent from the provider: PL/pgSQL keeps the plan for the life of the database
 -- connection, where the query sent as text would be planned on every call (planning it cost
 -- four times its execution). It keeps no state a pooler in transaction mode could lose.
--- (Statement ends sit mid-line inside the body: migrations are split at a `;` ending a line.)
 create function oidc_token_context(p_id text, p_model text)
 returns table (model text, id text, uid text, payload jsonb, consumed_at timestamptz)
 language plpgsql stable as $$
@@ -29,5 +28,6 @@ begin
    where m.expires_at is null or m.expires_at > now()
   union all
   select 'Account'::text, a.id, null::text, to_jsonb(a), null::timestamptz
-    from next join accounts a on a.id = next.account_id; end
+    from next join accounts a on a.id = next.account_id;
+end
 $$;

@@ -39,14 +39,25 @@ export async function migrate(db: Db): Promise<MigrationResult> {
 
 /**
  * The embedded driver runs one statement per call, so files are split at a `;` that ends a
- * line. Migrations therefore keep to plain DDL (no `$$` bodies), which both databases run alike.
+ * line, except inside a dollar-quoted body (`$$ … $$`, a function's), whose own statements end
+ * lines too. Whole-line `--` comments are dropped first.
  */
 export function splitStatements(sql: string): string[] {
-  return sql
-    .replace(/^\s*--.*$/gm, '')
-    .split(/;\s*$/m)
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const statements: string[] = [];
+  let current: string[] = [];
+  let inBody = false;
+  for (const line of sql.split('\n')) {
+    if (!inBody && /^\s*--/.test(line)) continue;
+    current.push(line);
+    // An odd number of `$$` on a line opens or closes a body.
+    if ((line.match(/\$\$/g)?.length ?? 0) % 2 === 1) inBody = !inBody;
+    if (!inBody && /;\s*$/.test(line)) {
+      statements.push(current.join('\n').trim().replace(/;$/, ''));
+      current = [];
+    }
+  }
+  statements.push(current.join('\n').trim());
+  return statements.filter(Boolean);
 }
 
 const STARTUP_LOCK_KEY = 7_331_004;
