@@ -11,6 +11,7 @@ import { summariseCpuProfile } from './cpu-profile.js';
 import { type FlowScenario, flowWorkers, runFlow } from './flow-load.js';
 import { CitizenPool, flowScenarios, SIGN_INS_PER_CITIZEN } from './flow-scenarios.js';
 import { type DatabaseCpuProbe, type LoadResult, type LoadTarget, runLoad, type Scenario } from './load.js';
+import { runPaced } from './paced-load.js';
 import { profileQueries } from './query-profile.js';
 import {
   type DatabaseKind,
@@ -391,10 +392,10 @@ async function main() {
     const tokenScenario = runnable.find((s) => s.scenario.name === 'client credentials');
     if (tokenScenario?.kind === 'requests' && rate >= 1) {
       progress(`client credentials at half the peak: ${rate}/s offered for ${settings.seconds} s`);
-      halfPeak = await runLoad(tokenScenario.scenario, {
+      halfPeak = await runPaced(tokenScenario.scenario, {
         ...base,
         seconds: settings.seconds,
-        overallRate: rate,
+        rate,
       });
       halfPeak.scenario = 'client credentials at half peak';
       progress(
