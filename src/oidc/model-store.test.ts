@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresDatabase, databaseKinds } from '../../test/support/databases.js';
+import { AccountStore } from '../accounts/account-store.js';
+import { type Database, openDatabase, rowsOf } from '../db/database.js';
+import { migrate } from '../db/migrate.js';
+import { ModelStore } from './model-store.js';
+
+describe.each(databaseKinds())('ModelStore (%s)', (kind) => {
+  let database: Database;
+  let drop: (() => Promise<void>) | undefined;
+  let store: ModelStore;
+  let accounts: AccountStore;
+
+  beforeAll(async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-models-'));
+    if (kind === 'postgres') {
+      const pg = await createPostgresDatabase();
+      drop = pg.drop;
+      database = openDatabase({ databaseUrl: pg.url, dataDir, poolMax: 2 });
+    } else {
+      database = openDatabase({ dataDir, memory: true });
+    }
+    await migrate(database.db);
+    store = new ModelStore(database.db);
+    accounts = new AccountStore(database.db);
+  });
+  afterAll(async () => {
+    await database?.close();
+    await drop?.();
+  });
+
+  /** An account with a session, a grant and a session-bound access token, as a sign-in leaves them. */
+  async function signedIn() {
+    const accountId = randomUUID();
+    await accounts.insert({
+      id: accountId,
+      user_type: 'natural_person',
+      phone: `+86139${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`,
+      password_hash: null,
+      certification_level: 'L1',
+    });
+    const [sessionId, sessionUid, grantId, tokenId] = [
+      randomUUID(),
+      randomUUID(),
+      randomUUID(),
+      randomUUID(),
+    ];
+    await store.upsert('Session', sessionId, { uid: sessionUid, accountId }, 600);
+    await store.upsert('Grant', grantId, { accountId, clientId: 'site' }, 600);
+    await store.upsert(
+      'AccessToken',
+      tokenId,
+      { accountId, grantId, sessionUid, expiresWithSession: true, clientId: 'site' },
+      600,
+    );
+    return { accountId, sessionId, sessionUid, grantId, tokenId };
+  }
+
+  function countQueries() {
+    const seen: string[] = [];
+    const listener = (q: { sql: string }) => seen.push(q.sql);
+    database.db.on('query', listener);
+    return {
+      seen,
+      stop: () => database.db.off('query', listener),
+    };
+  }
+
+  it('reads a token with its grant, session and account in one statement, each kept for one look-up', async () => {
+    const s = await signedIn();
+    const counted = countQueries();
+    const token = await store.find('AccessToken', { id: s.tokenId });
+    const session = await store.find('Session', { uid: s.sessionUid });
+    const grant = await store.find('Grant', { id: s.grantId });
+    const account = await store.takeAccount(s.accountId);
+    counted.stop();
+    expect(token).toMatchObject({ accountId: s.accountId, grantId: s.grantId });
+    expect(session).toMatchObject({ uid: s.sessionUid });
+    expect(grant).toMatchObject({ clientId: 'site' });
+    expect(account).toMatchObject({ id: s.accountId, certification_level: 'L1' });
+    expect(account?.created_at).toBeInstanceOf(Date);
+    expect(counted.seen).toHaveLength(1);
+    // Kept for one look-up only: the next one reads again.
+    expect(store.takeAccount(s.accountId)).toBeUndefined();
+    const again = countQueries();
+    expect(await store.find('Session', { uid: s.sessionUid })).toMatchObject({ uid: s.sessionUid });
+    again.stop();
+    expect(again.seen).toHaveLength(1);
+  });
+
+  it('reports an ended session as gone to the look-up after the token', async () => {
+    const s = await signedIn();
+    await store.destroy('Session', s.sessionId);
+    expect(await store.find('AccessToken', { id: s.tokenId })).toBeTruthy();
+    expect(await store.find('Session', { uid: s.sessionUid })).toBeUndefined();
+  });
+
+  it('leaves no connection in asynchronous commit after storing access tokens', async () => {
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        store.upsert('ClientCredentials', randomUUID(), { clientId: 'machine' }, 600),
+      ),
+    );
+    const settings = await Promise.all(
+      Array.from({ length: 10 }, async () =>
+        rowsOf<{ synchronous_commit: string }>(await database.db.raw('show synchronous_commit')),
+      ),
+    );
+    expect(settings.flat().map((r) => r.synchronous_commit)).toEqual(Array(10).fill('on'));
+  });
+});
