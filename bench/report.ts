@@ -236,7 +236,9 @@ export function renderQueries(profiles: QueryProfile[]): string {
     '## Database statements per request',
     '',
     'Counted on an in-process server (in-memory PGlite): request scenarios over 20 sequential requests each, ' +
-      'flows over 5 whole flows each (from their first request to their last, per flow); the same statements run on PostgreSQL.',
+      'flows over 5 whole flows each (from their first request to their last, per flow); the same statements run on PostgreSQL. ' +
+      'Not counted: statements of timers, which run whatever the requests (once a second per process, the flush of the /token ' +
+      'counters while a client has a window open; once a minute, the sweeper).',
     '',
   ];
   const rows = profiles.map((p) => {

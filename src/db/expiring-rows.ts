@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import { rowsOf } from './database.js';
+import { PERIODIC_STATEMENT, rowsOf } from './database.js';
 
 /** Tables with an expiry column that the sweeper empties in batches. */
 export const EXPIRING_TABLES = [
@@ -18,7 +18,7 @@ export async function deleteExpiredBatch(
 ): Promise<number> {
   // ctid batches keep each delete short, whatever the table's key.
   const result = await db.raw(
-    `delete from ${target.table} where ctid in (
+    `${PERIODIC_STATEMENT} delete from ${target.table} where ctid in (
        select ctid from ${target.table} where ${target.column} < now() limit ?
      ) returning 1`,
     [batchSize],

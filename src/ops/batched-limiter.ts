@@ -100,6 +100,8 @@ export class BatchedLimiter {
       totals = await this.store.hitMany(
         batch.map((b) => ({ key: this.#key(b.subject), hits: b.hits })),
         this.limit.windowSeconds,
+        [],
+        { periodic: true },
       );
     } catch (err) {
       // The database is away: keep the hits for the next flush.

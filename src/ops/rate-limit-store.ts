@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js';
-import { rowsOf } from '../db/database.js';
+import { PERIODIC_STATEMENT, rowsOf } from '../db/database.js';
 
 /** SQL for rate_limits: one atomic upsert per hit, so every process shares the same counters. */
 export class RateLimitStore {
@@ -31,10 +31,12 @@ export class RateLimitStore {
     hits: { key: string; hits: number }[],
     windowSeconds: number,
     peek: string[] = [],
+    { periodic = false } = {},
   ): Promise<Map<string, { count: number; windowEndsAt: Date }>> {
     if (hits.length === 0 && peek.length === 0) return new Map();
+    const label = periodic ? `${PERIODIC_STATEMENT} ` : '';
     const result = await this.db.raw(
-      `with hit as (
+      `${label}with hit as (
          insert into rate_limits (key, count, window_ends_at)
          select key, hits, now() + make_interval(secs => ?)
            from unnest(?::text[], ?::int[]) as h(key, hits)
