@@ -9,6 +9,8 @@ import { RealNameService } from './accounts/real-name-service.js';
 import { TotpService } from './accounts/totp-service.js';
 import { TotpStore } from './accounts/totp-store.js';
 import { AdminQueries } from './admin/admin-queries.js';
+import { OperatorService } from './admin/operator-service.js';
+import { OperatorStore } from './admin/operator-store.js';
 import { AuditService } from './audit/audit-service.js';
 import { AuditStore } from './audit/audit-store.js';
 import { CertificateService } from './certificates/certificate-service.js';
@@ -62,11 +64,13 @@ export function createServices(config: Config, db: Db, log: Logger) {
   const certificateStore = new CertificateStore(db);
   const auditStore = new AuditStore(db);
   const legalPersons = new LegalPersonService(legalPersonStore, accounts, outside.enterprise);
+  const audit = new AuditService(auditStore);
   return {
     protector,
     legalPersons,
-    audit: new AuditService(auditStore),
+    audit,
     adminQueries: new AdminQueries(db),
+    operators: new OperatorService(new OperatorStore(db), accounts, audit),
     sessionMeta: new SessionMetaStore(db),
     totp: new TotpService(new TotpStore(db), flowStates, protector),
     outside,

@@ -1,6 +1,7 @@
 import type { Context, Next } from 'koa';
 import { AppError } from '../errors.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
+import { ACR, acrSatisfies } from '../oidc/scopes.js';
 
 export class AdminUnauthorized extends AppError {
   override name = 'AdminUnauthorized';
@@ -15,11 +16,25 @@ declare module 'koa' {
   }
 }
 
+/** A person's admin token is refused until they sign in with a second factor or a certificate. */
+export class AdminAcrTooWeak extends AppError {
+  override name = 'AdminAcrTooWeak';
+  constructor() {
+    // RFC 9470: the client may ask for a new token with acr_values and try again.
+    super(401, 'insufficient_user_authentication', 'the admin API needs a sign-in with acr mfa or cert');
+  }
+}
+
 /**
- * Guards /admin/api: an access token with the `admin` scope, issued by this provider (client
- * credentials for automation). The actor — `admin:<client id>` — goes into every audit row.
+ * Guards /admin/api: an access token with the `admin` scope, issued by this provider. Automation
+ * uses client credentials (actor `admin:<client id>`); a person uses their own sign-in, which
+ * must have been at acr mfa or cert (kept on the token when it was issued) by an account that is
+ * an operator now (actor `operator:<account id>`).
  */
-export function requireAdmin(host: ProviderHost) {
+export function requireAdmin(
+  host: ProviderHost,
+  operators: { isOperator(accountId: string): Promise<boolean> },
+) {
   return async (ctx: Context, next: Next) => {
     const match = /^Bearer\s+([\w.~+/-]+=*)$/i.exec(ctx.get('authorization'));
     if (!match) {
@@ -27,12 +42,24 @@ export function requireAdmin(host: ProviderHost) {
       throw new AdminUnauthorized();
     }
     const { provider } = host;
-    const token =
-      (await provider.ClientCredentials.find(match[1]!)) ?? (await provider.AccessToken.find(match[1]!));
+    const machine = await provider.ClientCredentials.find(match[1]!);
+    const token = machine ?? (await provider.AccessToken.find(match[1]!));
     if (!token || token.isExpired) throw new AdminUnauthorized('the access token is invalid or expired');
     const scopes = new Set(String(token.scope ?? '').split(' '));
     if (!scopes.has('admin')) throw new AppError(403, 'insufficient_scope', 'the admin scope is required');
-    ctx.state.adminActor = `admin:${token.clientId}`;
-    await next();
+    if (machine) {
+      ctx.state.adminActor = `admin:${token.clientId}`;
+      return next();
+    }
+    const accountId = (token as { accountId?: string }).accountId;
+    const acr = (token as { extra?: { acr?: unknown } }).extra?.acr;
+    if (typeof acr !== 'string' || !acrSatisfies(acr, ACR.mfa)) {
+      ctx.set('WWW-Authenticate', `Bearer error="insufficient_user_authentication", acr_values="${ACR.mfa}"`);
+      throw new AdminAcrTooWeak();
+    }
+    if (!accountId || !(await operators.isOperator(accountId)))
+      throw new AppError(403, 'not_an_operator', 'this account is not an operator of the admin API');
+    ctx.state.adminActor = `operator:${accountId}`;
+    return next();
   };
 }

@@ -13,6 +13,7 @@ import type { ProviderHost } from '../oidc/provider-host.js';
 import type { SessionRevoker } from '../oidc/session-revoker.js';
 import { requireAdmin } from './admin-auth.js';
 import type { AdminQueries } from './admin-queries.js';
+import type { OperatorService } from './operator-service.js';
 
 export interface AdminDeps {
   host: ProviderHost;
@@ -22,6 +23,7 @@ export interface AdminDeps {
   audit: AuditService;
   revoker: SessionRevoker;
   queries: AdminQueries;
+  operators: Pick<OperatorService, 'isOperator'>;
 }
 
 /** The value the schema accepts, or a 400 saying what is wrong with it. */
@@ -42,7 +44,7 @@ async function* ndjson(rows: AsyncIterable<unknown>): AsyncGenerator<string> {
 /** The operators' JSON API under /admin/api. Every change is audited with who, what, when and why. */
 export function adminRoutes(deps: AdminDeps): Router {
   const router = new Router({ prefix: '/admin/api' });
-  router.use(requireAdmin(deps.host));
+  router.use(requireAdmin(deps.host, deps.operators));
   router.use(parseBody);
   router.use(async (ctx, next) => {
     assertCleanJson(ctx.request.body);

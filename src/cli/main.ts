@@ -136,6 +136,23 @@ accounts
   .option('--json', 'print JSON', false)
   .action(async (id, o) => print(await withServices((s) => s.accounts.setStatus(id, 'active')), o.json));
 
+const operators = program
+  .command('operators')
+  .description('people who may use the admin API with their own sign-in (acr mfa or cert)');
+operators
+  .command('add <account>')
+  .description('by phone number, verified ID number or account id')
+  .option('--json', 'print JSON', false)
+  .action(async (login, o) => print(await withServices((s) => s.operators.add(login, 'cli')), o.json));
+operators
+  .command('remove <account>')
+  .option('--json', 'print JSON', false)
+  .action(async (login, o) => print(await withServices((s) => s.operators.remove(login, 'cli')), o.json));
+operators
+  .command('list')
+  .option('--json', 'print JSON', false)
+  .action(async (o) => print(await withServices((s) => s.operators.list()), o.json));
+
 registerDevCa(program);
 registerBridge(program);
 registerDevAlipay(program);

@@ -122,6 +122,7 @@ export function createApp(deps: AppDeps): Koa {
       audit: services.audit,
       revoker,
       queries: services.adminQueries,
+      operators: services.operators,
     }).routes(),
   );
   if (config.devMode) {

@@ -106,6 +106,19 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
     async loadExistingGrant(ctx: KoaContextWithOIDC) {
       return deps.consents.loadExistingGrant(ctx);
     },
+    // The admin API accepts a person's token only from a sign-in at acr mfa or cert: the token
+    // keeps the acr of the code or refresh token it came from.
+    async extraTokenClaims(ctx, token) {
+      if (
+        token.kind !== 'AccessToken' ||
+        !String(token.scope ?? '')
+          .split(' ')
+          .includes('admin')
+      )
+        return undefined;
+      const source = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken;
+      return source?.acr ? { acr: source.acr } : undefined;
+    },
     issueRefreshToken: async (_ctx, client, code) =>
       client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     // Every refresh rotates; a reused refresh token revokes the whole grant (oidc-provider does that on reuse).

@@ -29,6 +29,13 @@ describe('authentication strength ordering', () => {
     );
   });
 
+  it('asks for mfa at least whenever the admin scope is requested', () => {
+    expect(requiredAcr(oidcWith({ scope: 'openid admin' }))).toBe(ACR.mfa);
+    expect(requiredAcr(oidcWith({ scope: 'openid admin', acr_values: ACR.basic }))).toBe(ACR.mfa);
+    expect(requiredAcr(oidcWith({ scope: 'openid admin', acr_values: ACR.cert }))).toBe(ACR.cert);
+    expect(requiredAcr(oidcWith({ scope: 'openid administration' }))).toBeUndefined();
+  });
+
   it('orders certification levels L1 < L2 < L3', () => {
     expect(levelSatisfies('L2', 'L2')).toBe(true);
     expect(levelSatisfies('L3', 'L2')).toBe(true);

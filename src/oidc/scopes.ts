@@ -15,7 +15,7 @@ export const SUPPORTED_SCOPES = [
   'phone',
   'identity',
   'enterprise',
-  // Operators' automation: the admin API (client credentials only; no person's data).
+  // The admin API: operators' automation (client credentials) and operators themselves (acr mfa+).
   'admin',
 ] as const;
 export type Scope = (typeof SUPPORTED_SCOPES)[number];

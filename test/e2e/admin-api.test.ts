@@ -1,8 +1,15 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addCitizen, randomIdNumber } from '../support/citizen.js';
+import { addCitizen, latestSmsCode, randomIdNumber, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
-import { authorize, type RelyingParty, registerRelyingParty, signIn } from '../support/relying-party.js';
+import {
+  authorize,
+  beginAuthorization,
+  completeAuthorization,
+  type RelyingParty,
+  registerRelyingParty,
+  signIn,
+} from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { UserAgent } from '../support/user-agent.js';
 
@@ -155,5 +162,90 @@ describe.each(databaseKinds())('the admin API (%s)', (kind) => {
     expect(badDays.status).toBe(400);
     expect(await badDays.json()).toMatchObject({ error: 'invalid_request' });
     expect(await server.services.audit.verify()).toMatchObject({ ok: true });
+  });
+
+  describe('signed in as a person', () => {
+    let adminConsole: RelyingParty;
+    beforeAll(async () => {
+      adminConsole = await registerRelyingParty(server, {
+        name: '运维控制台',
+        firstParty: true,
+        scopes: ['openid', 'admin'],
+      });
+    });
+
+    /** Password, then the step-up the admin scope demands (an SMS code): the console's access token. */
+    async function adminTokenOf(phone: string): Promise<{ accessToken: string; stepUpShown: boolean }> {
+      const ua = new UserAgent();
+      const start = await beginAuthorization(ua, adminConsole, { scope: 'openid admin' });
+      const afterPassword = await submit(ua, start.page, '/login', { login: phone, password: PASSWORD });
+      const stepUpShown = afterPassword.body.includes('安全验证');
+      const sent = await submit(ua, afterPassword, '/step-up', { action: 'send_sms' });
+      const done = await submit(
+        ua,
+        sent,
+        '/step-up',
+        { sms_code: (await latestSmsCode(server, phone))!, action: 'verify' },
+        adminConsole.redirectUri,
+      );
+      const { tokens } = await completeAuthorization(ua, adminConsole, start, done);
+      expect(tokens!.claims()!.acr).toBe('urn:unified-id:acr:mfa');
+      return { accessToken: tokens!.access_token, stepUpShown };
+    }
+
+    it('accepts an operator after a second factor, refuses others, and audits the person as the actor', async () => {
+      const person = await addCitizen(server, PASSWORD);
+      await server.services.operators.add(person.phone, 'test');
+      const { accessToken, stepUpShown } = await adminTokenOf(person.phone);
+      // A password alone is not enough to get an admin token: the step-up page comes first.
+      expect(stepUpShown).toBe(true);
+
+      const created = await api(
+        '/clients',
+        {
+          method: 'POST',
+          body: JSON.stringify({ name: '某区政务服务网', redirectUris: ['https://qu.example.gov.cn/cb'] }),
+        },
+        accessToken,
+      );
+      expect(created.status).toBe(201);
+      const row = await server.database
+        .db('audit_events')
+        .where({ type: 'admin.client_created', actor: `operator:${person.id}` })
+        .first();
+      expect(row).toBeTruthy();
+
+      // Someone who is not an operator gets nowhere with the same kind of token.
+      const stranger = await addCitizen(server, PASSWORD);
+      const theirs = await adminTokenOf(stranger.phone);
+      const refused = await api('/clients', {}, theirs.accessToken);
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toMatchObject({ error: 'not_an_operator' });
+
+      // Removing an operator takes effect at once, for the token already issued too.
+      await server.services.operators.remove(person.phone, 'test');
+      expect((await api('/clients', {}, accessToken)).status).toBe(403);
+      expect(
+        await server.database.db('audit_events').where({ type: 'admin.operator_removed' }).first(),
+      ).toMatchObject({
+        actor: 'test',
+        account_id: person.id,
+      });
+    });
+
+    it("refuses a person's admin token that does not carry a strong sign-in", async () => {
+      const person = await addCitizen(server, PASSWORD);
+      await server.services.operators.add(person.id, 'test');
+      const { accessToken } = await adminTokenOf(person.phone);
+      // As a token issued before this check existed would be: no acr kept with it.
+      await server.database
+        .db('oidc_models')
+        .where({ model: 'AccessToken', id: accessToken })
+        .update({ payload: server.database.db.raw(`payload - 'extra'`) });
+      const res = await api('/clients', {}, accessToken);
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ error: 'insufficient_user_authentication' });
+      expect(res.headers.get('www-authenticate')).toContain('acr_values="urn:unified-id:acr:mfa"');
+    });
   });
 });

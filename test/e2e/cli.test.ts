@@ -73,6 +73,25 @@ describe('the unified-id command line, on the embedded database', () => {
     expect(locked.status).toBe('locked');
   });
 
+  it('makes an account an operator of the admin API and takes it back, both audited', async () => {
+    await cli('accounts', 'add', '--phone', '13900139000', '--password', 'Strong#Pass2024');
+    const added = JSON.parse((await cli('operators', 'add', '13900139000', '--json')).stdout) as {
+      phone: string;
+      operator: boolean;
+      changed: boolean;
+    };
+    expect(added).toMatchObject({ phone: '139****9000', operator: true, changed: true });
+    const listed = JSON.parse((await cli('operators', 'list', '--json')).stdout) as { phone: string }[];
+    expect(listed.map((o) => o.phone)).toEqual(['139****9000']);
+    const removed = JSON.parse((await cli('operators', 'remove', '13900139000', '--json')).stdout);
+    expect(removed).toMatchObject({ operator: false, changed: true });
+    expect(JSON.parse((await cli('operators', 'list', '--json')).stdout)).toEqual([]);
+    const unknown = await cli('operators', 'add', '13700137000').catch((e) => e);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no such account/);
+    expect((await cli('audit', 'verify', '--json')).stdout).toContain('"ok": true');
+  });
+
   it('lists and rotates signing keys, keeping a staged key published ahead of use', async () => {
     const before = JSON.parse((await cli('keys', 'list', '--json')).stdout) as {
       kid: string;
