@@ -26,6 +26,10 @@ export interface AdminDeps {
   operators: Pick<OperatorService, 'isOperator'>;
 }
 
+/** Why: every change through the admin API is audited with the operator's reason. */
+const REASON = z.string().trim().min(2).max(500);
+const WHY = z.object({ reason: REASON });
+
 /** The value the schema accepts, or a 400 saying what is wrong with it. */
 function valid<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const parsed = schema.safeParse(value);
@@ -67,11 +71,9 @@ export function adminRoutes(deps: AdminDeps): Router {
     ctx.body = await deps.clients.list();
   });
   router.post('/clients', async (ctx) => {
-    const created = await deps.clients.add(ctx.request.body as ClientInput);
-    await audit(ctx, 'client_created', {
-      clientId: created.client_id,
-      name: (ctx.request.body as ClientInput).name,
-    });
+    const { reason, ...input } = body(ctx, z.looseObject({ reason: REASON }));
+    const created = await deps.clients.add(input as ClientInput);
+    await audit(ctx, 'client_created', { clientId: created.client_id, name: input['name'], reason });
     ctx.status = 201;
     ctx.body = created;
   });
@@ -79,14 +81,15 @@ export function adminRoutes(deps: AdminDeps): Router {
     ctx.body = await deps.clients.show(ctx.params['id']!);
   });
   router.patch('/clients/:id', async (ctx) => {
-    const { disabled } = body(ctx, z.object({ disabled: z.boolean() }));
+    const { disabled, reason } = body(ctx, z.object({ disabled: z.boolean(), reason: REASON }));
     await deps.clients.setDisabled(ctx.params['id']!, disabled);
-    await audit(ctx, disabled ? 'client_disabled' : 'client_enabled', { clientId: ctx.params['id'] });
+    await audit(ctx, disabled ? 'client_disabled' : 'client_enabled', { clientId: ctx.params['id'], reason });
     ctx.body = await deps.clients.show(ctx.params['id']!);
   });
   router.post('/clients/:id/rotate-secret', async (ctx) => {
+    const { reason } = body(ctx, WHY);
     const rotated = await deps.clients.rotateSecret(ctx.params['id']!);
-    await audit(ctx, 'client_secret_rotated', { clientId: ctx.params['id'] });
+    await audit(ctx, 'client_secret_rotated', { clientId: ctx.params['id'], reason });
     ctx.body = rotated;
   });
 
@@ -101,20 +104,20 @@ export function adminRoutes(deps: AdminDeps): Router {
     ctx.body = await deps.accounts.show(ctx.params['id']!);
   });
   router.post('/accounts/:id/lock', async (ctx) => {
-    const { reason } = body(ctx, z.object({ reason: z.string().trim().min(2).max(500) }));
+    const { reason } = body(ctx, WHY);
     const view = await deps.accounts.setStatus(ctx.params['id']!, 'locked');
     await deps.revoker.revokeAll(view.id);
     await audit(ctx, 'account_locked', { reason }, view.id);
     ctx.body = view;
   });
   router.post('/accounts/:id/unlock', async (ctx) => {
-    const { reason } = body(ctx, z.object({ reason: z.string().trim().min(2).max(500) }));
+    const { reason } = body(ctx, WHY);
     const view = await deps.accounts.setStatus(ctx.params['id']!, 'active');
     await audit(ctx, 'account_unlocked', { reason }, view.id);
     ctx.body = view;
   });
   router.post('/accounts/:id/sign-out', async (ctx) => {
-    const { reason } = body(ctx, z.object({ reason: z.string().trim().min(2).max(500) }));
+    const { reason } = body(ctx, WHY);
     const view = await deps.accounts.show(ctx.params['id']!);
     const sessions = await deps.revoker.revokeAll(view.id);
     await audit(ctx, 'account_signed_out', { reason, sessions }, view.id);
@@ -140,9 +143,10 @@ export function adminRoutes(deps: AdminDeps): Router {
     ctx.body = await deps.keys.list();
   });
   router.post('/keys/rotate', async (ctx) => {
+    const { reason } = body(ctx, WHY);
     const keys = await deps.keys.rotate();
     await deps.host.refresh();
-    await audit(ctx, 'keys_rotated', {});
+    await audit(ctx, 'keys_rotated', { reason });
     ctx.body = keys;
   });
 

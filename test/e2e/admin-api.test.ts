@@ -51,7 +51,11 @@ describe.each(databaseKinds())('the admin API (%s)', (kind) => {
   it('creates, lists, disables and rotates relying parties, each action audited', async () => {
     const created = await api('/clients', {
       method: 'POST',
-      body: JSON.stringify({ name: '某县政务服务网', redirectUris: ['https://county.example.gov.cn/cb'] }),
+      body: JSON.stringify({
+        name: '某县政务服务网',
+        redirectUris: ['https://county.example.gov.cn/cb'],
+        reason: '县政务服务网接入',
+      }),
     });
     expect(created.status).toBe(201);
     const { client_id, client_secret } = (await created.json()) as {
@@ -64,26 +68,38 @@ describe.each(databaseKinds())('the admin API (%s)', (kind) => {
 
     const bad = await api('/clients', {
       method: 'POST',
-      body: JSON.stringify({ name: 'x', redirectUris: ['nope'] }),
+      body: JSON.stringify({ name: 'x', redirectUris: ['nope'], reason: '测试' }),
     });
     expect(bad.status).toBe(400);
+    // No change without a reason: the audit records why.
+    const unexplained = await api('/clients', {
+      method: 'POST',
+      body: JSON.stringify({ name: '某乡服务站', redirectUris: ['https://xiang.example.gov.cn/cb'] }),
+    });
+    expect(unexplained.status).toBe(400);
+    expect(await unexplained.json()).toMatchObject({ error: 'invalid_request' });
 
     const disabled = await api(`/clients/${client_id}`, {
       method: 'PATCH',
-      body: JSON.stringify({ disabled: true }),
+      body: JSON.stringify({ disabled: true, reason: '网站停止服务' }),
     });
     expect(((await disabled.json()) as { disabled: boolean }).disabled).toBe(true);
-    const rotated = (await (await api(`/clients/${client_id}/rotate-secret`, { method: 'POST' })).json()) as {
+    const rotated = (await (
+      await api(`/clients/${client_id}/rotate-secret`, {
+        method: 'POST',
+        body: JSON.stringify({ reason: '密钥泄露' }),
+      })
+    ).json()) as {
       client_secret: string;
     };
     expect(rotated.client_secret).not.toBe(client_secret);
 
     const log = (await (await api('/audit?type=admin.client_created')).json()) as {
       actor: string;
-      detail: { clientId: string };
+      detail: { clientId: string; reason: string };
     }[];
     expect(log[0]!.actor).toBe(`admin:${operator.clientId}`);
-    expect(log[0]!.detail.clientId).toBe(client_id);
+    expect(log[0]!.detail).toMatchObject({ clientId: client_id, reason: '县政务服务网接入' });
   });
 
   it('finds accounts masked, shows the whole ID number only with a reason, and locks and signs out', async () => {
@@ -128,7 +144,9 @@ describe.each(databaseKinds())('the admin API (%s)', (kind) => {
   it('lists and rotates keys, exports the audit log, and counts logins per day', async () => {
     const keys = (await (await api('/keys')).json()) as { state: string }[];
     expect(keys.filter((k) => k.state === 'current')).toHaveLength(2);
-    const rotated = (await (await api('/keys/rotate', { method: 'POST' })).json()) as { state: string }[];
+    const rotated = (await (
+      await api('/keys/rotate', { method: 'POST', body: JSON.stringify({ reason: '例行轮换' }) })
+    ).json()) as { state: string }[];
     expect(rotated.filter((k) => k.state === 'retired').length).toBeGreaterThanOrEqual(2);
     const exportOnce = async () => {
       const res = await api('/audit/export');
@@ -208,7 +226,11 @@ describe.each(databaseKinds())('the admin API (%s)', (kind) => {
         '/clients',
         {
           method: 'POST',
-          body: JSON.stringify({ name: '某区政务服务网', redirectUris: ['https://qu.example.gov.cn/cb'] }),
+          body: JSON.stringify({
+            name: '某区政务服务网',
+            redirectUris: ['https://qu.example.gov.cn/cb'],
+            reason: '区政务服务网接入',
+          }),
         },
         accessToken,
       );
