@@ -3,14 +3,14 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { AccountService } from '../accounts/account-service.js';
-import { maskIdNumber } from '../accounts/id-number.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { ClientInput, ClientService } from '../clients/client-service.js';
-import { BadInput, NotFound } from '../errors.js';
+import { BadInput } from '../errors.js';
 import { assertCleanJson, parseBody } from '../http/body.js';
 import type { KeyService } from '../oidc/keys/key-service.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { SessionRevoker } from '../oidc/session-revoker.js';
+import { AdminActions, type Requester } from './admin-actions.js';
 import { requireAdmin } from './admin-auth.js';
 import type { AdminQueries } from './admin-queries.js';
 import type { OperatorService } from './operator-service.js';
@@ -29,6 +29,16 @@ export interface AdminDeps {
 /** Why: every change through the admin API is audited with the operator's reason. */
 const REASON = z.string().trim().min(2).max(500);
 const WHY = z.object({ reason: REASON });
+
+/** The reason a change's JSON body gives (400 without one). */
+function reasonOf(ctx: Context): string {
+  return body(ctx, WHY).reason;
+}
+
+/** A read's reason is welcome (`?reason=`), not required. */
+function optionalReason(ctx: Context): string | undefined {
+  return valid(REASON.optional(), ctx.query['reason'] ?? undefined);
+}
 
 /** The value the schema accepts, or a 400 saying what is wrong with it. */
 function valid<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
@@ -55,16 +65,20 @@ export function adminRoutes(deps: AdminDeps): Router {
     await next();
   });
 
-  const audit = (ctx: Context, type: string, detail: Record<string, unknown>, accountId?: string) =>
-    deps.audit.record({
-      type: `admin.${type}`,
-      outcome: 'success',
-      actor: ctx.state.adminActor!,
-      accountId,
-      ip: ctx.ip,
-      userAgent: ctx.get('user-agent'),
-      detail,
-    });
+  const actions = new AdminActions({
+    clients: deps.clients,
+    accounts: deps.accounts,
+    keys: deps.keys,
+    audit: deps.audit,
+    endSessions: (accountId) => deps.revoker.revokeAll(accountId),
+    keysRotated: () => deps.host.refresh(),
+  });
+  const requester = (ctx: Context, reason: string | undefined): Requester => ({
+    actor: ctx.state.adminActor!,
+    reason,
+    ip: ctx.ip,
+    userAgent: ctx.get('user-agent'),
+  });
 
   // Relying parties.
   router.get('/clients', async (ctx) => {
@@ -72,25 +86,18 @@ export function adminRoutes(deps: AdminDeps): Router {
   });
   router.post('/clients', async (ctx) => {
     const { reason, ...input } = body(ctx, z.looseObject({ reason: REASON }));
-    const created = await deps.clients.add(input as ClientInput);
-    await audit(ctx, 'client_created', { clientId: created.client_id, name: input['name'], reason });
+    ctx.body = await actions.createClient(input as ClientInput, requester(ctx, reason));
     ctx.status = 201;
-    ctx.body = created;
   });
   router.get('/clients/:id', async (ctx) => {
     ctx.body = await deps.clients.show(ctx.params['id']!);
   });
   router.patch('/clients/:id', async (ctx) => {
     const { disabled, reason } = body(ctx, z.object({ disabled: z.boolean(), reason: REASON }));
-    await deps.clients.setDisabled(ctx.params['id']!, disabled);
-    await audit(ctx, disabled ? 'client_disabled' : 'client_enabled', { clientId: ctx.params['id'], reason });
-    ctx.body = await deps.clients.show(ctx.params['id']!);
+    ctx.body = await actions.setClientDisabled(ctx.params['id']!, disabled, requester(ctx, reason));
   });
   router.post('/clients/:id/rotate-secret', async (ctx) => {
-    const { reason } = body(ctx, WHY);
-    const rotated = await deps.clients.rotateSecret(ctx.params['id']!);
-    await audit(ctx, 'client_secret_rotated', { clientId: ctx.params['id'], reason });
-    ctx.body = rotated;
+    ctx.body = await actions.rotateClientSecret(ctx.params['id']!, requester(ctx, reasonOf(ctx)));
   });
 
   // Accounts: masked unless an audited reason is given.
@@ -104,38 +111,17 @@ export function adminRoutes(deps: AdminDeps): Router {
     ctx.body = await deps.accounts.show(ctx.params['id']!);
   });
   router.post('/accounts/:id/lock', async (ctx) => {
-    const { reason } = body(ctx, WHY);
-    const view = await deps.accounts.setStatus(ctx.params['id']!, 'locked');
-    await deps.revoker.revokeAll(view.id);
-    await audit(ctx, 'account_locked', { reason }, view.id);
-    ctx.body = view;
+    ctx.body = await actions.lockAccount(ctx.params['id']!, requester(ctx, reasonOf(ctx)));
   });
   router.post('/accounts/:id/unlock', async (ctx) => {
-    const { reason } = body(ctx, WHY);
-    const view = await deps.accounts.setStatus(ctx.params['id']!, 'active');
-    await audit(ctx, 'account_unlocked', { reason }, view.id);
-    ctx.body = view;
+    ctx.body = await actions.unlockAccount(ctx.params['id']!, requester(ctx, reasonOf(ctx)));
   });
   router.post('/accounts/:id/sign-out', async (ctx) => {
-    const { reason } = body(ctx, WHY);
-    const view = await deps.accounts.show(ctx.params['id']!);
-    const sessions = await deps.revoker.revokeAll(view.id);
-    await audit(ctx, 'account_signed_out', { reason, sessions }, view.id);
-    ctx.body = { ...view, sessionsEnded: sessions };
+    ctx.body = await actions.signOutAccount(ctx.params['id']!, requester(ctx, reasonOf(ctx)));
   });
   router.post('/accounts/:id/identity', async (ctx) => {
     const { reason } = body(ctx, z.object({ reason: z.string().trim().min(5).max(500) }));
-    const account = await deps.accounts.findByLogin(ctx.params['id']!);
-    if (!account) throw new NotFound('no such account');
-    const identity = deps.accounts.identityOf(account);
-    if (!identity) throw new NotFound('the account is not verified');
-    await audit(ctx, 'identity_revealed', { reason, idNumber: maskIdNumber(identity.idNumber) }, account.id);
-    ctx.body = {
-      id: account.id,
-      realName: identity.realName,
-      idNumber: identity.idNumber,
-      idType: identity.idType,
-    };
+    ctx.body = await actions.revealIdentity(ctx.params['id']!, requester(ctx, reason));
   });
 
   // Signing keys.
@@ -143,11 +129,7 @@ export function adminRoutes(deps: AdminDeps): Router {
     ctx.body = await deps.keys.list();
   });
   router.post('/keys/rotate', async (ctx) => {
-    const { reason } = body(ctx, WHY);
-    const keys = await deps.keys.rotate();
-    await deps.host.refresh();
-    await audit(ctx, 'keys_rotated', { reason });
-    ctx.body = keys;
+    ctx.body = await actions.rotateKeys(requester(ctx, reasonOf(ctx)));
   });
 
   // The audit log and statistics.
@@ -170,8 +152,7 @@ export function adminRoutes(deps: AdminDeps): Router {
   });
   router.get('/audit/export', async (ctx) => {
     // Streamed a page at a time: a province's six months of events do not fit in one string.
-    const { lastId, rows } = await deps.audit.snapshot();
-    await audit(ctx, 'audit_exported', { throughId: lastId });
+    const rows = await actions.exportAudit(requester(ctx, optionalReason(ctx)));
     ctx.type = 'application/x-ndjson';
     ctx.set('Content-Disposition', 'attachment; filename="unified-id-audit.ndjson"');
     ctx.body = Readable.from(ndjson(rows));

@@ -1,8 +1,10 @@
 import { Command, Option } from 'commander';
+import { AdminActions, type Requester } from '../admin/admin-actions.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { EmbeddedDatabaseBusy, openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { AppError } from '../errors.js';
+import type { Services } from '../services.js';
 import { registerBridge } from './bridge-command.js';
 import { print, withServices } from './context.js';
 import { registerDevAlipay } from './dev-alipay-command.js';
@@ -11,6 +13,27 @@ import { runServe } from './serve.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const list = (value: string) => value.split(/[,\s]+/).filter(Boolean);
+
+const REASON_HELP = 'why: recorded in the audit log with the change';
+const byCli = (reason: string): Requester => ({ actor: 'cli', reason });
+
+/**
+ * The admin API's actions, from the command line. No provider runs here to tell the sites by
+ * back-channel logout, so ending an account's sessions removes them and their tokens only.
+ */
+function adminActions(s: Services): AdminActions {
+  return new AdminActions({
+    clients: s.clients,
+    accounts: s.accounts,
+    keys: s.keys,
+    audit: s.audit,
+    endSessions: async (accountId) => {
+      const sessions = (await s.models.sessionsOf(accountId)).length;
+      await s.models.removeAllOf(accountId);
+      return sessions;
+    },
+  });
+}
 
 const program = new Command('unified-id').description('Unified ID (统一用户账号) OpenID Connect provider');
 
@@ -52,23 +75,27 @@ clients
   .addOption(new Option('--id-token-alg <alg>', 'ID token signing algorithm').choices(['ES256', 'RS256']))
   .addOption(new Option('--require-level <level>', 'minimum certification level').choices(['L1', 'L2', 'L3']))
   .option('--first-party', 'trusted site: no consent screen', false)
+  .requiredOption('--reason <why>', REASON_HELP)
   .option('--json', 'print JSON', false)
   .action(async (o) => {
     const created = await withServices((s) =>
-      s.clients.add({
-        name: o.name,
-        redirectUris: o.redirectUri,
-        postLogoutRedirectUris: o.postLogoutRedirectUri,
-        backchannelLogoutUri: o.backchannelLogoutUri,
-        grantTypes: o.grantTypes,
-        scopes: o.scopes,
-        authMethod: o.authMethod,
-        jwksUri: o.jwksUri,
-        subjectType: o.subjectType,
-        idTokenSigningAlg: o.idTokenAlg,
-        firstParty: o.firstParty,
-        requireLevel: o.requireLevel,
-      }),
+      adminActions(s).createClient(
+        {
+          name: o.name,
+          redirectUris: o.redirectUri,
+          postLogoutRedirectUris: o.postLogoutRedirectUri,
+          backchannelLogoutUri: o.backchannelLogoutUri,
+          grantTypes: o.grantTypes,
+          scopes: o.scopes,
+          authMethod: o.authMethod,
+          jwksUri: o.jwksUri,
+          subjectType: o.subjectType,
+          idTokenSigningAlg: o.idTokenAlg,
+          firstParty: o.firstParty,
+          requireLevel: o.requireLevel,
+        },
+        byCli(o.reason),
+      ),
     );
     print(created, o.json);
   });
@@ -80,14 +107,20 @@ clients
   .command('show <clientId>')
   .option('--json', 'print JSON', false)
   .action(async (id, o) => print(await withServices((s) => s.clients.show(id)), o.json));
-clients.command('remove <clientId>').action(async (id) => {
-  await withServices((s) => s.clients.remove(id));
-  console.log(`removed ${id}`);
-});
+clients
+  .command('remove <clientId>')
+  .requiredOption('--reason <why>', REASON_HELP)
+  .action(async (id, o) => {
+    await withServices((s) => adminActions(s).removeClient(id, byCli(o.reason)));
+    console.log(`removed ${id}`);
+  });
 clients
   .command('rotate-secret <clientId>')
+  .requiredOption('--reason <why>', REASON_HELP)
   .option('--json', 'print JSON', false)
-  .action(async (id, o) => print(await withServices((s) => s.clients.rotateSecret(id)), o.json));
+  .action(async (id, o) =>
+    print(await withServices((s) => adminActions(s).rotateClientSecret(id, byCli(o.reason))), o.json),
+  );
 
 const keys = program.command('keys').description('signing keys');
 keys
@@ -104,16 +137,9 @@ keys
   );
 keys
   .command('rotate')
+  .requiredOption('--reason <why>', REASON_HELP)
   .option('--json', 'print JSON', false)
-  .action(async (o) =>
-    print(
-      await withServices(async (s) => {
-        await s.keys.ensureKeys();
-        return s.keys.rotate();
-      }),
-      o.json,
-    ),
-  );
+  .action(async (o) => print(await withServices((s) => adminActions(s).rotateKeys(byCli(o.reason))), o.json));
 
 const accounts = program.command('accounts').description('user accounts');
 accounts
@@ -129,12 +155,19 @@ accounts
   .action(async (id, o) => print(await withServices((s) => s.accounts.show(id)), o.json));
 accounts
   .command('lock <account>')
+  .description('locked, and signed out everywhere')
+  .requiredOption('--reason <why>', REASON_HELP)
   .option('--json', 'print JSON', false)
-  .action(async (id, o) => print(await withServices((s) => s.accounts.setStatus(id, 'locked')), o.json));
+  .action(async (id, o) =>
+    print(await withServices((s) => adminActions(s).lockAccount(id, byCli(o.reason))), o.json),
+  );
 accounts
   .command('unlock <account>')
+  .requiredOption('--reason <why>', REASON_HELP)
   .option('--json', 'print JSON', false)
-  .action(async (id, o) => print(await withServices((s) => s.accounts.setStatus(id, 'active')), o.json));
+  .action(async (id, o) =>
+    print(await withServices((s) => adminActions(s).unlockAccount(id, byCli(o.reason))), o.json),
+  );
 
 const operators = program
   .command('operators')
@@ -158,6 +191,25 @@ registerBridge(program);
 registerDevAlipay(program);
 
 const audit = program.command('audit').description('the tamper-evident security log');
+audit
+  .command('list')
+  .description('the newest events first')
+  .option('--account <id>', 'only this account')
+  .option('--type <type>', 'only this type, e.g. login or admin.account_locked')
+  .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 50)
+  .option('--json', 'print JSON', false)
+  .action(async (o) =>
+    print(
+      await withServices((s) =>
+        s.audit.query({
+          accountId: o.account,
+          type: o.type,
+          limit: Math.min(Math.max(o.limit || 50, 1), 1000),
+        }),
+      ),
+      o.json,
+    ),
+  );
 audit
   .command('verify')
   .description('walk the hash chain; exit 1 at the first deleted or altered row')

@@ -8,6 +8,12 @@ import { freePort } from '../support/server.js';
 const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-cli-'));
 const env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'development' };
 const cli = (...args: string[]) => runCli(args, env);
+const auditRows = async () =>
+  JSON.parse((await cli('audit', 'list', '--limit', '1000', '--json')).stdout) as {
+    type: string;
+    actor: string;
+    detail: Record<string, unknown>;
+  }[];
 
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
@@ -22,6 +28,8 @@ describe('the unified-id command line, on the embedded database', () => {
       'https://city.example.gov.cn/oidc/callback',
       '--scopes',
       'openid,profile,phone',
+      '--reason',
+      '某市接入统一身份认证',
       '--json',
     );
     const created = JSON.parse(stdout) as { client_id: string; client_secret: string };
@@ -36,14 +44,29 @@ describe('the unified-id command line, on the embedded database', () => {
     // The secret is shown once, never in listings.
     expect(JSON.stringify(listed)).not.toContain(created.client_secret);
 
-    await cli('clients', 'remove', created.client_id);
+    await cli('clients', 'remove', created.client_id, '--reason', '网站下线');
+    const rows = await auditRows();
+    expect(rows.find((r) => r.type === 'admin.client_created')).toMatchObject({
+      actor: 'cli',
+      detail: { clientId: created.client_id, reason: '某市接入统一身份认证' },
+    });
+    expect(rows.find((r) => r.type === 'admin.client_removed')?.detail).toMatchObject({ reason: '网站下线' });
     const gone = await cli('clients', 'show', created.client_id).catch((e) => e);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/no such client/);
   });
 
   it('refuses a malformed redirect URI with a message, not a stack trace', async () => {
-    const failed = await cli('clients', 'add', '--name', 'x', '--redirect-uri', 'not a url').catch((e) => e);
+    const failed = await cli(
+      'clients',
+      'add',
+      '--name',
+      'x',
+      '--redirect-uri',
+      'not a url',
+      '--reason',
+      '测试',
+    ).catch((e) => e);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/redirectUris/);
     expect(failed.stderr).not.toMatch(/\n\s+at /);
@@ -67,9 +90,12 @@ describe('the unified-id command line, on the embedded database', () => {
     const account = JSON.parse(stdout) as { phoneMasked: string; certificationLevel: string };
     expect(account.phoneMasked).toBe('138****8000');
     expect(account.certificationLevel).toBe('L1');
-    const locked = JSON.parse((await cli('accounts', 'lock', '13800138000', '--json')).stdout) as {
-      status: string;
-    };
+    const unexplained = await cli('accounts', 'lock', '13800138000').catch((e) => e);
+    expect(unexplained.code).toBe(1);
+    expect(unexplained.stderr).toMatch(/--reason/);
+    const locked = JSON.parse(
+      (await cli('accounts', 'lock', '13800138000', '--reason', '疑似被盗用', '--json')).stdout,
+    ) as { status: string };
     expect(locked.status).toBe('locked');
   });
 
@@ -99,7 +125,7 @@ describe('the unified-id command line, on the embedded database', () => {
       alg: string;
     }[];
     const stagedEs = before.find((k) => k.alg === 'ES256' && k.state === 'next')!;
-    const after = JSON.parse((await cli('keys', 'rotate', '--json')).stdout) as {
+    const after = JSON.parse((await cli('keys', 'rotate', '--reason', '例行轮换', '--json')).stdout) as {
       kid: string;
       state: string;
       alg: string;
