@@ -82,6 +82,22 @@ export async function startServer(
             ttlSeconds: config.ssoSessionTtl,
           });
         },
+        // 退出: the whole SSO session, or (保持登录) only the site that asked.
+        onLoggedOut: async (ctx) => {
+          const accountId = ctx.oidc.session?.accountId;
+          if (!accountId) return;
+          await services.audit.record({
+            type: 'logout',
+            outcome: 'success',
+            accountId,
+            ip: ctx.ip,
+            userAgent: ctx.get('user-agent'),
+            detail: {
+              clientId: ctx.oidc.client?.clientId ?? null,
+              scope: ctx.oidc.params?.['logout'] ? 'all_sites' : 'this_site',
+            },
+          });
+        },
       },
     );
     const { accountSpaceClientId, demoClient } = await underStartupLock(database, async () => ({

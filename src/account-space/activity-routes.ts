@@ -18,6 +18,7 @@ const EVENT_NAMES: Record<string, string> = {
   consent: '授权网站',
   consent_revoked: '取消授权',
   session_ended: '退出登录设备',
+  logout: '退出登录',
   identity_revealed: '查看完整实名信息',
   alipay_link: '关联支付宝账户',
   alipay_unlink: '解除支付宝绑定',

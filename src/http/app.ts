@@ -18,6 +18,7 @@ import { SessionRevoker } from '../oidc/session-revoker.js';
 import type { Metrics } from '../ops/metrics.js';
 import { opsRoutes } from '../ops/ops-routes.js';
 import type { Services } from '../services.js';
+import { settleBeforeResponse } from './before-response.js';
 import { Csrf } from './csrf.js';
 import { errorHandler } from './error-handler.js';
 import { requestContext } from './request-context.js';
@@ -157,14 +158,16 @@ export function createApp(deps: AppDeps): Koa {
   });
 
   const mounted = new WeakMap<Provider, Koa.Middleware>();
-  app.use((ctx, next) => {
+  app.use(async (ctx, next) => {
     const provider = deps.host.provider;
     let middleware = mounted.get(provider);
     if (!middleware) {
       middleware = mount(provider as unknown as Koa);
       mounted.set(provider, middleware);
     }
-    return middleware(ctx, next);
+    // The provider's event handlers (the logout's audit row) finish before the browser moves on.
+    await middleware(ctx, next);
+    await settleBeforeResponse(ctx);
   });
   return app;
 }

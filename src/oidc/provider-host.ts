@@ -1,7 +1,16 @@
 import { type KoaContextWithOIDC, Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
+import { finishBeforeResponse } from '../http/before-response.js';
 import { type ProviderDependencies, providerConfiguration } from './configuration.js';
 import type { KeyService } from './keys/key-service.js';
+
+/** What the server does after oidc-provider's own work, on every instance it builds. */
+export interface ProviderHooks {
+  /** After an authorization request succeeded (a code went to a site). */
+  onAuthorized?: ((ctx: KoaContextWithOIDC) => Promise<void>) | undefined;
+  /** After 退出 (RP-initiated logout) was confirmed. */
+  onLoggedOut?: ((ctx: KoaContextWithOIDC) => Promise<void>) | undefined;
+}
 
 /**
  * Holds the live oidc-provider instance. Its keystore is fixed at construction, so when the
@@ -18,15 +27,15 @@ export class ProviderHost {
     private readonly keys: KeyService,
     private readonly trustProxy: boolean,
     private readonly log: Logger,
-    private readonly onAuthorized?: (ctx: KoaContextWithOIDC) => Promise<void>,
+    private readonly hooks: ProviderHooks,
   ) {}
 
   static async create(
     deps: Omit<ProviderDependencies, 'jwks'>,
     keys: KeyService,
-    options: { trustProxy: boolean; log: Logger; onAuthorized?: (ctx: KoaContextWithOIDC) => Promise<void> },
+    options: { trustProxy: boolean; log: Logger } & ProviderHooks,
   ): Promise<ProviderHost> {
-    const host = new ProviderHost(deps, keys, options.trustProxy, options.log, options.onAuthorized);
+    const host = new ProviderHost(deps, keys, options.trustProxy, options.log, options);
     await host.reload();
     return host;
   }
@@ -53,11 +62,19 @@ export class ProviderHost {
     provider.on('backchannel.error', (_ctx, err, client) =>
       this.log.warn({ err: (err as Error).message, clientId: client.clientId }, 'back-channel logout failed'),
     );
-    const onAuthorized = this.onAuthorized;
+    const { onAuthorized, onLoggedOut } = this.hooks;
     if (onAuthorized) {
       provider.on('authorization.success', (ctx: KoaContextWithOIDC) => {
         onAuthorized(ctx).catch((err: Error) =>
           this.log.warn({ err: err.message }, 'session bookkeeping failed'),
+        );
+      });
+    }
+    if (onLoggedOut) {
+      provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
+        finishBeforeResponse(
+          ctx,
+          onLoggedOut(ctx).catch((err: Error) => this.log.error({ err: err.message }, 'logout audit failed')),
         );
       });
     }

@@ -25,6 +25,14 @@ describe.each(databaseKinds())('退出: one logout ends the session at every sit
     await server?.close();
   });
 
+  const logoutRows = async (accountId: string) =>
+    (
+      await server.database.db('audit_events').where({ type: 'logout', account_id: accountId }).orderBy('id')
+    ).map((r: { outcome: string; detail: unknown }) => ({
+      outcome: r.outcome,
+      detail: typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail,
+    }));
+
   it('confirms in Chinese, tells both sites by back-channel, and needs a new login afterwards', async () => {
     const ua = new UserAgent();
     const provincial = await registerRelyingParty(server, {
@@ -60,6 +68,14 @@ describe.each(databaseKinds())('退出: one logout ends the session at every sit
       logout: 'yes',
     });
     expect(done.location).toMatch(/^https:\/\/rp\.example\.gov\.cn\/logged-out/);
+    // The logout is in the audit log by the time the browser is sent on.
+    const accountId = atProvince.tokens.claims()!.sub;
+    expect(await logoutRows(accountId)).toEqual([
+      expect.objectContaining({
+        outcome: 'success',
+        detail: { clientId: provincial.clientId, scope: 'all_sites' },
+      }),
+    ]);
 
     const tokens = await receiver.waitFor(2);
     expect(tokens).toHaveLength(2);
@@ -87,6 +103,9 @@ describe.each(databaseKinds())('退出: one logout ends the session at every sit
     const { tokens } = await signIn(ua, rp, { login: { login: phone, password: PASSWORD } });
     const confirm = await ua.get(oidc.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token! }));
     await ua.post(`${server.issuer}/session/end/confirm`, { xsrf: hiddenField(confirm.body, 'xsrf') });
+    expect((await logoutRows(tokens.claims()!.sub)).at(-1)).toMatchObject({
+      detail: { clientId: rp.clientId, scope: 'this_site' },
+    });
     const silent = await authorize(ua, rp, { params: { prompt: 'none' } });
     expect(silent.callbackUrl?.searchParams.get('code')).toBeTruthy();
   });
