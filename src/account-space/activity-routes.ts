@@ -139,7 +139,7 @@ export function activityRoutes(router: Router, deps: AccountSpaceDeps) {
       'account-close',
       async () => ({ title: '注销账号', smsSent: true }),
       async () => {
-        if (!(await deps.accounts.checkPasswordOf(session.account.id, rawField(ctx, 'password')))) {
+        if (!(await deps.accounts.checkPasswordOf(session.account, rawField(ctx, 'password')))) {
           throw new PasswordWrong();
         }
         await deps.sms.verify({

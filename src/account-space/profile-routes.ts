@@ -37,7 +37,7 @@ export function profileRoutes(router: Router, deps: AccountSpaceDeps) {
     const session = sessionOf(ctx);
     const page = async () => ({ title: '基本信息', levels: LEVEL_EXPLANATIONS });
     return act(ctx, deps, 'account-profile', page, async () => {
-      if (!(await deps.accounts.checkPasswordOf(session.account.id, rawField(ctx, 'password')))) {
+      if (!(await deps.accounts.checkPasswordOf(session.account, rawField(ctx, 'password')))) {
         throw new PasswordWrong();
       }
       const identity = deps.accounts.identityOf(session.account);

@@ -34,7 +34,7 @@ export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
   router.post('/security/password', async (ctx) => {
     const session = sessionOf(ctx);
     return act(ctx, deps, 'account-security', page(ctx), async () => {
-      if (!(await deps.accounts.checkPasswordOf(session.account.id, rawField(ctx, 'current_password')))) {
+      if (!(await deps.accounts.checkPasswordOf(session.account, rawField(ctx, 'current_password')))) {
         await accountAudit(deps, ctx, session, { type: 'password_change', outcome: 'failure' });
         throw passwordWrong();
       }
@@ -139,7 +139,7 @@ export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
   router.post('/security/totp/disable', async (ctx) => {
     const session = sessionOf(ctx);
     return act(ctx, deps, 'account-security', page(ctx), async () => {
-      if (!(await deps.accounts.checkPasswordOf(session.account.id, rawField(ctx, 'password'))))
+      if (!(await deps.accounts.checkPasswordOf(session.account, rawField(ctx, 'password'))))
         throw passwordWrong();
       await deps.totp.check(session.account, field(ctx, 'code'));
       await deps.totp.disable(session.account.id);

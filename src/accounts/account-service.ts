@@ -83,9 +83,9 @@ export class AccountService {
   }
 
   /** For a second factor or a confirmation: the password of a known account, same lock counters. */
-  async checkPasswordOf(accountId: string, password: string): Promise<boolean> {
+  async checkPasswordOf(account: AccountRow, password: string): Promise<boolean> {
     try {
-      await this.#checkPassword(await this.store.findById(accountId), password);
+      await this.#checkPassword(account, password);
       return true;
     } catch (err) {
       if (err instanceof LoginFailed) return false;

@@ -79,7 +79,7 @@ export function stepUpRoutes(router: Router, deps: FlowDeps) {
       }
       if (factor === 'sms') {
         await deps.sms.verify({ phone: account.phone!, purpose: 'step_up', code: field(ctx, 'sms_code') });
-      } else if (!(await deps.accounts.checkPasswordOf(accountId, rawField(ctx, 'password')))) {
+      } else if (!(await deps.accounts.checkPasswordOf(account, rawField(ctx, 'password')))) {
         throw new LoginFailed();
       }
       deps.metrics.logins.inc({ method: `step_up_${factor}`, outcome: 'success' });
