@@ -4,6 +4,7 @@ import type { AuditService } from '../audit/audit-service.js';
 import type { ClientInput, ClientService } from '../clients/client-service.js';
 import { NotFound } from '../errors.js';
 import type { KeyService } from '../oidc/keys/key-service.js';
+import type { SessionRevoker } from '../oidc/session-revoker.js';
 
 /** Who asks for an admin action and why: every one is an audit row with these. */
 export interface Requester {
@@ -20,11 +21,8 @@ export interface AdminActionDeps {
   accounts: AccountService;
   keys: KeyService;
   audit: AuditService;
-  /**
-   * Ends an account's sessions and tokens. The server also tells the sites by back-channel
-   * logout; the command line, with no provider running, removes them only.
-   */
-  endSessions(accountId: string): Promise<number>;
+  /** Ends an account's sessions and tokens (and tells the sites, where a provider runs). */
+  revoker: Pick<SessionRevoker, 'revokeAll'>;
   /** After a key rotation: the server reloads its keys at once rather than at the next refresh. */
   keysRotated?(): Promise<unknown>;
 }
@@ -77,7 +75,7 @@ export class AdminActions {
   /** Locked, and signed out everywhere: a lock that left sessions running would not stop anyone. */
   async lockAccount(login: string, by: Requester) {
     const view = await this.deps.accounts.setStatus(login, 'locked');
-    const sessions = await this.deps.endSessions(view.id);
+    const sessions = await this.deps.revoker.revokeAll(view.id);
     await this.#audit(by, 'account_locked', { sessions }, view.id);
     return view;
   }
@@ -90,7 +88,7 @@ export class AdminActions {
 
   async signOutAccount(login: string, by: Requester) {
     const view = await this.deps.accounts.show(login);
-    const sessions = await this.deps.endSessions(view.id);
+    const sessions = await this.deps.revoker.revokeAll(view.id);
     await this.#audit(by, 'account_signed_out', { sessions }, view.id);
     return { ...view, sessionsEnded: sessions };
   }

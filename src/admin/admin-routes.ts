@@ -70,7 +70,7 @@ export function adminRoutes(deps: AdminDeps): Router {
     accounts: deps.accounts,
     keys: deps.keys,
     audit: deps.audit,
-    endSessions: (accountId) => deps.revoker.revokeAll(accountId),
+    revoker: deps.revoker,
     keysRotated: () => deps.host.refresh(),
   });
   const requester = (ctx: Context, reason: string | undefined): Requester => ({

@@ -4,6 +4,8 @@ import { ConfigError, loadConfig } from '../config.js';
 import { EmbeddedDatabaseBusy, openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { AppError } from '../errors.js';
+import { SessionRevoker } from '../oidc/session-revoker.js';
+import { createLogger } from '../ops/logger.js';
 import type { Services } from '../services.js';
 import { registerBridge } from './bridge-command.js';
 import { print, withServices } from './context.js';
@@ -19,7 +21,7 @@ const byCli = (reason: string): Requester => ({ actor: 'cli', reason });
 
 /**
  * The admin API's actions, from the command line. No provider runs here to tell the sites by
- * back-channel logout, so ending an account's sessions removes them and their tokens only.
+ * back-channel logout: ending an account's sessions removes them and their tokens only.
  */
 function adminActions(s: Services): AdminActions {
   return new AdminActions({
@@ -27,11 +29,7 @@ function adminActions(s: Services): AdminActions {
     accounts: s.accounts,
     keys: s.keys,
     audit: s.audit,
-    endSessions: async (accountId) => {
-      const sessions = (await s.models.sessionsOf(accountId)).length;
-      await s.models.removeAllOf(accountId);
-      return sessions;
-    },
+    revoker: new SessionRevoker(s.models, undefined, createLogger('warn')),
   });
 }
 

@@ -15,13 +15,15 @@ type LoggingOutClient = {
 };
 
 /**
- * Ends sessions of an account (password reset or change, 登录设备 退出, closure): each site that
- * took part is told by back-channel logout, then the sessions and their grants and tokens go.
+ * Ends sessions of an account (password reset or change, 登录设备 退出, closure, an operator's
+ * lock): each site that took part is told by back-channel logout, then the sessions and their
+ * grants and tokens go. Without a provider (the command line) the sites are not told; the rest
+ * is the same.
  */
 export class SessionRevoker {
   constructor(
     private readonly models: ModelStore,
-    private readonly host: ProviderHost,
+    private readonly host: ProviderHost | undefined,
     private readonly log: Logger,
   ) {}
 
@@ -49,6 +51,7 @@ export class SessionRevoker {
   }
 
   private async notify(accountId: string, clientId: string, sid: string) {
+    if (!this.host) return;
     try {
       const client = (await this.host.provider.Client.find(clientId)) as unknown as
         | LoggingOutClient
