@@ -1,7 +1,7 @@
 import type { Context, Next } from 'koa';
 import { AppError } from '../errors.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
-import { ACR, acrSatisfies } from '../oidc/scopes.js';
+import { ACR, acrSatisfies, hasScope } from '../oidc/scopes.js';
 
 export class AdminUnauthorized extends AppError {
   override name = 'AdminUnauthorized';
@@ -45,8 +45,8 @@ export function requireAdmin(
     const machine = await provider.ClientCredentials.find(match[1]!);
     const token = machine ?? (await provider.AccessToken.find(match[1]!));
     if (!token || token.isExpired) throw new AdminUnauthorized('the access token is invalid or expired');
-    const scopes = new Set(String(token.scope ?? '').split(' '));
-    if (!scopes.has('admin')) throw new AppError(403, 'insufficient_scope', 'the admin scope is required');
+    if (!hasScope(token.scope, 'admin'))
+      throw new AppError(403, 'insufficient_scope', 'the admin scope is required');
     if (machine) {
       ctx.state.adminActor = `admin:${token.clientId}`;
       return next();

@@ -7,7 +7,7 @@ import type { AccountClaimsSource } from './account-claims.js';
 import type { ConsentService } from './consent-service.js';
 import { errorPage, loggedOutPage, logoutPage } from './pages.js';
 import { unifiedIdPolicy } from './policy.js';
-import { ACR_VALUES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from './scopes.js';
+import { ACR_VALUES, hasScope, SCOPE_CLAIMS, SUPPORTED_SCOPES } from './scopes.js';
 
 export interface ProviderDependencies {
   config: Config;
@@ -109,13 +109,7 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
     // The admin API accepts a person's token only from a sign-in at acr mfa or cert: the token
     // keeps the acr of the code or refresh token it came from.
     async extraTokenClaims(ctx, token) {
-      if (
-        token.kind !== 'AccessToken' ||
-        !String(token.scope ?? '')
-          .split(' ')
-          .includes('admin')
-      )
-        return undefined;
+      if (token.kind !== 'AccessToken' || !hasScope(token.scope, 'admin')) return undefined;
       const source = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken;
       return source?.acr ? { acr: source.acr } : undefined;
     },

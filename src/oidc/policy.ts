@@ -1,7 +1,7 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { interactionPolicy } from 'oidc-provider';
 import type { CertificationLevel } from '../accounts/account-store.js';
-import { ACR, ACR_VALUES, type Acr, acrSatisfies } from './scopes.js';
+import { ACR, ACR_VALUES, type Acr, acrSatisfies, hasScope } from './scopes.js';
 
 const { Check, Prompt, base } = interactionPolicy;
 
@@ -19,8 +19,8 @@ function weakestOf(values: unknown[]): Acr | undefined {
 
 /**
  * The strength a site asks for, by `acr_values` or by an essential `acr` claim (OIDC Core
- * 5.5.1.1), or that the scope needs (admin: mfa). Stronger sessions satisfy weaker requests; a weaker one gets a step-up, never a
- * silent downgrade.
+ * 5.5.1.1), or that the scope needs (admin: mfa). Stronger sessions satisfy weaker requests; a
+ * weaker one gets a step-up, never a silent downgrade.
  */
 export function requiredAcr(oidc: KoaContextWithOIDC['oidc']): Acr | undefined {
   const constraints: (Acr | undefined)[] = [];
@@ -31,12 +31,7 @@ export function requiredAcr(oidc: KoaContextWithOIDC['oidc']): Acr | undefined {
   )?.id_token?.acr;
   if (claim?.essential) constraints.push(weakestOf(claim.values ?? (claim.value ? [claim.value] : [])));
   // The admin API's scope is for operators signed in with a second factor or a certificate.
-  if (
-    String(oidc.params?.['scope'] ?? '')
-      .split(' ')
-      .includes('admin')
-  )
-    constraints.push(ACR.mfa);
+  if (hasScope(oidc.params?.['scope'], 'admin')) constraints.push(ACR.mfa);
   const set = constraints.filter((c): c is Acr => !!c);
   return set.sort((a, b) => ACR_VALUES.indexOf(b) - ACR_VALUES.indexOf(a))[0];
 }

@@ -20,6 +20,11 @@ export const SUPPORTED_SCOPES = [
 ] as const;
 export type Scope = (typeof SUPPORTED_SCOPES)[number];
 
+/** Whether a space-separated scope string (a request's, a token's) includes `scope`. */
+export function hasScope(scopes: unknown, scope: Scope): boolean {
+  return typeof scopes === 'string' && scopes.split(' ').includes(scope);
+}
+
 /** What the consent page says each scope shares, in the words a citizen reads. */
 export const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
   openid: '您的账号标识、用户类型和认证等级',
