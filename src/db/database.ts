@@ -95,7 +95,6 @@ export function openDatabase(options: DatabaseOptions): Database {
   };
 }
 
-/** Rows changed by an UPDATE … RETURNING, the same on pg and PGlite. */
 /**
  * Opens a statement that a timer runs (the sweeper, the /token counters' flush), for whoever
  * reads the statement log (pg_stat_statements, the bench's count per request): it belongs to no
@@ -103,6 +102,7 @@ export function openDatabase(options: DatabaseOptions): Database {
  */
 export const PERIODIC_STATEMENT = '/* periodic */';
 
+/** Rows changed by an UPDATE … RETURNING, the same on pg and PGlite. */
 export function rowsOf<T>(result: unknown): T[] {
   return Array.isArray(result) ? (result as T[]) : ((result as { rows?: T[] }).rows ?? []);
 }

@@ -18,7 +18,7 @@ import { SessionRevoker } from '../oidc/session-revoker.js';
 import type { Metrics } from '../ops/metrics.js';
 import { opsRoutes } from '../ops/ops-routes.js';
 import type { Services } from '../services.js';
-import { settleBeforeResponse } from './before-response.js';
+import { pendingBeforeResponse } from './before-response.js';
 import { Csrf } from './csrf.js';
 import { errorHandler } from './error-handler.js';
 import { requestContext } from './request-context.js';
@@ -165,9 +165,10 @@ export function createApp(deps: AppDeps): Koa {
       middleware = mount(provider as unknown as Koa);
       mounted.set(provider, middleware);
     }
-    // The provider's event handlers (the logout's audit row) finish before the browser moves on.
     await middleware(ctx, next);
-    await settleBeforeResponse(ctx);
+    // The provider's event handlers (the logout's audit row) finish before the browser moves on.
+    const pending = pendingBeforeResponse(ctx);
+    if (pending) await pending;
   });
   return app;
 }

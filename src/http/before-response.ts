@@ -13,7 +13,11 @@ export function finishBeforeResponse(ctx: Context, work: Promise<unknown>): void
   state[PENDING].push(work);
 }
 
-/** Waits for what finishBeforeResponse was given during this request. */
-export async function settleBeforeResponse(ctx: Context): Promise<void> {
-  await Promise.all((ctx.state as WithPending)[PENDING] ?? []);
+/**
+ * What finishBeforeResponse was given during this request, to wait for; undefined for nearly
+ * every request (/token, /userinfo), which then pays nothing.
+ */
+export function pendingBeforeResponse(ctx: Context): Promise<unknown> | undefined {
+  const pending = (ctx.state as WithPending)[PENDING];
+  return pending ? Promise.all(pending) : undefined;
 }
