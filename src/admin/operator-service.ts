@@ -1,4 +1,5 @@
 import type { AccountService } from '../accounts/account-service.js';
+import { maskPhone } from '../accounts/phone.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { OperatorStore } from './operator-store.js';
 
@@ -33,15 +34,12 @@ export class OperatorService {
   }
 
   async list() {
-    const rows = await this.store.list();
-    return Promise.all(
-      rows.map(async (r) => ({
-        account: r.account_id,
-        phone: (await this.accounts.show(r.account_id)).phoneMasked,
-        addedAt: r.added_at,
-        addedBy: r.added_by,
-      })),
-    );
+    return (await this.store.list()).map((r) => ({
+      account: r.account_id,
+      phone: r.phone ? maskPhone(r.phone) : null,
+      addedAt: r.added_at,
+      addedBy: r.added_by,
+    }));
   }
 
   #record(type: string, actor: string, accountId: string) {

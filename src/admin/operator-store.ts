@@ -5,6 +5,8 @@ export interface OperatorRow {
   account_id: string;
   added_at: Date;
   added_by: string;
+  /** The account's phone (E.164), read with the row. */
+  phone: string | null;
 }
 
 /** SQL for operators: the accounts whose own access tokens the admin API accepts. */
@@ -30,6 +32,9 @@ export class OperatorStore {
   }
 
   async list(): Promise<OperatorRow[]> {
-    return this.db('operators').orderBy('added_at');
+    return this.db('operators')
+      .join('accounts', 'accounts.id', 'operators.account_id')
+      .select('operators.account_id', 'operators.added_at', 'operators.added_by', 'accounts.phone')
+      .orderBy('operators.added_at');
   }
 }
