@@ -1,10 +1,12 @@
 import { UnexpectedAnswer } from './flows.js';
 import {
   assertLocal,
+  cpuColumns,
   type DatabaseCpuProbe,
+  failureSamples,
   type LoadResult,
   type LoadTarget,
-  percentile,
+  latencyPercentiles,
   startCpuMeasurement,
 } from './load.js';
 
@@ -58,7 +60,7 @@ export async function runFlow(
   const latencies: number[] = [];
   const parts = new Map<string, number[]>();
   const statusCodes: Record<string, number> = {};
-  const samples: string[] = [];
+  const { samples, sample } = failureSamples();
   let ok = 0;
   let non2xx = 0;
   let errors = 0;
@@ -77,7 +79,7 @@ export async function runFlow(
     } else {
       errors++;
     }
-    if (samples.length < 3) samples.push(String((err as Error).message ?? err).slice(0, 400));
+    sample(String((err as Error).message ?? err));
   };
 
   const stop = await startCpuMeasurement(
@@ -111,22 +113,16 @@ export async function runFlow(
   for (const problem of (await scenario.verify?.()) ?? []) {
     unexpected++;
     ok--;
-    if (samples.length < 3) samples.push(problem.slice(0, 400));
+    sample(problem);
   }
 
-  const sorted = (values: number[]) => values.sort((a, b) => a - b);
-  sorted(latencies);
   return {
     scenario: scenario.name,
     connections: options.workers.length,
     seconds: cpu.wall,
     rps: Math.max(0, ok) / cpu.wall,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    serverCores: cpu.serverCores,
-    dbCores: cpu.dbCores,
-    loaderCores: cpu.loaderCores,
-    otherCores: cpu.otherCores,
+    ...latencyPercentiles(latencies),
+    ...cpuColumns(cpu),
     non2xx,
     statusCodes,
     errors,
@@ -134,9 +130,6 @@ export async function runFlow(
     unexpected,
     samples,
     flow: true,
-    parts: [...parts].map(([name, values]) => {
-      sorted(values);
-      return { name, p50: percentile(values, 50), p99: percentile(values, 99) };
-    }),
+    parts: [...parts].map(([name, values]) => ({ name, ...latencyPercentiles(values) })),
   };
 }

@@ -123,6 +123,28 @@ export function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((q / 100) * sorted.length) - 1))]!;
 }
 
+/** p50 and p99 of latencies in ms (sorted in place). */
+export function latencyPercentiles(values: number[]): { p50: number; p99: number } {
+  values.sort((a, b) => a - b);
+  return { p50: percentile(values, 50), p99: percentile(values, 99) };
+}
+
+/** The CPU columns of a result, from a finished measurement. */
+export function cpuColumns({ serverCores, dbCores, loaderCores, otherCores }: CpuMeasurement) {
+  return { serverCores, dbCores, loaderCores, otherCores };
+}
+
+/** The first few failure texts of a run, kept to tell why it failed. */
+export function failureSamples(): { samples: string[]; sample(text: string): void } {
+  const samples: string[] = [];
+  return {
+    samples,
+    sample: (text) => {
+      if (samples.length < 3) samples.push(text.slice(0, 400));
+    },
+  };
+}
+
 /** Splits `total` (connections, a rate) over `parts` as evenly as whole numbers allow. */
 export function split(total: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
@@ -146,10 +168,7 @@ export async function runLoad(
 ): Promise<LoadResult> {
   assertLocal(options.targets);
   let unexpected = 0;
-  const samples: string[] = [];
-  const sample = (text: string) => {
-    if (samples.length < 3) samples.push(text.slice(0, 400));
-  };
+  const { samples, sample } = failureSamples();
   const onResponse = (status: number, body: string) => {
     if (status < 200 || status > 299) {
       sample(`${status} ${body}`);
@@ -212,16 +231,7 @@ export async function runLoad(
   }
   ok -= unexpected;
   const duration = Math.max(...runs.map((r) => r.duration));
-  let p50: number;
-  let p99: number;
-  if (runs.length === 1) {
-    p50 = runs[0]!.latency.p50;
-    p99 = runs[0]!.latency.p99;
-  } else {
-    responseTimes.sort((a, b) => a - b);
-    p50 = percentile(responseTimes, 50);
-    p99 = percentile(responseTimes, 99);
-  }
+  const { p50, p99 } = runs.length === 1 ? runs[0]!.latency : latencyPercentiles(responseTimes);
   return {
     scenario: scenario.name,
     connections: options.connections,
@@ -229,10 +239,7 @@ export async function runLoad(
     rps: ok / duration,
     p50,
     p99,
-    serverCores: cpu.serverCores,
-    dbCores: cpu.dbCores,
-    loaderCores: cpu.loaderCores,
-    otherCores: cpu.otherCores,
+    ...cpuColumns(cpu),
     non2xx,
     statusCodes,
     errors,

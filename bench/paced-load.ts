@@ -2,10 +2,12 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import {
   assertLocal,
+  cpuColumns,
   type DatabaseCpuProbe,
+  failureSamples,
   type LoadResult,
   type LoadTarget,
-  percentile,
+  latencyPercentiles,
   type Scenario,
   split,
   startCpuMeasurement,
@@ -37,15 +39,12 @@ export async function runPaced(
   );
   const latencies: number[] = [];
   const statusCodes: Record<string, number> = {};
-  const samples: string[] = [];
+  const { samples, sample } = failureSamples();
   let ok = 0;
   let non2xx = 0;
   let errors = 0;
   let timeouts = 0;
   let unexpected = 0;
-  const sample = (text: string) => {
-    if (samples.length < 3) samples.push(text.slice(0, 400));
-  };
 
   const send = (i: number, due: number) =>
     new Promise<void>((resolve) => {
@@ -115,18 +114,13 @@ export async function runPaced(
   const cpu = await stop();
   for (const agent of agents) agent.destroy();
 
-  latencies.sort((a, b) => a - b);
   return {
     scenario: scenario.name,
     connections: options.connections,
     seconds: cpu.wall,
     rps: ok / cpu.wall,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    serverCores: cpu.serverCores,
-    dbCores: cpu.dbCores,
-    loaderCores: cpu.loaderCores,
-    otherCores: cpu.otherCores,
+    ...latencyPercentiles(latencies),
+    ...cpuColumns(cpu),
     non2xx,
     statusCodes,
     errors,
