@@ -79,7 +79,10 @@ export function createServices(config: Config, db: Db, log: Logger) {
     realName: new RealNameService(accountStore, accounts, outside.identity, protector),
     loginGuard: new LoginGuard(rateLimits),
     captcha: new CaptchaService(new CaptchaStore(db)),
-    sms: new SmsCodeService(new SmsCodeStore(db), outside.sms, limiter, protector),
+    sms: new SmsCodeService(new SmsCodeStore(db), outside.sms, limiter, protector, {
+      phoneRegistered: async (phone) => (await accountStore.findByPhone(phone)) !== undefined,
+      checksPerIpPerHour: config.limits.smsChecksPerIpPerHour,
+    }),
     flowStates,
     // 支付宝登录 / 支付宝认证; `alipay.configured` is false (no button) without ALIPAY_* settings.
     alipay: new AlipayLinkService(

@@ -75,6 +75,7 @@ export function profileRoutes(router: Router, deps: AccountSpaceDeps) {
         phone: session.smsPhone,
         purpose: 'account',
         code: field(ctx, 'sms_code'),
+        ip: ctx.ip,
       });
       await deps.flowStates.put(`id-verify:${session.sessionUid}`, { accountId: session.account.id }, 600);
       show(ctx, deps, 'account-level', { ...(await page()), smsChecked: true });

@@ -90,9 +90,15 @@ export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
           phone: session.smsPhone,
           purpose: 'account',
           code: field(ctx, 'old_code'),
+          ip: ctx.ip,
         });
       }
-      await deps.sms.verify({ phone: phone.e164, purpose: 'account', code: field(ctx, 'new_code') });
+      await deps.sms.verify({
+        phone: phone.e164,
+        purpose: 'account',
+        code: field(ctx, 'new_code'),
+        ip: ctx.ip,
+      });
       if (await deps.accounts.findByPhone(phone.e164))
         throw new Conflict('该手机号已被其他账号使用', 'phone_taken');
       await deps.accounts.changePhone(session.account.id, phone.e164);

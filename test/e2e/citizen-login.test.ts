@@ -48,10 +48,12 @@ describe.each(databaseKinds())(
       });
       const code = (await latestSmsCode(server, phone))!;
       // A login code can not reset a password.
-      await server.services.sms.verify({ phone: `+86${phone}`, purpose: 'reset_password', code }).then(
-        () => expect.unreachable(),
-        (err: Error) => expect(err.name).toBe('SmsCodeWrong'),
-      );
+      await server.services.sms
+        .verify({ phone: `+86${phone}`, purpose: 'reset_password', code, ip: '127.0.0.1' })
+        .then(
+          () => expect.unreachable(),
+          (err: Error) => expect(err.name).toBe('SmsCodeWrong'),
+        );
       const done = await submit(
         ua,
         sent,
