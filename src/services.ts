@@ -4,6 +4,7 @@ import { AccountService } from './accounts/account-service.js';
 import { AccountStore } from './accounts/account-store.js';
 import { LegalPersonService } from './accounts/legal-person-service.js';
 import { LegalPersonStore } from './accounts/legal-person-store.js';
+import { IdentityCheckLimits } from './accounts/identity-check-limits.js';
 import { LoginGuard } from './accounts/login-guard.js';
 import { RealNameService } from './accounts/real-name-service.js';
 import { TotpService } from './accounts/totp-service.js';
@@ -76,7 +77,17 @@ export function createServices(config: Config, db: Db, log: Logger) {
     outside,
     models: new ModelStore(db),
     accounts,
-    realName: new RealNameService(accountStore, accounts, outside.identity, protector),
+    realName: new RealNameService(
+      accountStore,
+      accounts,
+      outside.identity,
+      new IdentityCheckLimits(limiter, {
+        perAccountPerDay: config.limits.identityChecksPerAccountPerDay,
+        perIpPerDay: config.limits.identityChecksPerIpPerDay,
+        verifierPerDay: config.limits.identityVerifierDailyLimit,
+      }),
+      outside.sms,
+    ),
     loginGuard: new LoginGuard(rateLimits),
     captcha: new CaptchaService(new CaptchaStore(db)),
     sms: new SmsCodeService(new SmsCodeStore(db), outside.sms, limiter, protector, {

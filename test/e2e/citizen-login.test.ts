@@ -307,7 +307,7 @@ describe('the real SMS gateway and identity verifier, as fake servers speaking t
       real_name: '陈二',
       id_number: known.idNumber,
     });
-    expect(messageOf(mismatch)).toBe('姓名与身份证号码不一致，请核对后重试');
+    expect(messageOf(mismatch)).toContain('实名核验未通过');
 
     // Down, and hanging past IDENTITY_VERIFIER_TIMEOUT_MS: the same page, and nothing written.
     for (const fault of ['down', 'hang'] as const) {

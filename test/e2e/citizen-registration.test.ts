@@ -254,7 +254,9 @@ describe.each(databaseKinds())('注册 and 实名认证 of a citizen (%s)', (kin
     });
     expect(messageOf(future)).toContain('出生日期');
     const taken = await submit(ua, realname, '/realname', { real_name: '吴九', id_number: idNumber });
-    expect(taken.status).toBe(409);
+    // The same answer as a wrong name: the page does not say that the number has an account.
+    expect(taken.status).toBe(400);
+    expect(messageOf(taken)).toContain('实名核验未通过');
     expect(messageOf(taken)).toContain('忘记密码');
     const row = await server.database.db('accounts').whereNotNull('id_number_hash').count({ n: '*' });
     expect(Number(row[0]!.n)).toBeGreaterThanOrEqual(1);

@@ -3,21 +3,9 @@ import { messageOf, solveCaptcha, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import { beginAuthorization, type RelyingParty, registerRelyingParty } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { type PageResponse, UserAgent } from '../support/user-agent.js';
+import { type PageResponse, type UserAgent, UserAgentAt } from '../support/user-agent.js';
 
 const PASSWORD = 'Qian-Ba#2024';
-
-/** A browser behind the load balancer at its own address (the server trusts X-Forwarded-For). */
-class BrowserAt extends UserAgent {
-  constructor(readonly ip: string) {
-    super();
-  }
-  override request(url: string | URL, init: RequestInit = {}) {
-    const headers = new Headers(init.headers);
-    headers.set('x-forwarded-for', this.ip);
-    return super.request(url, { ...init, headers });
-  }
-}
 
 /** Two numbers that mask alike (139****wxyz), so a page naming the masked number reads the same for both. */
 function twinNumbers(): [string, string] {
@@ -65,7 +53,7 @@ describe.each(databaseKinds())(
         await server.services.accounts.addCitizen({ phone: registered, password: PASSWORD });
         const answers = [];
         for (const [i, phone] of [registered, unknown].entries()) {
-          const ua = new BrowserAt(`10.20.0.${i + 1}`);
+          const ua = new UserAgentAt(`10.20.0.${i + 1}`);
           const first = await ask(ua, await formPage(ua, form), form, phone);
           const second = await ask(ua, first, form, phone);
           answers.push([answer(first), answer(second)]);
@@ -86,7 +74,7 @@ describe.each(databaseKinds())(
       it(`${form}: an address over its hourly sends is refused alike for both`, async () => {
         const [registered, unknown] = twinNumbers();
         await server.services.accounts.addCitizen({ phone: registered, password: PASSWORD });
-        const ua = new BrowserAt(form === 'SMS login' ? '10.21.0.1' : '10.21.0.2');
+        const ua = new UserAgentAt(form === 'SMS login' ? '10.21.0.1' : '10.21.0.2');
         let page = await formPage(ua, form);
         for (let i = 0; i < 30; i++) {
           page = await ask(ua, page, form, `1370${String(i).padStart(3, '0')}${twinNumbers()[0].slice(-4)}`);
