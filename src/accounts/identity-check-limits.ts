@@ -63,7 +63,9 @@ export class IdentityCheckLimits {
 
   async #consume(limit: Limit, subject: string): Promise<void> {
     await this.limiter.consume(limit, subject).catch((err) => {
-      throw err instanceof TooManyRequests ? new TooManyRequests(IDENTITY_CHECKS_SPENT, err.retryAfterSeconds) : err;
+      throw err instanceof TooManyRequests
+        ? new TooManyRequests(IDENTITY_CHECKS_SPENT, err.retryAfterSeconds)
+        : err;
     });
   }
 }

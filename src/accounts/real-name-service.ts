@@ -5,8 +5,8 @@ import type { SmsGateway } from '../outside/sms/sms-gateway.js';
 import { noticeMessage, SMS_NOTICES } from '../outside/sms/sms-notices.js';
 import type { AccountService } from './account-service.js';
 import type { AccountRow, AccountStore } from './account-store.js';
-import type { IdentityCheckLimits } from './identity-check-limits.js';
 import { parseIdNumber } from './id-number.js';
+import type { IdentityCheckLimits } from './identity-check-limits.js';
 
 /** A real name as 实名认证 accepts it (Han characters, or Latin letters, with the middle dot). */
 export const REAL_NAME = /^[\p{Script=Han}·•A-Za-z ]{2,30}$/u;
@@ -42,7 +42,11 @@ export class RealNameService {
    * `ip` is the requesting address: attempts are limited per account and per address a day
    * (今日验证次数已达上限), and the verification service's calls by a daily budget.
    */
-  async verify(accountId: string, input: { realName: string; idNumber: string; ip: string }, method = 'id_card') {
+  async verify(
+    accountId: string,
+    input: { realName: string; idNumber: string; ip: string },
+    method = 'id_card',
+  ) {
     const realName = input.realName.trim();
     if (!REAL_NAME.test(realName)) throw new BadInput('请输入正确的真实姓名');
     const parsed = parseIdNumber(input.idNumber);
