@@ -16,6 +16,7 @@ import { interactionRoutes } from '../flows/interaction-routes.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import { SessionRevoker } from '../oidc/session-revoker.js';
 import type { Metrics } from '../ops/metrics.js';
+import { publicMetrics } from '../ops/metrics-access.js';
 import { opsRoutes } from '../ops/ops-routes.js';
 import type { Services } from '../services.js';
 import { pendingBeforeResponse } from './before-response.js';
@@ -51,7 +52,12 @@ export function createApp(deps: AppDeps): Koa {
   app.use(securityHeaders(config.certBridgeUrl));
   app.use(errorHandler(deps.views));
   app.use(staticFiles());
-  app.use(opsRoutes(deps.db, deps.metrics, deps.isStopping).routes());
+  app.use(
+    opsRoutes(deps.db, deps.metrics, deps.isStopping, {
+      mode: publicMetrics(config.metrics, config.env === 'production'),
+      token: config.metrics.token,
+    }).routes(),
+  );
   const flowDeps: FlowDeps = {
     host: deps.host,
     views: deps.views,
