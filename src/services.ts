@@ -93,6 +93,7 @@ export function createServices(config: Config, db: Db, log: Logger) {
     sms: new SmsCodeService(new SmsCodeStore(db), outside.sms, limiter, protector, {
       phoneRegistered: async (phone) => (await accountStore.findByPhone(phone)) !== undefined,
       checksPerIpPerHour: config.limits.smsChecksPerIpPerHour,
+      newPhoneCodesPerAccountPerDay: config.limits.accountPhoneCodesPerDay,
     }),
     flowStates,
     // 支付宝登录 / 支付宝认证; `alipay.configured` is false (no button) without ALIPAY_* settings.

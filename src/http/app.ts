@@ -107,6 +107,7 @@ export function createApp(deps: AppDeps): Koa {
       realName: services.realName,
       totp: services.totp,
       sms: services.sms,
+      captcha: services.captcha,
       audit: services.audit,
       clients: services.clients,
       consents: services.consents,

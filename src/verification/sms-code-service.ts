@@ -24,6 +24,8 @@ export interface SmsCodeOptions {
   phoneRegistered: (phone: string) => Promise<boolean>;
   /** SMS_CHECKS_PER_IP_PER_HOUR. */
   checksPerIpPerHour?: number;
+  /** ACCOUNT_PHONE_CODES_PER_DAY: codes a signed-in account may send to numbers not yet its own. */
+  newPhoneCodesPerAccountPerDay?: number;
 }
 
 /** What a send hands the gateway: the code, a notice instead of it, or nothing at all. */
@@ -32,6 +34,7 @@ type Delivery = { kind: 'code' } | { kind: 'notice'; notice: SmsNotice } | { kin
 /** SMS verification codes (短信验证码): 6 digits, hashed at rest, limited, purpose-bound. */
 export class SmsCodeService {
   readonly #checksPerIp: Limit;
+  readonly #newPhonePerAccount: Limit;
 
   constructor(
     private readonly store: SmsCodeStore,
@@ -43,6 +46,11 @@ export class SmsCodeService {
     this.#checksPerIp = {
       ...SMS_RULES.checksPerIpPerHour,
       max: options.checksPerIpPerHour ?? SMS_RULES.checksPerIpPerHour.max,
+    };
+    this.#newPhonePerAccount = {
+      name: 'sms-new-phone:account',
+      max: options.newPhoneCodesPerAccountPerDay ?? 5,
+      windowSeconds: 24 * 3600,
     };
   }
 
@@ -76,9 +84,32 @@ export class SmsCodeService {
     );
   }
 
+  /**
+   * 用户空间 → 更换手机号: a code to a number that is not yet the account's. Each account may send
+   * only a few a day, so a signed-in account can not be used to message strangers' phones.
+   */
+  sendToNewPhone(input: {
+    phone: string;
+    accountId: string;
+    ip: string;
+  }): Promise<{ resendAfterSeconds: number }> {
+    return this.#send({ phone: input.phone, purpose: 'account', ip: input.ip }, { kind: 'code' }, () =>
+      this.limiter.consume(this.#newPhonePerAccount, input.accountId).then(
+        () => undefined,
+        (err) => {
+          throw err instanceof TooManyRequests
+            ? new TooManyRequests('今日向新手机号发送验证码的次数已达上限，请明天再试', err.retryAfterSeconds)
+            : err;
+        },
+      ),
+    );
+  }
+
   async #send(
     input: { phone: string; purpose: SmsPurpose; ip: string },
     delivery: Delivery,
+    /** A further limit, counted only once the 60-second wait has passed. */
+    alsoLimit?: () => Promise<void>,
   ): Promise<{ resendAfterSeconds: number }> {
     const last = await this.store.latest(input.phone, input.purpose);
     if (last) {
@@ -87,6 +118,7 @@ export class SmsCodeService {
       );
       if (wait > 0) throw new TooManyRequests(`请在${wait}秒后重新获取验证码`, wait);
     }
+    await alsoLimit?.();
     await this.limiter.consume(SMS_RULES.perIpPerHour, input.ip);
     await this.limiter.consume(SMS_RULES.perPhonePerDay, input.phone).catch((err) => {
       throw err instanceof TooManyRequests
