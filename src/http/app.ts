@@ -21,6 +21,7 @@ import { opsRoutes } from '../ops/ops-routes.js';
 import type { Services } from '../services.js';
 import { pendingBeforeResponse } from './before-response.js';
 import { Csrf } from './csrf.js';
+import { displayMode, displayRoutes } from './display-mode.js';
 import { errorHandler } from './error-handler.js';
 import { requestContext } from './request-context.js';
 import { securityHeaders } from './security-headers.js';
@@ -50,8 +51,11 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(securityHeaders(config.certBridgeUrl));
+  // Before the error handler, so that error pages too know the display mode.
+  app.use(displayMode());
   app.use(errorHandler(deps.views));
   app.use(staticFiles());
+  app.use(displayRoutes().routes());
   app.use(
     opsRoutes(deps.db, deps.metrics, deps.isStopping, {
       mode: publicMetrics(config.metrics, config.env === 'production'),
