@@ -134,6 +134,35 @@ describe.skipIf(!chromiumAvailable())('长辈模式 and phone widths', () => {
     });
   }
 
+  for (const mode of ['standard', 'elder'] as Mode[]) {
+    it(`axe-core finds no WCAG 2.1 AA violation in 用户空间 and 授权确认 (${mode})`, async () => {
+      const context = await browser.newContext({ bypassCSP: true });
+      const page = await context.newPage();
+      const errors = pageErrorsOf(page);
+      const { phone } = await addCitizen(server, PASSWORD);
+      await page.goto(`${server.issuer}/account`);
+      await switchTo(page, mode);
+      await signInWithPassword(page, phone, PASSWORD);
+      await page.getByRole('navigation', { name: '用户空间' }).waitFor();
+      const found: Record<string, string[]> = {};
+      const check = async (label: string) => {
+        const violations = await axeViolations(page);
+        if (violations.length) found[label] = violations;
+      };
+      for (const path of ['', '/level', '/security', '/sessions', '/sites', '/log', '/close']) {
+        await page.goto(`${server.issuer}/account${path}`);
+        await check(`/account${path}`);
+      }
+      // The demo site's sign-in: its consent page, signed in already through 用户空间's session.
+      await page.goto(`${server.issuer}/dev/rp/login`);
+      await page.getByRole('heading', { name: '授权确认' }).waitFor();
+      await check('授权确认');
+      expect(found).toEqual({});
+      expect(errors).toEqual([]);
+      await context.close();
+    });
+  }
+
   it('长辈模式 is remembered, works without JavaScript, and makes text and controls larger', async () => {
     const context: BrowserContext = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
