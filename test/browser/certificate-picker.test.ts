@@ -15,7 +15,7 @@ import { legalRegistrationState } from '../../src/certificates/cert-routes.js';
 import { createDevCa, issueEnterpriseCertificate } from '../../src/pki/dev-ca.js';
 import { randomCreditCode } from '../../src/pki/test-support.js';
 import { chromiumAvailable, launchChromium, startDemoServer, textOf } from '../support/browser.js';
-import { addCitizen, randomIdNumber } from '../support/citizen.js';
+import { addEnterprise } from '../support/enterprise.js';
 import { freePort, type TestServer } from '../support/server.js';
 
 const TOKEN = { label: 'uid-picker-test', pin: '123456', soPin: '12345678' };
@@ -71,19 +71,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
 
     /** A newly registered enterprise at its 绑定证书 step, in a sign-in at the demo site. */
     async function bindPage(page: Page) {
-      const idNumber = randomIdNumber('19680808');
-      const rep = await addCitizen(server, PASSWORD, { realName: '陈嘉庚', idNumber });
-      const registration = {
-        legalType: 'enterprise' as const,
-        orgName: ORG,
-        creditCode,
-        representativeName: '陈嘉庚',
-        representativeIdNumber: idNumber,
-        contactPhone: `+86${rep.phone}`,
-        password: PASSWORD,
-      };
-      const legalPersons = server.services.legalPersons;
-      const accountId = await legalPersons.register(registration, await legalPersons.check(registration));
+      const { accountId } = await addEnterprise(server, { orgName: ORG, creditCode, password: PASSWORD });
       await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
       const uid = /\/interaction\/([\w-]+)/.exec(page.url())![1]!;
       await server.services.flowStates.put(legalRegistrationState(uid), { accountId }, 3600);

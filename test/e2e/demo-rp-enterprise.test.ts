@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomCreditCode } from '../../src/pki/test-support.js';
-import { addCitizen, randomIdNumber, submit } from '../support/citizen.js';
+import { submit } from '../support/citizen.js';
+import { addEnterprise } from '../support/enterprise.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { formAction, hiddenField, UserAgent } from '../support/user-agent.js';
 
@@ -14,22 +15,13 @@ describe('the demo site at /dev/rp/ shows a legal person its enterprise claims',
   afterAll(() => server?.close());
 
   it('asks for the enterprise scope, and a legal person sees uscc, org_name, legal_type and legal_representative', async () => {
-    const idNumber = randomIdNumber('19720304');
-    const rep = await addCitizen(server, PASSWORD, { realName: '沈万三', idNumber });
     const creditCode = randomCreditCode();
-    const registration = {
-      legalType: 'enterprise' as const,
+    await addEnterprise(server, {
       orgName: '周庄贸易有限公司',
       creditCode,
-      representativeName: '沈万三',
-      representativeIdNumber: idNumber,
-      contactPhone: `+86${rep.phone}`,
       password: PASSWORD,
-    };
-    await server.services.legalPersons.register(
-      registration,
-      await server.services.legalPersons.check(registration),
-    );
+      representativeName: '沈万三',
+    });
 
     const ua = new UserAgent();
     const login = await ua.get(`${server.url}/dev/rp/login`);
