@@ -77,6 +77,16 @@ const envSchema = z.object({
   ALIPAY_GATEWAY: z.url().optional(),
   ALIPAY_AUTHORIZE_URL: z.url().optional(),
   ALIPAY_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  // --- abuse limits (issue 13): counted in the database, shared by every process ---
+  SMS_CHECKS_PER_IP_PER_HOUR: z.coerce.number().int().positive().default(100),
+  IDENTITY_CHECKS_PER_ACCOUNT_PER_DAY: z.coerce.number().int().positive().default(5),
+  IDENTITY_CHECKS_PER_IP_PER_DAY: z.coerce.number().int().positive().default(20),
+  IDENTITY_VERIFIER_DAILY_LIMIT: z.coerce.number().int().positive().default(10000),
+  ACCOUNT_PHONE_CODES_PER_DAY: z.coerce.number().int().positive().default(5),
+  // --- /metrics (issue 13): a private listener, a bearer token, or both ---
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_TOKEN: z.string().min(16).optional(),
 });
 
 export interface OutsideHttpService {
@@ -164,6 +174,33 @@ export interface Config {
   certCreditCodeOids: string[];
   /** 支付宝登录 and 支付宝认证; undefined (no button) unless ALIPAY_APP_ID and both keys are set. */
   alipay: AlipaySettings | undefined;
+  /** Abuse limits beyond the fixed ones of DOMAIN.md; each counted per day (Beijing time) or hour. */
+  limits: AbuseLimits;
+  /** Where /metrics is served: see MetricsAccess. */
+  metrics: MetricsAccess;
+}
+
+export interface AbuseLimits {
+  /** SMS code entries from one address, over all phones. */
+  smsChecksPerIpPerHour: number;
+  /** 实名认证 attempts (name + ID number) per account, and per address. */
+  identityChecksPerAccountPerDay: number;
+  identityChecksPerIpPerDay: number;
+  /** Calls to the paid identity verification service, all accounts together. */
+  identityVerifierDailyLimit: number;
+  /** 用户空间: codes sent to a new phone number, per account. */
+  accountPhoneCodesPerDay: number;
+}
+
+/**
+ * /metrics: on a separate listener (`port` on `host`, loopback by default) and then not on the
+ * public one; or on the public one only with the bearer `token`. With neither, production serves
+ * it nowhere, and development serves it openly on the public listener.
+ */
+export interface MetricsAccess {
+  port: number | undefined;
+  host: string;
+  token: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -262,5 +299,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((o) => o.trim())
       .filter(Boolean),
     alipay,
+    limits: {
+      smsChecksPerIpPerHour: e.SMS_CHECKS_PER_IP_PER_HOUR,
+      identityChecksPerAccountPerDay: e.IDENTITY_CHECKS_PER_ACCOUNT_PER_DAY,
+      identityChecksPerIpPerDay: e.IDENTITY_CHECKS_PER_IP_PER_DAY,
+      identityVerifierDailyLimit: e.IDENTITY_VERIFIER_DAILY_LIMIT,
+      accountPhoneCodesPerDay: e.ACCOUNT_PHONE_CODES_PER_DAY,
+    },
+    metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST, token: e.METRICS_TOKEN },
   };
 }

@@ -12,6 +12,7 @@ import { createAdapterFactory } from './oidc/adapter.js';
 import { ProviderHost } from './oidc/provider-host.js';
 import { createLogger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
+import { startMetricsListener } from './ops/metrics-access.js';
 import { loadTrustStore } from './pki/trust-store.js';
 import { createServices, type Services } from './services.js';
 
@@ -22,6 +23,8 @@ export interface RunningServer {
   host: ProviderHost;
   database: Database;
   demoClient?: { clientId: string; clientSecret: string } | undefined;
+  /** The private /metrics listener's address, when METRICS_PORT is set. */
+  metricsUrl?: string | undefined;
   /** Stops accepting, lets requests in flight finish, then closes the database. */
   stop(): Promise<void>;
 }
@@ -127,6 +130,15 @@ export async function startServer(
     });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
+    const metricsPort = config.metrics.port;
+    const metricsServer =
+      metricsPort === undefined
+        ? undefined
+        : await startMetricsListener(metrics, { ...config.metrics, port: metricsPort }).catch((err) => {
+            server.close();
+            throw err;
+          });
+    const metricsAddress = metricsServer?.address();
     host.startWatching(config.keyRefreshSeconds);
     services.sweeper.start();
     services.tokenLimiter.start();
@@ -143,6 +155,11 @@ export async function startServer(
         const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceSeconds * 1000);
         await closed;
         clearTimeout(grace);
+        if (metricsServer) {
+          const metricsClosed = new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+          metricsServer.closeAllConnections();
+          await metricsClosed;
+        }
         await services.tokenLimiter.stop();
         if (ownsDatabase) await database.close();
       })();
@@ -155,6 +172,10 @@ export async function startServer(
       host,
       database,
       demoClient,
+      metricsUrl:
+        typeof metricsAddress === 'object' && metricsAddress
+          ? `http://${config.metrics.host}:${metricsAddress.port}`
+          : undefined,
       stop,
     };
     return running;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { SessionMetaStore } from './account-space/session-meta-store.js';
 import { AccountService } from './accounts/account-service.js';
 import { AccountStore } from './accounts/account-store.js';
+import { IdentityCheckLimits } from './accounts/identity-check-limits.js';
 import { LegalPersonService } from './accounts/legal-person-service.js';
 import { LegalPersonStore } from './accounts/legal-person-store.js';
 import { LoginGuard } from './accounts/login-guard.js';
@@ -76,10 +77,24 @@ export function createServices(config: Config, db: Db, log: Logger) {
     outside,
     models: new ModelStore(db),
     accounts,
-    realName: new RealNameService(accountStore, accounts, outside.identity, protector),
+    realName: new RealNameService(
+      accountStore,
+      accounts,
+      outside.identity,
+      new IdentityCheckLimits(limiter, {
+        perAccountPerDay: config.limits.identityChecksPerAccountPerDay,
+        perIpPerDay: config.limits.identityChecksPerIpPerDay,
+        verifierPerDay: config.limits.identityVerifierDailyLimit,
+      }),
+      outside.sms,
+    ),
     loginGuard: new LoginGuard(rateLimits),
     captcha: new CaptchaService(new CaptchaStore(db)),
-    sms: new SmsCodeService(new SmsCodeStore(db), outside.sms, limiter, protector),
+    sms: new SmsCodeService(new SmsCodeStore(db), outside.sms, limiter, protector, {
+      phoneRegistered: async (phone) => (await accountStore.findByPhone(phone)) !== undefined,
+      checksPerIpPerHour: config.limits.smsChecksPerIpPerHour,
+      newPhoneCodesPerAccountPerDay: config.limits.accountPhoneCodesPerDay,
+    }),
     flowStates,
     // 支付宝登录 / 支付宝认证; `alipay.configured` is false (no button) without ALIPAY_* settings.
     alipay: new AlipayLinkService(

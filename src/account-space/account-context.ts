@@ -16,6 +16,7 @@ import type { ConsentService } from '../oidc/consent-service.js';
 import type { ModelStore } from '../oidc/model-store.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { SessionRevoker } from '../oidc/session-revoker.js';
+import type { CaptchaService } from '../verification/captcha-service.js';
 import type { SmsCodeService } from '../verification/sms-code-service.js';
 import type { SessionMetaStore } from './session-meta-store.js';
 
@@ -31,6 +32,7 @@ export interface AccountSpaceDeps {
   realName: RealNameService;
   totp: TotpService;
   sms: SmsCodeService;
+  captcha: CaptchaService;
   audit: AuditService;
   clients: ClientService;
   consents: ConsentService;

@@ -146,6 +146,7 @@ export function activityRoutes(router: Router, deps: AccountSpaceDeps) {
           phone: session.smsPhone,
           purpose: 'account',
           code: field(ctx, 'sms_code'),
+          ip: ctx.ip,
         });
         await accountAudit(deps, ctx, session, { type: 'account_closed', outcome: 'success' });
         await deps.revoker.revokeAll(session.account.id);

@@ -58,7 +58,12 @@ export function certificateSpaceRoutes(router: Router, deps: AccountSpaceDeps) {
       'account-certificates',
       async () => ({ ...(await listing(session.account.id)), smsSent: true }),
       async () => {
-        await deps.sms.verify({ phone: session.smsPhone, purpose: 'account', code: field(ctx, 'sms_code') });
+        await deps.sms.verify({
+          phone: session.smsPhone,
+          purpose: 'account',
+          code: field(ctx, 'sms_code'),
+          ip: ctx.ip,
+        });
         await deps.flowStates.put(bindState(session.sessionUid), { accountId: session.account.id }, 600);
         show(ctx, deps, 'cert', {
           title: '绑定证书',

@@ -75,6 +75,7 @@ export function profileRoutes(router: Router, deps: AccountSpaceDeps) {
         phone: session.smsPhone,
         purpose: 'account',
         code: field(ctx, 'sms_code'),
+        ip: ctx.ip,
       });
       await deps.flowStates.put(`id-verify:${session.sessionUid}`, { accountId: session.account.id }, 600);
       show(ctx, deps, 'account-level', { ...(await page()), smsChecked: true });
@@ -95,6 +96,7 @@ export function profileRoutes(router: Router, deps: AccountSpaceDeps) {
       await deps.realName.verify(session.account.id, {
         realName: field(ctx, 'real_name'),
         idNumber: field(ctx, 'id_number'),
+        ip: ctx.ip,
       });
       await deps.flowStates.remove(`id-verify:${session.sessionUid}`);
       await accountAudit(deps, ctx, session, { type: 'verification', method: 'id_card', outcome: 'success' });

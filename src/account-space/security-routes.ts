@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { AppError, BadInput, Conflict, PasswordWrong } from '../errors.js';
 import { field, rawField } from '../http/body.js';
+import { browserId } from '../http/browser-id.js';
 import { type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-routes.js';
 import { alipayPart, alipaySpaceRoutes } from './alipay-space-routes.js';
@@ -17,6 +18,7 @@ export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
     (ctx: Context, extra: Record<string, unknown> = {}) =>
     async () => ({
       title: '安全设置',
+      captchaUrl: `/captcha?t=${Date.now()}`,
       recoveryLeft: await deps.totp.unusedRecoveryCodes(sessionOf(ctx).account.id),
       newPhone: field(ctx, 'new_phone'),
       ...(await alipayPart(deps, sessionOf(ctx).account)),
@@ -64,8 +66,12 @@ export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
         const phone = parseMainlandMobile(field(ctx, 'new_phone'));
         if (!phone.ok) throw new BadInput(phone.message);
         target = phone.e164;
+        // A stranger's number: the captcha, and a daily count per account, before any message.
+        await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
+        await deps.sms.sendToNewPhone({ phone: target, accountId: session.account.id, ip: ctx.ip });
+      } else {
+        await deps.sms.send({ phone: target, purpose: 'account', ip: ctx.ip });
       }
-      await deps.sms.send({ phone: target, purpose: 'account', ip: ctx.ip });
       show(ctx, deps, 'account-security', {
         ...(await page(ctx)()),
         notice: `验证码已发送至 ${maskPhone(target)}`,
@@ -90,9 +96,15 @@ export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
           phone: session.smsPhone,
           purpose: 'account',
           code: field(ctx, 'old_code'),
+          ip: ctx.ip,
         });
       }
-      await deps.sms.verify({ phone: phone.e164, purpose: 'account', code: field(ctx, 'new_code') });
+      await deps.sms.verify({
+        phone: phone.e164,
+        purpose: 'account',
+        code: field(ctx, 'new_code'),
+        ip: ctx.ip,
+      });
       if (await deps.accounts.findByPhone(phone.e164))
         throw new Conflict('该手机号已被其他账号使用', 'phone_taken');
       await deps.accounts.changePhone(session.account.id, phone.e164);

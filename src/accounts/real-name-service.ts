@@ -1,15 +1,32 @@
-import type { DataProtector } from '../crypto/sealed.js';
 import { isUniqueViolation } from '../db/unique-violation.js';
 import { AppError, BadInput, Conflict, NotFound } from '../errors.js';
 import type { IdentityVerifier } from '../outside/identity/identity-verifier.js';
+import type { SmsGateway } from '../outside/sms/sms-gateway.js';
+import { noticeMessage, SMS_NOTICES } from '../outside/sms/sms-notices.js';
 import type { AccountService } from './account-service.js';
-import type { AccountStore } from './account-store.js';
+import type { AccountRow, AccountStore } from './account-store.js';
 import { parseIdNumber } from './id-number.js';
+import type { IdentityCheckLimits } from './identity-check-limits.js';
 
 /** A real name as 实名认证 accepts it (Han characters, or Latin letters, with the middle dot). */
 export const REAL_NAME = /^[\p{Script=Han}·•A-Za-z ]{2,30}$/u;
 
 export const ID_NUMBER_TAKEN = '该身份证号码已被其他账号实名认证。如果那是您的账号，请使用“忘记密码”找回。';
+
+/**
+ * The one answer to every failed 实名认证 — name and number that do not match, a number the
+ * register does not know, and a number verified by another account alike — so the page can not
+ * be used to learn which name goes with an ID number, or whether it already has an account.
+ */
+export const IDENTITY_NOT_VERIFIED =
+  '实名核验未通过，请核对姓名和身份证号码。如该身份证号码已注册过账号，请使用“忘记密码”找回。';
+
+export class IdentityNotVerified extends AppError {
+  override name = 'IdentityNotVerified';
+  constructor() {
+    super(400, 'identity_not_verified', IDENTITY_NOT_VERIFIED);
+  }
+}
 
 /** 实名认证: name + ID number, checked locally first, then by the identity verification service. */
 export class RealNameService {
@@ -17,10 +34,19 @@ export class RealNameService {
     private readonly store: AccountStore,
     private readonly accounts: AccountService,
     private readonly verifier: IdentityVerifier,
-    readonly _protector: DataProtector,
+    private readonly limits: IdentityCheckLimits,
+    private readonly sms: SmsGateway,
   ) {}
 
-  async verify(accountId: string, input: { realName: string; idNumber: string }, method = 'id_card') {
+  /**
+   * `ip` is the requesting address: attempts are limited per account and per address a day
+   * (今日验证次数已达上限), and the verification service's calls by a daily budget.
+   */
+  async verify(
+    accountId: string,
+    input: { realName: string; idNumber: string; ip: string },
+    method = 'id_card',
+  ) {
     const realName = input.realName.trim();
     if (!REAL_NAME.test(realName)) throw new BadInput('请输入正确的真实姓名');
     const parsed = parseIdNumber(input.idNumber);
@@ -29,15 +55,17 @@ export class RealNameService {
     if (!account) throw new NotFound();
     if (account.verified_at)
       throw new Conflict('您的账号已完成实名认证，姓名和身份证号码不能修改', 'already_verified');
+    await this.limits.admit({ accountId, ip: input.ip });
     const hash = this.accounts.idNumberIndex(parsed.idNumber);
     const holder = await this.store.findByIdNumberHash(hash);
-    if (holder && holder.id !== accountId) throw new Conflict(ID_NUMBER_TAKEN, 'id_number_taken');
+    if (holder && holder.id !== accountId) {
+      await this.notifyHolder(holder);
+      throw new IdentityNotVerified();
+    }
 
+    await this.limits.spendVerifierCall();
     const result = await this.verifier.verify({ name: realName, idNumber: parsed.idNumber });
-    if (result === 'mismatch')
-      throw new AppError(400, 'identity_mismatch', '姓名与身份证号码不一致，请核对后重试');
-    if (result === 'not_found')
-      throw new AppError(400, 'identity_not_found', '未查询到该身份信息，请核对后重试');
+    if (result !== 'match') throw new IdentityNotVerified();
 
     try {
       const saved = await this.store.setIdentity(
@@ -46,8 +74,16 @@ export class RealNameService {
       );
       if (!saved) throw new Conflict('您的账号已完成实名认证，姓名和身份证号码不能修改', 'already_verified');
     } catch (err) {
-      if (isUniqueViolation(err)) throw new Conflict(ID_NUMBER_TAKEN, 'id_number_taken');
+      // Another account took the number a moment ago: the same answer as when it was taken before.
+      if (isUniqueViolation(err)) throw new IdentityNotVerified();
       throw err;
     }
+  }
+
+  /** The holder of an ID number learns, by SMS, that someone tried it for another account. */
+  private async notifyHolder(holder: AccountRow): Promise<void> {
+    if (!holder.phone || !(await this.limits.mayNotifyHolder(holder.id))) return;
+    // A notice that does not go out changes nothing for the person at the page.
+    await this.sms.send(noticeMessage(holder.phone, SMS_NOTICES.idNumberTriedElsewhere)).catch(() => {});
   }
 }

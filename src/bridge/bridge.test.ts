@@ -56,9 +56,20 @@ describe.skipIf(!softHsmAvailable())('证书助手 (the PKCS#11 bridge) over a r
   it('lists the certificates on the token', async () => {
     const list = (await (await call('/v1/certificates')).json()) as {
       id: string;
+      label: string;
       keyAlgorithm: string;
       certificate: string;
+      holderName: string;
+      issuerName: string;
+      notAfter: string;
     }[];
+    // What 选择证书 shows a person: the enterprise and the CA by name, and the expiry; not the token label.
+    expect(list.find((c) => c.id === '01')).toMatchObject({
+      label: 'cert-01',
+      holderName: '测试公司',
+      issuerName: expect.stringMatching(/^Unified ID Dev CA/),
+      notAfter: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
     expect(list.map((c) => c.id).sort()).toEqual(['01', '02', '03']);
     expect(list.find((c) => c.id === '01')?.keyAlgorithm).toBe('RSA');
     expect(list.find((c) => c.id === '02')?.keyAlgorithm).toBe('EC-P256');

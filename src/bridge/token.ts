@@ -10,6 +10,10 @@ export interface TokenCertificate {
   /** base64 DER */
   certificate: string;
   subject: string;
+  /** What 选择证书 shows: the holder (O, else CN), the issuing CA, and the expiry (ISO 8601). */
+  holderName?: string;
+  issuerName?: string;
+  notAfter: string;
   keyAlgorithm: string;
 }
 
@@ -122,6 +126,11 @@ export class Pkcs11Token implements BridgeToken {
           label: (label?.value as Buffer)?.toString('utf8') ?? '',
           certificate: der.toString('base64'),
           subject: parsed.certificate.subject,
+          ...(parsed.certificate.holderName ? { holderName: parsed.certificate.holderName } : {}),
+          ...(parsed.certificate.issuerDisplayName
+            ? { issuerName: parsed.certificate.issuerDisplayName }
+            : {}),
+          notAfter: parsed.certificate.notAfter.toISOString(),
           keyAlgorithm: parsed.certificate.keyAlgorithm,
         });
       }

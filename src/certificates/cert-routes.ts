@@ -39,6 +39,11 @@ export function certificateRoutes(
     return state.accountId;
   };
 
+  // 下载证书助手: how to install and start the bridge (README's 证书登录 section, for people).
+  router.get('/help/cert-bridge', (ctx) => {
+    renderPage(ctx, deps, 'cert-bridge', { title: '下载证书助手', issuer: ctx.origin });
+  });
+
   router.get('/interaction/:uid/cert/login', async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
     page(ctx, interaction.uid, 'login');

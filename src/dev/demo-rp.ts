@@ -102,7 +102,7 @@ export function demoRpRoutes(deps: {
     const verifier = oidc.randomPKCECodeVerifier();
     const parameters: Record<string, string> = {
       redirect_uri: redirectUri,
-      scope: 'openid profile phone',
+      scope: 'openid profile phone enterprise',
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
       state,

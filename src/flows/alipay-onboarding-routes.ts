@@ -127,7 +127,12 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
         }
         page['smsSent'] = true;
         if (!page['agreed']) throw new BadInput('请阅读并同意《用户注册协议》');
-        await deps.sms.verify({ phone: parsed.e164, purpose: 'register', code: field(ctx, 'sms_code') });
+        await deps.sms.verify({
+          phone: parsed.e164,
+          purpose: 'register',
+          code: field(ctx, 'sms_code'),
+          ip: ctx.ip,
+        });
         phone = parsed.e164;
       } else if (!page['agreed']) {
         throw new BadInput('请阅读并同意《用户注册协议》');
@@ -196,7 +201,7 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
       await deps.limiter.consume(LIMITS.loginPerAccount, account.id);
       if (action === 'sms') {
         page['smsSent'] = true;
-        await deps.sms.verify({ phone, purpose: 'login', code: field(ctx, 'sms_code') });
+        await deps.sms.verify({ phone, purpose: 'login', code: field(ctx, 'sms_code'), ip: ctx.ip });
         if (account.status !== 'active') throw new LoginFailed();
         method = 'sms';
       } else {

@@ -54,7 +54,12 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
       if (password !== rawField(ctx, 'password_confirm')) throw new BadInput('两次输入的密码不一致');
       const registration = { ...form, legalType: form.legalType, contactPhone: phone.e164, password };
       const checked = await deps.legalPersons.check(registration);
-      await deps.sms.verify({ phone: phone.e164, purpose: 'register', code: field(ctx, 'sms_code') });
+      await deps.sms.verify({
+        phone: phone.e164,
+        purpose: 'register',
+        code: field(ctx, 'sms_code'),
+        ip: ctx.ip,
+      });
       const accountId = await deps.legalPersons.register(registration, checked);
       await auditEvent(deps, ctx, {
         type: 'registration',

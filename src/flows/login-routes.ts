@@ -121,8 +121,8 @@ function loginBySms(router: Router, deps: FlowDeps) {
 
       if (field(ctx, 'action') === 'send_sms') {
         await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
-        // Only registered numbers get a message, but the page says the same either way.
-        if (account) await deps.sms.send({ phone: phone.e164, purpose: 'login', ip: ctx.ip });
+        // Only registered numbers get a message; the answer, waits and limits are the same either way.
+        await deps.sms.sendToAccountHolder({ phone: phone.e164, purpose: 'login', ip: ctx.ip });
         return renderPage(ctx, deps, 'login', {
           ...page,
           smsSent: true,
@@ -131,7 +131,12 @@ function loginBySms(router: Router, deps: FlowDeps) {
       }
 
       await deps.limiter.consume(LIMITS.loginPerIp, ctx.ip);
-      await deps.sms.verify({ phone: phone.e164, purpose: 'login', code: field(ctx, 'sms_code') });
+      await deps.sms.verify({
+        phone: phone.e164,
+        purpose: 'login',
+        code: field(ctx, 'sms_code'),
+        ip: ctx.ip,
+      });
       if (account?.status !== 'active') throw new LoginFailed();
       deps.metrics.logins.inc({ method: 'sms', outcome: 'success' });
       await auditEvent(deps, ctx, {

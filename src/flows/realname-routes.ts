@@ -68,7 +68,11 @@ export function realNameRoutes(router: Router, deps: FlowDeps) {
       idNumber: field(ctx, 'id_number'),
     };
     return withPageErrors(ctx, deps, 'realname', page, async () => {
-      await deps.realName.verify(mode.accountId, { realName: page.realName, idNumber: page.idNumber });
+      await deps.realName.verify(mode.accountId, {
+        realName: page.realName,
+        idNumber: page.idNumber,
+        ip: ctx.ip,
+      });
       await auditEvent(deps, ctx, {
         type: 'verification',
         method: 'id_card',

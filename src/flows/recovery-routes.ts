@@ -27,7 +27,7 @@ export function recoveryRoutes(router: Router, deps: FlowDeps) {
 
       if (field(ctx, 'action') === 'send_sms') {
         await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
-        if (account) await deps.sms.send({ phone: phone.e164, purpose: 'reset_password', ip: ctx.ip });
+        await deps.sms.sendToAccountHolder({ phone: phone.e164, purpose: 'reset_password', ip: ctx.ip });
         return renderPage(ctx, deps, 'forgot', {
           ...page,
           smsSent: true,
@@ -38,7 +38,12 @@ export function recoveryRoutes(router: Router, deps: FlowDeps) {
       page['smsSent'] = true;
       const password = rawField(ctx, 'password');
       if (password !== rawField(ctx, 'password_confirm')) throw new BadInput('两次输入的密码不一致');
-      await deps.sms.verify({ phone: phone.e164, purpose: 'reset_password', code: field(ctx, 'sms_code') });
+      await deps.sms.verify({
+        phone: phone.e164,
+        purpose: 'reset_password',
+        code: field(ctx, 'sms_code'),
+        ip: ctx.ip,
+      });
       if (!account) throw new SmsCodeWrong();
       await deps.accounts.setPassword(account.id, password);
       const ended = await deps.revoker.revokeAll(account.id);

@@ -47,11 +47,7 @@ export function registerRoutes(router: Router, deps: FlowDeps) {
 
       if (field(ctx, 'action') === 'send_sms') {
         await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
-        const { resendAfterSeconds } = await deps.sms.send({
-          phone: phone.e164,
-          purpose: 'register',
-          ip: ctx.ip,
-        });
+        const { resendAfterSeconds } = await deps.sms.sendForNewAccount({ phone: phone.e164, ip: ctx.ip });
         return renderPage(ctx, deps, 'register', {
           ...page,
           smsSent: true,
@@ -67,7 +63,12 @@ export function registerRoutes(router: Router, deps: FlowDeps) {
       if (password !== rawField(ctx, 'password_confirm')) throw new BadInput('两次输入的密码不一致');
       if (!page['agreed']) throw new BadInput('请阅读并同意《用户注册协议》');
       // The SMS code proves the phone before anything about its account is said or written.
-      await deps.sms.verify({ phone: phone.e164, purpose: 'register', code: field(ctx, 'sms_code') });
+      await deps.sms.verify({
+        phone: phone.e164,
+        purpose: 'register',
+        code: field(ctx, 'sms_code'),
+        ip: ctx.ip,
+      });
       const account = await deps.accounts.addCitizen({ phone: phone.e164, password });
       await deps.flowStates.put(registrationState(interaction.uid), { accountId: account.id }, 3600);
       await auditEvent(deps, ctx, {

@@ -78,7 +78,12 @@ export function stepUpRoutes(router: Router, deps: FlowDeps) {
         });
       }
       if (factor === 'sms') {
-        await deps.sms.verify({ phone: account.phone!, purpose: 'step_up', code: field(ctx, 'sms_code') });
+        await deps.sms.verify({
+          phone: account.phone!,
+          purpose: 'step_up',
+          code: field(ctx, 'sms_code'),
+          ip: ctx.ip,
+        });
       } else if (!(await deps.accounts.checkPasswordOf(account, rawField(ctx, 'password')))) {
         throw new LoginFailed();
       }

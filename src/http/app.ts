@@ -16,10 +16,12 @@ import { interactionRoutes } from '../flows/interaction-routes.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import { SessionRevoker } from '../oidc/session-revoker.js';
 import type { Metrics } from '../ops/metrics.js';
+import { publicMetrics } from '../ops/metrics-access.js';
 import { opsRoutes } from '../ops/ops-routes.js';
 import type { Services } from '../services.js';
 import { pendingBeforeResponse } from './before-response.js';
 import { Csrf } from './csrf.js';
+import { displayMode, displayRoutes } from './display-mode.js';
 import { errorHandler } from './error-handler.js';
 import { requestContext } from './request-context.js';
 import { securityHeaders } from './security-headers.js';
@@ -49,9 +51,17 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(securityHeaders(config.certBridgeUrl));
+  // Before the error handler, so that error pages too know the display mode.
+  app.use(displayMode());
   app.use(errorHandler(deps.views));
   app.use(staticFiles());
-  app.use(opsRoutes(deps.db, deps.metrics, deps.isStopping).routes());
+  app.use(displayRoutes().routes());
+  app.use(
+    opsRoutes(deps.db, deps.metrics, deps.isStopping, {
+      mode: publicMetrics(config.metrics, config.env === 'production'),
+      token: config.metrics.token,
+    }).routes(),
+  );
   const flowDeps: FlowDeps = {
     host: deps.host,
     views: deps.views,
@@ -101,6 +111,7 @@ export function createApp(deps: AppDeps): Koa {
       realName: services.realName,
       totp: services.totp,
       sms: services.sms,
+      captcha: services.captcha,
       audit: services.audit,
       clients: services.clients,
       consents: services.consents,

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
+import { currentDisplay } from './display-mode.js';
 
 const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
 
@@ -15,6 +16,6 @@ export class Views {
   readonly devMode: boolean;
 
   render(name: string, data: Record<string, unknown>): string {
-    return this.#eta.render(name, { devMode: this.devMode, ...data });
+    return this.#eta.render(name, { devMode: this.devMode, display: currentDisplay(), ...data });
   }
 }

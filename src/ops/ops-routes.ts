@@ -1,9 +1,15 @@
 import Router from '@koa/router';
 import type { Db } from '../db/database.js';
 import type { Metrics } from './metrics.js';
+import { bearerMatches, type PublicMetrics } from './metrics-access.js';
 
-/** Liveness, readiness (the database answers) and Prometheus metrics. */
-export function opsRoutes(db: Db, metrics: Metrics, isStopping: () => boolean): Router {
+/** Liveness, readiness (the database answers) and, when `metricsAccess` allows, Prometheus metrics. */
+export function opsRoutes(
+  db: Db,
+  metrics: Metrics,
+  isStopping: () => boolean,
+  metricsAccess: { mode: PublicMetrics; token?: string | undefined } = { mode: 'open' },
+): Router {
   const router = new Router();
 
   router.get('/healthz', (ctx) => {
@@ -28,7 +34,18 @@ export function opsRoutes(db: Db, metrics: Metrics, isStopping: () => boolean): 
     }
   });
 
+  // Not for the public in production: served on a private listener, or to bearers of the token.
+  if (metricsAccess.mode === 'none') return router;
   router.get('/metrics', async (ctx) => {
+    if (
+      metricsAccess.mode === 'token' &&
+      !bearerMatches(ctx.get('authorization'), metricsAccess.token ?? '')
+    ) {
+      ctx.status = 401;
+      ctx.set('WWW-Authenticate', 'Bearer');
+      ctx.body = { error: 'unauthorized' };
+      return;
+    }
     ctx.type = metrics.registry.contentType;
     ctx.body = await metrics.registry.metrics();
   });

@@ -11,6 +11,7 @@ import {
   extensionTexts,
   formatName,
   type KeyUsage,
+  nameFor,
   readAuthorityKeyIdentifier,
   readBasicConstraints,
   readCrlDistributionPoints,
@@ -34,6 +35,10 @@ export interface ParsedCertificate {
   fingerprintSha256: string;
   subject: string;
   issuer: string;
+  /** The subject's organisation (O), else its common name (CN): 企业名称 as a person knows it. */
+  holderName?: string;
+  /** The issuer's common name (CN), else its organisation (O): the CA as a person knows it. */
+  issuerDisplayName?: string;
   serialNumberHex: string;
   notBefore: Date;
   notAfter: Date;
@@ -179,6 +184,10 @@ function fromPkijs(
     },
   };
   if (creditCode !== undefined) parsed.creditCode = creditCode;
+  const holderName = nameFor(certificate.subject, [ATTRIBUTE.organization, ATTRIBUTE.commonName]);
+  if (holderName !== undefined) parsed.holderName = holderName;
+  const issuerDisplayName = nameFor(certificate.issuer, [ATTRIBUTE.commonName, ATTRIBUTE.organization]);
+  if (issuerDisplayName !== undefined) parsed.issuerDisplayName = issuerDisplayName;
   if (basic.pathLength !== undefined) parsed.pathLength = basic.pathLength;
   if (subjectKeyIdentifier !== undefined) parsed.subjectKeyIdentifier = subjectKeyIdentifier;
   if (authorityKeyIdentifier !== undefined) parsed.authorityKeyIdentifier = authorityKeyIdentifier;

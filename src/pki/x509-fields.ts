@@ -66,6 +66,21 @@ export function stringValue(value: unknown): string | undefined {
 }
 
 /** `C=CN, O=…, CN=…` in the order the certificate lists them, escaped as in RFC 4514. */
+/**
+ * The first of the attributes, in the order given, that the name carries as text: what a person
+ * would call the holder or the issuer (for a subject O before CN, for an issuer CN before O).
+ */
+export function nameFor(name: pkijs.RelativeDistinguishedNames, oids: readonly string[]): string | undefined {
+  for (const oid of oids) {
+    const text = name.typesAndValues
+      .filter((attribute) => attribute.type === oid)
+      .map((attribute) => stringValue(attribute.value)?.trim())
+      .find((value) => value);
+    if (text) return text;
+  }
+  return undefined;
+}
+
 export function formatName(name: pkijs.RelativeDistinguishedNames): string {
   return name.typesAndValues
     .map((attribute) => {

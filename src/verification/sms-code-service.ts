@@ -1,8 +1,9 @@
 import { randomInt } from 'node:crypto';
 import type { DataProtector } from '../crypto/sealed.js';
 import { SmsCodeWrong, TooManyRequests } from '../errors.js';
-import type { RateLimiter } from '../ops/rate-limiter.js';
+import type { Limit, RateLimiter } from '../ops/rate-limiter.js';
 import { SMS_TEMPLATE_VERIFICATION_CODE, type SmsGateway, smsText } from '../outside/sms/sms-gateway.js';
+import { noticeMessage, SMS_NOTICES, type SmsNotice } from '../outside/sms/sms-notices.js';
 import type { SmsCodeStore } from './sms-code-store.js';
 
 /** What a code may be used for: a registration code can not reset a password. */
@@ -14,23 +15,102 @@ export const SMS_RULES = {
   maxWrongEntries: 5,
   perPhonePerDay: { name: 'sms:phone', max: 10, windowSeconds: 24 * 3600 },
   perIpPerHour: { name: 'sms:ip', max: 30, windowSeconds: 3600 },
+  /** Code entries from one address, over every phone and purpose; `max` is SMS_CHECKS_PER_IP_PER_HOUR. */
+  checksPerIpPerHour: { name: 'sms-check:ip', max: 100, windowSeconds: 3600 },
 } as const;
+
+export interface SmsCodeOptions {
+  /** Whether a phone (E.164) belongs to an account: decides what the account-holder sends deliver. */
+  phoneRegistered: (phone: string) => Promise<boolean>;
+  /** SMS_CHECKS_PER_IP_PER_HOUR. */
+  checksPerIpPerHour?: number;
+  /** ACCOUNT_PHONE_CODES_PER_DAY: codes a signed-in account may send to numbers not yet its own. */
+  newPhoneCodesPerAccountPerDay?: number;
+}
+
+/** What a send hands the gateway: the code, a notice instead of it, or nothing at all. */
+type Delivery = { kind: 'code' } | { kind: 'notice'; notice: SmsNotice } | { kind: 'nothing' };
 
 /** SMS verification codes (短信验证码): 6 digits, hashed at rest, limited, purpose-bound. */
 export class SmsCodeService {
+  readonly #checksPerIp: Limit;
+  readonly #newPhonePerAccount: Limit;
+
   constructor(
     private readonly store: SmsCodeStore,
     private readonly gateway: SmsGateway,
     private readonly limiter: RateLimiter,
     private readonly protector: DataProtector,
-  ) {}
+    private readonly options: SmsCodeOptions,
+  ) {
+    this.#checksPerIp = {
+      ...SMS_RULES.checksPerIpPerHour,
+      max: options.checksPerIpPerHour ?? SMS_RULES.checksPerIpPerHour.max,
+    };
+    this.#newPhonePerAccount = {
+      name: 'sms-new-phone:account',
+      max: options.newPhoneCodesPerAccountPerDay ?? 5,
+      windowSeconds: 24 * 3600,
+    };
+  }
 
   /** Sends a fresh code; when the gateway fails, nothing is left behind and SmsSendFailed is thrown. */
-  async send(input: {
+  send(input: { phone: string; purpose: SmsPurpose; ip: string }): Promise<{ resendAfterSeconds: number }> {
+    return this.#send(input, { kind: 'code' });
+  }
+
+  /**
+   * SMS login and 忘记密码: a code only when the phone has an account, yet the same waits, limits
+   * and answers for every number, so asking can not tell whether one is registered.
+   */
+  async sendToAccountHolder(input: {
     phone: string;
-    purpose: SmsPurpose;
+    purpose: 'login' | 'reset_password';
     ip: string;
   }): Promise<{ resendAfterSeconds: number }> {
+    const registered = await this.options.phoneRegistered(input.phone);
+    return this.#send(input, { kind: registered ? 'code' : 'nothing' });
+  }
+
+  /**
+   * Registration: a number that already has an account gets a notice pointing to 忘记密码 instead
+   * of a code, and the page answers as if a code went out.
+   */
+  async sendForNewAccount(input: { phone: string; ip: string }): Promise<{ resendAfterSeconds: number }> {
+    const registered = await this.options.phoneRegistered(input.phone);
+    return this.#send(
+      { ...input, purpose: 'register' },
+      registered ? { kind: 'notice', notice: SMS_NOTICES.phoneAlreadyRegistered } : { kind: 'code' },
+    );
+  }
+
+  /**
+   * 用户空间 → 更换手机号: a code to a number that is not yet the account's. Each account may send
+   * only a few a day, so a signed-in account can not be used to message strangers' phones.
+   */
+  sendToNewPhone(input: {
+    phone: string;
+    accountId: string;
+    ip: string;
+  }): Promise<{ resendAfterSeconds: number }> {
+    return this.#send({ phone: input.phone, purpose: 'account', ip: input.ip }, { kind: 'code' }, () =>
+      this.limiter.consume(this.#newPhonePerAccount, input.accountId).then(
+        () => undefined,
+        (err) => {
+          throw err instanceof TooManyRequests
+            ? new TooManyRequests('今日向新手机号发送验证码的次数已达上限，请明天再试', err.retryAfterSeconds)
+            : err;
+        },
+      ),
+    );
+  }
+
+  async #send(
+    input: { phone: string; purpose: SmsPurpose; ip: string },
+    delivery: Delivery,
+    /** A further limit, counted only once the 60-second wait has passed. */
+    alsoLimit?: () => Promise<void>,
+  ): Promise<{ resendAfterSeconds: number }> {
     const last = await this.store.latest(input.phone, input.purpose);
     if (last) {
       const wait = Math.ceil(
@@ -38,12 +118,15 @@ export class SmsCodeService {
       );
       if (wait > 0) throw new TooManyRequests(`请在${wait}秒后重新获取验证码`, wait);
     }
+    await alsoLimit?.();
     await this.limiter.consume(SMS_RULES.perIpPerHour, input.ip);
     await this.limiter.consume(SMS_RULES.perPhonePerDay, input.phone).catch((err) => {
       throw err instanceof TooManyRequests
         ? new TooManyRequests('该手机号今日获取验证码次数已达上限，请明天再试')
         : err;
     });
+    // A row for every send, delivered or not: it is what the 60-second wait is measured from.
+    // Undelivered, its code is never told to anyone, so it can not be entered.
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const id = await this.store.insert({
       phone: input.phone,
@@ -52,13 +135,18 @@ export class SmsCodeService {
       expires_at: new Date(Date.now() + SMS_RULES.ttlSeconds * 1000),
       ip: input.ip,
     });
+    if (delivery.kind === 'nothing') return { resendAfterSeconds: SMS_RULES.resendAfterSeconds };
     try {
-      await this.gateway.send({
-        phone: input.phone,
-        templateId: SMS_TEMPLATE_VERIFICATION_CODE,
-        params: { code },
-        text: smsText(code),
-      });
+      await this.gateway.send(
+        delivery.kind === 'code'
+          ? {
+              phone: input.phone,
+              templateId: SMS_TEMPLATE_VERIFICATION_CODE,
+              params: { code },
+              text: smsText(code),
+            }
+          : noticeMessage(input.phone, delivery.notice),
+      );
     } catch (err) {
       await this.store.remove(id);
       throw err;
@@ -66,17 +154,20 @@ export class SmsCodeService {
     return { resendAfterSeconds: SMS_RULES.resendAfterSeconds };
   }
 
-  /** Accepts the newest unexpired code for this phone and purpose once; five wrong entries spend it. */
-  async verify(input: { phone: string; purpose: SmsPurpose; code: string }): Promise<void> {
-    const row = await this.store.latest(input.phone, input.purpose);
-    const usable =
-      row &&
-      !row.consumed_at &&
-      new Date(row.expires_at).getTime() > Date.now() &&
-      row.attempts < SMS_RULES.maxWrongEntries;
-    if (!row || !usable) throw new SmsCodeWrong();
+  /**
+   * Accepts the newest unexpired code for this phone and purpose once. Every entry counts, the
+   * right one included, and is counted before it is compared: a code takes five entries at most,
+   * however many arrive at once. `ip` is the entering address, limited over all phones.
+   */
+  async verify(input: { phone: string; purpose: SmsPurpose; code: string; ip: string }): Promise<void> {
+    await this.limiter.consume(this.#checksPerIp, input.ip).catch((err) => {
+      throw err instanceof TooManyRequests
+        ? new TooManyRequests('验证码输入次数过多，请稍后再试', err.retryAfterSeconds)
+        : err;
+    });
+    const row = await this.store.claimAttempt(input.phone, input.purpose, SMS_RULES.maxWrongEntries);
+    if (!row) throw new SmsCodeWrong();
     if (!/^\d{6}$/.test(input.code) || this.hash(input.phone, input.purpose, input.code) !== row.code_hash) {
-      await this.store.countAttempt(row.id);
       throw new SmsCodeWrong();
     }
     if (!(await this.store.consume(row.id))) throw new SmsCodeWrong();

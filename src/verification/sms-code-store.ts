@@ -29,8 +29,25 @@ export class SmsCodeStore {
     await this.db('sms_codes').where({ id }).delete();
   }
 
-  async countAttempt(id: number) {
-    await this.db('sms_codes').where({ id }).increment('attempts', 1);
+  /**
+   * Counts one entry against the newest live code of this phone and purpose and returns it, in
+   * one statement: of any number of concurrent entries, only the first `maxEntries` see the code,
+   * so parallel guesses can not outrun the cap (a read-compare-increment could).
+   */
+  async claimAttempt(
+    phone: string,
+    purpose: string,
+    maxEntries: number,
+  ): Promise<Pick<SmsCodeRow, 'id' | 'code_hash'> | undefined> {
+    const result = await this.db.raw(
+      `update sms_codes set attempts = attempts + 1
+        where id = (select id from sms_codes where phone = ? and purpose = ?
+                     order by created_at desc, id desc limit 1)
+          and consumed_at is null and expires_at > now() and attempts < ?
+        returning id, code_hash`,
+      [phone, purpose, maxEntries],
+    );
+    return rowsOf<Pick<SmsCodeRow, 'id' | 'code_hash'>>(result)[0];
   }
 
   /** True for exactly one caller: a code is used once. */

@@ -38,7 +38,9 @@ beforeAll(async () => {
   const protector = new DataProtector(Buffer.alloc(32, 3));
   const rateLimits = new RateLimitStore(database.db);
   gateway = new RecordingGateway();
-  sms = new SmsCodeService(new SmsCodeStore(database.db), gateway, new RateLimiter(rateLimits), protector);
+  sms = new SmsCodeService(new SmsCodeStore(database.db), gateway, new RateLimiter(rateLimits), protector, {
+    phoneRegistered: async () => true,
+  });
   captcha = new CaptchaService(new CaptchaStore(database.db));
   guard = new LoginGuard(rateLimits);
 });
@@ -120,19 +122,20 @@ describe('SMS codes', () => {
 
   it('is purpose-bound, used once, and spent after five wrong entries', async () => {
     const phone = '+8613900000003';
+    const ip = '10.0.0.3';
     await sms.send({ phone, purpose: 'register', ip: '10.0.0.3' });
     const code = gateway.sent.at(-1)!.params['code']!;
-    await expect(sms.verify({ phone, purpose: 'reset_password', code })).rejects.toThrow();
-    await sms.verify({ phone, purpose: 'register', code });
-    await expect(sms.verify({ phone, purpose: 'register', code })).rejects.toThrow();
+    await expect(sms.verify({ phone, purpose: 'reset_password', code, ip })).rejects.toThrow();
+    await sms.verify({ phone, purpose: 'register', code, ip });
+    await expect(sms.verify({ phone, purpose: 'register', code, ip })).rejects.toThrow();
 
     await ageCodes(phone, 61);
     await sms.send({ phone, purpose: 'register', ip: '10.0.0.3' });
     const next = gateway.sent.at(-1)!.params['code']!;
     const wrong = next === '000000' ? '000001' : '000000';
     for (let i = 0; i < 5; i++)
-      await expect(sms.verify({ phone, purpose: 'register', code: wrong })).rejects.toThrow();
-    await expect(sms.verify({ phone, purpose: 'register', code: next })).rejects.toThrow();
+      await expect(sms.verify({ phone, purpose: 'register', code: wrong, ip })).rejects.toThrow();
+    await expect(sms.verify({ phone, purpose: 'register', code: next, ip })).rejects.toThrow();
   });
 
   it('keeps no code when the gateway fails', async () => {

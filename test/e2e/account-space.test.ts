@@ -2,7 +2,14 @@ import * as oidc from 'openid-client';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackchannelReceiver, startBackchannelReceiver } from '../support/backchannel-receiver.js';
-import { addCitizen, latestSmsCode, messageOf, randomIdNumber, submit } from '../support/citizen.js';
+import {
+  addCitizen,
+  latestSmsCode,
+  messageOf,
+  randomIdNumber,
+  solveCaptcha,
+  submit,
+} from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {
   authorize,
@@ -207,7 +214,11 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
     const ua = new UserAgent();
     const security = await openAccount(ua, phone, PASSWORD, '/account/security');
     await post(ua, security, '/account/security/phone/send', { which: 'old' });
-    await post(ua, security, '/account/security/phone/send', { which: 'new', new_phone: next });
+    await post(ua, security, '/account/security/phone/send', {
+      which: 'new',
+      new_phone: next,
+      captcha: await solveCaptcha(ua, server, security),
+    });
     const done = await post(ua, security, '/account/security/phone', {
       new_phone: next,
       old_code: (await latestSmsCode(server, phone))!,

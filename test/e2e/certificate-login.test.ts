@@ -177,7 +177,7 @@ describe.each(databaseKinds())('证书登录 and 绑定证书 (%s)', (kind) => {
     const ua = new UserAgent();
     const { start, page } = await bindPage(ua);
     expect(page.body).toContain('选择证书');
-    expect(page.body).toContain('未检测到证书助手');
+    expect(page.body).toContain('插入USB Key，安装并启动证书助手');
     const bound = await proveWith(ua, page, 'bind', rsa);
     expect(bound.status).toBe(200);
     const res = await ua.get(bound.json['redirectTo']!);

@@ -206,22 +206,33 @@ describe.each(databaseKinds())('注册 and 实名认证 of a citizen (%s)', (kin
     expect(messageOf(again)).toMatch(/请在\d+秒后重新获取验证码/);
   });
 
-  it('says the phone is taken only after the SMS check', async () => {
+  it('tells only the phone, by SMS, that a number is taken; the page answers as for a new number', async () => {
     const phone = randomPhone();
     await server.services.accounts.addCitizen({ phone, password: PASSWORD });
     const ua = new UserAgent();
     const { sent } = await registrationForm(ua, phone);
-    expect(sent.body).not.toContain('该手机号已注册');
+    expect(sent.status).toBe(200);
+    expect(messageOf(sent)).toMatch(/^验证码已发送至 1\d\d\*{4}\d{4}，5分钟内有效$/);
+    const outbox = (await (await fetch(`${server.url}/dev/sms?phone=${phone}`)).json()) as {
+      code: string | null;
+      text: string;
+    }[];
+    expect(outbox).toEqual([
+      expect.objectContaining({
+        code: null,
+        text: expect.stringContaining('该手机号已注册，如忘记密码请使用忘记密码'),
+      }),
+    ]);
+    // No code went out, so none that is typed can register the number a second time.
     const res = await submit(ua, sent, '/register/person', {
       phone,
       password: PASSWORD,
       password_confirm: PASSWORD,
-      sms_code: (await latestSmsCode(server, phone))!,
+      sms_code: '123456',
       agree: 'yes',
       action: 'register',
     });
-    expect(res.status).toBe(409);
-    expect(messageOf(res)).toBe('该手机号已注册，请直接登录或找回密码');
+    expect(messageOf(res)).toBe('短信验证码错误或已过期');
   });
 
   it('refuses an invalid ID number and one that already belongs to another citizen', async () => {
@@ -243,7 +254,9 @@ describe.each(databaseKinds())('注册 and 实名认证 of a citizen (%s)', (kin
     });
     expect(messageOf(future)).toContain('出生日期');
     const taken = await submit(ua, realname, '/realname', { real_name: '吴九', id_number: idNumber });
-    expect(taken.status).toBe(409);
+    // The same answer as a wrong name: the page does not say that the number has an account.
+    expect(taken.status).toBe(400);
+    expect(messageOf(taken)).toContain('实名核验未通过');
     expect(messageOf(taken)).toContain('忘记密码');
     const row = await server.database.db('accounts').whereNotNull('id_number_hash').count({ n: '*' });
     expect(Number(row[0]!.n)).toBeGreaterThanOrEqual(1);

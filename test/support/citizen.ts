@@ -21,7 +21,9 @@ export async function addCitizen(
 ): Promise<{ phone: string; id: string }> {
   const phone = randomPhone();
   const { id } = await server.services.accounts.addCitizen({ phone, password });
-  if (identity) await server.services.realName.verify(id, identity);
+  // From an address of its own (TEST-NET-2), so set-up never spends the per-address 实名认证 limit.
+  if (identity)
+    await server.services.realName.verify(id, { ...identity, ip: `198.51.100.${randomInt(0, 256)}` });
   return { phone, id };
 }
 

@@ -108,3 +108,16 @@ export function formAction(html: string, fragment: string, base: string): string
   if (!match) throw new Error(`no form with action containing ${fragment}`);
   return new URL(match[1]!.replaceAll('&amp;', '&'), base).href;
 }
+
+/** A browser at its own address behind the load balancer: for servers started with TRUST_PROXY=true. */
+export class UserAgentAt extends UserAgent {
+  constructor(readonly ip: string) {
+    super();
+  }
+
+  override request(url: string | URL, init: RequestInit = {}): Promise<PageResponse> {
+    const headers = new Headers(init.headers);
+    headers.set('x-forwarded-for', this.ip);
+    return super.request(url, { ...init, headers });
+  }
+}

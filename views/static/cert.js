@@ -44,26 +44,55 @@ if (app) {
     }
   };
 
+  const expiry = new Intl.DateTimeFormat('zh-CN', {
+    timeZone: 'Asia/Shanghai',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  });
+  /** 企业名称（颁发者：CA，有效期至 日期）: what a clerk recognises; the token's object label only as a last resort. */
+  const describe = (c) => {
+    const details = [
+      c.issuerName ? `颁发者：${c.issuerName}` : '',
+      c.notAfter && !Number.isNaN(Date.parse(c.notAfter)) ? `有效期至 ${expiry.format(new Date(c.notAfter))}` : '',
+    ].filter(Boolean);
+    const holder = c.holderName || c.label || c.subject || '未命名证书';
+    return details.length ? `${holder}（${details.join('，')}）` : holder;
+  };
+
   fetch(`${bridge}/v1/certificates`)
-    .then((res) => res.json())
-    .then((list) => {
-      for (const c of list) {
-        certificates.set(c.id, c);
-        const option = document.createElement('option');
-        option.value = c.id;
-        option.textContent = `${c.label || c.subject}`;
-        select.append(option);
-      }
-      if (!list.length) throw new Error('no certificates');
-      form.hidden = false;
+    .then((res) => {
+      if (!res.ok) throw new Error('bridge refused');
+      return res.json();
     })
-    .catch(() => {
-      document.getElementById('bridge-missing').hidden = false;
+    .then(
+      (list) => {
+        const usable = Array.isArray(list) ? list.filter((c) => c && c.id && c.certificate) : [];
+        for (const c of usable) {
+          certificates.set(c.id, c);
+          const option = document.createElement('option');
+          option.value = c.id;
+          option.textContent = describe(c);
+          select.append(option);
+        }
+        if (usable.length) form.hidden = false;
+        else document.getElementById('no-certificates').hidden = false;
+      },
+      () => {
+        document.getElementById('bridge-missing').hidden = false;
+      },
+    )
+    .finally(() => {
+      document.getElementById('bridge-looking').hidden = true;
     });
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const chosen = certificates.get(select.value);
+    if (!chosen) {
+      showError('请选择证书');
+      return;
+    }
     const algorithm = algorithms[chosen.keyAlgorithm] || 'RSASSA-PKCS1-v1_5-SHA256';
     prove(async (challenge) => {
       const res = await fetch(`${bridge}/v1/sign`, {

@@ -1,0 +1,74 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+
+/**
+ * 长辈模式 (大字版): larger text, stronger contrast and bigger controls, as public-service sites
+ * are asked to offer. The choice lives in a cookie, and the switch is a plain link in every
+ * page's header (GET /display), so it works without JavaScript.
+ */
+export const DISPLAY_COOKIE = 'uid.display';
+
+export interface DisplayMode {
+  elder: boolean;
+  /** The header link: to the other mode, and back to this page. */
+  switchUrl: string;
+}
+
+const current = new AsyncLocalStorage<DisplayMode>();
+
+/** The display mode of the request being answered; Views adds it to every page it renders. */
+export function currentDisplay(): DisplayMode | undefined {
+  return current.getStore();
+}
+
+/**
+ * A path on this site, never another origin: `//evil.example`, `/\evil.example`, absolute URLs
+ * and control characters fall back to /account.
+ */
+export function sameOriginPath(raw: unknown): string {
+  const value = typeof raw === 'string' ? raw : '';
+  const control = [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+  if (!value.startsWith('/') || value.startsWith('//') || value.includes('\\') || control) return '/account';
+  const base = 'http://same-origin.invalid';
+  const url = new URL(value, base);
+  return url.origin === base ? `${url.pathname}${url.search}` : '/account';
+}
+
+/**
+ * Where the switch returns to: this page for a GET; for a page answering a form POST, the page
+ * the form belongs to (reloading a POST address would not show the form).
+ */
+function pageOf(ctx: Context): string {
+  if (ctx.method === 'GET') return ctx.originalUrl;
+  const home = /^\/(interaction\/[\w-]+|account(?:\/[\w-]+)?)/.exec(ctx.path);
+  return home ? `/${home[1]}` : ctx.path;
+}
+
+export function displayMode(): Middleware {
+  return (ctx, next) => {
+    const elder = ctx.cookies.get(DISPLAY_COOKIE) === 'elder';
+    const back = encodeURIComponent(sameOriginPath(pageOf(ctx)));
+    return current.run(
+      { elder, switchUrl: `/display?mode=${elder ? 'standard' : 'elder'}&back=${back}` },
+      next,
+    );
+  };
+}
+
+export function displayRoutes(): Router {
+  const router = new Router();
+  router.get('/display', (ctx) => {
+    const elder = ctx.query['mode'] === 'elder';
+    ctx.cookies.set(DISPLAY_COOKIE, elder ? 'elder' : 'standard', {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: ctx.secure,
+      maxAge: 365 * 24 * 3600 * 1000,
+      overwrite: true,
+    });
+    ctx.set('Cache-Control', 'no-store');
+    ctx.redirect(sameOriginPath(ctx.query['back']));
+  });
+  return router;
+}

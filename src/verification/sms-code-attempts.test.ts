@@ -1,0 +1,156 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresDatabase, databaseKinds } from '../../test/support/databases.js';
+import { DataProtector } from '../crypto/sealed.js';
+import { type Database, openDatabase } from '../db/database.js';
+import { migrate } from '../db/migrate.js';
+import { RateLimitStore } from '../ops/rate-limit-store.js';
+import { RateLimiter } from '../ops/rate-limiter.js';
+import type { SmsGateway, SmsMessage } from '../outside/sms/sms-gateway.js';
+import { SmsCodeService } from './sms-code-service.js';
+import { SmsCodeStore } from './sms-code-store.js';
+
+class RecordingGateway implements SmsGateway {
+  readonly kind = 'dev' as const;
+  sent: SmsMessage[] = [];
+  async send(message: SmsMessage) {
+    this.sent.push(message);
+  }
+}
+
+const REGISTERED = new Set(['+8613911110000', '+8613911110003']);
+
+describe.each(databaseKinds())('SMS code entries and sends (%s)', (kind) => {
+  let database: Database;
+  let drop: (() => Promise<void>) | undefined;
+  let gateway: RecordingGateway;
+  let sms: SmsCodeService;
+
+  beforeAll(async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-sms-attempts-'));
+    if (kind === 'postgres') {
+      const pg = await createPostgresDatabase();
+      drop = pg.drop;
+      // Enough connections that the concurrent guesses really run side by side.
+      database = openDatabase({ databaseUrl: pg.url, dataDir, poolMax: 12 });
+    } else {
+      database = openDatabase({ dataDir, memory: true });
+    }
+    await migrate(database.db);
+    gateway = new RecordingGateway();
+    sms = new SmsCodeService(
+      new SmsCodeStore(database.db),
+      gateway,
+      new RateLimiter(new RateLimitStore(database.db)),
+      new DataProtector(Buffer.alloc(32, 7)),
+      { phoneRegistered: async (phone) => REGISTERED.has(phone), checksPerIpPerHour: 100 },
+    );
+  });
+  afterAll(async () => {
+    await database?.close();
+    await drop?.();
+  });
+
+  const ageCodes = (phone: string, seconds: number) =>
+    database.db.raw(
+      `update sms_codes set created_at = created_at - make_interval(secs => ?) where phone = ?`,
+      [seconds, phone],
+    );
+
+  it('an attacker who sends 40 wrong codes at once, then the right one, is refused', async () => {
+    const phone = '+8613922220001';
+    await sms.send({ phone, purpose: 'register', ip: '10.3.0.1' });
+    const code = gateway.sent.at(-1)!.params['code']!;
+    const wrong = code === '000000' ? '000001' : '000000';
+    const guesses = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) =>
+        sms.verify({ phone, purpose: 'register', code: wrong, ip: `10.3.1.${i}` }),
+      ),
+    );
+    expect(guesses.every((g) => g.status === 'rejected')).toBe(true);
+    await expect(sms.verify({ phone, purpose: 'register', code, ip: '10.3.2.1' })).rejects.toMatchObject({
+      name: 'SmsCodeWrong',
+    });
+    const row = await database.db('sms_codes').where({ phone }).first();
+    expect(row.attempts).toBe(5);
+  });
+
+  it('the right code among four wrong ones still works', async () => {
+    const phone = '+8613922220002';
+    await sms.send({ phone, purpose: 'login', ip: '10.3.0.2' });
+    const code = gateway.sent.at(-1)!.params['code']!;
+    const wrong = code === '999999' ? '999998' : '999999';
+    for (let i = 0; i < 4; i++)
+      await expect(sms.verify({ phone, purpose: 'login', code: wrong, ip: '10.3.0.2' })).rejects.toThrow();
+    await expect(sms.verify({ phone, purpose: 'login', code, ip: '10.3.0.2' })).resolves.toBeUndefined();
+  });
+
+  it('one address can enter only so many codes an hour, over every phone', async () => {
+    const outcomes: string[] = [];
+    for (let i = 0; i < 102; i++) {
+      await sms
+        .verify({
+          phone: `+86139333${String(i).padStart(5, '0')}`,
+          purpose: 'login',
+          code: '123456',
+          ip: '10.4.4.4',
+        })
+        .catch((err: { name: string; userMessage: string }) => outcomes.push(err.name));
+    }
+    expect(outcomes.filter((n) => n === 'SmsCodeWrong')).toHaveLength(100);
+    expect(outcomes.filter((n) => n === 'TooManyRequests')).toHaveLength(2);
+    // Even the right code from that address waits; another address is not affected.
+    const phone = '+8613922220003';
+    await sms.send({ phone, purpose: 'login', ip: '10.3.0.3' });
+    const code = gateway.sent.at(-1)!.params['code']!;
+    await expect(sms.verify({ phone, purpose: 'login', code, ip: '10.4.4.4' })).rejects.toMatchObject({
+      status: 429,
+      userMessage: '验证码输入次数过多，请稍后再试',
+    });
+    await expect(sms.verify({ phone, purpose: 'login', code, ip: '10.3.0.3' })).resolves.toBeUndefined();
+  });
+
+  it('a registered and an unknown number wait and are limited alike, and only the registered one gets a code', async () => {
+    const registered = '+8613911110000';
+    const unknown = '+8613911110001';
+    const before = gateway.sent.length;
+    for (const phone of [registered, unknown]) {
+      await expect(
+        sms.sendToAccountHolder({ phone, purpose: 'reset_password', ip: '10.5.0.1' }),
+      ).resolves.toEqual({
+        resendAfterSeconds: 60,
+      });
+      await expect(
+        sms.sendToAccountHolder({ phone, purpose: 'reset_password', ip: '10.5.0.1' }),
+      ).rejects.toMatchObject({
+        status: 429,
+        userMessage: expect.stringMatching(/^请在(59|60)秒后重新获取验证码$/),
+      });
+    }
+    expect(gateway.sent.slice(before).map((m) => m.phone)).toEqual([registered]);
+    // The daily count per number runs whether or not it is registered.
+    for (const phone of [registered, unknown]) {
+      for (let i = 1; i < 10; i++) {
+        await ageCodes(phone, 61);
+        await sms.sendToAccountHolder({ phone, purpose: 'reset_password', ip: `10.5.1.${i}` });
+      }
+      await ageCodes(phone, 61);
+      await expect(
+        sms.sendToAccountHolder({ phone, purpose: 'reset_password', ip: '10.5.2.1' }),
+      ).rejects.toMatchObject({ status: 429, userMessage: '该手机号今日获取验证码次数已达上限，请明天再试' });
+    }
+  });
+
+  it('registration with a number that has an account sends a notice instead of a code', async () => {
+    await sms.sendForNewAccount({ phone: '+8613911110003', ip: '10.6.0.1' });
+    expect(gateway.sent.at(-1)).toMatchObject({
+      phone: '+8613911110003',
+      params: {},
+      text: expect.stringContaining('该手机号已注册，如忘记密码请使用忘记密码'),
+    });
+    await sms.sendForNewAccount({ phone: '+8613911110002', ip: '10.6.0.1' });
+    expect(gateway.sent.at(-1)!.params['code']).toMatch(/^\d{6}$/);
+  });
+});
