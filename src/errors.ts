@@ -112,3 +112,11 @@ export class SmsCodeWrong extends AppError {
     super(400, 'sms_code_wrong', '短信验证码错误或已过期');
   }
 }
+
+/** A sign-in whose account is locked (by an operator) or closed: told once the factor is proved. */
+export class AccountUnavailable extends AppError {
+  override name = 'AccountUnavailable';
+  constructor() {
+    super(403, 'account_unavailable', '账号已被锁定或注销，请联系客服');
+  }
+}

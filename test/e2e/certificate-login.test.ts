@@ -163,7 +163,7 @@ describe.each(databaseKinds())('证书登录 and 绑定证书 (%s)', (kind) => {
   async function bindPage(ua: UserAgent) {
     const start = await beginAuthorization(ua, site, { scope: 'openid enterprise' });
     const uid = interactionUid(start.page);
-    await server.services.flowStates.put(`legal-register:${uid}`, { accountId: enterpriseId }, 600);
+    await server.services.flowStates.put('legal-register', uid, { accountId: enterpriseId });
     return { start, page: await ua.get(`${server.url}/interaction/${uid}/cert/bind`) };
   }
 

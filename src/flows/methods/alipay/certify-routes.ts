@@ -1,9 +1,16 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { ssoSessionOf } from '../account-space/account-context.js';
-import { AppError } from '../errors.js';
-import { AlipayNotConfigured, AlipayStateInvalid } from '../federation/alipay-errors.js';
-import type { AlipayProfile } from '../federation/alipay-link-service.js';
+import { ssoSessionOf } from '../../../account-space/account-context.js';
+import { AppError } from '../../../errors.js';
+import { AlipayNotConfigured, AlipayStateInvalid } from '../../../federation/alipay-errors.js';
+import type { AlipayProfile } from '../../../federation/alipay-link-service.js';
+import { auditEvent, renderPage } from '../../flow-kit.js';
+import { type Interaction, interactionOf } from '../../interaction.js';
+import {
+  complete as completeRealName,
+  modeOf as realNameModeOf,
+  renderRealName,
+} from '../../realname-routes.js';
 import {
   type AlipayFlowDeps,
   type AlipayRoundTrip,
@@ -13,8 +20,6 @@ import {
   renderAlipayFailure,
   takeRoundTrip,
 } from './alipay-kit.js';
-import { auditEvent, type Interaction, interactionOf, renderPage } from './flow-kit.js';
-import { complete as completeRealName, modeOf as realNameModeOf, renderRealName } from './realname-routes.js';
 
 export const ALIPAY_CERTIFY_START_PATH = '/alipay/certify/start';
 
