@@ -1,12 +1,13 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { AccountUnavailable, AppError, SessionExpired } from '../../../errors.js';
+import { AccountUnavailable, SessionExpired } from '../../../errors.js';
 import {
   AlipayNotCertified,
   AlipayNotConfigured,
   AlipayStateInvalid,
 } from '../../../federation/alipay-errors.js';
 import type { AlipayProfile } from '../../../federation/alipay-link-service.js';
+import { onFormError } from '../../../http/page-kit.js';
 import { recordLoginFailure } from '../../complete-login.js';
 import { type Interaction, interactionOf } from '../../interaction.js';
 import type { LoginMethod } from '../login-method.js';
@@ -61,19 +62,20 @@ function alipayRoutes(router: Router, deps: AlipayFlowDeps) {
   router.get('/interaction/:uid/alipay/return', async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
     const back = [{ href: `/interaction/${interaction.uid}`, label: '返回登录' }];
-    try {
-      const trip = await takeRoundTrip(deps, ctx);
-      if (trip.purpose === 'certify' || trip.uid !== interaction.uid) throw new AlipayStateInvalid();
-      if (trip.purpose === 'realname') {
-        const profile = await profileFromCallback(deps, ctx, 'verification');
-        return await certifyInSignIn(ctx, deps, interaction, profile);
-      }
-      const profile = await profileFromCallback(deps, ctx, 'login');
-      return await signInWithAlipay(ctx, deps, interaction, profile);
-    } catch (err) {
-      if (!(err instanceof AppError) || err.status === 500) throw err;
-      return renderAlipayFailure(ctx, deps, err, { links: back });
-    }
+    await onFormError(
+      ctx,
+      async () => {
+        const trip = await takeRoundTrip(deps, ctx);
+        if (trip.purpose === 'certify' || trip.uid !== interaction.uid) throw new AlipayStateInvalid();
+        if (trip.purpose === 'realname') {
+          const profile = await profileFromCallback(deps, ctx, 'verification');
+          return certifyInSignIn(ctx, deps, interaction, profile);
+        }
+        const profile = await profileFromCallback(deps, ctx, 'login');
+        return signInWithAlipay(ctx, deps, interaction, profile);
+      },
+      (err) => renderAlipayFailure(ctx, deps, err, { links: back }),
+    );
   });
 
   alipayOnboardingRoutes(router, deps);
