@@ -64,7 +64,8 @@ export async function completeLogin(
     });
     return secondFactorPath(interaction.uid);
   }
-  deps.metrics.logins.inc({ method: metricLabel(signIn.method), outcome: 'success' });
+  const label = signIn.stepUp ? `step_up_${signIn.method}` : signIn.method;
+  deps.metrics.logins.inc({ method: metricLabel(label), outcome: 'success' });
   await deps.audit.record({
     type: signIn.stepUp ? 'step_up' : 'login',
     method: signIn.method,

@@ -1,5 +1,7 @@
 import type Router from '@koa/router';
+import { z } from 'zod';
 import { field, parseBody } from '../http/body.js';
+import { formInput } from '../http/page-kit.js';
 import { LIMITS } from '../ops/rate-limiter.js';
 import { completeLogin, continueTo, recordLoginFailure } from './complete-login.js';
 import { type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
@@ -20,6 +22,10 @@ type Deps = Pick<
   | 'audit'
   | 'metrics'
 > & { loginPage: LoginPage };
+
+const totpForm = z.object({
+  code: z.string().min(1, '请输入动态验证码或恢复码').max(32, '动态验证码或恢复码错误'),
+});
 
 /**
  * 两步验证: the TOTP code (or a recovery code) completeLogin asks for when the account has it on
@@ -46,9 +52,10 @@ export function secondFactorRoutes(router: Router, deps: Deps) {
     }
     return withPageErrors(ctx, deps, 'totp', page(interaction.uid), async () => {
       await deps.limiter.consume(LIMITS.loginPerAccount, account.id);
+      const { code } = formInput(ctx, totpForm);
       let how: 'otp' | 'recovery';
       try {
-        how = await deps.totp.check(account, field(ctx, 'code'));
+        how = await deps.totp.check(account, code);
       } catch (err) {
         await recordLoginFailure(deps, ctx, { method: 'totp', accountId: account.id });
         throw err;
