@@ -6,7 +6,7 @@ import {
   AlipayCodeSpent,
   AlipayStateInvalid,
 } from '../../../federation/alipay-errors.js';
-import type { AlipayLinkService, AlipayProfile } from '../../../federation/alipay-link-service.js';
+import type { AlipayProfile } from '../../../federation/alipay-link-service.js';
 import { browserId } from '../../../http/browser-id.js';
 import { LIMITS } from '../../../ops/rate-limiter.js';
 import { AlipayError } from '../../../outside/alipay/client.js';
