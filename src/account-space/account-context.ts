@@ -44,6 +44,9 @@ export interface AccountSpaceDeps {
   alipay: AlipayLinkService;
 }
 
+/** What every account-space page uses: drawing it, and auditing what the person did there. */
+export type AccountPageDeps = Pick<AccountSpaceDeps, 'views' | 'csrf' | 'accounts' | 'audit'>;
+
 export interface AccountSession {
   account: AccountRow;
   sessionUid: string;
@@ -126,7 +129,7 @@ export async function signInUrl(
 }
 
 export function accountAudit(
-  deps: AccountSpaceDeps,
+  deps: Pick<AccountSpaceDeps, 'audit'>,
   ctx: Context,
   session: AccountSession,
   event: AuditEvent,

@@ -4,13 +4,16 @@ import { proofOf } from '../certificates/proof-input.js';
 import { AppError, SmsCodeWrong } from '../errors.js';
 import { field } from '../http/body.js';
 import { jsonAnswer } from '../http/page-kit.js';
-import { type AccountSpaceDeps, accountAudit } from './account-context.js';
+import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-page.js';
 
 const onlyLegalPersons = () => new AppError(403, 'not_legal_person', '只有法人用户可以绑定数字证书');
 
 /** 认证等级 → 高级认证 → CA认证: bound certificates, 解除绑定, and binding another after an SMS code. */
-export function certificateSpaceRoutes(router: Router, deps: AccountSpaceDeps) {
+export function certificateSpaceRoutes(
+  router: Router,
+  deps: AccountPageDeps & Pick<AccountSpaceDeps, 'bridgeUrl' | 'certificates' | 'flowStates' | 'sms'>,
+) {
   const listing = async (accountId: string) => ({
     title: 'CA认证',
     certificates: (await deps.certificates.list(accountId)).map((c) => ({

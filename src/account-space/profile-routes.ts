@@ -3,7 +3,7 @@ import { maskPhone } from '../accounts/phone.js';
 import { PasswordWrong, SmsCodeWrong } from '../errors.js';
 import { alipayCertifyUrl } from '../flows/methods/alipay/account-space-routes.js';
 import { field, rawField } from '../http/body.js';
-import { type AccountSpaceDeps, accountAudit } from './account-context.js';
+import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-page.js';
 
 const LEVEL_EXPLANATIONS = [
@@ -21,7 +21,10 @@ const LEVEL_EXPLANATIONS = [
 ];
 
 /** 基本信息 and 认证等级 (身份证认证). */
-export function profileRoutes(router: Router, deps: AccountSpaceDeps) {
+export function profileRoutes(
+  router: Router,
+  deps: AccountPageDeps & Pick<AccountSpaceDeps, 'flowStates' | 'realName' | 'sms' | 'alipay'>,
+) {
   const levelPage = () => ({
     title: '认证等级',
     levels: LEVEL_EXPLANATIONS,

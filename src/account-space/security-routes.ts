@@ -4,7 +4,7 @@ import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { AppError, BadInput, Conflict, PasswordWrong } from '../errors.js';
 import { alipayPart, alipaySpaceRoutes } from '../flows/methods/alipay/account-space-routes.js';
 import { field, rawField } from '../http/body.js';
-import { type AccountSpaceDeps, accountAudit } from './account-context.js';
+import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-page.js';
 
 const CHANGED: Record<string, string> = { alipay_unlinked: '已解除与支付宝账户的绑定' };
@@ -12,7 +12,10 @@ const CHANGED: Record<string, string> = { alipay_unlinked: '已解除与支付�
 const passwordWrong = () => new PasswordWrong('当前密码错误');
 
 /** 安全设置: change password, change phone, 两步验证 (TOTP) on and off. */
-export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
+export function securityRoutes(
+  router: Router,
+  deps: AccountPageDeps & Pick<AccountSpaceDeps, 'revoker' | 'sms' | 'totp' | 'alipay'>,
+) {
   const page =
     (ctx: Context, extra: Record<string, unknown> = {}) =>
     async () => ({
