@@ -15,6 +15,20 @@ const flag = (fallback: boolean) =>
     .default(fallback ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** A comma-separated list of OIDs (empty by default). */
+const oidList = z
+  .string()
+  .default('')
+  .refine(
+    (v) => v.split(',').every((o) => !o.trim() || /^\d+(\.\d+)+$/.test(o.trim())),
+    'a comma-separated list of OIDs',
+  );
+const oidsOf = (list: string) =>
+  list
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -49,13 +63,8 @@ const envSchema = z.object({
   CERTS_DIR: z.string().min(1).default('certs'),
   CERT_BRIDGE_URL: z.url().default('http://127.0.0.1:41443'),
   SOFTWARE_CERTIFICATES: z.enum(['true', 'false']).default('true'),
-  CERT_CREDIT_CODE_OIDS: z
-    .string()
-    .default('')
-    .refine(
-      (v) => v.split(',').every((o) => !o.trim() || /^\d+(\.\d+)+$/.test(o.trim())),
-      'a comma-separated list of OIDs',
-    ),
+  CERT_CREDIT_CODE_OIDS: oidList,
+  HARDWARE_CERT_POLICY_OIDS: oidList,
   SMS_GATEWAY: z.enum(['dev', 'http']).optional(),
   SMS_GATEWAY_URL: z.url().optional(),
   SMS_GATEWAY_APP_ID: z.string().min(1).optional(),
@@ -172,6 +181,8 @@ export interface Config {
   softwareCertificates: boolean;
   /** Extra certificate fields (subject attributes or extensions) that carry the credit code, by OID. */
   certCreditCodeOids: string[];
+  /** certificatePolicies OIDs that CAs put on certificates issued on USB keys: those sign in with amr hwk. */
+  hardwareCertPolicyOids: string[];
   /** 支付宝登录 and 支付宝认证; undefined (no button) unless ALIPAY_APP_ID and both keys are set. */
   alipay: AlipaySettings | undefined;
   /** Abuse limits beyond the fixed ones of DOMAIN.md; each counted per day (Beijing time) or hour. */
@@ -295,9 +306,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     certsDir: path.resolve(e.CERTS_DIR),
     certBridgeUrl: e.CERT_BRIDGE_URL.replace(/\/$/, ''),
     softwareCertificates: e.SOFTWARE_CERTIFICATES === 'true',
-    certCreditCodeOids: e.CERT_CREDIT_CODE_OIDS.split(',')
-      .map((o) => o.trim())
-      .filter(Boolean),
+    certCreditCodeOids: oidsOf(e.CERT_CREDIT_CODE_OIDS),
+    hardwareCertPolicyOids: oidsOf(e.HARDWARE_CERT_POLICY_OIDS),
     alipay,
     limits: {
       smsChecksPerIpPerHour: e.SMS_CHECKS_PER_IP_PER_HOUR,

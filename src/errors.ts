@@ -17,11 +17,12 @@ export class AppError extends Error {
 }
 
 /**
- * An error a form shows on its own page, with the form kept: the person's mistake (4xx) or an
- * outside service that failed or is down (502, 503). Anything else is a fault for the error handler.
+ * An error a page shows itself, with the form kept: the person's mistake (4xx) or an outside
+ * service that failed, is down or hung (502, 503, 504). Anything else is a fault for the error
+ * handler. The one rule of the page kit (src/http/page-kit.ts).
  */
 export function shownOnForm(err: unknown): err is AppError {
-  return err instanceof AppError && (err.status < 500 || err.status === 502 || err.status === 503);
+  return err instanceof AppError && (err.status < 500 || [502, 503, 504].includes(err.status));
 }
 
 export class BadInput extends AppError {
@@ -110,5 +111,13 @@ export class SmsCodeWrong extends AppError {
   override name = 'SmsCodeWrong';
   constructor() {
     super(400, 'sms_code_wrong', '短信验证码错误或已过期');
+  }
+}
+
+/** A sign-in whose account is locked (by an operator) or closed: told once the factor is proved. */
+export class AccountUnavailable extends AppError {
+  override name = 'AccountUnavailable';
+  constructor() {
+    super(403, 'account_unavailable', '账号已被锁定或注销，请联系客服');
   }
 }

@@ -16,6 +16,7 @@ import { AuditService } from './audit/audit-service.js';
 import { AuditStore } from './audit/audit-store.js';
 import { CertificateService } from './certificates/certificate-service.js';
 import { CertificateStore } from './certificates/certificate-store.js';
+import { HardwareKeyPolicy } from './certificates/hardware-key-policy.js';
 import { ClientService } from './clients/client-service.js';
 import { ClientStore } from './clients/client-store.js';
 import type { Config } from './config.js';
@@ -23,6 +24,7 @@ import { DataProtector } from './crypto/sealed.js';
 import type { Db } from './db/database.js';
 import { AlipayLinkService } from './federation/alipay-link-service.js';
 import { AlipayLinkStore } from './federation/alipay-link-store.js';
+import { FlowStates } from './flows/flow-state.js';
 import { FlowStateStore } from './flows/flow-state-store.js';
 import { ConsentService } from './oidc/consent-service.js';
 import { ConsentStore } from './oidc/consent-store.js';
@@ -36,6 +38,7 @@ import { Sweeper } from './ops/sweeper.js';
 import { HttpAlipayClient } from './outside/alipay/client.js';
 import { createOutsideServices } from './outside/factory.js';
 import { createCrlSource } from './pki/crl.js';
+import { DEV_HARDWARE_POLICY_OID } from './pki/dev-policy.js';
 import { createTrustStore } from './pki/trust-store.js';
 import { CaptchaService } from './verification/captcha-service.js';
 import { CaptchaStore } from './verification/captcha-store.js';
@@ -59,7 +62,7 @@ export function createServices(config: Config, db: Db, log: Logger) {
     },
     db,
   );
-  const flowStates = new FlowStateStore(db);
+  const flowStates = new FlowStates(new FlowStateStore(db), protector);
   // Loaded from certs/ at start-up (server.ts); empty until then, so nothing is trusted by accident.
   const trust = { store: createTrustStore({ anchors: [] }) };
   const certificateStore = new CertificateStore(db);
@@ -108,6 +111,12 @@ export function createServices(config: Config, db: Db, log: Logger) {
     certificates: new CertificateService(
       certificateStore,
       flowStates,
+      // `unified-id dev-ca` marks its SoftHSM2 certificates as hardware; trusted as such outside
+      // production only, like certs/dev itself.
+      new HardwareKeyPolicy(
+        [...config.hardwareCertPolicyOids, ...(config.devMode ? [DEV_HARDWARE_POLICY_OID] : [])],
+        config.softwareCertificates,
+      ),
       () => trust.store,
       createCrlSource(),
       config.issuer,

@@ -9,7 +9,7 @@ import type { AuditEvent, AuditService } from '../audit/audit-service.js';
 import type { CertificateService } from '../certificates/certificate-service.js';
 import type { ClientService } from '../clients/client-service.js';
 import type { AlipayLinkService } from '../federation/alipay-link-service.js';
-import type { FlowStateStore } from '../flows/flow-state-store.js';
+import type { FlowStates } from '../flows/flow-state.js';
 import type { Csrf } from '../http/csrf.js';
 import type { Views } from '../http/views.js';
 import type { ConsentService } from '../oidc/consent-service.js';
@@ -39,12 +39,15 @@ export interface AccountSpaceDeps {
   models: ModelStore;
   revoker: SessionRevoker;
   sessionMeta: SessionMetaStore;
-  flowStates: FlowStateStore;
+  flowStates: FlowStates;
   accountSpaceClientId: string;
   certificates: CertificateService;
   bridgeUrl: string;
   alipay: AlipayLinkService;
 }
+
+/** What every account-space page uses: drawing it, and auditing what the person did there. */
+export type AccountPageDeps = Pick<AccountSpaceDeps, 'views' | 'csrf' | 'accounts' | 'audit'>;
 
 export interface AccountSession {
   account: AccountRow;
@@ -111,7 +114,7 @@ export async function signInUrl(
   forceLogin: boolean,
 ): Promise<string> {
   const state = randomBytes(16).toString('base64url');
-  await deps.flowStates.put(`account-login:${state}`, { returnTo }, 600);
+  await deps.flowStates.put('account-login', state, { returnTo });
   const url = new URL(`${deps.issuer}/auth`);
   url.search = new URLSearchParams({
     client_id: deps.accountSpaceClientId,
@@ -128,7 +131,7 @@ export async function signInUrl(
 }
 
 export function accountAudit(
-  deps: AccountSpaceDeps,
+  deps: Pick<AccountSpaceDeps, 'audit'>,
   ctx: Context,
   session: AccountSession,
   event: AuditEvent,

@@ -2,8 +2,8 @@ import type Router from '@koa/router';
 import { PasswordWrong } from '../errors.js';
 import { field, rawField } from '../http/body.js';
 import { SCOPE_DESCRIPTIONS, type Scope } from '../oidc/scopes.js';
-import { type AccountSpaceDeps, accountAudit } from './account-context.js';
-import { act, sessionOf, show } from './account-routes.js';
+import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
+import { act, sessionOf, show } from './account-page.js';
 
 const EVENT_NAMES: Record<string, string> = {
   login: '登录',
@@ -14,6 +14,7 @@ const EVENT_NAMES: Record<string, string> = {
   phone_change: '更换手机号',
   totp_enabled: '开启两步验证',
   totp_disabled: '关闭两步验证',
+  totp_recovery_codes: '重新生成恢复码',
   step_up: '安全验证',
   consent: '授权网站',
   consent_revoked: '取消授权',
@@ -28,7 +29,14 @@ const beijing = (d: Date | string | number) =>
   new Date(d).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai' });
 
 /** 登录设备, 已授权网站, 登录记录 and 注销账号. */
-export function activityRoutes(router: Router, deps: AccountSpaceDeps) {
+export function activityRoutes(
+  router: Router,
+  deps: AccountPageDeps &
+    Pick<
+      AccountSpaceDeps,
+      'accountSpaceClientId' | 'clients' | 'consents' | 'models' | 'revoker' | 'sessionMeta' | 'sms'
+    >,
+) {
   const clientNames = async () => new Map((await deps.clients.list()).map((c) => [c.client_id, c.name]));
 
   const sessionsPage = async (accountId: string, currentUid: string) => {

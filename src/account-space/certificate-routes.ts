@@ -3,14 +3,17 @@ import { maskPhone } from '../accounts/phone.js';
 import { proofOf } from '../certificates/proof-input.js';
 import { AppError, SmsCodeWrong } from '../errors.js';
 import { field } from '../http/body.js';
-import { jsonAnswer } from '../http/json-answer.js';
-import { type AccountSpaceDeps, accountAudit } from './account-context.js';
-import { act, sessionOf, show } from './account-routes.js';
+import { jsonAnswer } from '../http/page-kit.js';
+import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
+import { act, sessionOf, show } from './account-page.js';
 
 const onlyLegalPersons = () => new AppError(403, 'not_legal_person', '只有法人用户可以绑定数字证书');
 
 /** 认证等级 → 高级认证 → CA认证: bound certificates, 解除绑定, and binding another after an SMS code. */
-export function certificateSpaceRoutes(router: Router, deps: AccountSpaceDeps) {
+export function certificateSpaceRoutes(
+  router: Router,
+  deps: AccountPageDeps & Pick<AccountSpaceDeps, 'bridgeUrl' | 'certificates' | 'flowStates' | 'sms'>,
+) {
   const listing = async (accountId: string) => ({
     title: 'CA认证',
     certificates: (await deps.certificates.list(accountId)).map((c) => ({
@@ -20,7 +23,6 @@ export function certificateSpaceRoutes(router: Router, deps: AccountSpaceDeps) {
       notAfter: new Date(c.not_after).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai' }),
     })),
   });
-  const bindState = (sessionUid: string) => `cert-bind:${sessionUid}`;
 
   router.get('/certificates', async (ctx) => {
     const session = sessionOf(ctx);
@@ -64,7 +66,7 @@ export function certificateSpaceRoutes(router: Router, deps: AccountSpaceDeps) {
           code: field(ctx, 'sms_code'),
           ip: ctx.ip,
         });
-        await deps.flowStates.put(bindState(session.sessionUid), { accountId: session.account.id }, 600);
+        await deps.flowStates.put('cert-bind', session.sessionUid, { accountId: session.account.id });
         show(ctx, deps, 'cert', {
           title: '绑定证书',
           mode: 'bind',
@@ -79,7 +81,7 @@ export function certificateSpaceRoutes(router: Router, deps: AccountSpaceDeps) {
   router.post('/certificates/challenge', async (ctx) => {
     const session = sessionOf(ctx);
     await jsonAnswer(ctx, async () => {
-      if (!(await deps.flowStates.get(bindState(session.sessionUid)))) throw new SmsCodeWrong();
+      if (!(await deps.flowStates.get('cert-bind', session.sessionUid))) throw new SmsCodeWrong();
       return deps.certificates.challenge('bind', session.sessionUid);
     });
   });
@@ -87,11 +89,9 @@ export function certificateSpaceRoutes(router: Router, deps: AccountSpaceDeps) {
   router.post('/certificates/bind', async (ctx) => {
     const session = sessionOf(ctx);
     await jsonAnswer(ctx, async () => {
-      // The account space binds what either source signed (as it always has); the source only
-      // matters for a sign-in's amr.
-      const { source: _source, ...proof } = proofOf(ctx, true);
-      const bound = await deps.certificates.bind(session.account.id, proof, session.sessionUid);
-      await deps.flowStates.remove(bindState(session.sessionUid));
+      // SOFTWARE_CERTIFICATES=false refuses an unmarked certificate here too (CertificateService).
+      const bound = await deps.certificates.bind(session.account.id, proofOf(ctx), session.sessionUid);
+      await deps.flowStates.remove('cert-bind', session.sessionUid);
       await accountAudit(deps, ctx, session, {
         type: 'certificate_bound',
         outcome: 'success',

@@ -1,10 +1,10 @@
 import type Router from '@koa/router';
 import { maskPhone } from '../accounts/phone.js';
 import { PasswordWrong, SmsCodeWrong } from '../errors.js';
+import { alipayCertifyUrl } from '../flows/methods/alipay/account-space-routes.js';
 import { field, rawField } from '../http/body.js';
-import { type AccountSpaceDeps, accountAudit } from './account-context.js';
-import { act, sessionOf, show } from './account-routes.js';
-import { alipayCertifyUrl } from './alipay-space-routes.js';
+import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
+import { act, sessionOf, show } from './account-page.js';
 
 const LEVEL_EXPLANATIONS = [
   {
@@ -21,7 +21,10 @@ const LEVEL_EXPLANATIONS = [
 ];
 
 /** 基本信息 and 认证等级 (身份证认证). */
-export function profileRoutes(router: Router, deps: AccountSpaceDeps) {
+export function profileRoutes(
+  router: Router,
+  deps: AccountPageDeps & Pick<AccountSpaceDeps, 'flowStates' | 'realName' | 'sms' | 'alipay'>,
+) {
   const levelPage = () => ({
     title: '认证等级',
     levels: LEVEL_EXPLANATIONS,
@@ -77,7 +80,7 @@ export function profileRoutes(router: Router, deps: AccountSpaceDeps) {
         code: field(ctx, 'sms_code'),
         ip: ctx.ip,
       });
-      await deps.flowStates.put(`id-verify:${session.sessionUid}`, { accountId: session.account.id }, 600);
+      await deps.flowStates.put('id-verify', session.sessionUid, { accountId: session.account.id });
       show(ctx, deps, 'account-level', { ...(await page()), smsChecked: true });
     });
   });
@@ -91,14 +94,14 @@ export function profileRoutes(router: Router, deps: AccountSpaceDeps) {
       idNumber: field(ctx, 'id_number'),
     });
     return act(ctx, deps, 'account-level', page, async () => {
-      const checked = await deps.flowStates.get<{ accountId: string }>(`id-verify:${session.sessionUid}`);
+      const checked = await deps.flowStates.get('id-verify', session.sessionUid);
       if (checked?.accountId !== session.account.id) throw new SmsCodeWrong();
       await deps.realName.verify(session.account.id, {
         realName: field(ctx, 'real_name'),
         idNumber: field(ctx, 'id_number'),
         ip: ctx.ip,
       });
-      await deps.flowStates.remove(`id-verify:${session.sessionUid}`);
+      await deps.flowStates.remove('id-verify', session.sessionUid);
       await accountAudit(deps, ctx, session, { type: 'verification', method: 'id_card', outcome: 'success' });
       ctx.redirect('/account/level?done=1');
     });

@@ -2,18 +2,21 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { AppError, BadInput, Conflict, PasswordWrong } from '../errors.js';
+import { alipayPart, alipaySpaceRoutes } from '../flows/methods/alipay/account-space-routes.js';
 import { field, rawField } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
-import { type AccountSpaceDeps, accountAudit } from './account-context.js';
-import { act, sessionOf, show } from './account-routes.js';
-import { alipayPart, alipaySpaceRoutes } from './alipay-space-routes.js';
+import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
+import { act, sessionOf, show } from './account-page.js';
 
 const CHANGED: Record<string, string> = { alipay_unlinked: '已解除与支付宝账户的绑定' };
 
 const passwordWrong = () => new PasswordWrong('当前密码错误');
 
 /** 安全设置: change password, change phone, 两步验证 (TOTP) on and off. */
-export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
+export function securityRoutes(
+  router: Router,
+  deps: AccountPageDeps & Pick<AccountSpaceDeps, 'revoker' | 'sms' | 'totp' | 'alipay' | 'captcha'>,
+) {
   const page =
     (ctx: Context, extra: Record<string, unknown> = {}) =>
     async () => ({
@@ -118,13 +121,35 @@ export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
     });
   });
 
+  // Turning 两步验证 on, off, or new recovery codes: the password again first, so an unattended
+  // session can not change how the account is protected.
+  const passwordAgain = async (session: ReturnType<typeof sessionOf>, ctx: Context) => {
+    if (!(await deps.accounts.checkPasswordOf(session.account, rawField(ctx, 'password')))) {
+      throw passwordWrong();
+    }
+  };
+
   router.post('/security/totp/start', async (ctx) => {
     const session = sessionOf(ctx);
-    const enrolment = await deps.totp.beginEnrolment(session.account.id, maskPhone(session.smsPhone));
-    show(ctx, deps, 'account-totp', {
-      title: '开启两步验证',
-      qrDataUrl: enrolment.qrDataUrl,
-      secret: enrolment.secret,
+    return act(ctx, deps, 'account-security', page(ctx), async () => {
+      await passwordAgain(session, ctx);
+      const enrolment = await deps.totp.beginEnrolment(session.account.id, maskPhone(session.smsPhone));
+      show(ctx, deps, 'account-totp', {
+        title: '开启两步验证',
+        qrDataUrl: enrolment.qrDataUrl,
+        secret: enrolment.secret,
+      });
+    });
+  });
+
+  router.post('/security/totp/recovery-codes', async (ctx) => {
+    const session = sessionOf(ctx);
+    return act(ctx, deps, 'account-security', page(ctx), async () => {
+      if (!session.account.totp_enabled_at) throw new BadInput('两步验证未开启');
+      await passwordAgain(session, ctx);
+      const codes = await deps.totp.regenerateRecoveryCodes(session.account.id);
+      await accountAudit(deps, ctx, session, { type: 'totp_recovery_codes', outcome: 'success' });
+      show(ctx, deps, 'account-totp', { title: '重新生成恢复码', recoveryCodes: codes, regenerated: true });
     });
   });
 
@@ -151,8 +176,7 @@ export function securityRoutes(router: Router, deps: AccountSpaceDeps) {
   router.post('/security/totp/disable', async (ctx) => {
     const session = sessionOf(ctx);
     return act(ctx, deps, 'account-security', page(ctx), async () => {
-      if (!(await deps.accounts.checkPasswordOf(session.account, rawField(ctx, 'password'))))
-        throw passwordWrong();
+      await passwordAgain(session, ctx);
       await deps.totp.check(session.account, field(ctx, 'code'));
       await deps.totp.disable(session.account.id);
       await accountAudit(deps, ctx, session, { type: 'totp_disabled', outcome: 'success' });

@@ -1,21 +1,18 @@
-import { AppError, Conflict, NotFound } from '../errors.js';
-import type { FlowStateStore } from '../flows/flow-state-store.js';
+import { Conflict, NotFound } from '../errors.js';
+import type { FlowStates } from '../flows/flow-state.js';
 import type { ParsedCertificate } from '../pki/certificate.js';
 import { validateCertificate } from '../pki/chain.js';
 import { buildChallenge, challengeExpiry, newNonce } from '../pki/challenge.js';
 import type { CrlSource } from '../pki/crl.js';
 import { verifySignature } from '../pki/signature.js';
 import type { TrustStore } from '../pki/trust-store.js';
+import { CertificateRefused } from './certificate-refused.js';
 import type { BoundCertificateRow, CertificateStore } from './certificate-store.js';
+import type { HardwareKeyPolicy } from './hardware-key-policy.js';
 
 export type ChallengePurpose = 'login' | 'bind';
 
-export class CertificateRefused extends AppError {
-  override name = 'CertificateRefused';
-  constructor(message: string, code = 'certificate_refused') {
-    super(400, code, message);
-  }
-}
+export { CertificateRefused };
 
 export interface PossessionProof {
   nonce: string;
@@ -26,12 +23,6 @@ export interface PossessionProof {
   algorithm: string;
 }
 
-interface StoredChallenge extends Record<string, unknown> {
-  purpose: ChallengePurpose;
-  binding: string;
-  text: string;
-}
-
 /**
  * Certificate login and binding: a single-use challenge bound to the interaction (or the
  * account-space session), the chain validated to a trust anchor in certs/, the signature
@@ -40,33 +31,38 @@ interface StoredChallenge extends Record<string, unknown> {
 export class CertificateService {
   constructor(
     private readonly store: CertificateStore,
-    private readonly flowStates: FlowStateStore,
+    private readonly flowStates: FlowStates,
+    private readonly hardwareKeys: HardwareKeyPolicy,
     private readonly trust: () => TrustStore,
     private readonly crlSource: CrlSource,
     private readonly issuer: string,
     private readonly creditCodeOf: (accountId: string) => Promise<string | undefined>,
   ) {}
 
+  /** SOFTWARE_CERTIFICATES: whether the page offers signing with a PKCS#12 file. */
+  get softwareAllowed(): boolean {
+    return this.hardwareKeys.softwareAllowed;
+  }
+
   /** `binding` is the interaction id for login, or the account-space session for binding later. */
   async challenge(purpose: ChallengePurpose, binding: string) {
     const nonce = newNonce();
     const expiresAt = challengeExpiry(new Date());
     const { text } = buildChallenge({ issuer: this.issuer, interactionId: binding, nonce, expiresAt });
-    await this.flowStates.put(
-      `cert-challenge:${nonce}`,
-      { purpose, binding, text } satisfies StoredChallenge,
-      120,
-    );
+    await this.flowStates.put('cert-challenge', nonce, { purpose, binding, text });
     return { nonce, challenge: text, expiresAt: expiresAt.toISOString() };
   }
 
-  /** Everything but the binding: the challenge (once), the chain, the dates, revocation, the signature. */
+  /**
+   * Everything but the binding: the challenge (once), the chain, the dates, revocation, the
+   * signature, and whether the key is hardware (refused when only hardware is accepted).
+   */
   async prove(
     proof: PossessionProof,
     purpose: ChallengePurpose,
     binding: string,
-  ): Promise<ParsedCertificate> {
-    const stored = await this.flowStates.take<StoredChallenge>(`cert-challenge:${proof.nonce}`);
+  ): Promise<{ certificate: ParsedCertificate; factor: 'hwk' | 'swk' }> {
+    const stored = await this.flowStates.take('cert-challenge', proof.nonce);
     if (!stored || stored.purpose !== purpose || stored.binding !== binding) {
       throw new CertificateRefused('签名请求已失效或已被使用，请重试', 'challenge_invalid');
     }
@@ -84,11 +80,19 @@ export class CertificateService {
       algorithm: proof.algorithm,
     });
     if (!signature.ok) throw new CertificateRefused(signature.message, `signature_${signature.reason}`);
-    return validation.certificate;
+    return {
+      certificate: validation.certificate,
+      factor: this.hardwareKeys.factorOf(validation.certificate),
+    };
   }
 
-  async bind(accountId: string, proof: PossessionProof, binding: string): Promise<BoundCertificateRow> {
-    const certificate = await this.prove(proof, 'bind', binding);
+  /** Binds a proven certificate to a legal person; the factor is what proving it showed. */
+  async bind(
+    accountId: string,
+    proof: PossessionProof,
+    binding: string,
+  ): Promise<BoundCertificateRow & { factor: 'hwk' | 'swk' }> {
+    const { certificate, factor } = await this.prove(proof, 'bind', binding);
     const creditCode = await this.creditCodeOf(accountId);
     if (!creditCode) throw new CertificateRefused('只有法人用户可以绑定数字证书');
     if (certificate.creditCode !== creditCode) {
@@ -106,15 +110,15 @@ export class CertificateService {
       not_after: certificate.notAfter,
     };
     await this.store.bind(row);
-    return { ...row, created_at: new Date() };
+    return { ...row, created_at: new Date(), factor };
   }
 
   /** The account a proven, bound certificate signs in. */
   async login(
     proof: PossessionProof,
     interactionUid: string,
-  ): Promise<{ accountId: string; fingerprint: string }> {
-    const certificate = await this.prove(proof, 'login', interactionUid);
+  ): Promise<{ accountId: string; fingerprint: string; factor: 'hwk' | 'swk' }> {
+    const { certificate, factor } = await this.prove(proof, 'login', interactionUid);
     const bound = await this.store.find(certificate.fingerprintSha256);
     if (!bound)
       throw new CertificateRefused(
@@ -128,7 +132,7 @@ export class CertificateService {
         'certificate_other_enterprise',
       );
     }
-    return { accountId: bound.account_id, fingerprint: bound.fingerprint };
+    return { accountId: bound.account_id, fingerprint: bound.fingerprint, factor };
   }
 
   list(accountId: string) {

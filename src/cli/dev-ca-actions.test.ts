@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SOFTHSM_MODULE, softHsmAvailable } from '../bridge/softhsm.js';
 import { parseCertificate } from '../pki/certificate.js';
 import { parseCrl } from '../pki/crl.js';
+import { DEV_HARDWARE_POLICY_OID } from '../pki/dev-policy.js';
 import { loadTrustStore } from '../pki/trust-store.js';
 import {
   DevCaError,
@@ -56,6 +57,8 @@ describe('unified-id dev-ca, as functions over a temporary certs directory', () 
     const parsed = parseCertificate(readFileSync(issued.certificateFile, 'utf8'));
     expect(parsed.ok && parsed.certificate.creditCode).toBe(CREDIT_CODE);
     expect(parsed.ok && parsed.certificate.keyAlgorithm).toBe('EC-P256');
+    // A key in a file is a software key: no hardware policy on its certificate.
+    expect(parsed.ok && parsed.certificate.policies).toEqual([]);
     expect(readFileSync(p12).length).toBeGreaterThan(500);
     expect(
       tryItLocally(issued, {
@@ -122,6 +125,9 @@ describe('unified-id dev-ca, as functions over a temporary certs directory', () 
       });
       expect(first.softhsm?.conf).toBe(path.join(certs, 'hsm', 'softhsm2.conf'));
       expect(first.softhsm?.id).not.toBe(second.softhsm?.id);
+      // On the token: marked with the development hardware policy (amr hwk outside production).
+      const onToken = parseCertificate(readFileSync(first.certificateFile, 'utf8'));
+      expect(onToken.ok && onToken.certificate.policies).toEqual([DEV_HARDWARE_POLICY_OID]);
       // No private key is left in a file next to the token.
       expect(readdirNames(hsm.dir).filter((n) => n.endsWith('.pem'))).toEqual([]);
 

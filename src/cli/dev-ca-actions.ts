@@ -6,6 +6,7 @@ import { parseCertificate } from '../pki/certificate.js';
 import {
   createCrl,
   createDevCa,
+  DEV_HARDWARE_POLICY_OID,
   type DevAlgorithm,
   type DevCa,
   issueEnterpriseCertificate,
@@ -119,6 +120,8 @@ export interface IssueResult {
   serialNumberHex: string;
   caAlgorithm: DevAlgorithm;
   p12File?: string;
+  /** With both --p12 and --softhsm: the file's own (unmarked) certificate. */
+  p12CertificateFile?: string;
   softhsm?: { conf: string; tokenLabel: string; id: string };
 }
 
@@ -131,27 +134,42 @@ export async function issueDevCertificate(options: IssueOptions): Promise<IssueR
     throw new DevCaError('SoftHSM2 has no SM2 mechanism: issue SM2 certificates as PKCS#12 (--p12) only');
   const caAlgorithm = chooseDevCa(options.dir, options.caAlgorithm, options.algorithm);
   const ca = loadDevCa(options.dir, caAlgorithm);
-  const issued = await issueEnterpriseCertificate(ca, {
-    creditCode,
-    orgName: options.org,
-    algorithm: options.algorithm,
-  });
-  const certificateFile = path.join(options.dir, 'issued', `${creditCode}-${issued.serialNumberHex}.pem`);
-  mkdirSync(path.dirname(certificateFile), { recursive: true });
-  writeFileSync(certificateFile, issued.certificatePem);
-  const result: IssueResult = { certificateFile, serialNumberHex: issued.serialNumberHex, caAlgorithm };
+  // A certificate on the token carries the development hardware policy (amr hwk, as a CA marks
+  // those it issues on USB keys); a PKCS#12 file gets its own certificate and key, unmarked (swk).
+  const issue = async (policies: string[]) => {
+    const issued = await issueEnterpriseCertificate(ca, {
+      creditCode,
+      orgName: options.org,
+      algorithm: options.algorithm,
+      policies,
+    });
+    const file = path.join(options.dir, 'issued', `${creditCode}-${issued.serialNumberHex}.pem`);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, issued.certificatePem);
+    return { issued, file };
+  };
+  const onToken = options.softhsm ? await issue([DEV_HARDWARE_POLICY_OID]) : undefined;
+  const inFile = options.p12 || !onToken ? await issue([]) : undefined;
+  const main = (onToken ?? inFile)!;
+  const result: IssueResult = {
+    certificateFile: main.file,
+    serialNumberHex: main.issued.serialNumberHex,
+    caAlgorithm,
+  };
 
-  if (options.p12) {
+  if (options.p12 && inFile) {
+    if (onToken) result.p12CertificateFile = inFile.file;
     const p12 = await toPkcs12(
-      issued.certificateDer,
-      issued.privateKey,
+      inFile.issued.certificateDer,
+      inFile.issued.privateKey,
       [ca.certificateDer],
       options.p12.password,
     );
     writeFileSync(options.p12.file, p12, { mode: 0o600 });
     result.p12File = options.p12.file;
   }
-  if (options.softhsm) {
+  if (options.softhsm && onToken) {
+    const { issued } = onToken;
     const target = options.softhsm;
     // Loaded only here: the rest of the CLI does not need the native PKCS#11 module.
     const { importIntoSoftHsm, prepareSoftHsm } = await import('../bridge/softhsm.js');

@@ -118,6 +118,10 @@ export function registerDevCa(program: Command) {
             `certificate: ${result.certificateFile} (serial ${result.serialNumberHex}, ${result.caAlgorithm} CA)`,
           );
           if (result.p12File) console.log(`PKCS#12: ${result.p12File} (password ${o.password})`);
+          if (result.p12CertificateFile)
+            console.log(
+              `certificate in the PKCS#12 file (a software key, amr swk): ${result.p12CertificateFile}`,
+            );
           if (result.softhsm)
             console.log(
               `SoftHSM2: token "${result.softhsm.tokenLabel}" (PIN ${o.pin}), CKA_ID ${result.softhsm.id}, config ${result.softhsm.conf}`,

@@ -4,7 +4,7 @@ import * as jose from 'jose';
 import type { Context } from 'koa';
 import * as oidc from 'openid-client';
 import type { ClientService } from '../clients/client-service.js';
-import type { FlowStateStore } from '../flows/flow-state-store.js';
+import type { FlowStates } from '../flows/flow-state.js';
 import { field, parseBody } from '../http/body.js';
 import type { Csrf } from '../http/csrf.js';
 import type { Views } from '../http/views.js';
@@ -38,7 +38,7 @@ export async function ensureDemoClient(clients: ClientService, issuer: string) {
 export function demoRpRoutes(deps: {
   issuer: string;
   clients: ClientService;
-  flowStates: FlowStateStore;
+  flowStates: FlowStates;
   views: Views;
   csrf: Csrf;
 }): Router {
@@ -76,7 +76,10 @@ export function demoRpRoutes(deps: {
       accessToken: string;
     };
     // Like any site, the demo keeps its sessions' back-channel logouts where every process sees them.
-    if (session.claims['sid'] && (await deps.flowStates.get(`demo-rp-logout:${session.claims['sid']}`))) {
+    if (
+      session.claims['sid'] &&
+      (await deps.flowStates.get('demo-rp-logout', String(session.claims['sid'])))
+    ) {
       ctx.cookies.set(SESSION_COOKIE, null, cookie);
       return page(ctx, {
         signedIn: false,
@@ -155,7 +158,7 @@ export function demoRpRoutes(deps: {
       ) {
         throw new Error('not a logout token');
       }
-      await deps.flowStates.put(`demo-rp-logout:${payload['sid']}`, { at: Date.now() }, 24 * 3600);
+      await deps.flowStates.put('demo-rp-logout', String(payload['sid']), { at: Date.now() });
       ctx.status = 200;
       ctx.body = '';
     } catch {

@@ -7,7 +7,7 @@ import { ID_NUMBER_TAKEN, REAL_NAME } from '../accounts/real-name-service.js';
 import type { DataProtector } from '../crypto/sealed.js';
 import { isUniqueViolation } from '../db/unique-violation.js';
 import { BadInput, Conflict, NotFound } from '../errors.js';
-import type { FlowStateStore } from '../flows/flow-state-store.js';
+import type { FlowStates } from '../flows/flow-state.js';
 import { type AlipayClient, AlipayError, isRealNameCertified } from '../outside/alipay/client.js';
 import {
   AccountLinkedToOtherAlipay,
@@ -42,8 +42,6 @@ export type PendingAlipayLogin =
   | { mode: 'register'; profile: AlipayProfile }
   | { mode: 'link'; profile: AlipayProfile; accountId: string };
 
-const PENDING_TTL_SECONDS = 10 * 60;
-
 /** `2088000000000001` → `2088********0001`. */
 export function maskAlipayUser(id: string): string {
   if (id.length <= 8) return '*'.repeat(id.length);
@@ -61,7 +59,7 @@ export class AlipayLinkService {
     private readonly store: AlipayLinkStore,
     private readonly accounts: AccountService,
     private readonly protector: DataProtector,
-    private readonly flowStates: FlowStateStore,
+    private readonly flowStates: FlowStates,
     private readonly client: AlipayClient | undefined,
   ) {}
 
@@ -246,18 +244,15 @@ export class AlipayLinkService {
 
   /** Keeps the profile (sealed: it carries a name and an ID number) while the person fills a form. */
   async hold(key: string, pending: PendingAlipayLogin): Promise<void> {
-    const sealed = this.protector.seal(JSON.stringify(pending), pendingContext(key));
-    await this.flowStates.put(pendingKey(key), { sealed }, PENDING_TTL_SECONDS);
+    await this.flowStates.put('alipay-pending', key, pending);
   }
 
   async held(key: string): Promise<PendingAlipayLogin | undefined> {
-    const state = await this.flowStates.get<{ sealed: string }>(pendingKey(key));
-    if (!state) return undefined;
-    return JSON.parse(this.protector.open(state.sealed, pendingContext(key))) as PendingAlipayLogin;
+    return this.flowStates.get('alipay-pending', key);
   }
 
   async release(key: string): Promise<void> {
-    await this.flowStates.remove(pendingKey(key));
+    await this.flowStates.remove('alipay-pending', key);
   }
 
   private alipay(): AlipayClient {
@@ -311,5 +306,3 @@ function sameIdentity(own: Identity | undefined, alipay: { realName: string; idN
 }
 
 const linkContext = (accountId: string) => `alipay_link:${accountId}`;
-const pendingKey = (key: string) => `alipay-pending:${key}`;
-const pendingContext = (key: string) => `alipay-pending:${key}`;

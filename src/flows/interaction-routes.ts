@@ -3,24 +3,28 @@ import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
 import { SCOPE_DESCRIPTIONS, type Scope, SENSITIVE_SCOPES } from '../oidc/scopes.js';
-import {
-  auditEvent,
-  clientNameOf,
-  type FlowDeps,
-  finishInteraction,
-  interactionOf,
-  renderPage,
-} from './flow-kit.js';
+import { auditEvent, renderPage } from './flow-kit.js';
+import { clientNameOf, finishInteraction, interactionOf } from './interaction.js';
 import { legalRegisterRoutes } from './legal-register-routes.js';
-import { loginRoutes, renderLogin, totpRoutes } from './login-routes.js';
+import { loginPage } from './login-page.js';
+import { LOGIN_METHODS } from './methods/index.js';
+import type { LoginMethod, MethodDeps } from './methods/login-method.js';
 import { realNameRoutes, renderRealName } from './realname-routes.js';
 import { recoveryRoutes } from './recovery-routes.js';
 import { registerRoutes } from './register-routes.js';
+import { secondFactorRoutes } from './second-factor-routes.js';
 import { needsStepUp, renderStepUp, stepUpRoutes } from './step-up-routes.js';
 
-/** Every page of an interaction: which one shows depends on what oidc-provider's policy asks for. */
-export function interactionRoutes(deps: FlowDeps): Router {
+/**
+ * Every page of an interaction: which one shows depends on what oidc-provider's policy asks for.
+ * The login methods are those of the registry (a test may pass its own list).
+ */
+export function interactionRoutes(
+  base: Omit<MethodDeps, 'loginPage'>,
+  methods: readonly LoginMethod[] = LOGIN_METHODS,
+): Router {
   const router = new Router();
+  const deps: MethodDeps = { ...base, loginPage: loginPage(base, methods) };
 
   router.get('/interaction/:uid', async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
@@ -28,7 +32,7 @@ export function interactionRoutes(deps: FlowDeps): Router {
       case 'login':
         return needsStepUp(interaction)
           ? renderStepUp(ctx, deps, interaction)
-          : renderLogin(ctx, deps, interaction);
+          : deps.loginPage.render(ctx, interaction);
       case 'realname':
         return renderRealName(ctx, deps, interaction);
       case 'consent': {
@@ -48,8 +52,9 @@ export function interactionRoutes(deps: FlowDeps): Router {
     }
   });
 
-  loginRoutes(router, deps);
-  totpRoutes(router, deps);
+  // Mounted whether or not offered: a method this deployment does not offer answers so itself.
+  for (const method of methods) method.routes(router, deps);
+  secondFactorRoutes(router, deps);
   registerRoutes(router, deps);
   legalRegisterRoutes(router, deps);
   realNameRoutes(router, deps);

@@ -1,11 +1,11 @@
 import type Router from '@koa/router';
 import { isLegalType, LEGAL_TYPES } from '../accounts/credit-code.js';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
-import { legalRegistrationState } from '../certificates/cert-routes.js';
 import { BadInput } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
-import { auditEvent, type FlowDeps, interactionOf, renderPage, withPageErrors } from './flow-kit.js';
+import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
+import { interactionOf } from './interaction.js';
 
 const legalTypes = Object.entries(LEGAL_TYPES).map(([value, info]) => ({ value, label: info.label }));
 
@@ -68,7 +68,7 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
         accountId,
         detail: { creditCode: checked.creditCode },
       });
-      await deps.flowStates.put(legalRegistrationState(interaction.uid), { accountId }, 3600);
+      await deps.flowStates.put('legal-register', interaction.uid, { accountId });
       ctx.redirect(`/interaction/${interaction.uid}/cert/bind`);
     });
   });

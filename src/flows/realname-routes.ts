@@ -2,27 +2,31 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
-import { ACR } from '../oidc/scopes.js';
-import {
-  auditEvent,
-  clientNameOf,
-  type FlowDeps,
-  finishInteraction,
-  finishLogin,
-  type Interaction,
-  interactionOf,
-  renderPage,
-  withPageErrors,
-} from './flow-kit.js';
-import { registrationState } from './register-routes.js';
+import { completeLogin, continueTo } from './complete-login.js';
+import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
+import { clientNameOf, finishInteraction, type Interaction, interactionOf } from './interaction.js';
+
+type Deps = Pick<
+  FlowDeps,
+  | 'host'
+  | 'views'
+  | 'csrf'
+  | 'devVerifier'
+  | 'alipayConfigured'
+  | 'flowStates'
+  | 'realName'
+  | 'accounts'
+  | 'audit'
+  | 'metrics'
+>;
 
 type Mode =
   | { kind: 'registration'; accountId: string }
   | { kind: 'required_level'; accountId: string; level: string };
 
 /** Whose identity this page verifies: the account just registered here, or a signed-in one a site requires at L2. */
-export async function modeOf(deps: FlowDeps, interaction: Interaction): Promise<Mode> {
-  const registered = await deps.flowStates.get<{ accountId: string }>(registrationState(interaction.uid));
+export async function modeOf(deps: Deps, interaction: Interaction): Promise<Mode> {
+  const registered = await deps.flowStates.get('register', interaction.uid);
   if (registered) return { kind: 'registration', accountId: registered.accountId };
   const accountId = interaction.session?.accountId;
   if (interaction.prompt.name === 'realname' && accountId) {
@@ -35,7 +39,7 @@ export async function modeOf(deps: FlowDeps, interaction: Interaction): Promise<
   throw new SessionExpired();
 }
 
-async function pageOf(deps: FlowDeps, interaction: Interaction, mode: Mode) {
+async function pageOf(deps: Deps, interaction: Interaction, mode: Mode) {
   return {
     title: '实名认证',
     uid: interaction.uid,
@@ -44,7 +48,7 @@ async function pageOf(deps: FlowDeps, interaction: Interaction, mode: Mode) {
   };
 }
 
-export async function renderRealName(ctx: Context, deps: FlowDeps, interaction: Interaction, extra = {}) {
+export async function renderRealName(ctx: Context, deps: Deps, interaction: Interaction, extra = {}) {
   renderPage(ctx, deps, 'realname', {
     ...(await pageOf(deps, interaction, await modeOf(deps, interaction))),
     ...extra,
@@ -52,7 +56,7 @@ export async function renderRealName(ctx: Context, deps: FlowDeps, interaction: 
 }
 
 /** 实名认证 right after registration, and inside a sign-in at a site that requires L2. */
-export function realNameRoutes(router: Router, deps: FlowDeps) {
+export function realNameRoutes(router: Router, deps: Deps) {
   router.get('/interaction/:uid/realname', async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
     await renderRealName(ctx, deps, interaction);
@@ -95,11 +99,18 @@ export function realNameRoutes(router: Router, deps: FlowDeps) {
   });
 }
 
-export async function complete(deps: FlowDeps, ctx: Context, interaction: Interaction, mode: Mode) {
+export async function complete(deps: Deps, ctx: Context, interaction: Interaction, mode: Mode) {
   if (mode.kind === 'registration') {
-    await deps.flowStates.remove(registrationState(interaction.uid));
+    await deps.flowStates.remove('register', interaction.uid);
     // The new account proved its phone by SMS a moment ago: that is this session's factor.
-    return finishLogin(ctx, interaction, mode.accountId, ACR.basic, ['sms']);
+    return continueTo(
+      ctx,
+      await completeLogin(deps, ctx, interaction, {
+        accountId: mode.accountId,
+        verified: ['sms'],
+        method: 'registration',
+      }),
+    );
   }
   return finishInteraction(
     ctx,

@@ -3,7 +3,8 @@ import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { BadInput, SmsCodeWrong } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
-import { auditEvent, type FlowDeps, interactionOf, renderPage, withPageErrors } from './flow-kit.js';
+import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
+import { interactionOf } from './interaction.js';
 
 /**
  * 忘记密码: phone + image captcha → SMS code → new password twice. Every session and token of

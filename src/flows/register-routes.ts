@@ -4,16 +4,8 @@ import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { BadInput } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
-import {
-  auditEvent,
-  clientNameOf,
-  type FlowDeps,
-  interactionOf,
-  renderPage,
-  withPageErrors,
-} from './flow-kit.js';
-
-export const registrationState = (uid: string) => `register:${uid}`;
+import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
+import { clientNameOf, interactionOf } from './interaction.js';
 
 /** 注册: 自然人用户 with phone, password, image captcha and SMS code; then 实名认证 or 跳过. */
 export function registerRoutes(router: Router, deps: FlowDeps) {
@@ -70,7 +62,7 @@ export function registerRoutes(router: Router, deps: FlowDeps) {
         ip: ctx.ip,
       });
       const account = await deps.accounts.addCitizen({ phone: phone.e164, password });
-      await deps.flowStates.put(registrationState(interaction.uid), { accountId: account.id }, 3600);
+      await deps.flowStates.put('register', interaction.uid, { accountId: account.id });
       await auditEvent(deps, ctx, {
         type: 'registration',
         method: 'sms',

@@ -3,17 +3,25 @@ import type { Context } from 'koa';
 import { maskPhone } from '../accounts/phone.js';
 import { LoginFailed, SessionExpired } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
-import { ACR } from '../oidc/scopes.js';
-import {
-  auditEvent,
-  clientNameOf,
-  type FlowDeps,
-  finishLogin,
-  type Interaction,
-  interactionOf,
-  renderPage,
-  withPageErrors,
-} from './flow-kit.js';
+import { ACR, type Acr } from '../oidc/scopes.js';
+import { acrBelow, assuranceOf, type Factor, factorsOf } from './assurance.js';
+import { completeLogin, continueTo, recordLoginFailure } from './complete-login.js';
+import { type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
+import { clientNameOf, type Interaction, interactionOf } from './interaction.js';
+
+type Deps = Pick<
+  FlowDeps,
+  | 'host'
+  | 'views'
+  | 'csrf'
+  | 'devVerifier'
+  | 'alipayConfigured'
+  | 'accounts'
+  | 'sms'
+  | 'flowStates'
+  | 'audit'
+  | 'metrics'
+>;
 
 /** Whether the interaction is a signed-in person whom the site asks for a stronger login. */
 export function needsStepUp(interaction: Interaction): boolean {
@@ -26,38 +34,44 @@ export function needsStepUp(interaction: Interaction): boolean {
   );
 }
 
-function sessionAmr(interaction: Interaction): string[] {
-  return ((interaction.session as { amr?: string[] } | undefined)?.amr ?? []).filter((m) => m !== 'mfa');
+/** The factors of the session (its amr, which the server set) plus those proved in this step-up. */
+async function factorsSoFar(deps: Deps, interaction: Interaction): Promise<Factor[]> {
+  const session = factorsOf((interaction.session as { amr?: string[] } | undefined)?.amr);
+  const stepped = (await deps.flowStates.get('step-up', interaction.uid))?.verified ?? [];
+  return [...new Set([...session, ...stepped])];
 }
 
-/** The second factor to ask for: an SMS code after a password, the password after an SMS code. */
-function secondFactor(interaction: Interaction): 'sms' | 'pwd' {
-  return sessionAmr(interaction).includes('pwd')
-    ? 'sms'
-    : sessionAmr(interaction).includes('sms')
-      ? 'pwd'
-      : 'sms';
+/**
+ * The next factor to ask for: the one that brings the session to the required acr soonest — an
+ * SMS code after a password, the password after an SMS code; after Alipay alone (which does
+ * not count towards mfa) first an SMS code, then the password.
+ */
+function nextFactor(have: Factor[]): 'sms' | 'pwd' {
+  if (have.includes('pwd')) return 'sms';
+  if (have.includes('sms')) return 'pwd';
+  return 'sms';
 }
 
-async function pageOf(deps: FlowDeps, interaction: Interaction, phone: string | null | undefined) {
+async function pageOf(deps: Deps, interaction: Interaction, phone: string | null | undefined) {
+  const requiredAcr = interaction.prompt.details['requiredAcr'] as Acr | undefined;
   return {
     title: '安全验证',
     uid: interaction.uid,
     clientName: await clientNameOf(deps, interaction),
-    requiredAcr: interaction.prompt.details['requiredAcr'],
-    certRequired: interaction.prompt.details['requiredAcr'] === ACR.cert,
-    factor: secondFactor(interaction),
+    requiredAcr,
+    certRequired: requiredAcr === ACR.cert,
+    factor: nextFactor(await factorsSoFar(deps, interaction)),
     phoneMasked: phone ? maskPhone(phone) : '',
   };
 }
 
-export async function renderStepUp(ctx: Context, deps: FlowDeps, interaction: Interaction, extra = {}) {
+export async function renderStepUp(ctx: Context, deps: Deps, interaction: Interaction, extra = {}) {
   const account = await deps.accounts.find(interaction.session!.accountId);
   renderPage(ctx, deps, 'step-up', { ...(await pageOf(deps, interaction, account?.phone)), ...extra });
 }
 
 /** Step-up: a site asking for urn:unified-id:acr:mfa gets a second factor, never a silent downgrade. */
-export function stepUpRoutes(router: Router, deps: FlowDeps) {
+export function stepUpRoutes(router: Router, deps: Deps) {
   router.post('/interaction/:uid/step-up', parseBody, async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
     deps.csrf.verify(ctx, field(ctx, '_csrf'));
@@ -85,12 +99,21 @@ export function stepUpRoutes(router: Router, deps: FlowDeps) {
           ip: ctx.ip,
         });
       } else if (!(await deps.accounts.checkPasswordOf(account, rawField(ctx, 'password')))) {
+        await recordLoginFailure(deps, ctx, { method: 'step_up_pwd', accountId });
         throw new LoginFailed();
       }
-      deps.metrics.logins.inc({ method: `step_up_${factor}`, outcome: 'success' });
-      await auditEvent(deps, ctx, { type: 'step_up', method: factor, outcome: 'success', accountId });
-      const amr = [...new Set([...sessionAmr(interaction), factor, 'mfa'])];
-      return finishLogin(ctx, interaction, accountId, ACR.mfa, amr);
+      const verified = [...(await factorsSoFar(deps, interaction)), factor];
+      const wanted = (page.requiredAcr ?? ACR.mfa) as Acr;
+      if (acrBelow(assuranceOf(verified).acr, wanted)) {
+        // Not there yet (Alipay and an SMS code are still basic): one more factor.
+        await deps.flowStates.put('step-up', interaction.uid, { verified });
+        return renderStepUp(ctx, deps, interaction);
+      }
+      await deps.flowStates.remove('step-up', interaction.uid);
+      continueTo(
+        ctx,
+        await completeLogin(deps, ctx, interaction, { accountId, verified, method: factor, stepUp: true }),
+      );
     });
   });
 }

@@ -1,17 +1,13 @@
-import Router from '@koa/router';
 import Koa from 'koa';
 import mount from 'koa-mount';
 import type { Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { accountRoutes } from '../account-space/account-routes.js';
 import { adminRoutes } from '../admin/admin-routes.js';
-import { certificateRoutes } from '../certificates/cert-routes.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import { demoRpRoutes } from '../dev/demo-rp.js';
 import { devRoutes } from '../dev/dev-routes.js';
-import { alipayRoutes } from '../flows/alipay-routes.js';
-import type { FlowDeps } from '../flows/flow-kit.js';
 import { interactionRoutes } from '../flows/interaction-routes.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import { SessionRevoker } from '../oidc/session-revoker.js';
@@ -62,44 +58,34 @@ export function createApp(deps: AppDeps): Koa {
       token: config.metrics.token,
     }).routes(),
   );
-  const flowDeps: FlowDeps = {
-    host: deps.host,
-    views: deps.views,
-    csrf,
-    accounts: services.accounts,
-    realName: services.realName,
-    captcha: services.captcha,
-    sms: services.sms,
-    flowStates: services.flowStates,
-    consents: services.consents,
-    limiter: services.limiter,
-    loginGuard: services.loginGuard,
-    revoker,
-    metrics: deps.metrics,
-    audit: services.audit,
-    totp: services.totp,
-    legalPersons: services.legalPersons,
-    devVerifier: services.outside.identity.kind === 'dev',
-    alipayConfigured: services.alipay.configured,
-  };
-  app.use(interactionRoutes(flowDeps).routes());
   app.use(
-    alipayRoutes({
-      ...flowDeps,
+    interactionRoutes({
+      host: deps.host,
+      views: deps.views,
+      csrf,
+      accounts: services.accounts,
+      realName: services.realName,
+      captcha: services.captcha,
+      sms: services.sms,
+      flowStates: services.flowStates,
+      consents: services.consents,
+      limiter: services.limiter,
+      loginGuard: services.loginGuard,
+      revoker,
+      metrics: deps.metrics,
+      audit: services.audit,
+      totp: services.totp,
+      legalPersons: services.legalPersons,
+      devVerifier: services.outside.identity.kind === 'dev',
+      alipayConfigured: services.alipay.configured,
+      certificates: services.certificates,
+      bridgeUrl: config.certBridgeUrl,
       alipay: services.alipay,
       issuer: config.issuer,
       sessionMeta: services.sessionMeta,
       idleTimeoutSeconds: config.accountIdleTimeout,
     }).routes(),
   );
-  const certificates = new Router();
-  certificateRoutes(certificates, {
-    ...flowDeps,
-    certificates: services.certificates,
-    bridgeUrl: config.certBridgeUrl,
-    softwareCertificates: config.softwareCertificates,
-  });
-  app.use(certificates.routes());
   app.use(
     accountRoutes({
       issuer: config.issuer,

@@ -32,6 +32,9 @@ export function requiredAcr(oidc: KoaContextWithOIDC['oidc']): Acr | undefined {
   if (claim?.essential) constraints.push(weakestOf(claim.values ?? (claim.value ? [claim.value] : [])));
   // The admin API's scope is for operators signed in with a second factor or a certificate.
   if (hasScope(oidc.params?.['scope'], 'admin')) constraints.push(ACR.mfa);
+  // L3 is the certificate level: a site registered with --require-level L3 is not satisfied by a
+  // session of an L3 account that signed in with a weaker method.
+  if (oidc.client?.['require_level'] === 'L3') constraints.push(ACR.cert);
   const set = constraints.filter((c): c is Acr => !!c);
   return set.sort((a, b) => ACR_VALUES.indexOf(b) - ACR_VALUES.indexOf(a))[0];
 }

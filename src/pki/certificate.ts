@@ -14,6 +14,7 @@ import {
   nameFor,
   readAuthorityKeyIdentifier,
   readBasicConstraints,
+  readCertificatePolicies,
   readCrlDistributionPoints,
   readKeyUsage,
   readSubjectKeyIdentifier,
@@ -46,6 +47,8 @@ export interface ParsedCertificate {
   /** Undefined when the certificate has no keyUsage extension (no restriction). */
   keyUsage: KeyUsage[] | undefined;
   crlDistributionPoints: string[];
+  /** certificatePolicies OIDs: a CA marks certificates issued on hardware keys with one of its own. */
+  policies: string[];
   creditCode?: string;
   isCa: boolean;
   pathLength?: number;
@@ -123,6 +126,7 @@ function fromPkijs(
   let keyUsage: KeyUsage[] | undefined;
   let basic: { isCa: boolean; pathLength?: number } = { isCa: false };
   let crlDistributionPoints: string[] = [];
+  let policies: string[] = [];
   let subjectKeyIdentifier: string | undefined;
   let authorityKeyIdentifier: string | undefined;
   const unknownCriticalExtensions: string[] = [];
@@ -150,6 +154,12 @@ function fromPkijs(
         crlDistributionPoints = read;
         break;
       }
+      case EXTENSION.certificatePolicies: {
+        const read = readCertificatePolicies(extension);
+        if (!read) return malformed('certificatePolicies is unreadable');
+        policies = read;
+        break;
+      }
       case EXTENSION.subjectKeyIdentifier:
         subjectKeyIdentifier = readSubjectKeyIdentifier(extension);
         break;
@@ -171,6 +181,7 @@ function fromPkijs(
     keyAlgorithm: key.key.keyAlgorithm,
     keyUsage,
     crlDistributionPoints,
+    policies,
     isCa: basic.isCa,
     publicKey: key.key,
     subjectName: new Uint8Array(certificate.subject.valueBeforeDecode),

@@ -17,12 +17,19 @@ import {
   subjectNameOf,
   wholeSeconds,
 } from './x509-builder.js';
-import { ATTRIBUTE, EXTENSION, encodeKeyUsage, type KeyUsage } from './x509-fields.js';
+import {
+  ATTRIBUTE,
+  EXTENSION,
+  encodeCertificatePolicies,
+  encodeKeyUsage,
+  type KeyUsage,
+} from './x509-fields.js';
 
 // A development CA for `unified-id dev-ca` and for tests: RSA, ECDSA and SM2
 // CAs and the enterprise (法人) certificates they issue, CRLs, and PKCS#12
 // files for the page's software-certificate login. Never for production keys.
 
+export { DEV_HARDWARE_POLICY_OID } from './dev-policy.js';
 export { toPkcs12 } from './pkcs12.js';
 export type { DevAlgorithm, KeyPair } from './x509-builder.js';
 export { generateDevKeyPair } from './x509-builder.js';
@@ -111,6 +118,8 @@ export interface EnterpriseCertificateOptions {
   /** Default: the subject serialNumber. `organizationIdentifier` gets the ETSI `NTRCN-` prefix. */
   creditCodeIn?: CreditCodePlacement;
   key?: KeyPair;
+  /** certificatePolicies OIDs, e.g. DEV_HARDWARE_POLICY_OID for a key on a token. None by default. */
+  policies?: readonly string[];
 }
 
 export interface IssuedCertificate {
@@ -154,6 +163,11 @@ export async function issueEnterpriseCertificate(
   ];
   if (options.crlDistributionPoints?.length)
     extensions.push(distributionPoints(options.crlDistributionPoints));
+  if (options.policies?.length) {
+    extensions.push(
+      extension(EXTENSION.certificatePolicies, false, encodeCertificatePolicies(options.policies)),
+    );
+  }
   if (typeof placement === 'object') {
     extensions.push(
       extension(placement.extensionOid, false, new asn1js.Utf8String({ value: options.creditCode })),

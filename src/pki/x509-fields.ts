@@ -167,6 +167,26 @@ export function readCrlDistributionPoints(extension: pkijs.Extension): string[] 
   }
 }
 
+/** The policy OIDs of a certificatePolicies extension (RFC 5280 4.2.1.4). */
+export function readCertificatePolicies(extension: pkijs.Extension): string[] | undefined {
+  const value = parseWhole(extensionBytes(extension));
+  if (!value) return undefined;
+  try {
+    return new pkijs.CertificatePolicies({ schema: value }).certificatePolicies.map(
+      (p) => p.policyIdentifier,
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/** A certificatePolicies extension naming the given policies (no qualifiers). */
+export function encodeCertificatePolicies(oids: readonly string[]): pkijs.CertificatePolicies {
+  return new pkijs.CertificatePolicies({
+    certificatePolicies: oids.map((policyIdentifier) => new pkijs.PolicyInformation({ policyIdentifier })),
+  });
+}
+
 export function readSubjectKeyIdentifier(extension: pkijs.Extension): string | undefined {
   const value = parseWhole(extensionBytes(extension));
   return value instanceof asn1js.OctetString ? toHex(value.valueBlock.valueHexView) : undefined;

@@ -32,6 +32,8 @@ describe.skipIf(!chromiumAvailable())('用户空间 in a real browser', () => {
     const home = await browser.newPage();
     await home.goto(`${server.issuer}/account/security`);
     await signInWithPassword(home, phone, password);
+    // Turning it on asks for the password again.
+    await home.getByLabel('密码', { exact: true }).fill(password);
     await home.getByRole('button', { name: '开启两步验证' }).click();
     const secret = (await textOf(home, '#totp-secret')).trim();
     await home.getByLabel('动态验证码').fill(await generate({ secret }));

@@ -11,7 +11,6 @@ import {
   softHsmAvailable,
 } from '../../src/bridge/softhsm.js';
 import type { Pkcs11Token } from '../../src/bridge/token.js';
-import { legalRegistrationState } from '../../src/certificates/cert-routes.js';
 import { createDevCa, issueEnterpriseCertificate } from '../../src/pki/dev-ca.js';
 import { randomCreditCode } from '../../src/pki/test-support.js';
 import { chromiumAvailable, launchChromium, startDemoServer, textOf } from '../support/browser.js';
@@ -74,7 +73,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       const { accountId } = await addEnterprise(server, { orgName: ORG, creditCode, password: PASSWORD });
       await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
       const uid = /\/interaction\/([\w-]+)/.exec(page.url())![1]!;
-      await server.services.flowStates.put(legalRegistrationState(uid), { accountId }, 3600);
+      await server.services.flowStates.put('legal-register', uid, { accountId });
       await page.goto(`${server.issuer}/interaction/${uid}/cert/bind`);
     }
 

@@ -12,7 +12,12 @@ import {
   softHsmAvailable,
 } from '../../src/bridge/softhsm.js';
 import type { Pkcs11Token } from '../../src/bridge/token.js';
-import { createDevCa, issueEnterpriseCertificate, toPkcs12 } from '../../src/pki/dev-ca.js';
+import {
+  createDevCa,
+  DEV_HARDWARE_POLICY_OID,
+  issueEnterpriseCertificate,
+  toPkcs12,
+} from '../../src/pki/dev-ca.js';
 import {
   captchaAnswerIn,
   chromiumAvailable,
@@ -44,6 +49,8 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
         creditCode: CREDIT_CODE,
         orgName: '福建示范有限公司',
         algorithm: 'ECDSA-P256',
+        // On the token: marked as a hardware key, as `unified-id dev-ca --softhsm` does.
+        policies: [DEV_HARDWARE_POLICY_OID],
       });
       // A software certificate of the same enterprise, as a PKCS#12 file.
       const software = await issueEnterpriseCertificate(ca, {

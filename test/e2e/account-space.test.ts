@@ -119,7 +119,11 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
     const { phone } = await addCitizen(server, PASSWORD);
     const ua = new UserAgent();
     const security = await openAccount(ua, phone, PASSWORD, '/account/security');
-    const setup = await post(ua, security, '/account/security/totp/start');
+    // Turning it on asks for the password again.
+    const noPassword = await post(ua, security, '/account/security/totp/start', { password: 'Wrong-Pass#9' });
+    expect(messageOf(noPassword)).toBe('当前密码错误');
+    expect(noPassword.body).not.toContain('data:image/png;base64,');
+    const setup = await post(ua, noPassword, '/account/security/totp/start', { password: PASSWORD });
     expect(setup.body).toContain('data:image/png;base64,');
     const wrong = await post(ua, setup, '/account/security/totp/confirm', { code: '000000' });
     expect(messageOf(wrong)).toBe('动态验证码或恢复码错误');
@@ -163,6 +167,68 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
       code: await generate({ secret }),
     });
     expect(off.body).toContain('未开启');
+  });
+
+  it('accepts a TOTP code once, regenerates recovery codes only after the password, and caps wrong codes', async () => {
+    const { phone, id } = await addCitizen(server, PASSWORD);
+    const { secret } = await server.services.totp.beginEnrolment(id, 'test');
+    const initial = await server.services.totp.confirmEnrolment(id, await generate({ secret }));
+
+    // The code of this time-step signs in once; the same code in another browser is refused.
+    const first = new UserAgent();
+    const one = await authorize(first, site, { login: { login: phone, password: PASSWORD } });
+    const code = await generate({ secret });
+    let used = await submit(first, one.response, '/totp', { code }, site.redirectUri);
+    if (!used.location?.startsWith(site.redirectUri)) {
+      used = await submit(first, used, '/confirm', { decision: 'allow' }, site.redirectUri);
+    }
+    expect(used.location ?? '').toContain('rp.example.gov.cn');
+    const second = new UserAgent();
+    const two = await authorize(second, site, { login: { login: phone, password: PASSWORD } });
+    const replayed = await submit(second, two.response, '/totp', { code });
+    expect(messageOf(replayed)).toBe('动态验证码或恢复码错误');
+    expect(replayed.location ?? '').not.toContain('rp.example.gov.cn');
+
+    // New recovery codes need the password; the old ones stop working.
+    const ua = new UserAgent();
+    const asked = await openAccount(ua, phone, PASSWORD, '/account/security');
+    const security = await submit(ua, asked, '/totp', { code: initial[0]! });
+    const refused = await post(ua, security, '/account/security/totp/recovery-codes', {
+      password: 'Wrong-Pass#9',
+    });
+    expect(messageOf(refused)).toBe('当前密码错误');
+    const fresh = await post(ua, refused, '/account/security/totp/recovery-codes', { password: PASSWORD });
+    const codes = [...fresh.body.matchAll(/<code>([0-9A-F]{5}-[0-9A-F]{5})<\/code>/g)].map((m) => m[1]!);
+    expect(codes).toHaveLength(10);
+    expect(fresh.body).toContain('恢复码已重新生成');
+
+    // The first set, one of which was never used, is gone.
+    const old = new UserAgent();
+    const four = await authorize(old, site, { login: { login: phone, password: PASSWORD } });
+    const gone = await submit(old, four.response, '/totp', { code: initial[1]! });
+    expect(messageOf(gone)).toBe('动态验证码或恢复码错误');
+
+    // Five wrong codes (that one included), and even the right recovery code must wait.
+    const guesser = new UserAgent();
+    const three = await authorize(guesser, site, { login: { login: phone, password: PASSWORD } });
+    let page = three.response;
+    for (let i = 0; i < 4; i++) page = await submit(guesser, page, '/totp', { code: '00000-00000' });
+    const capped = await submit(guesser, page, '/totp', { code: codes[0]! });
+    expect(capped.status).toBe(429);
+    expect(await server.services.totp.unusedRecoveryCodes(id)).toBe(10);
+  });
+
+  it('counts TOTP attempts atomically: 40 parallel wrong codes, then the right one, is refused', async () => {
+    const { id } = await addCitizen(server, PASSWORD);
+    const { secret } = await server.services.totp.beginEnrolment(id, 'test');
+    const [recovery] = await server.services.totp.confirmEnrolment(id, await generate({ secret }));
+    const account = (await server.services.accounts.find(id))!;
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 40 }, () => server.services.totp.check(account, '000000')),
+    );
+    const wrong = outcomes.filter((o) => o.status === 'rejected' && o.reason.code === 'totp_wrong');
+    expect(wrong).toHaveLength(5);
+    await expect(server.services.totp.check(account, recovery!)).rejects.toMatchObject({ status: 429 });
   });
 
   it('lists the signed-in devices and signs another one out, telling its sites', async () => {

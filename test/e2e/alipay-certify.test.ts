@@ -1,6 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { alipayCertifyStartPath } from '../../src/flows/alipay-routes.js';
-import { registrationState } from '../../src/flows/register-routes.js';
+import { alipayCertifyStartPath } from '../../src/flows/methods/alipay/certify-routes.js';
 import {
   type AlipayFake,
   alipayLinkOf,
@@ -142,7 +141,7 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
     const ua = new UserAgent();
     const start = await beginAuthorization(ua, rp);
     const uid = interactionUid(start.page);
-    await server.services.flowStates.put(registrationState(uid), { accountId: id }, 600);
+    await server.services.flowStates.put('register', uid, { accountId: id });
     const realname = await ua.get(`${server.url}/interaction/${uid}/realname`);
     const done = await ua.follow(
       await authorizeAtAlipay(ua, alipayLinkOf(realname, '支付宝认证'), user.userId),

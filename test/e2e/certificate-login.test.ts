@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createCrl,
   createDevCa,
+  DEV_HARDWARE_POLICY_OID,
   type DevCa,
   type IssuedCertificate,
   issueEnterpriseCertificate,
@@ -41,6 +42,8 @@ async function proveWith(
   action: 'login' | 'bind',
   holder: Holder,
   tamper: (p: { nonce: string; signature: string }) => void = () => {},
+  /** What the page claims about where it signed: the server must not care. */
+  source: 'bridge' | 'software' = 'bridge',
 ) {
   const endpoint = /data-endpoint="([^"]+)"/.exec(page.body)![1]!;
   const csrf = /data-csrf="([^"]+)"/.exec(page.body)![1]!;
@@ -67,7 +70,7 @@ async function proveWith(
     ...proof,
     chain: [Buffer.from(holder.issued.certificateDer).toString('base64')],
     algorithm: holder.algorithm,
-    source: 'bridge',
+    source,
   };
   const first = await call(action, body);
   return { ...first, replay: () => call(action, body) };
@@ -90,11 +93,13 @@ describe.each(databaseKinds())('证书登录 and 绑定证书 (%s)', (kind) => {
     ca = await createDevCa({ algorithm: 'RSA' });
     const smCa = await createDevCa({ algorithm: 'SM2' });
     const strangerCa = await createDevCa({ algorithm: 'ECDSA-P256' });
+    // Certificates on USB keys, marked so by their CA (here the development hardware policy).
     const issue = (issuer: DevCa, algorithm: IssuedCertificate['algorithm'], extra = {}) =>
       issueEnterpriseCertificate(issuer, {
         creditCode: CREDIT_CODE,
         orgName: '福州某某有限公司',
         algorithm,
+        policies: [DEV_HARDWARE_POLICY_OID],
         ...extra,
       });
     rsa = { issued: await issue(ca, 'RSA'), algorithm: 'RSASSA-PKCS1-v1_5-SHA256' };
@@ -163,7 +168,7 @@ describe.each(databaseKinds())('证书登录 and 绑定证书 (%s)', (kind) => {
   async function bindPage(ua: UserAgent) {
     const start = await beginAuthorization(ua, site, { scope: 'openid enterprise' });
     const uid = interactionUid(start.page);
-    await server.services.flowStates.put(`legal-register:${uid}`, { accountId: enterpriseId }, 600);
+    await server.services.flowStates.put('legal-register', uid, { accountId: enterpriseId });
     return { start, page: await ua.get(`${server.url}/interaction/${uid}/cert/bind`) };
   }
 
@@ -210,6 +215,47 @@ describe.each(databaseKinds())('证书登录 and 绑定证书 (%s)', (kind) => {
       const { page: login } = await loginPage(second);
       expect((await proveWith(second, login, 'login', holder)).status).toBe(200);
     }
+  });
+
+  it('takes hwk or swk from the certificate, never from the page: a file certificate posted as "bridge" gets swk', async () => {
+    const file: Holder = {
+      issued: await issueEnterpriseCertificate(ca, {
+        creditCode: CREDIT_CODE,
+        orgName: '福州某某有限公司',
+        algorithm: 'ECDSA-P256',
+      }),
+      algorithm: 'ECDSA-P256-SHA256',
+    };
+    const binder = new UserAgent();
+    const { page: bind } = await bindPage(binder);
+    expect((await proveWith(binder, bind, 'bind', file, undefined, 'bridge')).status).toBe(200);
+    const ua = new UserAgent();
+    const { start, page } = await loginPage(ua);
+    const spoofed = await proveWith(ua, page, 'login', file, undefined, 'bridge');
+    expect(spoofed.status).toBe(200);
+    const { tokens } = await completeAuthorization(
+      ua,
+      site,
+      start,
+      await ua.get(spoofed.json['redirectTo']!),
+    );
+    expect(tokens!.claims()!.acr).toBe('urn:unified-id:acr:cert');
+    expect(tokens!.claims()!.amr).toEqual(['swk']);
+    // And a USB-key certificate posted as "software" is still hwk.
+    const other = new UserAgent();
+    const second = await loginPage(other);
+    const modest = await proveWith(other, second.page, 'login', ecdsa, undefined, 'software');
+    const again = await completeAuthorization(
+      other,
+      site,
+      second.start,
+      await other.get(modest.json['redirectTo']!),
+    );
+    expect(again.tokens!.claims()!.amr).toEqual(['hwk']);
+    await server.services.certificates.unbind(
+      enterpriseId,
+      createHash('sha256').update(file.issued.certificateDer).digest('hex'),
+    );
   });
 
   it('reads the credit code from a CA-specific extension named in the configuration', async () => {
@@ -301,5 +347,91 @@ describe.each(databaseKinds())('证书登录 and 绑定证书 (%s)', (kind) => {
     for (const c of certificates) await server.services.certificates.unbind(enterpriseId, c.fingerprint);
     const row = await server.database.db('accounts').where({ id: enterpriseId }).first();
     expect(row.certification_level).toBe('L2');
+  });
+});
+
+describe.each(databaseKinds())('SOFTWARE_CERTIFICATES=false (%s)', (kind) => {
+  let server: TestServer;
+  let site: RelyingParty;
+  let usbKey: Holder;
+  let file: Holder;
+  let enterpriseId: string;
+
+  beforeAll(async () => {
+    const ca = await createDevCa({ algorithm: 'ECDSA-P256' });
+    const issue = (policies: string[]) =>
+      issueEnterpriseCertificate(ca, {
+        creditCode: CREDIT_CODE,
+        orgName: '福州某某有限公司',
+        algorithm: 'ECDSA-P256',
+        policies,
+      });
+    usbKey = { issued: await issue([DEV_HARDWARE_POLICY_OID]), algorithm: 'ECDSA-P256-SHA256' };
+    file = { issued: await issue([]), algorithm: 'ECDSA-P256-SHA256' };
+    const certs = mkdtempSync(path.join(tmpdir(), 'uid-certs-'));
+    writeFileSync(path.join(certs, 'dev-ecdsa-ca.pem'), ca.certificatePem);
+    server = await startTestServer({ kind, env: { CERTS_DIR: certs, SOFTWARE_CERTIFICATES: 'false' } });
+    site = await registerRelyingParty(server, { firstParty: true, scopes: ['openid', 'enterprise'] });
+    const db = server.database.db;
+    const representative = randomUUID();
+    enterpriseId = randomUUID();
+    await db('accounts').insert([
+      { id: representative, user_type: 'natural_person', phone: '+8613911113333', certification_level: 'L2' },
+      { id: enterpriseId, user_type: 'legal_person', phone: null, certification_level: 'L2' },
+    ]);
+    await db('legal_persons').insert({
+      account_id: enterpriseId,
+      credit_code: CREDIT_CODE,
+      org_name: '福州某某有限公司',
+      legal_type: 'enterprise',
+      representative_account_id: representative,
+      contact_phone: '+8613911113333',
+    });
+  });
+  afterAll(() => server?.close());
+
+  async function certPage(ua: UserAgent, action: 'login' | 'bind') {
+    const start = await beginAuthorization(ua, site, { scope: 'openid enterprise' });
+    const uid = interactionUid(start.page);
+    if (action === 'bind')
+      await server.services.flowStates.put('legal-register', uid, { accountId: enterpriseId });
+    return { start, page: await ua.get(`${server.url}/interaction/${uid}/cert/${action}`) };
+  }
+
+  it('refuses a certificate file posted as if from the USB key, at binding and at login', async () => {
+    const ua = new UserAgent();
+    const { page } = await certPage(ua, 'bind');
+    expect(page.body).not.toContain('证书文件（PKCS#12）');
+    const spoofed = await proveWith(ua, page, 'bind', file, undefined, 'bridge');
+    expect(spoofed.status).toBe(400);
+    expect(spoofed.json['error']).toBe('certificate_not_hardware');
+    expect(await server.database.db('bound_certificates').where({ account_id: enterpriseId })).toHaveLength(
+      0,
+    );
+
+    // Bound earlier (say, before the setting changed): it still does not sign in.
+    await server.database.db('bound_certificates').insert({
+      fingerprint: createHash('sha256').update(file.issued.certificateDer).digest('hex'),
+      account_id: enterpriseId,
+      subject: 'file',
+      issuer: 'dev',
+      serial_hex: file.issued.serialNumberHex,
+      key_algorithm: 'EC-P256',
+      not_after: new Date(Date.now() + 86_400_000),
+    });
+    const other = new UserAgent();
+    const login = await certPage(other, 'login');
+    const refused = await proveWith(other, login.page, 'login', file, undefined, 'bridge');
+    expect(refused.status).toBe(400);
+    expect(refused.json['error']).toBe('certificate_not_hardware');
+  });
+
+  it('accepts the USB-key certificate with amr hwk', async () => {
+    const ua = new UserAgent();
+    const { start, page } = await certPage(ua, 'bind');
+    const bound = await proveWith(ua, page, 'bind', usbKey);
+    expect(bound.status).toBe(200);
+    const { tokens } = await completeAuthorization(ua, site, start, await ua.get(bound.json['redirectTo']!));
+    expect(tokens!.claims()!.amr).toEqual(['hwk']);
   });
 });

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registrationState } from '../../src/flows/register-routes.js';
 import { type KnownPerson, startFakeIdentityVerifier } from '../fakes/fake-identity-verifier.js';
 import { type FakeSmsGateway, startFakeSmsGateway } from '../fakes/fake-sms-gateway.js';
 import type { SignedJsonServer } from '../fakes/signed-json-server.js';
@@ -56,7 +55,7 @@ describe.each(databaseKinds())('实名认证 can not be used as a name/ID oracle
     const { page } = await beginAuthorization(ua, rp);
     const uid = interactionUid(page);
     const { id } = await addCitizen(server, PASSWORD);
-    await server.services.flowStates.put(registrationState(uid), { accountId: id }, 3600);
+    await server.services.flowStates.put('register', uid, { accountId: id });
     return { ua, id, form: await ua.get(`${server.url}/interaction/${uid}/realname`) };
   }
 

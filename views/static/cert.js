@@ -31,7 +31,7 @@ if (app) {
   };
   const base64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
 
-  /** Challenge → signature → the server; `sign(challenge)` gives {signature, algorithm, chain, source}. */
+  /** Challenge → signature → the server; `sign(challenge)` gives {signature, algorithm, chain}. (The server reads from the certificate itself whether the key is on a USB key.) */
   const prove = async (sign) => {
     errorBox.hidden = true;
     try {
@@ -107,7 +107,7 @@ if (app) {
       });
       const answer = await res.json();
       if (!res.ok) throw new Error(answer.error === 'pin_incorrect' ? '证书密码（PIN）错误' : '证书签名失败');
-      return { signature: answer.signature, algorithm, chain: [chosen.certificate], source: 'bridge' };
+      return { signature: answer.signature, algorithm, chain: [chosen.certificate] };
     });
   });
 
@@ -134,7 +134,6 @@ if (app) {
         signature: base64(signature),
         algorithm: signer.algorithm,
         chain: opened.certificates.map(base64),
-        source: 'software',
       };
     });
   });

@@ -1,27 +1,42 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { SessionExpired } from '../errors.js';
-import {
-  auditEvent,
-  type FlowDeps,
-  finishLogin,
-  interactionOf,
-  renderPage,
-  saveResult,
-} from '../flows/flow-kit.js';
-import { parseBody } from '../http/body.js';
-import { jsonAnswer } from '../http/json-answer.js';
-import { ACR } from '../oidc/scopes.js';
-import type { CertificateService } from './certificate-service.js';
-import { proofOf } from './proof-input.js';
+import { proofOf } from '../../../certificates/proof-input.js';
+import { SessionExpired } from '../../../errors.js';
+import { parseBody } from '../../../http/body.js';
+import { jsonAnswer } from '../../../http/page-kit.js';
+import { completeLogin, recordLoginFailure } from '../../complete-login.js';
+import { auditEvent, renderPage } from '../../flow-kit.js';
+import { interactionOf } from '../../interaction.js';
+import type { LoginMethod, MethodDeps } from '../login-method.js';
 
-export const legalRegistrationState = (uid: string) => `legal-register:${uid}`;
+type Deps = Pick<
+  MethodDeps,
+  | 'host'
+  | 'views'
+  | 'csrf'
+  | 'devVerifier'
+  | 'alipayConfigured'
+  | 'flowStates'
+  | 'certificates'
+  | 'bridgeUrl'
+  | 'accounts'
+  | 'audit'
+  | 'metrics'
+>;
 
-/** 证书登录 and 绑定证书 inside an interaction; the page obtains the signature from the bridge. */
-export function certificateRoutes(
-  router: Router,
-  deps: FlowDeps & { certificates: CertificateService; bridgeUrl: string; softwareCertificates: boolean },
-) {
+/**
+ * 证书登录 (法人): the page asks the bridge (USB key) or a PKCS#12 file to sign a single-use
+ * challenge; CertificateService proves it and says whether the key is hardware. Also 绑定证书
+ * right after 法人注册, whose proof is that sign-in's factor.
+ */
+export const certificateMethod: LoginMethod = {
+  id: 'certificate',
+  tab: 'legal',
+  link: { label: '证书登录', path: 'cert/login', style: 'link' },
+  routes: (router, deps) => certificateRoutes(router, deps),
+};
+
+function certificateRoutes(router: Router, deps: Deps) {
   const page = (ctx: Context, uid: string, mode: 'login' | 'bind', extra: Record<string, unknown> = {}) =>
     renderPage(ctx, deps, 'cert', {
       title: mode === 'login' ? '数字证书登录' : '绑定证书',
@@ -29,12 +44,12 @@ export function certificateRoutes(
       mode,
       endpoint: `/interaction/${uid}/cert`,
       bridgeUrl: deps.bridgeUrl,
-      softwareCertificates: deps.softwareCertificates,
+      softwareCertificates: deps.certificates.softwareAllowed,
       ...extra,
     });
 
   const registeredAccount = async (uid: string) => {
-    const state = await deps.flowStates.get<{ accountId: string }>(legalRegistrationState(uid));
+    const state = await deps.flowStates.get('legal-register', uid);
     if (!state) throw new SessionExpired();
     return state.accountId;
   };
@@ -67,27 +82,20 @@ export function certificateRoutes(
     const interaction = await interactionOf(deps, ctx);
     deps.csrf.verify(ctx, ctx.get('x-csrf-token'));
     await jsonAnswer(ctx, async () => {
-      const proof = proofOf(ctx, deps.softwareCertificates);
+      let proved: Awaited<ReturnType<typeof deps.certificates.login>>;
       try {
-        const { accountId, fingerprint } = await deps.certificates.login(proof, interaction.uid);
-        const amr = [proof.source === 'bridge' ? 'hwk' : 'swk'];
-        deps.metrics.logins.inc({ method: 'certificate', outcome: 'success' });
-        await auditEvent(deps, ctx, {
-          type: 'login',
-          method: 'certificate',
-          outcome: 'success',
-          accountId,
-          detail: { fingerprint },
-        });
-        const redirectTo = await saveResult(interaction, {
-          login: { accountId, acr: ACR.cert, amr, remember: true },
-        });
-        return { redirectTo };
+        proved = await deps.certificates.login(proofOf(ctx), interaction.uid);
       } catch (err) {
-        deps.metrics.logins.inc({ method: 'certificate', outcome: 'failure' });
-        await auditEvent(deps, ctx, { type: 'login', method: 'certificate', outcome: 'failure' });
+        await recordLoginFailure(deps, ctx, { method: 'certificate' });
         throw err;
       }
+      const redirectTo = await completeLogin(deps, ctx, interaction, {
+        accountId: proved.accountId,
+        verified: [proved.factor],
+        method: 'certificate',
+        detail: { fingerprint: proved.fingerprint },
+      });
+      return { redirectTo };
     });
   });
 
@@ -95,8 +103,12 @@ export function certificateRoutes(
     const interaction = await interactionOf(deps, ctx);
     deps.csrf.verify(ctx, (ctx.request.body as { _csrf?: string })?._csrf);
     const accountId = await registeredAccount(interaction.uid);
-    await deps.flowStates.remove(legalRegistrationState(interaction.uid));
-    return finishLogin(ctx, interaction, accountId, ACR.basic, ['pwd']);
+    await deps.flowStates.remove('legal-register', interaction.uid);
+    // The registration set the password a moment ago: that is this session's factor.
+    ctx.redirect(
+      await completeLogin(deps, ctx, interaction, { accountId, verified: ['pwd'], method: 'registration' }),
+    );
+    ctx.status = 303;
   });
 
   router.post('/interaction/:uid/cert/bind', parseBody, async (ctx) => {
@@ -104,18 +116,20 @@ export function certificateRoutes(
     deps.csrf.verify(ctx, ctx.get('x-csrf-token'));
     const accountId = await registeredAccount(interaction.uid);
     await jsonAnswer(ctx, async () => {
-      const proof = proofOf(ctx, deps.softwareCertificates);
-      const bound = await deps.certificates.bind(accountId, proof, interaction.uid);
+      const bound = await deps.certificates.bind(accountId, proofOf(ctx), interaction.uid);
       await auditEvent(deps, ctx, {
         type: 'certificate_bound',
         outcome: 'success',
         accountId,
         detail: { fingerprint: bound.fingerprint },
       });
-      await deps.flowStates.remove(legalRegistrationState(interaction.uid));
+      await deps.flowStates.remove('legal-register', interaction.uid);
       // Proving the key just now is this session's authentication.
-      const redirectTo = await saveResult(interaction, {
-        login: { accountId, acr: ACR.cert, amr: [proof.source === 'bridge' ? 'hwk' : 'swk'], remember: true },
+      const redirectTo = await completeLogin(deps, ctx, interaction, {
+        accountId,
+        verified: [bound.factor],
+        method: 'certificate',
+        detail: { fingerprint: bound.fingerprint },
       });
       return { redirectTo };
     });

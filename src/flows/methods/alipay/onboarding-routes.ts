@@ -1,22 +1,17 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { maskIdNumber } from '../accounts/id-number.js';
-import { maskName } from '../accounts/mask.js';
-import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
-import { AppError, BadInput, LoginFailed } from '../errors.js';
-import type { AlipayProfile, PendingAlipayLogin } from '../federation/alipay-link-service.js';
-import { field, parseBody, rawField } from '../http/body.js';
-import { browserId } from '../http/browser-id.js';
-import { LIMITS } from '../ops/rate-limiter.js';
+import { maskIdNumber } from '../../../accounts/id-number.js';
+import { maskName } from '../../../accounts/mask.js';
+import { maskPhone, parseMainlandMobile } from '../../../accounts/phone.js';
+import { AccountUnavailable, AppError, BadInput, LoginFailed } from '../../../errors.js';
+import type { AlipayProfile, PendingAlipayLogin } from '../../../federation/alipay-link-service.js';
+import { field, parseBody, rawField } from '../../../http/body.js';
+import { browserId } from '../../../http/browser-id.js';
+import { LIMITS } from '../../../ops/rate-limiter.js';
+import { recordLoginFailure } from '../../complete-login.js';
+import { renderPage, withPageErrors } from '../../flow-kit.js';
+import { clientNameOf, type Interaction, interactionOf } from '../../interaction.js';
 import { type AlipayFlowDeps, finishAlipayLogin, renderAlipayFailure } from './alipay-kit.js';
-import {
-  auditEvent,
-  clientNameOf,
-  type Interaction,
-  interactionOf,
-  renderPage,
-  withPageErrors,
-} from './flow-kit.js';
 
 class AlipayLoginExpired extends AppError {
   override name = 'AlipayLoginExpired';
@@ -142,8 +137,8 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
       // A phone entered here was proved by an SMS code in this sign-in: a second method used.
       return finishAlipayLogin(ctx, deps, interaction, account.id, {
         before: 'registration',
-        auditMethod: 'alipay',
-        amr: alipayMobile ? ['alipay'] : ['alipay', 'sms'],
+        method: 'alipay',
+        verified: alipayMobile ? ['alipay'] : ['alipay', 'sms'],
       });
     });
   });
@@ -202,7 +197,6 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
       if (action === 'sms') {
         page['smsSent'] = true;
         await deps.sms.verify({ phone, purpose: 'login', code: field(ctx, 'sms_code'), ip: ctx.ip });
-        if (account.status !== 'active') throw new LoginFailed();
         method = 'sms';
       } else {
         if (page['captchaRequired']) await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
@@ -212,24 +206,21 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
         } catch (err) {
           if (err instanceof LoginFailed) {
             const { captchaRequired } = await deps.loginGuard.recordFailure(phone, ctx.ip);
-            await auditEvent(deps, ctx, {
-              type: 'login',
-              method: 'alipay+password',
-              outcome: 'failure',
-              accountId: account.id,
-            });
+            await recordLoginFailure(deps, ctx, { method: 'alipay+password', accountId: account.id });
             page['captchaRequired'] = captchaRequired;
           }
           throw err;
         }
         method = 'pwd';
       }
+      // Nothing is linked to an account that completeLogin would then refuse.
+      if (account.status !== 'active') throw new AccountUnavailable();
       await deps.alipay.linkExisting(account, pending.profile);
       await deps.alipay.release(interaction.uid);
       return finishAlipayLogin(ctx, deps, interaction, account.id, {
         before: 'alipay_link',
-        auditMethod: method === 'pwd' ? 'alipay+password' : 'alipay+sms',
-        amr: ['alipay', method],
+        method: method === 'pwd' ? 'alipay+password' : 'alipay+sms',
+        verified: ['alipay', method],
       });
     });
   });

@@ -1,9 +1,16 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { AppError, SessionExpired } from '../errors.js';
-import { AlipayNotCertified, AlipayNotConfigured, AlipayStateInvalid } from '../federation/alipay-errors.js';
-import type { AlipayProfile } from '../federation/alipay-link-service.js';
-import { alipayCertifyRoutes, certifyFromAccountSpace, certifyInSignIn } from './alipay-certify-routes.js';
+import { AccountUnavailable, SessionExpired } from '../../../errors.js';
+import {
+  AlipayNotCertified,
+  AlipayNotConfigured,
+  AlipayStateInvalid,
+} from '../../../federation/alipay-errors.js';
+import type { AlipayProfile } from '../../../federation/alipay-link-service.js';
+import { onFormError } from '../../../http/page-kit.js';
+import { recordLoginFailure } from '../../complete-login.js';
+import { type Interaction, interactionOf } from '../../interaction.js';
+import type { LoginMethod } from '../login-method.js';
 import {
   ALIPAY_CALLBACK_PATH,
   type AlipayFlowDeps,
@@ -14,27 +21,28 @@ import {
   renderAlipayFailure,
   takeRoundTrip,
 } from './alipay-kit.js';
-import { alipayOnboardingRoutes } from './alipay-onboarding-routes.js';
-import { auditEvent, type Interaction, interactionOf } from './flow-kit.js';
+import { alipayCertifyRoutes, certifyFromAccountSpace, certifyInSignIn } from './certify-routes.js';
+import { alipayOnboardingRoutes } from './onboarding-routes.js';
 
-export { alipayCertifyStartPath } from './alipay-certify-routes.js';
-export type { AlipayFlowDeps } from './alipay-kit.js';
-
-class AccountUnavailable extends AppError {
-  override name = 'AccountUnavailable';
-  constructor() {
-    super(403, 'account_unavailable', '该账号已被锁定或停用，请联系客服。');
-  }
-}
+/**
+ * 支付宝登录, with everything Alipay does for an account in one folder: 支付宝关联注册 and 关联已有账号
+ * (onboarding-routes.ts), 支付宝认证 in a sign-in and from 用户空间 (certify-routes.ts), and
+ * 用户空间's Alipay part (account-space-routes.ts). The wire client is src/outside/alipay.
+ */
+export const alipayMethod: LoginMethod = {
+  id: 'alipay',
+  tab: 'natural',
+  link: { label: '支付宝登录', path: 'alipay', style: 'button' },
+  offered: (deps) => deps.alipayConfigured,
+  routes: (router, deps) => alipayRoutes(router, deps),
+};
 
 /**
  * 支付宝登录 (and 支付宝关联注册), 支付宝认证 inside a sign-in and from 用户空间: the round trip to
  * Alipay's authorisation page and back. Alipay returns to one fixed address; the `state` it
  * carries says which interaction (or account-space session) and which browser the trip belongs to.
  */
-export function alipayRoutes(deps: AlipayFlowDeps): Router {
-  const router = new Router();
-
+function alipayRoutes(router: Router, deps: AlipayFlowDeps) {
   router.get('/interaction/:uid/alipay', async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
     if (!deps.alipay.configured) throw new AlipayNotConfigured();
@@ -54,24 +62,24 @@ export function alipayRoutes(deps: AlipayFlowDeps): Router {
   router.get('/interaction/:uid/alipay/return', async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
     const back = [{ href: `/interaction/${interaction.uid}`, label: '返回登录' }];
-    try {
-      const trip = await takeRoundTrip(deps, ctx);
-      if (trip.purpose === 'certify' || trip.uid !== interaction.uid) throw new AlipayStateInvalid();
-      if (trip.purpose === 'realname') {
-        const profile = await profileFromCallback(deps, ctx, 'verification');
-        return await certifyInSignIn(ctx, deps, interaction, profile);
-      }
-      const profile = await profileFromCallback(deps, ctx, 'login');
-      return await signInWithAlipay(ctx, deps, interaction, profile);
-    } catch (err) {
-      if (!(err instanceof AppError) || err.status === 500) throw err;
-      return renderAlipayFailure(ctx, deps, err, { links: back });
-    }
+    await onFormError(
+      ctx,
+      async () => {
+        const trip = await takeRoundTrip(deps, ctx);
+        if (trip.purpose === 'certify' || trip.uid !== interaction.uid) throw new AlipayStateInvalid();
+        if (trip.purpose === 'realname') {
+          const profile = await profileFromCallback(deps, ctx, 'verification');
+          return certifyInSignIn(ctx, deps, interaction, profile);
+        }
+        const profile = await profileFromCallback(deps, ctx, 'login');
+        return signInWithAlipay(ctx, deps, interaction, profile);
+      },
+      (err) => renderAlipayFailure(ctx, deps, err, { links: back }),
+    );
   });
 
   alipayOnboardingRoutes(router, deps);
   alipayCertifyRoutes(router, deps);
-  return router;
 }
 
 /**
@@ -88,16 +96,10 @@ async function signInWithAlipay(
   const uid = interaction.uid;
   const linked = await deps.alipay.accountLinkedTo(profile);
   if (linked) {
-    if (linked.status !== 'active') throw new AccountUnavailable();
-    return finishAlipayLogin(ctx, deps, interaction, linked.id, { auditMethod: 'alipay', amr: ['alipay'] });
+    return finishAlipayLogin(ctx, deps, interaction, linked.id, { method: 'alipay', verified: ['alipay'] });
   }
   if (!profile.identity) {
-    await auditEvent(deps, ctx, {
-      type: 'login',
-      method: 'alipay',
-      outcome: 'failure',
-      detail: { reason: 'alipay_not_certified' },
-    });
+    await recordLoginFailure(deps, ctx, { method: 'alipay', reason: 'alipay_not_certified' });
     return renderAlipayFailure(ctx, deps, new AlipayNotCertified(), {
       links: [
         { href: `/interaction/${uid}/register`, label: '注册统一身份认证账号' },

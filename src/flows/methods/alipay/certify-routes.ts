@@ -1,9 +1,17 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { ssoSessionOf } from '../account-space/account-context.js';
-import { AppError } from '../errors.js';
-import { AlipayNotConfigured, AlipayStateInvalid } from '../federation/alipay-errors.js';
-import type { AlipayProfile } from '../federation/alipay-link-service.js';
+import { ssoSessionOf } from '../../../account-space/account-context.js';
+import { AppError } from '../../../errors.js';
+import { AlipayNotConfigured, AlipayStateInvalid } from '../../../federation/alipay-errors.js';
+import type { AlipayProfile } from '../../../federation/alipay-link-service.js';
+import { onFormError } from '../../../http/page-kit.js';
+import { auditEvent, renderPage } from '../../flow-kit.js';
+import { type Interaction, interactionOf } from '../../interaction.js';
+import {
+  complete as completeRealName,
+  modeOf as realNameModeOf,
+  renderRealName,
+} from '../../realname-routes.js';
 import {
   type AlipayFlowDeps,
   type AlipayRoundTrip,
@@ -13,8 +21,6 @@ import {
   renderAlipayFailure,
   takeRoundTrip,
 } from './alipay-kit.js';
-import { auditEvent, type Interaction, interactionOf, renderPage } from './flow-kit.js';
-import { complete as completeRealName, modeOf as realNameModeOf, renderRealName } from './realname-routes.js';
 
 export const ALIPAY_CERTIFY_START_PATH = '/alipay/certify/start';
 
@@ -67,27 +73,28 @@ export async function certifyInSignIn(
   profile: AlipayProfile,
 ) {
   const mode = await realNameModeOf(deps, interaction);
-  try {
-    const outcome = await deps.alipay.certify(mode.accountId, profile);
-    await auditEvent(deps, ctx, {
-      type: 'verification',
-      method: 'alipay',
-      outcome: 'success',
-      accountId: mode.accountId,
-      detail: outcome,
-    });
-  } catch (err) {
-    if (!(err instanceof AppError) || err.status >= 500) throw err;
-    await auditEvent(deps, ctx, {
-      type: 'verification',
-      method: 'alipay',
-      outcome: 'failure',
-      accountId: mode.accountId,
-      detail: { reason: err.code },
-    });
-    ctx.status = err.status;
-    return renderRealName(ctx, deps, interaction, { error: err.userMessage });
-  }
+  const outcome = await onFormError(
+    ctx,
+    () => deps.alipay.certify(mode.accountId, profile),
+    async (err) => {
+      await auditEvent(deps, ctx, {
+        type: 'verification',
+        method: 'alipay',
+        outcome: 'failure',
+        accountId: mode.accountId,
+        detail: { reason: err.code },
+      });
+      await renderRealName(ctx, deps, interaction, { error: err.userMessage });
+    },
+  );
+  if (!outcome) return;
+  await auditEvent(deps, ctx, {
+    type: 'verification',
+    method: 'alipay',
+    outcome: 'success',
+    accountId: mode.accountId,
+    detail: outcome,
+  });
   return completeRealName(deps, ctx, interaction, mode);
 }
 
@@ -98,50 +105,51 @@ export async function certifyFromAccountSpace(
   peeked: Extract<AlipayRoundTrip, { purpose: 'certify' }>,
 ) {
   const back = [{ href: peeked.returnTo, label: '返回用户空间' }];
-  try {
-    const trip = await takeRoundTrip(deps, ctx);
-    const session = await activeSession(deps, ctx);
-    if (
-      trip.purpose !== 'certify' ||
-      session?.accountId !== trip.accountId ||
-      session.sessionUid !== trip.sessionUid
-    ) {
-      throw new AlipayStateInvalid();
-    }
-    const profile = await profileFromCallback(deps, ctx, 'verification');
-    let outcome: Awaited<ReturnType<typeof deps.alipay.certify>>;
-    try {
-      outcome = await deps.alipay.certify(trip.accountId, profile);
-    } catch (err) {
-      if (err instanceof AppError && err.status < 500) {
-        await auditEvent(deps, ctx, {
-          type: 'verification',
-          method: 'alipay',
-          outcome: 'failure',
-          accountId: trip.accountId,
-          detail: { reason: err.code },
-        });
+  await onFormError(
+    ctx,
+    async () => {
+      const trip = await takeRoundTrip(deps, ctx);
+      const session = await activeSession(deps, ctx);
+      if (
+        trip.purpose !== 'certify' ||
+        session?.accountId !== trip.accountId ||
+        session.sessionUid !== trip.sessionUid
+      ) {
+        throw new AlipayStateInvalid();
       }
-      throw err;
-    }
-    await auditEvent(deps, ctx, {
-      type: 'verification',
-      method: 'alipay',
-      outcome: 'success',
-      accountId: trip.accountId,
-      detail: outcome,
-    });
-    renderPage(ctx, deps, 'notice', {
-      title: '支付宝认证',
-      message: outcome.verifiedNow
-        ? '支付宝认证成功：您的账号已完成实名认证，认证等级为 L2（实名）。各网站在您下次登录时获得新的认证等级。'
-        : outcome.linkedNow
-          ? '支付宝认证成功：支付宝账户的实名信息与您的账号一致，已关联该支付宝账户，今后可使用支付宝登录。'
-          : '支付宝认证成功：支付宝账户的实名信息与您的账号一致。',
-      continueUrl: trip.returnTo,
-    });
-  } catch (err) {
-    if (!(err instanceof AppError) || err.status === 500) throw err;
-    renderAlipayFailure(ctx, deps, err, { title: '支付宝认证', links: back });
-  }
+      const profile = await profileFromCallback(deps, ctx, 'verification');
+      let outcome: Awaited<ReturnType<typeof deps.alipay.certify>>;
+      try {
+        outcome = await deps.alipay.certify(trip.accountId, profile);
+      } catch (err) {
+        if (err instanceof AppError && err.status < 500) {
+          await auditEvent(deps, ctx, {
+            type: 'verification',
+            method: 'alipay',
+            outcome: 'failure',
+            accountId: trip.accountId,
+            detail: { reason: err.code },
+          });
+        }
+        throw err;
+      }
+      await auditEvent(deps, ctx, {
+        type: 'verification',
+        method: 'alipay',
+        outcome: 'success',
+        accountId: trip.accountId,
+        detail: outcome,
+      });
+      renderPage(ctx, deps, 'notice', {
+        title: '支付宝认证',
+        message: outcome.verifiedNow
+          ? '支付宝认证成功：您的账号已完成实名认证，认证等级为 L2（实名）。各网站在您下次登录时获得新的认证等级。'
+          : outcome.linkedNow
+            ? '支付宝认证成功：支付宝账户的实名信息与您的账号一致，已关联该支付宝账户，今后可使用支付宝登录。'
+            : '支付宝认证成功：支付宝账户的实名信息与您的账号一致。',
+        continueUrl: trip.returnTo,
+      });
+    },
+    (err) => renderAlipayFailure(ctx, deps, err, { title: '支付宝认证', links: back }),
+  );
 }

@@ -1,36 +1,47 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
-import type { SessionMetaStore } from '../account-space/session-meta-store.js';
-import type { AppError } from '../errors.js';
+import type { AppError } from '../../../errors.js';
 import {
   AlipayAuthorizationMissing,
   AlipayCodeSpent,
   AlipayStateInvalid,
-} from '../federation/alipay-errors.js';
-import type { AlipayLinkService, AlipayProfile } from '../federation/alipay-link-service.js';
-import { browserId } from '../http/browser-id.js';
-import { ACR } from '../oidc/scopes.js';
-import { LIMITS } from '../ops/rate-limiter.js';
-import { AlipayError } from '../outside/alipay/client.js';
-import { auditEvent, type FlowDeps, finishLogin, type Interaction, renderPage } from './flow-kit.js';
+} from '../../../federation/alipay-errors.js';
+import type { AlipayProfile } from '../../../federation/alipay-link-service.js';
+import { browserId } from '../../../http/browser-id.js';
+import { LIMITS } from '../../../ops/rate-limiter.js';
+import { AlipayError } from '../../../outside/alipay/client.js';
+import type { Factor } from '../../assurance.js';
+import { completeLogin, continueTo, recordLoginFailure } from '../../complete-login.js';
+import { auditEvent, type PageDeps, renderPage } from '../../flow-kit.js';
+import type { FlowStateOf } from '../../flow-state.js';
+import type { Interaction } from '../../interaction.js';
+import type { MethodDeps } from '../login-method.js';
 
-/** What the Alipay pages use besides the other flows' dependencies. */
-export interface AlipayFlowDeps extends FlowDeps {
-  alipay: AlipayLinkService;
-  /** Alipay sends the browser back to `${issuer}/alipay/callback`, one fixed address. */
-  issuer: string;
-  /** 用户空间's idle timeout applies to 支付宝认证 started there. */
-  sessionMeta: Pick<SessionMetaStore, 'find'>;
-  idleTimeoutSeconds: number;
-}
+/** What the Alipay pages use. */
+export type AlipayFlowDeps = Pick<
+  MethodDeps,
+  | 'host'
+  | 'views'
+  | 'csrf'
+  | 'devVerifier'
+  | 'alipayConfigured'
+  | 'flowStates'
+  | 'accounts'
+  | 'audit'
+  | 'metrics'
+  | 'limiter'
+  | 'loginGuard'
+  | 'captcha'
+  | 'sms'
+  | 'realName'
+  | 'alipay'
+  | 'issuer'
+  | 'sessionMeta'
+  | 'idleTimeoutSeconds'
+>;
 
 /** One round trip to Alipay, kept in flow_states under its `state` until Alipay sends the browser back. */
-export type AlipayRoundTrip =
-  | { purpose: 'login' | 'realname'; uid: string; browser: string }
-  | { purpose: 'certify'; accountId: string; sessionUid: string; returnTo: string; browser: string };
-
-const ROUND_TRIP_TTL_SECONDS = 10 * 60;
-const tripKey = (state: string) => `alipay-state:${state}`;
+export type AlipayRoundTrip = FlowStateOf<'alipay-state'>;
 
 export const ALIPAY_CALLBACK_PATH = '/alipay/callback';
 
@@ -43,7 +54,7 @@ export async function beginRoundTrip(
     | Omit<Extract<AlipayRoundTrip, { purpose: 'certify' }>, 'browser'>,
 ): Promise<string> {
   const state = randomBytes(24).toString('base64url');
-  await deps.flowStates.put(tripKey(state), { ...trip, browser: browserId(ctx) }, ROUND_TRIP_TTL_SECONDS);
+  await deps.flowStates.put('alipay-state', state, { ...trip, browser: browserId(ctx) } as AlipayRoundTrip);
   return deps.alipay.authorizeUrl(state, `${deps.issuer}${ALIPAY_CALLBACK_PATH}`);
 }
 
@@ -53,7 +64,7 @@ export async function peekRoundTrip(
   ctx: Context,
 ): Promise<AlipayRoundTrip | undefined> {
   const state = queryString(ctx, 'state');
-  return state ? deps.flowStates.get<AlipayRoundTrip>(tripKey(state)) : undefined;
+  return state ? deps.flowStates.get('alipay-state', state) : undefined;
 }
 
 /**
@@ -62,7 +73,7 @@ export async function peekRoundTrip(
  */
 export async function takeRoundTrip(deps: AlipayFlowDeps, ctx: Context): Promise<AlipayRoundTrip> {
   const state = queryString(ctx, 'state');
-  const trip = state ? await deps.flowStates.take<AlipayRoundTrip>(tripKey(state)) : undefined;
+  const trip = state ? await deps.flowStates.take('alipay-state', state) : undefined;
   if (!trip || trip.browser !== browserId(ctx)) throw new AlipayStateInvalid();
   return trip;
 }
@@ -89,13 +100,9 @@ export async function profileFromCallback(
       },
       err.kind === 'signature' ? 'Alipay answer refused: signature' : 'Alipay call failed',
     );
-    if (auditType === 'login') deps.metrics.logins.inc({ method: 'alipay', outcome: 'failure' });
-    await auditEvent(deps, ctx, {
-      type: auditType,
-      method: 'alipay',
-      outcome: 'failure',
-      detail: { reason: err.code, ...(err.subCode ? { subCode: err.subCode } : {}) },
-    });
+    const detail = { reason: err.code, ...(err.subCode ? { subCode: err.subCode } : {}) };
+    if (auditType === 'login') await recordLoginFailure(deps, ctx, { method: 'alipay', detail });
+    else await auditEvent(deps, ctx, { type: auditType, method: 'alipay', outcome: 'failure', detail });
     throw err.subCode === 'isv.code-invalid' ? new AlipayCodeSpent({ cause: err }) : err;
   }
 }
@@ -108,7 +115,7 @@ export interface PageLink {
 /** Every Alipay failure ends on this page: what happened in Chinese, and where to go from here. */
 export function renderAlipayFailure(
   ctx: Context,
-  deps: FlowDeps,
+  deps: PageDeps,
   err: AppError,
   options: { title?: string; links?: PageLink[] } = {},
 ) {
@@ -127,19 +134,21 @@ export function queryString(ctx: Context, name: string): string {
 
 /**
  * The end of every successful 支付宝登录: what happened first (a registration or a link) if
- * anything, the login counted and audited with how it was proved, then the login result.
+ * anything, then completeLogin with what was proved (Alipay, and a password or SMS code when the
+ * person proved one here).
  */
 export async function finishAlipayLogin(
   ctx: Context,
   deps: AlipayFlowDeps,
   interaction: Interaction,
   accountId: string,
-  how: { before?: 'registration' | 'alipay_link'; auditMethod: string; amr: string[] },
+  how: { before?: 'registration' | 'alipay_link'; method: string; verified: Factor[] },
 ) {
   if (how.before) {
     await auditEvent(deps, ctx, { type: how.before, method: 'alipay', outcome: 'success', accountId });
   }
-  deps.metrics.logins.inc({ method: 'alipay', outcome: 'success' });
-  await auditEvent(deps, ctx, { type: 'login', method: how.auditMethod, outcome: 'success', accountId });
-  return finishLogin(ctx, interaction, accountId, ACR.basic, how.amr);
+  continueTo(
+    ctx,
+    await completeLogin(deps, ctx, interaction, { accountId, verified: how.verified, method: how.method }),
+  );
 }

@@ -1,15 +1,19 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import type { AccountRow } from '../accounts/account-store.js';
-import { alipayCertifyStartPath } from '../flows/alipay-routes.js';
-import { type AccountSpaceDeps, accountAudit } from './account-context.js';
-import { act, sessionOf } from './account-routes.js';
+import {
+  type AccountPageDeps,
+  type AccountSpaceDeps,
+  accountAudit,
+} from '../../../account-space/account-context.js';
+import { act, sessionOf } from '../../../account-space/account-page.js';
+import type { AccountRow } from '../../../accounts/account-store.js';
+import { alipayCertifyStartPath } from './certify-routes.js';
 
 /**
  * What 安全设置 shows of Alipay: the linked Alipay user (masked) with 解除绑定, or, when none is
  * linked and Alipay is configured, the way to link one (支付宝认证 links the user it certifies).
  */
-export async function alipayPart(deps: AccountSpaceDeps, account: AccountRow) {
+export async function alipayPart(deps: Pick<AccountSpaceDeps, 'alipay'>, account: AccountRow) {
   if (!deps.alipay.configured || account.user_type !== 'natural_person') return {};
   return {
     alipayLinked: await deps.alipay.linkedAccountOf(account.id),
@@ -18,14 +22,14 @@ export async function alipayPart(deps: AccountSpaceDeps, account: AccountRow) {
 }
 
 /** 支付宝认证 on 认证等级, only when Alipay is configured (the page offers it to citizens only). */
-export function alipayCertifyUrl(deps: AccountSpaceDeps): string | undefined {
+export function alipayCertifyUrl(deps: Pick<AccountSpaceDeps, 'alipay'>): string | undefined {
   return deps.alipay.configured ? alipayCertifyStartPath('/account/level') : undefined;
 }
 
 /** 解除绑定: refused (409, on the same page) while Alipay is the account's only credential. */
 export function alipaySpaceRoutes(
   router: Router,
-  deps: AccountSpaceDeps,
+  deps: AccountPageDeps & Pick<AccountSpaceDeps, 'alipay'>,
   page: (ctx: Context) => () => Promise<Record<string, unknown>>,
 ) {
   router.post('/security/alipay/unlink', async (ctx) => {

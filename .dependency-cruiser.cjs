@@ -1,0 +1,34 @@
+/**
+ * `npm run lint` runs this over src/: dependencies point one way (routes → services → stores)
+ * and nothing imports in a circle, type-only imports included (the swc parser does not tell
+ * them apart, and a cycle of types is still a tangle to read).
+ * test/lint/dependency-rules.test.ts plants a cycle and a store that imports HTTP code, and
+ * checks that these rules catch both.
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment:
+        'An import cycle: split out the shared leaf (constants, types, a small helper) both sides need.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'store-not-http',
+      severity: 'error',
+      comment: 'A store speaks SQL and knows nothing of HTTP (koa, routers, pages, src/http).',
+      from: { path: '-store\\.ts$' },
+      to: {
+        path: ['(^|/)src/http/', '(^|/)node_modules/(koa|@koa/router|koa-body|koa-mount)/', '-routes\\.ts$'],
+      },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '\\.test\\.ts$' },
+    parser: 'swc',
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};

@@ -1,0 +1,47 @@
+import type { Context } from 'koa';
+import { onFormError } from '../http/page-kit.js';
+import type { AccountSession, AccountSpaceDeps } from './account-context.js';
+
+// The account space's pages: a leaf module that account-routes.ts and the pages' own route
+// files share (they used to import it from account-routes.ts, which imports them: a cycle).
+
+declare module 'koa' {
+  interface DefaultState {
+    accountSession?: AccountSession;
+  }
+}
+
+export function sessionOf(ctx: Context): AccountSession {
+  return ctx.state.accountSession!;
+}
+
+/** Renders an account-space page with the navigation and the person's masked summary. */
+export function show(
+  ctx: Context,
+  deps: Pick<AccountSpaceDeps, 'views' | 'csrf' | 'accounts'>,
+  view: string,
+  data: Record<string, unknown>,
+) {
+  const session = sessionOf(ctx);
+  ctx.set('Cache-Control', 'no-store');
+  ctx.type = 'html';
+  ctx.body = deps.views.render(view, {
+    csrf: deps.csrf.token(ctx),
+    me: deps.accounts.view(session.account),
+    totpOn: !!session.account.totp_enabled_at,
+    ...data,
+  });
+}
+
+/** Runs an action; a typed error shows the page again with its message (and nothing changed). */
+export async function act(
+  ctx: Context,
+  deps: Pick<AccountSpaceDeps, 'views' | 'csrf' | 'accounts'>,
+  view: string,
+  page: () => Promise<Record<string, unknown>>,
+  action: () => Promise<unknown>,
+) {
+  return onFormError(ctx, action, async (err) =>
+    show(ctx, deps, view, { ...(await page()), error: err.userMessage }),
+  );
+}

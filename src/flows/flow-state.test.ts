@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { DataProtector } from '../crypto/sealed.js';
+import { FlowStates } from './flow-state.js';
+import type { FlowStateStore } from './flow-state-store.js';
+
+/** flow_states as a map: what the typed layer writes, and a way to tamper with it. */
+function memoryStore() {
+  const rows = new Map<string, { data: Record<string, unknown>; ttl: number }>();
+  const store = {
+    put: async (id: string, data: Record<string, unknown>, ttl: number) => void rows.set(id, { data, ttl }),
+    get: async (id: string) => rows.get(id)?.data,
+    take: async (id: string) => {
+      const row = rows.get(id);
+      rows.delete(id);
+      return row?.data;
+    },
+    remove: async (id: string) => void rows.delete(id),
+  } as unknown as FlowStateStore;
+  return { rows, store };
+}
+
+describe('typed flow state', () => {
+  const protector = new DataProtector(Buffer.alloc(32, 7));
+
+  it('keeps each kind under its prefix with its lifetime, and reads back what was written', async () => {
+    const { rows, store } = memoryStore();
+    const states = new FlowStates(store, protector);
+    await states.put('totp', 'uid-1', {
+      accountId: 'a1',
+      verified: ['pwd'],
+      method: 'password',
+      stepUp: false,
+    });
+    expect(rows.get('totp:uid-1')?.ttl).toBe(600);
+    expect(await states.get('totp', 'uid-1')).toEqual({
+      accountId: 'a1',
+      verified: ['pwd'],
+      method: 'password',
+      stepUp: false,
+    });
+    expect(await states.take('totp', 'uid-1')).toBeDefined();
+    expect(await states.get('totp', 'uid-1')).toBeUndefined();
+  });
+
+  it('seals the kinds that carry secrets, bound to their key, so a row moved to another key does not open', async () => {
+    const { rows, store } = memoryStore();
+    const states = new FlowStates(store, protector);
+    await states.put('totp-enrol', 'account-1', { secret: 'JBSWY3DPEHPK3PXP' });
+    expect(JSON.stringify(rows.get('totp-enrol:account-1')?.data)).not.toContain('JBSWY3DPEHPK3PXP');
+    expect(await states.get('totp-enrol', 'account-1')).toEqual({ secret: 'JBSWY3DPEHPK3PXP' });
+    rows.set('totp-enrol:account-2', rows.get('totp-enrol:account-1')!);
+    expect(await states.get('totp-enrol', 'account-2')).toBeUndefined();
+  });
+
+  it('treats a row that does not match its schema as absent, never casts it', async () => {
+    const { rows, store } = memoryStore();
+    const states = new FlowStates(store, protector);
+    rows.set('register:uid-2', { data: { accountId: 42 }, ttl: 3600 });
+    expect(await states.get('register', 'uid-2')).toBeUndefined();
+    await expect(states.put('register', 'uid-3', { accountId: '' })).rejects.toThrow();
+  });
+});

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import type { DataProtector } from '../crypto/sealed.js';
+import type { FlowStateStore } from './flow-state-store.js';
+
+const accountOnly = z.object({ accountId: z.string().min(1) });
+const factor = z.enum(['pwd', 'sms', 'otp', 'hwk', 'swk', 'alipay']);
+const alipayProfile = z.object({
+  subject: z.object({ kind: z.enum(['user_id', 'open_id']), id: z.string() }),
+  identity: z.object({ realName: z.string(), idNumber: z.string() }).optional(),
+  mobile: z.string().optional(),
+});
+
+/**
+ * Every kind of state carried between pages, declared once: its key prefix in flow_states, its
+ * schema (reads are validated, never cast), how long it lives, and whether it is sealed
+ * (AES-GCM, bound to its key) because it carries a secret or personal data.
+ */
+export const FLOW_STATES = {
+  /** A citizen just registered in this interaction, on the way through 实名认证. */
+  register: { ttlSeconds: 3600, sealed: false, schema: accountOnly },
+  /** A legal person just registered in this interaction, on the way through 绑定证书. */
+  'legal-register': { ttlSeconds: 3600, sealed: false, schema: accountOnly },
+  /** A sign-in waiting for its TOTP code: what was verified so far and by which method. */
+  totp: {
+    ttlSeconds: 600,
+    sealed: false,
+    schema: z.object({
+      accountId: z.string().min(1),
+      verified: z.array(factor),
+      method: z.string(),
+      stepUp: z.boolean(),
+    }),
+  },
+  /** A step-up in progress: the factors proved so far in it. */
+  'step-up': { ttlSeconds: 600, sealed: false, schema: z.object({ verified: z.array(factor) }) },
+  /** One round trip to Alipay, under its `state`. */
+  'alipay-state': {
+    ttlSeconds: 600,
+    sealed: false,
+    schema: z.discriminatedUnion('purpose', [
+      z.object({ purpose: z.enum(['login', 'realname']), uid: z.string(), browser: z.string() }),
+      z.object({
+        purpose: z.literal('certify'),
+        accountId: z.string(),
+        sessionUid: z.string(),
+        returnTo: z.string(),
+        browser: z.string(),
+      }),
+    ]),
+  },
+  /** A 支付宝登录 waiting for the person (register or link): Alipay's name and ID number inside. */
+  'alipay-pending': {
+    ttlSeconds: 600,
+    sealed: true,
+    schema: z.discriminatedUnion('mode', [
+      z.object({ mode: z.literal('register'), profile: alipayProfile }),
+      z.object({ mode: z.literal('link'), profile: alipayProfile, accountId: z.string() }),
+    ]),
+  },
+  /** A certificate challenge, single use, under its nonce. */
+  'cert-challenge': {
+    ttlSeconds: 120,
+    sealed: false,
+    schema: z.object({ purpose: z.enum(['login', 'bind']), binding: z.string(), text: z.string() }),
+  },
+  /** 用户空间: the SMS code before 绑定证书 was right. */
+  'cert-bind': { ttlSeconds: 600, sealed: false, schema: accountOnly },
+  /** 用户空间: the SMS code before 身份证认证 was right. */
+  'id-verify': { ttlSeconds: 600, sealed: false, schema: accountOnly },
+  /** 用户空间's own sign-in: where to return after it. */
+  'account-login': { ttlSeconds: 600, sealed: false, schema: z.object({ returnTo: z.string() }) },
+  /** A TOTP secret waiting for its first code. */
+  'totp-enrol': { ttlSeconds: 600, sealed: true, schema: z.object({ secret: z.string() }) },
+  /** The demo site: a session its back-channel logout ended. */
+  'demo-rp-logout': { ttlSeconds: 24 * 3600, sealed: false, schema: z.object({ at: z.number() }) },
+} as const satisfies Record<string, { ttlSeconds: number; sealed: boolean; schema: z.ZodType }>;
+
+export type FlowStateKind = keyof typeof FLOW_STATES;
+export type FlowStateOf<K extends FlowStateKind> = z.output<(typeof FLOW_STATES)[K]['schema']>;
+
+/** Typed access to flow_states: `put('totp', uid, …)`, `get('totp', uid)`. */
+export class FlowStates {
+  constructor(
+    private readonly store: FlowStateStore,
+    private readonly protector: DataProtector,
+  ) {}
+
+  async put<K extends FlowStateKind>(kind: K, key: string, data: FlowStateOf<K>): Promise<void> {
+    const spec = FLOW_STATES[kind];
+    const value = spec.schema.parse(data) as Record<string, unknown>;
+    const stored = spec.sealed
+      ? { sealed: this.protector.seal(JSON.stringify(value), idOf(kind, key)) }
+      : value;
+    await this.store.put(idOf(kind, key), stored, spec.ttlSeconds);
+  }
+
+  async get<K extends FlowStateKind>(kind: K, key: string): Promise<FlowStateOf<K> | undefined> {
+    return this.read(kind, key, await this.store.get(idOf(kind, key)));
+  }
+
+  /** Reads and deletes in one statement: single-use values. */
+  async take<K extends FlowStateKind>(kind: K, key: string): Promise<FlowStateOf<K> | undefined> {
+    return this.read(kind, key, await this.store.take(idOf(kind, key)));
+  }
+
+  remove(kind: FlowStateKind, key: string): Promise<void> {
+    return this.store.remove(idOf(kind, key));
+  }
+
+  /** A row that does not match its schema (an older release's, or tampered) counts as absent. */
+  private read<K extends FlowStateKind>(
+    kind: K,
+    key: string,
+    raw: Record<string, unknown> | undefined,
+  ): FlowStateOf<K> | undefined {
+    if (!raw) return undefined;
+    const spec = FLOW_STATES[kind];
+    let value: unknown = raw;
+    if (spec.sealed) {
+      if (typeof raw['sealed'] !== 'string') return undefined;
+      try {
+        value = JSON.parse(this.protector.open(raw['sealed'], idOf(kind, key)));
+      } catch {
+        return undefined;
+      }
+    }
+    const parsed = spec.schema.safeParse(value);
+    return parsed.success ? (parsed.data as FlowStateOf<K>) : undefined;
+  }
+}
+
+function idOf(kind: FlowStateKind, key: string): string {
+  return `${kind}:${key}`;
+}

@@ -1,0 +1,74 @@
+import type { Context } from 'koa';
+import { LoginFailed } from '../../../errors.js';
+import { field, rawField } from '../../../http/body.js';
+import { browserId } from '../../../http/browser-id.js';
+import { completeLogin, continueTo, recordLoginFailure } from '../../complete-login.js';
+import { withPageErrors } from '../../flow-kit.js';
+import { interactionOf } from '../../interaction.js';
+import type { MethodDeps } from '../login-method.js';
+
+export type PasswordDeps = Pick<
+  MethodDeps,
+  | 'host'
+  | 'views'
+  | 'csrf'
+  | 'devVerifier'
+  | 'alipayConfigured'
+  | 'loginPage'
+  | 'loginGuard'
+  | 'captcha'
+  | 'accounts'
+  | 'audit'
+  | 'metrics'
+  | 'flowStates'
+>;
+
+/**
+ * A login string and a password, with 登录失败处理 (captcha after three failures, the password
+ * path locked after ten): the counters follow the login string, whatever it is. `kind` says
+ * which accounts the string may name: a citizen's phone or ID number, or a credit code.
+ */
+export async function passwordAttempt(
+  ctx: Context,
+  deps: PasswordDeps,
+  method: { id: string; kind?: 'credit_code' },
+) {
+  const interaction = await interactionOf(deps, ctx);
+  deps.csrf.verify(ctx, field(ctx, '_csrf'));
+  const login = field(ctx, 'login');
+  const password = rawField(ctx, 'password');
+  const page: Record<string, unknown> = {
+    ...(await deps.loginPage.data(ctx, interaction, method.id)),
+    login,
+  };
+  // The attempt's limits and its failure counters, in one statement.
+  const attempt = await deps.loginGuard.attempt(login, ctx.ip);
+  page['captchaRequired'] = attempt.captchaRequired;
+  return withPageErrors(ctx, deps, 'login', page, async () => {
+    attempt.assertAllowed();
+    if (page['captchaRequired']) await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
+    let accountId: string;
+    try {
+      // An empty field is not an attempt on the account's password lock, but is still audited on it.
+      if (!login || !password)
+        throw new LoginFailed((await deps.accounts.findByLogin(login, method.kind))?.id);
+      accountId = (await deps.accounts.authenticatePassword(login, password, method.kind)).id;
+    } catch (err) {
+      if (err instanceof LoginFailed) {
+        const { captchaRequired } = await deps.loginGuard.recordFailure(login, ctx.ip);
+        await recordLoginFailure(deps, ctx, {
+          method: 'password',
+          accountId: err.accountId,
+          ...(err.accountId ? {} : { reason: 'unknown login' }),
+        });
+        page['captchaRequired'] = captchaRequired;
+      }
+      throw err;
+    }
+    if (attempt.loginFailures > 0) await deps.loginGuard.clear(login);
+    continueTo(
+      ctx,
+      await completeLogin(deps, ctx, interaction, { accountId, verified: ['pwd'], method: 'password' }),
+    );
+  });
+}

@@ -1,0 +1,84 @@
+import type Router from '@koa/router';
+import { maskPhone, parseMainlandMobile } from '../../../accounts/phone.js';
+import { BadInput, LoginFailed } from '../../../errors.js';
+import { field, parseBody } from '../../../http/body.js';
+import { browserId } from '../../../http/browser-id.js';
+import { LIMITS } from '../../../ops/rate-limiter.js';
+import { completeLogin, continueTo, secondFactorPath } from '../../complete-login.js';
+import { renderPage, withPageErrors } from '../../flow-kit.js';
+import { interactionOf } from '../../interaction.js';
+import type { LoginMethod, MethodDeps } from '../login-method.js';
+
+type Deps = Pick<
+  MethodDeps,
+  | 'host'
+  | 'views'
+  | 'csrf'
+  | 'devVerifier'
+  | 'alipayConfigured'
+  | 'loginPage'
+  | 'captcha'
+  | 'sms'
+  | 'limiter'
+  | 'accounts'
+  | 'audit'
+  | 'metrics'
+  | 'flowStates'
+>;
+
+/** 短信验证码登录: a code to a registered phone. It still works while the password path is locked. */
+export const smsMethod: LoginMethod = {
+  id: 'sms',
+  tab: 'natural',
+  form: { label: '短信验证码登录', view: '_method-sms', query: 'sms' },
+  routes: (router, deps) => smsRoutes(router, deps),
+};
+
+function smsRoutes(router: Router, deps: Deps) {
+  router.post('/interaction/:uid/login-sms', parseBody, async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    deps.csrf.verify(ctx, field(ctx, '_csrf'));
+    const phoneInput = field(ctx, 'phone');
+    const page = { ...(await deps.loginPage.data(ctx, interaction, 'sms')), phone: phoneInput };
+    return withPageErrors(ctx, deps, 'login', page, async () => {
+      const phone = parseMainlandMobile(phoneInput);
+      if (!phone.ok) throw new BadInput(phone.message);
+      const account = await deps.accounts.findByPhone(phone.e164);
+
+      if (field(ctx, 'action') === 'send_sms') {
+        await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
+        // Only registered numbers get a message; the answer, waits and limits are the same either way.
+        await deps.sms.sendToAccountHolder({ phone: phone.e164, purpose: 'login', ip: ctx.ip });
+        return renderPage(ctx, deps, 'login', {
+          ...page,
+          smsSent: true,
+          notice: `如该手机号已注册，验证码已发送至 ${maskPhone(phone.e164)}，5分钟内有效`,
+        });
+      }
+
+      await deps.limiter.consume(LIMITS.loginPerIp, ctx.ip);
+      await deps.sms.verify({
+        phone: phone.e164,
+        purpose: 'login',
+        code: field(ctx, 'sms_code'),
+        ip: ctx.ip,
+      });
+      if (!account) throw new LoginFailed();
+      const next = await completeLogin(deps, ctx, interaction, {
+        accountId: account.id,
+        verified: ['sms'],
+        method: 'sms',
+      });
+      const lockedUntil = account.password_locked_until ? new Date(account.password_locked_until) : undefined;
+      if (next !== secondFactorPath(interaction.uid) && lockedUntil && lockedUntil.getTime() > Date.now()) {
+        // Told only now, after the SMS code proved the person holds the phone.
+        return renderPage(ctx, deps, 'notice', {
+          title: '密码登录已锁定',
+          message: `由于连续多次输错密码，您账号的密码登录已锁定至 ${lockedUntil.toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai' })}。本次短信验证码登录不受影响；您也可以通过“忘记密码”重置密码。`,
+          continueUrl: next,
+        });
+      }
+      continueTo(ctx, next);
+    });
+  });
+}

@@ -1,0 +1,73 @@
+import type Router from '@koa/router';
+import { z } from 'zod';
+import { field, parseBody } from '../http/body.js';
+import { formInput } from '../http/page-kit.js';
+import { LIMITS } from '../ops/rate-limiter.js';
+import { completeLogin, continueTo, recordLoginFailure } from './complete-login.js';
+import { type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
+import { interactionOf } from './interaction.js';
+import type { LoginPage } from './methods/login-method.js';
+
+type Deps = Pick<
+  FlowDeps,
+  | 'host'
+  | 'views'
+  | 'csrf'
+  | 'devVerifier'
+  | 'alipayConfigured'
+  | 'flowStates'
+  | 'accounts'
+  | 'totp'
+  | 'limiter'
+  | 'audit'
+  | 'metrics'
+> & { loginPage: LoginPage };
+
+const totpForm = z.object({
+  code: z.string().min(1, '请输入动态验证码或恢复码').max(32, '动态验证码或恢复码错误'),
+});
+
+/**
+ * 两步验证: the TOTP code (or a recovery code) completeLogin asks for when the account has it on
+ * and the factors so far are below a certificate, whichever method proved them.
+ */
+export function secondFactorRoutes(router: Router, deps: Deps) {
+  const page = (uid: string) => ({ title: '两步验证', uid });
+
+  router.get('/interaction/:uid/totp', async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    if (!(await deps.flowStates.get('totp', interaction.uid))) {
+      return deps.loginPage.render(ctx, interaction, { error: '登录已过期，请重新登录' });
+    }
+    renderPage(ctx, deps, 'totp', page(interaction.uid));
+  });
+
+  router.post('/interaction/:uid/totp', parseBody, async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    deps.csrf.verify(ctx, field(ctx, '_csrf'));
+    const pending = await deps.flowStates.get('totp', interaction.uid);
+    const account = pending ? await deps.accounts.find(pending.accountId) : undefined;
+    if (!pending || !account) {
+      return deps.loginPage.render(ctx, interaction, { error: '登录已过期，请重新登录' });
+    }
+    return withPageErrors(ctx, deps, 'totp', page(interaction.uid), async () => {
+      await deps.limiter.consume(LIMITS.loginPerAccount, account.id);
+      const { code } = formInput(ctx, totpForm);
+      let how: 'otp' | 'recovery';
+      try {
+        how = await deps.totp.check(account, code);
+      } catch (err) {
+        await recordLoginFailure(deps, ctx, { method: 'totp', accountId: account.id });
+        throw err;
+      }
+      await deps.flowStates.remove('totp', interaction.uid);
+      const next = await completeLogin(deps, ctx, interaction, {
+        accountId: account.id,
+        verified: [...pending.verified, 'otp'],
+        method: `${pending.method}+${how}`,
+        stepUp: pending.stepUp,
+      });
+      continueTo(ctx, next);
+    });
+  });
+}

@@ -1,0 +1,361 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { generate } from 'otplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOGIN_METHODS } from '../../src/flows/methods/index.js';
+import {
+  createDevCa,
+  DEV_HARDWARE_POLICY_OID,
+  type DevCa,
+  issueEnterpriseCertificate,
+  signAsHolder,
+} from '../../src/pki/dev-ca.js';
+import { randomCreditCode } from '../../src/pki/test-support.js';
+import {
+  type AlipayFake,
+  alipayLinkOf,
+  alipayUser,
+  authorizeAtAlipay,
+  startAlipayFake,
+} from '../support/alipay.js';
+import { addCitizen, latestSmsCode, randomIdNumber, solveCaptcha, submit } from '../support/citizen.js';
+import { databaseKinds } from '../support/databases.js';
+import {
+  beginAuthorization,
+  completeAuthorization,
+  interactionUid,
+  type RelyingParty,
+  registerRelyingParty,
+} from '../support/relying-party.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { type PageResponse, UserAgent } from '../support/user-agent.js';
+
+const PASSWORD = 'Men-Hu#2024';
+const ALIPAY_USERS = Array.from({ length: 12 }, (_, i) => alipayUser(300 + i, { userName: '钱九' }));
+
+/** An account a method can sign in, as that method knows it. */
+interface Prepared {
+  id: string;
+  login: string;
+  alipayUserId?: string;
+  certificate?: Awaited<ReturnType<typeof issueEnterpriseCertificate>>;
+}
+
+/**
+ * One row of the table per registered method: how to make an account it signs in, how to sign
+ * in with it from the login page of a sign-in in progress, and what must come of it.
+ */
+interface MethodCase {
+  prepare(): Promise<Prepared>;
+  /** From the sign-in's first page to wherever the method leaves the browser (not past the site). */
+  signIn(ua: UserAgent, start: PageResponse, account: Prepared): Promise<PageResponse>;
+  acr: string;
+  amr: string[];
+  /** The method's label in the audit log and in unified_id_logins_total. */
+  audited: string;
+  /** Below acr cert: an account with 两步验证 is asked for its code. */
+  asksTotp: boolean;
+  /** The method proves its factor before the account's status can be told (password does not). */
+  tellsLock: boolean;
+}
+
+describe.each(databaseKinds())('every login method through one door (%s)', (kind) => {
+  let server: TestServer;
+  let fake: AlipayFake;
+  let ca: DevCa;
+  let site: RelyingParty;
+  let certificateSite: RelyingParty;
+  let nextAlipayUser = 0;
+
+  beforeAll(async () => {
+    ca = await createDevCa({ algorithm: 'ECDSA-P256' });
+    const certs = mkdtempSync(path.join(tmpdir(), 'uid-certs-'));
+    writeFileSync(path.join(certs, 'dev-ecdsa-ca.pem'), ca.certificatePem);
+    fake = await startAlipayFake(ALIPAY_USERS);
+    server = await startTestServer({ kind, env: { ...fake.env, CERTS_DIR: certs } });
+    const scopes: ('openid' | 'profile' | 'phone' | 'enterprise')[] = [
+      'openid',
+      'profile',
+      'phone',
+      'enterprise',
+    ];
+    site = await registerRelyingParty(server, { firstParty: true, scopes });
+    certificateSite = await registerRelyingParty(server, { firstParty: true, scopes, requireLevel: 'L3' });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await fake?.alipay.close();
+  });
+
+  const url = (page: PageResponse, suffix: string) =>
+    `${server.url}/interaction/${interactionUid(page)}${suffix}`;
+
+  /** A legal person under a new real-name representative, with a password. */
+  async function enterprise(): Promise<Prepared> {
+    const idNumber = randomIdNumber('19700101');
+    const rep = await addCitizen(server, PASSWORD, { realName: '林则徐', idNumber });
+    const creditCode = randomCreditCode();
+    const registration = {
+      legalType: 'enterprise' as const,
+      orgName: '门户测试有限公司',
+      creditCode,
+      representativeName: '林则徐',
+      representativeIdNumber: idNumber,
+      contactPhone: `+86${rep.phone}`,
+      password: PASSWORD,
+    };
+    const { legalPersons } = server.services;
+    const id = await legalPersons.register(registration, await legalPersons.check(registration));
+    return { id, login: creditCode };
+  }
+
+  /** A password form, with the captcha when the page asks for one (after failures from this address). */
+  async function withPassword(ua: UserAgent, page: PageResponse, action: string, login: string) {
+    const captcha: Record<string, string> = page.body.includes('图片验证码')
+      ? { captcha: await solveCaptcha(ua, server, page) }
+      : {};
+    return submit(ua, page, action, { login, password: PASSWORD, ...captcha }, site.redirectUri);
+  }
+
+  const CASES: Record<string, MethodCase> = {
+    password: {
+      prepare: async () => {
+        const { id, phone } = await addCitizen(server, PASSWORD);
+        return { id, login: phone };
+      },
+      signIn: (ua, start, account) => withPassword(ua, start, '/login', account.login),
+      acr: 'urn:unified-id:acr:basic',
+      amr: ['pwd'],
+      audited: 'password',
+      asksTotp: true,
+      tellsLock: false,
+    },
+    sms: {
+      prepare: async () => {
+        const { id, phone } = await addCitizen(server, PASSWORD);
+        return { id, login: phone };
+      },
+      signIn: async (ua, start, account) => {
+        const tab = await ua.get(url(start, '?tab=sms'));
+        const sent = await submit(ua, tab, '/login-sms', {
+          phone: account.login,
+          captcha: await solveCaptcha(ua, server, tab),
+          action: 'send_sms',
+        });
+        const code = (await latestSmsCode(server, account.login)) ?? '000000';
+        return submit(
+          ua,
+          sent,
+          '/login-sms',
+          { phone: account.login, sms_code: code, action: 'login' },
+          site.redirectUri,
+        );
+      },
+      acr: 'urn:unified-id:acr:basic',
+      amr: ['sms'],
+      audited: 'sms',
+      asksTotp: true,
+      tellsLock: true,
+    },
+    'credit-code': {
+      prepare: enterprise,
+      signIn: async (ua, start, account) => {
+        return withPassword(ua, await ua.get(url(start, '?tab=legal')), '/login-legal', account.login);
+      },
+      acr: 'urn:unified-id:acr:basic',
+      amr: ['pwd'],
+      audited: 'password',
+      asksTotp: true,
+      tellsLock: false,
+    },
+    certificate: {
+      prepare: async () => {
+        const account = await enterprise();
+        const certificate = await issueEnterpriseCertificate(ca, {
+          creditCode: account.login,
+          orgName: '门户测试有限公司',
+          algorithm: 'ECDSA-P256',
+          policies: [DEV_HARDWARE_POLICY_OID],
+        });
+        await server.database.db('bound_certificates').insert({
+          fingerprint: createHash('sha256').update(certificate.certificateDer).digest('hex'),
+          account_id: account.id,
+          subject: '门户测试有限公司',
+          issuer: ca.commonName,
+          serial_hex: certificate.serialNumberHex,
+          key_algorithm: 'EC-P256',
+          not_after: new Date(Date.now() + 86_400_000),
+        });
+        await server.database.db('accounts').where({ id: account.id }).update({ certification_level: 'L3' });
+        return { ...account, certificate };
+      },
+      // What the page script does: a challenge, the signature by the key, the chain.
+      signIn: async (ua, start, account) => {
+        const page = await ua.get(url(start, '/cert/login'));
+        const endpoint = /data-endpoint="([^"]+)"/.exec(page.body)![1]!;
+        const csrf = /data-csrf="([^"]+)"/.exec(page.body)![1]!;
+        const call = (part: string, body: unknown) =>
+          ua.request(`${server.url}${endpoint}/${part}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-csrf-token': csrf, accept: 'application/json' },
+            body: JSON.stringify(body),
+          });
+        const challenge = JSON.parse((await call('challenge', { purpose: 'login' })).body);
+        const holder = account.certificate!;
+        const signature = signAsHolder(
+          holder.privateKey,
+          'ECDSA-P256-SHA256',
+          new TextEncoder().encode(challenge.challenge),
+        );
+        const answer = await call('login', {
+          nonce: challenge.nonce,
+          signature: Buffer.from(signature).toString('base64'),
+          chain: [Buffer.from(holder.certificateDer).toString('base64')],
+          algorithm: 'ECDSA-P256-SHA256',
+        });
+        if (answer.status !== 200) return answer;
+        return ua.follow(await ua.get(JSON.parse(answer.body).redirectTo), site.redirectUri);
+      },
+      acr: 'urn:unified-id:acr:cert',
+      amr: ['hwk'],
+      audited: 'certificate',
+      asksTotp: false,
+      tellsLock: true,
+    },
+    alipay: {
+      // 支付宝关联注册 once, so the Alipay user is linked; the table then signs it straight in.
+      prepare: async () => {
+        const user = ALIPAY_USERS[nextAlipayUser++]!;
+        const ua = new UserAgent();
+        const start = await beginAuthorization(ua, site);
+        const back = await authorizeAtAlipay(ua, alipayLinkOf(start.page, '支付宝登录'), user.userId);
+        const form = await ua.follow(back, site.redirectUri);
+        const done = await submit(
+          ua,
+          form,
+          '/alipay/register',
+          { action: 'register', agree: 'yes' },
+          site.redirectUri,
+        );
+        const { tokens } = await completeAuthorization(ua, site, start, done);
+        return { id: tokens!.claims()!.sub, login: user.userId, alipayUserId: user.userId };
+      },
+      signIn: async (ua, start, account) => {
+        const back = await authorizeAtAlipay(ua, alipayLinkOf(start, '支付宝登录'), account.alipayUserId!);
+        return ua.follow(back, site.redirectUri);
+      },
+      acr: 'urn:unified-id:acr:basic',
+      amr: ['alipay'],
+      audited: 'alipay',
+      asksTotp: true,
+      tellsLock: true,
+    },
+  };
+
+  const returnedToSite = (res: PageResponse, rp: RelyingParty) => !!res.location?.startsWith(rp.redirectUri);
+
+  async function loginMetric(method: string): Promise<number> {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const line = new RegExp(`^unified_id_logins_total\\{method="${method}",outcome="success"\\} (\\d+)`, 'm');
+    return Number(line.exec(text)?.[1] ?? 0);
+  }
+
+  const loginRows = async (accountId: string) =>
+    Number(
+      (
+        await server.database
+          .db('audit_events')
+          .where({ account_id: accountId, type: 'login', outcome: 'success' })
+          .count({ n: '*' })
+      )[0]!.n,
+    );
+
+  it('has a row for every registered method, and no row for a method that is not registered', () => {
+    expect(Object.keys(CASES).sort()).toEqual(LOGIN_METHODS.map((m) => m.id).sort());
+  });
+
+  describe.each(LOGIN_METHODS.map((m) => m.id))('%s', (id) => {
+    // A method in the registry without a row here has no case: every test below then fails.
+    const method = () => {
+      const found = CASES[id];
+      if (!found)
+        throw new Error(`login method "${id}" has no row in the table of test/e2e/login-methods.test.ts`);
+      return found;
+    };
+
+    it('signs an active account in with the expected acr and amr, one audit row, one metric increment', async () => {
+      const m = method();
+      const account = await m.prepare();
+      const [rowsBefore, metricBefore] = [await loginRows(account.id), await loginMetric(m.audited)];
+      const ua = new UserAgent();
+      const start = await beginAuthorization(ua, site);
+      const res = await m.signIn(ua, start.page, account);
+      const { tokens } = await completeAuthorization(ua, site, start, res);
+      const claims = tokens!.claims()!;
+      expect(claims.sub).toBe(account.id);
+      expect(claims.acr).toBe(m.acr);
+      expect(claims.amr).toEqual(m.amr);
+      expect(await loginRows(account.id)).toBe(rowsBefore + 1);
+      expect(await loginMetric(m.audited)).toBe(metricBefore + 1);
+    });
+
+    for (const status of ['locked', 'closed'] as const) {
+      it(`refuses a ${status} account, and no code reaches the site`, async () => {
+        const m = method();
+        const account = await m.prepare();
+        if (status === 'locked') await server.services.accounts.setStatus(account.id, 'locked');
+        else await server.services.accounts.close(account.id);
+        const ua = new UserAgent();
+        const start = await beginAuthorization(ua, site);
+        const res = await m.signIn(ua, start.page, account);
+        expect(returnedToSite(res, site)).toBe(false);
+        if (status === 'locked') {
+          expect(res.status).toBeGreaterThanOrEqual(400);
+          if (m.tellsLock) expect(res.body).toContain('账号已被锁定或注销，请联系客服');
+        }
+        // A closed account has no phone, password or Alipay link left: whatever the page offers
+        // next (a new registration, for Alipay), the old account is not signed in.
+      });
+    }
+
+    it('asks an account with 两步验证 for its code before any token (unless a certificate signed it in)', async () => {
+      const m = method();
+      const account = await m.prepare();
+      const { secret } = await server.services.totp.beginEnrolment(account.id, 'table');
+      await server.services.totp.confirmEnrolment(account.id, await generate({ secret }));
+      const ua = new UserAgent();
+      const start = await beginAuthorization(ua, site);
+      let res = await m.signIn(ua, start.page, account);
+      if (m.asksTotp) {
+        expect(returnedToSite(res, site)).toBe(false);
+        expect(res.body).toContain('两步验证');
+        res = await submit(ua, res, '/totp', { code: await generate({ secret }) }, site.redirectUri);
+      }
+      const { tokens } = await completeAuthorization(ua, site, start, res);
+      const claims = tokens!.claims()!;
+      if (m.asksTotp) {
+        expect(claims.acr).toBe('urn:unified-id:acr:mfa');
+        expect(claims.amr).toEqual([...m.amr, 'otp', 'mfa']);
+      } else {
+        expect(claims.acr).toBe(m.acr);
+      }
+    });
+
+    it('satisfies a site registered with --require-level L3 only with a certificate', async () => {
+      const m = method();
+      const account = await m.prepare();
+      const ua = new UserAgent();
+      const start = await beginAuthorization(ua, certificateSite);
+      const res = await ua.follow(await m.signIn(ua, start.page, account), certificateSite.redirectUri);
+      if (m.acr === 'urn:unified-id:acr:cert') {
+        const { tokens } = await completeAuthorization(ua, certificateSite, start, res);
+        expect(tokens!.claims()!.certification_level).toBe('L3');
+      } else {
+        expect(returnedToSite(res, certificateSite)).toBe(false);
+        expect(res.body).toContain('要求使用数字证书登录');
+      }
+    });
+  });
+});

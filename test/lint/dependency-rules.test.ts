@@ -1,0 +1,61 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { cruise, type IViolation } from 'dependency-cruiser';
+import { describe, expect, it } from 'vitest';
+
+// The rules `npm run lint` applies to src/ (.dependency-cruiser.cjs), tried on a small tree
+// planted here: a unit test of the rules, not of the project's tree.
+const config = createRequire(import.meta.url)('../../.dependency-cruiser.cjs');
+
+function plant(files: Record<string, string>): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'uid-cruise-'));
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    writeFileSync(path.join(root, file), text);
+  }
+  return root;
+}
+
+async function violationsIn(root: string): Promise<IViolation[]> {
+  const result = await cruise(['src'], {
+    ...config.options,
+    ruleSet: { forbidden: config.forbidden },
+    validate: true,
+    baseDir: root,
+    tsConfig: undefined,
+  });
+  if (typeof result.output === 'string') throw new Error(result.output);
+  return result.output.summary.violations;
+}
+
+describe('the dependency rules of npm run lint', () => {
+  it('fail on an import cycle, and on a store that imports HTTP code', async () => {
+    const root = plant({
+      'src/flows/login-routes.ts':
+        "import { helper } from './login-kit.js';\nexport const routes = () => helper();\n",
+      'src/flows/login-kit.ts':
+        "import { routes } from './login-routes.js';\nexport const helper = () => 1;\nexport const again = () => routes();\n",
+      'src/http/body.ts': 'export const field = (name: string) => name;\n',
+      'src/accounts/account-store.ts':
+        "import { field } from '../http/body.js';\nexport const column = field('id');\n",
+    });
+    const violations = await violationsIn(root);
+    expect(violations.map((v) => v.rule.name).sort()).toEqual(['no-circular', 'store-not-http']);
+    expect(violations.find((v) => v.rule.name === 'store-not-http')?.from).toBe(
+      'src/accounts/account-store.ts',
+    );
+  });
+
+  it('pass a tree that points one way: routes → kit → store', async () => {
+    const root = plant({
+      'src/flows/login-routes.ts':
+        "import { helper } from './login-kit.js';\nexport const routes = () => helper();\n",
+      'src/flows/login-kit.ts':
+        "import { column } from '../accounts/account-store.js';\nexport const helper = () => column;\n",
+      'src/accounts/account-store.ts': 'export const column = "id";\n',
+    });
+    expect(await violationsIn(root)).toEqual([]);
+  });
+});
