@@ -13,7 +13,7 @@ export interface AuditSearch {
   throughId?: number | undefined;
 }
 
-const DAY = `to_char(%s at time zone 'Asia/Shanghai', 'YYYY-MM-DD')`;
+const DAY = `to_char((%s) at time zone 'Asia/Shanghai', 'YYYY-MM-DD')`;
 
 /** Read-only SQL behind the admin API's statistics. */
 export class AdminQueries {
