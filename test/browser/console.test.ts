@@ -81,13 +81,7 @@ describe.skipIf(!chromiumAvailable())('管理后台 in a real browser (三员分
     await page.getByRole('heading', { name: '两步验证' }).waitFor();
     await page.getByLabel('动态验证码或恢复码').fill(await generate({ secret }));
     await page.getByRole('button', { name: '验证' }).click();
-    await page
-      .locator('nav.console-nav')
-      .waitFor({ timeout: 15000 })
-      .catch(async (e) => {
-        console.log('DEBUG', page.url(), (await page.content()).slice(0, 3000));
-        throw e;
-      });
+    await page.locator('nav.console-nav').waitFor();
     return page;
   }
 
