@@ -47,6 +47,12 @@ export class AdminActions {
     return created;
   }
 
+  async updateClient(clientId: string, input: ClientInput, by: Requester) {
+    const { changed } = await this.deps.clients.edit(clientId, input);
+    await this.#audit(by, 'client_updated', { clientId, changed });
+    return this.deps.clients.show(clientId);
+  }
+
   async setClientDisabled(clientId: string, disabled: boolean, by: Requester) {
     await this.deps.clients.setDisabled(clientId, disabled);
     await this.#audit(by, disabled ? 'client_disabled' : 'client_enabled', { clientId });

@@ -99,6 +99,58 @@ export function siteRoutes(router: Router, deps: ConsoleDeps) {
   });
   router.get('/sites/:id', async (ctx) => render(ctx, deps, 'site', await detailPage(ctx.params['id']!)));
 
+  /** The edit form, filled from the registration as it stands. */
+  const editPage = async (id: string) => {
+    const { site } = await detailPage(id);
+    const m = site.metadata as Record<string, unknown>;
+    const list = (v: unknown) => (Array.isArray(v) ? v.join('\n') : '');
+    return {
+      ...(await formPage()),
+      editing: site,
+      form: {
+        name: site.name,
+        redirectUris: list(m['redirect_uris']),
+        postLogoutRedirectUris: list(m['post_logout_redirect_uris']),
+        backchannelLogoutUri: m['backchannel_logout_uri'] ?? '',
+        scopes: site.scope.split(' '),
+        authMethod: site.token_endpoint_auth_method,
+        subjectType: site.subject_type,
+        idTokenSigningAlg: m['id_token_signed_response_alg'] ?? 'ES256',
+        requireLevel: site.require_level ?? '',
+        firstParty: site.first_party ? 'on' : '',
+      },
+    };
+  };
+  router.get('/sites/:id/edit', async (ctx) =>
+    render(ctx, deps, 'site-new', await editPage(ctx.params['id']!)),
+  );
+  router.post('/sites/:id/edit', async (ctx) => {
+    const id = ctx.params['id']!;
+    const form = ctx.request.body;
+    await act(
+      ctx,
+      deps,
+      'site-new',
+      async () => ({ ...(await editPage(id)), form }),
+      async () => {
+        const current = await deps.clients.show(id);
+        await actions.updateClient(
+          id,
+          {
+            ...siteInputOf(ctx),
+            // What the form does not show stays as registered.
+            authMethod: current.token_endpoint_auth_method as ClientInput['authMethod'],
+            grantTypes: current.grant_types as ClientInput['grantTypes'],
+            ...(current.metadata['jwks_uri'] ? { jwksUri: String(current.metadata['jwks_uri']) } : {}),
+          },
+          by(ctx),
+        );
+        render(ctx, deps, 'site', { ...(await detailPage(id)), notice: '网站信息已更新' });
+        return undefined;
+      },
+    );
+  });
+
   const change = (path: string, run: (ctx: Context, id: string) => Promise<Record<string, unknown>>) =>
     router.post(`/sites/:id/${path}`, async (ctx) => {
       const id = ctx.params['id']!;

@@ -154,6 +154,14 @@ describe.skipIf(!chromiumAvailable())('管理后台 in a real browser (三员分
     await system.goto(`${server.issuer}/console/sites/${site.clientId}`);
     expect(await system.locator('#client-secret').count()).toBe(0);
 
+    await system.getByRole('link', { name: '修改' }).click();
+    await system.getByLabel('退出后跳转地址（每行一个，可选）').fill('https://city.example.gov.cn/');
+    await system.getByLabel('原因').fill('增加退出后跳转地址');
+    await checkAccessibility(system, '修改网站');
+    await system.getByRole('button', { name: '保存修改' }).click();
+    expect(await textOf(system, '[role=status]')).toBe('网站信息已更新');
+    expect(await textOf(system, '#site')).toContain('https://city.example.gov.cn/');
+
     await system.goto(`${server.issuer}/console/keys`);
     expect(await system.locator('#keys tbody tr').count()).toBeGreaterThanOrEqual(4);
     await checkAccessibility(system, '签名密钥');
@@ -280,6 +288,25 @@ describe.skipIf(!chromiumAvailable())('管理后台 in a real browser (三员分
     expect(res.status()).toBe(403);
     expect(await res.json()).toMatchObject({ error: 'role_forbidden' });
     expect(await server.services.keys.list()).toEqual(keysBefore);
+  });
+
+  it('refuses a console form posted without its token (CSRF)', async () => {
+    const res = await security.request.post(`${server.issuer}/console/operators`, {
+      form: { login: citizenPhone, role: 'audit', reason: '跨站请求' },
+    });
+    expect(res.status()).toBe(403);
+    expect(await res.json()).toMatchObject({ error: 'csrf' });
+  });
+
+  it('ends a console session after 15 minutes without activity: the operator signs in again', async () => {
+    // As the clock would leave them: every console session's last activity 15 minutes ago.
+    await server.database
+      .db('flow_states')
+      .where('id', 'like', 'console-session:%')
+      .update({ expires_at: new Date(Date.now() - 1000) });
+    await security.goto(`${server.issuer}/console/users`);
+    await security.getByLabel('手机号码/身份证号码').waitFor();
+    expect(security.url()).toContain('/interaction/');
   });
 
   it('finds no WCAG 2.1 AA violation on any console page', () => {
