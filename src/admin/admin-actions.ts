@@ -1,7 +1,9 @@
 import type { AccountService } from '../accounts/account-service.js';
 import { maskIdNumber } from '../accounts/id-number.js';
 import type { LoginGuard } from '../accounts/login-guard.js';
+import { maskName } from '../accounts/mask.js';
 import { maskPhone } from '../accounts/phone.js';
+import type { RealNameService } from '../accounts/real-name-service.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { ClientInput, ClientService } from '../clients/client-service.js';
 import { NotFound } from '../errors.js';
@@ -30,6 +32,8 @@ export interface AdminActionDeps {
   queries?: Pick<AdminQueries, 'auditRows'>;
   /** 登录失败处理's counters, which an operator may clear for a person who proved who they are. */
   loginGuard?: Pick<LoginGuard, 'clear'>;
+  /** 更正身份信息: a verified citizen's identity corrected, checked by the identity service. */
+  realName?: Pick<RealNameService, 'correct'>;
   /** After a key rotation: the server reloads its keys at once rather than at the next refresh. */
   keysRotated?(): Promise<unknown>;
 }
@@ -136,6 +140,24 @@ export class AdminActions {
       by,
       'login_failures_cleared',
       { failedLogins: account.failed_logins, phone: account.phone ? maskPhone(account.phone) : null },
+      account.id,
+    );
+    return this.deps.accounts.show(account.id);
+  }
+
+  /** A clerical error in a verified identity corrected; the audit row keeps both, masked. */
+  async correctIdentity(login: string, identity: { realName: string; idNumber: string }, by: Requester) {
+    if (!this.deps.realName) throw new Error('correctIdentity needs the real-name service');
+    const account = await this.deps.accounts.findByLogin(login);
+    if (!account) throw new NotFound('no such account');
+    const { before, after } = await this.deps.realName.correct(account.id, identity);
+    await this.#audit(
+      by,
+      'identity_corrected',
+      {
+        before: before ? { name: maskName(before.realName), idNumber: maskIdNumber(before.idNumber) } : null,
+        after: { name: maskName(after.realName), idNumber: maskIdNumber(after.idNumber) },
+      },
       account.id,
     );
     return this.deps.accounts.show(account.id);

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import * as oidc from 'openid-client';
 import type { AccountService } from '../accounts/account-service.js';
 import type { LoginGuard } from '../accounts/login-guard.js';
+import type { RealNameService } from '../accounts/real-name-service.js';
 import type { Requester } from '../admin/admin-actions.js';
 import type { AdminQueries } from '../admin/admin-queries.js';
 import type { OperatorRole } from '../admin/operator-roles.js';
@@ -41,6 +42,7 @@ export interface ConsoleDeps {
   queries: AdminQueries;
   revoker: SessionRevoker;
   loginGuard: Pick<LoginGuard, 'clear'>;
+  realName: Pick<RealNameService, 'correct'>;
   certificates: Pick<CertificateService, 'list'>;
   alipay: Pick<AlipayLinkService, 'linkedAccountOf'>;
   models: Pick<ModelStore, 'sessionsOf'>;

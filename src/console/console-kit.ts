@@ -112,6 +112,7 @@ export function adminActionsOf(deps: ConsoleDeps): AdminActions {
     audit: deps.audit,
     revoker: deps.revoker,
     loginGuard: deps.loginGuard,
+    realName: deps.realName,
     queries: deps.queries,
     keysRotated: () => deps.host.refresh(),
   });

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AccountView } from '../accounts/account-service.js';
 import { NotFound } from '../errors.js';
+import { field } from '../http/body.js';
 import type { ConsoleDeps } from './console-context.js';
 import { requesterOf } from './console-context.js';
 import { act, adminActionsOf, beijingTime, operatorOfCtx, reasonOf, render } from './console-kit.js';
@@ -95,6 +96,14 @@ export function userRoutes(router: Router, deps: ConsoleDeps) {
   change('clear-failures', async (ctx, id) => {
     await actions.clearLoginFailures(id, by(ctx));
     return { notice: '登录失败计数已清除' };
+  });
+  change('correct-identity', async (ctx, id) => {
+    await actions.correctIdentity(
+      id,
+      { realName: field(ctx, 'realName'), idNumber: field(ctx, 'idNumber') },
+      by(ctx),
+    );
+    return { notice: '身份信息已更正' };
   });
   change('reveal', async (ctx, id) => {
     const identity = await actions.revealIdentity(id, by(ctx));

@@ -144,6 +144,7 @@ export function createApp(deps: AppDeps): Koa {
       queries: services.adminQueries,
       revoker,
       loginGuard: services.loginGuard,
+      realName: services.realName,
       certificates: services.certificates,
       alipay: services.alipay,
       models: services.models,
