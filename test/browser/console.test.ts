@@ -204,7 +204,7 @@ describe.skipIf(!chromiumAvailable())('管理后台 in a real browser (三员分
     await Promise.race([consent.waitFor(), refused.waitFor()]);
     if (await refused.isVisible()) return { refused: await refused.textContent() };
     await consent.click();
-    await expect.poll(() => callback).toBeTruthy();
+    await page.waitForURL(`${SITE_CALLBACK}**`);
     const tokens = await oidc.authorizationCodeGrant(config, callback!, {
       pkceCodeVerifier: verifier,
       expectedState: state,
