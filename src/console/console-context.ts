@@ -30,6 +30,8 @@ const SESSION_COOKIE = 'uid.console';
 export interface ConsoleDeps {
   issuer: string;
   consoleClientId: string;
+  /** The provider's own sites (the console, 用户空间): changed only by a new release, never in the console. */
+  builtInClientIds: string[];
   host: ProviderHost;
   views: Views;
   csrf: Csrf;

@@ -1,11 +1,18 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { ClientInput } from '../clients/client-service.js';
-import { BadInput } from '../errors.js';
+import { AppError, BadInput } from '../errors.js';
 import { field } from '../http/body.js';
 import { SUPPORTED_SCOPES } from '../oidc/scopes.js';
 import { type ConsoleDeps, requesterOf } from './console-context.js';
 import { act, adminActionsOf, beijingTime, operatorOfCtx, reasonOf, render } from './console-kit.js';
+
+class BuiltInSite extends AppError {
+  override name = 'BuiltInSite';
+  constructor() {
+    super(403, 'built_in_site', '这是统一身份认证平台自身的网站，不能在管理后台修改');
+  }
+}
 
 /** The registration form's choices; a new field is one entry here and one in views/console/site-new.eta. */
 const CHOICES = {
@@ -69,10 +76,20 @@ export function siteRoutes(router: Router, deps: ConsoleDeps) {
     return { title: '接入网站', q, sites };
   };
   const formPage = async () => ({ title: '接入网站', choices: CHOICES, form: {} });
+  const builtIn = (id: string) => deps.builtInClientIds.includes(id);
   const detailPage = async (id: string) => {
     const site = await deps.clients.show(id);
-    return { title: '接入网站', site: { ...site, createdAt: beijingTime(site.created_at) } };
+    return {
+      title: '接入网站',
+      site: { ...site, createdAt: beijingTime(site.created_at) },
+      builtIn: builtIn(id),
+    };
   };
+  // Disabling or re-keying the console or 用户空间 from here would lock every operator or citizen out.
+  router.post('/sites/:id/:action', async (ctx, next) => {
+    if (builtIn(ctx.params['id']!)) throw new BuiltInSite();
+    await next();
+  });
 
   router.get('/sites', async (ctx) => {
     render(ctx, deps, 'sites', await listPage(String(ctx.query['q'] ?? '').trim()));

@@ -132,6 +132,7 @@ export function createApp(deps: AppDeps): Koa {
     consoleRoutes({
       issuer: config.issuer,
       consoleClientId: deps.consoleClientId,
+      builtInClientIds: [deps.consoleClientId, deps.accountSpaceClientId],
       host: deps.host,
       views: deps.views,
       csrf,

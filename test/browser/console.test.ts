@@ -162,6 +162,12 @@ describe.skipIf(!chromiumAvailable())('管理后台 in a real browser (三员分
     expect(await textOf(system, '[role=status]')).toBe('网站信息已更新');
     expect(await textOf(system, '#site')).toContain('https://city.example.gov.cn/');
 
+    // The provider's own sites are listed but not changed here: disabling one would lock people out.
+    await system.goto(`${server.issuer}/console/sites?q=${encodeURIComponent('管理后台')}`);
+    await system.locator('#sites').getByRole('link', { name: '管理后台' }).click();
+    expect(await textOf(system, '.hint')).toContain('不能在管理后台修改');
+    expect(await system.getByRole('button', { name: '停用' }).count()).toBe(0);
+
     await system.goto(`${server.issuer}/console/keys`);
     expect(await system.locator('#keys tbody tr').count()).toBeGreaterThanOrEqual(4);
     await checkAccessibility(system, '签名密钥');
