@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { ensureAccountSpaceClient } from './account-space/account-context.js';
 import type { Config } from './config.js';
+import { ensureConsoleClient } from './console/console-context.js';
 import { type Database, openDatabase } from './db/database.js';
 import { migrate, underStartupLock } from './db/migrate.js';
 import { ensureDemoClient } from './dev/demo-rp.js';
@@ -103,14 +104,19 @@ export async function startServer(
         },
       },
     );
-    const { accountSpaceClientId, demoClient } = await underStartupLock(database, async () => ({
-      accountSpaceClientId: await ensureAccountSpaceClient(services.clients, config.issuer),
-      demoClient: config.demoClient ? await ensureDemoClient(services.clients, config.issuer) : undefined,
-    }));
+    const { accountSpaceClientId, consoleClientId, demoClient } = await underStartupLock(
+      database,
+      async () => ({
+        accountSpaceClientId: await ensureAccountSpaceClient(services.clients, config.issuer),
+        consoleClientId: await ensureConsoleClient(services.clients, config.issuer),
+        demoClient: config.demoClient ? await ensureDemoClient(services.clients, config.issuer) : undefined,
+      }),
+    );
     const metrics = new Metrics();
     let stopping = false;
     const app = createApp({
       accountSpaceClientId,
+      consoleClientId,
       config,
       db: database.db,
       services,

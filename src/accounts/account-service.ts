@@ -202,6 +202,11 @@ export class AccountService {
     return this.view(row);
   }
 
+  /** An operator's 清除登录失败计数: the consecutive failures and the password lock they set. */
+  async clearPasswordFailures(accountId: string): Promise<void> {
+    await this.store.clearPasswordFailures(accountId);
+  }
+
   async setStatus(idOrLogin: string, status: 'active' | 'locked'): Promise<AccountView> {
     const row = await this.findByLogin(idOrLogin);
     if (!row) throw new NotFound(`no such account: ${idOrLogin}`);

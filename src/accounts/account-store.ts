@@ -139,6 +139,18 @@ export class AccountStore {
     return changed > 0;
   }
 
+  /**
+   * An operator's correction of a verified identity (a clerical error in the record): the one
+   * path that overwrites it. The level stays; a correction is not a new verification.
+   */
+  async correctIdentity(id: string, identity: SealedIdentity): Promise<boolean> {
+    const changed = await this.db('accounts')
+      .where({ id })
+      .whereNotNull('verified_at')
+      .update({ ...identity, updated_at: this.db.fn.now() });
+    return changed > 0;
+  }
+
   /** One more consecutive failure; locks the password path when it reaches `lockAfter`. */
   async recordPasswordFailure(id: string, lockAfter: number, lockSeconds: number): Promise<number> {
     const [row] = rowsOf<{ failed_logins: number }>(

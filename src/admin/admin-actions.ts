@@ -1,10 +1,15 @@
 import type { AccountService } from '../accounts/account-service.js';
 import { maskIdNumber } from '../accounts/id-number.js';
+import type { LoginGuard } from '../accounts/login-guard.js';
+import { maskName } from '../accounts/mask.js';
+import { maskPhone } from '../accounts/phone.js';
+import type { RealNameService } from '../accounts/real-name-service.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { ClientInput, ClientService } from '../clients/client-service.js';
 import { NotFound } from '../errors.js';
 import type { KeyService } from '../oidc/keys/key-service.js';
 import type { SessionRevoker } from '../oidc/session-revoker.js';
+import type { AdminQueries, AuditSearch } from './admin-queries.js';
 
 /** Who asks for an admin action and why: every one is an audit row with these. */
 export interface Requester {
@@ -23,6 +28,12 @@ export interface AdminActionDeps {
   audit: AuditService;
   /** Ends an account's sessions and tokens (and tells the sites, where a provider runs). */
   revoker: Pick<SessionRevoker, 'revokeAll'>;
+  /** The audit log's filtered reads, for the console's export. */
+  queries?: Pick<AdminQueries, 'auditRows'>;
+  /** 登录失败处理's counters, which an operator may clear for a person who proved who they are. */
+  loginGuard?: Pick<LoginGuard, 'clear'>;
+  /** 更正身份信息: a verified citizen's identity corrected, checked by the identity service. */
+  realName?: Pick<RealNameService, 'correct'>;
   /** After a key rotation: the server reloads its keys at once rather than at the next refresh. */
   keysRotated?(): Promise<unknown>;
 }
@@ -38,6 +49,12 @@ export class AdminActions {
     const created = await this.deps.clients.add(input);
     await this.#audit(by, 'client_created', { clientId: created.client_id, name: input.name });
     return created;
+  }
+
+  async updateClient(clientId: string, input: ClientInput, by: Requester) {
+    const { changed } = await this.deps.clients.edit(clientId, input);
+    await this.#audit(by, 'client_updated', { clientId, changed });
+    return this.deps.clients.show(clientId);
   }
 
   async setClientDisabled(clientId: string, disabled: boolean, by: Requester) {
@@ -72,6 +89,22 @@ export class AdminActions {
     return snapshot.rows;
   }
 
+  /**
+   * The rows a search matches, up to the newest row there is now; the export itself is audited
+   * first, with the search and the last row it covers.
+   */
+  async exportAuditSearch(search: AuditSearch, by: Requester) {
+    if (!this.deps.queries) throw new Error('exportAuditSearch needs the admin queries');
+    const { lastId } = await this.deps.audit.snapshot();
+    const filter = Object.fromEntries(
+      Object.entries(search)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v]),
+    );
+    await this.#audit(by, 'audit_exported', { throughId: lastId, filter });
+    return this.deps.queries.auditRows({ ...search, throughId: lastId });
+  }
+
   /** Locked, and signed out everywhere: a lock that left sessions running would not stop anyone. */
   async lockAccount(login: string, by: Requester) {
     const view = await this.deps.accounts.setStatus(login, 'locked');
@@ -91,6 +124,43 @@ export class AdminActions {
     const sessions = await this.deps.revoker.revokeAll(view.id);
     await this.#audit(by, 'account_signed_out', { sessions }, view.id);
     return { ...view, sessionsEnded: sessions };
+  }
+
+  /** The consecutive password failures, the 30-minute password lock and the captcha counters, cleared. */
+  async clearLoginFailures(login: string, by: Requester) {
+    const account = await this.deps.accounts.findByLogin(login);
+    if (!account) throw new NotFound('no such account');
+    await this.deps.accounts.clearPasswordFailures(account.id);
+    // The counters are kept per spelling of the login: the phone and, when verified, the ID number.
+    const identity = this.deps.accounts.identityOf(account);
+    for (const spelling of [account.phone, identity?.idNumber]) {
+      if (spelling) await this.deps.loginGuard?.clear(spelling);
+    }
+    await this.#audit(
+      by,
+      'login_failures_cleared',
+      { failedLogins: account.failed_logins, phone: account.phone ? maskPhone(account.phone) : null },
+      account.id,
+    );
+    return this.deps.accounts.show(account.id);
+  }
+
+  /** A clerical error in a verified identity corrected; the audit row keeps both, masked. */
+  async correctIdentity(login: string, identity: { realName: string; idNumber: string }, by: Requester) {
+    if (!this.deps.realName) throw new Error('correctIdentity needs the real-name service');
+    const account = await this.deps.accounts.findByLogin(login);
+    if (!account) throw new NotFound('no such account');
+    const { before, after } = await this.deps.realName.correct(account.id, identity);
+    await this.#audit(
+      by,
+      'identity_corrected',
+      {
+        before: before ? { name: maskName(before.realName), idNumber: maskIdNumber(before.idNumber) } : null,
+        after: { name: maskName(after.realName), idNumber: maskIdNumber(after.idNumber) },
+      },
+      account.id,
+    );
+    return this.deps.accounts.show(account.id);
   }
 
   /** The whole name and ID number: only with a reason, which the audit row keeps. */

@@ -2,6 +2,7 @@ import type { Context, Next } from 'koa';
 import { AppError } from '../errors.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import { ACR, acrSatisfies, hasScope } from '../oidc/scopes.js';
+import { type OperatorRole, RoleForbidden, roleForApiPath } from './operator-roles.js';
 
 export class AdminUnauthorized extends AppError {
   override name = 'AdminUnauthorized';
@@ -29,11 +30,11 @@ export class AdminAcrTooWeak extends AppError {
  * Guards /admin/api: an access token with the `admin` scope, issued by this provider. Automation
  * uses client credentials (actor `admin:<client id>`); a person uses their own sign-in, which
  * must have been at acr mfa or cert (kept on the token when it was issued) by an account that is
- * an operator now (actor `operator:<account id>`).
+ * an operator now (actor `operator:<account id>`), and may reach only its role's part of the API.
  */
 export function requireAdmin(
   host: ProviderHost,
-  operators: { isOperator(accountId: string): Promise<boolean> },
+  operators: { roleOf(accountId: string): Promise<OperatorRole | undefined> },
 ) {
   return async (ctx: Context, next: Next) => {
     const match = /^Bearer\s+([\w.~+/-]+=*)$/i.exec(ctx.get('authorization'));
@@ -57,8 +58,11 @@ export function requireAdmin(
       ctx.set('WWW-Authenticate', `Bearer error="insufficient_user_authentication", acr_values="${ACR.mfa}"`);
       throw new AdminAcrTooWeak();
     }
-    if (!accountId || !(await operators.isOperator(accountId)))
-      throw new AppError(403, 'not_an_operator', 'this account is not an operator of the admin API');
+    const role = accountId ? await operators.roleOf(accountId) : undefined;
+    if (!role) throw new AppError(403, 'not_an_operator', 'this account is not an operator of the admin API');
+    // 三员分立: checked here, before any route runs, so no endpoint can forget it.
+    const needed = roleForApiPath(ctx.path);
+    if (needed !== role) throw new RoleForbidden(role, needed);
     ctx.state.adminActor = `operator:${accountId}`;
     return next();
   };

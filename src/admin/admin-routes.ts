@@ -23,7 +23,7 @@ export interface AdminDeps {
   audit: AuditService;
   revoker: SessionRevoker;
   queries: AdminQueries;
-  operators: Pick<OperatorService, 'isOperator'>;
+  operators: Pick<OperatorService, 'roleOf'>;
 }
 
 /** Why: every change through the admin API is audited with the operator's reason. */

@@ -1,11 +1,22 @@
 import type { AccountService } from '../accounts/account-service.js';
 import { maskPhone } from '../accounts/phone.js';
 import type { AuditService } from '../audit/audit-service.js';
+import { AppError, Conflict } from '../errors.js';
+import type { Requester } from './admin-actions.js';
+import { type OperatorRole, ROLE_LABELS } from './operator-roles.js';
 import type { OperatorStore } from './operator-store.js';
 
+/** 三员分立: nobody grants, changes or removes their own role. */
+export class OwnRoleRefused extends AppError {
+  override name = 'OwnRoleRefused';
+  constructor() {
+    super(403, 'own_role', '不能更改自己的操作员角色（三员分立），请由另一位安全管理员操作');
+  }
+}
+
 /**
- * Who may call the admin API as a person. Membership is read on every call, so removing an
- * operator takes effect at once, tokens already issued included.
+ * Who may administer Unified ID as a person, and in which one role. Membership is read on every
+ * call, so removing an operator takes effect at once, tokens and console sessions included.
  */
 export class OperatorService {
   constructor(
@@ -14,35 +25,60 @@ export class OperatorService {
     private readonly audit: AuditService,
   ) {}
 
-  isOperator(accountId: string): Promise<boolean> {
-    return this.store.isOperator(accountId);
+  roleOf(accountId: string): Promise<OperatorRole | undefined> {
+    return this.store.roleOf(accountId);
   }
 
-  /** `login` is a phone number, a verified ID number or an account id. */
-  async add(login: string, actor: string) {
-    const account = await this.accounts.show(login);
-    const added = await this.store.add(account.id, actor);
-    if (added) await this.#record('admin.operator_added', actor, account.id);
-    return { account: account.id, phone: account.phoneMasked, operator: true, changed: added };
+  async isOperator(accountId: string): Promise<boolean> {
+    return (await this.store.roleOf(accountId)) !== undefined;
   }
 
-  async remove(login: string, actor: string) {
+  /** `login` is a phone number, a verified ID number or an account id; one role per person. */
+  async add(login: string, role: OperatorRole, by: Requester) {
     const account = await this.accounts.show(login);
+    if (by.actor === `operator:${account.id}`) throw new OwnRoleRefused();
+    const held = await this.store.roleOf(account.id);
+    if (held && held !== role)
+      throw new Conflict(`该账号已是${ROLE_LABELS[held]}，一人只能担任一个角色（三员分立）`, 'one_role_only');
+    const added = await this.store.add(account.id, role, by.actor);
+    if (added) await this.#record('admin.operator_added', by, account.id, { role });
+    return { account: account.id, phone: account.phoneMasked, operator: true, role, changed: added };
+  }
+
+  async remove(login: string, by: Requester) {
+    const account = await this.accounts.show(login);
+    if (by.actor === `operator:${account.id}`) throw new OwnRoleRefused();
+    const role = await this.store.roleOf(account.id);
     const removed = await this.store.remove(account.id);
-    if (removed) await this.#record('admin.operator_removed', actor, account.id);
+    if (removed) await this.#record('admin.operator_removed', by, account.id, { role });
     return { account: account.id, phone: account.phoneMasked, operator: false, changed: removed };
+  }
+
+  /** The console's 操作员 page shows it; the sign-in itself is already in the audit log. */
+  signedIn(accountId: string) {
+    return this.store.signedIn(accountId);
   }
 
   async list() {
     return (await this.store.list()).map((r) => ({
       account: r.account_id,
+      role: r.role,
       phone: r.phone ? maskPhone(r.phone) : null,
       addedAt: r.added_at,
       addedBy: r.added_by,
+      lastSignedInAt: r.last_signed_in_at,
     }));
   }
 
-  #record(type: string, actor: string, accountId: string) {
-    return this.audit.record({ type, outcome: 'success', actor, accountId });
+  #record(type: string, by: Requester, accountId: string, detail: Record<string, unknown>) {
+    return this.audit.record({
+      type,
+      outcome: 'success',
+      actor: by.actor,
+      accountId,
+      ip: by.ip,
+      userAgent: by.userAgent,
+      detail: by.reason === undefined ? detail : { ...detail, reason: by.reason },
+    });
   }
 }

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { AdminActions, type Requester } from '../admin/admin-actions.js';
+import { OPERATOR_ROLES } from '../admin/operator-roles.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { EmbeddedDatabaseBusy, openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
@@ -169,16 +170,29 @@ accounts
 
 const operators = program
   .command('operators')
-  .description('people who may use the admin API with their own sign-in (acr mfa or cert)');
+  .description(
+    'people who administer Unified ID with their own sign-in (acr mfa or cert), one role each (三员分立)',
+  );
 operators
   .command('add <account>')
   .description('by phone number, verified ID number or account id')
+  .addOption(
+    new Option('--role <role>', 'system (系统管理员), security (安全管理员) or audit (审计管理员)')
+      .choices(OPERATOR_ROLES)
+      .makeOptionMandatory(),
+  )
+  .requiredOption('--reason <why>', REASON_HELP)
   .option('--json', 'print JSON', false)
-  .action(async (login, o) => print(await withServices((s) => s.operators.add(login, 'cli')), o.json));
+  .action(async (login, o) =>
+    print(await withServices((s) => s.operators.add(login, o.role, byCli(o.reason))), o.json),
+  );
 operators
   .command('remove <account>')
+  .requiredOption('--reason <why>', REASON_HELP)
   .option('--json', 'print JSON', false)
-  .action(async (login, o) => print(await withServices((s) => s.operators.remove(login, 'cli')), o.json));
+  .action(async (login, o) =>
+    print(await withServices((s) => s.operators.remove(login, byCli(o.reason))), o.json),
+  );
 operators
   .command('list')
   .option('--json', 'print JSON', false)

@@ -62,6 +62,28 @@ export const clientInputSchema = z
   });
 
 export type ClientInput = z.input<typeof clientInputSchema>;
+type ParsedClient = z.output<typeof clientInputSchema>;
+
+/** The registration as oidc-provider's client metadata (kept as JSON with the row). */
+function metadataOf(c: ParsedClient): Record<string, unknown> {
+  const metadata: Record<string, unknown> = {
+    client_name: c.name,
+    redirect_uris: c.redirectUris,
+    post_logout_redirect_uris: c.postLogoutRedirectUris,
+    grant_types: c.grantTypes,
+    response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
+    scope: c.scopes.join(' '),
+    token_endpoint_auth_method: c.authMethod,
+    subject_type: c.subjectType,
+    id_token_signed_response_alg: c.idTokenSigningAlg,
+  };
+  if (c.backchannelLogoutUri) {
+    metadata['backchannel_logout_uri'] = c.backchannelLogoutUri;
+    metadata['backchannel_logout_session_required'] = true;
+  }
+  if (c.jwksUri) metadata['jwks_uri'] = c.jwksUri;
+  return metadata;
+}
 
 export interface ClientSummary {
   client_id: string;
@@ -97,34 +119,12 @@ export class ClientService {
     const parsed = clientInputSchema.safeParse(input);
     if (!parsed.success) throw BadInput.of(parsed.error);
     const c = parsed.data;
-    if (this.production) {
-      for (const uri of [...c.redirectUris, ...c.postLogoutRedirectUris]) {
-        const u = new URL(uri);
-        if (u.protocol !== 'https:' && u.hostname !== 'localhost') {
-          throw new BadInput(`redirect URIs must use https in production: ${uri}`);
-        }
-      }
-    }
+    this.#assertProductionUris(c);
     const clientId = `rp_${randomBytes(12).toString('base64url')}`;
     const secret = ['client_secret_basic', 'client_secret_post'].includes(c.authMethod)
       ? randomBytes(32).toString('base64url')
       : undefined;
-    const metadata: Record<string, unknown> = {
-      client_name: c.name,
-      redirect_uris: c.redirectUris,
-      post_logout_redirect_uris: c.postLogoutRedirectUris,
-      grant_types: c.grantTypes,
-      response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
-      scope: c.scopes.join(' '),
-      token_endpoint_auth_method: c.authMethod,
-      subject_type: c.subjectType,
-      id_token_signed_response_alg: c.idTokenSigningAlg,
-    };
-    if (c.backchannelLogoutUri) {
-      metadata['backchannel_logout_uri'] = c.backchannelLogoutUri;
-      metadata['backchannel_logout_session_required'] = true;
-    }
-    if (c.jwksUri) metadata['jwks_uri'] = c.jwksUri;
+    const metadata = metadataOf(c);
     await this.store.insert({
       client_id: clientId,
       name: c.name,
@@ -134,6 +134,35 @@ export class ClientService {
       require_level: c.requireLevel ?? null,
     });
     return secret ? { client_id: clientId, client_secret: secret } : { client_id: clientId };
+  }
+
+  /**
+   * A registration changed in place: the client id and its secret stay. The authentication
+   * method can not change here (a secret would appear or vanish); register the site again.
+   */
+  async edit(clientId: string, input: ClientInput): Promise<{ changed: string[] }> {
+    const row = await this.store.find(clientId);
+    if (!row) throw new NotFound(`no such client: ${clientId}`);
+    const parsed = clientInputSchema.safeParse(input);
+    if (!parsed.success) throw BadInput.of(parsed.error);
+    const c = parsed.data;
+    if (c.authMethod !== row.metadata['token_endpoint_auth_method'])
+      throw new BadInput('the authentication method of a registered site can not change');
+    this.#assertProductionUris(c);
+    const metadata = metadataOf(c);
+    const changed = Object.keys({ ...row.metadata, ...metadata }).filter(
+      (k) => JSON.stringify(row.metadata[k]) !== JSON.stringify(metadata[k]),
+    );
+    if (row.first_party !== c.firstParty) changed.push('first_party');
+    if ((row.require_level ?? undefined) !== c.requireLevel) changed.push('require_level');
+    await this.store.update(clientId, {
+      name: c.name,
+      metadata,
+      first_party: c.firstParty,
+      require_level: c.requireLevel ?? null,
+    });
+    this.#metadataCache.delete(clientId);
+    return { changed };
   }
 
   async list(): Promise<ClientSummary[]> {
@@ -172,6 +201,16 @@ export class ClientService {
     const updated = await this.store.update(clientId, { disabled });
     this.#metadataCache.delete(clientId);
     if (!updated) throw new NotFound(`no such client: ${clientId}`);
+  }
+
+  #assertProductionUris(c: ParsedClient) {
+    if (!this.production) return;
+    for (const uri of [...c.redirectUris, ...c.postLogoutRedirectUris]) {
+      const u = new URL(uri);
+      if (u.protocol !== 'https:' && u.hostname !== 'localhost') {
+        throw new BadInput(`redirect URIs must use https in production: ${uri}`);
+      }
+    }
   }
 
   /** The metadata oidc-provider validates and uses; undefined for unknown or disabled clients. */

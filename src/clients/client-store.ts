@@ -38,10 +38,20 @@ export class ClientStore {
     return (await this.db('clients').orderBy('created_at')).map(normalise);
   }
 
-  async update(clientId: string, changes: Partial<Pick<ClientRow, 'client_secret' | 'disabled' | 'name'>>) {
+  async update(
+    clientId: string,
+    changes: Partial<
+      Pick<ClientRow, 'client_secret' | 'disabled' | 'name' | 'metadata' | 'first_party' | 'require_level'>
+    >,
+  ) {
+    const { metadata, ...rest } = changes;
     return this.db('clients')
       .where({ client_id: clientId })
-      .update({ ...changes, updated_at: this.db.fn.now() });
+      .update({
+        ...rest,
+        ...(metadata ? { metadata: JSON.stringify(metadata) } : {}),
+        updated_at: this.db.fn.now(),
+      });
   }
 
   async remove(clientId: string): Promise<boolean> {

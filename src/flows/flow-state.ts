@@ -71,6 +71,21 @@ export const FLOW_STATES = {
   'account-login': { ttlSeconds: 600, sealed: false, schema: z.object({ returnTo: z.string() }) },
   /** A TOTP secret waiting for its first code. */
   'totp-enrol': { ttlSeconds: 600, sealed: true, schema: z.object({ secret: z.string() }) },
+  /** 管理后台's sign-in round trip, under its `state`: the PKCE verifier is a secret. */
+  'console-login': {
+    ttlSeconds: 600,
+    sealed: true,
+    schema: z.object({ returnTo: z.string(), verifier: z.string() }),
+  },
+  /**
+   * 管理后台's own session; each request writes it again, so it ends after 15 idle minutes
+   * (等保 2.0 §8.1.4.1 b, 登录连接超时自动退出).
+   */
+  'console-session': {
+    ttlSeconds: 15 * 60,
+    sealed: false,
+    schema: z.object({ accountId: z.string().min(1), sessionUid: z.string().min(1), acr: z.string() }),
+  },
   /** The demo site: a session its back-channel logout ended. */
   'demo-rp-logout': { ttlSeconds: 24 * 3600, sealed: false, schema: z.object({ at: z.number() }) },
 } as const satisfies Record<string, { ttlSeconds: number; sealed: boolean; schema: z.ZodType }>;

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { accountRoutes } from '../account-space/account-routes.js';
 import { adminRoutes } from '../admin/admin-routes.js';
 import type { Config } from '../config.js';
+import { consoleRoutes } from '../console/console-routes.js';
 import type { Db } from '../db/database.js';
 import { demoRpRoutes } from '../dev/demo-rp.js';
 import { devRoutes } from '../dev/dev-routes.js';
@@ -26,6 +27,7 @@ import type { Views } from './views.js';
 
 export interface AppDeps {
   accountSpaceClientId: string;
+  consoleClientId: string;
   config: Config;
   db: Db;
   services: Services;
@@ -121,6 +123,29 @@ export function createApp(deps: AppDeps): Koa {
       revoker,
       queries: services.adminQueries,
       operators: services.operators,
+    }).routes(),
+  );
+  app.use(
+    consoleRoutes({
+      issuer: config.issuer,
+      consoleClientId: deps.consoleClientId,
+      builtInClientIds: [deps.consoleClientId, deps.accountSpaceClientId],
+      host: deps.host,
+      views: deps.views,
+      csrf,
+      flowStates: services.flowStates,
+      clients: services.clients,
+      accounts: services.accounts,
+      keys: services.keys,
+      audit: services.audit,
+      operators: services.operators,
+      queries: services.adminQueries,
+      revoker,
+      loginGuard: services.loginGuard,
+      realName: services.realName,
+      certificates: services.certificates,
+      alipay: services.alipay,
+      models: services.models,
     }).routes(),
   );
   if (config.devMode) {

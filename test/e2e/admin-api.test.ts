@@ -217,7 +217,7 @@ describe.each(databaseKinds())('the admin API (%s)', (kind) => {
 
     it('accepts an operator after a second factor, refuses others, and audits the person as the actor', async () => {
       const person = await addCitizen(server, PASSWORD);
-      await server.services.operators.add(person.phone, 'test');
+      await server.services.operators.add(person.phone, 'system', { actor: 'test', reason: '测试' });
       const { accessToken, stepUpShown } = await adminTokenOf(person.phone);
       // A password alone is not enough to get an admin token: the step-up page comes first.
       expect(stepUpShown).toBe(true);
@@ -249,7 +249,7 @@ describe.each(databaseKinds())('the admin API (%s)', (kind) => {
       expect(await refused.json()).toMatchObject({ error: 'not_an_operator' });
 
       // Removing an operator takes effect at once, for the token already issued too.
-      await server.services.operators.remove(person.phone, 'test');
+      await server.services.operators.remove(person.phone, { actor: 'test', reason: '测试' });
       expect((await api('/clients', {}, accessToken)).status).toBe(403);
       expect(
         await server.database.db('audit_events').where({ type: 'admin.operator_removed' }).first(),
@@ -259,9 +259,35 @@ describe.each(databaseKinds())('the admin API (%s)', (kind) => {
       });
     });
 
+    it('lets each of the three roles reach only its own part of the API (三员分立)', async () => {
+      const tokens: Record<string, string> = {};
+      for (const role of ['system', 'security', 'audit'] as const) {
+        const person = await addCitizen(server, PASSWORD);
+        await server.services.operators.add(person.id, role, { actor: 'test', reason: '测试' });
+        tokens[role] = (await adminTokenOf(person.phone)).accessToken;
+      }
+      const own = { system: '/keys', security: `/accounts?phone=13800000000`, audit: '/stats/logins' };
+      for (const [role, token] of Object.entries(tokens)) {
+        for (const [owner, path] of Object.entries(own)) {
+          const res = await api(path, {}, token);
+          if (owner === role) {
+            expect(res.status).toBe(200);
+          } else {
+            expect(res.status).toBe(403);
+            const body = (await res.json()) as { error: string; error_description: string };
+            expect(body.error).toBe('role_forbidden');
+            expect(body.error_description).toContain('三员分立');
+          }
+        }
+      }
+      // Automation keeps its scope-based access to everything.
+      expect((await api('/keys')).status).toBe(200);
+      expect((await api('/stats/logins')).status).toBe(200);
+    });
+
     it("refuses a person's admin token that does not carry a strong sign-in", async () => {
       const person = await addCitizen(server, PASSWORD);
-      await server.services.operators.add(person.id, 'test');
+      await server.services.operators.add(person.id, 'system', { actor: 'test', reason: '测试' });
       const { accessToken } = await adminTokenOf(person.phone);
       // As a token issued before this check existed would be: no acr kept with it.
       await server.database

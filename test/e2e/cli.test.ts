@@ -101,18 +101,33 @@ describe('the unified-id command line, on the embedded database', () => {
 
   it('makes an account an operator of the admin API and takes it back, both audited', async () => {
     await cli('accounts', 'add', '--phone', '13900139000', '--password', 'Strong#Pass2024');
-    const added = JSON.parse((await cli('operators', 'add', '13900139000', '--json')).stdout) as {
+    const roleless = await cli('operators', 'add', '13900139000', '--reason', '初始化').catch((e) => e);
+    expect(roleless.code).toBe(1);
+    expect(roleless.stderr).toMatch(/--role/);
+    const added = JSON.parse(
+      (await cli('operators', 'add', '13900139000', '--role', 'security', '--reason', '初始化', '--json'))
+        .stdout,
+    ) as { phone: string; operator: boolean; changed: boolean };
+    expect(added).toMatchObject({ phone: '139****9000', operator: true, role: 'security', changed: true });
+    // 三员分立: one role per person.
+    const second = await cli('operators', 'add', '13900139000', '--role', 'audit', '--reason', '兼任').catch(
+      (e) => e,
+    );
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/一人只能担任一个角色/);
+    const listed = JSON.parse((await cli('operators', 'list', '--json')).stdout) as {
       phone: string;
-      operator: boolean;
-      changed: boolean;
-    };
-    expect(added).toMatchObject({ phone: '139****9000', operator: true, changed: true });
-    const listed = JSON.parse((await cli('operators', 'list', '--json')).stdout) as { phone: string }[];
-    expect(listed.map((o) => o.phone)).toEqual(['139****9000']);
-    const removed = JSON.parse((await cli('operators', 'remove', '13900139000', '--json')).stdout);
+      role: string;
+    }[];
+    expect(listed.map((o) => [o.phone, o.role])).toEqual([['139****9000', 'security']]);
+    const removed = JSON.parse(
+      (await cli('operators', 'remove', '13900139000', '--reason', '离职', '--json')).stdout,
+    );
     expect(removed).toMatchObject({ operator: false, changed: true });
     expect(JSON.parse((await cli('operators', 'list', '--json')).stdout)).toEqual([]);
-    const unknown = await cli('operators', 'add', '13700137000').catch((e) => e);
+    const unknown = await cli('operators', 'add', '13700137000', '--role', 'audit', '--reason', '测试').catch(
+      (e) => e,
+    );
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no such account/);
     expect((await cli('audit', 'verify', '--json')).stdout).toContain('"ok": true');

@@ -26,6 +26,7 @@ describe.skipIf(!process.env['TEST_DATABASE_URL'])(
         const names = (await db('clients').select('name')).map((c) => c.name).sort();
         expect(names).toEqual([...new Set(names)]);
         expect(names).toContain('用户空间');
+        expect(names).toContain('管理后台');
         const current = await db('signing_keys').where({ state: 'current' }).select('alg');
         expect(current.length).toBe(new Set(current.map((k) => k.alg)).size);
 

@@ -25,6 +25,11 @@ export interface TestServerOptions {
   sameDeploymentAs?: TestServer;
   /** The loopback port to listen on, for processes that must know each other's before they start. */
   port?: number;
+  /**
+   * Runs before the server starts, with its environment: the command line on its database, as an
+   * operator would before the first start. The embedded database is then kept in DATA_DIR.
+   */
+  prepare?: (env: Record<string, string>) => Promise<void>;
 }
 
 /** The secrets every process of one deployment must share: pass them in `env` to each. */
@@ -69,12 +74,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,
   };
+  await options.prepare?.(env);
   const config = loadConfig(env);
   const sharedDatabase: Database | undefined =
     sibling && !sibling.config.databaseUrl ? sibling.database : undefined;
   const running = await startServer(config, {
     logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
-    memoryDb: !config.databaseUrl,
+    memoryDb: !config.databaseUrl && !options.prepare,
     ...(sharedDatabase ? { database: sharedDatabase } : {}),
   });
   return {
