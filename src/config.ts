@@ -77,6 +77,10 @@ const envSchema = z.object({
   ALIPAY_GATEWAY: z.url().optional(),
   ALIPAY_AUTHORIZE_URL: z.url().optional(),
   ALIPAY_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  AUDIT_CHECKPOINT_DIR: z.string().min(1).optional(),
+  AUDIT_CHECKPOINT_URL: z.url().optional(),
+  // 等保 2.0 asks for at least six months of audit records.
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(180, 'must be at least 180 (six months)').default(180),
 });
 
 export interface OutsideHttpService {
@@ -164,6 +168,17 @@ export interface Config {
   certCreditCodeOids: string[];
   /** 支付宝登录 and 支付宝认证; undefined (no button) unless ALIPAY_APP_ID and both keys are set. */
   alipay: AlipaySettings | undefined;
+  audit: AuditSettings;
+}
+
+/** Where the audit sealer's signed checkpoints go besides the log, and how long rows are kept. */
+export interface AuditSettings {
+  /** One file per checkpoint, outside the database's reach (another disk, a WORM mount). */
+  checkpointDir: string | undefined;
+  /** Each checkpoint is also POSTed here (application/jose), e.g. a timestamping or archive service. */
+  checkpointUrl: string | undefined;
+  /** Rows younger than this are never archived or removed. */
+  retentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -262,5 +277,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((o) => o.trim())
       .filter(Boolean),
     alipay,
+    audit: {
+      checkpointDir: e.AUDIT_CHECKPOINT_DIR ? path.resolve(e.AUDIT_CHECKPOINT_DIR) : undefined,
+      checkpointUrl: e.AUDIT_CHECKPOINT_URL,
+      retentionDays: e.AUDIT_RETENTION_DAYS,
+    },
   };
 }
