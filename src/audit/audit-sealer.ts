@@ -92,7 +92,8 @@ export class AuditSealer {
   async sealOnce(options: { wait?: boolean; force?: boolean } = {}) {
     const due = options.force || Date.now() - this.#checkpointSeenAt >= CHECKPOINT_EVERY_MS;
     // Read before the transaction: on the embedded database it holds the only connection.
-    const jwk = this.checkpoints && due ? await this.#currentSigningKey(this.checkpoints) : undefined;
+    const jwk =
+      this.checkpoints && due ? await this.#currentSigningKey(this.checkpoints, options.force) : undefined;
     const pass = await this.store.asSealer(options.wait ?? false, async (trx) => {
       const head = await this.store.head(trx, true);
       const rows = await this.store.pending(trx, BATCH);
@@ -155,9 +156,16 @@ export class AuditSealer {
     }
   }
 
-  async #currentSigningKey(settings: CheckpointSettings): Promise<JWK> {
+  /** Sealing goes on without a key (none made yet, or unreadable); only a forced checkpoint fails. */
+  async #currentSigningKey(settings: CheckpointSettings, force = false): Promise<JWK | undefined> {
     if (!this.#signingKey || Date.now() - this.#signingKey.readAt > KEY_CACHE_MS) {
-      this.#signingKey = { jwk: await checkpointSigningKey(settings.keys), readAt: Date.now() };
+      try {
+        this.#signingKey = { jwk: await checkpointSigningKey(settings.keys), readAt: Date.now() };
+      } catch (err) {
+        if (force) throw err;
+        this.#log.warn({ err: (err as Error).message }, 'audit checkpoint skipped');
+        return undefined;
+      }
     }
     return this.#signingKey.jwk;
   }
