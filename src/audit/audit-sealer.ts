@@ -46,8 +46,6 @@ export class AuditSealer {
   #running: Promise<unknown> = Promise.resolve();
   #stopped = true;
   #publishing = new Set<Promise<void>>();
-  /** The newest checkpoint time this process has seen; the signing key is read only when one is due. */
-  #checkpointSeenAt = 0;
   /** The signing key, re-read every few seconds: a rotation reaches the checkpoints soon enough. */
   #signingKey: { jwk: JWK; readAt: number } | undefined;
   readonly #log: Logger;
@@ -90,13 +88,25 @@ export class AuditSealer {
    * `force`d). Undefined when another process is the sealer right now (unless `wait`).
    */
   async sealOnce(options: { wait?: boolean; force?: boolean } = {}) {
-    const due = options.force || Date.now() - this.#checkpointSeenAt >= CHECKPOINT_EVERY_MS;
+    const glance = await this.store.glance();
+    const checkpointDue = (seq: number) =>
+      Boolean(this.checkpoints) &&
+      seq > 0 &&
+      (options.force ||
+        (seq > glance.checkpoint_seq &&
+          Date.now() - (glance.checkpoint_at?.getTime() ?? 0) >= CHECKPOINT_EVERY_MS));
+    // Most passes of most processes end here, after one statement.
+    if (!glance.anyPending && !checkpointDue(glance.sealed_seq)) return { sealed: 0, checkpoint: undefined };
     // Read before the transaction: on the embedded database it holds the only connection.
+    const mayCheckpoint =
+      options.force || Date.now() - (glance.checkpoint_at?.getTime() ?? 0) >= CHECKPOINT_EVERY_MS;
     const jwk =
-      this.checkpoints && due ? await this.#currentSigningKey(this.checkpoints, options.force) : undefined;
-    const pass = await this.store.asSealer(options.wait ?? false, async (trx) => {
-      const head = await this.store.head(trx, true);
-      const rows = await this.store.pending(trx, BATCH);
+      this.checkpoints && mayCheckpoint
+        ? await this.#currentSigningKey(this.checkpoints, options.force)
+        : undefined;
+    const pass = await this.store.asSealer(options.wait ?? false, async (session) => {
+      const head = await session.head();
+      const rows = await session.pending(BATCH);
       const links: Link[] = [];
       let { sealed_seq: seq, sealed_hash: prev, sealed_id: id } = head;
       for (const row of rows) {
@@ -106,25 +116,21 @@ export class AuditSealer {
         prev = hash;
         id = row.id;
       }
-      await this.store.link(trx, links);
+      await session.link(links);
       let checkpoint: SealedCheckpoint | undefined;
       const lastAt = head.checkpoint_at?.getTime() ?? 0;
-      const moved = seq > head.checkpoint_seq;
-      if (
-        jwk &&
-        this.checkpoints &&
+      const due =
         seq > 0 &&
-        (options.force || (moved && Date.now() - lastAt >= CHECKPOINT_EVERY_MS))
-      ) {
+        (options.force || (seq > head.checkpoint_seq && Date.now() - lastAt >= CHECKPOINT_EVERY_MS));
+      if (jwk && this.checkpoints && due) {
         const signedAt = new Date();
         const jws = await signCheckpoint(jwk, this.checkpoints.issuer, { seq, id, hash: prev }, signedAt);
-        await this.store.addCheckpoint(trx, { seq, event_id: id, hash: prev, signed_at: signedAt, jws });
+        await session.addCheckpoint({ seq, event_id: id, hash: prev, signed_at: signedAt, jws });
         checkpoint = { seq, id, hash: prev, signedAt, jws };
       }
-      return { sealed: links.length, checkpoint, checkpointAt: checkpoint?.signedAt.getTime() ?? lastAt };
+      return { sealed: links.length, checkpoint };
     });
     if (!pass) return undefined;
-    this.#checkpointSeenAt = Math.max(this.#checkpointSeenAt, pass.checkpointAt);
     if (pass.checkpoint) this.#publish(pass.checkpoint);
     return { sealed: pass.sealed, checkpoint: pass.checkpoint };
   }

@@ -1,4 +1,5 @@
-import { affected, type Db, PERIODIC_STATEMENT, rowsOf } from '../db/database.js';
+import type { Knex } from 'knex';
+import { type Db, PERIODIC_STATEMENT, rowsOf } from '../db/database.js';
 
 export interface AuditRow {
   id: number;
@@ -86,20 +87,9 @@ export class AuditStore {
     return number(row?.id);
   }
 
-  async head(trx: Db = this.db, forUpdate = false): Promise<AuditHead> {
-    const query = trx('audit_head').first();
-    if (forUpdate) query.forUpdate();
-    const row = await query;
-    return {
-      sealed_seq: number(row.sealed_seq),
-      sealed_hash: row.sealed_hash,
-      sealed_id: number(row.sealed_id),
-      base_seq: number(row.base_seq),
-      base_hash: row.base_hash,
-      base_checkpoint: row.base_checkpoint ?? null,
-      checkpoint_at: row.checkpoint_at ? new Date(row.checkpoint_at) : null,
-      checkpoint_seq: number(row.checkpoint_seq),
-    };
+  /** The chain's sealed end as it stands. */
+  async head(): Promise<AuditHead> {
+    return toHead(await this.db('audit_head').first());
   }
 
   async pendingCount(): Promise<number> {
@@ -124,57 +114,65 @@ export class AuditStore {
     }
   }
 
-  /** The row at a place in the chain, if it is still there. */
-  async atSeq(seq: number): Promise<SealedRow | undefined> {
-    const row = await this.db('audit_events').where({ seq }).first();
-    return row ? (normalise(row) as SealedRow) : undefined;
+  /**
+   * The head, and whether any row is pending, in one statement: an idle pass costs no more.
+   * Marked periodic, as all the sealer's statements: they belong to no request.
+   */
+  async glance(): Promise<AuditHead & { anyPending: boolean }> {
+    const [row] = rowsOf<Record<string, unknown>>(
+      await this.db.raw(
+        `${PERIODIC_STATEMENT} select h.*, exists (select 1 from audit_events where seq is null) as any_pending
+           from audit_head h`,
+      ),
+    );
+    return { ...toHead(row), anyPending: Boolean(row?.['any_pending']) };
   }
 
   /**
-   * Runs `work` as the only sealer of the cluster, in one transaction. The lock is a
-   * transaction-level advisory lock (no session state, so PgBouncer in transaction mode works):
-   * each pass elects its sealer again, and a process that dies mid-pass loses the lock with its
-   * connection. Without `wait`, answers undefined at once when another process holds it.
+   * Runs `work` as the only sealer of the cluster, in one transaction on one connection. The
+   * lock is a transaction-level advisory lock (no session state, so PgBouncer in transaction
+   * mode works): each pass elects its sealer again, and a process that dies mid-pass loses the
+   * lock with its connection. Without `wait`, answers undefined at once when another process
+   * holds it. (BEGIN and COMMIT are sent by hand, marked periodic like the rest, so that what
+   * counts a request's statements leaves them out.)
    */
-  async asSealer<T>(wait: boolean, work: (trx: Db) => Promise<T>): Promise<T | undefined> {
-    return this.db.transaction(async (trx) => {
-      if (wait) {
-        await trx.raw(`${PERIODIC_STATEMENT} select pg_advisory_xact_lock(?)`, [SEALER_LOCK_KEY]);
-      } else {
-        const [row] = rowsOf<{ locked: boolean }>(
-          await trx.raw(`${PERIODIC_STATEMENT} select pg_try_advisory_xact_lock(?) as locked`, [
-            SEALER_LOCK_KEY,
-          ]),
-        );
-        if (!row?.locked) return undefined;
+  async asSealer<T>(wait: boolean, work: (session: SealerSession) => Promise<T>): Promise<T | undefined> {
+    const client = this.db.client as {
+      acquireConnection(): Promise<unknown>;
+      releaseConnection(connection: unknown): Promise<unknown>;
+    };
+    const connection = await client.acquireConnection();
+    const sql = async <R>(text: string, bindings: readonly unknown[] = []): Promise<R[]> =>
+      rowsOf<R>(
+        await this.db
+          .raw(`${PERIODIC_STATEMENT} ${text}`, bindings as Knex.RawBinding[])
+          .connection(connection as never),
+      );
+    let open = false;
+    try {
+      await sql('begin');
+      open = true;
+      if (wait) await sql('select pg_advisory_xact_lock(?)', [SEALER_LOCK_KEY]);
+      else {
+        const [row] = await sql<{ locked: boolean }>('select pg_try_advisory_xact_lock(?) as locked', [
+          SEALER_LOCK_KEY,
+        ]);
+        if (!row?.locked) {
+          open = false;
+          await sql('rollback');
+          return undefined;
+        }
       }
-      return work(trx);
-    });
-  }
-
-  /** The oldest rows waiting for the sealer, in id order. */
-  async pending(trx: Db, limit: number): Promise<AuditRow[]> {
-    return (await trx('audit_events').whereNull('seq').orderBy('id').limit(limit)).map(normalise);
-  }
-
-  /** Writes the links the sealer computed, all in one statement, and moves the head. */
-  async link(trx: Db, links: Link[]): Promise<void> {
-    if (!links.length) return;
-    await trx.raw(
-      `${PERIODIC_STATEMENT}
-       update audit_events e
-          set seq = l.seq, prev_hash = l.prev_hash, hash = l.hash
-         from jsonb_to_recordset(?::jsonb) as l(id bigint, seq bigint, prev_hash text, hash text)
-        where e.id = l.id and e.seq is null`,
-      [JSON.stringify(links)],
-    );
-    const last = links.at(-1)!;
-    await trx('audit_head').update({ sealed_seq: last.seq, sealed_hash: last.hash, sealed_id: last.id });
-  }
-
-  async addCheckpoint(trx: Db, checkpoint: CheckpointRow): Promise<void> {
-    await trx('audit_checkpoints').insert(checkpoint);
-    await trx('audit_head').update({ checkpoint_at: checkpoint.signed_at, checkpoint_seq: checkpoint.seq });
+      const result = await work(new SealerSession(sql));
+      open = false;
+      await sql('commit');
+      return result;
+    } catch (err) {
+      if (open) await sql('rollback').catch(() => {});
+      throw err;
+    } finally {
+      await client.releaseConnection(connection);
+    }
   }
 
   async newestCheckpoint(): Promise<CheckpointRow | undefined> {
@@ -199,22 +197,82 @@ export class AuditStore {
    * Removes the archived rows up to a checkpoint's row, and makes that checkpoint the start of
    * the kept chain, in one transaction: `verify` never sees a start that the rows contradict.
    */
-  async removeArchived(checkpoint: CheckpointRow): Promise<number> {
-    return this.asSealer(true, async (trx) => {
-      const head = await this.head(trx, true);
-      const removed = await trx('audit_events')
-        .where('seq', '>', head.base_seq)
-        .andWhere('seq', '<=', checkpoint.seq)
-        .delete();
-      await trx('audit_checkpoints').where('seq', '<', checkpoint.seq).delete();
-      await trx('audit_head').update({
-        base_seq: checkpoint.seq,
-        base_hash: checkpoint.hash,
-        base_checkpoint: checkpoint.jws,
-      });
-      return affected(removed);
-    }) as Promise<number>;
+  async removeArchived(checkpoint: CheckpointRow): Promise<void> {
+    await this.asSealer(true, (session) => session.cutBefore(checkpoint));
   }
+}
+
+type Sql = <R>(text: string, bindings?: readonly unknown[]) => Promise<R[]>;
+
+/** The statements of one sealing pass, on the connection that holds the sealer's lock. */
+export class SealerSession {
+  constructor(private readonly sql: Sql) {}
+
+  async head(): Promise<AuditHead> {
+    const [row] = await this.sql<Record<string, unknown>>('select * from audit_head for update');
+    return toHead(row);
+  }
+
+  /** The oldest rows waiting for the sealer, in id order. */
+  async pending(limit: number): Promise<AuditRow[]> {
+    return (
+      await this.sql<AuditRow>('select * from audit_events where seq is null order by id limit ?', [limit])
+    ).map(normalise);
+  }
+
+  /** Writes the links the sealer computed, all in one statement, and moves the head. */
+  async link(links: Link[]): Promise<void> {
+    if (!links.length) return;
+    await this.sql(
+      `update audit_events e
+          set seq = l.seq, prev_hash = l.prev_hash, hash = l.hash
+         from jsonb_to_recordset(?::jsonb) as l(id bigint, seq bigint, prev_hash text, hash text)
+        where e.id = l.id and e.seq is null`,
+      [JSON.stringify(links)],
+    );
+    const last = links.at(-1)!;
+    await this.sql('update audit_head set sealed_seq = ?, sealed_hash = ?, sealed_id = ?', [
+      last.seq,
+      last.hash,
+      last.id,
+    ]);
+  }
+
+  async addCheckpoint(checkpoint: CheckpointRow): Promise<void> {
+    await this.sql(
+      'insert into audit_checkpoints (seq, event_id, hash, signed_at, jws) values (?, ?, ?, ?, ?)',
+      [checkpoint.seq, checkpoint.event_id, checkpoint.hash, checkpoint.signed_at, checkpoint.jws],
+    );
+    await this.sql('update audit_head set checkpoint_at = ?, checkpoint_seq = ?', [
+      checkpoint.signed_at,
+      checkpoint.seq,
+    ]);
+  }
+
+  async cutBefore(checkpoint: CheckpointRow): Promise<void> {
+    const head = await this.head();
+    await this.sql('delete from audit_events where seq > ? and seq <= ?', [head.base_seq, checkpoint.seq]);
+    await this.sql('delete from audit_checkpoints where seq < ?', [checkpoint.seq]);
+    await this.sql('update audit_head set base_seq = ?, base_hash = ?, base_checkpoint = ?', [
+      checkpoint.seq,
+      checkpoint.hash,
+      checkpoint.jws,
+    ]);
+  }
+}
+
+function toHead(row: Record<string, unknown> | undefined): AuditHead {
+  const r = row ?? {};
+  return {
+    sealed_seq: number(r['sealed_seq']),
+    sealed_hash: (r['sealed_hash'] as string | undefined) ?? 'genesis',
+    sealed_id: number(r['sealed_id']),
+    base_seq: number(r['base_seq']),
+    base_hash: (r['base_hash'] as string | undefined) ?? 'genesis',
+    base_checkpoint: (r['base_checkpoint'] as string | null | undefined) ?? null,
+    checkpoint_at: r['checkpoint_at'] ? new Date(r['checkpoint_at'] as string) : null,
+    checkpoint_seq: number(r['checkpoint_seq']),
+  };
 }
 
 function normalise(row: AuditRow): AuditRow {
