@@ -81,12 +81,6 @@ export class AuditStore {
     return (await query).map(normalise);
   }
 
-  /** The id of the newest row, or 0 when the log is empty. */
-  async lastId(): Promise<number> {
-    const row = await this.db('audit_events').max({ id: 'id' }).first();
-    return number(row?.id);
-  }
-
   /** The chain's sealed end as it stands. */
   async head(): Promise<AuditHead> {
     return toHead(await this.db('audit_head').first());
@@ -152,11 +146,15 @@ export class AuditStore {
     try {
       await sql('begin');
       open = true;
-      if (wait) await sql('select pg_advisory_xact_lock(?)', [SEALER_LOCK_KEY]);
+      // A sealer that stalls (its process frozen, not dead) is cut off by the server, which frees
+      // the lock for the others: a pass takes milliseconds.
+      const stall = "set_config('idle_in_transaction_session_timeout', '10s', true)";
+      if (wait) await sql(`select ${stall}, pg_advisory_xact_lock(?)`, [SEALER_LOCK_KEY]);
       else {
-        const [row] = await sql<{ locked: boolean }>('select pg_try_advisory_xact_lock(?) as locked', [
-          SEALER_LOCK_KEY,
-        ]);
+        const [row] = await sql<{ locked: boolean }>(
+          `select ${stall}, pg_try_advisory_xact_lock(?) as locked`,
+          [SEALER_LOCK_KEY],
+        );
         if (!row?.locked) {
           open = false;
           await sql('rollback');
