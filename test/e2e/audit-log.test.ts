@@ -1,5 +1,7 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -25,12 +27,33 @@ const PASSWORD = 'Audit-Trail#2024';
 describe.each(databaseKinds())('the audit log of a running provider (%s)', (kind) => {
   let server: TestServer;
   const checkpointDir = mkdtempSync(path.join(tmpdir(), 'uid-checkpoints-'));
+  // A timestamping or archive service, as AUDIT_CHECKPOINT_URL names one.
+  const delivered: { type: string | undefined; body: string }[] = [];
+  const archiveService = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
+    req.on('end', () => {
+      delivered.push({ type: req.headers['content-type'], body });
+      res.writeHead(201).end();
+    });
+  });
 
   beforeAll(async () => {
-    server = await startTestServer({ kind, env: { AUDIT_CHECKPOINT_DIR: checkpointDir } });
+    await new Promise<void>((r) => archiveService.listen(0, '127.0.0.1', r));
+    const { port } = archiveService.address() as AddressInfo;
+    server = await startTestServer({
+      kind,
+      env: {
+        AUDIT_CHECKPOINT_DIR: checkpointDir,
+        AUDIT_CHECKPOINT_URL: `http://127.0.0.1:${port}/checkpoints`,
+      },
+    });
   });
   afterAll(async () => {
     await server?.close();
+    archiveService.close();
     rmSync(checkpointDir, { recursive: true, force: true });
   });
 
@@ -58,6 +81,8 @@ describe.each(databaseKinds())('the audit log of a running provider (%s)', (kind
       ok: true,
       pending: 0,
     });
+    // The same checkpoint went to the archive service.
+    expect(delivered).toContainEqual({ type: 'application/jose', body: checkpoint!.jws });
   });
 });
 
