@@ -46,6 +46,7 @@ export class AuditSealer {
   #running: Promise<unknown> = Promise.resolve();
   #stopped = true;
   #publishing = new Set<Promise<void>>();
+  #failing = false;
   /** The signing key, re-read every few seconds: a rotation reaches the checkpoints soon enough. */
   #signingKey: { jwk: JWK; readAt: number } | undefined;
   readonly #log: Logger;
@@ -61,7 +62,15 @@ export class AuditSealer {
     this.#stopped = false;
     const tick = () => {
       this.#running = this.#drain()
-        .catch((err) => this.#log.warn({ err: (err as Error).message }, 'audit sealing failed'))
+        .then(() => {
+          if (this.#failing) this.#log.info('audit sealing resumed');
+          this.#failing = false;
+        })
+        .catch((err) => {
+          // Once per outage, not four times a second.
+          if (!this.#failing) this.#log.warn({ err: (err as Error).message }, 'audit sealing failed');
+          this.#failing = true;
+        })
         .finally(() => {
           if (this.#stopped) return;
           // A little jitter, so that the processes' passes do not line up.
