@@ -150,8 +150,11 @@ export class AuditSealer {
     for (;;) {
       const pass = await this.sealOnce({ wait: true });
       total += pass?.sealed ?? 0;
-      if ((pass?.sealed ?? 0) < BATCH) return total;
+      if ((pass?.sealed ?? 0) < BATCH) break;
     }
+    // A checkpoint these passes signed is out too by the time this returns.
+    await Promise.all(this.#publishing);
+    return total;
   }
 
   /** `unified-id audit checkpoint`: seals what is pending, signs the head now and sends it out. */
