@@ -509,7 +509,9 @@ process.once('SIGINT', () => {
 });
 
 try {
-  await main();
+  // `npm run bench -- audit`: the audit log's appends and verify, in bench/audit.ts.
+  if (process.argv.includes('audit')) await (await import('./audit.js')).runAuditBench();
+  else await main();
 } catch (err) {
   if (!interrupted) {
     process.stderr.write(`[bench] failed: ${(err as Error).stack ?? err}\n`);

@@ -22,6 +22,14 @@ describe('configuration read at start-up', () => {
     expect(second.dataEncryptionKey.equals(first.dataEncryptionKey)).toBe(true);
   });
 
+  it('keeps audit rows at least the six months 等保 asks for', () => {
+    expect(loadConfig({ DATA_DIR: dataDir() }).audit.retentionDays).toBe(180);
+    expect(() => loadConfig({ DATA_DIR: dataDir(), AUDIT_RETENTION_DAYS: '90' })).toThrow(
+      /AUDIT_RETENTION_DAYS/,
+    );
+    expect(loadConfig({ DATA_DIR: dataDir(), AUDIT_RETENTION_DAYS: '365' }).audit.retentionDays).toBe(365);
+  });
+
   it('derives the issuer from PORT', () => {
     expect(loadConfig({ DATA_DIR: dataDir(), PORT: '8080' }).issuer).toBe('http://localhost:8080');
   });

@@ -96,6 +96,10 @@ const envSchema = z.object({
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   METRICS_TOKEN: z.string().min(16).optional(),
+  AUDIT_CHECKPOINT_DIR: z.string().min(1).optional(),
+  AUDIT_CHECKPOINT_URL: z.url().optional(),
+  // 等保 2.0 asks for at least six months of audit records.
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(180, 'must be at least 180 (six months)').default(180),
 });
 
 export interface OutsideHttpService {
@@ -189,6 +193,7 @@ export interface Config {
   limits: AbuseLimits;
   /** Where /metrics is served: see MetricsAccess. */
   metrics: MetricsAccess;
+  audit: AuditSettings;
 }
 
 export interface AbuseLimits {
@@ -212,6 +217,16 @@ export interface MetricsAccess {
   port: number | undefined;
   host: string;
   token: string | undefined;
+}
+
+/** Where the audit sealer's signed checkpoints go besides the log, and how long rows are kept. */
+export interface AuditSettings {
+  /** One file per checkpoint, outside the database's reach (another disk, a WORM mount). */
+  checkpointDir: string | undefined;
+  /** Each checkpoint is also POSTed here (application/jose), e.g. a timestamping or archive service. */
+  checkpointUrl: string | undefined;
+  /** Rows younger than this are never archived or removed. */
+  retentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -317,5 +332,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       accountPhoneCodesPerDay: e.ACCOUNT_PHONE_CODES_PER_DAY,
     },
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST, token: e.METRICS_TOKEN },
+    audit: {
+      checkpointDir: e.AUDIT_CHECKPOINT_DIR ? path.resolve(e.AUDIT_CHECKPOINT_DIR) : undefined,
+      checkpointUrl: e.AUDIT_CHECKPOINT_URL,
+      retentionDays: e.AUDIT_RETENTION_DAYS,
+    },
   };
 }

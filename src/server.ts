@@ -148,6 +148,7 @@ export async function startServer(
     host.startWatching(config.keyRefreshSeconds);
     services.sweeper.start();
     services.tokenLimiter.start();
+    services.audit.sealer.start();
 
     let stopped: Promise<void> | undefined;
     const stop = () => {
@@ -167,6 +168,8 @@ export async function startServer(
           await metricsClosed;
         }
         await services.tokenLimiter.stop();
+        // Chains what this process's last requests wrote, and sends out checkpoints in flight.
+        await services.audit.sealer.stop();
         if (ownsDatabase) await database.close();
       })();
       return stopped;

@@ -68,7 +68,15 @@ export function createServices(config: Config, db: Db, log: Logger) {
   const certificateStore = new CertificateStore(db);
   const auditStore = new AuditStore(db);
   const legalPersons = new LegalPersonService(legalPersonStore, accounts, outside.enterprise);
-  const audit = new AuditService(auditStore);
+  const keys = new KeyService(new KeyStore(db), protector);
+  // Every process seals; the sealer's checkpoints are signed with the provider's keys.
+  const audit = new AuditService(auditStore, {
+    keys,
+    issuer: config.issuer,
+    dir: config.audit.checkpointDir,
+    url: config.audit.checkpointUrl,
+    log,
+  });
   return {
     protector,
     legalPersons,
@@ -123,7 +131,7 @@ export function createServices(config: Config, db: Db, log: Logger) {
       async (accountId) => (await legalPersonStore.find(accountId))?.credit_code,
     ),
     clients: new ClientService(new ClientStore(db), protector, config.env === 'production'),
-    keys: new KeyService(new KeyStore(db), protector),
+    keys,
     consents: new ConsentService(new ConsentStore(db)),
     limiter,
     // Per client on /token: counted in memory, shared through the database once a second.

@@ -1,5 +1,9 @@
-import { createHash } from 'node:crypto';
-import type { AuditFilter, AuditRow, AuditStore } from './audit-store.js';
+import type { JWK } from 'jose';
+import { type ArchiveResult, archiveAuditRows } from './audit-archive.js';
+import { chainHash } from './audit-chain.js';
+import { AuditSealer, type CheckpointSettings } from './audit-sealer.js';
+import type { AuditFilter, AuditRow, AuditStore, SealedRow } from './audit-store.js';
+import { type Checkpoint, readCheckpoint } from './checkpoints.js';
 
 export interface AuditEvent {
   type: string;
@@ -14,47 +18,40 @@ export interface AuditEvent {
   detail?: Record<string, unknown>;
 }
 
-type Hashed = Omit<AuditRow, 'id' | 'hash' | 'prev_hash'>;
+export type AuditVerdict =
+  | {
+      ok: true;
+      /** Sealed rows walked. */
+      rows: number;
+      /** Rows not chained yet: the sealer takes them within a second while a process runs. */
+      pending: number;
+      /** Checkpoints checked against the rows (with `checkpoints`). */
+      checkpoints?: number;
+      /** Rows before this place in the chain were archived; the walk started from its signed checkpoint. */
+      archivedThrough?: number;
+    }
+  | { ok: false; rows: number; pending: number; brokenAt: number; reason: string };
 
-/** JSON with sorted keys: jsonb does not keep the order the row was written in. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
-    );
-  }
-  return value;
+/** A checkpoint as found outside the database: its file (or other origin) and its JWS. */
+export interface WitnessedCheckpoint {
+  file: string;
+  jws: string;
 }
 
-/** What a row's hash covers besides its predecessor's hash. */
-function contentOf(row: Hashed): string {
-  return JSON.stringify([
-    new Date(row.occurred_at).toISOString(),
-    row.account_id,
-    row.actor,
-    row.type,
-    row.method,
-    row.outcome,
-    row.ip,
-    row.user_agent,
-    canonical(row.detail),
-  ]);
-}
-
-/** The same hash the store computes in SQL when it appends (sha256 of prev, "\n", content). */
-function contentHash(prevHash: string, row: Hashed): string {
-  return createHash('sha256').update(prevHash).update('\n').update(contentOf(row)).digest('hex');
-}
-
-/** The tamper-evident security log (等保 2.0 audit): one row per event, hash-chained. */
+/** The tamper-evident security log (等保 2.0 audit): one row per event, hash-chained by the sealer. */
 export class AuditService {
-  constructor(private readonly store: AuditStore) {}
+  readonly sealer: AuditSealer;
 
+  constructor(
+    private readonly store: AuditStore,
+    private readonly checkpointSettings?: CheckpointSettings,
+  ) {
+    this.sealer = new AuditSealer(store, checkpointSettings);
+  }
+
+  /** One plain insert; the sealer chains it moments later. Readers see it at once. */
   async record(event: AuditEvent): Promise<void> {
-    const row: Hashed = {
+    await this.store.append({
       occurred_at: new Date(),
       account_id: event.accountId ?? null,
       actor: event.actor ?? 'user',
@@ -64,58 +61,125 @@ export class AuditService {
       ip: event.ip ?? null,
       user_agent: event.userAgent?.slice(0, 300) ?? null,
       detail: event.detail ?? {},
-    };
-    await this.store.append(row, contentOf(row));
+    });
   }
 
-  /** 登录记录: the last 90 days of an account's sign-ins and security events. */
+  /** 登录记录: the last 90 days of an account's sign-ins and security events, sealed or not yet. */
   forAccount(accountId: string, days = 90) {
     return this.store.query({ accountId, since: new Date(Date.now() - days * 86_400_000), limit: 500 });
   }
 
-  /** The admin API's listing: newest first. */
+  /** The admin API's listing: newest first, including rows the sealer has not chained yet. */
   query(filter: AuditFilter) {
     return this.store.query(filter);
   }
 
   /**
-   * The chain as it stands now, for an export: later appends are left out, so the export
-   * ends at a fixed row however long the download takes.
+   * The chain as it stands now, for an export: what is pending is sealed first, and later
+   * appends are left out, so the export ends at a fixed row however long the download takes.
+   * The rows come in chain order, each naming its predecessor's hash.
    */
   async snapshot(): Promise<{ lastId: number; rows: AsyncGenerator<AuditRow> }> {
-    const lastId = await this.store.lastId();
-    return { lastId, rows: this.store.all(lastId) };
+    await this.sealer.sealAll();
+    const head = await this.store.head();
+    return { lastId: head.sealed_id, rows: this.store.chain(head.base_seq, head.sealed_seq) };
   }
 
-  /** Walks the chain; the first row whose link or content does not match is reported. */
-  async verify(): Promise<
-    { ok: true; rows: number } | { ok: false; rows: number; brokenAt: number; reason: string }
-  > {
-    // The head is read first: rows appended while the walk runs must not look like a lost tail.
-    const head = await this.store.headHash();
-    let headSeen = head === 'genesis';
-    let prev = 'genesis';
+  /**
+   * Walks the sealed chain from its start (genesis, or the signed checkpoint that archived rows
+   * ended at) to the head; the first row whose link or content does not match is reported.
+   * Given checkpoints kept outside the database, also checks that each one's row still has
+   * the hash it signed: a tail deleted with the head reset, or a chain rewritten from some
+   * row on, no longer matches them.
+   */
+  async verify(options: { checkpoints?: WitnessedCheckpoint[] } = {}): Promise<AuditVerdict> {
+    // The head first: rows sealed while the walk runs lie beyond it and are left for next time.
+    const head = await this.store.head();
+    const pending = await this.store.pendingCount();
     let rows = 0;
-    let lastId = 0;
-    for await (const row of this.store.all()) {
+    const broken = (brokenAt: number, reason: string): AuditVerdict => ({
+      ok: false,
+      rows,
+      pending,
+      brokenAt,
+      reason,
+    });
+
+    const keys = options.checkpoints || head.base_checkpoint ? await this.#publicKeys() : [];
+    if (head.base_checkpoint) {
+      const base = await this.#read(head.base_checkpoint, keys);
+      if (typeof base === 'string' || base.seq !== head.base_seq || base.hash !== head.base_hash)
+        return broken(0, 'the kept chain does not start where a signed checkpoint says the archive ended');
+    }
+    // Checkpoints name places in the chain; those archived away are checked by the archive.
+    const wanted = new Map<number, (Checkpoint & { file: string })[]>();
+    let archivedCheckpoints = 0;
+    for (const { file, jws } of options.checkpoints ?? []) {
+      const checkpoint = await this.#read(jws, keys);
+      if (typeof checkpoint === 'string') return broken(0, `checkpoint ${file}: ${checkpoint}`);
+      if (checkpoint.seq > head.sealed_seq)
+        return broken(
+          checkpoint.id,
+          `checkpoint ${file} names row ${checkpoint.id} (chain position ${checkpoint.seq}), past the head: the newest rows were deleted`,
+        );
+      if (checkpoint.seq < head.base_seq) archivedCheckpoints += 1;
+      else if (checkpoint.seq === head.base_seq) {
+        if (checkpoint.hash !== head.base_hash)
+          return broken(checkpoint.id, `checkpoint ${file} does not match the start of the kept chain`);
+      } else wanted.set(checkpoint.seq, [...(wanted.get(checkpoint.seq) ?? []), { ...checkpoint, file }]);
+    }
+
+    let prev = head.base_hash;
+    let last: SealedRow | undefined;
+    for await (const row of this.store.chain(head.base_seq, head.sealed_seq)) {
       rows += 1;
-      if (row.prev_hash !== prev)
-        return {
-          ok: false,
-          rows,
-          brokenAt: Number(row.id),
-          reason: 'a row before it is missing or was altered',
-        };
-      if (contentHash(prev, row) !== row.hash)
-        return { ok: false, rows, brokenAt: Number(row.id), reason: 'its content was altered' };
+      if (row.prev_hash !== prev) return broken(row.id, 'a row before it is missing or was altered');
+      if (chainHash(prev, row) !== row.hash) return broken(row.id, 'its content was altered');
+      for (const checkpoint of wanted.get(row.seq) ?? []) {
+        if (checkpoint.hash !== row.hash || checkpoint.id !== row.id)
+          return broken(
+            row.id,
+            `it is not the row checkpoint ${checkpoint.file} signed: the chain was rewritten`,
+          );
+      }
+      wanted.delete(row.seq);
       prev = row.hash;
-      lastId = Number(row.id);
-      if (row.hash === head) headSeen = true;
+      last = row;
     }
-    // The newest rows have no successor to name them: the head still does.
-    if (!headSeen) {
-      return { ok: false, rows, brokenAt: lastId, reason: 'the newest rows were deleted' };
+    // The newest rows have no successor to name them: the head still does, and checkpoints.
+    if ((last?.seq ?? head.base_seq) !== head.sealed_seq || prev !== head.sealed_hash)
+      return broken(last?.id ?? 0, 'the newest rows were deleted');
+    for (const [checkpoint] of wanted.values())
+      if (checkpoint) return broken(checkpoint.id, `the row checkpoint ${checkpoint.file} signed is missing`);
+
+    return {
+      ok: true,
+      rows,
+      pending,
+      ...(options.checkpoints ? { checkpoints: options.checkpoints.length - archivedCheckpoints } : {}),
+      ...(head.base_seq ? { archivedThrough: head.base_seq } : {}),
+    };
+  }
+
+  /**
+   * Archives sealed rows older than `retentionDays` (AUDIT_RETENTION_DAYS, at least 180) to an
+   * NDJSON file in `dir` and removes them; see archiveAuditRows.
+   */
+  archive(dir: string, retentionDays: number, now?: Date): Promise<ArchiveResult> {
+    return archiveAuditRows(this.store, { dir, retentionDays, ...(now ? { now } : {}) });
+  }
+
+  async #publicKeys() {
+    if (!this.checkpointSettings) throw new Error('checking checkpoints needs the provider keys');
+    return this.checkpointSettings.keys.verificationKeys();
+  }
+
+  /** The checkpoint's claims, or why it can not be trusted. */
+  async #read(jws: string, keys: JWK[]) {
+    try {
+      return await readCheckpoint(jws, keys, this.checkpointSettings!.issuer);
+    } catch (err) {
+      return `not a checkpoint signed by this provider (${(err as Error).message})`;
     }
-    return { ok: true, rows };
   }
 }

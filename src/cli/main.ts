@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { AdminActions, type Requester } from '../admin/admin-actions.js';
 import { OPERATOR_ROLES } from '../admin/operator-roles.js';
+import { readCheckpointDir } from '../audit/checkpoints.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { EmbeddedDatabaseBusy, openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
@@ -225,12 +226,38 @@ audit
 audit
   .command('verify')
   .description('walk the hash chain; exit 1 at the first deleted or altered row')
+  .option(
+    '--checkpoints <dir>',
+    'also check the signed checkpoints kept in this directory (AUDIT_CHECKPOINT_DIR)',
+  )
   .option('--json', 'print JSON', false)
   .action(async (o) => {
-    const result = await withServices((s) => s.audit.verify());
+    const checkpoints = o.checkpoints ? await readCheckpointDir(o.checkpoints) : undefined;
+    const result = await withServices((s) => s.audit.verify(checkpoints ? { checkpoints } : {}));
     print(result, o.json);
     if (!result.ok) process.exitCode = 1;
   });
+audit
+  .command('checkpoint')
+  .description(
+    'seal pending rows, sign the head now and send it to AUDIT_CHECKPOINT_DIR, the log and AUDIT_CHECKPOINT_URL',
+  )
+  .option('--json', 'print JSON', false)
+  .action(async (o) => {
+    const checkpoint = await withServices(async (s) => {
+      await s.keys.ensureKeys();
+      return s.audit.sealer.checkpointNow();
+    });
+    print(checkpoint ?? { checkpoint: 'none: the log is empty' }, o.json);
+  });
+audit
+  .command('archive')
+  .description('move rows older than AUDIT_RETENTION_DAYS (at least 180) to an NDJSON file and remove them')
+  .requiredOption('--out <dir>', 'where the archive file is written')
+  .option('--json', 'print JSON', false)
+  .action(async (o) =>
+    print(await withServices((s, config) => s.audit.archive(o.out, config.audit.retentionDays)), o.json),
+  );
 
 try {
   await program.parseAsync(process.argv);

@@ -110,6 +110,8 @@ describe.each(databaseKinds())('two provider processes on one database (%s)', (k
     );
     const after = await rowCount(a, 'audit_events');
     expect(after - before).toBe(40);
-    expect(await b.services.audit.verify()).toEqual({ ok: true, rows: after });
+    // Whichever process seals, the rows of both end up in one chain.
+    await b.services.audit.sealer.sealAll();
+    expect(await b.services.audit.verify()).toEqual({ ok: true, rows: after, pending: 0 });
   });
 });

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { DataProtector } from '../../crypto/sealed.js';
 import type { Db } from '../../db/database.js';
@@ -95,6 +95,18 @@ export class KeyService {
         use: 'sig',
       }));
     return { keys, version: rows.map((r) => `${r.kid}:${r.state}`).join(',') };
+  }
+
+  /**
+   * The public half of every key this deployment has made, retired ones included: a signed audit
+   * checkpoint must stay checkable long after its key left /jwks.
+   */
+  async verificationKeys(): Promise<JWK[]> {
+    return (await this.store.all()).map((r) => {
+      const secret = JSON.parse(this.protector.open(r.private_jwk, `key:${r.kid}`)) as JWK;
+      const pub = createPublicKey({ key: secret as JsonWebKey, format: 'jwk' }).export({ format: 'jwk' });
+      return { ...(pub as JWK), kid: r.kid, alg: r.alg, use: 'sig' };
+    });
   }
 
   version(): Promise<string> {
