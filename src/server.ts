@@ -64,6 +64,7 @@ export async function startServer(
         adapter: createAdapterFactory(services.models, services.clients),
         accounts: new AccountClaimsSource(services.accounts, services.legalPersons, services.models),
         consents: services.consents,
+        resources: services.resources,
         pairwiseSalt: services.protector.deriveKey('unified-id/pairwise'),
       },
       services.keys,

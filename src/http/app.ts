@@ -120,6 +120,7 @@ export function createApp(deps: AppDeps): Koa {
       clients: services.clients,
       accounts: services.accounts,
       keys: services.keys,
+      resources: services.resources,
       audit: services.audit,
       revoker,
       queries: services.adminQueries,
