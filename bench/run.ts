@@ -183,8 +183,11 @@ async function main() {
     );
   }
 
-  progress('counting database statements per request and per flow (in-process, in-memory PGlite)');
-  const queries = await profileQueries();
+  // BENCH_QUERY_PROFILE=0 skips the count for a quick look; such a run is never written.
+  const countQueries = process.env['BENCH_QUERY_PROFILE'] !== '0';
+  if (countQueries)
+    progress('counting database statements per request and per flow (in-process, in-memory PGlite)');
+  const queries = countQueries ? await profileQueries() : [];
 
   // Read before this process is pinned: afterwards it sees only its own cores.
   const machineCores = os.availableParallelism();
@@ -522,7 +525,9 @@ async function main() {
       }
     }
     const sectionKey = sectionOf(kind, settings.processes);
-    if (settings.write && settings.only.length) {
+    if (settings.write && !countQueries) {
+      progress('BENCH_QUERY_PROFILE=0: a run without the statement count is not written to bench/RESULTS.md');
+    } else if (settings.write && settings.only.length) {
       progress('BENCH_SCENARIOS is set: a partial run is not written to bench/RESULTS.md');
     } else if (settings.write) {
       writeSections(RESULTS_FILE.pathname, { [sectionKey]: section, queries: queryTable });

@@ -38,6 +38,16 @@ export interface AppDeps {
   isStopping: () => boolean;
 }
 
+/** oidc-provider's endpoints that no page or API of ours shares a path with. */
+const PROTOCOL_PATHS: ReadonlySet<string> = new Set([
+  '/token',
+  '/token/introspection',
+  '/token/revocation',
+  '/me',
+  '/jwks',
+  '/.well-known/openid-configuration',
+]);
+
 /** The Koa application: our pages and ops routes first, oidc-provider's protocol endpoints last. */
 export function createApp(deps: AppDeps): Koa {
   const { config, services } = deps;
@@ -52,6 +62,12 @@ export function createApp(deps: AppDeps): Koa {
   app.use(errorHandler(deps.views));
   app.use(staticFiles());
   app.use(opsRoutes(deps.db, deps.metrics, deps.isStopping).routes());
+  // Our pages and APIs: oidc-provider's busiest endpoints pass them by, since each router would
+  // otherwise try every one of its routes against the path of every /token and /me.
+  const pages = (routes: ReturnType<Router['routes']>) =>
+    app.use((ctx, next) =>
+      PROTOCOL_PATHS.has(ctx.path) ? next() : routes(ctx as Parameters<typeof routes>[0], next),
+    );
   const flowDeps: FlowDeps = {
     host: deps.host,
     views: deps.views,
@@ -72,8 +88,8 @@ export function createApp(deps: AppDeps): Koa {
     devVerifier: services.outside.identity.kind === 'dev',
     alipayConfigured: services.alipay.configured,
   };
-  app.use(interactionRoutes(flowDeps).routes());
-  app.use(
+  pages(interactionRoutes(flowDeps).routes());
+  pages(
     alipayRoutes({
       ...flowDeps,
       alipay: services.alipay,
@@ -89,8 +105,8 @@ export function createApp(deps: AppDeps): Koa {
     bridgeUrl: config.certBridgeUrl,
     softwareCertificates: config.softwareCertificates,
   });
-  app.use(certificates.routes());
-  app.use(
+  pages(certificates.routes());
+  pages(
     accountRoutes({
       issuer: config.issuer,
       idleTimeoutSeconds: config.accountIdleTimeout,
@@ -114,7 +130,7 @@ export function createApp(deps: AppDeps): Koa {
       alipay: services.alipay,
     }).routes(),
   );
-  app.use(
+  pages(
     adminRoutes({
       host: deps.host,
       clients: services.clients,
@@ -128,7 +144,7 @@ export function createApp(deps: AppDeps): Koa {
     }).routes(),
   );
   if (config.devMode) {
-    app.use(
+    pages(
       devRoutes({
         db: deps.db,
         captcha: services.captcha,
@@ -137,7 +153,7 @@ export function createApp(deps: AppDeps): Koa {
     );
   }
   if (config.demoClient) {
-    app.use(
+    pages(
       demoRpRoutes({
         issuer: config.issuer,
         clients: services.clients,
