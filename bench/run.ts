@@ -157,7 +157,8 @@ async function postgresProbe(
     socket || LOCAL_HOSTS.includes(host)
       ? async () => {
           const { rows } = await client.query<{ pid: number }>(
-            "select pid from pg_stat_activity where application_name = 'unified-id'",
+            // This database only: other servers on a shared cluster use the same application name.
+            "select pid from pg_stat_activity where application_name = 'unified-id' and datname = current_database()",
           );
           const cpu = new Map<number, number>();
           for (const { pid } of rows) {
