@@ -44,6 +44,7 @@ export async function startServer(
       dataDir: config.dataDir,
       poolMax: config.databasePoolMax,
       memory: options.memoryDb ?? false,
+      initialiseApart: true,
     });
   try {
     const { applied } = await migrate(database.db);
