@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import knexPkg, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
@@ -84,7 +85,9 @@ const EMBEDDED_SETTINGS = ['shared_buffers = 16MB'];
  */
 function initialiseEmbedded(dir: string) {
   if (existsSync(path.join(dir, 'PG_VERSION'))) return;
-  const script = `const { PGlite } = await import(${JSON.stringify(import.meta.resolve('@electric-sql/pglite'))});
+  // Run from the package root, where the child's bare import finds node_modules (src/ or dist/).
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const script = `const { PGlite } = await import('@electric-sql/pglite');
     const db = new PGlite(${JSON.stringify(dir)}, { postgresqlconf: ${JSON.stringify(EMBEDDED_SETTINGS)} });
     await db.waitReady; await db.close();`;
   execFileSync(process.execPath, ['--input-type=module', '-e', script], {
