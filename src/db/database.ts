@@ -91,6 +91,7 @@ function initialiseEmbedded(dir: string) {
     const db = new PGlite(${JSON.stringify(dir)}, { postgresqlconf: ${JSON.stringify(EMBEDDED_SETTINGS)} });
     await db.waitReady; await db.close();`;
   execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
