@@ -14,6 +14,10 @@ FROM node:24-bookworm-slim
 # Two libuv threads: argon2id runs there, one 19 MiB block per thread stays allocated after it,
 # and two hashes at a time keep a one-core process busy (plan one process per core).
 ENV NODE_ENV=production PORT=3000 HOST=0.0.0.0 UV_THREADPOOL_SIZE=2
+# V8's young generation grows to 16 MiB semi-spaces under load and stays there when idle: capped
+# at 4 MiB, an idle process is ~18 MiB smaller (bench/RESULTS.md); no throughput cost showed
+# above the bench machine's noise.
+ENV NODE_OPTIONS=--max-semi-space-size=4
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

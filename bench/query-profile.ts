@@ -14,7 +14,13 @@ import {
   ssoAuthorize,
 } from './flows.js';
 import { requestScenarios, sendOnce } from './request-scenarios.js';
-import { basicAuth, CITIZEN_PASSWORD, clientCredentialsToken, discoverEndpoints } from './setup.js';
+import {
+  BENCH_API,
+  basicAuth,
+  CITIZEN_PASSWORD,
+  clientCredentialsToken,
+  discoverEndpoints,
+} from './setup.js';
 
 export interface QueryProfile {
   scenario: string;
@@ -46,6 +52,11 @@ export async function profileQueries(): Promise<QueryProfile[]> {
     const phone = randomPhone();
     await server.services.accounts.addCitizen({ phone, password: CITIZEN_PASSWORD });
     const rp = await registerRelyingParty(server);
+    await server.services.resources.add({
+      identifier: BENCH_API.identifier,
+      scopes: [BENCH_API.scope],
+      format: 'jwt',
+    });
     const client = { clientId: rp.clientId, clientSecret: rp.clientSecret! };
     const { endpoints } = await discoverEndpoints(server.issuer, client);
     const { tokens } = await signIn(new UserAgent(), rp, {
@@ -89,6 +100,7 @@ export async function profileQueries(): Promise<QueryProfile[]> {
         machines: [client],
         introspection: [{ auth: basicAuth(client), token: ccToken }],
         userinfo: tokens.access_token,
+        api: BENCH_API,
       }).map((scenario) => ({
         name: scenario.name,
         sample: SAMPLE,

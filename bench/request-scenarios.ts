@@ -16,9 +16,27 @@ export function requestScenarios(
     introspection: { auth: string; token: string }[];
     /** A citizen's access token. */
     userinfo: string;
+    /** A registered API (resource server) whose client-credentials tokens are JWTs; none at the ceiling. */
+    api?: { identifier: string; scope: string } | undefined;
   },
 ): Scenario[] {
   const form = 'application/x-www-form-urlencoded';
+  const { api } = given;
+  const jwtScenario: Scenario[] = api
+    ? [
+        {
+          // RFC 9068 for an API: signed, not stored. Compared with the ceiling's opaque tokens.
+          name: 'client credentials (JWT resource)',
+          requests: given.machines.map((m) => ({
+            method: 'POST',
+            path: endpoints.token,
+            headers: { authorization: basicAuth(m), 'content-type': form },
+            body: `grant_type=client_credentials&scope=${encodeURIComponent(api.scope)}&resource=${encodeURIComponent(api.identifier)}`,
+          })),
+          expect: (body) => body.includes('"access_token":"ey'),
+        },
+      ]
+    : [];
   return [
     {
       name: 'client credentials',
@@ -30,6 +48,7 @@ export function requestScenarios(
       })),
       expect: (body) => body.includes('"access_token"'),
     },
+    ...jwtScenario,
     {
       name: 'introspection',
       requests: given.introspection.map((t) => ({

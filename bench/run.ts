@@ -7,16 +7,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freePort } from '../test/support/server.js';
+import { type AnyScenario, CEILING_OF, type Ceiling, startCeiling } from './ceiling.js';
 import { summariseCpuProfile } from './cpu-profile.js';
-import { type FlowScenario, flowWorkers, runFlow } from './flow-load.js';
+import { flowWorkers, runFlow } from './flow-load.js';
 import { CitizenPool, flowScenarios, SIGN_INS_PER_CITIZEN } from './flow-scenarios.js';
-import { type DatabaseCpuProbe, type LoadResult, type LoadTarget, runLoad, type Scenario } from './load.js';
+import { type DatabaseCpuProbe, type LoadResult, type LoadTarget, runLoad } from './load.js';
 import { runPaced } from './paced-load.js';
+import { pinProcesses, planPinning } from './pinning.js';
 import { profileQueries } from './query-profile.js';
 import {
   type DatabaseKind,
   type Machine,
   type Memory,
+  perCore,
   renderQueries,
   renderRun,
   sectionOf,
@@ -31,6 +34,7 @@ import {
   startServerProcess,
 } from './server-process.js';
 import {
+  BENCH_API,
   basicAuth,
   citizenAccessToken,
   clientCredentialsToken,
@@ -80,6 +84,8 @@ const settings = {
   /** Run the TypeScript sources through tsx instead of the built dist/ (what the image runs). */
   fromSource: process.env['BENCH_FROM_SOURCE'] === '1',
   databaseUrl: process.env['DATABASE_URL'] || undefined,
+  /** Measure bare oidc-provider too, scenario by scenario (BENCH_CEILING=0 skips it). */
+  ceiling: process.env['BENCH_CEILING'] !== '0',
 };
 if (settings.connections < settings.processes)
   throw new Error('BENCH_CONNECTIONS must be at least BENCH_PROCESSES');
@@ -151,7 +157,8 @@ async function postgresProbe(
     socket || LOCAL_HOSTS.includes(host)
       ? async () => {
           const { rows } = await client.query<{ pid: number }>(
-            "select pid from pg_stat_activity where application_name = 'unified-id'",
+            // This database only: other servers on a shared cluster use the same application name.
+            "select pid from pg_stat_activity where application_name = 'unified-id' and datname = current_database()",
           );
           const cpu = new Map<number, number>();
           for (const { pid } of rows) {
@@ -163,9 +170,6 @@ async function postgresProbe(
       : undefined;
   return { version, probe, end: () => client.end() };
 }
-
-/** Every scenario by name: the request scenarios (autocannon) and the flow scenarios (own driver). */
-type AnyScenario = { kind: 'requests'; scenario: Scenario } | { kind: 'flow'; scenario: FlowScenario };
 
 async function main() {
   const kind: DatabaseKind = settings.databaseUrl ? 'postgres' : 'pglite';
@@ -180,8 +184,18 @@ async function main() {
     );
   }
 
-  progress('counting database statements per request and per flow (in-process, in-memory PGlite)');
-  const queries = await profileQueries();
+  // BENCH_QUERY_PROFILE=0 skips the count for a quick look; such a run is never written.
+  const countQueries = process.env['BENCH_QUERY_PROFILE'] !== '0';
+  if (countQueries)
+    progress('counting database statements per request and per flow (in-process, in-memory PGlite)');
+  const queries = countQueries ? await profileQueries() : [];
+
+  // Read before this process is pinned: afterwards it sees only its own cores.
+  const machineCores = os.availableParallelism();
+  // The servers on their own cores, this process (the load) on the others.
+  const pinning = planPinning(settings.processes);
+  pinProcesses([process.pid], pinning.others);
+  progress(`cores: ${pinning.description}`);
 
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'uid-bench-'));
   const ports: number[] = [];
@@ -218,7 +232,9 @@ async function main() {
     // Memory settings of the process, passed on when set (README.md, "Capacity arithmetic").
     // As the Dockerfile sets it, unless the bench is told otherwise.
     UV_THREADPOOL_SIZE: process.env['UV_THREADPOOL_SIZE'] || '2',
-    ...passedOn('MALLOC_ARENA_MAX', 'NODE_OPTIONS'),
+    // As the Dockerfile sets it (V8's young generation capped: ~18 MiB less idle memory).
+    NODE_OPTIONS: process.env['NODE_OPTIONS'] || '--max-semi-space-size=4',
+    ...passedOn('MALLOC_ARENA_MAX'),
     // The flow scenarios' simulated citizens each come from their own address (X-Forwarded-For),
     // as behind a reverse proxy: the per-address login and SMS limits apply per citizen.
     TRUST_PROXY: 'true',
@@ -242,6 +258,7 @@ async function main() {
 
   let fixtures: Fixtures | undefined;
   const servers: ServerProcess[] = [];
+  let ceiling: Ceiling | undefined;
   let postgres: Awaited<ReturnType<typeof postgresProbe>> | undefined;
   try {
     progress(
@@ -279,8 +296,22 @@ async function main() {
           logName: settings.processes > 1 ? `server-${i + 1}.log` : 'server.log',
           nodeArgs: settings.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir(i + 1)}`] : [],
           fromSource: settings.fromSource,
+          cpus: pinning.server(i),
         }),
       );
+    }
+    if (settings.ceiling) {
+      progress(
+        'starting the ceiling: bare oidc-provider, in-memory adapter, one client (bench/ceiling-server.mjs)',
+      );
+      ceiling = await startCeiling({
+        env,
+        port: await freePort(),
+        controlPort: await freePort(),
+        logDir: workDir,
+        cpus: pinning.server(0),
+        refreshChains: settings.connections,
+      });
     }
     const targets: LoadTarget[] = servers.map((s) => ({ url: s.url, pid: s.pid }));
     const issuer = env['ISSUER']!;
@@ -299,6 +330,7 @@ async function main() {
         machines: fixtures.machines,
         userinfo: userinfoToken,
         introspection,
+        api: BENCH_API,
       }).map((scenario): AnyScenario => ({ kind: 'requests', scenario })),
       ...flowScenarios({
         endpoints,
@@ -353,6 +385,7 @@ async function main() {
     }
     await sleep(1000);
     const idle = servers.map((s) => memoryMiB(s.pid));
+    const ceilingIdle = ceiling && memoryMiB(ceiling.server.pid);
     progress(`idle RSS ${idle.map((m) => `${m.rss.toFixed(0)} MiB`).join(', ')}`);
     for (const s of runnable) {
       if (s.kind === 'flow' && s.scenario.prepare && workers.length > firstWorkers.length) {
@@ -366,25 +399,57 @@ async function main() {
       connections: settings.connections,
       dbCpu: postgres?.probe,
     };
-    const measure = (s: AnyScenario, seconds: number) =>
-      s.kind === 'requests'
-        ? runLoad(s.scenario, { ...base, seconds })
-        : runFlow(s.scenario, { workers, seconds, dbCpu: postgres?.probe });
-    const results: LoadResult[] = [];
-    for (const s of runnable) {
-      const name = s.scenario.name;
+    // The pool opens PostgreSQL connections as the load needs them: their backends are moved to
+    // the load's cores before each run.
+    const pinDatabase = async () => {
+      if (postgres?.probe) pinProcesses((await postgres.probe()).keys(), pinning.others);
+    };
+    const measure = async (s: AnyScenario, seconds: number, on: LoadTarget[] = targets) => {
+      await pinDatabase();
+      return s.kind === 'requests'
+        ? runLoad(s.scenario, { ...base, targets: on, seconds })
+        : runFlow(s.scenario, {
+            workers: on === targets ? workers : flowWorkers(settings.connections, on),
+            seconds,
+            dbCpu: postgres?.probe,
+          });
+    };
+    const warmUpAndMeasure = async (s: AnyScenario, label: string, on?: LoadTarget[]) => {
       if (settings.warmupSeconds > 0) {
-        progress(`${name}: ${settings.warmupSeconds} s warm-up`);
-        await measure(s, settings.warmupSeconds);
+        progress(`${label}: ${settings.warmupSeconds} s warm-up`);
+        await measure(s, settings.warmupSeconds, on);
       }
       const unit = s.kind === 'requests' ? 'connections' : 'workers';
-      progress(`${name}: ${settings.seconds} s with ${settings.connections} ${unit}`);
-      const r = await measure(s, settings.seconds);
+      progress(`${label}: ${settings.seconds} s with ${settings.connections} ${unit}`);
+      const r = await measure(s, settings.seconds, on);
       progress(
-        `${name}: ${r.rps.toFixed(0)} ${s.kind === 'requests' ? 'req' : 'flows'}/s, server ${r.serverCores.toFixed(2)} cores, others ${r.otherCores?.toFixed(2) ?? '?'} cores, p50 ${r.p50.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms, failed ${r.non2xx + r.errors + r.timeouts + r.unexpected}`,
+        `${label}: ${r.rps.toFixed(0)} ${s.kind === 'requests' ? 'req' : 'flows'}/s, server ${r.serverCores.toFixed(2)} cores, ${(r.rps / Math.max(r.serverCores, 0.01)).toFixed(0)} per core, others ${r.otherCores?.toFixed(2) ?? '?'} cores, p50 ${r.p50.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms, failed ${r.non2xx + r.errors + r.timeouts + r.unexpected}`,
       );
       for (const sample of r.samples) progress(`  ${sample}`);
+      return r;
+    };
+    const results: LoadResult[] = [];
+    const ceilingResults: Record<string, LoadResult> = {};
+    for (const s of runnable) {
+      const name = s.scenario.name;
+      const r = await warmUpAndMeasure(s, name);
       results.push(r);
+      // The ceiling's same scenario right after ours, on the same core: the ratio compares two
+      // runs a few seconds apart rather than a run with the weather of another day.
+      const against = CEILING_OF[name];
+      if (ceiling && against && !ceilingResults[against]) {
+        const bare = await ceiling.scenario(against);
+        if (bare) {
+          const c = await warmUpAndMeasure(bare, `ceiling ${against}`, [
+            { url: ceiling.server.url, pid: ceiling.server.pid },
+          ]);
+          ceilingResults[against] = { ...c, scenario: `ceiling ${against}` };
+        }
+      }
+      const ours = perCore(r);
+      const bareResult = against ? ceilingResults[against] : undefined;
+      if (bareResult)
+        progress(`${name}: ${(ours / perCore(bareResult)).toFixed(2)} × the ceiling (per core)`);
     }
     const peak = results.find((r) => r.scenario === 'client credentials');
     let halfPeak: LoadResult | undefined;
@@ -407,6 +472,11 @@ async function main() {
       const after = memoryMiB(s.pid);
       return { idleRss: idle[i]!.rss, afterLoadRss: after.rss, peakRss: after.peak };
     });
+    const ceilingAfter = ceiling && memoryMiB(ceiling.server.pid);
+    const ceilingMemory: Memory | undefined =
+      ceilingIdle && ceilingAfter
+        ? { idleRss: ceilingIdle.rss, afterLoadRss: ceilingAfter.rss, peakRss: ceilingAfter.peak }
+        : undefined;
 
     const machine: Machine = {
       date: new Date().toISOString(),
@@ -416,10 +486,12 @@ async function main() {
       serverEnv: [
         settings.fromSource ? 'src/ through tsx' : 'dist/ (as the Docker image)',
         `NODE_ENV=${serverEnv}`,
-        ...['MALLOC_ARENA_MAX', 'UV_THREADPOOL_SIZE'].flatMap((n) => (env[n] ? [`${n}=${env[n]}`] : [])),
+        ...['MALLOC_ARENA_MAX', 'UV_THREADPOOL_SIZE', 'NODE_OPTIONS'].flatMap((n) =>
+          env[n] ? [`${n}=${env[n]}`] : [],
+        ),
         ...(env['DATABASE_POOL_MAX'] ? [`DATABASE_POOL_MAX=${env['DATABASE_POOL_MAX']}`] : []),
       ].join(', '),
-      cores: os.availableParallelism(),
+      cores: machineCores,
       cpuModel: cpuModel(),
       memoryGiB: os.totalmem() / 1024 ** 3,
       node: process.version,
@@ -438,12 +510,15 @@ async function main() {
       results,
       halfPeak,
       memory,
+      ceiling: ceilingResults,
+      ceilingMemory,
+      pinning: pinning.description,
     };
     const section = renderRun(run);
     const queryTable = renderQueries(queries);
     process.stdout.write(`\n${section}\n\n${queryTable}\n`);
 
-    const failed = [...results, ...(halfPeak ? [halfPeak] : [])].some(
+    const failed = [...results, ...Object.values(ceilingResults), ...(halfPeak ? [halfPeak] : [])].some(
       (r) => r.non2xx + r.errors + r.timeouts + r.unexpected > 0,
     );
     if (failed) {
@@ -455,7 +530,9 @@ async function main() {
       }
     }
     const sectionKey = sectionOf(kind, settings.processes);
-    if (settings.write && settings.only.length) {
+    if (settings.write && !countQueries) {
+      progress('BENCH_QUERY_PROFILE=0: a run without the statement count is not written to bench/RESULTS.md');
+    } else if (settings.write && settings.only.length) {
       progress('BENCH_SCENARIOS is set: a partial run is not written to bench/RESULTS.md');
     } else if (settings.write) {
       writeSections(RESULTS_FILE.pathname, { [sectionKey]: section, queries: queryTable });
@@ -476,7 +553,7 @@ async function main() {
     throw err;
   } finally {
     await Promise.all(
-      servers.map((server) =>
+      [...servers, ...(ceiling ? [ceiling.server] : [])].map((server) =>
         server.stop().catch((err) => progress(`stopping a server: ${(err as Error).message}`)),
       ),
     );

@@ -91,18 +91,26 @@ export async function startServerProcess(options: {
   nodeArgs?: string[];
   /** Run src/ through tsx instead of the built dist/. */
   fromSource?: boolean;
+  /** Another program than Unified ID (the ceiling, bench/ceiling-server.mjs), run with plain node. */
+  script?: URL;
+  /** Answers 200 once the server is ready (default /readyz). */
+  readyPath?: string;
+  /** The cores it may run on (`taskset -c`), e.g. "0"; it runs anywhere without. */
+  cpus?: string | undefined;
 }): Promise<ServerProcess> {
   const logFile = path.join(options.logDir, options.logName ?? 'server.log');
   const log = createWriteStream(logFile);
   let tail = '';
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...(options.nodeArgs ?? []), (options.fromSource ? SOURCES : BUILT).pathname, 'serve'],
-    {
-      env: options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const program = options.script
+    ? [options.script.pathname]
+    : [(options.fromSource ? SOURCES : BUILT).pathname, 'serve'];
+  const command = [process.execPath, ...(options.nodeArgs ?? []), ...program];
+  // taskset execs node in its own process: the pid (CPU, memory) is the server's.
+  const pinned = options.cpus === undefined ? command : ['taskset', '-c', options.cpus, ...command];
+  const child: ChildProcess = spawn(pinned[0]!, pinned.slice(1), {
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const record = (chunk: Buffer) => {
     log.write(chunk);
     tail = (tail + chunk.toString()).slice(-OUTPUT_TAIL);
@@ -140,7 +148,9 @@ export async function startServerProcess(options: {
       if (exited) throw new Error(`the server exited during start-up (${JSON.stringify(exited)}):\n${tail}`);
       if (Date.now() > deadline) throw new Error(`the server did not become ready in time:\n${tail}`);
       try {
-        const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
+        const res = await fetch(`${url}${options.readyPath ?? '/readyz'}`, {
+          signal: AbortSignal.timeout(2000),
+        });
         await res.arrayBuffer();
         if (res.status === 200) break;
       } catch {

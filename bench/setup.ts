@@ -11,6 +11,9 @@ import { UserAgent } from '../test/support/user-agent.js';
 
 export const CITIZEN_PASSWORD = 'Bench-Citizen#2024';
 
+/** The API the JWT scenario's client-credentials tokens are for (a resource server, RFC 8707). */
+export const BENCH_API = { identifier: 'https://api.bench.example.gov.cn', scope: 'bench:read' };
+
 export interface ClientCredentials {
   clientId: string;
   clientSecret: string;
@@ -81,6 +84,15 @@ export async function prepareFixtures(
   try {
     await migrate(database.db);
     const services = createServices(config, database.db, createLogger('warn'));
+    // Kept from an earlier run on PostgreSQL when that run was interrupted.
+    if (!(await services.resources.list()).some((r) => r.identifier === BENCH_API.identifier)) {
+      await services.resources.add({
+        identifier: BENCH_API.identifier,
+        scopes: [BENCH_API.scope],
+        format: 'jwt',
+        ttl: 600,
+      });
+    }
     const machines: ClientCredentials[] = [];
     for (let i = 0; i < counts.machines; i++) {
       const created = await services.clients.add({
@@ -155,6 +167,7 @@ export async function removeFixtures(env: Record<string, string>, fixtures: Fixt
     const services = createServices(config, database.db, createLogger('warn'));
     for (const { clientId } of [...fixtures.machines, ...fixtures.sites])
       await services.clients.remove(clientId).catch(() => {});
+    await services.resources.remove(BENCH_API.identifier).catch(() => {});
     const ids = [...fixtures.loginCitizens, ...fixtures.smsCitizens].map((c) => c.id);
     for (let i = 0; i < ids.length; i += 500) {
       await database

@@ -48,6 +48,7 @@ export async function startServer(
       dataDir: config.dataDir,
       poolMax: config.databasePoolMax,
       memory: options.memoryDb ?? false,
+      initialiseApart: true,
     });
   try {
     const { applied } = await migrate(database.db);
@@ -68,6 +69,7 @@ export async function startServer(
         adapter: createAdapterFactory(services.models, services.clients),
         accounts: new AccountClaimsSource(services.accounts, services.legalPersons, services.models),
         consents: services.consents,
+        resources: services.resources,
         pairwiseSalt: services.protector.deriveKey('unified-id/pairwise'),
       },
       services.keys,

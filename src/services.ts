@@ -40,6 +40,8 @@ import { createOutsideServices } from './outside/factory.js';
 import { createCrlSource } from './pki/crl.js';
 import { DEV_HARDWARE_POLICY_OID } from './pki/dev-policy.js';
 import { createTrustStore } from './pki/trust-store.js';
+import { ResourceServerService } from './resources/resource-server-service.js';
+import { ResourceServerStore } from './resources/resource-server-store.js';
 import { CaptchaService } from './verification/captcha-service.js';
 import { CaptchaStore } from './verification/captcha-store.js';
 import { SmsCodeService } from './verification/sms-code-service.js';
@@ -132,6 +134,7 @@ export function createServices(config: Config, db: Db, log: Logger) {
     ),
     clients: new ClientService(new ClientStore(db), protector, config.env === 'production'),
     keys,
+    resources: new ResourceServerService(new ResourceServerStore(db), config.env === 'production'),
     consents: new ConsentService(new ConsentStore(db)),
     limiter,
     // Per client on /token: counted in memory, shared through the database once a second.

@@ -9,6 +9,7 @@ import type { ClientInput, ClientService } from '../clients/client-service.js';
 import { NotFound } from '../errors.js';
 import type { KeyService } from '../oidc/keys/key-service.js';
 import type { SessionRevoker } from '../oidc/session-revoker.js';
+import type { ResourceServerInput, ResourceServerService } from '../resources/resource-server-service.js';
 import type { AdminQueries, AuditSearch } from './admin-queries.js';
 
 /** Who asks for an admin action and why: every one is an audit row with these. */
@@ -25,6 +26,7 @@ export interface AdminActionDeps {
   clients: ClientService;
   accounts: AccountService;
   keys: KeyService;
+  resources: ResourceServerService;
   audit: AuditService;
   /** Ends an account's sessions and tokens (and tells the sites, where a provider runs). */
   revoker: Pick<SessionRevoker, 'revokeAll'>;
@@ -72,6 +74,22 @@ export class AdminActions {
   async removeClient(clientId: string, by: Requester) {
     await this.deps.clients.remove(clientId);
     await this.#audit(by, 'client_removed', { clientId });
+  }
+
+  async addResourceServer(input: ResourceServerInput, by: Requester) {
+    const added = await this.deps.resources.add(input);
+    await this.#audit(by, 'resource_server_added', {
+      identifier: added.identifier,
+      scopes: added.scopes,
+      format: added.format,
+      ttl: added.ttl,
+    });
+    return added;
+  }
+
+  async removeResourceServer(identifier: string, by: Requester) {
+    await this.deps.resources.remove(identifier);
+    await this.#audit(by, 'resource_server_removed', { identifier });
   }
 
   async rotateKeys(by: Requester) {

@@ -10,6 +10,7 @@ import { assertCleanJson, parseBody } from '../http/body.js';
 import type { KeyService } from '../oidc/keys/key-service.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { SessionRevoker } from '../oidc/session-revoker.js';
+import type { ResourceServerInput, ResourceServerService } from '../resources/resource-server-service.js';
 import { AdminActions, type Requester } from './admin-actions.js';
 import { requireAdmin } from './admin-auth.js';
 import type { AdminQueries } from './admin-queries.js';
@@ -20,6 +21,7 @@ export interface AdminDeps {
   clients: ClientService;
   accounts: AccountService;
   keys: KeyService;
+  resources: ResourceServerService;
   audit: AuditService;
   revoker: SessionRevoker;
   queries: AdminQueries;
@@ -69,6 +71,7 @@ export function adminRoutes(deps: AdminDeps): Router {
     clients: deps.clients,
     accounts: deps.accounts,
     keys: deps.keys,
+    resources: deps.resources,
     audit: deps.audit,
     revoker: deps.revoker,
     keysRotated: () => deps.host.refresh(),
@@ -98,6 +101,23 @@ export function adminRoutes(deps: AdminDeps): Router {
   });
   router.post('/clients/:id/rotate-secret', async (ctx) => {
     ctx.body = await actions.rotateClientSecret(ctx.params['id']!, requester(ctx, reasonOf(ctx)));
+  });
+
+  // APIs that access tokens are issued for (RFC 8707 `resource`); the identifier is URL-encoded in paths.
+  router.get('/resources', async (ctx) => {
+    ctx.body = await deps.resources.list();
+  });
+  router.post('/resources', async (ctx) => {
+    const { reason, ...input } = body(ctx, z.looseObject({ reason: REASON }));
+    ctx.body = await actions.addResourceServer(input as ResourceServerInput, requester(ctx, reason));
+    ctx.status = 201;
+  });
+  router.get('/resources/:identifier', async (ctx) => {
+    ctx.body = await deps.resources.show(ctx.params['identifier']!);
+  });
+  router.delete('/resources/:identifier', async (ctx) => {
+    await actions.removeResourceServer(ctx.params['identifier']!, requester(ctx, reasonOf(ctx)));
+    ctx.status = 204;
   });
 
   // Accounts: masked unless an audited reason is given.

@@ -21,7 +21,7 @@ export function isOperatorRole(value: unknown): value is OperatorRole {
  */
 const API_ROLES: [prefix: string, role: OperatorRole][] = [
   ['/admin/api/clients', 'system'],
-  ['/admin/api/resource-servers', 'system'],
+  ['/admin/api/resources', 'system'],
   ['/admin/api/keys', 'system'],
   ['/admin/api/accounts', 'security'],
   ['/admin/api/operators', 'security'],

@@ -30,6 +30,7 @@ function adminActions(s: Services): AdminActions {
     clients: s.clients,
     accounts: s.accounts,
     keys: s.keys,
+    resources: s.resources,
     audit: s.audit,
     revoker: new SessionRevoker(s.models, undefined, createLogger('warn')),
   });
@@ -121,6 +122,47 @@ clients
   .action(async (id, o) =>
     print(await withServices((s) => adminActions(s).rotateClientSecret(id, byCli(o.reason))), o.json),
   );
+
+const resources = program
+  .command('resources')
+  .description("relying parties' APIs (RFC 8707 resource servers) that access tokens are issued for");
+resources
+  .command('add')
+  .requiredOption(
+    '--identifier <uri>',
+    "the API's URI, as sites send it in `resource` (the tokens' audience)",
+  )
+  .requiredOption('--scopes <scopes>', "the API's own scopes, e.g. orders:read,orders:write", list)
+  .addOption(
+    new Option('--format <format>', 'jwt: validated by the API against /jwks; opaque: introspected')
+      .choices(['jwt', 'opaque'])
+      .makeOptionMandatory(),
+  )
+  .option('--ttl <seconds>', 'access token lifetime', (v) => Number.parseInt(v, 10), 600)
+  .requiredOption('--reason <why>', REASON_HELP)
+  .option('--json', 'print JSON', false)
+  .action(async (o) =>
+    print(
+      await withServices((s) =>
+        adminActions(s).addResourceServer(
+          { identifier: o.identifier, scopes: o.scopes, format: o.format, ttl: o.ttl },
+          byCli(o.reason),
+        ),
+      ),
+      o.json,
+    ),
+  );
+resources
+  .command('list')
+  .option('--json', 'print JSON', false)
+  .action(async (o) => print(await withServices((s) => s.resources.list()), o.json));
+resources
+  .command('remove <identifier>')
+  .requiredOption('--reason <why>', REASON_HELP)
+  .action(async (identifier, o) => {
+    await withServices((s) => adminActions(s).removeResourceServer(identifier, byCli(o.reason)));
+    console.log(`removed ${identifier}`);
+  });
 
 const keys = program.command('keys').description('signing keys');
 keys

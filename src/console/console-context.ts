@@ -20,6 +20,7 @@ import type { ModelStore } from '../oidc/model-store.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import { ACR, acrSatisfies } from '../oidc/scopes.js';
 import type { SessionRevoker } from '../oidc/session-revoker.js';
+import type { ResourceServerService } from '../resources/resource-server-service.js';
 
 export const CONSOLE_CLIENT = '管理后台';
 const SESSION_COOKIE = 'uid.console';
@@ -46,6 +47,7 @@ export interface ConsoleDeps {
   certificates: Pick<CertificateService, 'list'>;
   alipay: Pick<AlipayLinkService, 'linkedAccountOf'>;
   models: Pick<ModelStore, 'sessionsOf'>;
+  resources: ResourceServerService;
 }
 
 export interface ConsoleSession {

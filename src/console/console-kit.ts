@@ -114,6 +114,7 @@ export function adminActionsOf(deps: ConsoleDeps): AdminActions {
     loginGuard: deps.loginGuard,
     realName: deps.realName,
     queries: deps.queries,
+    resources: deps.resources,
     keysRotated: () => deps.host.refresh(),
   });
 }

@@ -15,6 +15,11 @@ import { registerRoutes } from './register-routes.js';
 import { secondFactorRoutes } from './second-factor-routes.js';
 import { needsStepUp, renderStepUp, stepUpRoutes } from './step-up-routes.js';
 
+/** The API scopes (RFC 8707 `resource`) the consent prompt asks about, per API. */
+function missingResourceScopesOf(details: Record<string, unknown>): Record<string, string[]> {
+  return (details['missingResourceScopes'] as Record<string, string[]> | undefined) ?? {};
+}
+
 /**
  * Every page of an interaction: which one shows depends on what oidc-provider's policy asks for.
  * The login methods are those of the registry (a test may pass its own list).
@@ -40,11 +45,16 @@ export function interactionRoutes(
         const scopes = missing
           .filter((s): s is Scope => s in SCOPE_DESCRIPTIONS)
           .map((s) => ({ description: SCOPE_DESCRIPTIONS[s], sensitive: SENSITIVE_SCOPES.has(s) }));
+        // An API's scopes are its own words; the page names the API and lists them as they are.
+        const apis = Object.entries(missingResourceScopesOf(interaction.prompt.details)).map(
+          ([identifier, apiScopes]) => ({ identifier, scopes: apiScopes.join(' ') }),
+        );
         return renderPage(ctx, deps, 'consent', {
           title: '授权确认',
           uid: interaction.uid,
           clientName: await clientNameOf(deps, interaction),
           scopes,
+          apis,
         });
       }
       default:
@@ -85,6 +95,9 @@ export function interactionRoutes(
     const claims = promptDetails.missingOIDCClaims ?? [];
     if (scopes.length) grant.addOIDCScope(scopes.join(' '));
     if (claims.length) grant.addOIDCClaims(claims);
+    for (const [identifier, apiScopes] of Object.entries(missingResourceScopesOf(promptDetails))) {
+      grant.addResourceScope(identifier, apiScopes.join(' '));
+    }
     const grantId = await grant.save();
     await deps.consents.remember(accountId, clientId, scopes, claims);
     await auditEvent(deps, ctx, {

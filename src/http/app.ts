@@ -1,3 +1,4 @@
+import type Router from '@koa/router';
 import Koa from 'koa';
 import mount from 'koa-mount';
 import type { Provider } from 'oidc-provider';
@@ -38,6 +39,16 @@ export interface AppDeps {
   isStopping: () => boolean;
 }
 
+/** oidc-provider's endpoints that no page or API of ours shares a path with. */
+const PROTOCOL_PATHS: ReadonlySet<string> = new Set([
+  '/token',
+  '/token/introspection',
+  '/token/revocation',
+  '/me',
+  '/jwks',
+  '/.well-known/openid-configuration',
+]);
+
 /** The Koa application: our pages and ops routes first, oidc-provider's protocol endpoints last. */
 export function createApp(deps: AppDeps): Koa {
   const { config, services } = deps;
@@ -60,7 +71,13 @@ export function createApp(deps: AppDeps): Koa {
       token: config.metrics.token,
     }).routes(),
   );
-  app.use(
+  // Our pages and APIs: oidc-provider's busiest endpoints pass them by, since each router would
+  // otherwise try every one of its routes against the path of every /token and /me.
+  const pages = (routes: ReturnType<Router['routes']>) =>
+    app.use((ctx, next) =>
+      PROTOCOL_PATHS.has(ctx.path) ? next() : routes(ctx as Parameters<typeof routes>[0], next),
+    );
+  pages(
     interactionRoutes({
       host: deps.host,
       views: deps.views,
@@ -88,7 +105,7 @@ export function createApp(deps: AppDeps): Koa {
       idleTimeoutSeconds: config.accountIdleTimeout,
     }).routes(),
   );
-  app.use(
+  pages(
     accountRoutes({
       issuer: config.issuer,
       idleTimeoutSeconds: config.accountIdleTimeout,
@@ -113,19 +130,20 @@ export function createApp(deps: AppDeps): Koa {
       alipay: services.alipay,
     }).routes(),
   );
-  app.use(
+  pages(
     adminRoutes({
       host: deps.host,
       clients: services.clients,
       accounts: services.accounts,
       keys: services.keys,
+      resources: services.resources,
       audit: services.audit,
       revoker,
       queries: services.adminQueries,
       operators: services.operators,
     }).routes(),
   );
-  app.use(
+  pages(
     consoleRoutes({
       issuer: config.issuer,
       consoleClientId: deps.consoleClientId,
@@ -146,10 +164,11 @@ export function createApp(deps: AppDeps): Koa {
       certificates: services.certificates,
       alipay: services.alipay,
       models: services.models,
+      resources: services.resources,
     }).routes(),
   );
   if (config.devMode) {
-    app.use(
+    pages(
       devRoutes({
         db: deps.db,
         captcha: services.captcha,
@@ -158,7 +177,7 @@ export function createApp(deps: AppDeps): Koa {
     );
   }
   if (config.demoClient) {
-    app.use(
+    pages(
       demoRpRoutes({
         issuer: config.issuer,
         clients: services.clients,

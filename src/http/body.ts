@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { koaBody } from 'koa-body';
+import { HttpMethodEnum, koaBody } from 'koa-body';
 import { BadInput } from '../errors.js';
 
 /** Forms and JSON only, small: a login form is a few hundred bytes. */
@@ -10,6 +10,8 @@ export const parseBody = koaBody({
   json: true,
   formLimit: '64kb',
   jsonLimit: '64kb',
+  // The admin API's DELETEs carry their audited reason in the body like every other change.
+  parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PUT, HttpMethodEnum.PATCH, HttpMethodEnum.DELETE],
   onError(err) {
     throw Object.assign(new BadInput('请求格式不正确'), { cause: err });
   },

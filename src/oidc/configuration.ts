@@ -3,10 +3,12 @@ import type { Context } from 'koa';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config.js';
 import type { Views } from '../http/views.js';
+import type { ResourceServerService } from '../resources/resource-server-service.js';
 import type { AccountClaimsSource } from './account-claims.js';
 import type { ConsentService } from './consent-service.js';
 import { errorPage, loggedOutPage, logoutPage } from './pages.js';
 import { unifiedIdPolicy } from './policy.js';
+import { resourceIndicators, resourceTtl } from './resource-indicators.js';
 import { ACR_VALUES, hasScope, SCOPE_CLAIMS, SUPPORTED_SCOPES } from './scopes.js';
 
 export interface ProviderDependencies {
@@ -15,6 +17,8 @@ export interface ProviderDependencies {
   adapter: NonNullable<Configuration['adapter']>;
   accounts: AccountClaimsSource;
   consents: ConsentService;
+  /** The registered APIs (RFC 8707 `resource`), for JWT or opaque access tokens with an audience. */
+  resources: Pick<ResourceServerService, 'providerInfo'>;
   pairwiseSalt: Buffer;
   jwks: { keys: Record<string, unknown>[] };
 }
@@ -88,7 +92,7 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       userinfo: { enabled: true },
       backchannelLogout: { enabled: true },
       pushedAuthorizationRequests: { enabled: true },
-      resourceIndicators: { enabled: false },
+      resourceIndicators: resourceIndicators(deps.resources),
       dPoP: { enabled: false },
       rpInitiatedLogout: {
         enabled: true,
@@ -127,9 +131,9 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
         }
       : (url, options) => globalThis.fetch(url, options),
     ttl: {
-      AccessToken: HOUR,
+      AccessToken: resourceTtl(HOUR),
       AuthorizationCode: MINUTE,
-      ClientCredentials: 10 * MINUTE,
+      ClientCredentials: resourceTtl(10 * MINUTE),
       IdToken: HOUR,
       Interaction: HOUR,
       Session: config.ssoSessionTtl,

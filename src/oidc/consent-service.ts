@@ -41,6 +41,12 @@ export class ConsentService {
     const before = grantedOf(grant);
     grant.addOIDCScope([...(ctx.oidc.requestParamScopes ?? [])].join(' '));
     grant.addOIDCClaims([...(ctx.oidc.requestParamClaims ?? [])]);
+    // The scopes asked of each API named with `resource` (RFC 8707) that the API has.
+    const requested = [...(ctx.oidc.requestParamScopes ?? [])];
+    for (const [identifier, api] of Object.entries(ctx.oidc.resourceServers ?? {})) {
+      const scopes = requested.filter((s) => api.scopes.has(s));
+      if (scopes.length) grant.addResourceScope(identifier, scopes.join(' '));
+    }
     if (isNew || grantedOf(grant) !== before) await grant.save();
   }
 
@@ -67,4 +73,5 @@ export class ConsentService {
   }
 }
 
-const grantedOf = (grant: Grant) => JSON.stringify([grant.getOIDCScope(), [...grant.getOIDCClaims()].sort()]);
+const grantedOf = (grant: Grant) =>
+  JSON.stringify([grant.getOIDCScope(), [...grant.getOIDCClaims()].sort(), grant.resources ?? {}]);

@@ -23,6 +23,7 @@ describe.each(databaseKinds())('the audited admin actions behind the console, AP
       loginGuard: s.loginGuard,
       realName: s.realName,
       queries: s.adminQueries,
+      resources: s.resources,
     });
   });
   afterAll(() => server?.close());

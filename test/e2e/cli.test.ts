@@ -133,6 +133,48 @@ describe('the unified-id command line, on the embedded database', () => {
     expect((await cli('audit', 'verify', '--json')).stdout).toContain('"ok": true');
   });
 
+  it("registers a site's API for JWT access tokens, lists it and removes it, both audited", async () => {
+    const identifier = 'https://api.example.gov.cn';
+    const added = JSON.parse(
+      (
+        await cli(
+          'resources',
+          'add',
+          '--identifier',
+          identifier,
+          '--scopes',
+          'orders:read,orders:write',
+          '--format',
+          'jwt',
+          '--ttl',
+          '600',
+          '--reason',
+          '订单接口接入',
+          '--json',
+        )
+      ).stdout,
+    );
+    expect(added).toMatchObject({
+      identifier,
+      scopes: ['orders:read', 'orders:write'],
+      format: 'jwt',
+      ttl: 600,
+    });
+    const listed = JSON.parse((await cli('resources', 'list', '--json')).stdout) as { identifier: string }[];
+    expect(listed.map((r) => r.identifier)).toEqual([identifier]);
+    // Each command starts a process: the removal's audit row stands for the list after it.
+    await cli('resources', 'remove', identifier, '--reason', '接口下线');
+    const rows = await auditRows();
+    expect(rows.find((r) => r.type === 'admin.resource_server_added')).toMatchObject({
+      actor: 'cli',
+      detail: { identifier, format: 'jwt', reason: '订单接口接入' },
+    });
+    expect(rows.find((r) => r.type === 'admin.resource_server_removed')?.detail).toMatchObject({
+      identifier,
+      reason: '接口下线',
+    });
+  });
+
   it('lists and rotates signing keys, keeping a staged key published ahead of use', async () => {
     const before = JSON.parse((await cli('keys', 'list', '--json')).stdout) as {
       kid: string;
