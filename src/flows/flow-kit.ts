@@ -3,6 +3,7 @@ import { errors as oidcErrors } from 'oidc-provider';
 import type { AccountService } from '../accounts/account-service.js';
 import type { LegalPersonService } from '../accounts/legal-person-service.js';
 import type { LoginGuard } from '../accounts/login-guard.js';
+import { PASSWORD_RULE } from '../accounts/password-policy.js';
 import type { RealNameService } from '../accounts/real-name-service.js';
 import type { TotpService } from '../accounts/totp-service.js';
 import type { AuditEvent, AuditService } from '../audit/audit-service.js';
@@ -69,6 +70,7 @@ export function renderPage(ctx: Context, deps: FlowDeps, view: string, data: Rec
     captchaUrl: `/captcha?t=${Date.now()}`,
     devVerifier: deps.devVerifier,
     alipayConfigured: deps.alipayConfigured,
+    passwordRule: PASSWORD_RULE,
     ...data,
   });
 }

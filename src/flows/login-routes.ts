@@ -17,6 +17,7 @@ import {
   saveResult,
   withPageErrors,
 } from './flow-kit.js';
+import { recoveredLogin } from './recovery-routes.js';
 
 export const totpState = (uid: string) => `totp:${uid}`;
 
@@ -27,6 +28,8 @@ export async function renderLogin(
   extra: Record<string, unknown> = {},
 ) {
   const tab = ctx.query['tab'] === 'sms' ? 'sms' : ctx.query['tab'] === 'legal' ? 'legal' : 'password';
+  // After 忘记密码: the tab it was done on, with the login filled in.
+  const recovered = ctx.query['reset'] === '1' ? await recoveredLogin(deps, interaction.uid) : undefined;
   renderPage(ctx, deps, 'login', {
     title: '登录',
     uid: interaction.uid,
@@ -34,6 +37,7 @@ export async function renderLogin(
     tab,
     captchaRequired: tab === 'sms' || (await deps.loginGuard.captchaRequired('', ctx.ip)),
     notice: ctx.query['reset'] === '1' ? '密码已重置，请使用新密码登录' : undefined,
+    ...(recovered?.tab === tab ? { login: recovered.login } : {}),
     ...extra,
   });
 }

@@ -65,11 +65,12 @@ describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
     await page.getByRole('link', { name: '忘记密码' }).click();
     await page.getByLabel('手机号码').fill(phone);
     await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
-    await page.getByRole('button', { name: '获取验证码' }).click();
+    await page.getByRole('button', { name: '下一步' }).click();
     await page.getByLabel('短信验证码').fill((await latestSmsCode(server, phone))!);
+    await page.getByRole('button', { name: '下一步' }).click();
     await page.getByLabel('新密码', { exact: true }).fill(newPassword);
     await page.getByLabel('确认新密码').fill(newPassword);
-    await page.getByRole('button', { name: '重置密码' }).click();
+    await page.getByRole('button', { name: '下一步' }).click();
     expect(await textOf(page, '[role=status]')).toBe('密码已重置，请使用新密码登录');
 
     // Sign in by ID number with the new password.

@@ -78,26 +78,22 @@ describe.each(databaseKinds())(
         const ua = new UserAgent();
         const { page } = await beginAuthorization(ua, rp);
         const forgot = await ua.get(new URL(/href="([^"]+\/forgot)"/.exec(page.body)![1]!, server.url));
-        const sent = await submit(ua, forgot, '/forgot', {
+        const codeStep = await submit(ua, forgot, '/forgot', {
           phone,
           captcha: await solveCaptcha(ua, server, forgot),
-          action: 'send_sms',
+        });
+        const passwordStep = await submit(ua, codeStep, '/forgot/code', {
+          sms_code: (await latestSmsCode(server, phone))!,
         });
         const newPassword = 'New-Secret#2025';
-        const mismatch = await submit(ua, sent, '/forgot', {
-          phone,
-          sms_code: '000000',
+        const mismatch = await submit(ua, passwordStep, '/forgot/password', {
           password: newPassword,
           password_confirm: 'other',
-          action: 'reset',
         });
         expect(messageOf(mismatch)).toBe('两次输入的密码不一致');
-        const back = await submit(ua, sent, '/forgot', {
-          phone,
-          sms_code: (await latestSmsCode(server, phone))!,
+        const back = await submit(ua, passwordStep, '/forgot/password', {
           password: newPassword,
           password_confirm: newPassword,
-          action: 'reset',
         });
         expect(messageOf(back)).toBe('密码已重置，请使用新密码登录');
 
