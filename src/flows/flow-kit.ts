@@ -9,6 +9,7 @@ import type { TotpService } from '../accounts/totp-service.js';
 import type { AuditEvent, AuditService } from '../audit/audit-service.js';
 import { SessionExpired, shownOnForm } from '../errors.js';
 import type { Csrf } from '../http/csrf.js';
+import { jsonError, wantsJson } from '../http/json-answer.js';
 import type { Views } from '../http/views.js';
 import type { ConsentService } from '../oidc/consent-service.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
@@ -90,6 +91,7 @@ export async function withPageErrors(
     return await action();
   } catch (err) {
     if (!shownOnForm(err)) throw err;
+    if (wantsJson(ctx)) return jsonError(ctx, err);
     ctx.status = err.status;
     renderPage(ctx, deps, view, { ...page, error: err.userMessage });
   }
