@@ -6,6 +6,7 @@ import { field, parseBody, rawField } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
 import { ACR } from '../oidc/scopes.js';
 import { LIMITS } from '../ops/rate-limiter.js';
+import { answerCodeSent, codeSentTo } from './code-sending.js';
 import {
   auditEvent,
   clientNameOf,
@@ -105,6 +106,11 @@ async function passwordLogin(ctx: Context, deps: FlowDeps, tab: 'password' | 'le
   });
 }
 
+const smsTarget = (input: string) => {
+  const phone = parseMainlandMobile(input);
+  return phone.ok ? `login:${phone.e164}` : undefined;
+};
+
 function loginBySms(router: Router, deps: FlowDeps) {
   router.post('/interaction/:uid/login-sms', parseBody, async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
@@ -117,6 +123,7 @@ function loginBySms(router: Router, deps: FlowDeps) {
       tab: 'sms',
       phone: phoneInput,
       captchaRequired: true,
+      ...(await codeSentTo(deps.flowStates, interaction.uid, smsTarget(phoneInput))),
     };
     return withPageErrors(ctx, deps, 'login', page, async () => {
       const phone = parseMainlandMobile(phoneInput);
@@ -127,11 +134,16 @@ function loginBySms(router: Router, deps: FlowDeps) {
         await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
         // Only registered numbers get a message, but the page says the same either way.
         if (account) await deps.sms.send({ phone: phone.e164, purpose: 'login', ip: ctx.ip });
-        return renderPage(ctx, deps, 'login', {
-          ...page,
-          smsSent: true,
-          notice: `如该手机号已注册，验证码已发送至 ${maskPhone(phone.e164)}，5分钟内有效`,
-        });
+        return answerCodeSent(
+          ctx,
+          deps.flowStates,
+          {
+            scope: interaction.uid,
+            target: `login:${phone.e164}`,
+            notice: `如该手机号已注册，验证码已发送至 ${maskPhone(phone.e164)}，5分钟内有效`,
+          },
+          (sent) => renderPage(ctx, deps, 'login', { ...page, ...sent }),
+        );
       }
 
       await deps.limiter.consume(LIMITS.loginPerIp, ctx.ip);
