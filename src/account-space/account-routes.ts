@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { levelName } from '../accounts/levels.js';
 import { shownOnForm } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
 import {
@@ -31,6 +32,7 @@ export function show(ctx: Context, deps: AccountSpaceDeps, view: string, data: R
   ctx.body = deps.views.render(view, {
     csrf: deps.csrf.token(ctx),
     me: deps.accounts.view(session.account),
+    levelName,
     totpOn: !!session.account.totp_enabled_at,
     ...data,
   });
