@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { levelName } from '../accounts/levels.js';
 import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
 import { ACR } from '../oidc/scopes.js';
@@ -8,10 +9,10 @@ import {
   clientNameOf,
   type FlowDeps,
   finishInteraction,
-  finishLogin,
   type Interaction,
   interactionOf,
   renderPage,
+  saveResult,
   withPageErrors,
 } from './flow-kit.js';
 import { registrationState } from './register-routes.js';
@@ -75,7 +76,15 @@ export function realNameRoutes(router: Router, deps: FlowDeps) {
         outcome: 'success',
         accountId: mode.accountId,
       });
-      return complete(deps, ctx, interaction, mode);
+      // Said before the person goes on: the level the sites now see.
+      return complete(deps, ctx, interaction, mode, {
+        title: '实名认证成功',
+        message: `实名认证成功！您的认证等级已提升为${levelName('L2')}，可以在各政务服务网站办理网上业务。${
+          mode.kind === 'registration'
+            ? ''
+            : `“${(await pageOf(deps, interaction, mode)).clientName}”将看到新的认证等级。`
+        }`,
+      });
     });
   });
 
@@ -91,16 +100,25 @@ export function realNameRoutes(router: Router, deps: FlowDeps) {
   });
 }
 
-export async function complete(deps: FlowDeps, ctx: Context, interaction: Interaction, mode: Mode) {
-  if (mode.kind === 'registration') {
-    await deps.flowStates.remove(registrationState(interaction.uid));
-    // The new account proved its phone by SMS a moment ago: that is this session's factor.
-    return finishLogin(ctx, interaction, mode.accountId, ACR.basic, ['sms']);
-  }
-  return finishInteraction(
-    ctx,
-    interaction,
-    { realname: { verified: true } },
-    { mergeWithLastSubmission: true },
-  );
+/**
+ * Ends the 实名认证 step; with `success`, a page says so first and its 继续 goes on to where the
+ * sign-in continues (the result is saved the same way either way).
+ */
+export async function complete(
+  deps: FlowDeps,
+  ctx: Context,
+  interaction: Interaction,
+  mode: Mode,
+  success?: { title: string; message: string },
+) {
+  const result: Interaction['result'] =
+    mode.kind === 'registration'
+      ? // The new account proved its phone by SMS a moment ago: that is this session's factor.
+        { login: { accountId: mode.accountId, acr: ACR.basic, amr: ['sms'], remember: true } }
+      : { realname: { verified: true } };
+  const options = { mergeWithLastSubmission: mode.kind !== 'registration' };
+  if (mode.kind === 'registration') await deps.flowStates.remove(registrationState(interaction.uid));
+  if (!success) return finishInteraction(ctx, interaction, result, options);
+  const continueUrl = await saveResult(interaction, result, options);
+  return renderPage(ctx, deps, 'notice', { ...success, continueUrl });
 }

@@ -52,6 +52,8 @@ describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
     await page.getByLabel('真实姓名').fill('刘备');
     await page.getByLabel('身份证号码').fill(idNumber);
     await page.getByRole('button', { name: '实名认证' }).click();
+    expect(await textOf(page, '[role=status]')).toContain('实名认证成功');
+    await page.getByRole('link', { name: '继续' }).click();
     await page.getByRole('button', { name: '同意' }).click();
     expect(await textOf(page, '#id-token-claims')).toContain('"certification_level": "L2"');
 

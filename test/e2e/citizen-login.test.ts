@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackchannelReceiver, startBackchannelReceiver } from '../support/backchannel-receiver.js';
 import {
   addCitizen,
+  continueFrom,
   latestSmsCode,
   messageOf,
   randomIdNumber,
@@ -157,13 +158,12 @@ describe.each(databaseKinds())(
       const start = await beginAuthorization(ua, l2Site);
       const realname = await submit(ua, start.page, '/login', { login: phone, password: PASSWORD });
       expect(realname.body).toContain('要求实名认证');
-      const done = await submit(
-        ua,
-        realname,
-        '/realname',
-        { real_name: '冯十', id_number: randomIdNumber() },
-        l2Site.redirectUri,
-      );
+      const verified = await submit(ua, realname, '/realname', {
+        real_name: '冯十',
+        id_number: randomIdNumber(),
+      });
+      expect(messageOf(verified)).toContain('实名认证成功');
+      const done = await continueFrom(ua, verified, l2Site.redirectUri);
       const { tokens } = await completeAuthorization(ua, l2Site, start, done);
       expect(tokens!.claims()!['certification_level']).toBe('L2');
 
@@ -320,11 +320,9 @@ describe('the real SMS gateway and identity verifier, as fake servers speaking t
       expect(row.verified_at).toBeNull();
     }
 
-    const ok = await submit(
+    const ok = await continueFrom(
       ua,
-      realname,
-      '/realname',
-      { real_name: known.name, id_number: known.idNumber },
+      await submit(ua, realname, '/realname', { real_name: known.name, id_number: known.idNumber }),
       rp.redirectUri,
     );
     expect(ok.location).toMatch(/^https:\/\/rp\.example\.gov\.cn\/callback\?code=/);
