@@ -111,6 +111,7 @@ export function createApp(deps: AppDeps): Koa {
       certificates: services.certificates,
       bridgeUrl: config.certBridgeUrl,
       alipay: services.alipay,
+      legalPersons: services.legalPersons,
     }).routes(),
   );
   app.use(
