@@ -181,7 +181,7 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
         await screenshot(page, `register-legal-${viewport.name}-1-form`);
         await page.getByRole('button', { name: '实名认证' }).click();
         await page.getByRole('heading', { name: '绑定证书' }).waitFor();
-        expect(await textOf(page, '[role=status]')).toContain('注册成功');
+        expect(await textOf(page, '.message.notice[role=status]')).toContain('注册成功');
         await screenshot(page, `register-legal-${viewport.name}-2-registered`);
         await page.getByRole('button', { name: '跳过此步骤' }).click();
         await page.getByRole('button', { name: '同意' }).click();
