@@ -170,10 +170,13 @@ describe.each(databaseKinds())('忘记密码 in the guide’s three steps (%s)',
       const ua = new UserAgent();
       const step = await identify(ua, await forgotPage(ua, server, rp, tab), fields);
       const wrong = await submit(ua, step, '/forgot/code', { sms_code: '123456' });
+      // 重新发送 within the minute: the same wait, whether or not a code really went out.
+      const resent = await submit(ua, wrong, '/forgot/code', { action: 'resend' });
       answers.push(
-        `${step.status} ${messageOf(step).replace(/\d{3}\*{4}\d{4}/, 'PHONE')} / ${wrong.status} ${messageOf(wrong)}`,
+        `${step.status} ${messageOf(step).replace(/\d{3}\*{4}\d{4}/, 'PHONE')} / ${wrong.status} ${messageOf(wrong)} / ${resent.status} ${messageOf(resent).replace(/\d+秒/, 'N秒')}`,
       );
     }
+    expect(answers[0]).toContain('/ 429 请在N秒后重新获取验证码');
     expect(answers[1]).toBe(answers[0]);
     expect(answers[3]).toBe(answers[2]);
   });
