@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { levelName } from '../accounts/levels.js';
 import { onFormError } from '../http/page-kit.js';
 import type { AccountSession, AccountSpaceDeps } from './account-context.js';
 
@@ -28,6 +29,7 @@ export function show(
   ctx.body = deps.views.render(view, {
     csrf: deps.csrf.token(ctx),
     me: deps.accounts.view(session.account),
+    levelName,
     totpOn: !!session.account.totp_enabled_at,
     ...data,
   });

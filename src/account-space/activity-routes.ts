@@ -1,9 +1,10 @@
 import type Router from '@koa/router';
 import { PasswordWrong } from '../errors.js';
 import { field, rawField } from '../http/body.js';
-import { SCOPE_DESCRIPTIONS, type Scope } from '../oidc/scopes.js';
+import { ENTERPRISE_SCOPE_DESCRIPTIONS, SCOPE_DESCRIPTIONS, type Scope } from '../oidc/scopes.js';
 import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-page.js';
+import { siteAddress } from './used-sites.js';
 
 const EVENT_NAMES: Record<string, string> = {
   login: '登录',
@@ -34,7 +35,14 @@ export function activityRoutes(
   deps: AccountPageDeps &
     Pick<
       AccountSpaceDeps,
-      'accountSpaceClientId' | 'clients' | 'consents' | 'models' | 'revoker' | 'sessionMeta' | 'sms'
+      | 'accountSpaceClientId'
+      | 'clients'
+      | 'consents'
+      | 'models'
+      | 'revoker'
+      | 'sessionMeta'
+      | 'sms'
+      | 'issuer'
     >,
 ) {
   const clientNames = async () => new Map((await deps.clients.list()).map((c) => [c.client_id, c.name]));
@@ -83,18 +91,25 @@ export function activityRoutes(
 
   router.get('/sites', async (ctx) => {
     const session = sessionOf(ctx);
-    const names = await clientNames();
+    const clients = new Map((await deps.clients.list()).map((c) => [c.client_id, c]));
+    const descriptions =
+      session.account.user_type === 'legal_person' ? ENTERPRISE_SCOPE_DESCRIPTIONS : SCOPE_DESCRIPTIONS;
     const sites = (await deps.consents.listFor(session.account.id))
       .filter((c) => c.client_id !== deps.accountSpaceClientId)
-      .map((c) => ({
-        clientId: c.client_id,
-        name: names.get(c.client_id) ?? c.client_id,
-        since: c.updated_at ? beijing(c.updated_at) : '',
-        data: c.scope
-          .split(' ')
-          .filter((s): s is Scope => s in SCOPE_DESCRIPTIONS)
-          .map((s) => SCOPE_DESCRIPTIONS[s]),
-      }));
+      .map((c) => {
+        const client = clients.get(c.client_id);
+        return {
+          clientId: c.client_id,
+          name: client?.name ?? c.client_id,
+          // 切换站点: the site's own address, as registered.
+          url: client && !client.disabled ? siteAddress(client.redirect_uris, deps.issuer) : undefined,
+          since: c.updated_at ? beijing(c.updated_at) : '',
+          data: c.scope
+            .split(' ')
+            .filter((s): s is Scope => s in descriptions)
+            .map((s) => descriptions[s]),
+        };
+      });
     show(ctx, deps, 'account-sites', { title: '已授权网站', sites });
   });
 

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import { maskPhone } from '../accounts/phone.js';
 import { proofOf } from '../certificates/proof-input.js';
 import { AppError, SmsCodeWrong } from '../errors.js';
+import { codeSentTo, rememberCodeSent } from '../flows/code-sending.js';
 import { field } from '../http/body.js';
 import { jsonAnswer } from '../http/page-kit.js';
 import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
@@ -24,15 +25,25 @@ export function certificateSpaceRoutes(
     })),
   });
 
+  const codeState = async (sessionUid: string) => codeSentTo(deps.flowStates, sessionUid, 'cert-bind');
+
   router.get('/certificates', async (ctx) => {
     const session = sessionOf(ctx);
     if (session.account.user_type !== 'legal_person') throw onlyLegalPersons();
+    const sent = await codeState(session.sessionUid);
     show(ctx, deps, 'account-certificates', {
       ...(await listing(session.account.id)),
-      notice: ctx.query['bound'] ? '证书绑定成功，认证等级已提升为 L3' : undefined,
+      ...sent,
+      smsPhoneMasked: maskPhone(session.smsPhone),
+      notice: ctx.query['bound']
+        ? '证书绑定成功，认证等级已提升为高级认证用户（L3）。已登录的网站在下次获取用户信息时即可看到新的认证等级。'
+        : ctx.query['sent'] && sent.smsSent
+          ? `验证码已发送至法定代表人手机 ${maskPhone(session.smsPhone)}，5分钟内有效`
+          : undefined,
     });
   });
 
+  // Each step answers with a redirect to a GET page, so reloading a page never posts again.
   router.post('/certificates/send-sms', async (ctx) => {
     const session = sessionOf(ctx);
     if (session.account.user_type !== 'legal_person') throw onlyLegalPersons();
@@ -40,25 +51,32 @@ export function certificateSpaceRoutes(
       ctx,
       deps,
       'account-certificates',
-      () => listing(session.account.id),
+      async () => ({
+        ...(await listing(session.account.id)),
+        ...(await codeState(session.sessionUid)),
+        smsPhoneMasked: maskPhone(session.smsPhone),
+      }),
       async () => {
         await deps.sms.send({ phone: session.smsPhone, purpose: 'account', ip: ctx.ip });
-        show(ctx, deps, 'account-certificates', {
-          ...(await listing(session.account.id)),
-          smsSent: true,
-          notice: `验证码已发送至法定代表人手机 ${maskPhone(session.smsPhone)}`,
-        });
+        await rememberCodeSent(deps.flowStates, session.sessionUid, 'cert-bind');
+        ctx.status = 303;
+        ctx.redirect('/account/certificates?sent=1');
       },
     );
   });
 
   router.post('/certificates/check-sms', async (ctx) => {
     const session = sessionOf(ctx);
+    if (session.account.user_type !== 'legal_person') throw onlyLegalPersons();
     return act(
       ctx,
       deps,
       'account-certificates',
-      async () => ({ ...(await listing(session.account.id)), smsSent: true }),
+      async () => ({
+        ...(await listing(session.account.id)),
+        ...(await codeState(session.sessionUid)),
+        smsPhoneMasked: maskPhone(session.smsPhone),
+      }),
       async () => {
         await deps.sms.verify({
           phone: session.smsPhone,
@@ -66,16 +84,27 @@ export function certificateSpaceRoutes(
           code: field(ctx, 'sms_code'),
           ip: ctx.ip,
         });
+        // The verified step lasts its ten minutes however often the page is reloaded.
         await deps.flowStates.put('cert-bind', session.sessionUid, { accountId: session.account.id });
-        show(ctx, deps, 'cert', {
-          title: '绑定证书',
-          mode: 'bind',
-          uid: session.sessionUid,
-          endpoint: '/account/certificates',
-          bridgeUrl: deps.bridgeUrl,
-        });
+        ctx.status = 303;
+        ctx.redirect('/account/certificates/bind');
       },
     );
+  });
+
+  router.get('/certificates/bind', async (ctx) => {
+    const session = sessionOf(ctx);
+    if (session.account.user_type !== 'legal_person') throw onlyLegalPersons();
+    const verified = await deps.flowStates.get('cert-bind', session.sessionUid);
+    if (verified?.accountId !== session.account.id) return ctx.redirect('/account/certificates');
+    show(ctx, deps, 'cert', {
+      title: '绑定证书',
+      mode: 'bind',
+      uid: session.sessionUid,
+      endpoint: '/account/certificates',
+      bridgeUrl: deps.bridgeUrl,
+      accountSpace: true,
+    });
   });
 
   router.post('/certificates/challenge', async (ctx) => {

@@ -1,44 +1,79 @@
 import type Router from '@koa/router';
+import { levelName } from '../accounts/levels.js';
 import { maskPhone } from '../accounts/phone.js';
 import { PasswordWrong, SmsCodeWrong } from '../errors.js';
+import { codeSentTo, rememberCodeSent } from '../flows/code-sending.js';
 import { alipayCertifyUrl } from '../flows/methods/alipay/account-space-routes.js';
 import { field, rawField } from '../http/body.js';
-import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
+import {
+  type AccountPageDeps,
+  type AccountSession,
+  type AccountSpaceDeps,
+  accountAudit,
+} from './account-context.js';
 import { act, sessionOf, show } from './account-page.js';
+import { usedSites } from './used-sites.js';
 
 const LEVEL_EXPLANATIONS = [
   {
     level: 'L1',
-    name: '注册未实名',
     allows: '可以登录各政务服务网站、查询公开信息，但不能办理需要实名的网上业务。',
   },
   {
     level: 'L2',
-    name: '实名',
-    allows: '姓名和身份证号码已核验（或支付宝实名认证），可以办理绝大多数网上业务。',
+    allows:
+      '姓名和身份证号码已核验（或支付宝实名认证；法人为机构信息与法定代表人已核验），可以办理绝大多数网上业务。',
   },
-  { level: 'L3', name: '高级（CA）', allows: '法人已绑定数字证书，可以办理要求数字证书的业务。' },
-];
+  { level: 'L3', allows: '法人已绑定数字证书，可以办理要求数字证书的业务。' },
+].map((l) => ({ ...l, name: levelName(l.level) }));
+
+/** Where a new level reaches the sites: at once, wherever they ask for the person's data again. */
+const LEVEL_REACHES_SITES =
+  '已登录的网站无需您重新登录：网站再次获取您的信息或刷新登录状态时即可看到新的认证等级。';
 
 /** 基本信息 and 认证等级 (身份证认证). */
 export function profileRoutes(
   router: Router,
-  deps: AccountPageDeps & Pick<AccountSpaceDeps, 'flowStates' | 'realName' | 'sms' | 'alipay'>,
+  deps: AccountPageDeps &
+    Pick<
+      AccountSpaceDeps,
+      | 'flowStates'
+      | 'realName'
+      | 'sms'
+      | 'alipay'
+      | 'legalPersons'
+      | 'certificates'
+      | 'clients'
+      | 'consents'
+      | 'models'
+      | 'accountSpaceClientId'
+      | 'issuer'
+    >,
 ) {
   const levelPage = () => ({
     title: '认证等级',
     levels: LEVEL_EXPLANATIONS,
     alipayCertifyUrl: alipayCertifyUrl(deps),
   });
+  /** 基本信息: a citizen's own facts, or the enterprise's, and the sites used (切换站点). */
+  const profilePage = async (session: AccountSession) => ({
+    title: '基本信息',
+    levels: LEVEL_EXPLANATIONS,
+    sites: await usedSites(deps, session.account.id),
+    ...(session.account.user_type === 'legal_person'
+      ? {
+          enterprise: await deps.legalPersons.profileOf(session.account.id),
+          certificateCount: (await deps.certificates.list(session.account.id)).length,
+        }
+      : {}),
+  });
 
-  router.get('/', async (ctx) =>
-    show(ctx, deps, 'account-profile', { title: '基本信息', levels: LEVEL_EXPLANATIONS }),
-  );
+  router.get('/', async (ctx) => show(ctx, deps, 'account-profile', await profilePage(sessionOf(ctx))));
 
   // The whole name and ID number, only after the password again.
   router.post('/reveal', async (ctx) => {
     const session = sessionOf(ctx);
-    const page = async () => ({ title: '基本信息', levels: LEVEL_EXPLANATIONS });
+    const page = () => profilePage(session);
     return act(ctx, deps, 'account-profile', page, async () => {
       if (!(await deps.accounts.checkPasswordOf(session.account, rawField(ctx, 'password')))) {
         throw new PasswordWrong();
@@ -49,47 +84,73 @@ export function profileRoutes(
     });
   });
 
-  router.get('/level', async (ctx) =>
-    show(ctx, deps, 'account-level', {
+  /** Where 身份证认证 stands in this session: code sent (and when), code verified. */
+  const levelSteps = async (session: AccountSession) => {
+    const checked = await deps.flowStates.get('id-verify', session.sessionUid);
+    return {
       ...levelPage(),
-      notice: ctx.query['done'] ? '实名认证成功，您的认证等级已提升，各网站下次登录时生效' : undefined,
-    }),
-  );
+      ...(await codeSentTo(deps.flowStates, session.sessionUid, 'id-verify')),
+      smsChecked: checked?.accountId === session.account.id,
+    };
+  };
 
-  // 身份证认证: an SMS code to the account's phone first, then name + ID number.
+  router.get('/level', async (ctx) => {
+    const session = sessionOf(ctx);
+    const steps = await levelSteps(session);
+    show(ctx, deps, 'account-level', {
+      ...steps,
+      notice: ctx.query['done']
+        ? `实名认证成功！您的认证等级已提升为${levelName('L2')}。${LEVEL_REACHES_SITES}`
+        : ctx.query['sent'] && steps.smsSent && !steps.smsChecked
+          ? `验证码已发送至 ${maskPhone(session.smsPhone)}，5分钟内有效`
+          : undefined,
+    });
+  });
+
+  // 身份证认证: an SMS code to the account's phone first, then name + ID number. Each step
+  // answers with a redirect to the GET page, so a reload never posts again.
   router.post('/level/send-sms', async (ctx) => {
     const session = sessionOf(ctx);
-    const page = async () => ({ ...levelPage() });
-    return act(ctx, deps, 'account-level', page, async () => {
-      await deps.sms.send({ phone: session.smsPhone, purpose: 'account', ip: ctx.ip });
-      show(ctx, deps, 'account-level', {
-        ...(await page()),
-        smsSent: true,
-        notice: `验证码已发送至 ${maskPhone(session.smsPhone)}`,
-      });
-    });
+    return act(
+      ctx,
+      deps,
+      'account-level',
+      () => levelSteps(session),
+      async () => {
+        await deps.sms.send({ phone: session.smsPhone, purpose: 'account', ip: ctx.ip });
+        await rememberCodeSent(deps.flowStates, session.sessionUid, 'id-verify');
+        ctx.status = 303;
+        ctx.redirect('/account/level?sent=1');
+      },
+    );
   });
 
   router.post('/level/check-sms', async (ctx) => {
     const session = sessionOf(ctx);
-    const page = async () => ({ ...levelPage(), smsSent: true });
-    return act(ctx, deps, 'account-level', page, async () => {
-      await deps.sms.verify({
-        phone: session.smsPhone,
-        purpose: 'account',
-        code: field(ctx, 'sms_code'),
-        ip: ctx.ip,
-      });
-      await deps.flowStates.put('id-verify', session.sessionUid, { accountId: session.account.id });
-      show(ctx, deps, 'account-level', { ...(await page()), smsChecked: true });
-    });
+    return act(
+      ctx,
+      deps,
+      'account-level',
+      () => levelSteps(session),
+      async () => {
+        await deps.sms.verify({
+          phone: session.smsPhone,
+          purpose: 'account',
+          code: field(ctx, 'sms_code'),
+          ip: ctx.ip,
+        });
+        // The verified step lasts its ten minutes however often the page is reloaded.
+        await deps.flowStates.put('id-verify', session.sessionUid, { accountId: session.account.id });
+        ctx.status = 303;
+        ctx.redirect('/account/level');
+      },
+    );
   });
 
   router.post('/level/verify', async (ctx) => {
     const session = sessionOf(ctx);
     const page = async () => ({
-      ...levelPage(),
-      smsChecked: true,
+      ...(await levelSteps(session)),
       realName: field(ctx, 'real_name'),
       idNumber: field(ctx, 'id_number'),
     });
@@ -103,6 +164,7 @@ export function profileRoutes(
       });
       await deps.flowStates.remove('id-verify', session.sessionUid);
       await accountAudit(deps, ctx, session, { type: 'verification', method: 'id_card', outcome: 'success' });
+      ctx.status = 303;
       ctx.redirect('/account/level?done=1');
     });
   });

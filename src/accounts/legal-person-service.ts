@@ -3,14 +3,29 @@ import { isUniqueViolation } from '../db/unique-violation.js';
 import { AppError, BadInput, Conflict } from '../errors.js';
 import type { EnterpriseVerifier } from '../outside/enterprise/enterprise-verifier.js';
 import type { AccountService } from './account-service.js';
-import { type LegalType, parseCreditCode } from './credit-code.js';
+import { isLegalType, LEGAL_TYPES, type LegalType, parseCreditCode } from './credit-code.js';
 import { parseIdNumber } from './id-number.js';
-import type { LegalPersonRow, LegalPersonStore } from './legal-person-store.js';
+import type {
+  LegalPersonRow,
+  LegalPersonStore,
+  LegalPersonWithRepresentative,
+} from './legal-person-store.js';
+import { maskCreditCode, maskName } from './mask.js';
 import { passwordHasher } from './password-hasher.js';
 import { checkPassword } from './password-policy.js';
+import { maskPhone } from './phone.js';
 
 export const CREDIT_CODE_TAKEN = '该统一社会信用代码已注册，请直接登录或找回密码';
 export const REPRESENTATIVE_NOT_VERIFIED = '法定代表人须先注册自然人账号并完成实名认证';
+
+/** What a legal person's own pages (用户空间, consent) show of it: masked where it identifies. */
+export interface EnterpriseProfile {
+  orgName: string;
+  creditCodeMasked: string;
+  legalType: string;
+  representativeMasked: string;
+  contactPhoneMasked: string;
+}
 
 export interface LegalRegistration {
   legalType: LegalType;
@@ -107,19 +122,35 @@ export class LegalPersonService {
     return this.store.find(accountId);
   }
 
+  async profileOf(accountId: string): Promise<EnterpriseProfile | undefined> {
+    const row = await this.store.findWithRepresentative(accountId);
+    if (!row) return undefined;
+    const identity = this.representativeOf(row);
+    return {
+      orgName: row.org_name,
+      creditCodeMasked: maskCreditCode(row.credit_code),
+      legalType: isLegalType(row.legal_type) ? LEGAL_TYPES[row.legal_type].label : row.legal_type,
+      representativeMasked: identity ? maskName(identity.realName) : '—',
+      contactPhoneMasked: maskPhone(row.contact_phone),
+    };
+  }
+
+  private representativeOf(row: LegalPersonWithRepresentative) {
+    return row.representative_status === 'closed'
+      ? undefined
+      : this.accounts.identityOf({
+          id: row.representative_account_id,
+          real_name: row.representative_real_name,
+          id_number: row.representative_id_number,
+          id_type: row.representative_id_type,
+        });
+  }
+
   /** uscc, org_name, legal_type and the representative's name, for the enterprise scope. */
   async enterpriseOf(accountId: string): Promise<Record<string, unknown> | undefined> {
     const row = await this.store.findWithRepresentative(accountId);
     if (!row) return undefined;
-    const identity =
-      row.representative_status === 'closed'
-        ? undefined
-        : this.accounts.identityOf({
-            id: row.representative_account_id,
-            real_name: row.representative_real_name,
-            id_number: row.representative_id_number,
-            id_type: row.representative_id_type,
-          });
+    const identity = this.representativeOf(row);
     return {
       uscc: row.credit_code,
       org_name: row.org_name,

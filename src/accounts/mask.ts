@@ -8,3 +8,10 @@ export function maskName(name: string): string {
   if (characters.length <= 1) return '*'.repeat(characters.length);
   return `${characters[0]}${'*'.repeat(characters.length - 1)}`;
 }
+
+/** `91350100M000100Y43` → `9135**********0Y43`: a credit code shown like an ID number (first and last four). */
+export function maskCreditCode(code: string): string {
+  const characters = Array.from(code.trim());
+  if (characters.length <= 8) return '*'.repeat(characters.length);
+  return `${characters.slice(0, 4).join('')}${'*'.repeat(characters.length - 8)}${characters.slice(-4).join('')}`;
+}

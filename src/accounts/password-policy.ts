@@ -21,6 +21,9 @@ export const MAX_PASSWORD_LENGTH = 64;
 /** From this length on, one character class is enough. */
 export const LONG_PASSWORD_LENGTH = 15;
 
+/** The rule as the pages show it beside every new-password field. */
+export const PASSWORD_RULE = `${MIN_PASSWORD_LENGTH}至${MAX_PASSWORD_LENGTH}个字符，至少包含数字、字母、符号中的两类（${LONG_PASSWORD_LENGTH}个字符以上不限），不能包含手机号码或身份证号码`;
+
 const MESSAGES: Record<PasswordFailureReason, string> = {
   length: `密码长度应为${MIN_PASSWORD_LENGTH}至${MAX_PASSWORD_LENGTH}个字符`,
   classes: '密码须包含数字、字母、符号中的至少两类',

@@ -2,11 +2,12 @@ import type { Context } from 'koa';
 import type { AccountService } from '../accounts/account-service.js';
 import type { LegalPersonService } from '../accounts/legal-person-service.js';
 import type { LoginGuard } from '../accounts/login-guard.js';
+import { PASSWORD_RULE } from '../accounts/password-policy.js';
 import type { RealNameService } from '../accounts/real-name-service.js';
 import type { TotpService } from '../accounts/totp-service.js';
 import type { AuditEvent, AuditService } from '../audit/audit-service.js';
 import type { Csrf } from '../http/csrf.js';
-import { onFormError } from '../http/page-kit.js';
+import { jsonError, onFormError, wantsJson } from '../http/page-kit.js';
 import type { Views } from '../http/views.js';
 import type { ConsentService } from '../oidc/consent-service.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
@@ -56,6 +57,7 @@ export function renderPage(ctx: Context, deps: PageDeps, view: string, data: Rec
     captchaUrl: `/captcha?t=${Date.now()}`,
     devVerifier: deps.devVerifier,
     alipayConfigured: deps.alipayConfigured,
+    passwordRule: PASSWORD_RULE,
     ...data,
   });
 }
@@ -71,7 +73,9 @@ export function withPageErrors(
   page: Record<string, unknown>,
   action: () => Promise<unknown>,
 ) {
-  return onFormError(ctx, action, (err) => renderPage(ctx, deps, view, { ...page, error: err.userMessage }));
+  return onFormError(ctx, action, (err) =>
+    wantsJson(ctx) ? jsonError(ctx, err) : renderPage(ctx, deps, view, { ...page, error: err.userMessage }),
+  );
 }
 
 /** Records a security event (not a sign-in: completeLogin does those) with the request's address and browser. */

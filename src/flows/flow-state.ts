@@ -86,6 +86,38 @@ export const FLOW_STATES = {
     sealed: false,
     schema: z.object({ accountId: z.string().min(1), sessionUid: z.string().min(1), acr: z.string() }),
   },
+  /**
+   * One 忘记密码 of one interaction, kept server-side so every step is a GET page that can be
+   * reloaded and a wrong new password never costs the SMS code. Sealed: it holds a phone.
+   */
+  forgot: {
+    ttlSeconds: 10 * 60,
+    sealed: true,
+    schema: z.object({
+      kind: z.enum(['person', 'legal']),
+      /** What the person typed, normalised: the national phone number or the credit code. */
+      login: z.string(),
+      /**
+       * What the sends (and their waits and limits) are counted on: the account's phone, or for a
+       * login that names no account a stand-in, so the pages and limits are the same either way.
+       */
+      sendTo: z.string().optional(),
+      /** The account found; absent when the login names none (nothing was delivered). */
+      accountId: z.string().optional(),
+      sentAt: z.number(),
+      step: z.enum(['code', 'password', 'done']),
+    }),
+  },
+  /**
+   * When this page's 获取验证码 last sent (or, for a number the page may not say is unknown,
+   * pretended to send) a code, per interaction or account-space session. `target` is
+   * `purpose:phone`, so sealed.
+   */
+  'sms-sent': {
+    ttlSeconds: 5 * 60,
+    sealed: true,
+    schema: z.object({ target: z.string(), sentAt: z.number() }),
+  },
   /** The demo site: a session its back-channel logout ended. */
   'demo-rp-logout': { ttlSeconds: 24 * 3600, sealed: false, schema: z.object({ at: z.number() }) },
 } as const satisfies Record<string, { ttlSeconds: number; sealed: boolean; schema: z.ZodType }>;

@@ -2,7 +2,12 @@ import Router from '@koa/router';
 import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
-import { SCOPE_DESCRIPTIONS, type Scope, SENSITIVE_SCOPES } from '../oidc/scopes.js';
+import {
+  ENTERPRISE_SCOPE_DESCRIPTIONS,
+  SCOPE_DESCRIPTIONS,
+  type Scope,
+  SENSITIVE_SCOPES,
+} from '../oidc/scopes.js';
 import { auditEvent, renderPage } from './flow-kit.js';
 import { clientNameOf, finishInteraction, interactionOf } from './interaction.js';
 import { legalRegisterRoutes } from './legal-register-routes.js';
@@ -42,9 +47,13 @@ export function interactionRoutes(
         return renderRealName(ctx, deps, interaction);
       case 'consent': {
         const missing = (interaction.prompt.details['missingOIDCScope'] as string[] | undefined) ?? [];
+        // A legal person is asked about the enterprise's data, in the enterprise's words.
+        const accountId = interaction.session?.accountId;
+        const enterprise = accountId ? await deps.legalPersons.profileOf(accountId) : undefined;
+        const descriptions = enterprise ? ENTERPRISE_SCOPE_DESCRIPTIONS : SCOPE_DESCRIPTIONS;
         const scopes = missing
-          .filter((s): s is Scope => s in SCOPE_DESCRIPTIONS)
-          .map((s) => ({ description: SCOPE_DESCRIPTIONS[s], sensitive: SENSITIVE_SCOPES.has(s) }));
+          .filter((s): s is Scope => s in descriptions)
+          .map((s) => ({ description: descriptions[s], sensitive: SENSITIVE_SCOPES.has(s) }));
         // An API's scopes are its own words; the page names the API and lists them as they are.
         const apis = Object.entries(missingResourceScopesOf(interaction.prompt.details)).map(
           ([identifier, apiScopes]) => ({ identifier, scopes: apiScopes.join(' ') }),
@@ -55,6 +64,7 @@ export function interactionRoutes(
           clientName: await clientNameOf(deps, interaction),
           scopes,
           apis,
+          enterprise,
         });
       }
       default:

@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { type PageDeps, renderPage } from './flow-kit.js';
 import { clientNameOf, type Interaction } from './interaction.js';
 import type { LoginMethod, LoginPage, MethodDeps, UserTab } from './methods/login-method.js';
+import { recoveredLogin } from './recovery-routes.js';
 
 /** What the login page shows of one method. */
 interface MethodEntry {
@@ -16,7 +17,7 @@ interface MethodEntry {
  * with a form on the chosen tab, and a link per method with a page of its own.
  */
 export function loginPage(
-  deps: PageDeps & Pick<MethodDeps, 'host' | 'loginGuard'>,
+  deps: PageDeps & Pick<MethodDeps, 'host' | 'loginGuard' | 'flowStates'>,
   methods: readonly LoginMethod[],
 ): LoginPage {
   const entries: MethodEntry[] = methods
@@ -44,9 +45,13 @@ export function loginPage(
       const query = ctx.query['tab'];
       const chosen =
         withForm.find((m) => m.form?.query !== undefined && m.form.query === query) ?? defaultForm;
+      // After 忘记密码: the tab it was done on, with the login filled in.
+      const recovered = ctx.query['reset'] === '1' ? await recoveredLogin(deps, interaction.uid) : undefined;
+      const recoveredMethod = recovered?.tab === 'legal' ? 'credit-code' : 'password';
       renderPage(ctx, deps, 'login', {
         ...(await data(ctx, interaction, chosen?.id ?? '')),
         notice: ctx.query['reset'] === '1' ? '密码已重置，请使用新密码登录' : undefined,
+        ...(recovered && chosen?.id === recoveredMethod ? { login: recovered.login } : {}),
         ...extra,
       });
     },

@@ -1,10 +1,17 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { levelName } from '../accounts/levels.js';
 import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
 import { completeLogin, continueTo } from './complete-login.js';
 import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
-import { clientNameOf, finishInteraction, type Interaction, interactionOf } from './interaction.js';
+import {
+  clientNameOf,
+  finishInteraction,
+  type Interaction,
+  interactionOf,
+  saveResult,
+} from './interaction.js';
 
 type Deps = Pick<
   FlowDeps,
@@ -83,7 +90,15 @@ export function realNameRoutes(router: Router, deps: Deps) {
         outcome: 'success',
         accountId: mode.accountId,
       });
-      return complete(deps, ctx, interaction, mode);
+      // Said before the person goes on: the level the sites now see.
+      return complete(deps, ctx, interaction, mode, {
+        title: '实名认证成功',
+        message: `实名认证成功！您的认证等级已提升为${levelName('L2')}，可以在各政务服务网站办理网上业务。${
+          mode.kind === 'registration'
+            ? ''
+            : `“${(await pageOf(deps, interaction, mode)).clientName}”将看到新的认证等级。`
+        }`,
+      });
     });
   });
 
@@ -99,23 +114,30 @@ export function realNameRoutes(router: Router, deps: Deps) {
   });
 }
 
-export async function complete(deps: Deps, ctx: Context, interaction: Interaction, mode: Mode) {
+/**
+ * Ends the 实名认证 step: a registration signs the new account in through completeLogin, a
+ * sign-in's 实名认证 is saved as its result. With `success`, a page says so first and its 继续
+ * goes on to where the sign-in continues; otherwise the browser goes there at once.
+ */
+export async function complete(
+  deps: Deps,
+  ctx: Context,
+  interaction: Interaction,
+  mode: Mode,
+  success?: { title: string; message: string },
+) {
+  let next: string;
   if (mode.kind === 'registration') {
     await deps.flowStates.remove('register', interaction.uid);
     // The new account proved its phone by SMS a moment ago: that is this session's factor.
-    return continueTo(
-      ctx,
-      await completeLogin(deps, ctx, interaction, {
-        accountId: mode.accountId,
-        verified: ['sms'],
-        method: 'registration',
-      }),
-    );
+    next = await completeLogin(deps, ctx, interaction, {
+      accountId: mode.accountId,
+      verified: ['sms'],
+      method: 'registration',
+    });
+  } else {
+    next = await saveResult(interaction, { realname: { verified: true } }, { mergeWithLastSubmission: true });
   }
-  return finishInteraction(
-    ctx,
-    interaction,
-    { realname: { verified: true } },
-    { mergeWithLastSubmission: true },
-  );
+  if (!success) return continueTo(ctx, next);
+  return renderPage(ctx, deps, 'notice', { ...success, continueUrl: next });
 }

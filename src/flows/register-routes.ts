@@ -4,6 +4,7 @@ import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { BadInput } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
+import { answerCodeSent, codeSentTo } from './code-sending.js';
 import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { clientNameOf, interactionOf } from './interaction.js';
 
@@ -27,40 +28,49 @@ export function registerRoutes(router: Router, deps: FlowDeps) {
     const interaction = await interactionOf(deps, ctx);
     deps.csrf.verify(ctx, field(ctx, '_csrf'));
     const phoneInput = field(ctx, 'phone');
+    const parsed = parseMainlandMobile(phoneInput);
+    const target = parsed.ok ? `register:${parsed.e164}` : undefined;
+    // An error shows everything typed again but the passwords (and the SMS code once it failed).
     const page: Record<string, unknown> = {
       title: '自然人用户注册',
       uid: interaction.uid,
       phone: phoneInput,
       agreed: field(ctx, 'agree') === 'yes',
+      smsCode: field(ctx, 'sms_code'),
+      ...(await codeSentTo(deps.flowStates, interaction.uid, target)),
     };
     return withPageErrors(ctx, deps, 'register', page, async () => {
-      const phone = parseMainlandMobile(phoneInput);
-      if (!phone.ok) throw new BadInput(phone.message);
+      if (!parsed.ok) throw new BadInput(parsed.message);
+      const phone = parsed;
 
       if (field(ctx, 'action') === 'send_sms') {
         await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
-        const { resendAfterSeconds } = await deps.sms.sendForNewAccount({ phone: phone.e164, ip: ctx.ip });
-        return renderPage(ctx, deps, 'register', {
-          ...page,
-          smsSent: true,
-          resendAfterSeconds,
-          notice: `验证码已发送至 ${maskPhone(phone.e164)}，5分钟内有效`,
-        });
+        // A number that already has an account gets a notice instead; the page answers the same.
+        await deps.sms.sendForNewAccount({ phone: phone.e164, ip: ctx.ip });
+        return answerCodeSent(
+          ctx,
+          deps.flowStates,
+          {
+            scope: interaction.uid,
+            target: `register:${phone.e164}`,
+            notice: `验证码已发送至 ${maskPhone(phone.e164)}，5分钟内有效`,
+          },
+          (sent) => renderPage(ctx, deps, 'register', { ...page, ...sent }),
+        );
       }
 
-      page['smsSent'] = true;
       const password = rawField(ctx, 'password');
       const rule = checkPassword(password, { phone: phone.national });
       if (!rule.ok) throw new BadInput(rule.message);
       if (password !== rawField(ctx, 'password_confirm')) throw new BadInput('两次输入的密码不一致');
       if (!page['agreed']) throw new BadInput('请阅读并同意《用户注册协议》');
       // The SMS code proves the phone before anything about its account is said or written.
-      await deps.sms.verify({
-        phone: phone.e164,
-        purpose: 'register',
-        code: field(ctx, 'sms_code'),
-        ip: ctx.ip,
-      });
+      await deps.sms
+        .verify({ phone: phone.e164, purpose: 'register', code: field(ctx, 'sms_code'), ip: ctx.ip })
+        .catch((err: unknown) => {
+          page['smsCode'] = '';
+          throw err;
+        });
       const account = await deps.accounts.addCitizen({ phone: phone.e164, password });
       await deps.flowStates.put('register', interaction.uid, { accountId: account.id });
       await auditEvent(deps, ctx, {

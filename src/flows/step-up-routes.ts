@@ -5,6 +5,7 @@ import { LoginFailed, SessionExpired } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
 import { ACR, type Acr } from '../oidc/scopes.js';
 import { acrBelow, assuranceOf, type Factor, factorsOf } from './assurance.js';
+import { answerCodeSent, codeSentTo } from './code-sending.js';
 import { completeLogin, continueTo, recordLoginFailure } from './complete-login.js';
 import { type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { clientNameOf, type Interaction, interactionOf } from './interaction.js';
@@ -80,16 +81,20 @@ export function stepUpRoutes(router: Router, deps: Deps) {
     const accountId = interaction.session!.accountId;
     const account = await deps.accounts.find(accountId);
     if (!account?.phone) throw new SessionExpired();
-    const page = await pageOf(deps, interaction, account.phone);
+    const page = {
+      ...(await pageOf(deps, interaction, account.phone)),
+      ...(await codeSentTo(deps.flowStates, interaction.uid, 'step_up')),
+    };
     const { factor } = page;
     return withPageErrors(ctx, deps, 'step-up', page, async () => {
       if (factor === 'sms' && field(ctx, 'action') === 'send_sms') {
         await deps.sms.send({ phone: account.phone!, purpose: 'step_up', ip: ctx.ip });
-        return renderPage(ctx, deps, 'step-up', {
-          ...page,
-          smsSent: true,
-          notice: `验证码已发送至 ${page.phoneMasked}`,
-        });
+        return answerCodeSent(
+          ctx,
+          deps.flowStates,
+          { scope: interaction.uid, target: 'step_up', notice: `验证码已发送至 ${page.phoneMasked}` },
+          (sent) => renderPage(ctx, deps, 'step-up', { ...page, ...sent }),
+        );
       }
       if (factor === 'sms') {
         await deps.sms.verify({

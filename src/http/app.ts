@@ -128,6 +128,7 @@ export function createApp(deps: AppDeps): Koa {
       certificates: services.certificates,
       bridgeUrl: config.certBridgeUrl,
       alipay: services.alipay,
+      legalPersons: services.legalPersons,
     }).routes(),
   );
   pages(

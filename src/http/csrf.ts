@@ -14,7 +14,9 @@ export class Csrf {
     return this.mac(browserId(ctx));
   }
 
+  /** `submitted` is the form's field; a page script sends the token as X-CSRF-Token instead. */
   verify(ctx: Context, submitted: unknown): void {
+    submitted = ctx.get('x-csrf-token') || submitted;
     if (typeof submitted !== 'string') throw new CsrfRejected();
     const expected = Buffer.from(this.mac(browserId(ctx)));
     const given = Buffer.from(submitted);

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { z } from 'zod';
-import { type AppError, BadInput, shownOnForm } from '../errors.js';
+import { type AppError, BadInput, shownOnForm, TooManyRequests } from '../errors.js';
 import { field, rawField } from './body.js';
 
 /**
@@ -34,6 +34,24 @@ export async function jsonAnswer(ctx: Context, work: () => Promise<unknown>) {
       ctx.body = { error: err.code, error_description: err.userMessage };
     },
   );
+}
+
+/** A page's script asking in the background (获取验证码): it wants JSON, not the page. */
+export function wantsJson(ctx: Context): boolean {
+  return ctx.accepts('html', 'json') === 'json';
+}
+
+/** A typed error as the JSON a page's script reads: its message, and when to try again. */
+export function jsonError(ctx: Context, err: AppError) {
+  ctx.set('Cache-Control', 'no-store');
+  ctx.status = err.status;
+  ctx.body = {
+    error: err.code,
+    error_description: err.userMessage,
+    ...(err instanceof TooManyRequests && err.retryAfterSeconds
+      ? { retry_after: err.retryAfterSeconds }
+      : {}),
+  };
 }
 
 /**

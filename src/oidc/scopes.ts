@@ -36,6 +36,16 @@ export const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
   admin: '统一身份认证平台的管理接口（仅限运维）',
 };
 
+/** The same for a legal person, whose data are the enterprise's (no phone or ID number of its own). */
+export const ENTERPRISE_SCOPE_DESCRIPTIONS: Record<Scope, string> = {
+  ...SCOPE_DESCRIPTIONS,
+  openid: '本单位的账号标识、用户类型（法人用户）和认证等级',
+  profile: '本单位的名称（企业名称/机构名称）',
+  phone: '手机号码（法人账号无此信息，不会提供）',
+  identity: '身份证号码（法人账号无此信息，不会提供）',
+  enterprise: '本单位的法人信息：统一社会信用代码、机构名称、法人类型、法定代表人姓名',
+};
+
 export const SENSITIVE_SCOPES: ReadonlySet<string> = new Set(['identity']);
 
 export const ACR = {

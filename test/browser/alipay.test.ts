@@ -96,14 +96,14 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
 
     await page.goto(`${server.issuer}/account/level`);
     await signInWithPassword(page, phone, PASSWORD);
-    expect(await textOf(page, '#level')).toBe('L1');
+    expect(await textOf(page, '#level')).toBe('未实名用户（L1）');
     await page.getByRole('link', { name: '支付宝认证' }).click();
     await page.getByRole('heading', { name: '支付宝登录授权' }).waitFor();
     await page.getByRole('button', { name: /李娜/ }).click();
 
     expect(await textOf(page, '[role=status]')).toContain('认证等级为 L2');
     await page.goto(`${server.issuer}/account/level`);
-    expect(await textOf(page, '#level')).toBe('L2');
+    expect(await textOf(page, '#level')).toBe('实名用户（L2）');
 
     await page.goto(`${server.issuer}/account/security`);
     const masked = `2088********${LI_NA.userId.slice(-4)}`;

@@ -52,6 +52,8 @@ describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
     await page.getByLabel('真实姓名').fill('刘备');
     await page.getByLabel('身份证号码').fill(idNumber);
     await page.getByRole('button', { name: '实名认证' }).click();
+    expect(await textOf(page, '[role=status]')).toContain('实名认证成功');
+    await page.getByRole('link', { name: '继续' }).click();
     await page.getByRole('button', { name: '同意' }).click();
     expect(await textOf(page, '#id-token-claims')).toContain('"certification_level": "L2"');
 
@@ -65,11 +67,12 @@ describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
     await page.getByRole('link', { name: '忘记密码' }).click();
     await page.getByLabel('手机号码').fill(phone);
     await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
-    await page.getByRole('button', { name: '获取验证码' }).click();
+    await page.getByRole('button', { name: '下一步' }).click();
     await page.getByLabel('短信验证码').fill((await latestSmsCode(server, phone))!);
+    await page.getByRole('button', { name: '下一步' }).click();
     await page.getByLabel('新密码', { exact: true }).fill(newPassword);
     await page.getByLabel('确认新密码').fill(newPassword);
-    await page.getByRole('button', { name: '重置密码' }).click();
+    await page.getByRole('button', { name: '下一步' }).click();
     expect(await textOf(page, '[role=status]')).toBe('密码已重置，请使用新密码登录');
 
     // Sign in by ID number with the new password.

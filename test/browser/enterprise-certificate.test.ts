@@ -98,13 +98,14 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       await page.getByLabel('统一社会信用代码').fill(CREDIT_CODE);
       await page.getByLabel('法定代表人姓名').fill('陈嘉庚');
       await page.getByLabel('法定代表人身份证号码').fill(idNumber);
-      await page.getByLabel('手机号码').fill(phone);
+      await page.getByLabel('联系手机号码').fill(phone);
       await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
       await page.getByRole('button', { name: '获取验证码' }).click();
       await page.getByLabel('短信验证码').fill((await latestSmsCode(server, phone))!);
       await page.getByLabel('登录密码').fill('Ent-Pass#2024');
       await page.getByLabel('确认密码').fill('Ent-Pass#2024');
-      await page.getByRole('button', { name: '注册' }).click();
+      await page.getByLabel(/我已阅读并同意/).check();
+      await page.getByRole('button', { name: '实名认证' }).click();
 
       // 绑定证书: the page lists the key's certificate through the bridge; the PIN goes to the bridge only.
       await page.getByRole('heading', { name: '绑定证书' }).waitFor();

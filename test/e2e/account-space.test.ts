@@ -86,7 +86,7 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
       id_number: randomIdNumber(),
     });
     expect(done.body).toContain('实名认证成功');
-    expect(done.body).toContain('<strong id="level">L2</strong>');
+    expect(done.body).toContain('<strong id="level">实名用户（L2）</strong>');
   });
 
   it('changes the password: the current one is required, and other sessions end with back-channel logout', async () => {

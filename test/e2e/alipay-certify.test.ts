@@ -169,7 +169,7 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
       const ua = new UserAgent();
       await authorize(ua, rp, { login: { login: phone, password: PASSWORD } });
       const level = await ua.follow(await ua.get(`${server.issuer}/account/level`));
-      expect(level.body).toContain('id="level">L1<');
+      expect(level.body).toContain('id="level">未实名用户（L1）<');
       const back = await authorizeAtAlipay(ua, alipayLinkOf(level, '支付宝认证'), user.userId);
       const page = await ua.get(back.location!);
       expect(page.status).toBe(200);

@@ -151,17 +151,16 @@ describe.each(databaseKinds())('支付宝登录 against the fake Alipay over HTT
     const ua = new UserAgent();
     const start = await beginAuthorization(ua, rp);
     const forgot = await ua.get(new URL(/href="([^"]+\/forgot)"/.exec(start.page.body)![1]!, server.url));
-    const sent = await submit(ua, forgot, '/forgot', {
+    const codeStep = await submit(ua, forgot, '/forgot', {
       phone: user.mobile!,
       captcha: await solveCaptcha(ua, server, forgot),
-      action: 'send_sms',
     });
-    const reset = await submit(ua, sent, '/forgot', {
-      phone: user.mobile!,
+    const passwordStep = await submit(ua, codeStep, '/forgot/code', {
       sms_code: (await latestSmsCode(server, user.mobile!))!,
+    });
+    const reset = await submit(ua, passwordStep, '/forgot/password', {
       password: PASSWORD,
       password_confirm: PASSWORD,
-      action: 'reset',
     });
     expect(messageOf(reset)).toBe('密码已重置，请使用新密码登录');
     const done = await submit(

@@ -333,7 +333,12 @@ describe.each(databaseKinds())('证书登录 and 绑定证书 (%s)', (kind) => {
     const bindPage = await submit(ua, sent, '/account/certificates/check-sms', {
       sms_code: (await latestSmsCode(server, '13911112222'))!,
     });
-    const bound = await proveWith(ua, bindPage, 'bind', another);
+    // The verified step is a page of its own, with the menu and a way back: reloading keeps it.
+    expect(bindPage.url).toBe(`${server.url}/account/certificates/bind`);
+    const reloaded = await ua.get(bindPage.url);
+    expect(reloaded.body).toContain('用户空间');
+    expect(reloaded.body).toContain('返回CA认证');
+    const bound = await proveWith(ua, reloaded, 'bind', another);
     expect(bound.json['redirectTo']).toBe('/account/certificates?bound=1');
     const listed = await ua.get(`${server.url}/account/certificates?bound=1`);
     expect(listed.body.match(/解除绑定/g)).toHaveLength(4);

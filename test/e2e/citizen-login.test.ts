@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackchannelReceiver, startBackchannelReceiver } from '../support/backchannel-receiver.js';
 import {
   addCitizen,
+  continueFrom,
   latestSmsCode,
   messageOf,
   randomIdNumber,
@@ -80,26 +81,22 @@ describe.each(databaseKinds())(
         const ua = new UserAgent();
         const { page } = await beginAuthorization(ua, rp);
         const forgot = await ua.get(new URL(/href="([^"]+\/forgot)"/.exec(page.body)![1]!, server.url));
-        const sent = await submit(ua, forgot, '/forgot', {
+        const codeStep = await submit(ua, forgot, '/forgot', {
           phone,
           captcha: await solveCaptcha(ua, server, forgot),
-          action: 'send_sms',
+        });
+        const passwordStep = await submit(ua, codeStep, '/forgot/code', {
+          sms_code: (await latestSmsCode(server, phone))!,
         });
         const newPassword = 'New-Secret#2025';
-        const mismatch = await submit(ua, sent, '/forgot', {
-          phone,
-          sms_code: '000000',
+        const mismatch = await submit(ua, passwordStep, '/forgot/password', {
           password: newPassword,
           password_confirm: 'other',
-          action: 'reset',
         });
         expect(messageOf(mismatch)).toBe('两次输入的密码不一致');
-        const back = await submit(ua, sent, '/forgot', {
-          phone,
-          sms_code: (await latestSmsCode(server, phone))!,
+        const back = await submit(ua, passwordStep, '/forgot/password', {
           password: newPassword,
           password_confirm: newPassword,
-          action: 'reset',
         });
         expect(messageOf(back)).toBe('密码已重置，请使用新密码登录');
 
@@ -163,13 +160,12 @@ describe.each(databaseKinds())(
       const start = await beginAuthorization(ua, l2Site);
       const realname = await submit(ua, start.page, '/login', { login: phone, password: PASSWORD });
       expect(realname.body).toContain('要求实名认证');
-      const done = await submit(
-        ua,
-        realname,
-        '/realname',
-        { real_name: '冯十', id_number: randomIdNumber() },
-        l2Site.redirectUri,
-      );
+      const verified = await submit(ua, realname, '/realname', {
+        real_name: '冯十',
+        id_number: randomIdNumber(),
+      });
+      expect(messageOf(verified)).toContain('实名认证成功');
+      const done = await continueFrom(ua, verified, l2Site.redirectUri);
       const { tokens } = await completeAuthorization(ua, l2Site, start, done);
       expect(tokens!.claims()!['certification_level']).toBe('L2');
 
@@ -326,11 +322,9 @@ describe('the real SMS gateway and identity verifier, as fake servers speaking t
       expect(row.verified_at).toBeNull();
     }
 
-    const ok = await submit(
+    const ok = await continueFrom(
       ua,
-      realname,
-      '/realname',
-      { real_name: known.name, id_number: known.idNumber },
+      await submit(ua, realname, '/realname', { real_name: known.name, id_number: known.idNumber }),
       rp.redirectUri,
     );
     expect(ok.location).toMatch(/^https:\/\/rp\.example\.gov\.cn\/callback\?code=/);

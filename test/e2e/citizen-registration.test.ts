@@ -2,6 +2,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   captchaAnswer,
+  continueFrom,
   latestSmsCode,
   messageOf,
   randomIdNumber,
@@ -65,10 +66,13 @@ describe.each(databaseKinds())('注册 and 实名认证 of a citizen (%s)', (kin
     expect(realname.body).toContain('实名认证');
     expect(realname.body).toContain('开发模式');
     const idNumber = randomIdNumber();
-    const done = await submit(ua, realname, '/realname', {
+    const verified = await submit(ua, realname, '/realname', {
       real_name: '孙七',
       id_number: idNumber.toLowerCase(),
     });
+    // 实名认证 says it succeeded, and what the sites now see, before going on.
+    expect(messageOf(verified)).toContain('实名认证成功！您的认证等级已提升为实名用户（L2）');
+    const done = await continueFrom(ua, verified, rp.redirectUri);
     const { tokens } = await completeAuthorization(ua, rp, start, done);
     const claims = tokens!.claims()!;
     expect(claims['certification_level']).toBe('L2');

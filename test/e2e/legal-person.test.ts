@@ -82,6 +82,7 @@ const fields = (rep: Representative, code: string, extra: Record<string, string>
   phone: rep.phone,
   password: PASSWORD,
   password_confirm: PASSWORD,
+  agree: 'yes',
   action: 'register',
   ...extra,
 });

@@ -62,3 +62,24 @@ export async function signInWithPassword(page: Page, login: string, password: st
   await page.getByLabel('密码', { exact: true }).fill(password);
   await page.getByRole('button', { name: '登录' }).click();
 }
+
+/** The two widths the portal's guide is walked at: a desktop and a phone. */
+export const VIEWPORTS = [
+  { name: '1366', width: 1366, height: 768 },
+  { name: '375', width: 375, height: 740 },
+] as const;
+
+/** Where browser tests write their step-by-step screenshots (not committed). */
+export const SCREENSHOT_DIR = process.env['TEST_OUTPUT_DIR'] ?? 'test-output/screenshots';
+
+/** A screenshot of the page as it is now, `<dir>/<name>.png`. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: `${SCREENSHOT_DIR}/${name}.png`, fullPage: true });
+}
+
+/** Script errors the page throws from now on: a walk through the guide must meet none. */
+export function pageErrorsOf(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  return errors;
+}

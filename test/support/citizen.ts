@@ -67,3 +67,14 @@ export async function solveCaptcha(ua: UserAgent, server: TestServer, page: Page
   await ua.get(new URL(src ?? '/captcha', server.url));
   return captchaAnswer(ua, server);
 }
+
+/** A page that says what succeeded (实名认证成功) before the sign-in goes on: its 继续, followed. */
+export async function continueFrom(
+  ua: UserAgent,
+  page: PageResponse,
+  stopAt?: string,
+): Promise<PageResponse> {
+  const href = /<a href="([^"]+)" class="button primary">继续<\/a>/.exec(page.body)?.[1];
+  if (!href) throw new Error(`no 继续 on the page: ${page.status} ${page.body.slice(0, 300)}`);
+  return ua.follow(await ua.get(new URL(href.replaceAll('&amp;', '&'), page.url)), stopAt);
+}

@@ -1,4 +1,10 @@
 // Progressive enhancement only: every form works without this script.
+
+/** A new captcha picture (the server makes a new captcha with each load). */
+function refreshCaptcha(scope) {
+  for (const img of scope.querySelectorAll('img[data-refresh]')) img.src = `/captcha?t=${Date.now()}`;
+}
+
 for (const img of document.querySelectorAll('img[data-refresh]')) {
   const refresh = (event) => {
     event?.preventDefault();
@@ -7,21 +13,104 @@ for (const img of document.querySelectorAll('img[data-refresh]')) {
   img.addEventListener('click', refresh);
   for (const link of document.querySelectorAll('[data-refresh-link]')) link.addEventListener('click', refresh);
 }
-for (const button of document.querySelectorAll('button[data-countdown]')) {
-  let left = Number(button.dataset.countdown);
-  if (left > 0) {
-    const label = button.textContent;
-    button.disabled = true;
-    const tick = () => {
-      if (left <= 0) {
-        button.disabled = false;
-        button.textContent = label;
-        return;
+
+/**
+ * 重新发送 only after the interval: the button counts down from `seconds`, and the captcha of its
+ * form (needed again only to re-send) stays out of the way until then.
+ */
+function countDown(button, seconds) {
+  const captcha = button.form?.querySelector('[data-captcha]');
+  let left = Math.ceil(Number(seconds) || 0);
+  clearTimeout(button.countdownTimer);
+  if (left <= 0) return;
+  button.disabled = true;
+  if (captcha && button.hasAttribute('data-sms-send')) captcha.hidden = true;
+  const tick = () => {
+    if (left <= 0) {
+      button.disabled = false;
+      button.textContent = '重新发送';
+      if (captcha?.hidden) {
+        captcha.hidden = false;
+        refreshCaptcha(captcha);
       }
-      button.textContent = `${left}秒后重新发送`;
-      left -= 1;
-      setTimeout(tick, 1000);
-    };
-    tick();
-  }
+      return;
+    }
+    button.textContent = `${left}秒后重新发送`;
+    left -= 1;
+    button.countdownTimer = setTimeout(tick, 1000);
+  };
+  tick();
+}
+
+for (const button of document.querySelectorAll('button[data-countdown]')) {
+  countDown(button, button.dataset.countdown);
+}
+
+/**
+ * 获取验证码 in the background: the form is not reloaded, so nothing typed (passwords included)
+ * is lost. The CSRF token goes in a header; passwords are not sent, since sending a code does
+ * not need them.
+ */
+for (const button of document.querySelectorAll('button[data-sms-send]')) {
+  const form = button.form;
+  const status = form?.querySelector('[data-sms-status]');
+  if (!form || !status) continue;
+  const say = (text, isError) => {
+    status.textContent = text;
+    status.classList.toggle('error', isError);
+    status.setAttribute('role', isError ? 'alert' : 'status');
+    status.hidden = !text;
+  };
+  button.addEventListener('click', async (event) => {
+    event.preventDefault();
+    if (button.disabled) return;
+    const body = new URLSearchParams();
+    for (const element of form.elements) {
+      if (!element.name || element.name === '_csrf' || element.type === 'password') continue;
+      if (element.type === 'submit' || ((element.type === 'checkbox' || element.type === 'radio') && !element.checked))
+        continue;
+      body.append(element.name, element.value);
+    }
+    body.set('action', 'send_sms');
+    button.disabled = true;
+    say('', false);
+    let answer = {};
+    let ok = false;
+    try {
+      // form.action would be the buttons named "action", not the attribute.
+      const res = await fetch(form.getAttribute('action'), {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: {
+          accept: 'application/json',
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-csrf-token': form.elements.namedItem('_csrf')?.value ?? '',
+        },
+        body,
+      });
+      ok = res.ok;
+      answer = await res.json().catch(() => ({}));
+    } catch {
+      answer = { error_description: '网络连接失败，请稍后重试' };
+    }
+    const captcha = form.querySelector('[data-captcha]');
+    const captchaInput = captcha?.querySelector('input');
+    if (ok) {
+      // An earlier answer of the page (say, 注册 pressed too soon) no longer applies.
+      for (const stale of document.querySelectorAll('main > .message.error')) stale.remove();
+      say(answer.notice ?? '验证码已发送', false);
+      if (captchaInput) captchaInput.value = '';
+      countDown(button, answer.resendAfterSeconds ?? 60);
+      form.querySelector('input[name=sms_code]')?.focus();
+      return;
+    }
+    say(answer.error_description ?? '发送失败，请稍后重试', true);
+    // The attempt used the captcha up: a new one.
+    if (captcha) {
+      if (captchaInput) captchaInput.value = '';
+      refreshCaptcha(captcha);
+    }
+    button.disabled = false;
+    if (answer.retry_after) countDown(button, answer.retry_after);
+  });
 }

@@ -8,6 +8,7 @@ import type { AlipayProfile, PendingAlipayLogin } from '../../../federation/alip
 import { field, parseBody, rawField } from '../../../http/body.js';
 import { browserId } from '../../../http/browser-id.js';
 import { LIMITS } from '../../../ops/rate-limiter.js';
+import { answerCodeSent, codeSentTo } from '../../code-sending.js';
 import { recordLoginFailure } from '../../complete-login.js';
 import { renderPage, withPageErrors } from '../../flow-kit.js';
 import { clientNameOf, type Interaction, interactionOf } from '../../interaction.js';
@@ -108,19 +109,19 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
         if (!parsed.ok) throw new BadInput(parsed.message);
         if (field(ctx, 'action') === 'send_sms') {
           await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
-          const { resendAfterSeconds } = await deps.sms.send({
-            phone: parsed.e164,
-            purpose: 'register',
-            ip: ctx.ip,
-          });
-          return renderPage(ctx, deps, 'alipay-register', {
-            ...page,
-            smsSent: true,
-            resendAfterSeconds,
-            notice: `验证码已发送至 ${maskPhone(parsed.e164)}，5分钟内有效`,
-          });
+          await deps.sms.send({ phone: parsed.e164, purpose: 'register', ip: ctx.ip });
+          return answerCodeSent(
+            ctx,
+            deps.flowStates,
+            {
+              scope: interaction.uid,
+              target: `register:${parsed.e164}`,
+              notice: `验证码已发送至 ${maskPhone(parsed.e164)}，5分钟内有效`,
+            },
+            (sent) => renderPage(ctx, deps, 'alipay-register', { ...page, ...sent }),
+          );
         }
-        page['smsSent'] = true;
+        Object.assign(page, await codeSentTo(deps.flowStates, interaction.uid, `register:${parsed.e164}`));
         if (!page['agreed']) throw new BadInput('请阅读并同意《用户注册协议》');
         await deps.sms.verify({
           phone: parsed.e164,
@@ -184,18 +185,22 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
       let method: 'pwd' | 'sms';
       if (action === 'send_sms') {
         await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
-        const { resendAfterSeconds } = await deps.sms.send({ phone, purpose: 'login', ip: ctx.ip });
-        return renderPage(ctx, deps, 'alipay-link', {
-          ...page,
-          smsSent: true,
-          resendAfterSeconds,
-          notice: `验证码已发送至 ${maskPhone(phone)}，5分钟内有效`,
-        });
+        await deps.sms.send({ phone, purpose: 'login', ip: ctx.ip });
+        return answerCodeSent(
+          ctx,
+          deps.flowStates,
+          {
+            scope: interaction.uid,
+            target: `login:${phone}`,
+            notice: `验证码已发送至 ${maskPhone(phone)}，5分钟内有效`,
+          },
+          (sent) => renderPage(ctx, deps, 'alipay-link', { ...page, ...sent }),
+        );
       }
       await deps.limiter.consume(LIMITS.loginPerIp, ctx.ip);
       await deps.limiter.consume(LIMITS.loginPerAccount, account.id);
       if (action === 'sms') {
-        page['smsSent'] = true;
+        Object.assign(page, await codeSentTo(deps.flowStates, interaction.uid, `login:${phone}`));
         await deps.sms.verify({ phone, purpose: 'login', code: field(ctx, 'sms_code'), ip: ctx.ip });
         method = 'sms';
       } else {

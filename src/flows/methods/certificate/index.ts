@@ -67,7 +67,8 @@ function certificateRoutes(router: Router, deps: Deps) {
   router.get('/interaction/:uid/cert/bind', async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
     await registeredAccount(interaction.uid);
-    page(ctx, interaction.uid, 'bind');
+    // Only a registration just finished comes here: say that it succeeded.
+    page(ctx, interaction.uid, 'bind', { registered: true });
   });
 
   router.post('/interaction/:uid/cert/challenge', parseBody, async (ctx) => {

@@ -4,6 +4,7 @@ import { BadInput, LoginFailed } from '../../../errors.js';
 import { field, parseBody } from '../../../http/body.js';
 import { browserId } from '../../../http/browser-id.js';
 import { LIMITS } from '../../../ops/rate-limiter.js';
+import { answerCodeSent, codeSentTo } from '../../code-sending.js';
 import { completeLogin, continueTo, secondFactorPath } from '../../complete-login.js';
 import { renderPage, withPageErrors } from '../../flow-kit.js';
 import { interactionOf } from '../../interaction.js';
@@ -34,12 +35,21 @@ export const smsMethod: LoginMethod = {
   routes: (router, deps) => smsRoutes(router, deps),
 };
 
+const smsTarget = (input: string) => {
+  const phone = parseMainlandMobile(input);
+  return phone.ok ? `login:${phone.e164}` : undefined;
+};
+
 function smsRoutes(router: Router, deps: Deps) {
   router.post('/interaction/:uid/login-sms', parseBody, async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
     deps.csrf.verify(ctx, field(ctx, '_csrf'));
     const phoneInput = field(ctx, 'phone');
-    const page = { ...(await deps.loginPage.data(ctx, interaction, 'sms')), phone: phoneInput };
+    const page = {
+      ...(await deps.loginPage.data(ctx, interaction, 'sms')),
+      phone: phoneInput,
+      ...(await codeSentTo(deps.flowStates, interaction.uid, smsTarget(phoneInput))),
+    };
     return withPageErrors(ctx, deps, 'login', page, async () => {
       const phone = parseMainlandMobile(phoneInput);
       if (!phone.ok) throw new BadInput(phone.message);
@@ -49,11 +59,16 @@ function smsRoutes(router: Router, deps: Deps) {
         await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
         // Only registered numbers get a message; the answer, waits and limits are the same either way.
         await deps.sms.sendToAccountHolder({ phone: phone.e164, purpose: 'login', ip: ctx.ip });
-        return renderPage(ctx, deps, 'login', {
-          ...page,
-          smsSent: true,
-          notice: `如该手机号已注册，验证码已发送至 ${maskPhone(phone.e164)}，5分钟内有效`,
-        });
+        return answerCodeSent(
+          ctx,
+          deps.flowStates,
+          {
+            scope: interaction.uid,
+            target: `login:${phone.e164}`,
+            notice: `如该手机号已注册，验证码已发送至 ${maskPhone(phone.e164)}，5分钟内有效`,
+          },
+          (sent) => renderPage(ctx, deps, 'login', { ...page, ...sent }),
+        );
       }
 
       await deps.limiter.consume(LIMITS.loginPerIp, ctx.ip);

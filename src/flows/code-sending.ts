@@ -1,0 +1,56 @@
+import type { Context } from 'koa';
+import { rawField } from '../http/body.js';
+import { wantsJson } from '../http/page-kit.js';
+import { SMS_RULES } from '../verification/sms-code-service.js';
+import type { FlowStates } from './flow-state.js';
+
+/**
+ * When this page's 获取验证码 last sent (or, for a number the page may not say is unknown,
+ * pretended to send) a code, per interaction or account-space session (flow state `sms-sent`): a
+ * page shown again after an error counts down from that moment, and only when there was one.
+ * `target` is `purpose:phone`, so a code for one number never starts another's countdown.
+ */
+export async function rememberCodeSent(flowStates: FlowStates, scope: string, target: string) {
+  await flowStates.put('sms-sent', scope, { target, sentAt: Date.now() });
+}
+
+/** Whether a code went to `target` in this flow, and the seconds left before 重新发送. */
+export async function codeSentTo(
+  flowStates: FlowStates,
+  scope: string,
+  target: string | undefined,
+): Promise<{ smsSent: boolean; resendAfterSeconds: number }> {
+  const state = target ? await flowStates.get('sms-sent', scope) : undefined;
+  if (!state || state.target !== target) return { smsSent: false, resendAfterSeconds: 0 };
+  const left = Math.ceil((state.sentAt + SMS_RULES.resendAfterSeconds * 1000 - Date.now()) / 1000);
+  return { smsSent: true, resendAfterSeconds: Math.max(0, left) };
+}
+
+/**
+ * The answer to 获取验证码 once the code is on its way: JSON to the page's script, which keeps
+ * the form as typed; without the script, the page again (a browser does not get passwords back
+ * from a server, so it says they must be typed again).
+ */
+export async function answerCodeSent(
+  ctx: Context,
+  flowStates: FlowStates,
+  sent: { scope: string; target: string; notice: string },
+  render: (extra: Record<string, unknown>) => void,
+) {
+  await rememberCodeSent(flowStates, sent.scope, sent.target);
+  const resendAfterSeconds = SMS_RULES.resendAfterSeconds;
+  if (wantsJson(ctx)) {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { notice: sent.notice, resendAfterSeconds };
+    return;
+  }
+  const passwordsTyped = ['password', 'password_confirm'].some((name) => rawField(ctx, name) !== '');
+  render({
+    smsSent: true,
+    resendAfterSeconds,
+    notice: sent.notice,
+    ...(passwordsTyped
+      ? { passwordsCleared: '为保护您的密码，页面刷新后不保留已输入的密码，请重新输入登录密码和确认密码。' }
+      : {}),
+  });
+}

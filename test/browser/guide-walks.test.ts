@@ -1,0 +1,266 @@
+import { readFileSync } from 'node:fs';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomCreditCode } from '../../src/pki/test-support.js';
+import {
+  captchaAnswerIn,
+  chromiumAvailable,
+  launchChromium,
+  pageErrorsOf,
+  SCREENSHOT_DIR,
+  screenshot,
+  signInWithPassword,
+  startDemoServer,
+  textOf,
+  VIEWPORTS,
+} from '../support/browser.js';
+import { addCitizen, latestSmsCode, randomIdNumber } from '../support/citizen.js';
+import type { TestServer } from '../support/server.js';
+
+const PASSWORD = 'Bao-Zheng#2024';
+const NEW_PASSWORD = 'Hai-Rui#2025';
+
+/**
+ * The portal guide's walks through 忘记密码 (自然人 and 法人), 法人注册 and the enterprise's
+ * 用户空间 (CA认证 included), at a desktop and a phone width, a screenshot of each step.
+ */
+describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at both widths', () => {
+  let server: TestServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await startDemoServer();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  /** A fresh browser profile at one width; every page it opens must throw no script error. */
+  async function withBrowser(
+    viewport: (typeof VIEWPORTS)[number],
+    walk: (page: Page, context: BrowserContext) => Promise<void>,
+  ) {
+    const context = await browser.newContext({
+      viewport: { width: viewport.width, height: viewport.height },
+    });
+    const page = await context.newPage();
+    const errors = pageErrorsOf(page);
+    try {
+      await walk(page, context);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }
+
+  /** An enterprise under a real-name representative, registered through the service. */
+  async function enterprise() {
+    const idNumber = randomIdNumber('19680808');
+    const rep = await addCitizen(server, PASSWORD, { realName: '包拯', idNumber });
+    const creditCode = randomCreditCode();
+    const registration = {
+      legalType: 'enterprise' as const,
+      orgName: '开封府示范有限公司',
+      creditCode,
+      representativeName: '包拯',
+      representativeIdNumber: idNumber,
+      contactPhone: `+86${rep.phone}`,
+      password: PASSWORD,
+    };
+    const legalPersons = server.services.legalPersons;
+    await legalPersons.register(registration, await legalPersons.check(registration));
+    return { rep, creditCode, idNumber };
+  }
+
+  const toLogin = async (page: Page) => {
+    await page.goto(`${server.issuer}/dev/rp/`);
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByRole('heading', { name: '用户登录' }).waitFor();
+  };
+
+  it('忘记密码 (自然人): 手机号码 + 图片验证码 → 下一步 → 短信验证码 → 下一步 → 新密码 → 下一步', async () => {
+    const shots: string[] = [];
+    for (const viewport of VIEWPORTS) {
+      const { phone } = await addCitizen(server, PASSWORD);
+      await withBrowser(viewport, async (page) => {
+        const shot = async (step: string) => {
+          const name = `forgot-person-${viewport.name}-${step}`;
+          await screenshot(page, name);
+          if (viewport.name === '375') shots.push(name);
+        };
+        await toLogin(page);
+        await page.getByRole('link', { name: '忘记密码' }).click();
+        await page.getByLabel('手机号码').fill(phone);
+        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
+        await shot('1-phone');
+        await page.getByRole('button', { name: '下一步' }).click();
+
+        await page.getByLabel('短信验证码').fill((await latestSmsCode(server, phone))!);
+        await shot('2-code');
+        await page.getByRole('button', { name: '下一步' }).click();
+
+        // A password the rule refuses: the rule is beside the field, and the step stays.
+        expect(await textOf(page, '#password-rule')).toContain('8至64个字符');
+        await page.getByLabel('新密码', { exact: true }).fill('12345678');
+        await page.getByLabel('确认新密码').fill('12345678');
+        await page.getByRole('button', { name: '下一步' }).click();
+        await page.locator('[role=alert]').waitFor();
+        await page.getByLabel('新密码', { exact: true }).fill(NEW_PASSWORD);
+        await page.getByLabel('确认新密码').fill(NEW_PASSWORD);
+        await shot('3-password');
+        await page.getByRole('button', { name: '下一步' }).click();
+
+        // Back at 自然人用户登录, the phone filled in.
+        expect(await textOf(page, '[role=status]')).toBe('密码已重置，请使用新密码登录');
+        expect(await page.getByLabel('手机号码/身份证号码').inputValue()).toBe(phone);
+        await shot('4-login');
+        await page.getByLabel('密码', { exact: true }).fill(NEW_PASSWORD);
+        await page.getByRole('button', { name: '登录' }).click();
+        await page.getByRole('button', { name: '同意' }).click();
+        await page.locator('#id-token-claims').waitFor();
+      });
+    }
+    await sideBySide(shots.slice(0, 3), 'readme-forgot-steps');
+  });
+
+  it('忘记密码 (法人): 统一社会信用代码 → the enterprise’s contact phone → the enterprise’s password only', async () => {
+    for (const viewport of VIEWPORTS) {
+      const { rep, creditCode } = await enterprise();
+      await withBrowser(viewport, async (page) => {
+        await toLogin(page);
+        await page.getByRole('link', { name: '法人用户登录' }).click();
+        await page.getByRole('link', { name: '忘记密码' }).click();
+        await page.getByLabel('统一社会信用代码').fill(creditCode);
+        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
+        await screenshot(page, `forgot-legal-${viewport.name}-1-credit-code`);
+        await page.getByRole('button', { name: '下一步' }).click();
+        expect(await textOf(page, '[role=status]')).toContain('法定代表人手机');
+        await page.getByLabel('短信验证码').fill((await latestSmsCode(server, rep.phone))!);
+        await screenshot(page, `forgot-legal-${viewport.name}-2-code`);
+        await page.getByRole('button', { name: '下一步' }).click();
+        await page.getByLabel('新密码', { exact: true }).fill(NEW_PASSWORD);
+        await page.getByLabel('确认新密码').fill(NEW_PASSWORD);
+        await screenshot(page, `forgot-legal-${viewport.name}-3-password`);
+        await page.getByRole('button', { name: '下一步' }).click();
+
+        // Back at 法人用户登录 with the credit code filled in.
+        expect(await textOf(page, '[role=status]')).toBe('密码已重置，请使用新密码登录');
+        expect(await page.getByLabel('统一社会信用代码').inputValue()).toBe(creditCode);
+        await screenshot(page, `forgot-legal-${viewport.name}-4-login`);
+      });
+      // The representative's own password did not change.
+      const representative = await server.services.accounts.findByPhone(`+86${rep.phone}`);
+      expect(await server.services.accounts.checkPasswordOf(representative!, PASSWORD)).toBe(true);
+    }
+  });
+
+  it('法人注册 ends with 实名认证 and a 绑定证书 page that says 注册成功', async () => {
+    for (const viewport of VIEWPORTS) {
+      const idNumber = randomIdNumber('19720202');
+      const rep = await addCitizen(server, PASSWORD, { realName: '寇准', idNumber });
+      await withBrowser(viewport, async (page) => {
+        await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
+        await page.getByRole('link', { name: '注册' }).click();
+        await page.getByRole('link', { name: /法人用户/ }).click();
+        await page.getByLabel('法人类型').selectOption('enterprise');
+        await page.getByLabel('企业名称/机构名称').fill('华州示范有限公司');
+        await page.getByLabel('统一社会信用代码').fill(randomCreditCode());
+        await page.getByLabel('法定代表人姓名').fill('寇准');
+        await page.getByLabel('法定代表人身份证号码').fill(idNumber);
+        await page.getByLabel('联系手机号码').fill(rep.phone);
+        await page.getByLabel('登录密码').fill(PASSWORD);
+        await page.getByLabel('确认密码').fill(PASSWORD);
+        expect(await textOf(page, '#password-rule')).toContain('8至64个字符');
+        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
+        await page.getByRole('button', { name: '获取验证码' }).click();
+        await page.getByRole('button', { name: /秒后重新发送/ }).waitFor();
+        await page.getByLabel('短信验证码').fill((await latestSmsCode(server, rep.phone))!);
+        await page.getByLabel(/我已阅读并同意/).check();
+        await screenshot(page, `register-legal-${viewport.name}-1-form`);
+        await page.getByRole('button', { name: '实名认证' }).click();
+        await page.getByRole('heading', { name: '绑定证书' }).waitFor();
+        expect(await textOf(page, '.message.notice[role=status]')).toContain('注册成功');
+        await screenshot(page, `register-legal-${viewport.name}-2-registered`);
+        await page.getByRole('button', { name: '跳过此步骤' }).click();
+        await page.getByRole('button', { name: '同意' }).click();
+        expect(await textOf(page, '#id-token-claims')).toContain('"user_type": "legal_person"');
+      });
+    }
+  });
+
+  it('法人 用户空间: the enterprise’s 基本信息, then 认证等级 → CA认证 → 短信验证码 → 绑定证书, with the menu and a way back', async () => {
+    for (const viewport of VIEWPORTS) {
+      const { rep, creditCode } = await enterprise();
+      await withBrowser(viewport, async (page) => {
+        await page.goto(`${server.issuer}/account`);
+        await page.getByRole('link', { name: '法人用户登录' }).click();
+        await page.getByLabel('统一社会信用代码').fill(creditCode);
+        await page.getByLabel('密码', { exact: true }).fill(PASSWORD);
+        await page.getByRole('button', { name: '登录' }).click();
+        await page.getByRole('heading', { name: '基本信息' }).waitFor();
+        expect(await textOf(page, '#org-name')).toBe('开封府示范有限公司');
+        expect(await textOf(page, '#level')).toBe('实名用户（L2）');
+        await screenshot(page, `legal-space-${viewport.name}-1-profile`);
+
+        await page.getByRole('link', { name: '认证等级' }).click();
+        await page.getByRole('link', { name: 'CA认证' }).click();
+        await page.getByRole('button', { name: '获取验证码' }).click();
+        await page.getByLabel('短信验证码').fill((await latestSmsCode(server, rep.phone))!);
+        await screenshot(page, `legal-space-${viewport.name}-2-ca-code`);
+        await page.getByRole('button', { name: '下一步' }).click();
+        await page.getByRole('heading', { name: '绑定证书' }).waitFor();
+        // Reloading keeps the verified step; the menu and the way back are there.
+        await page.reload();
+        await page.getByRole('heading', { name: '绑定证书' }).waitFor();
+        await page.getByRole('navigation', { name: '用户空间' }).waitFor();
+        await screenshot(page, `legal-space-${viewport.name}-3-bind`);
+        await page.getByRole('link', { name: '← 返回CA认证' }).click();
+        await page.getByRole('heading', { name: '高级认证 · CA认证' }).waitFor();
+      });
+    }
+  });
+
+  it('a citizen hears that 实名认证 succeeded, and an L1 citizen’s 基本信息 offers 去认证', async () => {
+    for (const viewport of VIEWPORTS) {
+      const { phone } = await addCitizen(server, PASSWORD);
+      await withBrowser(viewport, async (page) => {
+        await page.goto(`${server.issuer}/account`);
+        await signInWithPassword(page, phone, PASSWORD);
+        expect(await textOf(page, '#level')).toContain('未实名用户（L1）');
+        await screenshot(page, `citizen-space-${viewport.name}-1-profile`);
+        await page.getByRole('link', { name: '去认证' }).click();
+        await page.getByRole('button', { name: '获取验证码' }).click();
+        await page.getByLabel('短信验证码').fill((await latestSmsCode(server, phone))!);
+        await page.getByRole('button', { name: '下一步' }).click();
+        await page.getByLabel('真实姓名').fill('范仲淹');
+        await page.getByLabel('身份证号码').fill(randomIdNumber('19890909'));
+        await page.getByRole('button', { name: '实名认证' }).click();
+        expect(await textOf(page, '[role=status]')).toContain(
+          '实名认证成功！您的认证等级已提升为实名用户（L2）',
+        );
+        await screenshot(page, `citizen-space-${viewport.name}-2-verified`);
+      });
+    }
+  });
+
+  /** Screenshots side by side in one picture (the README's 忘记密码 steps). */
+  async function sideBySide(names: string[], out: string) {
+    const page = await browser.newPage({
+      viewport: { width: 375 * names.length + 16 * (names.length + 1), height: 800 },
+    });
+    try {
+      const images = names
+        .map((n) => readFileSync(`${SCREENSHOT_DIR}/${n}.png`).toString('base64'))
+        .map((b) => `<img src="data:image/png;base64,${b}" style="width:375px;align-self:flex-start">`)
+        .join('');
+      await page.setContent(
+        `<body style="margin:0;padding:16px;display:flex;gap:16px;background:#dde3ea">${images}</body>`,
+      );
+      await screenshot(page, out);
+    } finally {
+      await page.close();
+    }
+  }
+});
