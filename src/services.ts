@@ -6,6 +6,7 @@ import { LegalPersonService } from './accounts/legal-person-service.js';
 import { LegalPersonStore } from './accounts/legal-person-store.js';
 import { LoginGuard } from './accounts/login-guard.js';
 import { RealNameService } from './accounts/real-name-service.js';
+import { RepresentativeConfirmations } from './accounts/representative-confirmation.js';
 import { TotpService } from './accounts/totp-service.js';
 import { TotpStore } from './accounts/totp-store.js';
 import { AdminQueries } from './admin/admin-queries.js';
@@ -68,6 +69,7 @@ export function createServices(config: Config, db: Db, log: Logger) {
   const auditStore = new AuditStore(db);
   const legalPersons = new LegalPersonService(legalPersonStore, accounts, outside.enterprise);
   const audit = new AuditService(auditStore);
+  const sms = new SmsCodeService(new SmsCodeStore(db), outside.sms, limiter, protector);
   return {
     protector,
     legalPersons,
@@ -82,7 +84,8 @@ export function createServices(config: Config, db: Db, log: Logger) {
     realName: new RealNameService(accountStore, accounts, outside.identity, protector),
     loginGuard: new LoginGuard(rateLimits),
     captcha: new CaptchaService(new CaptchaStore(db)),
-    sms: new SmsCodeService(new SmsCodeStore(db), outside.sms, limiter, protector),
+    sms,
+    representativeConfirmations: new RepresentativeConfirmations(legalPersons, sms, limiter, protector),
     flowStates,
     // 支付宝登录 / 支付宝认证; `alipay.configured` is false (no button) without ALIPAY_* settings.
     alipay: new AlipayLinkService(

@@ -2,11 +2,26 @@ import { randomInt } from 'node:crypto';
 import type { DataProtector } from '../crypto/sealed.js';
 import { SmsCodeWrong, TooManyRequests } from '../errors.js';
 import type { RateLimiter } from '../ops/rate-limiter.js';
-import { SMS_TEMPLATE_VERIFICATION_CODE, type SmsGateway, smsText } from '../outside/sms/sms-gateway.js';
+import {
+  SMS_TEMPLATE_VERIFICATION_CODE,
+  type SmsGateway,
+  type SmsMessage,
+  smsText,
+} from '../outside/sms/sms-gateway.js';
 import type { SmsCodeStore } from './sms-code-store.js';
 
 /** What a code may be used for: a registration code can not reset a password. */
-export type SmsPurpose = 'register' | 'login' | 'reset_password' | 'step_up' | 'account';
+export type SmsPurpose =
+  | 'register'
+  | 'login'
+  | 'reset_password'
+  | 'step_up'
+  | 'account'
+  /** 法人注册: the representative's confirmation, sent to their own real-name account's phone. */
+  | 'legal_representative';
+
+/** A message other than the plain verification-code text, built around the fresh code. */
+export type SmsCodeMessage = (code: string) => Pick<SmsMessage, 'templateId' | 'params' | 'text'>;
 
 export const SMS_RULES = {
   ttlSeconds: 5 * 60,
@@ -30,6 +45,8 @@ export class SmsCodeService {
     phone: string;
     purpose: SmsPurpose;
     ip: string;
+    /** Says what the code is for, when the plain text would not (a representative's confirmation). */
+    message?: SmsCodeMessage;
   }): Promise<{ resendAfterSeconds: number }> {
     const last = await this.store.latest(input.phone, input.purpose);
     if (last) {
@@ -55,9 +72,11 @@ export class SmsCodeService {
     try {
       await this.gateway.send({
         phone: input.phone,
-        templateId: SMS_TEMPLATE_VERIFICATION_CODE,
-        params: { code },
-        text: smsText(code),
+        ...(input.message?.(code) ?? {
+          templateId: SMS_TEMPLATE_VERIFICATION_CODE,
+          params: { code },
+          text: smsText(code),
+        }),
       });
     } catch (err) {
       await this.store.remove(id);
