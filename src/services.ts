@@ -5,6 +5,7 @@ import { AccountStore } from './accounts/account-store.js';
 import { LegalPersonService } from './accounts/legal-person-service.js';
 import { LegalPersonStore } from './accounts/legal-person-store.js';
 import { LoginGuard } from './accounts/login-guard.js';
+import { PhoneChangeService } from './accounts/phone-change-service.js';
 import { RealNameService } from './accounts/real-name-service.js';
 import { RepresentativeConfirmations } from './accounts/representative-confirmation.js';
 import { TotpService } from './accounts/totp-service.js';
@@ -86,6 +87,7 @@ export function createServices(config: Config, db: Db, log: Logger) {
     captcha: new CaptchaService(new CaptchaStore(db)),
     sms,
     representativeConfirmations: new RepresentativeConfirmations(legalPersons, sms, limiter, protector),
+    phoneChanges: new PhoneChangeService(accounts, limiter, outside.sms),
     flowStates,
     // 支付宝登录 / 支付宝认证; `alipay.configured` is false (no button) without ALIPAY_* settings.
     alipay: new AlipayLinkService(

@@ -100,6 +100,7 @@ export function createApp(deps: AppDeps): Koa {
       bridgeUrl: config.certBridgeUrl,
       alipay: services.alipay,
       legalPersons: services.legalPersons,
+      phoneChanges: services.phoneChanges,
     }).routes(),
   );
   app.use(
