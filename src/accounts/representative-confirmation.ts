@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { DataProtector } from '../crypto/sealed.js';
 import { SmsCodeWrong, TooManyRequests } from '../errors.js';
 import type { FlowStateOf } from '../flows/flow-state.js';
@@ -105,6 +106,7 @@ export class RepresentativeConfirmations {
     const pending: PendingLegalRegistration = {
       registration,
       representative: representative ?? null,
+      binding: randomBytes(16).toString('base64url'),
       maskedPhone: representative
         ? maskPhone(representative.phone)
         : this.#decoy(registration.representativeName, registration.representativeIdNumber),
@@ -130,6 +132,7 @@ export class RepresentativeConfirmations {
           phone: pending.representative.phone,
           purpose: 'legal_representative',
           ip,
+          binding: pending.binding,
           message: (code) => ({
             templateId: SMS_TEMPLATE_REPRESENTATIVE_CONFIRMATION,
             params: { code, creditCode },
@@ -160,6 +163,7 @@ export class RepresentativeConfirmations {
       phone: pending.representative.phone,
       purpose: 'legal_representative',
       code,
+      binding: pending.binding,
     });
     const accountId = await this.legalPersons.register(
       pending.registration,

@@ -89,6 +89,8 @@ export const FLOW_STATES = {
         passwordHash: z.string(),
       }),
       representative: z.object({ accountId: z.string(), phone: z.string() }).nullable(),
+      /** Random, per form: the representative's code confirms this registration and no other. */
+      binding: z.string(),
       maskedPhone: z.string(),
       sentAt: z.number(),
       sends: z.number().int(),

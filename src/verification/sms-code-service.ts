@@ -47,6 +47,8 @@ export class SmsCodeService {
     ip: string;
     /** Says what the code is for, when the plain text would not (a representative's confirmation). */
     message?: SmsCodeMessage;
+    /** Ties the code to one piece of work (a registration): verify must name the same. */
+    binding?: string;
   }): Promise<{ resendAfterSeconds: number }> {
     const last = await this.store.latest(input.phone, input.purpose);
     if (last) {
@@ -65,7 +67,7 @@ export class SmsCodeService {
     const id = await this.store.insert({
       phone: input.phone,
       purpose: input.purpose,
-      code_hash: this.hash(input.phone, input.purpose, code),
+      code_hash: this.hash(input.phone, input.purpose, code, input.binding),
       expires_at: new Date(Date.now() + SMS_RULES.ttlSeconds * 1000),
       ip: input.ip,
     });
@@ -86,7 +88,7 @@ export class SmsCodeService {
   }
 
   /** Accepts the newest unexpired code for this phone and purpose once; five wrong entries spend it. */
-  async verify(input: { phone: string; purpose: SmsPurpose; code: string }): Promise<void> {
+  async verify(input: { phone: string; purpose: SmsPurpose; code: string; binding?: string }): Promise<void> {
     const row = await this.store.latest(input.phone, input.purpose);
     const usable =
       row &&
@@ -94,14 +96,17 @@ export class SmsCodeService {
       new Date(row.expires_at).getTime() > Date.now() &&
       row.attempts < SMS_RULES.maxWrongEntries;
     if (!row || !usable) throw new SmsCodeWrong();
-    if (!/^\d{6}$/.test(input.code) || this.hash(input.phone, input.purpose, input.code) !== row.code_hash) {
+    if (
+      !/^\d{6}$/.test(input.code) ||
+      this.hash(input.phone, input.purpose, input.code, input.binding) !== row.code_hash
+    ) {
       await this.store.countAttempt(row.id);
       throw new SmsCodeWrong();
     }
     if (!(await this.store.consume(row.id))) throw new SmsCodeWrong();
   }
 
-  private hash(phone: string, purpose: string, code: string): string {
-    return this.protector.blindIndex('sms', `${phone}|${purpose}|${code}`);
+  private hash(phone: string, purpose: string, code: string, binding?: string): string {
+    return this.protector.blindIndex('sms', `${phone}|${purpose}|${code}${binding ? `|${binding}` : ''}`);
   }
 }

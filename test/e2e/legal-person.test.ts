@@ -290,6 +290,25 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
     expect(await server.database.db('legal_persons').where({ credit_code: code }).first()).toBeUndefined();
   });
 
+  it('takes a representative’s code only for the registration it was sent for', async () => {
+    const rep = await representative(server, '海瑞');
+    const first = await toConfirmation(server, rp, rep, randomCreditCode(), randomPhone());
+    // Past the representative phone's 60-second wait, a second registration names them too.
+    await server.database.db('sms_codes').update({ created_at: new Date(Date.now() - 120_000) });
+    const secondCode = randomCreditCode();
+    const second = await toConfirmation(server, rp, rep, secondCode, randomPhone());
+    const [newest] = await outbox(server, rep.phone);
+    expect(newest!.text).toContain(secondCode);
+    const crossed = await submit(first.ua, first.confirm, '/register/legal/confirm', {
+      sms_code: newest!.code!,
+      action: 'confirm',
+    });
+    expect(crossed.status).toBe(400);
+    expect(messageOf(crossed)).toBe('短信验证码错误或已过期');
+    const own = await confirmAsRepresentative(server, second.ua, second.confirm, rep);
+    expect(own.body).toContain('绑定证书');
+  });
+
   it('answers alike for matching and non-matching names and ID numbers, and checks none before the SMS code', async () => {
     const rep = await representative(server, '文天祥');
     const notVerified = await addCitizen(server, PASSWORD);
