@@ -22,7 +22,10 @@ export interface LegalRegistration {
   password: string;
 }
 
-/** A registration whose forms are right, its password hashed: nothing about any person checked yet. */
+/** A registration whose forms are right (normalised): nothing about any person checked yet. */
+export type ValidRegistration = LegalRegistration;
+
+/** … with its password hashed, as it waits for the representative. */
 export interface CheckedRegistration extends Omit<LegalRegistration, 'password'> {
   passwordHash: string;
 }
@@ -46,7 +49,7 @@ export class LegalPersonService {
    * The forms of the enterprise's fields and the password, and whether the credit code is free:
    * nothing here depends on who the representative is, so it may answer before any SMS code.
    */
-  async check(input: LegalRegistration): Promise<CheckedRegistration> {
+  async check(input: LegalRegistration): Promise<ValidRegistration> {
     const orgName = input.orgName.trim();
     if (orgName.length < 2 || orgName.length > 100) throw new BadInput('请输入正确的机构名称');
     const code = parseCreditCode(input.creditCode, input.legalType);
@@ -67,8 +70,13 @@ export class LegalPersonService {
       representativeName,
       representativeIdNumber: id.idNumber,
       contactPhone: input.contactPhone,
-      passwordHash: await passwordHasher.hash(input.password),
+      password: input.password,
     };
+  }
+
+  /** Hashed only once the SMS code was right: argon2id is too dear to spend on any request. */
+  async withPasswordHashed({ password, ...rest }: ValidRegistration): Promise<CheckedRegistration> {
+    return { ...rest, passwordHash: await passwordHasher.hash(password) };
   }
 
   /**

@@ -8,7 +8,7 @@ import {
   SMS_TEMPLATE_REPRESENTATIVE_CONFIRMATION,
 } from '../outside/sms/sms-gateway.js';
 import type { SmsCodeService } from '../verification/sms-code-service.js';
-import type { CheckedRegistration, LegalPersonService } from './legal-person-service.js';
+import type { LegalPersonService, ValidRegistration } from './legal-person-service.js';
 import { maskPhone } from './phone.js';
 
 export type PendingLegalRegistration = FlowStateOf<'legal-confirm'>;
@@ -92,13 +92,14 @@ export class RepresentativeConfirmations {
    * address and per ID number, whether or not it matches), looks the representative up and sends
    * the first code.
    */
-  async begin(registration: CheckedRegistration, ip: string): Promise<PendingLegalRegistration> {
+  async begin(valid: ValidRegistration, ip: string): Promise<PendingLegalRegistration> {
     await this.#limit(LIMITS.representativeChecksPerIp, ip);
     // Keyed by the blind index: rate-limit keys are stored, and an ID number is never stored in clear.
     await this.#limit(
       LIMITS.representativeChecksPerIdNumber,
-      this.protector.blindIndex('legal-rep-check', registration.representativeIdNumber),
+      this.protector.blindIndex('legal-rep-check', valid.representativeIdNumber),
     );
+    const registration = await this.legalPersons.withPasswordHashed(valid);
     const representative = await this.legalPersons.findRepresentative(
       registration.representativeName,
       registration.representativeIdNumber,

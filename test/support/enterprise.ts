@@ -38,5 +38,5 @@ export async function registerEnterpriseUnder(
     checked.representativeIdNumber,
   );
   if (!found) throw new Error('the representative is not a real-name citizen with a phone');
-  return legalPersons.register(checked, found.accountId);
+  return legalPersons.register(await legalPersons.withPasswordHashed(checked), found.accountId);
 }
