@@ -79,6 +79,15 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
       await deps.sms.verify({ phone: phone.e164, purpose: 'register', code: field(ctx, 'sms_code') });
       const pending = await deps.representativeConfirmations.begin(checked, ctx.ip);
       await deps.flowStates.put('legal-confirm', interaction.uid, pending);
+      // The representative's 登录记录 shows every request in their name, confirmed or not.
+      if (pending.representative)
+        await auditEvent(deps, ctx, {
+          type: 'legal_representative_requested',
+          method: 'legal_person',
+          outcome: 'info',
+          accountId: pending.representative.accountId,
+          detail: { creditCode: checked.creditCode },
+        });
       ctx.redirect(`/interaction/${interaction.uid}/register/legal/confirm`);
     });
   });

@@ -162,6 +162,7 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
     expect(space.body).toContain(code);
     const log = await repUa.get(`${server.url}/account/log`);
     expect(log.body).toContain('确认担任法定代表人（法人注册）');
+    expect(log.body).toContain('有人申请以您为法定代表人注册法人账号');
 
     const again = new UserAgent();
     const second = await beginAuthorization(again, rp, { scope: 'openid enterprise' });
@@ -292,6 +293,11 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
     expect(await outbox(server, attackerPhone)).toHaveLength(1);
     expect(await legalPersonsAndAccounts(server)).toEqual(before);
     expect(await server.database.db('legal_persons').where({ credit_code: code }).first()).toBeUndefined();
+    // The stranger's 登录记录 shows the request made in their name, and no confirmation.
+    const strangerAccount = await server.services.accounts.findByPhone(`+86${stranger.phone}`);
+    const events = (await server.services.audit.forAccount(strangerAccount!.id)).map((e) => e.type);
+    expect(events).toContain('legal_representative_requested');
+    expect(events).not.toContain('legal_representative_confirmed');
   });
 
   it('takes a representative’s code only for the registration it was sent for', async () => {
