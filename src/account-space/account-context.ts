@@ -3,6 +3,8 @@ import type { Context } from 'koa';
 import * as oidc from 'openid-client';
 import type { AccountService } from '../accounts/account-service.js';
 import type { AccountRow } from '../accounts/account-store.js';
+import type { LegalPersonService } from '../accounts/legal-person-service.js';
+import type { PhoneChangeService } from '../accounts/phone-change-service.js';
 import type { RealNameService } from '../accounts/real-name-service.js';
 import type { TotpService } from '../accounts/totp-service.js';
 import type { AuditEvent, AuditService } from '../audit/audit-service.js';
@@ -44,6 +46,8 @@ export interface AccountSpaceDeps {
   certificates: CertificateService;
   bridgeUrl: string;
   alipay: AlipayLinkService;
+  legalPersons: LegalPersonService;
+  phoneChanges: PhoneChangeService;
 }
 
 /** What every account-space page uses: drawing it, and auditing what the person did there. */

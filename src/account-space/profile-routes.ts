@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import type { AccountRow } from '../accounts/account-store.js';
 import { maskPhone } from '../accounts/phone.js';
 import { PasswordWrong, SmsCodeWrong } from '../errors.js';
 import { alipayCertifyUrl } from '../flows/methods/alipay/account-space-routes.js';
@@ -23,7 +24,8 @@ const LEVEL_EXPLANATIONS = [
 /** 基本信息 and 认证等级 (身份证认证). */
 export function profileRoutes(
   router: Router,
-  deps: AccountPageDeps & Pick<AccountSpaceDeps, 'flowStates' | 'realName' | 'sms' | 'alipay'>,
+  deps: AccountPageDeps &
+    Pick<AccountSpaceDeps, 'flowStates' | 'realName' | 'sms' | 'alipay' | 'legalPersons'>,
 ) {
   const levelPage = () => ({
     title: '认证等级',
@@ -31,14 +33,29 @@ export function profileRoutes(
     alipayCertifyUrl: alipayCertifyUrl(deps),
   });
 
+  // A citizen sees the enterprises registered with them as legal representative (each one
+  // confirmed by their own SMS code), so one registered in their name would not go unnoticed.
+  const profilePage = async (account: AccountRow) => ({
+    title: '基本信息',
+    levels: LEVEL_EXPLANATIONS,
+    represented:
+      account.user_type === 'natural_person'
+        ? (await deps.legalPersons.representedBy(account.id)).map((e) => ({
+            orgName: e.org_name,
+            creditCode: e.credit_code,
+            since: new Date(e.created_at).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai' }),
+          }))
+        : [],
+  });
+
   router.get('/', async (ctx) =>
-    show(ctx, deps, 'account-profile', { title: '基本信息', levels: LEVEL_EXPLANATIONS }),
+    show(ctx, deps, 'account-profile', await profilePage(sessionOf(ctx).account)),
   );
 
   // The whole name and ID number, only after the password again.
   router.post('/reveal', async (ctx) => {
     const session = sessionOf(ctx);
-    const page = async () => ({ title: '基本信息', levels: LEVEL_EXPLANATIONS });
+    const page = () => profilePage(session.account);
     return act(ctx, deps, 'account-profile', page, async () => {
       if (!(await deps.accounts.checkPasswordOf(session.account, rawField(ctx, 'password')))) {
         throw new PasswordWrong();

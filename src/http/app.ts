@@ -95,6 +95,7 @@ export function createApp(deps: AppDeps): Koa {
       audit: services.audit,
       totp: services.totp,
       legalPersons: services.legalPersons,
+      representativeConfirmations: services.representativeConfirmations,
       devVerifier: services.outside.identity.kind === 'dev',
       alipayConfigured: services.alipay.configured,
       certificates: services.certificates,
@@ -128,6 +129,8 @@ export function createApp(deps: AppDeps): Koa {
       certificates: services.certificates,
       bridgeUrl: config.certBridgeUrl,
       alipay: services.alipay,
+      legalPersons: services.legalPersons,
+      phoneChanges: services.phoneChanges,
     }).routes(),
   );
   pages(
