@@ -407,6 +407,7 @@ function normalised(body: string, masked: string) {
     .replaceAll(masked, 'MASKED')
     .replace(/name="_csrf" value="[^"]*"/g, '')
     .replace(/\/interaction\/[^/"]+/g, '/interaction/UID')
+    .replace(/%2Finteraction%2F[^%"&]+/g, '%2Finteraction%2FUID')
     .replace(/captcha\?t=\d+/g, 'captcha')
     .replace(/nonce="[^"]*"/g, '');
 }

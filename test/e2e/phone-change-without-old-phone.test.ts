@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addCitizen, latestSmsCode, messageOf, randomIdNumber, submit } from '../support/citizen.js';
+import {
+  addCitizen,
+  latestSmsCode,
+  messageOf,
+  randomIdNumber,
+  solveCaptcha,
+  submit,
+} from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import { randomPhone } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -40,7 +47,12 @@ describe.each(databaseKinds())('更换手机号 without the old phone (%s)', (ki
     const ua = new UserAgent();
     const security = await openSecurity(ua, phone);
     expect(security.body).toContain('登录密码（原手机号丢失时填写）');
-    await submit(ua, security, '/account/security/phone/send', { which: 'new', new_phone: next });
+    const sent = await submit(ua, security, '/account/security/phone/send', {
+      which: 'new',
+      new_phone: next,
+      captcha: await solveCaptcha(ua, server, security),
+    });
+    expect(messageOf(sent)).toContain('验证码已发送至');
     const attempt = (extra: Record<string, string>) =>
       submit(ua, security, '/account/security/phone', {
         new_phone: next,
