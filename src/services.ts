@@ -6,7 +6,9 @@ import { IdentityCheckLimits } from './accounts/identity-check-limits.js';
 import { LegalPersonService } from './accounts/legal-person-service.js';
 import { LegalPersonStore } from './accounts/legal-person-store.js';
 import { LoginGuard } from './accounts/login-guard.js';
+import { PhoneChangeService } from './accounts/phone-change-service.js';
 import { RealNameService } from './accounts/real-name-service.js';
+import { RepresentativeConfirmations } from './accounts/representative-confirmation.js';
 import { TotpService } from './accounts/totp-service.js';
 import { TotpStore } from './accounts/totp-store.js';
 import { AdminQueries } from './admin/admin-queries.js';
@@ -79,6 +81,11 @@ export function createServices(config: Config, db: Db, log: Logger) {
     url: config.audit.checkpointUrl,
     log,
   });
+  const sms = new SmsCodeService(new SmsCodeStore(db), outside.sms, limiter, protector, {
+    phoneRegistered: async (phone) => (await accountStore.findByPhone(phone)) !== undefined,
+    checksPerIpPerHour: config.limits.smsChecksPerIpPerHour,
+    newPhoneCodesPerAccountPerDay: config.limits.accountPhoneCodesPerDay,
+  });
   return {
     protector,
     legalPersons,
@@ -103,11 +110,9 @@ export function createServices(config: Config, db: Db, log: Logger) {
     ),
     loginGuard: new LoginGuard(rateLimits),
     captcha: new CaptchaService(new CaptchaStore(db)),
-    sms: new SmsCodeService(new SmsCodeStore(db), outside.sms, limiter, protector, {
-      phoneRegistered: async (phone) => (await accountStore.findByPhone(phone)) !== undefined,
-      checksPerIpPerHour: config.limits.smsChecksPerIpPerHour,
-      newPhoneCodesPerAccountPerDay: config.limits.accountPhoneCodesPerDay,
-    }),
+    sms,
+    representativeConfirmations: new RepresentativeConfirmations(legalPersons, sms, limiter, protector),
+    phoneChanges: new PhoneChangeService(accounts, limiter, outside.sms),
     flowStates,
     // 支付宝登录 / 支付宝认证; `alipay.configured` is false (no button) without ALIPAY_* settings.
     alipay: new AlipayLinkService(

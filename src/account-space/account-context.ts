@@ -4,6 +4,7 @@ import * as oidc from 'openid-client';
 import type { AccountService } from '../accounts/account-service.js';
 import type { AccountRow } from '../accounts/account-store.js';
 import type { LegalPersonService } from '../accounts/legal-person-service.js';
+import type { PhoneChangeService } from '../accounts/phone-change-service.js';
 import type { RealNameService } from '../accounts/real-name-service.js';
 import type { TotpService } from '../accounts/totp-service.js';
 import type { AuditEvent, AuditService } from '../audit/audit-service.js';
@@ -46,6 +47,7 @@ export interface AccountSpaceDeps {
   bridgeUrl: string;
   alipay: AlipayLinkService;
   legalPersons: LegalPersonService;
+  phoneChanges: PhoneChangeService;
 }
 
 /** What every account-space page uses: drawing it, and auditing what the person did there. */

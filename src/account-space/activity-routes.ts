@@ -24,6 +24,8 @@ const EVENT_NAMES: Record<string, string> = {
   identity_revealed: '查看完整实名信息',
   alipay_link: '关联支付宝账户',
   alipay_unlink: '解除支付宝绑定',
+  legal_representative_requested: '有人申请以您为法定代表人注册法人账号（已发送验证码）',
+  legal_representative_confirmed: '确认担任法定代表人（法人注册）',
 };
 
 const beijing = (d: Date | string | number) =>

@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import type { AccountRow } from '../accounts/account-store.js';
 import { levelName } from '../accounts/levels.js';
 import { maskPhone } from '../accounts/phone.js';
 import { PasswordWrong, SmsCodeWrong } from '../errors.js';
@@ -55,6 +56,14 @@ export function profileRoutes(
     levels: LEVEL_EXPLANATIONS,
     alipayCertifyUrl: alipayCertifyUrl(deps),
   });
+  // A citizen sees the enterprises registered with them as legal representative (each one
+  // confirmed by their own SMS code), so one registered in their name would not go unnoticed.
+  const representedOf = async (account: AccountRow) =>
+    (await deps.legalPersons.representedBy(account.id)).map((e) => ({
+      orgName: e.org_name,
+      creditCode: e.credit_code,
+      since: new Date(e.created_at).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai' }),
+    }));
   /** 基本信息: a citizen's own facts, or the enterprise's, and the sites used (切换站点). */
   const profilePage = async (session: AccountSession) => ({
     title: '基本信息',
@@ -65,7 +74,7 @@ export function profileRoutes(
           enterprise: await deps.legalPersons.profileOf(session.account.id),
           certificateCount: (await deps.certificates.list(session.account.id)).length,
         }
-      : {}),
+      : { represented: await representedOf(session.account) }),
   });
 
   router.get('/', async (ctx) => show(ctx, deps, 'account-profile', await profilePage(sessionOf(ctx))));

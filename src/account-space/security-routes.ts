@@ -15,7 +15,8 @@ const passwordWrong = () => new PasswordWrong('当前密码错误');
 /** 安全设置: change password, change phone, 两步验证 (TOTP) on and off. */
 export function securityRoutes(
   router: Router,
-  deps: AccountPageDeps & Pick<AccountSpaceDeps, 'revoker' | 'sms' | 'totp' | 'alipay' | 'captcha'>,
+  deps: AccountPageDeps &
+    Pick<AccountSpaceDeps, 'revoker' | 'sms' | 'totp' | 'alipay' | 'captcha' | 'phoneChanges'>,
 ) {
   const page =
     (ctx: Context, extra: Record<string, unknown> = {}) =>
@@ -87,13 +88,25 @@ export function securityRoutes(
     return act(ctx, deps, 'account-security', page(ctx), async () => {
       const phone = parseMainlandMobile(field(ctx, 'new_phone'));
       if (!phone.ok) throw new BadInput(phone.message);
-      if (field(ctx, 'old_phone_lost') === 'yes') {
-        const identity = deps.accounts.identityOf(session.account);
-        if (!identity) throw new BadInput('未实名认证的账号无法通过实名核验更换手机号，请使用原手机号验证');
-        const sameName = field(ctx, 'real_name') === identity.realName;
-        const sameId = field(ctx, 'id_number').toUpperCase() === identity.idNumber;
-        if (!sameName || !sameId)
-          throw new AppError(400, 'identity_mismatch', '姓名或身份证号码与账号实名信息不一致');
+      const withoutOldPhone = field(ctx, 'old_phone_lost') === 'yes';
+      if (withoutOldPhone) {
+        await deps.phoneChanges
+          .proveWithoutOldPhone(session.account, {
+            password: rawField(ctx, 'phone_password'),
+            realName: field(ctx, 'real_name'),
+            idNumber: field(ctx, 'id_number'),
+          })
+          .catch(async (err: unknown) => {
+            // Every refused try is on the account's 登录记录 (the old phone has had its notice).
+            if (err instanceof AppError)
+              await accountAudit(deps, ctx, session, {
+                type: 'phone_change',
+                outcome: 'failure',
+                method: 'identity',
+                detail: { reason: err.code },
+              });
+            throw err;
+          });
       } else {
         await deps.sms.verify({
           phone: session.smsPhone,
@@ -114,9 +127,10 @@ export function securityRoutes(
       await accountAudit(deps, ctx, session, {
         type: 'phone_change',
         outcome: 'success',
-        method: field(ctx, 'old_phone_lost') === 'yes' ? 'identity' : 'sms',
+        method: withoutOldPhone ? 'identity' : 'sms',
         detail: { phone: maskPhone(phone.e164) },
       });
+      if (withoutOldPhone) await deps.phoneChanges.changed(session.account);
       ctx.redirect('/account/security?changed=phone');
     });
   });

@@ -16,7 +16,6 @@ import { checkPassword } from './password-policy.js';
 import { maskPhone } from './phone.js';
 
 export const CREDIT_CODE_TAKEN = '该统一社会信用代码已注册，请直接登录或找回密码';
-export const REPRESENTATIVE_NOT_VERIFIED = '法定代表人须先注册自然人账号并完成实名认证';
 
 /** What a legal person's own pages (用户空间, consent) show of it: masked where it identifies. */
 export interface EnterpriseProfile {
@@ -33,12 +32,27 @@ export interface LegalRegistration {
   creditCode: string;
   representativeName: string;
   representativeIdNumber: string;
-  /** E.164; the representative's phone, where this account's SMS codes go. */
+  /** E.164; the enterprise's contact phone, verified by its own code, where its SMS codes go. */
   contactPhone: string;
   password: string;
 }
 
-/** 法人注册: under a real-name (L2) representative, checked by the enterprise registry → L2. */
+/** A registration whose forms are right (normalised): nothing about any person checked yet. */
+export type ValidRegistration = LegalRegistration;
+
+/** … with its password hashed, as it waits for the representative. */
+export interface CheckedRegistration extends Omit<LegalRegistration, 'password'> {
+  passwordHash: string;
+}
+
+/** The representative's own real-name account, once name and ID number matched it. */
+export interface Representative {
+  accountId: string;
+  /** E.164: the phone of the representative's account, where the confirmation code goes. */
+  phone: string;
+}
+
+/** 法人注册: under a real-name (L2) representative who confirms, checked by the enterprise registry → L2. */
 export class LegalPersonService {
   constructor(
     private readonly store: LegalPersonStore,
@@ -46,45 +60,67 @@ export class LegalPersonService {
     private readonly verifier: EnterpriseVerifier,
   ) {}
 
-  /** Everything that can be checked before the SMS code is spent. */
-  async check(input: LegalRegistration): Promise<{ creditCode: string; representativeId: string }> {
+  /**
+   * The forms of the enterprise's fields and the password, and whether the credit code is free:
+   * nothing here depends on who the representative is, so it may answer before any SMS code.
+   */
+  async check(input: LegalRegistration): Promise<ValidRegistration> {
     const orgName = input.orgName.trim();
     if (orgName.length < 2 || orgName.length > 100) throw new BadInput('请输入正确的机构名称');
     const code = parseCreditCode(input.creditCode, input.legalType);
     if (!code.ok) throw new BadInput(code.message);
     const rule = checkPassword(input.password, { phone: input.contactPhone.replace(/^\+86/, '') });
     if (!rule.ok) throw new BadInput(rule.message);
+    const representativeName = input.representativeName.trim();
+    if (representativeName.length < 2 || representativeName.length > 30)
+      throw new BadInput('请输入法定代表人姓名');
     const id = parseIdNumber(input.representativeIdNumber);
     if (!id.ok) throw new BadInput(id.message);
-    const representative = await this.accounts.findByLogin(id.idNumber);
-    const identity = representative ? this.accounts.identityOf(representative) : undefined;
-    if (
-      !representative ||
-      !identity ||
-      representative.user_type !== 'natural_person' ||
-      representative.status === 'closed' ||
-      representative.certification_level === 'L1'
-    ) {
-      throw new AppError(400, 'representative_not_verified', REPRESENTATIVE_NOT_VERIFIED);
-    }
-    if (identity.realName !== input.representativeName.trim()) {
-      throw new AppError(400, 'representative_mismatch', '法定代表人姓名与其实名认证信息不一致');
-    }
     if (await this.store.findByCreditCode(code.creditCode))
       throw new Conflict(CREDIT_CODE_TAKEN, 'credit_code_taken');
-    return { creditCode: code.creditCode, representativeId: representative.id };
+    return {
+      legalType: input.legalType,
+      orgName,
+      creditCode: code.creditCode,
+      representativeName,
+      representativeIdNumber: id.idNumber,
+      contactPhone: input.contactPhone,
+      password: input.password,
+    };
   }
 
-  async register(
-    input: LegalRegistration,
-    checked: { creditCode: string; representativeId: string },
-  ): Promise<string> {
+  /** Hashed only once the SMS code was right: argon2id is too dear to spend on any request. */
+  async withPasswordHashed({ password, ...rest }: ValidRegistration): Promise<CheckedRegistration> {
+    return { ...rest, passwordHash: await passwordHasher.hash(password) };
+  }
+
+  /**
+   * The real-name citizen account the name and ID number belong to, with a phone to confirm on;
+   * undefined for every kind of mismatch alike (unknown, not real-name, other name, closed, no
+   * phone). Callers must not let the difference show: see RepresentativeConfirmations.
+   */
+  async findRepresentative(name: string, idNumber: string): Promise<Representative | undefined> {
+    const account = await this.accounts.findByLogin(idNumber);
+    if (
+      account?.user_type !== 'natural_person' ||
+      account.status === 'closed' ||
+      account.certification_level === 'L1' ||
+      !account.phone
+    )
+      return undefined;
+    const identity = this.accounts.identityOf(account);
+    if (!identity || identity.idNumber !== idNumber || identity.realName !== name) return undefined;
+    return { accountId: account.id, phone: account.phone };
+  }
+
+  /** Creates the enterprise's account; only once its representative has confirmed. */
+  async register(input: CheckedRegistration, representativeAccountId: string): Promise<string> {
     const answer = await this.verifier.verify({
-      creditCode: checked.creditCode,
-      orgName: input.orgName.trim(),
+      creditCode: input.creditCode,
+      orgName: input.orgName,
       legalType: input.legalType,
-      representativeName: input.representativeName.trim(),
-      representativeIdNumber: input.representativeIdNumber.trim().toUpperCase(),
+      representativeName: input.representativeName,
+      representativeIdNumber: input.representativeIdNumber,
     });
     if (answer === 'not_found')
       throw new AppError(
@@ -102,12 +138,12 @@ export class LegalPersonService {
     const accountId = randomUUID();
     try {
       await this.store.create(
-        { id: accountId, password_hash: await passwordHasher.hash(input.password) },
+        { id: accountId, password_hash: input.passwordHash },
         {
-          credit_code: checked.creditCode,
-          org_name: input.orgName.trim(),
+          credit_code: input.creditCode,
+          org_name: input.orgName,
           legal_type: input.legalType,
-          representative_account_id: checked.representativeId,
+          representative_account_id: representativeAccountId,
           contact_phone: input.contactPhone,
         },
       );
@@ -116,6 +152,11 @@ export class LegalPersonService {
       throw err;
     }
     return accountId;
+  }
+
+  /** 用户空间 → 我担任法定代表人的法人账号. */
+  representedBy(accountId: string): Promise<LegalPersonRow[]> {
+    return this.store.listByRepresentative(accountId);
   }
 
   find(accountId: string): Promise<LegalPersonRow | undefined> {

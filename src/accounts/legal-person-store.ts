@@ -47,6 +47,11 @@ export class LegalPersonStore {
     return row;
   }
 
+  /** The enterprises whose legal representative this citizen account is, oldest first. */
+  async listByRepresentative(accountId: string): Promise<LegalPersonRow[]> {
+    return this.db('legal_persons').where({ representative_account_id: accountId }).orderBy('created_at');
+  }
+
   async findByCreditCode(creditCode: string): Promise<LegalPersonRow | undefined> {
     return this.db('legal_persons').where({ credit_code: creditCode }).first();
   }

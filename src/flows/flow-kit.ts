@@ -4,6 +4,7 @@ import type { LegalPersonService } from '../accounts/legal-person-service.js';
 import type { LoginGuard } from '../accounts/login-guard.js';
 import { PASSWORD_RULE } from '../accounts/password-policy.js';
 import type { RealNameService } from '../accounts/real-name-service.js';
+import type { RepresentativeConfirmations } from '../accounts/representative-confirmation.js';
 import type { TotpService } from '../accounts/totp-service.js';
 import type { AuditEvent, AuditService } from '../audit/audit-service.js';
 import type { Csrf } from '../http/csrf.js';
@@ -40,6 +41,7 @@ export interface FlowDeps {
   audit: AuditService;
   totp: TotpService;
   legalPersons: LegalPersonService;
+  representativeConfirmations: RepresentativeConfirmations;
   /** The identity verifier is the development one: pages say so. */
   devVerifier: boolean;
   /** Alipay is configured: the login and 实名认证 pages offer 支付宝登录 / 支付宝认证. */

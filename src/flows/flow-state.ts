@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LEGAL_TYPES, type LegalType } from '../accounts/credit-code.js';
 import type { DataProtector } from '../crypto/sealed.js';
 import type { FlowStateStore } from './flow-state-store.js';
 
@@ -69,6 +70,33 @@ export const FLOW_STATES = {
   'id-verify': { ttlSeconds: 600, sealed: false, schema: accountOnly },
   /** 用户空间's own sign-in: where to return after it. */
   'account-login': { ttlSeconds: 600, sealed: false, schema: z.object({ returnTo: z.string() }) },
+  /**
+   * 法人注册 waiting for its legal representative's code: the checked registration (password
+   * hashed), the representative's account when name and ID number matched one (else null, and
+   * nothing was sent), and what the page shows, the same either way.
+   */
+  'legal-confirm': {
+    ttlSeconds: 900,
+    sealed: true,
+    schema: z.object({
+      registration: z.object({
+        legalType: z.enum(Object.keys(LEGAL_TYPES) as [LegalType, ...LegalType[]]),
+        orgName: z.string(),
+        creditCode: z.string(),
+        representativeName: z.string(),
+        representativeIdNumber: z.string(),
+        contactPhone: z.string(),
+        passwordHash: z.string(),
+      }),
+      representative: z.object({ accountId: z.string(), phone: z.string() }).nullable(),
+      /** Random, per form: the representative's code confirms this registration and no other. */
+      binding: z.string(),
+      maskedPhone: z.string(),
+      sentAt: z.number(),
+      sends: z.number().int(),
+      entries: z.number().int(),
+    }),
+  },
   /** A TOTP secret waiting for its first code. */
   'totp-enrol': { ttlSeconds: 600, sealed: true, schema: z.object({ secret: z.string() }) },
   /** 管理后台's sign-in round trip, under its `state`: the PKCE verifier is a secret. */

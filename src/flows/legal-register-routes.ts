@@ -1,18 +1,35 @@
 import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
 import { isLegalType, LEGAL_TYPES } from '../accounts/credit-code.js';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
-import { BadInput } from '../errors.js';
+import {
+  CONFIRMATION_RULES,
+  type PendingLegalRegistration,
+} from '../accounts/representative-confirmation.js';
+import { BadInput, SessionExpired } from '../errors.js';
 import { field, parseBody, rawField } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
+import { formInput } from '../http/page-kit.js';
 import { answerCodeSent, codeSentTo } from './code-sending.js';
 import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { interactionOf } from './interaction.js';
 
 const legalTypes = Object.entries(LEGAL_TYPES).map(([value, info]) => ({ value, label: info.label }));
 
+/** The same words whether or not the details matched a real-name account (see RepresentativeConfirmations). */
+const CONFIRM_NOTICE = '如所填法定代表人信息与其实名账号一致，验证码已发送至该账号绑定的手机';
+
+const confirmForm = z.object({
+  sms_code: z.string().regex(/^\d{6}$/, '请输入6位短信验证码'),
+});
+
 /**
- * 法人用户注册: the enterprise's type, name and credit code under a verified representative,
- * the representative's phone proven by SMS; then 绑定证书 or 跳过此步骤.
+ * 法人用户注册, in two steps. First the enterprise's type, name, credit code, representative,
+ * password, and its contact phone proven by SMS (the captcha before that code): only then is the
+ * representative's name and ID number looked at. Then 法定代表人确认: a code to the phone of the
+ * representative's own real-name account; the account is created after it, then 绑定证书 or
+ * 跳过此步骤.
  */
 export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
   router.get('/interaction/:uid/register/legal', async (ctx) => {
@@ -63,25 +80,109 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
       if (!isLegalType(form.legalType)) throw new BadInput('请选择法人类型');
       const password = rawField(ctx, 'password');
       if (password !== rawField(ctx, 'password_confirm')) throw new BadInput('两次输入的密码不一致');
-      const registration = { ...form, legalType: form.legalType, contactPhone: phone.e164, password };
       if (!page['agreed']) throw new BadInput('请阅读并同意《用户注册协议》');
-      const checked = await deps.legalPersons.check(registration);
+      // Forms only: nothing about the representative is looked at before the contact phone's code.
+      const checked = await deps.legalPersons.check({
+        ...form,
+        legalType: form.legalType,
+        contactPhone: phone.e164,
+        password,
+      });
       await deps.sms
-        .verify({ phone: phone.e164, purpose: 'register', code: field(ctx, 'sms_code'), ip: ctx.ip })
+        .verify({
+          phone: phone.e164,
+          purpose: 'register',
+          code: field(ctx, 'sms_code'),
+          ip: ctx.ip,
+        })
         .catch((err: unknown) => {
           page['smsCode'] = '';
           throw err;
         });
-      const accountId = await deps.legalPersons.register(registration, checked);
-      await auditEvent(deps, ctx, {
-        type: 'registration',
-        method: 'legal_person',
-        outcome: 'success',
-        accountId,
-        detail: { creditCode: checked.creditCode },
-      });
-      await deps.flowStates.put('legal-register', interaction.uid, { accountId });
-      ctx.redirect(`/interaction/${interaction.uid}/cert/bind`);
+      const pending = await deps.representativeConfirmations.begin(checked, ctx.ip);
+      await deps.flowStates.put('legal-confirm', interaction.uid, pending);
+      // The representative's 登录记录 shows every request in their name, confirmed or not.
+      if (pending.representative)
+        await auditEvent(deps, ctx, {
+          type: 'legal_representative_requested',
+          method: 'legal_person',
+          outcome: 'info',
+          accountId: pending.representative.accountId,
+          detail: { creditCode: checked.creditCode },
+        });
+      ctx.redirect(`/interaction/${interaction.uid}/register/legal/confirm`);
     });
   });
+
+  const confirmPage = (uid: string, pending: PendingLegalRegistration) => ({
+    title: '法定代表人确认',
+    uid,
+    maskedPhone: pending.maskedPhone,
+    orgName: pending.registration.orgName,
+    notice: CONFIRM_NOTICE,
+    resendAfterSeconds: Math.max(
+      0,
+      Math.ceil((pending.sentAt + CONFIRMATION_RULES.resendAfterSeconds * 1000 - Date.now()) / 1000),
+    ),
+    smsSent: true,
+  });
+
+  const pendingOf = async (uid: string) => {
+    const pending = await deps.flowStates.get('legal-confirm', uid);
+    if (!pending) throw new SessionExpired();
+    return pending;
+  };
+
+  router.get('/interaction/:uid/register/legal/confirm', async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    const pending = await deps.flowStates.get('legal-confirm', interaction.uid);
+    if (!pending) return ctx.redirect(`/interaction/${interaction.uid}/register/legal`);
+    renderPage(ctx, deps, 'register-legal-confirm', confirmPage(interaction.uid, pending));
+  });
+
+  router.post('/interaction/:uid/register/legal/confirm', parseBody, async (ctx) => {
+    const interaction = await interactionOf(deps, ctx);
+    deps.csrf.verify(ctx, field(ctx, '_csrf'));
+    const pending = await deps.flowStates.get('legal-confirm', interaction.uid);
+    if (!pending) return ctx.redirect(`/interaction/${interaction.uid}/register/legal`);
+    const page = confirmPage(interaction.uid, pending);
+    return withPageErrors(ctx, deps, 'register-legal-confirm', page, async () => {
+      if (field(ctx, 'action') === 'send_sms') {
+        const sent = await deps.representativeConfirmations.send(await pendingOf(interaction.uid), ctx.ip);
+        await deps.flowStates.put('legal-confirm', interaction.uid, sent);
+        return renderPage(ctx, deps, 'register-legal-confirm', confirmPage(interaction.uid, sent));
+      }
+      await confirm(ctx, interaction.uid, pending);
+    });
+  });
+
+  async function confirm(ctx: Context, uid: string, pending: PendingLegalRegistration) {
+    const { sms_code: code } = formInput(ctx, confirmForm);
+    // The entry is counted before it is checked, so a refused one is never free.
+    await deps.flowStates.put('legal-confirm', uid, { ...pending, entries: pending.entries + 1 });
+    const { accountId, representativeAccountId } = await deps.representativeConfirmations.confirm(
+      pending,
+      code,
+      ctx.ip,
+    );
+    await deps.flowStates.remove('legal-confirm', uid);
+    const detail = { creditCode: pending.registration.creditCode, orgName: pending.registration.orgName };
+    await auditEvent(deps, ctx, {
+      type: 'registration',
+      method: 'legal_person',
+      outcome: 'success',
+      accountId,
+      detail,
+    });
+    // On the representative's own account too: their 登录记录 shows what was done in their name.
+    await auditEvent(deps, ctx, {
+      type: 'legal_representative_confirmed',
+      method: 'sms',
+      outcome: 'success',
+      accountId: representativeAccountId,
+      detail: { ...detail, enterpriseAccountId: accountId },
+    });
+    await deps.flowStates.put('legal-register', uid, { accountId });
+    ctx.redirect(`/interaction/${uid}/cert/bind`);
+  }
 }

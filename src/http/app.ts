@@ -95,6 +95,7 @@ export function createApp(deps: AppDeps): Koa {
       audit: services.audit,
       totp: services.totp,
       legalPersons: services.legalPersons,
+      representativeConfirmations: services.representativeConfirmations,
       devVerifier: services.outside.identity.kind === 'dev',
       alipayConfigured: services.alipay.configured,
       certificates: services.certificates,
@@ -129,6 +130,7 @@ export function createApp(deps: AppDeps): Koa {
       bridgeUrl: config.certBridgeUrl,
       alipay: services.alipay,
       legalPersons: services.legalPersons,
+      phoneChanges: services.phoneChanges,
     }).routes(),
   );
   pages(

@@ -12,6 +12,10 @@ export interface Limit {
 export const LIMITS = {
   loginPerIp: { name: 'login:ip', max: 60, windowSeconds: 15 * 60 },
   loginPerAccount: { name: 'login:account', max: 30, windowSeconds: 15 * 60 },
+  /** 法人注册: representative name + ID checks from one address a day, match or not. */
+  representativeChecksPerIp: { name: 'legal-rep-check:ip', max: 20, windowSeconds: 24 * 3600 },
+  /** … and against one ID number a day (its blind index), whoever asks. */
+  representativeChecksPerIdNumber: { name: 'legal-rep-check:id', max: 5, windowSeconds: 24 * 3600 },
   /** `max` is TOKEN_REQUESTS_PER_MINUTE; counted by BatchedLimiter. */
   tokenPerClient: { name: 'token:client', max: 6000, windowSeconds: 60 },
 } satisfies Record<string, Limit>;

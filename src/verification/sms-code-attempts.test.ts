@@ -112,6 +112,39 @@ describe.each(databaseKinds())('SMS code entries and sends (%s)', (kind) => {
     await expect(sms.verify({ phone, purpose: 'login', code, ip: '10.3.0.3' })).resolves.toBeUndefined();
   });
 
+  it('an entry refused without a code to compare (countEntry) uses the same per-address hour as verify', async () => {
+    const outcomes: string[] = [];
+    for (let i = 0; i < 101; i++) {
+      const entry =
+        i % 2 === 0
+          ? sms.countEntry('10.5.5.5')
+          : sms.verify({
+              phone: `+86139444${String(i).padStart(5, '0')}`,
+              purpose: 'login',
+              code: '123456',
+              ip: '10.5.5.5',
+            });
+      await entry.then(
+        () => outcomes.push('counted'),
+        (err: { name: string }) => outcomes.push(err.name),
+      );
+    }
+    expect(outcomes.filter((n) => n === 'TooManyRequests')).toHaveLength(1);
+    expect(outcomes.at(-1)).toBe('TooManyRequests');
+  });
+
+  it('a code sent with a binding is taken only with the same binding', async () => {
+    const phone = '+8613922220004';
+    await sms.send({ phone, purpose: 'legal_representative', ip: '10.3.0.4', binding: 'registration-a' });
+    const code = gateway.sent.at(-1)!.params['code']!;
+    await expect(
+      sms.verify({ phone, purpose: 'legal_representative', code, ip: '10.3.0.4', binding: 'registration-b' }),
+    ).rejects.toMatchObject({ name: 'SmsCodeWrong' });
+    await expect(
+      sms.verify({ phone, purpose: 'legal_representative', code, ip: '10.3.0.4', binding: 'registration-a' }),
+    ).resolves.toBeUndefined();
+  });
+
   it('a registered and an unknown number wait and are limited alike, and only the registered one gets a code', async () => {
     const registered = '+8613911110000';
     const unknown = '+8613911110001';

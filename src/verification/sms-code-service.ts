@@ -2,12 +2,27 @@ import { randomInt } from 'node:crypto';
 import type { DataProtector } from '../crypto/sealed.js';
 import { SmsCodeWrong, TooManyRequests } from '../errors.js';
 import type { Limit, RateLimiter } from '../ops/rate-limiter.js';
-import { SMS_TEMPLATE_VERIFICATION_CODE, type SmsGateway, smsText } from '../outside/sms/sms-gateway.js';
+import {
+  SMS_TEMPLATE_VERIFICATION_CODE,
+  type SmsGateway,
+  type SmsMessage,
+  smsText,
+} from '../outside/sms/sms-gateway.js';
 import { noticeMessage, SMS_NOTICES, type SmsNotice } from '../outside/sms/sms-notices.js';
 import type { SmsCodeStore } from './sms-code-store.js';
 
 /** What a code may be used for: a registration code can not reset a password. */
-export type SmsPurpose = 'register' | 'login' | 'reset_password' | 'step_up' | 'account';
+export type SmsPurpose =
+  | 'register'
+  | 'login'
+  | 'reset_password'
+  | 'step_up'
+  | 'account'
+  /** 法人注册: the representative's confirmation, sent to their own real-name account's phone. */
+  | 'legal_representative';
+
+/** A message other than the plain verification-code text, built around the fresh code. */
+export type SmsCodeMessage = (code: string) => Pick<SmsMessage, 'templateId' | 'params' | 'text'>;
 
 export const SMS_RULES = {
   ttlSeconds: 5 * 60,
@@ -29,7 +44,10 @@ export interface SmsCodeOptions {
 }
 
 /** What a send hands the gateway: the code, a notice instead of it, or nothing at all. */
-type Delivery = { kind: 'code' } | { kind: 'notice'; notice: SmsNotice } | { kind: 'nothing' };
+type Delivery =
+  | { kind: 'code'; message?: SmsCodeMessage }
+  | { kind: 'notice'; notice: SmsNotice }
+  | { kind: 'nothing' };
 
 /** SMS verification codes (短信验证码): 6 digits, hashed at rest, limited, purpose-bound. */
 export class SmsCodeService {
@@ -55,8 +73,17 @@ export class SmsCodeService {
   }
 
   /** Sends a fresh code; when the gateway fails, nothing is left behind and SmsSendFailed is thrown. */
-  send(input: { phone: string; purpose: SmsPurpose; ip: string }): Promise<{ resendAfterSeconds: number }> {
-    return this.#send(input, { kind: 'code' });
+  send(input: {
+    phone: string;
+    purpose: SmsPurpose;
+    ip: string;
+    /** Says what the code is for, when the plain text would not (a representative's confirmation). */
+    message?: SmsCodeMessage;
+    /** Ties the code to one piece of work (a registration): verify must name the same. */
+    binding?: string;
+  }): Promise<{ resendAfterSeconds: number }> {
+    const { message, ...rest } = input;
+    return this.#send(rest, message ? { kind: 'code', message } : { kind: 'code' });
   }
 
   /**
@@ -112,7 +139,7 @@ export class SmsCodeService {
   }
 
   async #send(
-    input: { phone: string; purpose: SmsPurpose; ip: string },
+    input: { phone: string; purpose: SmsPurpose; ip: string; binding?: string },
     delivery: Delivery,
     /** A further limit, counted only once the 60-second wait has passed. */
     alsoLimit?: () => Promise<void>,
@@ -137,7 +164,7 @@ export class SmsCodeService {
     const id = await this.store.insert({
       phone: input.phone,
       purpose: input.purpose,
-      code_hash: this.hash(input.phone, input.purpose, code),
+      code_hash: this.hash(input.phone, input.purpose, code, input.binding),
       expires_at: new Date(Date.now() + SMS_RULES.ttlSeconds * 1000),
       ip: input.ip,
     });
@@ -147,9 +174,11 @@ export class SmsCodeService {
         delivery.kind === 'code'
           ? {
               phone: input.phone,
-              templateId: SMS_TEMPLATE_VERIFICATION_CODE,
-              params: { code },
-              text: smsText(code),
+              ...(delivery.message?.(code) ?? {
+                templateId: SMS_TEMPLATE_VERIFICATION_CODE,
+                params: { code },
+                text: smsText(code),
+              }),
             }
           : noticeMessage(input.phone, delivery.notice),
       );
@@ -163,23 +192,42 @@ export class SmsCodeService {
   /**
    * Accepts the newest unexpired code for this phone and purpose once. Every entry counts, the
    * right one included, and is counted before it is compared: a code takes five entries at most,
-   * however many arrive at once. `ip` is the entering address, limited over all phones.
+   * however many arrive at once. `ip` is the entering address, limited over all phones. A code sent
+   * with a `binding` is accepted only when verify names the same one.
    */
-  async verify(input: { phone: string; purpose: SmsPurpose; code: string; ip: string }): Promise<void> {
-    await this.limiter.consume(this.#checksPerIp, input.ip).catch((err) => {
-      throw err instanceof TooManyRequests
-        ? new TooManyRequests('验证码输入次数过多，请稍后再试', err.retryAfterSeconds)
-        : err;
-    });
+  async verify(input: {
+    phone: string;
+    purpose: SmsPurpose;
+    code: string;
+    ip: string;
+    binding?: string;
+  }): Promise<void> {
+    await this.countEntry(input.ip);
     const row = await this.store.claimAttempt(input.phone, input.purpose, SMS_RULES.maxWrongEntries);
     if (!row) throw new SmsCodeWrong();
-    if (!/^\d{6}$/.test(input.code) || this.hash(input.phone, input.purpose, input.code) !== row.code_hash) {
+    if (
+      !/^\d{6}$/.test(input.code) ||
+      this.hash(input.phone, input.purpose, input.code, input.binding) !== row.code_hash
+    ) {
       throw new SmsCodeWrong();
     }
     if (!(await this.store.consume(row.id))) throw new SmsCodeWrong();
   }
 
-  private hash(phone: string, purpose: string, code: string): string {
-    return this.protector.blindIndex('sms', `${phone}|${purpose}|${code}`);
+  /**
+   * Counts one code entry from `ip` against the per-address limit, as verify does. For a flow that
+   * refuses an entry without a code to compare (法定代表人确认 on a mismatch), so that the limit
+   * answers alike whether or not there was one.
+   */
+  async countEntry(ip: string): Promise<void> {
+    await this.limiter.consume(this.#checksPerIp, ip).catch((err) => {
+      throw err instanceof TooManyRequests
+        ? new TooManyRequests('验证码输入次数过多，请稍后再试', err.retryAfterSeconds)
+        : err;
+    });
+  }
+
+  private hash(phone: string, purpose: string, code: string, binding?: string): string {
+    return this.protector.blindIndex('sms', `${phone}|${purpose}|${code}${binding ? `|${binding}` : ''}`);
   }
 }

@@ -107,6 +107,17 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       await page.getByLabel(/我已阅读并同意/).check();
       await page.getByRole('button', { name: '实名认证' }).click();
 
+      // 法定代表人确认: the code goes to the representative's own real-name phone (here also the
+      // contact phone, which had its own code first).
+      await page.getByRole('heading', { name: '法定代表人确认' }).waitFor();
+      expect(await textOf(page, '#representative-phone')).toBe(`${phone.slice(0, 3)}****${phone.slice(7)}`);
+      const codes = await fetch(`${server.issuer}/dev/sms?phone=${phone}`).then(
+        (r) => r.json() as Promise<{ code: string; text: string }[]>,
+      );
+      expect(codes[0]!.text).toContain(`统一社会信用代码为${CREDIT_CODE}`);
+      await page.getByLabel('短信验证码').fill(codes[0]!.code);
+      await page.getByRole('button', { name: '确认注册' }).click();
+
       // 绑定证书: the page lists the key's certificate through the bridge; the PIN goes to the bridge only.
       await page.getByRole('heading', { name: '绑定证书' }).waitFor();
       await page.getByLabel('选择证书').selectOption('0a');

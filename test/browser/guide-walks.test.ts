@@ -15,6 +15,7 @@ import {
   VIEWPORTS,
 } from '../support/browser.js';
 import { addCitizen, latestSmsCode, randomIdNumber } from '../support/citizen.js';
+import { registerEnterpriseUnder } from '../support/enterprise.js';
 import type { TestServer } from '../support/server.js';
 
 const PASSWORD = 'Bao-Zheng#2024';
@@ -69,8 +70,15 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
       contactPhone: `+86${rep.phone}`,
       password: PASSWORD,
     };
-    const legalPersons = server.services.legalPersons;
-    await legalPersons.register(registration, await legalPersons.check(registration));
+    await registerEnterpriseUnder(
+      server,
+      {
+        name: registration.representativeName,
+        idNumber: registration.representativeIdNumber,
+        phone: registration.contactPhone.replace(/^\+86/, ''),
+      },
+      registration,
+    );
     return { rep, creditCode, idNumber };
   }
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomCreditCode } from '../../src/pki/test-support.js';
 import { addCitizen, latestSmsCode, messageOf, randomIdNumber, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
+import { registerEnterpriseUnder } from '../support/enterprise.js';
 import {
   beginAuthorization,
   type RelyingParty,
@@ -79,9 +80,10 @@ describe.each(databaseKinds())(
         contactPhone: `+86${rep.phone}`,
         password: PASSWORD,
       };
-      await server.services.legalPersons.register(
+      await registerEnterpriseUnder(
+        server,
+        { name: registration.representativeName, idNumber, phone: rep.phone },
         registration,
-        await server.services.legalPersons.check(registration),
       );
 
       // Consent: the site asks for the enterprise's data, not "your name".

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomCreditCode } from '../../src/pki/test-support.js';
@@ -11,11 +12,13 @@ import {
   submit,
 } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
+import { registerEnterpriseUnder } from '../support/enterprise.js';
 import {
   beginAuthorization,
   completeAuthorization,
   interactionUid,
   type RelyingParty,
+  randomPhone,
   registerRelyingParty,
 } from '../support/relying-party.js';
 import { rowCount, startTestServer, type TestServer } from '../support/server.js';
@@ -23,8 +26,11 @@ import { type PageResponse, UserAgent } from '../support/user-agent.js';
 
 const PASSWORD = 'Fa-Ren#2024';
 
+/** A birth date of its own, so ID numbers drawn in one file (1,000 per date) do not collide. */
+const randomBirth = () => `19${50 + randomInt(0, 40)}0${1 + randomInt(0, 9)}1${randomInt(0, 9)}`;
+
 async function representative(server: TestServer, name = '林则徐') {
-  const idNumber = randomIdNumber('19700101');
+  const idNumber = randomIdNumber(randomBirth());
   const { phone } = await addCitizen(server, PASSWORD, { realName: name, idNumber });
   return { phone, idNumber, name };
 }
@@ -32,23 +38,8 @@ async function representative(server: TestServer, name = '林则徐') {
 type Representative = Awaited<ReturnType<typeof representative>>;
 
 /** An enterprise registered under `rep` through the service, without the registration pages. */
-async function registerEnterprise(
-  server: TestServer,
-  rep: Representative,
-  creditCode: string,
-  orgName: string,
-) {
-  const registration = {
-    legalType: 'enterprise' as const,
-    orgName,
-    creditCode,
-    representativeName: rep.name,
-    representativeIdNumber: rep.idNumber,
-    contactPhone: `+86${rep.phone}`,
-    password: PASSWORD,
-  };
-  const legalPersons = server.services.legalPersons;
-  return legalPersons.register(registration, await legalPersons.check(registration));
+function registerEnterprise(server: TestServer, rep: Representative, creditCode: string, orgName: string) {
+  return registerEnterpriseUnder(server, rep, { orgName, creditCode, password: PASSWORD });
 }
 
 /** Legal persons and accounts: what a refused registration must leave as they were. */
@@ -57,7 +48,7 @@ const legalPersonsAndAccounts = async (server: TestServer) => [
   await rowCount(server, 'accounts'),
 ];
 
-/** The registration form with an SMS code sent to `phone`. */
+/** The registration form with an SMS code sent to `phone`, the enterprise's contact phone. */
 async function legalForm(server: TestServer, rp: RelyingParty, ua: UserAgent, phone: string) {
   const start = await beginAuthorization(ua, rp, { scope: 'openid enterprise' });
   const uid = interactionUid(start.page);
@@ -87,6 +78,42 @@ const fields = (rep: Representative, code: string, extra: Record<string, string>
   ...extra,
 });
 
+/** The development outbox of a national number, newest first. */
+async function outbox(server: TestServer, phone: string) {
+  const res = await fetch(`${server.url}/dev/sms?phone=${phone}`);
+  return (await res.json()) as { code: string | null; text: string }[];
+}
+
+/** The page 法定代表人确认 after the first step, with the contact phone's code. */
+async function toConfirmation(
+  server: TestServer,
+  rp: RelyingParty,
+  rep: Representative,
+  creditCode: string,
+  contactPhone = rep.phone,
+) {
+  const ua = new UserAgent();
+  const { start, sent } = await legalForm(server, rp, ua, contactPhone);
+  const confirm = await submit(ua, sent, '/register/legal', {
+    ...fields(rep, creditCode, { phone: contactPhone }),
+    sms_code: (await latestSmsCode(server, contactPhone))!,
+  });
+  return { ua, start, confirm };
+}
+
+/** The representative's code, read from their phone's outbox, entered on 法定代表人确认. */
+async function confirmAsRepresentative(
+  server: TestServer,
+  ua: UserAgent,
+  confirm: PageResponse,
+  rep: Representative,
+) {
+  return submit(ua, confirm, '/register/legal/confirm', {
+    sms_code: (await latestSmsCode(server, rep.phone))!,
+    action: 'confirm',
+  });
+}
+
 describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind) => {
   let server: TestServer;
   let rp: RelyingParty;
@@ -97,15 +124,22 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
   });
   afterAll(() => server?.close());
 
-  it('registers an enterprise under its verified representative, and signs in with the credit code', async () => {
+  it('registers an enterprise only once its representative confirms with the code sent to their own phone', async () => {
     const rep = await representative(server);
     const code = randomCreditCode();
-    const ua = new UserAgent();
-    const { start, sent } = await legalForm(server, rp, ua, rep.phone);
-    const bind = await submit(ua, sent, '/register/legal', {
-      ...fields(rep, code),
-      sms_code: (await latestSmsCode(server, rep.phone))!,
-    });
+    const contactPhone = randomPhone();
+    const before = await legalPersonsAndAccounts(server);
+    const { ua, start, confirm } = await toConfirmation(server, rp, rep, code, contactPhone);
+    expect(confirm.body).toContain('法定代表人确认');
+    expect(confirm.body).toContain('验证码将发送至法定代表人实名账号绑定的手机');
+    expect(confirm.body).toContain(`${rep.phone.slice(0, 3)}****${rep.phone.slice(7)}`);
+    // The representative is told which enterprise, by its credit code; the contact phone got
+    // only its own code, and nothing exists yet.
+    expect((await outbox(server, rep.phone))[0]!.text).toContain(`统一社会信用代码为${code}`);
+    expect(await outbox(server, contactPhone)).toHaveLength(1);
+    expect(await legalPersonsAndAccounts(server)).toEqual(before);
+
+    const bind = await confirmAsRepresentative(server, ua, confirm, rep);
     expect(bind.body).toContain('绑定证书');
     expect(bind.body).toContain('跳过此步骤');
     const skipped = await submit(ua, bind, '/cert/bind/skip', {}, rp.redirectUri);
@@ -117,6 +151,19 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
     expect(claims['org_name']).toBe('福建某某科技有限公司');
     expect(claims['legal_type']).toBe('enterprise');
     expect(claims['legal_representative']).toBe(rep.name);
+    const row = await server.database.db('legal_persons').where({ credit_code: code }).first();
+    expect(row.contact_phone).toBe(`+86${contactPhone}`);
+
+    // The representative's 用户空间 lists the enterprise, and 登录记录 shows the confirmation.
+    const repUa = new UserAgent();
+    let space = await repUa.follow(await repUa.get(`${server.url}/account`));
+    space = await submit(repUa, space, '/login', { login: rep.phone, password: PASSWORD });
+    expect(space.body).toContain('我担任法定代表人的法人账号');
+    expect(space.body).toContain('福建某某科技有限公司');
+    expect(space.body).toContain(code);
+    const log = await repUa.get(`${server.url}/account/log`);
+    expect(log.body).toContain('确认担任法定代表人（法人注册）');
+    expect(log.body).toContain('有人申请以您为法定代表人注册法人账号');
 
     const again = new UserAgent();
     const second = await beginAuthorization(again, rp, { scope: 'openid enterprise' });
@@ -184,11 +231,10 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
     expect(new Date(row.password_locked_until).getTime()).toBeGreaterThan(Date.now() + 29 * 60_000);
   });
 
-  it('refuses bad codes, an unverified or misnamed representative and a taken code, writing nothing', async () => {
+  it('refuses bad codes and a taken code before the SMS code is spent, writing nothing', async () => {
     const rep = await representative(server, '左宗棠');
     const taken = randomCreditCode();
     await registerEnterprise(server, rep, taken, '已注册公司');
-    await addCitizen(server, PASSWORD);
     const good = randomCreditCode();
     const cases: [Record<string, string>, string][] = [
       [
@@ -196,11 +242,6 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
         '统一社会信用代码校验位不正确',
       ],
       [{ credit_code: randomCreditCode('92') }, '企业的代码应以 91 开头'],
-      [
-        { representative_id_number: randomIdNumber('19800101') },
-        '法定代表人须先注册自然人账号并完成实名认证',
-      ],
-      [{ representative_name: '张冠李戴' }, '法定代表人姓名与其实名认证信息不一致'],
       [{ credit_code: taken }, '该统一社会信用代码已注册，请直接登录或找回密码'],
     ];
     const before = await legalPersonsAndAccounts(server);
@@ -216,15 +257,166 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
       expect(messageOf(page)).toContain(message);
     }
     expect(await legalPersonsAndAccounts(server)).toEqual(before);
-    // The SMS code was not spent by any of these: it still registers.
-    const ok = await submit(ua, page, '/register/legal', {
+    // The SMS code was not spent by any of these: it still leads on to the representative.
+    const confirm = await submit(ua, page, '/register/legal', {
       ...fields(rep, good),
       sms_code: (await latestSmsCode(server, rep.phone))!,
     });
+    expect(confirm.body).toContain('法定代表人确认');
+    const ok = await confirmAsRepresentative(server, ua, confirm, rep);
     expect(ok.body).toContain('绑定证书');
     expect(await legalPersonsAndAccounts(server)).toEqual([before[0]! + 1, before[1]! + 1]);
   });
+
+  it('gives no enterprise to someone who types a stranger’s name and ID number, and sends nothing to their phone', async () => {
+    const stranger = await representative(server, '岳飞');
+    const attackerPhone = randomPhone();
+    const code = randomCreditCode();
+    const before = await legalPersonsAndAccounts(server);
+    const strangerBefore = (await outbox(server, stranger.phone)).length;
+    const { ua, confirm } = await toConfirmation(server, rp, stranger, code, attackerPhone);
+    expect(confirm.body).toContain('法定代表人确认');
+    // The code went to the stranger's own phone, not to the number the registrant typed.
+    expect(await outbox(server, attackerPhone)).toHaveLength(1);
+    expect(await outbox(server, stranger.phone)).toHaveLength(strangerBefore + 1);
+    // Whatever they try: their own (spent) contact code, guesses, a re-send.
+    const ownCode = (await latestSmsCode(server, attackerPhone))!;
+    for (const guess of [ownCode, '000000', '123456']) {
+      const refused = await submit(ua, confirm, '/register/legal/confirm', {
+        sms_code: guess,
+        action: 'confirm',
+      });
+      expect(refused.status).toBe(400);
+      expect(messageOf(refused)).toBe('短信验证码错误或已过期');
+    }
+    const resend = await submit(ua, confirm, '/register/legal/confirm', { action: 'send_sms' });
+    expect(resend.status).toBe(429);
+    expect(await outbox(server, attackerPhone)).toHaveLength(1);
+    expect(await legalPersonsAndAccounts(server)).toEqual(before);
+    expect(await server.database.db('legal_persons').where({ credit_code: code }).first()).toBeUndefined();
+    // The stranger's 登录记录 shows the request made in their name, and no confirmation.
+    const strangerAccount = await server.services.accounts.findByPhone(`+86${stranger.phone}`);
+    const events = (await server.services.audit.forAccount(strangerAccount!.id)).map((e) => e.type);
+    expect(events).toContain('legal_representative_requested');
+    expect(events).not.toContain('legal_representative_confirmed');
+  });
+
+  it('takes a representative’s code only for the registration it was sent for', async () => {
+    const rep = await representative(server, '海瑞');
+    const first = await toConfirmation(server, rp, rep, randomCreditCode(), randomPhone());
+    // Past the representative phone's 60-second wait, a second registration names them too.
+    await server.database.db('sms_codes').update({ created_at: new Date(Date.now() - 120_000) });
+    const secondCode = randomCreditCode();
+    const second = await toConfirmation(server, rp, rep, secondCode, randomPhone());
+    const [newest] = await outbox(server, rep.phone);
+    expect(newest!.text).toContain(secondCode);
+    const crossed = await submit(first.ua, first.confirm, '/register/legal/confirm', {
+      sms_code: newest!.code!,
+      action: 'confirm',
+    });
+    expect(crossed.status).toBe(400);
+    expect(messageOf(crossed)).toBe('短信验证码错误或已过期');
+    const own = await confirmAsRepresentative(server, second.ua, second.confirm, rep);
+    expect(own.body).toContain('绑定证书');
+  });
+
+  it('answers alike for matching and non-matching names and ID numbers, and checks none before the SMS code', async () => {
+    const rep = await representative(server, '文天祥');
+    const notVerified = await addCitizen(server, PASSWORD);
+    const cases: [string, Representative][] = [
+      ['match', rep],
+      ['wrong name', { ...rep, name: '文天样' }],
+      ['unknown ID number', { ...rep, idNumber: randomIdNumber(randomBirth()) }],
+      [
+        'not real-name',
+        { phone: notVerified.phone, name: '无名氏', idNumber: randomIdNumber(randomBirth()) },
+      ],
+    ];
+    const checks = () =>
+      server.database.db('rate_limits').where('key', 'like', 'legal-rep-check:%').sum({ n: 'count' }).first();
+    const checksBefore = Number((await checks())?.n ?? 0);
+
+    // Before the contact phone's code: the same refusal, and no identity check counted.
+    for (const [, who] of cases) {
+      const ua = new UserAgent();
+      const { sent } = await legalForm(server, rp, ua, randomPhone());
+      const refused = await submit(ua, sent, '/register/legal', {
+        ...fields(who, randomCreditCode(), { phone: hiddenPhone(sent) }),
+        sms_code: '000000',
+      });
+      expect(refused.status).toBe(400);
+      expect(messageOf(refused)).toBe('短信验证码错误或已过期');
+    }
+    expect(Number((await checks())?.n ?? 0)).toBe(checksBefore);
+
+    const seen: { status: number; page: string; masked: string; wrong: string; resend: string }[] = [];
+    for (const [, who] of cases) {
+      const { ua, confirm } = await toConfirmation(server, rp, who, randomCreditCode(), randomPhone());
+      const masked = /id="representative-phone">([^<]*)</.exec(confirm.body)?.[1] ?? '';
+      const wrong = await submit(ua, confirm, '/register/legal/confirm', {
+        sms_code: '000000',
+        action: 'confirm',
+      });
+      const resend = await submit(ua, confirm, '/register/legal/confirm', { action: 'send_sms' });
+      seen.push({
+        status: confirm.status,
+        page: normalised(confirm.body, masked),
+        masked,
+        wrong: `${wrong.status} ${messageOf(wrong)}`,
+        resend: `${resend.status} ${messageOf(resend).replace(/\d+秒/, 'N秒')}`,
+      });
+    }
+    for (const answer of seen) {
+      expect(answer.masked).toMatch(/^1[3-9]\d\*{4}\d{4}$/);
+      expect({ ...answer, masked: '' }).toEqual({ ...seen[0]!, masked: '' });
+    }
+    expect(seen[0]!.masked).toBe(`${rep.phone.slice(0, 3)}****${rep.phone.slice(7)}`);
+    expect(seen[0]!.wrong).toBe('400 短信验证码错误或已过期');
+    expect(seen[0]!.resend).toBe('429 请在N秒后重新获取验证码');
+    // The same non-matching details show the same masked number again, as a real one would.
+    const again = await toConfirmation(server, rp, cases[1]![1], randomCreditCode(), randomPhone());
+    expect(/id="representative-phone">([^<]*)</.exec(again.confirm.body)?.[1]).toBe(seen[1]!.masked);
+  });
+
+  it('limits the representative checks against one ID number a day, alike for a match', async () => {
+    const rep = await representative(server, '戚继光');
+    for (let i = 0; i < 5; i++) {
+      const { confirm } = await toConfirmation(
+        server,
+        rp,
+        { ...rep, name: i === 0 ? rep.name : `戚继${i}` },
+        randomCreditCode(),
+        randomPhone(),
+      );
+      expect(confirm.body).toContain('法定代表人确认');
+    }
+    const ua = new UserAgent();
+    const contact = randomPhone();
+    const { sent } = await legalForm(server, rp, ua, contact);
+    const limited = await submit(ua, sent, '/register/legal', {
+      ...fields(rep, randomCreditCode(), { phone: contact }),
+      sms_code: (await latestSmsCode(server, contact))!,
+    });
+    expect(limited.status).toBe(429);
+    expect(messageOf(limited)).toBe('今日验证次数已达上限，请明天再试');
+  });
 });
+
+/** The page without what differs between any two visits (the CSRF token, the interaction) and the masked phone. */
+function normalised(body: string, masked: string) {
+  return body
+    .replaceAll(masked, 'MASKED')
+    .replace(/name="_csrf" value="[^"]*"/g, '')
+    .replace(/\/interaction\/[^/"]+/g, '/interaction/UID')
+    .replace(/%2Finteraction%2F[^%"&]+/g, '%2Finteraction%2FUID')
+    .replace(/captcha\?t=\d+/g, 'captcha')
+    .replace(/nonce="[^"]*"/g, '');
+}
+
+/** The contact phone the form was sent with (kept in the page). */
+function hiddenPhone(page: PageResponse) {
+  return /name="phone" type="tel" maxlength="20" required value="([^"]*)"/.exec(page.body)?.[1] ?? '';
+}
 
 describe('法人 registration against the enterprise registry over HTTP', () => {
   const secret = 'enterprise-registry-shared-secret';
@@ -253,15 +445,17 @@ describe('法人 registration against the enterprise registry over HTTP', () => 
     await registry?.close();
   });
 
-  /** A fresh form and SMS code (the registry is asked only after the code is spent). */
+  /** A fresh form and SMS code (the registry is asked only after the representative's code). */
   async function attempt(rep: Representative, override: Record<string, string>) {
     await server.database.db('sms_codes').update({ created_at: new Date(Date.now() - 120_000) });
     const ua = new UserAgent();
     const { sent } = await legalForm(server, rp, ua, rep.phone);
-    return submit(ua, sent, '/register/legal', {
+    const confirm = await submit(ua, sent, '/register/legal', {
       ...fields(rep, override['credit_code'] ?? code, override),
       sms_code: (await latestSmsCode(server, rep.phone))!,
     });
+    expect(confirm.body).toContain('法定代表人确认');
+    return confirmAsRepresentative(server, ua, confirm, rep);
   }
 
   it('refuses a mismatch, an unknown code and a registry that is down (503), then registers on a match', async () => {

@@ -22,6 +22,7 @@ import {
 } from '../support/alipay.js';
 import { addCitizen, latestSmsCode, randomIdNumber, solveCaptcha, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
+import { registerEnterpriseUnder } from '../support/enterprise.js';
 import {
   beginAuthorization,
   completeAuthorization,
@@ -97,17 +98,11 @@ describe.each(databaseKinds())('every login method through one door (%s)', (kind
     const idNumber = randomIdNumber('19700101');
     const rep = await addCitizen(server, PASSWORD, { realName: '林则徐', idNumber });
     const creditCode = randomCreditCode();
-    const registration = {
-      legalType: 'enterprise' as const,
-      orgName: '门户测试有限公司',
-      creditCode,
-      representativeName: '林则徐',
-      representativeIdNumber: idNumber,
-      contactPhone: `+86${rep.phone}`,
-      password: PASSWORD,
-    };
-    const { legalPersons } = server.services;
-    const id = await legalPersons.register(registration, await legalPersons.check(registration));
+    const id = await registerEnterpriseUnder(
+      server,
+      { name: '林则徐', idNumber, phone: rep.phone },
+      { orgName: '门户测试有限公司', creditCode, password: PASSWORD },
+    );
     return { id, login: creditCode };
   }
 

@@ -9,6 +9,7 @@ import {
   submit,
 } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
+import { registerEnterpriseUnder } from '../support/enterprise.js';
 import { beginAuthorization, type RelyingParty, registerRelyingParty } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { type PageResponse, UserAgent } from '../support/user-agent.js';
@@ -30,8 +31,15 @@ async function enterpriseWithRepresentative(server: TestServer) {
     contactPhone: `+86${rep.phone}`,
     password: PASSWORD,
   };
-  const legalPersons = server.services.legalPersons;
-  await legalPersons.register(registration, await legalPersons.check(registration));
+  await registerEnterpriseUnder(
+    server,
+    {
+      name: registration.representativeName,
+      idNumber: registration.representativeIdNumber,
+      phone: registration.contactPhone.replace(/^\+86/, ''),
+    },
+    registration,
+  );
   return { rep, creditCode };
 }
 

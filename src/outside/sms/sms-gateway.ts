@@ -47,3 +47,14 @@ export class SmsSendFailed extends AppError {
     this.reason = options.reason;
   }
 }
+
+/**
+ * The template for a legal representative's confirmation at 法人注册; parameters `code` and
+ * `creditCode`. It names the enterprise by its credit code only (checked characters), never by
+ * the typed name, so a registrant can not put words of their own into a stranger's SMS.
+ */
+export const SMS_TEMPLATE_REPRESENTATIVE_CONFIRMATION = 'UNIFIED_ID_LEGAL_REPRESENTATIVE_CODE';
+
+export function representativeConfirmationText(code: string, creditCode: string): string {
+  return `【统一身份认证】统一社会信用代码为${creditCode}的单位正在注册法人账号，填写的法定代表人是您。确认请输入验证码${code}，5分钟内有效。如非本人操作，请勿将验证码告知他人。`;
+}

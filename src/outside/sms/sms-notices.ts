@@ -16,6 +16,15 @@ export const SMS_NOTICES = {
     templateId: 'UNIFIED_ID_NOTICE_ID_NUMBER_TRIED',
     text: '【统一身份认证】有人尝试使用您已实名认证的身份证号码为其他账号进行实名认证，未获通过。如非本人操作，请留意个人信息安全。',
   },
+  /** 更换手机号 without the old phone: the old phone hears of it, success or refusal. */
+  phoneChangedWithoutIt: {
+    templateId: 'UNIFIED_ID_NOTICE_PHONE_CHANGED',
+    text: '【统一身份认证】您的账号已通过实名信息核验将绑定手机号更换为新号码，本手机号不再接收该账号的验证码。如非本人操作，请立即联系客服。',
+  },
+  phoneChangeWithoutItRefused: {
+    templateId: 'UNIFIED_ID_NOTICE_PHONE_CHANGE_REFUSED',
+    text: '【统一身份认证】有人在您的账号中尝试不经本手机号验证更换绑定手机号，未获通过。如非本人操作，请尽快修改密码。',
+  },
 } as const;
 
 export type SmsNotice = (typeof SMS_NOTICES)[keyof typeof SMS_NOTICES];
