@@ -1,7 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import * as jose from 'jose';
 import type { ClientInput } from '../../src/clients/client-service.js';
-import type { TestServer } from './server.js';
+import { addCitizen } from './citizen.js';
+import type { DatabaseKind } from './databases.js';
+import { startTestServer, type TestServer } from './server.js';
 import { formAction, hiddenField, type PageResponse, UserAgent } from './user-agent.js';
 
 /**
@@ -11,6 +13,52 @@ import { formAction, hiddenField, type PageResponse, UserAgent } from './user-ag
  * raw, status and headers included. openid-client is deliberately not in the way here: it refuses
  * the very answers a conformance test has to look at.
  */
+
+/**
+ * The server a conformance file runs against: as any test server, behind a reverse proxy
+ * (TRUST_PROXY) so that each simulated browser comes from its own address (`Browser`): a file
+ * signs in more often than the per-address login limit lets one address.
+ */
+export function startConformanceServer(kind: DatabaseKind): Promise<TestServer> {
+  return startTestServer({ kind, env: { TRUST_PROXY: 'true' } });
+}
+
+/** A person's browser (a cookie jar, see UserAgent), from an address of its own (X-Forwarded-For). */
+export class Browser extends UserAgent {
+  readonly address = `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
+
+  override request(url: string | URL, init: RequestInit = {}): Promise<PageResponse> {
+    const headers = new Headers(init.headers);
+    headers.set('x-forwarded-for', this.address);
+    return super.request(url, { ...init, headers });
+  }
+}
+
+export interface Person {
+  login: string;
+  password: string;
+}
+
+/**
+ * Citizens to sign in as, taken in turn: the provider allows 30 sign-ins per account in 15
+ * minutes, and a conformance file signs in more often than that.
+ */
+export class People {
+  #next = 0;
+  private constructor(private readonly all: Person[]) {}
+
+  static async create(server: TestServer, count = 3): Promise<People> {
+    const password = `Conf-${randomBytes(4).toString('hex')}#2024`;
+    const all: Person[] = [];
+    for (let i = 0; i < count; i++) all.push({ login: (await addCitizen(server, password)).phone, password });
+    return new People(all);
+  }
+
+  next(): Person {
+    const person = this.all[this.#next++ % this.all.length]!;
+    return person;
+  }
+}
 
 export const SITE = 'https://rp.example.gov.cn';
 export const REDIRECT_URI = `${SITE}/callback`;
@@ -37,7 +85,7 @@ export async function registerSite(server: TestServer, input: Partial<ClientInpu
     clientId: created.client_id,
     clientSecret: created.client_secret,
     redirectUri: input.redirectUris?.[0] ?? REDIRECT_URI,
-    authMethod: input.authMethod ?? 'client_secret_basic',
+    authMethod: input.authMethod ?? (input.applicationType === 'native' ? 'none' : 'client_secret_basic'),
   };
 }
 
@@ -87,11 +135,6 @@ export function authRequest(
     state: defined['state'] ?? state,
     nonce: defined['nonce'] ?? nonce,
   };
-}
-
-export interface Person {
-  login: string;
-  password: string;
 }
 
 export interface Outcome {
@@ -281,7 +324,7 @@ export async function signIn(
   site: Site,
   options: { ua?: UserAgent; person?: Person; params?: Record<string, string | undefined> } = {},
 ): Promise<{ tokens: Tokens; request: AuthRequest; callback: URL; ua: UserAgent }> {
-  const ua = options.ua ?? new UserAgent();
+  const ua = options.ua ?? new Browser();
   const request = authRequest(server, site, options.params);
   const outcome = await authorize(ua, request, { person: options.person });
   if (!outcome.callback?.searchParams.get('code')) {
