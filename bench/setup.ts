@@ -194,7 +194,8 @@ export async function discoverEndpoints(issuer: string, site: ClientCredentials)
     new URL(issuer),
     site.clientId,
     { client_secret: site.clientSecret },
-    undefined,
+    // As registered: the provider refuses client_secret_post (openid-client's default) from a basic client.
+    oidc.ClientSecretBasic(site.clientSecret),
     { execute: [oidc.allowInsecureRequests] },
   );
   const m = config.serverMetadata();

@@ -58,6 +58,12 @@ const clients = program.command('clients').description('relying parties (governm
 clients
   .command('add')
   .requiredOption('--name <name>', 'site name shown to users')
+  .addOption(
+    new Option(
+      '--application-type <type>',
+      'web: a site (exact redirect URIs, a secret); native: an app on the device (RFC 8252: public, PKCE, loopback on any port, private-use schemes)',
+    ).choices(['web', 'native']),
+  )
   .option('--redirect-uri <uri>', 'redirect URI (repeat for more)', collect, [])
   .option('--post-logout-redirect-uri <uri>', 'post-logout redirect URI (repeatable)', collect, [])
   .option('--backchannel-logout-uri <uri>', 'back-channel logout endpoint')
@@ -83,6 +89,7 @@ clients
       adminActions(s).createClient(
         {
           name: o.name,
+          applicationType: o.applicationType,
           redirectUris: o.redirectUri,
           postLogoutRedirectUris: o.postLogoutRedirectUri,
           backchannelLogoutUri: o.backchannelLogoutUri,

@@ -6,27 +6,74 @@ import { SUPPORTED_SCOPES } from '../oidc/scopes.js';
 import type { ClientRow, ClientStore } from './client-store.js';
 
 const url = z.url({ protocol: /^https?$/ });
+/** A redirect URI is checked by the rules of the client's application_type, below. */
+const redirectUri = z.string().trim().min(1).max(2000);
+
+const LOOPBACK_IPS = new Set(['127.0.0.1', '[::1]']);
+/** Schemes no redirect may use, whatever the client (oidc-provider refuses them too). */
+const FORBIDDEN_SCHEMES = new Set(['javascript:', 'vbscript:', 'data:', 'blob:', 'file:', 'about:']);
+
+/**
+ * Why `uri` can not be a redirect URI of a client of this application type, or undefined when it
+ * can. Web clients (OIDC Registration §2): http(s) only, matched exactly. Native apps (RFC 8252):
+ * a loopback IP literal over http, on any port at run time (§7.3; "localhost" is not accepted,
+ * §8.3); a private-use scheme in reverse-domain form such as com.example.app:/cb (§7.1); or a
+ * claimed https URI (§7.2).
+ */
+export function redirectUriProblem(uri: string, applicationType: 'web' | 'native'): string | undefined {
+  const parsed = URL.parse(uri);
+  if (!parsed) return `not a URL: ${uri}`;
+  if (uri.includes('#')) return `no fragments allowed: ${uri}`;
+  const { protocol, hostname } = parsed;
+  if ((protocol === 'https:' || protocol === 'http:') && !hostname) return `no host: ${uri}`;
+  if (FORBIDDEN_SCHEMES.has(protocol)) return `the ${protocol} scheme is not allowed: ${uri}`;
+  if (applicationType === 'web') {
+    return protocol === 'https:' || protocol === 'http:'
+      ? undefined
+      : `a web client's redirect URIs are http(s) URLs (a native app registers with --application-type native): ${uri}`;
+  }
+  if (protocol === 'http:') {
+    return LOOPBACK_IPS.has(hostname)
+      ? undefined
+      : `a native app's http redirect must be a loopback IP literal, 127.0.0.1 or [::1] (RFC 8252 §7.3, §8.3): ${uri}`;
+  }
+  if (protocol === 'https:') {
+    return LOOPBACK_IPS.has(hostname) || hostname === 'localhost'
+      ? `a native app's loopback redirect uses http (RFC 8252 §7.3): ${uri}`
+      : undefined;
+  }
+  // A private-use scheme: the reverse of a domain the app's publisher controls (RFC 8252 §7.1).
+  const scheme = protocol.slice(0, -1);
+  if (!scheme.includes('.'))
+    return `a native app's private-use scheme is a reverse domain name such as com.example.app (RFC 8252 §7.1): ${uri}`;
+  return undefined;
+}
 
 export const clientInputSchema = z
   .object({
     name: z.string().trim().min(1).max(200),
-    redirectUris: z.array(url).default([]),
-    postLogoutRedirectUris: z.array(url).default([]),
+    /** web (a server-side site, the default) or native (an app on the person's device, RFC 8252). */
+    applicationType: z.enum(['web', 'native']).default('web'),
+    redirectUris: z.array(redirectUri).default([]),
+    postLogoutRedirectUris: z.array(redirectUri).default([]),
     backchannelLogoutUri: url.optional(),
     grantTypes: z
       .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
       .min(1)
       .default(['authorization_code', 'refresh_token']),
     scopes: z.array(z.enum(SUPPORTED_SCOPES)).default(['openid', 'profile', 'phone', 'offline_access']),
-    authMethod: z
-      .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])
-      .default('client_secret_basic'),
+    /** Default: client_secret_basic for a web client, none for a native app (a public client). */
+    authMethod: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']).optional(),
     jwksUri: url.optional(),
     subjectType: z.enum(['public', 'pairwise']).default('public'),
     idTokenSigningAlg: z.enum(['ES256', 'RS256']).default('ES256'),
     firstParty: z.boolean().default(false),
     requireLevel: z.enum(['L1', 'L2', 'L3']).optional(),
   })
+  .transform((c) => ({
+    ...c,
+    authMethod: c.authMethod ?? (c.applicationType === 'native' ? 'none' : 'client_secret_basic'),
+  }))
   .superRefine((c, ctx) => {
     const codeFlow = c.grantTypes.includes('authorization_code');
     if (codeFlow && c.redirectUris.length === 0) {
@@ -46,6 +93,33 @@ export const clientInputSchema = z
         message: 'a public client can not use client_credentials',
       });
     }
+    if (c.applicationType === 'native') {
+      // An app on a person's device can not keep a secret (RFC 8252 §8.4): it is a public
+      // client, and PKCE (required of every client here) protects its code (§8.1).
+      if (c.authMethod !== 'none') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['authMethod'],
+          message: 'a native app is a public client: its auth method is none (RFC 8252 §8.4)',
+        });
+      }
+      if (!codeFlow) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['grantTypes'],
+          message: 'a native app signs people in with authorization_code (RFC 8252 §6)',
+        });
+      }
+    }
+    for (const [path, uris] of [
+      ['redirectUris', c.redirectUris],
+      ['postLogoutRedirectUris', c.postLogoutRedirectUris],
+    ] as const) {
+      for (const uri of uris) {
+        const problem = redirectUriProblem(uri, c.applicationType);
+        if (problem) ctx.addIssue({ code: 'custom', path: [path], message: problem });
+      }
+    }
     // Refinements run even when a URL above failed to parse, so only parseable ones count here.
     const hosts = new Set(c.redirectUris.filter((u) => URL.canParse(u)).map((u) => new URL(u).host));
     if (c.subjectType === 'pairwise' && hosts.size > 1) {
@@ -54,10 +128,6 @@ export const clientInputSchema = z
         path: ['subjectType'],
         message: 'a pairwise client must keep its redirect URIs on one host (its sector)',
       });
-    }
-    for (const uri of c.redirectUris) {
-      if (uri.includes('#'))
-        ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'no fragments allowed' });
     }
   });
 
@@ -68,6 +138,7 @@ type ParsedClient = z.output<typeof clientInputSchema>;
 function metadataOf(c: ParsedClient): Record<string, unknown> {
   const metadata: Record<string, unknown> = {
     client_name: c.name,
+    application_type: c.applicationType,
     redirect_uris: c.redirectUris,
     post_logout_redirect_uris: c.postLogoutRedirectUris,
     grant_types: c.grantTypes,
@@ -88,6 +159,7 @@ function metadataOf(c: ParsedClient): Record<string, unknown> {
 export interface ClientSummary {
   client_id: string;
   name: string;
+  application_type: string;
   redirect_uris: string[];
   grant_types: string[];
   scope: string;
@@ -204,7 +276,8 @@ export class ClientService {
   }
 
   #assertProductionUris(c: ParsedClient) {
-    if (!this.production) return;
+    // A native app's loopback and private-use redirects never cross the network (RFC 8252 §8.3).
+    if (!this.production || c.applicationType !== 'web') return;
     for (const uri of [...c.redirectUris, ...c.postLogoutRedirectUris]) {
       const u = new URL(uri);
       if (u.protocol !== 'https:' && u.hostname !== 'localhost') {
@@ -243,6 +316,7 @@ function summary(row: ClientRow): ClientSummary {
   return {
     client_id: row.client_id,
     name: row.name,
+    application_type: (m['application_type'] as string) ?? 'web',
     redirect_uris: (m['redirect_uris'] as string[]) ?? [],
     grant_types: (m['grant_types'] as string[]) ?? [],
     scope: (m['scope'] as string) ?? '',

@@ -49,7 +49,8 @@ export function demoRpRoutes(deps: {
   const client = () => {
     configuration ??= ensureDemoClient(deps.clients, deps.issuer)
       .then(({ clientId, clientSecret }) =>
-        oidc.discovery(new URL(deps.issuer), clientId, clientSecret, undefined, {
+        // Registered for client_secret_basic, the default; openid-client would send client_secret_post.
+        oidc.discovery(new URL(deps.issuer), clientId, clientSecret, oidc.ClientSecretBasic(clientSecret), {
           execute: deps.issuer.startsWith('http:') ? [oidc.allowInsecureRequests] : [],
         }),
       )

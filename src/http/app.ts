@@ -12,6 +12,13 @@ import { demoRpRoutes } from '../dev/demo-rp.js';
 import { devRoutes } from '../dev/dev-routes.js';
 import { interactionRoutes } from '../flows/interaction-routes.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
+import {
+  acceptPostAsGet,
+  basicAuthClientId,
+  formParams,
+  pushedRequestOwner,
+  registeredAuthMethod,
+} from '../oidc/request-guards.js';
 import { SessionRevoker } from '../oidc/session-revoker.js';
 import type { Metrics } from '../ops/metrics.js';
 import { publicMetrics } from '../ops/metrics-access.js';
@@ -191,15 +198,21 @@ export function createApp(deps: AppDeps): Koa {
     );
   }
 
+  // What oidc-provider has no hook for (src/oidc/request-guards.ts): POST at /auth and
+  // /session/end, the owner of a pushed request, the registered client authentication method.
+  app.use(acceptPostAsGet());
   // Throttle /token per client before oidc-provider authenticates it (client_id from basic auth or body).
   app.use(async (ctx, next) => {
     if (ctx.path === '/token' && ctx.method === 'POST') {
       const clientId =
-        basicAuthClientId(ctx.get('authorization')) ?? (await formClientId(ctx)) ?? `ip:${ctx.ip}`;
+        basicAuthClientId(ctx.get('authorization')) ??
+        ((await formParams(ctx))?.get('client_id')?.slice(0, 100) || `ip:${ctx.ip}`);
       await services.tokenLimiter.consume(clientId);
     }
     return next();
   });
+  app.use(registeredAuthMethod(services.clients, config.issuer));
+  app.use(pushedRequestOwner(services.models, deps.views));
 
   const mounted = new WeakMap<Provider, Koa.Middleware>();
   app.use(async (ctx, next) => {
@@ -215,36 +228,4 @@ export function createApp(deps: AppDeps): Koa {
     if (pending) await pending;
   });
   return app;
-}
-
-function basicAuthClientId(header: string): string | undefined {
-  const match = /^Basic\s+(.+)$/i.exec(header);
-  if (!match) return undefined;
-  const decoded = Buffer.from(match[1]!, 'base64').toString();
-  const id = decoded.slice(0, Math.max(0, decoded.indexOf(':')));
-  try {
-    return decodeURIComponent(id).slice(0, 100) || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const TOKEN_BODY_LIMIT = 56 * 1024;
-
-/**
- * Reads a form body once to learn its client_id; oidc-provider then parses the same bytes from
- * req.body (its documented fallback for an upstream parser).
- */
-async function formClientId(ctx: Koa.Context): Promise<string | undefined> {
-  if (!ctx.is('application/x-www-form-urlencoded') || !ctx.req.readable) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > TOKEN_BODY_LIMIT) ctx.throw(413);
-    chunks.push(chunk as Buffer);
-  }
-  const body = Buffer.concat(chunks);
-  (ctx.req as unknown as { body: string }).body = body.toString();
-  return new URLSearchParams(body.toString()).get('client_id')?.slice(0, 100) || undefined;
 }

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Context } from 'koa';
-import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config.js';
 import type { Views } from '../http/views.js';
 import type { ResourceServerService } from '../resources/resource-server-service.js';
@@ -9,7 +9,7 @@ import type { ConsentService } from './consent-service.js';
 import { errorPage, loggedOutPage, logoutPage } from './pages.js';
 import { unifiedIdPolicy } from './policy.js';
 import { resourceIndicators, resourceTtl } from './resource-indicators.js';
-import { ACR_VALUES, hasScope, SCOPE_CLAIMS, SUPPORTED_SCOPES } from './scopes.js';
+import { ACR_VALUES, hasScope, MACHINE_SCOPES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from './scopes.js';
 
 export interface ProviderDependencies {
   config: Config;
@@ -49,6 +49,9 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
     conformIdTokenClaims: false,
     responseTypes: ['code'],
     pkce: { required: () => true },
+    // OIDC Core 3.1.2.1 requires redirect_uri at /auth, and RFC 6749 §4.1.3 then at /token: a
+    // site with one registered URI may not leave it out (oidc-provider would fill it in).
+    allowOmittingSingleRegisteredRedirectUri: false,
     clientDefaults: {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
@@ -62,6 +65,9 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
     },
     extraClientMetadata: {
       properties: ['first_party', 'require_level'],
+      // application_type (web | native) is standard metadata; its RFC 8252 rules are checked at
+      // registration (src/clients/client-service.ts) and oidc-provider matches a native client's
+      // loopback redirect URI on any port (RFC 8252 §7.3).
       validator(_ctx, key, value) {
         if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
           throw new Error('first_party must be a boolean');
@@ -88,7 +94,15 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
           return token.clientId === client.clientId && ctx.oidc.client?.clientAuthMethod !== 'none';
         },
       },
-      revocation: { enabled: true },
+      revocation: {
+        enabled: true,
+        // Another site's token is revoked by nobody and answered like an unknown one (200, RFC
+        // 7009 §2.2): oidc-provider's default answered 400 for some token types, which told the
+        // caller that the token exists.
+        async allowedPolicy(_ctx, client, token) {
+          return token.clientId === client.clientId;
+        },
+      },
       userinfo: { enabled: true },
       backchannelLogout: { enabled: true },
       pushedAuthorizationRequests: { enabled: true },
@@ -113,6 +127,15 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
     // The admin API accepts a person's token only from a sign-in at acr mfa or cert: the token
     // keeps the acr of the code or refresh token it came from.
     async extraTokenClaims(ctx, token) {
+      // A client-credentials token stands for no person: the scopes that release a person's
+      // claims or sessions (openid, profile, offline_access, …) mean nothing in it and are
+      // refused. This is the one hook oidc-provider calls with the token before it is stored.
+      if (token.kind === 'ClientCredentials') {
+        const personal = (token.scope ?? '').split(' ').filter((s) => s && !MACHINE_SCOPES.has(s));
+        if (personal.length)
+          throw new errors.InvalidScope('scope is not allowed with client_credentials', personal.join(' '));
+        return undefined;
+      }
       if (token.kind !== 'AccessToken' || !hasScope(token.scope, 'admin')) return undefined;
       const source = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken;
       return source?.acr ? { acr: source.acr } : undefined;

@@ -92,6 +92,44 @@ describe.each(databaseKinds())('ModelStore (%s)', (kind) => {
     expect(again.seen).toHaveLength(1);
   });
 
+  it('reads a value looked up under several token models at once with its context too (introspection)', async () => {
+    const s = await signedIn();
+    const counted = countQueries();
+    // What oidc-provider's findToken does without a token_type_hint: three look-ups in one tick.
+    const [access, machine, refresh] = await Promise.all([
+      store.find('AccessToken', { id: s.tokenId }),
+      store.find('ClientCredentials', { id: s.tokenId }),
+      store.find('RefreshToken', { id: s.tokenId }),
+    ]);
+    const session = await store.find('Session', { uid: s.sessionUid });
+    const grant = await store.find('Grant', { id: s.grantId });
+    counted.stop();
+    expect(access).toMatchObject({ grantId: s.grantId });
+    expect(machine).toBeUndefined();
+    expect(refresh).toBeUndefined();
+    // The session and grant exist and are found: a read that did not fetch them never says "none".
+    expect(session).toMatchObject({ uid: s.sessionUid });
+    expect(grant).toMatchObject({ clientId: 'site' });
+    expect(counted.seen).toHaveLength(1);
+    // The account was not read with them (introspection never needs it): nothing is kept for it,
+    // neither the row nor "none", so a look-up of it goes to the database.
+    expect(store.takeAccount(s.accountId)).toBeUndefined();
+  });
+
+  it('answers a look-up of a grant, session or account it did not read from the database', async () => {
+    const s = await signedIn();
+    // A token look-up without a context read (a model other than a person's token, alone).
+    await Promise.all([
+      store.find('ClientCredentials', { id: s.tokenId }),
+      store.find('Interaction', { id: s.tokenId }),
+    ]);
+    const counted = countQueries();
+    expect(await store.find('Grant', { id: s.grantId })).toMatchObject({ clientId: 'site' });
+    expect(await store.find('Session', { uid: s.sessionUid })).toMatchObject({ uid: s.sessionUid });
+    counted.stop();
+    expect(counted.seen).toHaveLength(2);
+  });
+
   it('reports an ended session as gone to the look-up after the token', async () => {
     const s = await signedIn();
     await store.destroy('Session', s.sessionId);

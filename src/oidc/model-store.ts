@@ -28,6 +28,13 @@ const TOKENS = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode']);
  * allow a replay.
  */
 const ASYNC_COMMIT = new Set(['AccessToken', 'ClientCredentials']);
+/** What a token's read may bring along: the rows oidc-provider looks up right after it. */
+type Context = 'Grant' | 'Session' | 'Account';
+const NOTHING: ReadonlySet<Context> = new Set();
+/** oidc_token_context (009): userinfo, code exchange and refresh go on to the account's claims. */
+const GRANT_SESSION_ACCOUNT: ReadonlySet<Context> = new Set(['Grant', 'Session', 'Account']);
+/** oidc_tokens_context (011): introspection and revocation never read the account. */
+const GRANT_SESSION: ReadonlySet<Context> = new Set(['Grant', 'Session']);
 /** A prefetched row is for the request that caused it, a few milliseconds later; never older. */
 const PREFETCH_MS = 250;
 
@@ -117,11 +124,13 @@ export class ModelStore {
   #runById(id: string, waiting: ByIdWaiter[]) {
     const models = [...new Set(waiting.map((w) => w.model))];
     this.#rowsById(id, models).then(
-      (rows: Row[]) => {
+      ({ rows, read }) => {
         const asked = rows.filter((r) => models.includes(r.model) && r.id === id);
-        for (const token of asked) {
-          if (!TOKENS.has(token.model)) continue;
-          this.#prefetchFor(payloadOf(token), rows);
+        if (read.size) {
+          for (const token of asked) {
+            if (!TOKENS.has(token.model)) continue;
+            this.#prefetchFor(payloadOf(token), rows, read);
+          }
         }
         const given = new Set<unknown>();
         for (const w of waiting) {
@@ -143,16 +152,29 @@ export class ModelStore {
   }
 
   /**
-   * The rows of one id under the given models. A token looked up on its own (userinfo, code
-   * exchange, refresh) comes with what oidc-provider looks up next, one after the other: its
-   * grant, its session (when the token ends with it) and its account (migration 009): one
-   * statement where there would be four. Introspection asks for one id under several models and
-   * gets the plain look-up: it does not need the rest.
+   * The rows of one id under the given models. A token comes with what oidc-provider looks up
+   * next, one after the other: its grant, its session (when the token ends with it) and its
+   * account: one statement where there would be four. That is oidc_token_context (migration
+   * 009) for a token looked up on its own (userinfo, code exchange, refresh), and
+   * oidc_tokens_context (011) for one value looked up under several token models at once
+   * (introspection, revocation: without the account, which neither reads). `read` says which of
+   * them the rows include; other models (sessions, interactions, client-credentials tokens
+   * alone) get the plain look-up, which reads none.
    */
-  #rowsById(id: string, models: string[]): Promise<Row[]> {
+  #rowsById(id: string, models: string[]): Promise<{ rows: Row[]; read: ReadonlySet<Context> }> {
     const [only] = models;
     if (models.length === 1 && only && TOKENS.has(only)) {
-      return this.db.raw('select * from oidc_token_context(?, ?)', [id, only]).then(rowsOf<Row>);
+      return this.db
+        .raw('select * from oidc_token_context(?, ?)', [id, only])
+        .then((r) => ({ rows: rowsOf<Row>(r), read: GRANT_SESSION_ACCOUNT }));
+    }
+    if (models.some((m) => TOKENS.has(m))) {
+      return this.db
+        .raw(`select * from oidc_tokens_context(?, array[${models.map(() => '?').join(', ')}])`, [
+          id,
+          ...models,
+        ])
+        .then((r) => ({ rows: rowsOf<Row>(r), read: GRANT_SESSION }));
     }
     return this.db
       .raw(
@@ -161,7 +183,7 @@ export class ModelStore {
             and (expires_at is null or expires_at > now())`,
         [id, ...models],
       )
-      .then(rowsOf<Row>);
+      .then((r) => ({ rows: rowsOf<Row>(r), read: NOTHING }));
   }
 
   readonly #prefetched = new Map<string, Prefetched>();
@@ -170,8 +192,12 @@ export class ModelStore {
    * Keeps what #rowsById read alongside a token for the look-ups that follow. Each row serves one
    * look-up within PREFETCH_MS; a write to it in this process forgets it. A grant, session or
    * account that is gone is kept as "none": the answer the look-up would get.
+   *
+   * A cache must never answer "absent" for what it did not read: only the kinds in `read` are
+   * kept, and each only under the condition on which the SQL functions join it (a grantId, a
+   * sessionUid with expiresWithSession, an accountId). Anything else is left to the database.
    */
-  #prefetchFor(token: ModelPayload, rows: Row[]) {
+  #prefetchFor(token: ModelPayload, rows: Row[], read: ReadonlySet<Context>) {
     const at = Date.now();
     if (this.#prefetched.size > 1000) {
       for (const [key, entry] of this.#prefetched)
@@ -181,17 +207,17 @@ export class ModelStore {
       this.#prefetched.set(key, { at, payload: Promise.resolve(row ? payloadOf(row) : undefined) });
     const { grantId, accountId } = token;
     const sessionUid = token['sessionUid'];
-    if (typeof grantId === 'string')
+    if (read.has('Grant') && typeof grantId === 'string')
       keep(
         `Grant:id:${grantId}`,
         rows.find((r) => r.model === 'Grant' && r.id === grantId),
       );
-    if (token['expiresWithSession'] === true && typeof sessionUid === 'string')
+    if (read.has('Session') && token['expiresWithSession'] === true && typeof sessionUid === 'string')
       keep(
         `Session:uid:${sessionUid}`,
         rows.find((r) => r.model === 'Session' && r.uid === sessionUid),
       );
-    if (typeof accountId === 'string')
+    if (read.has('Account') && typeof accountId === 'string')
       keep(
         `Account:id:${accountId}`,
         rows.find((r) => r.model === 'Account' && r.id === accountId),

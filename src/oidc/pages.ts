@@ -1,9 +1,12 @@
+import type { Context } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Views } from '../http/views.js';
 
 /** What an OAuth error means to a citizen who landed on our page instead of the site's. */
 const ERROR_MESSAGES: Record<string, string> = {
   invalid_request: '登录请求无效，请返回原网站重新发起登录。',
+  invalid_request_uri: '登录请求已失效，或不属于发起登录的网站，请返回原网站重新发起登录。',
+  invalid_request_object: '登录请求无效，请返回原网站重新发起登录。',
   invalid_client: '发起登录的网站未在统一身份认证平台登记或已停用。',
   invalid_redirect_uri: '发起登录的网站地址与登记的不一致，已拒绝以保护您的账号。',
   unauthorized_client: '该网站无权使用此登录方式。',
@@ -18,9 +21,9 @@ const ERROR_MESSAGES: Record<string, string> = {
 
 export async function errorPage(
   views: Views,
-  ctx: KoaContextWithOIDC,
+  ctx: Pick<Context, 'type' | 'body'>,
   out: { error: string; error_description?: string },
-  _error: unknown,
+  _error?: unknown,
 ) {
   ctx.type = 'html';
   ctx.body = views.render('error', {

@@ -20,6 +20,9 @@ export const SUPPORTED_SCOPES = [
 ] as const;
 export type Scope = (typeof SUPPORTED_SCOPES)[number];
 
+/** Scopes a client-credentials token may carry: those of a machine. The others are a person's. */
+export const MACHINE_SCOPES: ReadonlySet<string> = new Set<Scope>(['admin']);
+
 /** Whether a space-separated scope string (a request's, a token's) includes `scope`. */
 export function hasScope(scopes: unknown, scope: Scope): boolean {
   return typeof scopes === 'string' && scopes.split(' ').includes(scope);

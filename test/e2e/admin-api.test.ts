@@ -42,7 +42,7 @@ describe.each(databaseKinds())('the admin API (%s)', (kind) => {
     expect((await fetch(`${server.url}/admin/api/clients`)).status).toBe(401);
     expect((await api('/clients', {}, 'not-a-token')).status).toBe(401);
     const site = await registerRelyingParty(server);
-    const plain = (await oidc.clientCredentialsGrant(site.config, { scope: 'openid' })).access_token;
+    const plain = (await oidc.clientCredentialsGrant(site.config, {})).access_token;
     const res = await api('/clients', {}, plain);
     expect(res.status).toBe(403);
     expect(((await res.json()) as { error: string }).error).toBe('insufficient_scope');
@@ -71,6 +71,35 @@ describe.each(databaseKinds())('the admin API (%s)', (kind) => {
       body: JSON.stringify({ name: 'x', redirectUris: ['nope'], reason: '测试' }),
     });
     expect(bad.status).toBe(400);
+
+    // A native app (RFC 8252): a public client, no secret, its application_type shown.
+    const app = await api('/clients', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: '某县政务App',
+        applicationType: 'native',
+        redirectUris: ['http://127.0.0.1/cb', 'cn.gov.example.county:/cb'],
+        reason: '县政务App接入',
+      }),
+    });
+    expect(app.status).toBe(201);
+    const appCreated = (await app.json()) as { client_id: string; client_secret?: string };
+    expect(appCreated.client_secret).toBeUndefined();
+    expect(await (await api(`/clients/${appCreated.client_id}`)).json()).toMatchObject({
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+    });
+    const nativeWithSecret = await api('/clients', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'x',
+        applicationType: 'native',
+        authMethod: 'client_secret_post',
+        redirectUris: ['http://127.0.0.1/cb'],
+        reason: '测试',
+      }),
+    });
+    expect(nativeWithSecret.status).toBe(400);
     // No change without a reason: the audit records why.
     const unexplained = await api('/clients', {
       method: 'POST',
@@ -98,8 +127,9 @@ describe.each(databaseKinds())('the admin API (%s)', (kind) => {
       actor: string;
       detail: { clientId: string; reason: string };
     }[];
-    expect(log[0]!.actor).toBe(`admin:${operator.clientId}`);
-    expect(log[0]!.detail).toMatchObject({ clientId: client_id, reason: '县政务服务网接入' });
+    const row = log.find((r) => r.detail.clientId === client_id);
+    expect(row?.actor).toBe(`admin:${operator.clientId}`);
+    expect(row?.detail).toMatchObject({ clientId: client_id, reason: '县政务服务网接入' });
   });
 
   it('finds accounts masked, shows the whole ID number only with a reason, and locks and signs out', async () => {

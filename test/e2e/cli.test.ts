@@ -72,6 +72,63 @@ describe('the unified-id command line, on the embedded database', () => {
     expect(failed.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('registers a native app (RFC 8252) as a public client, with loopback and private-use redirects', async () => {
+    const { stdout } = await cli(
+      'clients',
+      'add',
+      '--name',
+      '某市政务App',
+      '--application-type',
+      'native',
+      '--redirect-uri',
+      'http://127.0.0.1/oauth2redirect',
+      '--redirect-uri',
+      'cn.gov.example.city:/oauth2redirect',
+      '--reason',
+      '某市App接入',
+      '--json',
+    );
+    const created = JSON.parse(stdout) as { client_id: string; client_secret?: string };
+    expect(created.client_secret).toBeUndefined();
+    const shown = JSON.parse((await cli('clients', 'show', created.client_id, '--json')).stdout) as {
+      application_type: string;
+      token_endpoint_auth_method: string;
+      redirect_uris: string[];
+    };
+    expect(shown).toMatchObject({ application_type: 'native', token_endpoint_auth_method: 'none' });
+    expect(shown.redirect_uris).toContain('cn.gov.example.city:/oauth2redirect');
+
+    const secret = await cli(
+      'clients',
+      'add',
+      '--name',
+      'x',
+      '--application-type',
+      'native',
+      '--auth-method',
+      'client_secret_basic',
+      '--redirect-uri',
+      'http://127.0.0.1/cb',
+      '--reason',
+      '测试',
+    ).catch((e) => e);
+    expect(secret.code).toBe(1);
+    expect(secret.stderr).toMatch(/public client/);
+    // A web site's redirect URIs stay http(s) URLs.
+    const web = await cli(
+      'clients',
+      'add',
+      '--name',
+      'x',
+      '--redirect-uri',
+      'cn.gov.example.city:/cb',
+      '--reason',
+      '测试',
+    ).catch((e) => e);
+    expect(web.code).toBe(1);
+    expect(web.stderr).toMatch(/native/);
+  });
+
   it('creates accounts under the password rules and shows them masked', async () => {
     const weak = await cli('accounts', 'add', '--phone', '13800138000', '--password', '12345678').catch(
       (e) => e,

@@ -1,24 +1,43 @@
 import { createServer, type Server } from 'node:http';
 
+/** One request a back-channel logout endpoint received, as it arrived. */
+export interface ReceivedLogout {
+  method: string;
+  contentType: string | undefined;
+  cookie: string | undefined;
+  body: string;
+}
+
 /** A site's back-channel logout endpoint: a real HTTP server that records the logout tokens it is sent. */
 export interface BackchannelReceiver {
   url: string;
   tokens: string[];
+  requests: ReceivedLogout[];
   waitFor(count: number, timeoutMs?: number): Promise<string[]>;
   close(): Promise<void>;
 }
 
-export async function startBackchannelReceiver(): Promise<BackchannelReceiver> {
+/** `status`: what the endpoint answers (a site whose endpoint fails answers 500, say). */
+export async function startBackchannelReceiver(
+  options: { status?: number } = {},
+): Promise<BackchannelReceiver> {
   const tokens: string[] = [];
+  const requests: ReceivedLogout[] = [];
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => {
       body += chunk;
     });
     req.on('end', () => {
+      requests.push({
+        method: req.method ?? '',
+        contentType: req.headers['content-type'],
+        cookie: req.headers.cookie,
+        body,
+      });
       const token = new URLSearchParams(body).get('logout_token');
       if (req.method === 'POST' && token) tokens.push(token);
-      res.writeHead(200, { 'cache-control': 'no-store' }).end();
+      res.writeHead(options.status ?? 200, { 'cache-control': 'no-store' }).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -27,6 +46,7 @@ export async function startBackchannelReceiver(): Promise<BackchannelReceiver> {
   return {
     url: `http://127.0.0.1:${port}/backchannel-logout`,
     tokens,
+    requests,
     async waitFor(count, timeoutMs = 5000) {
       const until = Date.now() + timeoutMs;
       while (tokens.length < count && Date.now() < until) await new Promise((r) => setTimeout(r, 25));

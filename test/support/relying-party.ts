@@ -27,11 +27,19 @@ export async function registerRelyingParty(
     scopes: ['openid', 'profile', 'phone', 'offline_access'],
     ...input,
   });
+  // The site authenticates as it is registered (the provider refuses any other method);
+  // openid-client would send client_secret_post for any client with a secret.
+  const secret = created.client_secret;
+  const auth = !secret
+    ? oidc.None()
+    : input.authMethod === 'client_secret_post'
+      ? oidc.ClientSecretPost(secret)
+      : oidc.ClientSecretBasic(secret);
   const config = await oidc.discovery(
     new URL(server.issuer),
     created.client_id,
-    { ...(created.client_secret ? { client_secret: created.client_secret } : {}), ...metadata },
-    created.client_secret ? undefined : oidc.None(),
+    { ...(secret ? { client_secret: secret } : {}), ...metadata },
+    auth,
     { execute: [oidc.allowInsecureRequests] },
   );
   return {
