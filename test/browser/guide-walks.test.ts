@@ -188,9 +188,15 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
         await page.getByLabel(/我已阅读并同意/).check();
         await screenshot(page, `register-legal-${viewport.name}-1-form`);
         await page.getByRole('button', { name: '实名认证' }).click();
+        // 法定代表人确认: the representative's own real-name phone gets the code (here it is also
+        // the contact phone, which had its own code first).
+        await page.getByRole('heading', { name: '法定代表人确认' }).waitFor();
+        await screenshot(page, `register-legal-${viewport.name}-2-representative`);
+        await page.getByLabel('短信验证码').fill((await latestSmsCode(server, rep.phone))!);
+        await page.getByRole('button', { name: '确认注册' }).click();
         await page.getByRole('heading', { name: '绑定证书' }).waitFor();
         expect(await textOf(page, '.message.notice[role=status]')).toContain('注册成功');
-        await screenshot(page, `register-legal-${viewport.name}-2-registered`);
+        await screenshot(page, `register-legal-${viewport.name}-3-registered`);
         await page.getByRole('button', { name: '跳过此步骤' }).click();
         await page.getByRole('button', { name: '同意' }).click();
         expect(await textOf(page, '#id-token-claims')).toContain('"user_type": "legal_person"');

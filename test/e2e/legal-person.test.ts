@@ -435,7 +435,7 @@ describe('法人 registration against the enterprise registry over HTTP', () => 
         ENTERPRISE_VERIFIER_URL: registry.url,
         ENTERPRISE_VERIFIER_APP_ID: 'unified-id',
         ENTERPRISE_VERIFIER_SECRET: secret,
-        ENTERPRISE_VERIFIER_TIMEOUT_MS: '500',
+        ENTERPRISE_VERIFIER_TIMEOUT_MS: '5000', // a loaded machine is slow; "down" is a fault flag, not a timeout
       },
     });
     rp = await registerRelyingParty(server, { firstParty: true, scopes: ['openid', 'enterprise'] });
