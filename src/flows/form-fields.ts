@@ -36,3 +36,6 @@ export const checkboxField = z.string().max(16, '请求格式不正确');
 
 /** Just the button: each branch then reads only the fields it needs. */
 export const actionForm = z.object({ action: actionField });
+
+/** A 动态验证码 (6 digits) or a recovery code, with TotpWrong's words. */
+export const totpCodeField = z.string().max(64, '动态验证码或恢复码错误');
