@@ -177,7 +177,7 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
     if (!pending) return ctx.redirect(`/interaction/${interaction.uid}/register/legal`);
     const page = confirmPage(interaction.uid, pending);
     return withPageErrors(ctx, deps, 'register-legal-confirm', page, async () => {
-      if (field(ctx, 'action') === 'send_sms') {
+      if (formInput(ctx, actionForm).action === 'send_sms') {
         const sent = await deps.representativeConfirmations.send(await pendingOf(interaction.uid), ctx.ip);
         await deps.flowStates.put('legal-confirm', interaction.uid, sent);
         return renderPage(ctx, deps, 'register-legal-confirm', confirmPage(interaction.uid, sent));

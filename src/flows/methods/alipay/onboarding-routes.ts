@@ -194,8 +194,8 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
     const pending = await pendingOrExpired(ctx, interaction, 'link');
     if (!pending) return;
     const { account, phone, page } = await linkPage(ctx, interaction, pending);
-    const action = field(ctx, 'action');
     return withPageErrors(ctx, deps, 'alipay-link', page, async () => {
+      const { action } = formInput(ctx, actionForm);
       if (!account || !phone) throw new LoginFailed();
       let method: 'pwd' | 'sms';
       if (action === 'send_sms') {
