@@ -1,6 +1,8 @@
 import type Router from '@koa/router';
+import { z } from 'zod';
 import { PasswordWrong } from '../errors.js';
-import { field, rawField } from '../http/body.js';
+import { secretField, smsCodeField, textField } from '../flows/form-fields.js';
+import { formInput } from '../http/page-kit.js';
 import { ENTERPRISE_SCOPE_DESCRIPTIONS, SCOPE_DESCRIPTIONS, type Scope } from '../oidc/scopes.js';
 import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-page.js';
@@ -30,6 +32,11 @@ const EVENT_NAMES: Record<string, string> = {
 
 const beijing = (d: Date | string | number) =>
   new Date(d).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai' });
+
+/** 退出 one session (its uid) or `others`; 取消授权 one site; 注销账号 with the password and an SMS code. */
+const endSessionForm = z.object({ session: textField(200, '请求格式不正确') });
+const revokeForm = z.object({ client_id: textField(200, '请求格式不正确') });
+const closeForm = z.object({ password: secretField, sms_code: smsCodeField });
 
 /** 登录设备, 已授权网站, 登录记录 and 注销账号. */
 export function activityRoutes(
@@ -77,7 +84,7 @@ export function activityRoutes(
 
   router.post('/sessions/end', async (ctx) => {
     const session = sessionOf(ctx);
-    const target = field(ctx, 'session');
+    const { session: target } = formInput(ctx, endSessionForm);
     const which =
       target === 'others'
         ? (uid: string) => uid !== session.sessionUid
@@ -117,7 +124,7 @@ export function activityRoutes(
 
   router.post('/sites/revoke', async (ctx) => {
     const session = sessionOf(ctx);
-    const clientId = field(ctx, 'client_id');
+    const { client_id: clientId } = formInput(ctx, revokeForm);
     await deps.consents.forget(session.account.id, clientId);
     const revoked = await deps.models.revokeClient(session.account.id, clientId);
     await accountAudit(deps, ctx, session, {
@@ -164,13 +171,14 @@ export function activityRoutes(
       'account-close',
       async () => ({ title: '注销账号', smsSent: true }),
       async () => {
-        if (!(await deps.accounts.checkPasswordOf(session.account, rawField(ctx, 'password')))) {
+        const { password, sms_code: code } = formInput(ctx, closeForm, ['password']);
+        if (!(await deps.accounts.checkPasswordOf(session.account, password))) {
           throw new PasswordWrong();
         }
         await deps.sms.verify({
           phone: session.smsPhone,
           purpose: 'account',
-          code: field(ctx, 'sms_code'),
+          code,
           ip: ctx.ip,
         });
         await accountAudit(deps, ctx, session, { type: 'account_closed', outcome: 'success' });

@@ -1,14 +1,19 @@
 import type Router from '@koa/router';
+import { z } from 'zod';
 import { maskPhone } from '../accounts/phone.js';
 import { proofOf } from '../certificates/proof-input.js';
 import { AppError, SmsCodeWrong } from '../errors.js';
 import { codeSentTo, rememberCodeSent } from '../flows/code-sending.js';
-import { field } from '../http/body.js';
-import { jsonAnswer } from '../http/page-kit.js';
+import { smsCodeField, textField } from '../flows/form-fields.js';
+import { formInput, jsonAnswer } from '../http/page-kit.js';
 import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-page.js';
 
 const onlyLegalPersons = () => new AppError(403, 'not_legal_person', '只有法人用户可以绑定数字证书');
+
+/** 绑定证书 first proves the account's phone; 解绑 names the certificate by its fingerprint. */
+const codeForm = z.object({ sms_code: smsCodeField });
+const unbindForm = z.object({ fingerprint: textField(200, '请求格式不正确') });
 
 /** 认证等级 → 高级认证 → CA认证: bound certificates, 解除绑定, and binding another after an SMS code. */
 export function certificateSpaceRoutes(
@@ -81,7 +86,7 @@ export function certificateSpaceRoutes(
         await deps.sms.verify({
           phone: session.smsPhone,
           purpose: 'account',
-          code: field(ctx, 'sms_code'),
+          code: formInput(ctx, codeForm).sms_code,
           ip: ctx.ip,
         });
         // The verified step lasts its ten minutes however often the page is reloaded.
@@ -132,11 +137,12 @@ export function certificateSpaceRoutes(
 
   router.post('/certificates/unbind', async (ctx) => {
     const session = sessionOf(ctx);
-    await deps.certificates.unbind(session.account.id, field(ctx, 'fingerprint'));
+    const { fingerprint } = formInput(ctx, unbindForm);
+    await deps.certificates.unbind(session.account.id, fingerprint);
     await accountAudit(deps, ctx, session, {
       type: 'certificate_unbound',
       outcome: 'success',
-      detail: { fingerprint: field(ctx, 'fingerprint') },
+      detail: { fingerprint },
     });
     ctx.redirect('/account/certificates');
   });

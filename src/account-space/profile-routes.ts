@@ -1,11 +1,14 @@
 import type Router from '@koa/router';
+import { z } from 'zod';
 import type { AccountRow } from '../accounts/account-store.js';
 import { levelName } from '../accounts/levels.js';
 import { maskPhone } from '../accounts/phone.js';
 import { PasswordWrong, SmsCodeWrong } from '../errors.js';
 import { codeSentTo, rememberCodeSent } from '../flows/code-sending.js';
+import { idNumberField, realNameField, secretField, smsCodeField } from '../flows/form-fields.js';
 import { alipayCertifyUrl } from '../flows/methods/alipay/account-space-routes.js';
-import { field, rawField } from '../http/body.js';
+import { field } from '../http/body.js';
+import { formInput } from '../http/page-kit.js';
 import {
   type AccountPageDeps,
   type AccountSession,
@@ -31,6 +34,11 @@ const LEVEL_EXPLANATIONS = [
 /** Where a new level reaches the sites: at once, wherever they ask for the person's data again. */
 const LEVEL_REACHES_SITES =
   '已登录的网站无需您重新登录：网站再次获取您的信息或刷新登录状态时即可看到新的认证等级。';
+
+/** 查看完整信息 asks the password again; 身份证认证 the SMS code, then the name and ID number. */
+const revealForm = z.object({ password: secretField });
+const codeForm = z.object({ sms_code: smsCodeField });
+const realNameForm = z.object({ real_name: realNameField, id_number: idNumberField });
 
 /** 基本信息 and 认证等级 (身份证认证). */
 export function profileRoutes(
@@ -84,7 +92,8 @@ export function profileRoutes(
     const session = sessionOf(ctx);
     const page = () => profilePage(session);
     return act(ctx, deps, 'account-profile', page, async () => {
-      if (!(await deps.accounts.checkPasswordOf(session.account, rawField(ctx, 'password')))) {
+      const { password } = formInput(ctx, revealForm, ['password']);
+      if (!(await deps.accounts.checkPasswordOf(session.account, password))) {
         throw new PasswordWrong();
       }
       const identity = deps.accounts.identityOf(session.account);
@@ -145,7 +154,7 @@ export function profileRoutes(
         await deps.sms.verify({
           phone: session.smsPhone,
           purpose: 'account',
-          code: field(ctx, 'sms_code'),
+          code: formInput(ctx, codeForm).sms_code,
           ip: ctx.ip,
         });
         // The verified step lasts its ten minutes however often the page is reloaded.
@@ -166,11 +175,8 @@ export function profileRoutes(
     return act(ctx, deps, 'account-level', page, async () => {
       const checked = await deps.flowStates.get('id-verify', session.sessionUid);
       if (checked?.accountId !== session.account.id) throw new SmsCodeWrong();
-      await deps.realName.verify(session.account.id, {
-        realName: field(ctx, 'real_name'),
-        idNumber: field(ctx, 'id_number'),
-        ip: ctx.ip,
-      });
+      const { real_name: realName, id_number: idNumber } = formInput(ctx, realNameForm);
+      await deps.realName.verify(session.account.id, { realName, idNumber, ip: ctx.ip });
       await deps.flowStates.remove('id-verify', session.sessionUid);
       await accountAudit(deps, ctx, session, { type: 'verification', method: 'id_card', outcome: 'success' });
       ctx.status = 303;

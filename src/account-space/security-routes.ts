@@ -1,14 +1,48 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { z } from 'zod';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { AppError, BadInput, Conflict, PasswordWrong } from '../errors.js';
+import {
+  actionField,
+  captchaField,
+  checkboxField,
+  idNumberField,
+  phoneField,
+  realNameField,
+  secretField,
+  smsCodeField,
+  totpCodeField,
+} from '../flows/form-fields.js';
 import { alipayPart, alipaySpaceRoutes } from '../flows/methods/alipay/account-space-routes.js';
-import { field, rawField } from '../http/body.js';
+import { field } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
+import { formInput } from '../http/page-kit.js';
 import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-page.js';
 
 const CHANGED: Record<string, string> = { alipay_unlinked: '已解除与支付宝账户的绑定' };
+
+const passwordForm = z.object({
+  current_password: secretField,
+  new_password: secretField,
+  new_password_confirm: secretField,
+});
+/** 获取验证码 for the old phone (`which` empty) or for the new one (with the captcha). */
+const sendForm = z.object({ which: actionField });
+const newPhoneSendForm = z.object({ new_phone: phoneField, captcha: captchaField });
+/** The change itself: both codes, or (old phone lost) the password and the real-name check. */
+const phoneForm = z.object({
+  new_phone: phoneField,
+  old_phone_lost: checkboxField,
+  old_code: smsCodeField,
+  new_code: smsCodeField,
+  phone_password: secretField,
+  real_name: realNameField,
+  id_number: idNumberField,
+});
+const passwordAgainForm = z.object({ password: secretField });
+const totpForm = z.object({ code: totpCodeField });
 
 const passwordWrong = () => new PasswordWrong('当前密码错误');
 
@@ -40,12 +74,17 @@ export function securityRoutes(
   router.post('/security/password', async (ctx) => {
     const session = sessionOf(ctx);
     return act(ctx, deps, 'account-security', page(ctx), async () => {
-      if (!(await deps.accounts.checkPasswordOf(session.account, rawField(ctx, 'current_password')))) {
+      const input = formInput(ctx, passwordForm, [
+        'current_password',
+        'new_password',
+        'new_password_confirm',
+      ]);
+      if (!(await deps.accounts.checkPasswordOf(session.account, input.current_password))) {
         await accountAudit(deps, ctx, session, { type: 'password_change', outcome: 'failure' });
         throw passwordWrong();
       }
-      const next = rawField(ctx, 'new_password');
-      if (next !== rawField(ctx, 'new_password_confirm')) throw new BadInput('两次输入的密码不一致');
+      const next = input.new_password;
+      if (next !== input.new_password_confirm) throw new BadInput('两次输入的密码不一致');
       await deps.accounts.setPassword(session.account.id, next);
       const ended = await deps.revoker.revokeSessions(
         session.account.id,
@@ -64,14 +103,15 @@ export function securityRoutes(
   router.post('/security/phone/send', async (ctx) => {
     const session = sessionOf(ctx);
     return act(ctx, deps, 'account-security', page(ctx), async () => {
-      const which = field(ctx, 'which');
+      const { which } = formInput(ctx, sendForm);
       let target = session.smsPhone;
       if (which === 'new') {
-        const phone = parseMainlandMobile(field(ctx, 'new_phone'));
+        const input = formInput(ctx, newPhoneSendForm);
+        const phone = parseMainlandMobile(input.new_phone);
         if (!phone.ok) throw new BadInput(phone.message);
         target = phone.e164;
         // A stranger's number: the captcha, and a daily count per account, before any message.
-        await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
+        await deps.captcha.check(browserId(ctx), input.captcha);
         await deps.sms.sendToNewPhone({ phone: target, accountId: session.account.id, ip: ctx.ip });
       } else {
         await deps.sms.send({ phone: target, purpose: 'account', ip: ctx.ip });
@@ -86,15 +126,16 @@ export function securityRoutes(
   router.post('/security/phone', async (ctx) => {
     const session = sessionOf(ctx);
     return act(ctx, deps, 'account-security', page(ctx), async () => {
-      const phone = parseMainlandMobile(field(ctx, 'new_phone'));
+      const input = formInput(ctx, phoneForm, ['phone_password']);
+      const phone = parseMainlandMobile(input.new_phone);
       if (!phone.ok) throw new BadInput(phone.message);
-      const withoutOldPhone = field(ctx, 'old_phone_lost') === 'yes';
+      const withoutOldPhone = input.old_phone_lost === 'yes';
       if (withoutOldPhone) {
         await deps.phoneChanges
           .proveWithoutOldPhone(session.account, {
-            password: rawField(ctx, 'phone_password'),
-            realName: field(ctx, 'real_name'),
-            idNumber: field(ctx, 'id_number'),
+            password: input.phone_password,
+            realName: input.real_name,
+            idNumber: input.id_number,
           })
           .catch(async (err: unknown) => {
             // Every refused try is on the account's 登录记录 (the old phone has had its notice).
@@ -111,14 +152,14 @@ export function securityRoutes(
         await deps.sms.verify({
           phone: session.smsPhone,
           purpose: 'account',
-          code: field(ctx, 'old_code'),
+          code: input.old_code,
           ip: ctx.ip,
         });
       }
       await deps.sms.verify({
         phone: phone.e164,
         purpose: 'account',
-        code: field(ctx, 'new_code'),
+        code: input.new_code,
         ip: ctx.ip,
       });
       if (await deps.accounts.findByPhone(phone.e164))
@@ -138,7 +179,8 @@ export function securityRoutes(
   // Turning 两步验证 on, off, or new recovery codes: the password again first, so an unattended
   // session can not change how the account is protected.
   const passwordAgain = async (session: ReturnType<typeof sessionOf>, ctx: Context) => {
-    if (!(await deps.accounts.checkPasswordOf(session.account, rawField(ctx, 'password')))) {
+    const { password } = formInput(ctx, passwordAgainForm, ['password']);
+    if (!(await deps.accounts.checkPasswordOf(session.account, password))) {
       throw passwordWrong();
     }
   };
@@ -170,7 +212,7 @@ export function securityRoutes(
   router.post('/security/totp/confirm', async (ctx) => {
     const session = sessionOf(ctx);
     try {
-      const codes = await deps.totp.confirmEnrolment(session.account.id, field(ctx, 'code'));
+      const codes = await deps.totp.confirmEnrolment(session.account.id, formInput(ctx, totpForm).code);
       await accountAudit(deps, ctx, session, { type: 'totp_enabled', outcome: 'success' });
       show(ctx, deps, 'account-totp', { title: '两步验证已开启', recoveryCodes: codes });
     } catch (err) {
@@ -191,7 +233,7 @@ export function securityRoutes(
     const session = sessionOf(ctx);
     return act(ctx, deps, 'account-security', page(ctx), async () => {
       await passwordAgain(session, ctx);
-      await deps.totp.check(session.account, field(ctx, 'code'));
+      await deps.totp.check(session.account, formInput(ctx, totpForm).code);
       await deps.totp.disable(session.account.id);
       await accountAudit(deps, ctx, session, { type: 'totp_disabled', outcome: 'success' });
       ctx.redirect('/account/security?changed=totp');

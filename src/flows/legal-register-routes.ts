@@ -8,17 +8,43 @@ import {
   type PendingLegalRegistration,
 } from '../accounts/representative-confirmation.js';
 import { BadInput, SessionExpired } from '../errors.js';
-import { field, parseBody, rawField } from '../http/body.js';
+import { field, parseBody } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
 import { formInput } from '../http/page-kit.js';
 import { answerCodeSent, codeSentTo } from './code-sending.js';
 import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
+import {
+  actionForm,
+  captchaField,
+  checkboxField,
+  creditCodeField,
+  idNumberField,
+  phoneField,
+  secretField,
+  smsCodeField,
+  textField,
+} from './form-fields.js';
 import { interactionOf } from './interaction.js';
 
 const legalTypes = Object.entries(LEGAL_TYPES).map(([value, info]) => ({ value, label: info.label }));
 
 /** The same words whether or not the details matched a real-name account (see RepresentativeConfirmations). */
 const CONFIRM_NOTICE = '如所填法定代表人信息与其实名账号一致，验证码已发送至该账号绑定的手机';
+
+/** 获取验证码 (to the contact phone) needs the phone and the captcha; 下一步 the whole form. */
+const sendCodeForm = z.object({ phone: phoneField, captcha: captchaField });
+const legalForm = z.object({
+  legal_type: textField(64, '请选择法人类型'),
+  org_name: textField(500, '请输入正确的机构名称'),
+  credit_code: creditCodeField,
+  representative_name: textField(200, '请输入法定代表人姓名'),
+  representative_id_number: idNumberField,
+  phone: phoneField,
+  password: secretField,
+  password_confirm: secretField,
+  agree: checkboxField,
+  sms_code: smsCodeField,
+});
 
 const confirmForm = z.object({
   sms_code: z.string().regex(/^\d{6}$/, '请输入6位短信验证码'),
@@ -61,10 +87,14 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
       ...(await codeSentTo(deps.flowStates, interaction.uid, target)),
     };
     return withPageErrors(ctx, deps, 'register-legal', page, async () => {
+      const sending = formInput(ctx, actionForm).action === 'send_sms';
+      const input = sending
+        ? formInput(ctx, sendCodeForm)
+        : formInput(ctx, legalForm, ['password', 'password_confirm']);
       const phone = parsedPhone;
       if (!phone.ok) throw new BadInput(phone.message);
-      if (field(ctx, 'action') === 'send_sms') {
-        await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
+      if ('captcha' in input) {
+        await deps.captcha.check(browserId(ctx), input.captcha);
         await deps.sms.send({ phone: phone.e164, purpose: 'register', ip: ctx.ip });
         return answerCodeSent(
           ctx,
@@ -78,8 +108,8 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
         );
       }
       if (!isLegalType(form.legalType)) throw new BadInput('请选择法人类型');
-      const password = rawField(ctx, 'password');
-      if (password !== rawField(ctx, 'password_confirm')) throw new BadInput('两次输入的密码不一致');
+      const { password } = input;
+      if (password !== input.password_confirm) throw new BadInput('两次输入的密码不一致');
       if (!page['agreed']) throw new BadInput('请阅读并同意《用户注册协议》');
       // Forms only: nothing about the representative is looked at before the contact phone's code.
       const checked = await deps.legalPersons.check({
@@ -92,7 +122,7 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
         .verify({
           phone: phone.e164,
           purpose: 'register',
-          code: field(ctx, 'sms_code'),
+          code: input.sms_code,
           ip: ctx.ip,
         })
         .catch((err: unknown) => {
@@ -147,7 +177,7 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
     if (!pending) return ctx.redirect(`/interaction/${interaction.uid}/register/legal`);
     const page = confirmPage(interaction.uid, pending);
     return withPageErrors(ctx, deps, 'register-legal-confirm', page, async () => {
-      if (field(ctx, 'action') === 'send_sms') {
+      if (formInput(ctx, actionForm).action === 'send_sms') {
         const sent = await deps.representativeConfirmations.send(await pendingOf(interaction.uid), ctx.ip);
         await deps.flowStates.put('legal-confirm', interaction.uid, sent);
         return renderPage(ctx, deps, 'register-legal-confirm', confirmPage(interaction.uid, sent));

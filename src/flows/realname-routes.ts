@@ -1,10 +1,13 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { z } from 'zod';
 import { levelName } from '../accounts/levels.js';
 import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
+import { formInput } from '../http/page-kit.js';
 import { completeLogin, continueTo } from './complete-login.js';
 import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
+import { idNumberField, realNameField } from './form-fields.js';
 import {
   clientNameOf,
   finishInteraction,
@@ -62,6 +65,9 @@ export async function renderRealName(ctx: Context, deps: Deps, interaction: Inte
   });
 }
 
+/** The name and ID number; RealNameService judges them (and counts the attempt). */
+const realNameForm = z.object({ real_name: realNameField, id_number: idNumberField });
+
 /** 实名认证 right after registration, and inside a sign-in at a site that requires L2. */
 export function realNameRoutes(router: Router, deps: Deps) {
   router.get('/interaction/:uid/realname', async (ctx) => {
@@ -79,11 +85,8 @@ export function realNameRoutes(router: Router, deps: Deps) {
       idNumber: field(ctx, 'id_number'),
     };
     return withPageErrors(ctx, deps, 'realname', page, async () => {
-      await deps.realName.verify(mode.accountId, {
-        realName: page.realName,
-        idNumber: page.idNumber,
-        ip: ctx.ip,
-      });
+      const { real_name: realName, id_number: idNumber } = formInput(ctx, realNameForm);
+      await deps.realName.verify(mode.accountId, { realName, idNumber, ip: ctx.ip });
       await auditEvent(deps, ctx, {
         type: 'verification',
         method: 'id_card',

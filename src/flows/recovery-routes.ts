@@ -1,18 +1,35 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { z } from 'zod';
 import type { AccountRow } from '../accounts/account-store.js';
 import { parseCreditCode } from '../accounts/credit-code.js';
 import { PASSWORD_RULE } from '../accounts/password-policy.js';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { BadInput, SmsCodeWrong } from '../errors.js';
-import { field, parseBody, rawField } from '../http/body.js';
+import { field, parseBody } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
+import { formInput } from '../http/page-kit.js';
 import { SMS_RULES } from '../verification/sms-code-service.js';
 import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import type { FlowStateOf } from './flow-state.js';
+import {
+  actionForm,
+  captchaField,
+  creditCodeField,
+  phoneField,
+  secretField,
+  smsCodeField,
+} from './form-fields.js';
 import { interactionOf } from './interaction.js';
 
 type Kind = 'person' | 'legal';
+
+/** Step 1: who (a 自然人's phone, or a 法人's credit code) and the captcha. */
+const personForm = z.object({ phone: phoneField, captcha: captchaField });
+const legalForm = z.object({ credit_code: creditCodeField, captcha: captchaField });
+/** Step 2: the SMS code (重新发送 needs nothing). Step 3: the new password twice. */
+const codeForm = z.object({ sms_code: smsCodeField });
+const passwordForm = z.object({ password: secretField, password_confirm: secretField });
 
 /**
  * One 忘记密码 of one interaction (flow state `forgot`, declared in flow-state.ts), kept
@@ -71,8 +88,9 @@ export function recoveryRoutes(router: Router, deps: FlowDeps) {
       ...(kind === 'legal' ? { creditCode: typed } : { phone: typed }),
     };
     return withPageErrors(ctx, deps, 'forgot', page, async () => {
+      const { captcha } = kind === 'legal' ? formInput(ctx, legalForm) : formInput(ctx, personForm);
       const { login, account } = await findAccount(deps, kind, typed);
-      await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
+      await deps.captcha.check(browserId(ctx), captcha);
       // The same waits, limits and answer whether or not the login names an account: a 自然人's
       // own phone, a 法人's contact phone, or for an unknown credit code a stand-in key.
       const phone = account ? await deps.accounts.smsPhoneOf(account) : undefined;
@@ -122,7 +140,7 @@ export function recoveryRoutes(router: Router, deps: FlowDeps) {
     if (state?.step !== 'code') return ctx.redirect(base(interaction.uid));
     const page = codePage(interaction.uid, state);
     return withPageErrors(ctx, deps, 'forgot', page, async () => {
-      if (field(ctx, 'action') === 'resend') {
+      if (formInput(ctx, actionForm).action === 'resend') {
         // The captcha was passed for this login in step 1; the interval and daily limits still hold.
         if (state.sendTo) {
           await deps.sms.sendToAccountHolder({
@@ -138,11 +156,12 @@ export function recoveryRoutes(router: Router, deps: FlowDeps) {
       }
       // An unknown login's code is checked like any other (its stand-in row's code was never
       // told to anyone), so wrong entries count the same.
+      const { sms_code: code } = formInput(ctx, codeForm);
       if (!state.sendTo) throw new SmsCodeWrong();
       await deps.sms.verify({
         phone: state.sendTo,
         purpose: 'reset_password',
-        code: field(ctx, 'sms_code'),
+        code,
         ip: ctx.ip,
       });
       if (!state.accountId) throw new SmsCodeWrong();
@@ -167,8 +186,8 @@ export function recoveryRoutes(router: Router, deps: FlowDeps) {
     if (state?.step !== 'password' || !state.accountId) return ctx.redirect(base(interaction.uid));
     const accountId = state.accountId;
     return withPageErrors(ctx, deps, 'forgot', pageOf(interaction.uid, state.kind, 3), async () => {
-      const password = rawField(ctx, 'password');
-      if (password !== rawField(ctx, 'password_confirm')) throw new BadInput('两次输入的密码不一致');
+      const { password, password_confirm } = formInput(ctx, passwordForm, ['password', 'password_confirm']);
+      if (password !== password_confirm) throw new BadInput('两次输入的密码不一致');
       await deps.accounts.setPassword(accountId, password);
       // Done: the login page fills in the login; the state can no longer set a password.
       await deps.flowStates.put('forgot', interaction.uid, {

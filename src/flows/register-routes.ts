@@ -1,12 +1,32 @@
 import type Router from '@koa/router';
+import { z } from 'zod';
 import { checkPassword } from '../accounts/password-policy.js';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { BadInput } from '../errors.js';
-import { field, parseBody, rawField } from '../http/body.js';
+import { field, parseBody } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
+import { formInput } from '../http/page-kit.js';
 import { answerCodeSent, codeSentTo } from './code-sending.js';
 import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
+import {
+  actionForm,
+  captchaField,
+  checkboxField,
+  phoneField,
+  secretField,
+  smsCodeField,
+} from './form-fields.js';
 import { clientNameOf, interactionOf } from './interaction.js';
+
+/** 获取验证码 needs the phone and the captcha; 注册 the rest (its checks, in order, stay below). */
+const sendCodeForm = z.object({ phone: phoneField, captcha: captchaField });
+const registerForm = z.object({
+  phone: phoneField,
+  password: secretField,
+  password_confirm: secretField,
+  agree: checkboxField,
+  sms_code: smsCodeField,
+});
 
 /** 注册: 自然人用户 with phone, password, image captcha and SMS code; then 实名认证 or 跳过. */
 export function registerRoutes(router: Router, deps: FlowDeps) {
@@ -40,11 +60,11 @@ export function registerRoutes(router: Router, deps: FlowDeps) {
       ...(await codeSentTo(deps.flowStates, interaction.uid, target)),
     };
     return withPageErrors(ctx, deps, 'register', page, async () => {
-      if (!parsed.ok) throw new BadInput(parsed.message);
-      const phone = parsed;
-
-      if (field(ctx, 'action') === 'send_sms') {
-        await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
+      if (formInput(ctx, actionForm).action === 'send_sms') {
+        const { captcha } = formInput(ctx, sendCodeForm);
+        if (!parsed.ok) throw new BadInput(parsed.message);
+        const phone = parsed;
+        await deps.captcha.check(browserId(ctx), captcha);
         // A number that already has an account gets a notice instead; the page answers the same.
         await deps.sms.sendForNewAccount({ phone: phone.e164, ip: ctx.ip });
         return answerCodeSent(
@@ -59,14 +79,17 @@ export function registerRoutes(router: Router, deps: FlowDeps) {
         );
       }
 
-      const password = rawField(ctx, 'password');
+      const input = formInput(ctx, registerForm, ['password', 'password_confirm']);
+      if (!parsed.ok) throw new BadInput(parsed.message);
+      const phone = parsed;
+      const { password } = input;
       const rule = checkPassword(password, { phone: phone.national });
       if (!rule.ok) throw new BadInput(rule.message);
-      if (password !== rawField(ctx, 'password_confirm')) throw new BadInput('两次输入的密码不一致');
+      if (password !== input.password_confirm) throw new BadInput('两次输入的密码不一致');
       if (!page['agreed']) throw new BadInput('请阅读并同意《用户注册协议》');
       // The SMS code proves the phone before anything about its account is said or written.
       await deps.sms
-        .verify({ phone: phone.e164, purpose: 'register', code: field(ctx, 'sms_code'), ip: ctx.ip })
+        .verify({ phone: phone.e164, purpose: 'register', code: input.sms_code, ip: ctx.ip })
         .catch((err: unknown) => {
           page['smsCode'] = '';
           throw err;

@@ -1,13 +1,16 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { z } from 'zod';
 import { maskPhone } from '../accounts/phone.js';
 import { LoginFailed, SessionExpired } from '../errors.js';
-import { field, parseBody, rawField } from '../http/body.js';
+import { field, parseBody } from '../http/body.js';
+import { formInput } from '../http/page-kit.js';
 import { ACR, type Acr } from '../oidc/scopes.js';
 import { acrBelow, assuranceOf, type Factor, factorsOf } from './assurance.js';
 import { answerCodeSent, codeSentTo } from './code-sending.js';
 import { completeLogin, continueTo, recordLoginFailure } from './complete-login.js';
 import { type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
+import { actionForm, secretField, smsCodeField } from './form-fields.js';
 import { clientNameOf, type Interaction, interactionOf } from './interaction.js';
 
 type Deps = Pick<
@@ -71,6 +74,10 @@ export async function renderStepUp(ctx: Context, deps: Deps, interaction: Intera
   renderPage(ctx, deps, 'step-up', { ...(await pageOf(deps, interaction, account?.phone)), ...extra });
 }
 
+/** The factor the page asks for: the SMS code (after 获取验证码), or the password. */
+const smsForm = z.object({ sms_code: smsCodeField });
+const passwordForm = z.object({ password: secretField });
+
 /** Step-up: a site asking for urn:unified-id:acr:mfa gets a second factor, never a silent downgrade. */
 export function stepUpRoutes(router: Router, deps: Deps) {
   router.post('/interaction/:uid/step-up', parseBody, async (ctx) => {
@@ -87,7 +94,7 @@ export function stepUpRoutes(router: Router, deps: Deps) {
     };
     const { factor } = page;
     return withPageErrors(ctx, deps, 'step-up', page, async () => {
-      if (factor === 'sms' && field(ctx, 'action') === 'send_sms') {
+      if (factor === 'sms' && formInput(ctx, actionForm).action === 'send_sms') {
         await deps.sms.send({ phone: account.phone!, purpose: 'step_up', ip: ctx.ip });
         return answerCodeSent(
           ctx,
@@ -97,13 +104,11 @@ export function stepUpRoutes(router: Router, deps: Deps) {
         );
       }
       if (factor === 'sms') {
-        await deps.sms.verify({
-          phone: account.phone!,
-          purpose: 'step_up',
-          code: field(ctx, 'sms_code'),
-          ip: ctx.ip,
-        });
-      } else if (!(await deps.accounts.checkPasswordOf(account, rawField(ctx, 'password')))) {
+        const { sms_code: code } = formInput(ctx, smsForm);
+        await deps.sms.verify({ phone: account.phone!, purpose: 'step_up', code, ip: ctx.ip });
+      } else if (
+        !(await deps.accounts.checkPasswordOf(account, formInput(ctx, passwordForm, ['password']).password))
+      ) {
         await recordLoginFailure(deps, ctx, { method: 'step_up_pwd', accountId });
         throw new LoginFailed();
       }

@@ -77,6 +77,46 @@ describe('hostile and malformed input at the public endpoints and forms', () => 
     expect(await stateOf(server)).toEqual(before);
   });
 
+  it('answers an over-long or missing form field with the form again, its Chinese error and what was typed (not the secrets)', async () => {
+    const ua = new UserAgent();
+    const page = await loginPage(server, ua);
+    const uid = interactionUid(page);
+    const csrf = hiddenField(page.body, '_csrf');
+    const longSecret = 'Pw#1'.repeat(300);
+    const cases: [string, Record<string, string>, string, string[]][] = [
+      ['login', { login: '1'.repeat(200), password: PASSWORD }, '账号过长', ['1'.repeat(200)]],
+      ['login', { login: phone, password: longSecret }, '密码过长', [phone]],
+      [
+        'register/person',
+        {
+          phone: '13800001234',
+          password: longSecret,
+          password_confirm: longSecret,
+          sms_code: '123456',
+          agree: 'yes',
+          action: 'register',
+        },
+        '密码过长',
+        ['13800001234', '123456'],
+      ],
+      [
+        'register/person',
+        { password: PASSWORD, password_confirm: PASSWORD, agree: 'yes', action: 'register' },
+        '请输入正确的手机号码',
+        [],
+      ],
+    ];
+    for (const [path, fields, message, kept] of cases) {
+      const res = await ua.post(`${server.url}/interaction/${uid}/${path}`, { _csrf: csrf, ...fields });
+      expect(res.status, `${path} ${message}`).toBe(400);
+      expect(res.body).toContain(message);
+      expect(res.body).toContain('<form');
+      for (const value of kept) expect(res.body).toContain(`value="${value}"`);
+      expect(res.body).not.toContain(longSecret);
+      expect(res.body).not.toContain(PASSWORD);
+    }
+  });
+
   it('refuses oversized bodies, wrong content types, repeated fields and broken encodings', async () => {
     const ua = new UserAgent();
     const page = await loginPage(server, ua);

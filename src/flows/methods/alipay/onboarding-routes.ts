@@ -1,16 +1,26 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { z } from 'zod';
 import { maskIdNumber } from '../../../accounts/id-number.js';
 import { maskName } from '../../../accounts/mask.js';
 import { maskPhone, parseMainlandMobile } from '../../../accounts/phone.js';
 import { AccountUnavailable, AppError, BadInput, LoginFailed } from '../../../errors.js';
 import type { AlipayProfile, PendingAlipayLogin } from '../../../federation/alipay-link-service.js';
-import { field, parseBody, rawField } from '../../../http/body.js';
+import { field, parseBody } from '../../../http/body.js';
 import { browserId } from '../../../http/browser-id.js';
+import { formInput } from '../../../http/page-kit.js';
 import { LIMITS } from '../../../ops/rate-limiter.js';
 import { answerCodeSent, codeSentTo } from '../../code-sending.js';
 import { recordLoginFailure } from '../../complete-login.js';
 import { renderPage, withPageErrors } from '../../flow-kit.js';
+import {
+  actionForm,
+  captchaField,
+  checkboxField,
+  phoneField,
+  secretField,
+  smsCodeField,
+} from '../../form-fields.js';
 import { clientNameOf, type Interaction, interactionOf } from '../../interaction.js';
 import { type AlipayFlowDeps, finishAlipayLogin, renderAlipayFailure } from './alipay-kit.js';
 
@@ -31,6 +41,14 @@ async function pendingOf<M extends PendingAlipayLogin['mode']>(
   if (pending?.mode !== mode) throw new AlipayLoginExpired();
   return pending as Extract<PendingAlipayLogin, { mode: M }>;
 }
+
+/** 关联注册 with a phone typed here: 获取验证码 needs the phone and the captcha, 注册 the code. */
+const sendCodeForm = z.object({ phone: phoneField, captcha: captchaField });
+const registerForm = z.object({ phone: phoneField, agree: checkboxField, sms_code: smsCodeField });
+/** 关联已有账号: 获取验证码, the SMS code, or the password (with the captcha after failures). */
+const captchaForm = z.object({ captcha: captchaField });
+const smsLoginForm = z.object({ sms_code: smsCodeField });
+const passwordLoginForm = z.object({ password: secretField, captcha: captchaField });
 
 function identityShown(profile: AlipayProfile) {
   return {
@@ -105,10 +123,12 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
     return withPageErrors(ctx, deps, 'alipay-register', page, async () => {
       let phone = alipayMobile;
       if (!phone) {
-        const parsed = parseMainlandMobile(phoneInput);
+        const sending = formInput(ctx, actionForm).action === 'send_sms';
+        const input = sending ? formInput(ctx, sendCodeForm) : formInput(ctx, registerForm);
+        const parsed = parseMainlandMobile(input.phone);
         if (!parsed.ok) throw new BadInput(parsed.message);
-        if (field(ctx, 'action') === 'send_sms') {
-          await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
+        if ('captcha' in input) {
+          await deps.captcha.check(browserId(ctx), input.captcha);
           await deps.sms.send({ phone: parsed.e164, purpose: 'register', ip: ctx.ip });
           return answerCodeSent(
             ctx,
@@ -123,12 +143,7 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
         }
         Object.assign(page, await codeSentTo(deps.flowStates, interaction.uid, `register:${parsed.e164}`));
         if (!page['agreed']) throw new BadInput('请阅读并同意《用户注册协议》');
-        await deps.sms.verify({
-          phone: parsed.e164,
-          purpose: 'register',
-          code: field(ctx, 'sms_code'),
-          ip: ctx.ip,
-        });
+        await deps.sms.verify({ phone: parsed.e164, purpose: 'register', code: input.sms_code, ip: ctx.ip });
         phone = parsed.e164;
       } else if (!page['agreed']) {
         throw new BadInput('请阅读并同意《用户注册协议》');
@@ -179,12 +194,12 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
     const pending = await pendingOrExpired(ctx, interaction, 'link');
     if (!pending) return;
     const { account, phone, page } = await linkPage(ctx, interaction, pending);
-    const action = field(ctx, 'action');
     return withPageErrors(ctx, deps, 'alipay-link', page, async () => {
+      const { action } = formInput(ctx, actionForm);
       if (!account || !phone) throw new LoginFailed();
       let method: 'pwd' | 'sms';
       if (action === 'send_sms') {
-        await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
+        await deps.captcha.check(browserId(ctx), formInput(ctx, captchaForm).captcha);
         await deps.sms.send({ phone, purpose: 'login', ip: ctx.ip });
         return answerCodeSent(
           ctx,
@@ -201,12 +216,14 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
       await deps.limiter.consume(LIMITS.loginPerAccount, account.id);
       if (action === 'sms') {
         Object.assign(page, await codeSentTo(deps.flowStates, interaction.uid, `login:${phone}`));
-        await deps.sms.verify({ phone, purpose: 'login', code: field(ctx, 'sms_code'), ip: ctx.ip });
+        const { sms_code: code } = formInput(ctx, smsLoginForm);
+        await deps.sms.verify({ phone, purpose: 'login', code, ip: ctx.ip });
         method = 'sms';
       } else {
-        if (page['captchaRequired']) await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
+        const { password, captcha } = formInput(ctx, passwordLoginForm, ['password']);
+        if (page['captchaRequired']) await deps.captcha.check(browserId(ctx), captcha);
         try {
-          await deps.accounts.authenticateAccount(account, rawField(ctx, 'password'));
+          await deps.accounts.authenticateAccount(account, password);
           await deps.loginGuard.clear(phone);
         } catch (err) {
           if (err instanceof LoginFailed) {

@@ -1,9 +1,12 @@
 import type { Context } from 'koa';
+import { z } from 'zod';
 import { LoginFailed } from '../../../errors.js';
-import { field, rawField } from '../../../http/body.js';
+import { field } from '../../../http/body.js';
 import { browserId } from '../../../http/browser-id.js';
+import { formInput } from '../../../http/page-kit.js';
 import { completeLogin, continueTo, recordLoginFailure } from '../../complete-login.js';
 import { withPageErrors } from '../../flow-kit.js';
+import { captchaField, loginField, secretField } from '../../form-fields.js';
 import { interactionOf } from '../../interaction.js';
 import type { MethodDeps } from '../login-method.js';
 
@@ -23,6 +26,9 @@ export type PasswordDeps = Pick<
   | 'flowStates'
 >;
 
+/** Empty fields are not refused here: an empty login or password is a failed attempt, audited as one. */
+const passwordForm = z.object({ login: loginField, password: secretField, captcha: captchaField });
+
 /**
  * A login string and a password, with 登录失败处理 (captcha after three failures, the password
  * path locked after ten): the counters follow the login string, whatever it is. `kind` says
@@ -35,18 +41,17 @@ export async function passwordAttempt(
 ) {
   const interaction = await interactionOf(deps, ctx);
   deps.csrf.verify(ctx, field(ctx, '_csrf'));
-  const login = field(ctx, 'login');
-  const password = rawField(ctx, 'password');
   const page: Record<string, unknown> = {
     ...(await deps.loginPage.data(ctx, interaction, method.id)),
-    login,
+    login: field(ctx, 'login'),
   };
-  // The attempt's limits and its failure counters, in one statement.
-  const attempt = await deps.loginGuard.attempt(login, ctx.ip);
-  page['captchaRequired'] = attempt.captchaRequired;
   return withPageErrors(ctx, deps, 'login', page, async () => {
+    const { login, password, captcha } = formInput(ctx, passwordForm, ['password']);
+    // The attempt's limits and its failure counters, in one statement.
+    const attempt = await deps.loginGuard.attempt(login, ctx.ip);
+    page['captchaRequired'] = attempt.captchaRequired;
     attempt.assertAllowed();
-    if (page['captchaRequired']) await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
+    if (page['captchaRequired']) await deps.captcha.check(browserId(ctx), captcha);
     let accountId: string;
     try {
       // An empty field is not an attempt on the account's password lock, but is still audited on it.

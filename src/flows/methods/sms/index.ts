@@ -1,12 +1,15 @@
 import type Router from '@koa/router';
+import { z } from 'zod';
 import { maskPhone, parseMainlandMobile } from '../../../accounts/phone.js';
 import { BadInput, LoginFailed } from '../../../errors.js';
 import { field, parseBody } from '../../../http/body.js';
 import { browserId } from '../../../http/browser-id.js';
+import { formInput } from '../../../http/page-kit.js';
 import { LIMITS } from '../../../ops/rate-limiter.js';
 import { answerCodeSent, codeSentTo } from '../../code-sending.js';
 import { completeLogin, continueTo, secondFactorPath } from '../../complete-login.js';
 import { renderPage, withPageErrors } from '../../flow-kit.js';
+import { actionForm, captchaField, phoneField, smsCodeField } from '../../form-fields.js';
 import { interactionOf } from '../../interaction.js';
 import type { LoginMethod, MethodDeps } from '../login-method.js';
 
@@ -35,6 +38,10 @@ export const smsMethod: LoginMethod = {
   routes: (router, deps) => smsRoutes(router, deps),
 };
 
+/** 获取验证码 sends to the phone after the captcha; 登录 checks the code sent to it. */
+const sendCodeForm = z.object({ phone: phoneField, captcha: captchaField });
+const smsLoginForm = z.object({ phone: phoneField, sms_code: smsCodeField });
+
 const smsTarget = (input: string) => {
   const phone = parseMainlandMobile(input);
   return phone.ok ? `login:${phone.e164}` : undefined;
@@ -51,12 +58,14 @@ function smsRoutes(router: Router, deps: Deps) {
       ...(await codeSentTo(deps.flowStates, interaction.uid, smsTarget(phoneInput))),
     };
     return withPageErrors(ctx, deps, 'login', page, async () => {
-      const phone = parseMainlandMobile(phoneInput);
+      const sending = formInput(ctx, actionForm).action === 'send_sms';
+      const input = sending ? formInput(ctx, sendCodeForm) : formInput(ctx, smsLoginForm);
+      const phone = parseMainlandMobile(input.phone);
       if (!phone.ok) throw new BadInput(phone.message);
       const account = await deps.accounts.findByPhone(phone.e164);
 
-      if (field(ctx, 'action') === 'send_sms') {
-        await deps.captcha.check(browserId(ctx), field(ctx, 'captcha'));
+      if ('captcha' in input) {
+        await deps.captcha.check(browserId(ctx), input.captcha);
         // Only registered numbers get a message; the answer, waits and limits are the same either way.
         await deps.sms.sendToAccountHolder({ phone: phone.e164, purpose: 'login', ip: ctx.ip });
         return answerCodeSent(
@@ -75,7 +84,7 @@ function smsRoutes(router: Router, deps: Deps) {
       await deps.sms.verify({
         phone: phone.e164,
         purpose: 'login',
-        code: field(ctx, 'sms_code'),
+        code: input.sms_code,
         ip: ctx.ip,
       });
       if (!account) throw new LoginFailed();
