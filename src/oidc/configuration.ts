@@ -131,7 +131,10 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       // claims or sessions (openid, profile, offline_access, …) mean nothing in it and are
       // refused. This is the one hook oidc-provider calls with the token before it is stored.
       if (token.kind === 'ClientCredentials') {
-        const personal = (token.scope ?? '').split(' ').filter((s) => s && !MACHINE_SCOPES.has(s));
+        // An API's own scopes (RFC 8707 resource servers) are a machine's too: only ours name a person.
+        const personal = (token.scope ?? '')
+          .split(' ')
+          .filter((s) => (SUPPORTED_SCOPES as readonly string[]).includes(s) && !MACHINE_SCOPES.has(s));
         if (personal.length)
           throw new errors.InvalidScope('scope is not allowed with client_credentials', personal.join(' '));
         return undefined;
