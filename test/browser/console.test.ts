@@ -179,9 +179,15 @@ describe.skipIf(!chromiumAvailable())('管理后台 in a real browser (三员分
 
   /** The site's sign-in with openid-client; the browser's arrival at the site's callback is caught. */
   async function signInAtSite(phone: string) {
-    const config = await oidc.discovery(new URL(server.issuer), site.clientId, site.clientSecret, undefined, {
-      execute: [oidc.allowInsecureRequests],
-    });
+    // The console registers a site for client_secret_basic by default, and the provider holds a
+    // site to the method it was registered with.
+    const config = await oidc.discovery(
+      new URL(server.issuer),
+      site.clientId,
+      undefined,
+      oidc.ClientSecretBasic(site.clientSecret),
+      { execute: [oidc.allowInsecureRequests] },
+    );
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const url = oidc.buildAuthorizationUrl(config, {
