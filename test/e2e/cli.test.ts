@@ -17,7 +17,7 @@ const auditRows = async () =>
 
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-describe('the unified-id command line, on the embedded database', () => {
+describe('the unified-id command line, on the embedded database', { timeout: 300_000 }, () => {
   it('registers a site and prints its credentials as JSON', async () => {
     const { stdout } = await cli(
       'clients',

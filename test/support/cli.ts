@@ -8,7 +8,7 @@ const execFileAsync = promisify(execFile);
 
 /** `unified-id …` run to its end; a failure rejects with its exit `code` and `stderr`. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv) {
-  return execFileAsync(process.execPath, [BIN, ...args], { env, timeout: 60_000 });
+  return execFileAsync(process.execPath, [BIN, ...args], { env, timeout: 180_000 });
 }
 
 /** `unified-id …` left running (`serve`, `dev-alipay`), its output piped to the test. */
