@@ -4,9 +4,14 @@ import { randomPhone } from './relying-party.js';
 import type { TestServer } from './server.js';
 import { formAction, hiddenField, type PageResponse, type UserAgent } from './user-agent.js';
 
-/** A valid resident ID number nobody else in the test run has (random sequence, real check character). */
+/**
+ * A valid resident ID number nobody else in the test run has: random region and sequence (ten million
+ * numbers per birth date, where a random sequence alone collided within one test file), real check
+ * character.
+ */
 export function randomIdNumber(birth = '19900307'): string {
-  const body = `110105${birth}${String(randomInt(0, 1000)).padStart(3, '0')}`;
+  const region = `11${String(randomInt(0, 10_000)).padStart(4, '0')}`;
+  const body = `${region}${birth}${String(randomInt(0, 1000)).padStart(3, '0')}`;
   return body + idCheckCharacter(body);
 }
 
