@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { levelName } from '../accounts/levels.js';
-import { onFormError } from '../http/page-kit.js';
+import { jsonError, onFormError, wantsJson } from '../http/page-kit.js';
 import type { AccountSession, AccountSpaceDeps } from './account-context.js';
 
 // The account space's pages: a leaf module that account-routes.ts and the pages' own route
@@ -35,7 +35,10 @@ export function show(
   });
 }
 
-/** Runs an action; a typed error shows the page again with its message (and nothing changed). */
+/**
+ * Runs an action; a typed error shows the page again with its message (and nothing changed), or,
+ * to the page's script (获取验证码 in the background), answers it as JSON.
+ */
 export async function act(
   ctx: Context,
   deps: Pick<AccountSpaceDeps, 'views' | 'csrf' | 'accounts'>,
@@ -44,6 +47,8 @@ export async function act(
   action: () => Promise<unknown>,
 ) {
   return onFormError(ctx, action, async (err) =>
-    show(ctx, deps, view, { ...(await page()), error: err.userMessage }),
+    wantsJson(ctx)
+      ? jsonError(ctx, err)
+      : show(ctx, deps, view, { ...(await page()), error: err.userMessage }),
   );
 }

@@ -1,6 +1,9 @@
 import type Router from '@koa/router';
+import type { Context } from 'koa';
 import { z } from 'zod';
+import { maskPhone } from '../accounts/phone.js';
 import { PasswordWrong } from '../errors.js';
+import { answerCodeSent, codeSentTo } from '../flows/code-sending.js';
 import { secretField, smsCodeField, textField } from '../flows/form-fields.js';
 import { formInput } from '../http/page-kit.js';
 import { ENTERPRISE_SCOPE_DESCRIPTIONS, SCOPE_DESCRIPTIONS, type Scope } from '../oidc/scopes.js';
@@ -52,6 +55,7 @@ export function activityRoutes(
       | 'sessionMeta'
       | 'sms'
       | 'issuer'
+      | 'flowStates'
     >,
 ) {
   const clientNames = async () => new Map((await deps.clients.list()).map((c) => [c.client_id, c.name]));
@@ -146,18 +150,48 @@ export function activityRoutes(
     show(ctx, deps, 'account-log', { title: '登录记录', events });
   });
 
-  router.get('/close', async (ctx) => show(ctx, deps, 'account-close', { title: '注销账号' }));
+  // 注销账号's 获取验证码 counts down from when the code went, on every page until 重新发送.
+  const closePage = async (ctx: Context) => ({
+    title: '注销账号',
+    sentTo: maskPhone(sessionOf(ctx).smsPhone),
+    ...(await codeSentTo(deps.flowStates, sessionOf(ctx).sessionUid, `close:${sessionOf(ctx).smsPhone}`)),
+  });
 
+  router.get('/close', async (ctx) => {
+    const page = await closePage(ctx);
+    show(ctx, deps, 'account-close', {
+      ...page,
+      notice:
+        ctx.query['sent'] && page.smsSent
+          ? `验证码已发送至 ${maskPhone(sessionOf(ctx).smsPhone)}，5分钟内有效`
+          : undefined,
+    });
+  });
+
+  // The script's 获取验证码 gets JSON and keeps the page; without it, a GET page after the POST,
+  // so a reload does not send again.
   router.post('/close/send-sms', async (ctx) => {
     const session = sessionOf(ctx);
     return act(
       ctx,
       deps,
       'account-close',
-      async () => ({ title: '注销账号' }),
+      () => closePage(ctx),
       async () => {
         await deps.sms.send({ phone: session.smsPhone, purpose: 'account', ip: ctx.ip });
-        show(ctx, deps, 'account-close', { title: '注销账号', smsSent: true, notice: '验证码已发送' });
+        await answerCodeSent(
+          ctx,
+          deps.flowStates,
+          {
+            scope: session.sessionUid,
+            target: `close:${session.smsPhone}`,
+            notice: `验证码已发送至 ${maskPhone(session.smsPhone)}，5分钟内有效`,
+          },
+          () => {
+            ctx.status = 303;
+            ctx.redirect('/account/close?sent=1');
+          },
+        );
       },
     );
   });
@@ -169,7 +203,7 @@ export function activityRoutes(
       ctx,
       deps,
       'account-close',
-      async () => ({ title: '注销账号', smsSent: true }),
+      () => closePage(ctx),
       async () => {
         const { password, sms_code: code } = formInput(ctx, closeForm, ['password']);
         if (!(await deps.accounts.checkPasswordOf(session.account, password))) {

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { AppError, BadInput, Conflict, PasswordWrong } from '../errors.js';
+import { answerCodeSent, codeSentTo } from '../flows/code-sending.js';
 import {
   actionField,
   captchaField,
@@ -28,7 +29,7 @@ const passwordForm = z.object({
   new_password: secretField,
   new_password_confirm: secretField,
 });
-/** 获取验证码 for the old phone (`which` empty) or for the new one (with the captcha). */
+/** 获取验证码 for the old phone (`which` old) or for the new one (with the captcha). */
 const sendForm = z.object({ which: actionField });
 const newPhoneSendForm = z.object({ new_phone: phoneField, captcha: captchaField });
 /** The change itself: both codes, or (old phone lost) the password and the real-name check. */
@@ -50,8 +51,18 @@ const passwordWrong = () => new PasswordWrong('当前密码错误');
 export function securityRoutes(
   router: Router,
   deps: AccountPageDeps &
-    Pick<AccountSpaceDeps, 'revoker' | 'sms' | 'totp' | 'alipay' | 'captcha' | 'phoneChanges'>,
+    Pick<AccountSpaceDeps, 'revoker' | 'sms' | 'totp' | 'alipay' | 'captcha' | 'phoneChanges' | 'flowStates'>,
 ) {
+  // 更换手机号 counts down each 获取验证码 from when its code went, per phone: the old one, and the
+  // new number as typed (a code to another number does not hold this one back).
+  const oldTarget = (ctx: Context) => `phone-old:${sessionOf(ctx).smsPhone}`;
+  const newTarget = (ctx: Context) => {
+    const phone = parseMainlandMobile(field(ctx, 'new_phone'));
+    return phone.ok ? `phone-new:${phone.e164}` : undefined;
+  };
+  const codeScope = (ctx: Context, which: 'old' | 'new') => `${sessionOf(ctx).sessionUid}:${which}`;
+
+  // Shown again after an answer: everything typed but the password.
   const page =
     (ctx: Context, extra: Record<string, unknown> = {}) =>
     async () => ({
@@ -59,6 +70,13 @@ export function securityRoutes(
       captchaUrl: `/captcha?t=${Date.now()}`,
       recoveryLeft: await deps.totp.unusedRecoveryCodes(sessionOf(ctx).account.id),
       newPhone: field(ctx, 'new_phone'),
+      oldCode: field(ctx, 'old_code'),
+      newCode: field(ctx, 'new_code'),
+      oldPhoneLost: field(ctx, 'old_phone_lost') === 'yes',
+      phoneRealName: field(ctx, 'real_name'),
+      phoneIdNumber: field(ctx, 'id_number'),
+      oldSent: await codeSentTo(deps.flowStates, codeScope(ctx, 'old'), oldTarget(ctx)),
+      newSent: await codeSentTo(deps.flowStates, codeScope(ctx, 'new'), newTarget(ctx)),
       ...(await alipayPart(deps, sessionOf(ctx).account)),
       ...extra,
     });
@@ -103,7 +121,7 @@ export function securityRoutes(
   router.post('/security/phone/send', async (ctx) => {
     const session = sessionOf(ctx);
     return act(ctx, deps, 'account-security', page(ctx), async () => {
-      const { which } = formInput(ctx, sendForm);
+      const which = formInput(ctx, sendForm).which === 'new' ? 'new' : 'old';
       let target = session.smsPhone;
       if (which === 'new') {
         const input = formInput(ctx, newPhoneSendForm);
@@ -116,10 +134,16 @@ export function securityRoutes(
       } else {
         await deps.sms.send({ phone: target, purpose: 'account', ip: ctx.ip });
       }
-      show(ctx, deps, 'account-security', {
-        ...(await page(ctx)()),
-        notice: `验证码已发送至 ${maskPhone(target)}`,
-      });
+      await answerCodeSent(
+        ctx,
+        deps.flowStates,
+        {
+          scope: codeScope(ctx, which),
+          target: which === 'new' ? newTarget(ctx)! : oldTarget(ctx),
+          notice: `验证码已发送至 ${maskPhone(target)}，5分钟内有效`,
+        },
+        async ({ notice }) => show(ctx, deps, 'account-security', { ...(await page(ctx)()), notice }),
+      );
     });
   });
 

@@ -35,7 +35,7 @@ export async function answerCodeSent(
   ctx: Context,
   flowStates: FlowStates,
   sent: { scope: string; target: string; notice: string },
-  render: (extra: Record<string, unknown>) => void,
+  render: (extra: Record<string, unknown>) => void | Promise<void>,
 ) {
   await rememberCodeSent(flowStates, sent.scope, sent.target);
   const resendAfterSeconds = SMS_RULES.resendAfterSeconds;
@@ -45,7 +45,7 @@ export async function answerCodeSent(
     return;
   }
   const passwordsTyped = ['password', 'password_confirm'].some((name) => rawField(ctx, name) !== '');
-  render({
+  await render({
     smsSent: true,
     resendAfterSeconds,
     notice: sent.notice,

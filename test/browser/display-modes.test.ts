@@ -239,7 +239,7 @@ describe.skipIf(!chromiumAvailable())('长辈模式 and phone widths', () => {
       const labels = await page.locator('form[action^="/account/security/phone"] label').allTextContents();
       expect(labels.filter((l) => l.includes('新手机号')).length).toBeGreaterThan(1);
       expect(new Set(labels).size).toBe(labels.length);
-      const input = await page.locator('#send_new_phone').boundingBox();
+      const input = await page.locator('#new_phone').boundingBox();
       expect(input!.width).toBeGreaterThan(150);
       expect(errors).toEqual([]);
       await context.close();

@@ -101,10 +101,12 @@ export function hiddenField(html: string, name: string): string {
 
 /** The action of the first form whose action contains `fragment`. */
 export function formAction(html: string, fragment: string, base: string): string {
-  // A form whose action ends with the fragment wins over one that merely contains it.
+  // A form whose action ends with the fragment wins over one that merely contains it, and a form's
+  // own action over a button's formaction (a 获取验证码 inside the form it belongs to).
   const match =
     new RegExp(`<form[^>]*action="([^"]*${fragment})"`).exec(html) ??
-    new RegExp(`<form[^>]*action="([^"]*${fragment}[^"]*)"`).exec(html);
+    new RegExp(`<form[^>]*action="([^"]*${fragment}[^"]*)"`).exec(html) ??
+    new RegExp(`<button[^>]*formaction="([^"]*${fragment})"`).exec(html);
   if (!match) throw new Error(`no form with action containing ${fragment}`);
   return new URL(match[1]!.replaceAll('&amp;', '&'), base).href;
 }

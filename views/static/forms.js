@@ -14,12 +14,17 @@ for (const img of document.querySelectorAll('img[data-refresh]')) {
   for (const link of document.querySelectorAll('[data-refresh-link]')) link.addEventListener('click', refresh);
 }
 
+/** The captcha a 获取验证码 button needs, if any (a code to the account's own phone needs none). */
+function captchaOf(button) {
+  return button.hasAttribute('data-no-captcha') ? null : button.form?.querySelector('[data-captcha]');
+}
+
 /**
  * 重新发送 only after the interval: the button counts down from `seconds`, and the captcha of its
  * form (needed again only to re-send) stays out of the way until then.
  */
 function countDown(button, seconds) {
-  const captcha = button.form?.querySelector('[data-captcha]');
+  const captcha = captchaOf(button);
   let left = Math.ceil(Number(seconds) || 0);
   clearTimeout(button.countdownTimer);
   if (left <= 0) return;
@@ -72,13 +77,15 @@ for (const button of document.querySelectorAll('button[data-sms-send]')) {
       body.append(element.name, element.value);
     }
     body.set('action', 'send_sms');
+    // A form with several 获取验证码 (one per phone) tells them apart by the button's own value.
+    if (button.name && button.name !== 'action') body.set(button.name, button.value);
     button.disabled = true;
     say('', false);
     let answer = {};
     let ok = false;
     try {
       // form.action would be the buttons named "action", not the attribute.
-      const res = await fetch(form.getAttribute('action'), {
+      const res = await fetch(button.getAttribute('formaction') ?? form.getAttribute('action'), {
         method: 'POST',
         credentials: 'same-origin',
         headers: {
@@ -93,7 +100,7 @@ for (const button of document.querySelectorAll('button[data-sms-send]')) {
     } catch {
       answer = { error_description: '网络连接失败，请稍后重试' };
     }
-    const captcha = form.querySelector('[data-captcha]');
+    const captcha = captchaOf(button);
     const captchaInput = captcha?.querySelector('input');
     if (ok) {
       // An earlier answer of the page (say, 注册 pressed too soon) no longer applies.
