@@ -67,23 +67,22 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(securityHeaders(config.certBridgeUrl));
+  // oidc-provider's busiest endpoints (PROTOCOL_PATHS) answer JSON and share no path with a page:
+  // they pass the display mode, the static files and every router of ours by, since each of
+  // those would otherwise run (a cookie read, a route table tried) on every /token and /me.
+  const pages = <C extends Koa.Context>(middleware: (ctx: C, next: Koa.Next) => unknown) =>
+    app.use((ctx, next) => (PROTOCOL_PATHS.has(ctx.path) ? next() : middleware(ctx as C, next)));
   // Before the error handler, so that error pages too know the display mode.
-  app.use(displayMode());
+  pages(displayMode());
   app.use(errorHandler(deps.views));
-  app.use(staticFiles());
-  app.use(displayRoutes().routes());
-  app.use(
+  pages(staticFiles());
+  pages(displayRoutes().routes());
+  pages(
     opsRoutes(deps.db, deps.metrics, deps.isStopping, {
       mode: publicMetrics(config.metrics, config.env === 'production'),
       token: config.metrics.token,
     }).routes(),
   );
-  // Our pages and APIs: oidc-provider's busiest endpoints pass them by, since each router would
-  // otherwise try every one of its routes against the path of every /token and /me.
-  const pages = (routes: ReturnType<Router['routes']>) =>
-    app.use((ctx, next) =>
-      PROTOCOL_PATHS.has(ctx.path) ? next() : routes(ctx as Parameters<typeof routes>[0], next),
-    );
   pages(
     interactionRoutes({
       host: deps.host,

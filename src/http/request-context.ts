@@ -16,7 +16,13 @@ export function requestContext(logger: Logger, metrics: Metrics): Middleware {
     const header = ctx.get('x-request-id');
     const requestId = /^[\w-]{8,64}$/.test(header) ? header : randomUUID();
     ctx.state.requestId = requestId;
-    ctx.state.log = logger.child({ requestId });
+    // The child logger is made when something logs: most requests (every /token) never do.
+    let log: Logger | undefined;
+    Object.defineProperty(ctx.state, 'log', {
+      get: () => (log ??= logger.child({ requestId })),
+      enumerable: true,
+      configurable: true,
+    });
     ctx.set('X-Request-Id', requestId);
     const route = routeLabel(ctx.path);
     const stop = metrics.latency.startTimer({ route });
@@ -25,8 +31,9 @@ export function requestContext(logger: Logger, metrics: Metrics): Middleware {
     } finally {
       const seconds = stop();
       metrics.requests.inc({ route, method: ctx.method, status: String(ctx.status) });
-      if (route !== '/healthz' && route !== '/metrics') {
-        ctx.state.log[ctx.status >= 500 ? 'error' : 'info'](
+      const level = ctx.status >= 500 ? 'error' : 'info';
+      if (route !== '/healthz' && route !== '/metrics' && logger.isLevelEnabled(level)) {
+        ctx.state.log[level](
           { method: ctx.method, route, status: ctx.status, ms: Math.round(seconds * 1000) },
           'request',
         );
