@@ -20,6 +20,11 @@ export interface LoginRecorder {
 /** A successful first (or further) factor, as the server verified it. */
 export interface VerifiedSignIn {
   accountId: string;
+  /**
+   * The account row when the method read it in this same request, after checking its status
+   * (a password check does): spares a second read. Any other method's account is read here.
+   */
+  account?: AccountRow;
   verified: Factor[];
   /** The method's name in the audit log and the login metric (`password`, `sms`, `alipay+sms` …). */
   method: string;
@@ -45,7 +50,8 @@ export async function completeLogin(
   interaction: Interaction,
   signIn: VerifiedSignIn,
 ): Promise<string> {
-  const account = await deps.accounts.find(signIn.accountId);
+  const account =
+    signIn.account?.id === signIn.accountId ? signIn.account : await deps.accounts.find(signIn.accountId);
   if (account?.status !== 'active') {
     await recordLoginFailure(deps, ctx, {
       method: signIn.method,

@@ -66,17 +66,23 @@ export function renderPage(ctx: Context, deps: PageDeps, view: string, data: Rec
 
 /**
  * Runs a form action; an error the person can act on (wrong captcha, wrong code, weak password
- * …) shows the same page again with the message, with the status the error carries.
+ * …) shows the same page again with the message, with the status the error carries. A page
+ * given as a function is worked out only then (a success never draws it).
  */
 export function withPageErrors(
   ctx: Context,
   deps: PageDeps,
   view: string,
-  page: Record<string, unknown>,
+  page: Record<string, unknown> | (() => Promise<Record<string, unknown>>),
   action: () => Promise<unknown>,
 ) {
-  return onFormError(ctx, action, (err) =>
-    wantsJson(ctx) ? jsonError(ctx, err) : renderPage(ctx, deps, view, { ...page, error: err.userMessage }),
+  return onFormError(ctx, action, async (err) =>
+    wantsJson(ctx)
+      ? jsonError(ctx, err)
+      : renderPage(ctx, deps, view, {
+          ...(typeof page === 'function' ? await page() : page),
+          error: err.userMessage,
+        }),
   );
 }
 

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
+import type { AccountRow } from '../../../accounts/account-store.js';
 import { LoginFailed } from '../../../errors.js';
 import { field } from '../../../http/body.js';
 import { browserId } from '../../../http/browser-id.js';
@@ -41,23 +42,23 @@ export async function passwordAttempt(
 ) {
   const interaction = await interactionOf(deps, ctx);
   deps.csrf.verify(ctx, field(ctx, '_csrf'));
-  const page: Record<string, unknown> = {
-    ...(await deps.loginPage.data(ctx, interaction, method.id)),
-    login: field(ctx, 'login'),
-  };
-  return withPageErrors(ctx, deps, 'login', page, async () => {
+  // What the login page shows again after a refusal, drawn only then: a sign-in that succeeds
+  // does not read the captcha counters for a page nobody sees.
+  const page: Record<string, unknown> = { login: field(ctx, 'login') };
+  const pageAgain = async () => ({ ...(await deps.loginPage.data(ctx, interaction, method.id)), ...page });
+  return withPageErrors(ctx, deps, 'login', pageAgain, async () => {
     const { login, password, captcha } = formInput(ctx, passwordForm, ['password']);
     // The attempt's limits and its failure counters, in one statement.
     const attempt = await deps.loginGuard.attempt(login, ctx.ip);
     page['captchaRequired'] = attempt.captchaRequired;
     attempt.assertAllowed();
     if (page['captchaRequired']) await deps.captcha.check(browserId(ctx), captcha);
-    let accountId: string;
+    let account: AccountRow;
     try {
       // An empty field is not an attempt on the account's password lock, but is still audited on it.
       if (!login || !password)
         throw new LoginFailed((await deps.accounts.findByLogin(login, method.kind))?.id);
-      accountId = (await deps.accounts.authenticatePassword(login, password, method.kind)).id;
+      account = await deps.accounts.authenticatePassword(login, password, method.kind);
     } catch (err) {
       if (err instanceof LoginFailed) {
         const { captchaRequired } = await deps.loginGuard.recordFailure(login, ctx.ip);
@@ -73,7 +74,12 @@ export async function passwordAttempt(
     if (attempt.loginFailures > 0) await deps.loginGuard.clear(login);
     continueTo(
       ctx,
-      await completeLogin(deps, ctx, interaction, { accountId, verified: ['pwd'], method: 'password' }),
+      await completeLogin(deps, ctx, interaction, {
+        accountId: account.id,
+        account,
+        verified: ['pwd'],
+        method: 'password',
+      }),
     );
   });
 }
