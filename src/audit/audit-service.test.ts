@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -278,6 +278,49 @@ describe.each(databaseKinds())('the hash-chained audit log (%s)', (kind) => {
       archivedThrough: 6,
     });
     expect(readdirSync(archiveDir)).toHaveLength(1);
+
+    // The archive file re-checked on its own, as an auditor would: it holds, and each kind of
+    // edit is caught at its line.
+    expect(await audit.verifyArchive(archived.file!)).toEqual({
+      ok: true,
+      rows: 6,
+      checkpoints: 1,
+      fromSeq: 0,
+      throughSeq: 6,
+    });
+    const original = readFileSync(archived.file!, 'utf8').trim().split('\n');
+    const edited = path.join(archiveDir, '..', `edited-${kind}`);
+    mkdirSync(edited, { recursive: true });
+    const check = async (lines: string[], name = path.basename(archived.file!)) => {
+      writeFileSync(path.join(edited, name), `${lines.join('\n')}\n`);
+      return audit.verifyArchive(path.join(edited, name));
+    };
+    const altered = JSON.parse(original[3]!);
+    altered.ip = '203.0.113.9';
+    expect(await check(original.with(3, JSON.stringify(altered)))).toMatchObject({
+      ok: false,
+      line: 4,
+      reason: expect.stringContaining('content was altered'),
+    });
+    expect(await check(original.toSpliced(3, 1))).toMatchObject({ ok: false, line: 4 });
+    // The signed end cut off, or a row added after it.
+    expect(await check(original.slice(0, -1))).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('does not end'),
+    });
+    expect(await check([...original, original[6]!])).toMatchObject({ ok: false, line: 9 });
+    // A checkpoint line re-signed by someone else.
+    const forged = JSON.parse(original.at(-1)!);
+    forged.checkpoint = `${forged.checkpoint.slice(0, -4)}AAAA`;
+    expect(await check(original.with(-1, JSON.stringify(forged)))).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('not a checkpoint signed by this provider'),
+    });
+    // A shorter archive still chains, but no longer reaches the positions its name says.
+    expect(await check(original, 'audit-1-9.ndjson')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('its name says 1–9'),
+    });
 
     // A start moved forward without a signed checkpoint for it is not taken on trust.
     const rows = await sealed();

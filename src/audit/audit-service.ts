@@ -1,4 +1,5 @@
 import type { JWK } from 'jose';
+import { type ArchiveVerdict, checkArchiveFile } from './archive-check.js';
 import { type ArchiveResult, archiveAuditRows } from './audit-archive.js';
 import { chainHash } from './audit-chain.js';
 import { AuditSealer, type CheckpointSettings } from './audit-sealer.js';
@@ -167,6 +168,12 @@ export class AuditService {
    */
   archive(dir: string, retentionDays: number, now?: Date): Promise<ArchiveResult> {
     return archiveAuditRows(this.store, { dir, retentionDays, ...(now ? { now } : {}) });
+  }
+
+  /** Re-checks an archive file on its own (see checkArchiveFile), with the provider's keys. */
+  async verifyArchive(file: string): Promise<ArchiveVerdict> {
+    const keys = await this.#publicKeys();
+    return checkArchiveFile(file, (jws) => readCheckpoint(jws, keys, this.checkpointSettings!.issuer));
   }
 
   async #publicKeys() {

@@ -287,6 +287,18 @@ audit
     if (!result.ok) process.exitCode = 1;
   });
 audit
+  .command('verify-archive')
+  .description(
+    'recompute every link of an archive file of `audit archive` and check its signed checkpoints; exit 1 at the first line that does not hold',
+  )
+  .argument('<file>', 'an audit-<first>-<last>.ndjson file')
+  .option('--json', 'print JSON', false)
+  .action(async (file: string, o) => {
+    const result = await withServices((s) => s.audit.verifyArchive(file));
+    print(result, o.json);
+    if (!result.ok) process.exitCode = 1;
+  });
+audit
   .command('checkpoint')
   .description(
     'seal pending rows, sign the head now and send it to AUDIT_CHECKPOINT_DIR, the log and AUDIT_CHECKPOINT_URL',
