@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.js';
+import { currentWriteBatch } from '../db/write-batch.js';
 
 export interface SessionMetaRow {
   session_uid: string;
@@ -20,7 +21,7 @@ export class SessionMetaStore {
     user_agent: string;
     ttlSeconds: number;
   }) {
-    await this.db('session_meta')
+    const upsert = this.db('session_meta')
       .insert({
         session_uid: row.session_uid,
         account_id: row.account_id,
@@ -30,6 +31,9 @@ export class SessionMetaStore {
       })
       .onConflict('session_uid')
       .merge({ last_seen_at: this.db.fn.now() });
+    // At the end of a sign-in it goes with the request's other writes (write-batch.ts).
+    if (currentWriteBatch()?.defer(`session_meta:${row.session_uid}`, upsert.toSQL())) return;
+    await upsert;
   }
 
   async find(sessionUid: string): Promise<SessionMetaRow | undefined> {

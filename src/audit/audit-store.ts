@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { type Db, PERIODIC_STATEMENT, rowsOf } from '../db/database.js';
+import { currentWriteBatch } from '../db/write-batch.js';
 
 export interface AuditRow {
   id: number;
@@ -69,7 +71,11 @@ export class AuditStore {
 
   /** One plain insert: no lock, no read of the chain. The sealer chains it shortly after. */
   async append(row: Omit<AuditRow, 'id' | 'seq' | 'prev_hash' | 'hash'>): Promise<void> {
-    await this.db('audit_events').insert({ ...row, detail: JSON.stringify(row.detail) });
+    const insert = this.db('audit_events').insert({ ...row, detail: JSON.stringify(row.detail) });
+    // In a sign-in's requests the row goes with the request's other writes (write-batch.ts).
+    const batch = currentWriteBatch();
+    if (batch?.defer(`audit_events:${randomUUID()}`, insert.toSQL())) return;
+    await insert;
   }
 
   /** The newest rows first, sealed or not, narrowed by whichever filters are given. */

@@ -1,4 +1,3 @@
-import type Router from '@koa/router';
 import Koa from 'koa';
 import mount from 'koa-mount';
 import type { Provider } from 'oidc-provider';
@@ -8,6 +7,7 @@ import { adminRoutes } from '../admin/admin-routes.js';
 import type { Config } from '../config.js';
 import { consoleRoutes } from '../console/console-routes.js';
 import type { Db } from '../db/database.js';
+import { withWriteBatch } from '../db/write-batch.js';
 import { demoRpRoutes } from '../dev/demo-rp.js';
 import { devRoutes } from '../dev/dev-routes.js';
 import { interactionRoutes } from '../flows/interaction-routes.js';
@@ -82,6 +82,11 @@ export function createApp(deps: AppDeps): Koa {
       mode: publicMetrics(config.metrics, config.env === 'production'),
       token: config.metrics.token,
     }).routes(),
+  );
+  // A sign-in's form posts send their writes (the audit row, the interaction's result) together
+  // before the answer leaves (src/db/write-batch.ts).
+  app.use((ctx, next) =>
+    ctx.method === 'POST' && ctx.path.startsWith('/interaction/') ? withWriteBatch(deps.db, next) : next(),
   );
   pages(
     interactionRoutes({
@@ -221,10 +226,16 @@ export function createApp(deps: AppDeps): Koa {
       middleware = mount(provider as unknown as Koa);
       mounted.set(provider, middleware);
     }
-    await middleware(ctx, next);
-    // The provider's event handlers (the logout's audit row) finish before the browser moves on.
-    const pending = pendingBeforeResponse(ctx);
-    if (pending) await pending;
+    const serve = async () => {
+      await middleware!(ctx, next);
+      // The provider's event handlers (the logout's audit row) finish before the browser moves on.
+      const pending = pendingBeforeResponse(ctx);
+      if (pending) await pending;
+    };
+    // The authorization endpoint and its resume: the interaction destroyed, the session, the
+    // grant, the code and the device record saved, as one statement before the redirect leaves.
+    if (ctx.path === '/auth' || ctx.path.startsWith('/auth/')) await withWriteBatch(deps.db, serve);
+    else await serve();
   });
   return app;
 }

@@ -7,6 +7,7 @@ import { createPostgresDatabase, databaseKinds } from '../../test/support/databa
 import { AccountStore } from '../accounts/account-store.js';
 import { type Database, openDatabase, rowsOf } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
+import { currentWriteBatch, withWriteBatch } from '../db/write-batch.js';
 import { ModelStore } from './model-store.js';
 
 describe.each(databaseKinds())('ModelStore (%s)', (kind) => {
@@ -149,5 +150,62 @@ describe.each(databaseKinds())('ModelStore (%s)', (kind) => {
       ),
     );
     expect(settings.flat().map((r) => r.synchronous_commit)).toEqual(Array(10).fill('on'));
+  });
+
+  describe("in a request with a write batch (a sign-in's last request)", () => {
+    it('sends the saves and the destroy as one statement, read back only after it', async () => {
+      const [interaction, session, code] = [randomUUID(), randomUUID(), randomUUID()];
+      await store.upsert('Interaction', interaction, { uid: interaction }, 600);
+      const counted = countQueries();
+      let seenInside: unknown = 'not read';
+      await withWriteBatch(database.db, async () => {
+        await store.destroy('Interaction', interaction);
+        await store.upsert('Session', session, { uid: randomUUID() }, 600);
+        await store.upsert('AuthorizationCode', code, { clientId: 'site' }, 60);
+        // Nothing has gone yet; a read of the same table sends the batch first and sees it.
+        expect(counted.seen).toHaveLength(0);
+        seenInside = await store.find('AuthorizationCode', { id: code });
+      });
+      counted.stop();
+      expect(seenInside).toMatchObject({ clientId: 'site' });
+      expect(counted.seen[0]).toMatch(/^with w0 as \(delete/);
+      expect(counted.seen).toHaveLength(2);
+      expect(await store.find('Interaction', { id: interaction })).toBeUndefined();
+      expect(await store.find('Session', { id: session })).toBeDefined();
+    });
+
+    it('keeps the last of two writes to one row, and writes all or nothing', async () => {
+      const [saved, destroyed] = [randomUUID(), randomUUID()];
+      await withWriteBatch(database.db, async () => {
+        await store.upsert('Grant', destroyed, { clientId: 'a' }, 600);
+        await store.destroy('Grant', destroyed);
+        await store.upsert('Grant', saved, { clientId: 'a' }, 600);
+        await store.upsert('Grant', saved, { clientId: 'b' }, 600);
+      });
+      expect(await store.find('Grant', { id: destroyed })).toBeUndefined();
+      expect(await store.find('Grant', { id: saved })).toMatchObject({ clientId: 'b' });
+
+      // A write that fails takes the batch's others with it, and the request fails.
+      const lost = randomUUID();
+      const failing = withWriteBatch(database.db, async () => {
+        await store.upsert('Grant', lost, { clientId: 'a' }, 600);
+        currentWriteBatch()!.defer('broken', { sql: 'insert into no_such_table values (?)', bindings: [1] });
+      });
+      await expect(failing).rejects.toThrow(/no_such_table/);
+      expect(await store.find('Grant', { id: lost })).toBeUndefined();
+    });
+
+    it('writes at once what a request leaves running after its batch was sent', async () => {
+      const late = randomUUID();
+      let leftRunning: Promise<void> | undefined;
+      await withWriteBatch(database.db, async () => {
+        leftRunning = (async () => {
+          await new Promise((r) => setTimeout(r, 50));
+          await store.upsert('Grant', late, { clientId: 'late' }, 600);
+        })();
+      });
+      await leftRunning;
+      expect(await store.find('Grant', { id: late })).toMatchObject({ clientId: 'late' });
+    });
   });
 });

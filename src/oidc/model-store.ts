@@ -1,6 +1,7 @@
 import { type AccountRow, accountRowOf } from '../accounts/account-store.js';
 import type { Db } from '../db/database.js';
 import { affected, rowsOf } from '../db/database.js';
+import { currentWriteBatch, flushWriteBatch } from '../db/write-batch.js';
 
 /** SQL for the oidc_models table: the storage behind oidc-provider's adapter interface. */
 export type ModelPayload = Record<string, unknown> & {
@@ -69,20 +70,25 @@ export class ModelStore {
     ];
     // An access token is committed without waiting for the WAL to reach the disk (see
     // ASYNC_COMMIT); set_config(…, true) holds for this statement's own transaction only.
-    const from = ASYNC_COMMIT.has(model)
+    const asyncCommit = ASYNC_COMMIT.has(model);
+    const from = asyncCommit
       ? `from (select set_config('synchronous_commit', 'off', true)) as async_commit`
       : '';
-    await this.db.raw(
-      `insert into oidc_models (model, id, payload, grant_id, account_id, uid, user_code, expires_at)
+    const sql = `insert into oidc_models (model, id, payload, grant_id, account_id, uid, user_code, expires_at)
        select ?, ?, ?::jsonb, ?, ?, ?, ?, ?::timestamptz ${from}
        on conflict (model, id) do update set
          payload = excluded.payload, grant_id = excluded.grant_id, account_id = excluded.account_id,
-         uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`,
-      row,
-    );
+         uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`;
+    // In a sign-in's requests the save goes with the request's other writes (write-batch.ts).
+    if (!asyncCommit && currentWriteBatch()?.defer(`oidc_models:${model}:${id}`, { sql, bindings: row }))
+      return;
+    await this.#flushed();
+    await this.db.raw(sql, row);
   }
 
   async find(model: string, where: { id?: string; uid?: string; user_code?: string }) {
+    const flushing = this.#flushed();
+    if (flushing) await flushing;
     const keys = Object.keys(where);
     if (keys.length === 1 && (where.id !== undefined || (model === 'Session' && where.uid !== undefined))) {
       const prefetched = this.#take(
@@ -239,6 +245,11 @@ export class ModelStore {
     return Date.now() - entry.at <= PREFETCH_MS ? entry.payload : undefined;
   }
 
+  /** Nothing to wait for unless this request has writes waiting (see write-batch.ts). */
+  #flushed(): Promise<void> | void {
+    return flushWriteBatch(this.db);
+  }
+
   #forget(model: string, id: string, uid?: unknown) {
     this.#prefetched.delete(`${model}:id:${id}`);
     if (model === 'Session') {
@@ -251,6 +262,7 @@ export class ModelStore {
 
   /** Marks a row consumed unless it already was; true for exactly one caller. */
   async consume(model: string, id: string): Promise<boolean> {
+    await this.#flushed();
     const changed = await this.db('oidc_models')
       .where({ model, id })
       .whereNull('consumed_at')
@@ -261,17 +273,22 @@ export class ModelStore {
 
   async destroy(model: string, id: string) {
     this.#forget(model, id);
-    await this.db('oidc_models').where({ model, id }).delete();
+    const { sql, bindings } = this.db('oidc_models').where({ model, id }).delete().toSQL();
+    if (currentWriteBatch()?.defer(`oidc_models:${model}:${id}`, { sql, bindings })) return;
+    await this.#flushed();
+    await this.db.raw(sql, [...bindings]);
   }
 
   /** Revokes every model of a grant: tokens, codes, and the grant itself. */
   async revokeByGrantId(grantId: string) {
+    await this.#flushed();
     this.#prefetched.clear();
     await this.db('oidc_models').where({ grant_id: grantId }).delete();
   }
 
   /** Sessions of an account, for ending them all (password reset, account closure). */
   async sessionsOf(accountId: string): Promise<{ id: string; payload: ModelPayload }[]> {
+    await this.#flushed();
     const rows = await this.db('oidc_models')
       .select('id', 'payload')
       .where({ model: 'Session', account_id: accountId });
@@ -283,6 +300,7 @@ export class ModelStore {
 
   /** Grants, codes and tokens one site holds for an account (取消授权). */
   async revokeClient(accountId: string, clientId: string): Promise<number> {
+    await this.#flushed();
     this.#prefetched.clear();
     return affected(
       await this.db('oidc_models')
@@ -295,6 +313,7 @@ export class ModelStore {
 
   /** Every session, grant, code and token of an account. */
   async removeAllOf(accountId: string): Promise<number> {
+    await this.#flushed();
     this.#prefetched.clear();
     return affected(await this.db('oidc_models').where({ account_id: accountId }).delete());
   }
