@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { maskPhone } from '../accounts/phone.js';
 import { PasswordWrong } from '../errors.js';
-import { answerCodeSent, codeSentTo } from '../flows/code-sending.js';
+import { answerCodeSent, codeSentNotice, codeSentTo } from '../flows/code-sending.js';
 import { secretField, smsCodeField, textField } from '../flows/form-fields.js';
 import { formInput } from '../http/page-kit.js';
 import { ENTERPRISE_SCOPE_DESCRIPTIONS, SCOPE_DESCRIPTIONS, type Scope } from '../oidc/scopes.js';
@@ -161,10 +161,7 @@ export function activityRoutes(
     const page = await closePage(ctx);
     show(ctx, deps, 'account-close', {
       ...page,
-      notice:
-        ctx.query['sent'] && page.smsSent
-          ? `验证码已发送至 ${maskPhone(sessionOf(ctx).smsPhone)}，5分钟内有效`
-          : undefined,
+      notice: ctx.query['sent'] && page.smsSent ? codeSentNotice(sessionOf(ctx).smsPhone) : undefined,
     });
   });
 
@@ -185,7 +182,7 @@ export function activityRoutes(
           {
             scope: session.sessionUid,
             target: `close:${session.smsPhone}`,
-            notice: `验证码已发送至 ${maskPhone(session.smsPhone)}，5分钟内有效`,
+            notice: codeSentNotice(session.smsPhone),
           },
           () => {
             ctx.status = 303;

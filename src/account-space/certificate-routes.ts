@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { maskPhone } from '../accounts/phone.js';
 import { proofOf } from '../certificates/proof-input.js';
 import { AppError, SmsCodeWrong } from '../errors.js';
-import { codeSentTo, rememberCodeSent } from '../flows/code-sending.js';
+import { codeSentNotice, codeSentTo, rememberCodeSent } from '../flows/code-sending.js';
 import { smsCodeField, textField } from '../flows/form-fields.js';
 import { formInput, jsonAnswer } from '../http/page-kit.js';
 import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
@@ -43,7 +43,7 @@ export function certificateSpaceRoutes(
       notice: ctx.query['bound']
         ? '证书绑定成功，认证等级已提升为高级认证用户（L3）。已登录的网站在下次获取用户信息时即可看到新的认证等级。'
         : ctx.query['sent'] && sent.smsSent
-          ? `验证码已发送至法定代表人手机 ${maskPhone(session.smsPhone)}，5分钟内有效`
+          ? codeSentNotice(session.smsPhone, '法定代表人手机')
           : undefined,
     });
   });

@@ -2,9 +2,8 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import type { AccountRow } from '../accounts/account-store.js';
 import { levelName } from '../accounts/levels.js';
-import { maskPhone } from '../accounts/phone.js';
 import { PasswordWrong, SmsCodeWrong } from '../errors.js';
-import { codeSentTo, rememberCodeSent } from '../flows/code-sending.js';
+import { codeSentNotice, codeSentTo, rememberCodeSent } from '../flows/code-sending.js';
 import { idNumberField, realNameField, secretField, smsCodeField } from '../flows/form-fields.js';
 import { alipayCertifyUrl } from '../flows/methods/alipay/account-space-routes.js';
 import { field } from '../http/body.js';
@@ -120,7 +119,7 @@ export function profileRoutes(
       notice: ctx.query['done']
         ? `实名认证成功！您的认证等级已提升为${levelName('L2')}。${LEVEL_REACHES_SITES}`
         : ctx.query['sent'] && steps.smsSent && !steps.smsChecked
-          ? `验证码已发送至 ${maskPhone(session.smsPhone)}，5分钟内有效`
+          ? codeSentNotice(session.smsPhone)
           : undefined,
     });
   });

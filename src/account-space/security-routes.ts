@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { AppError, BadInput, Conflict, PasswordWrong } from '../errors.js';
-import { answerCodeSent, codeSentTo } from '../flows/code-sending.js';
+import { answerCodeSent, codeSentNotice, codeSentTo } from '../flows/code-sending.js';
 import {
   actionField,
   captchaField,
@@ -140,7 +140,7 @@ export function securityRoutes(
         {
           scope: codeScope(ctx, which),
           target: which === 'new' ? newTarget(ctx)! : oldTarget(ctx),
-          notice: `验证码已发送至 ${maskPhone(target)}，5分钟内有效`,
+          notice: codeSentNotice(target),
         },
         async ({ notice }) => show(ctx, deps, 'account-security', { ...(await page(ctx)()), notice }),
       );

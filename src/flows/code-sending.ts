@@ -1,8 +1,14 @@
 import type { Context } from 'koa';
+import { maskPhone } from '../accounts/phone.js';
 import { rawField } from '../http/body.js';
 import { wantsJson } from '../http/page-kit.js';
 import { SMS_RULES } from '../verification/sms-code-service.js';
 import type { FlowStates } from './flow-state.js';
+
+/** What a page says once a code is on its way: where (masked) and for how long it holds. */
+export function codeSentNotice(phone: string, to = ''): string {
+  return `验证码已发送至${to} ${maskPhone(phone)}，${SMS_RULES.ttlSeconds / 60}分钟内有效`;
+}
 
 /**
  * When this page's 获取验证码 last sent (or, for a number the page may not say is unknown,

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { isLegalType, LEGAL_TYPES } from '../accounts/credit-code.js';
-import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
+import { parseMainlandMobile } from '../accounts/phone.js';
 import {
   CONFIRMATION_RULES,
   type PendingLegalRegistration,
@@ -11,7 +11,7 @@ import { BadInput, SessionExpired } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
 import { formInput } from '../http/page-kit.js';
-import { answerCodeSent, codeSentTo } from './code-sending.js';
+import { answerCodeSent, codeSentNotice, codeSentTo } from './code-sending.js';
 import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import {
   actionForm,
@@ -102,7 +102,7 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
           {
             scope: interaction.uid,
             target: `register:${phone.e164}`,
-            notice: `验证码已发送至 ${maskPhone(phone.e164)}，5分钟内有效`,
+            notice: codeSentNotice(phone.e164),
           },
           (sent) => renderPage(ctx, deps, 'register-legal', { ...page, ...sent }),
         );

@@ -10,7 +10,7 @@ import { field, parseBody } from '../../../http/body.js';
 import { browserId } from '../../../http/browser-id.js';
 import { formInput } from '../../../http/page-kit.js';
 import { LIMITS } from '../../../ops/rate-limiter.js';
-import { answerCodeSent, codeSentTo } from '../../code-sending.js';
+import { answerCodeSent, codeSentNotice, codeSentTo } from '../../code-sending.js';
 import { recordLoginFailure } from '../../complete-login.js';
 import { renderPage, withPageErrors } from '../../flow-kit.js';
 import {
@@ -136,7 +136,7 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
             {
               scope: interaction.uid,
               target: `register:${parsed.e164}`,
-              notice: `验证码已发送至 ${maskPhone(parsed.e164)}，5分钟内有效`,
+              notice: codeSentNotice(parsed.e164),
             },
             (sent) => renderPage(ctx, deps, 'alipay-register', { ...page, ...sent }),
           );
@@ -207,7 +207,7 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
           {
             scope: interaction.uid,
             target: `login:${phone}`,
-            notice: `验证码已发送至 ${maskPhone(phone)}，5分钟内有效`,
+            notice: codeSentNotice(phone),
           },
           (sent) => renderPage(ctx, deps, 'alipay-link', { ...page, ...sent }),
         );

@@ -1,12 +1,12 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { maskPhone, parseMainlandMobile } from '../../../accounts/phone.js';
+import { parseMainlandMobile } from '../../../accounts/phone.js';
 import { BadInput, LoginFailed } from '../../../errors.js';
 import { field, parseBody } from '../../../http/body.js';
 import { browserId } from '../../../http/browser-id.js';
 import { formInput } from '../../../http/page-kit.js';
 import { LIMITS } from '../../../ops/rate-limiter.js';
-import { answerCodeSent, codeSentTo } from '../../code-sending.js';
+import { answerCodeSent, codeSentNotice, codeSentTo } from '../../code-sending.js';
 import { completeLogin, continueTo, secondFactorPath } from '../../complete-login.js';
 import { renderPage, withPageErrors } from '../../flow-kit.js';
 import { actionForm, captchaField, phoneField, smsCodeField } from '../../form-fields.js';
@@ -74,7 +74,7 @@ function smsRoutes(router: Router, deps: Deps) {
           {
             scope: interaction.uid,
             target: `login:${phone.e164}`,
-            notice: `如该手机号已注册，验证码已发送至 ${maskPhone(phone.e164)}，5分钟内有效`,
+            notice: `如该手机号已注册，${codeSentNotice(phone.e164)}`,
           },
           (sent) => renderPage(ctx, deps, 'login', { ...page, ...sent }),
         );
