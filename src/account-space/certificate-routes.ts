@@ -3,16 +3,21 @@ import { z } from 'zod';
 import { maskPhone } from '../accounts/phone.js';
 import { proofOf } from '../certificates/proof-input.js';
 import { AppError, SmsCodeWrong } from '../errors.js';
-import { codeSentNotice, codeSentTo, rememberCodeSent } from '../flows/code-sending.js';
-import { smsCodeField, textField } from '../flows/form-fields.js';
+import { codeSentNotice } from '../flows/code-sending.js';
+import { textField } from '../flows/form-fields.js';
 import { formInput, jsonAnswer } from '../http/page-kit.js';
-import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
+import { accountCodeStep } from './account-code-step.js';
+import {
+  type AccountPageDeps,
+  type AccountSession,
+  type AccountSpaceDeps,
+  accountAudit,
+} from './account-context.js';
 import { act, sessionOf, show } from './account-page.js';
 
 const onlyLegalPersons = () => new AppError(403, 'not_legal_person', '只有法人用户可以绑定数字证书');
 
 /** 绑定证书 first proves the account's phone; 解绑 names the certificate by its fingerprint. */
-const codeForm = z.object({ sms_code: smsCodeField });
 const unbindForm = z.object({ fingerprint: textField(200, '请求格式不正确') });
 
 /** 认证等级 → 高级认证 → CA认证: bound certificates, 解除绑定, and binding another after an SMS code. */
@@ -30,19 +35,23 @@ export function certificateSpaceRoutes(
     })),
   });
 
-  const codeState = async (sessionUid: string) => codeSentTo(deps.flowStates, sessionUid, 'cert-bind');
+  const codeStep = accountCodeStep(deps, 'cert-bind');
+  /** 证书管理 as a refused step shows it again: the certificates and where the code stands. */
+  const certificatesPage = async (session: AccountSession) => ({
+    ...(await listing(session.account.id)),
+    ...(await codeStep.sent(session)),
+    smsPhoneMasked: maskPhone(session.smsPhone),
+  });
 
   router.get('/certificates', async (ctx) => {
     const session = sessionOf(ctx);
     if (session.account.user_type !== 'legal_person') throw onlyLegalPersons();
-    const sent = await codeState(session.sessionUid);
+    const page = await certificatesPage(session);
     show(ctx, deps, 'account-certificates', {
-      ...(await listing(session.account.id)),
-      ...sent,
-      smsPhoneMasked: maskPhone(session.smsPhone),
+      ...page,
       notice: ctx.query['bound']
         ? '证书绑定成功，认证等级已提升为高级认证用户（L3）。已登录的网站在下次获取用户信息时即可看到新的认证等级。'
-        : ctx.query['sent'] && sent.smsSent
+        : ctx.query['sent'] && page.smsSent
           ? codeSentNotice(session.smsPhone, '法定代表人手机')
           : undefined,
     });
@@ -56,17 +65,8 @@ export function certificateSpaceRoutes(
       ctx,
       deps,
       'account-certificates',
-      async () => ({
-        ...(await listing(session.account.id)),
-        ...(await codeState(session.sessionUid)),
-        smsPhoneMasked: maskPhone(session.smsPhone),
-      }),
-      async () => {
-        await deps.sms.send({ phone: session.smsPhone, purpose: 'account', ip: ctx.ip });
-        await rememberCodeSent(deps.flowStates, session.sessionUid, 'cert-bind');
-        ctx.status = 303;
-        ctx.redirect('/account/certificates?sent=1');
-      },
+      () => certificatesPage(session),
+      () => codeStep.send(ctx, session, '/account/certificates?sent=1'),
     );
   });
 
@@ -77,23 +77,8 @@ export function certificateSpaceRoutes(
       ctx,
       deps,
       'account-certificates',
-      async () => ({
-        ...(await listing(session.account.id)),
-        ...(await codeState(session.sessionUid)),
-        smsPhoneMasked: maskPhone(session.smsPhone),
-      }),
-      async () => {
-        await deps.sms.verify({
-          phone: session.smsPhone,
-          purpose: 'account',
-          code: formInput(ctx, codeForm).sms_code,
-          ip: ctx.ip,
-        });
-        // The verified step lasts its ten minutes however often the page is reloaded.
-        await deps.flowStates.put('cert-bind', session.sessionUid, { accountId: session.account.id });
-        ctx.status = 303;
-        ctx.redirect('/account/certificates/bind');
-      },
+      () => certificatesPage(session),
+      () => codeStep.check(ctx, session, '/account/certificates/bind'),
     );
   });
 

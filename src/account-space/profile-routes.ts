@@ -3,11 +3,12 @@ import { z } from 'zod';
 import type { AccountRow } from '../accounts/account-store.js';
 import { levelName } from '../accounts/levels.js';
 import { PasswordWrong, SmsCodeWrong } from '../errors.js';
-import { codeSentNotice, codeSentTo, rememberCodeSent } from '../flows/code-sending.js';
-import { idNumberField, realNameField, secretField, smsCodeField } from '../flows/form-fields.js';
+import { codeSentNotice } from '../flows/code-sending.js';
+import { idNumberField, realNameField, secretField } from '../flows/form-fields.js';
 import { alipayCertifyUrl } from '../flows/methods/alipay/account-space-routes.js';
 import { field } from '../http/body.js';
 import { formInput } from '../http/page-kit.js';
+import { accountCodeStep } from './account-code-step.js';
 import {
   type AccountPageDeps,
   type AccountSession,
@@ -36,7 +37,6 @@ const LEVEL_REACHES_SITES =
 
 /** 查看完整信息 asks the password again; 身份证认证 the SMS code, then the name and ID number. */
 const revealForm = z.object({ password: secretField });
-const codeForm = z.object({ sms_code: smsCodeField });
 const realNameForm = z.object({ real_name: realNameField, id_number: idNumberField });
 
 /** 基本信息 and 认证等级 (身份证认证). */
@@ -101,12 +101,14 @@ export function profileRoutes(
     });
   });
 
+  const codeStep = accountCodeStep(deps, 'id-verify');
+
   /** Where 身份证认证 stands in this session: code sent (and when), code verified. */
   const levelSteps = async (session: AccountSession) => {
     const checked = await deps.flowStates.get('id-verify', session.sessionUid);
     return {
       ...levelPage(),
-      ...(await codeSentTo(deps.flowStates, session.sessionUid, 'id-verify')),
+      ...(await codeStep.sent(session)),
       smsChecked: checked?.accountId === session.account.id,
     };
   };
@@ -133,12 +135,7 @@ export function profileRoutes(
       deps,
       'account-level',
       () => levelSteps(session),
-      async () => {
-        await deps.sms.send({ phone: session.smsPhone, purpose: 'account', ip: ctx.ip });
-        await rememberCodeSent(deps.flowStates, session.sessionUid, 'id-verify');
-        ctx.status = 303;
-        ctx.redirect('/account/level?sent=1');
-      },
+      () => codeStep.send(ctx, session, '/account/level?sent=1'),
     );
   });
 
@@ -149,18 +146,7 @@ export function profileRoutes(
       deps,
       'account-level',
       () => levelSteps(session),
-      async () => {
-        await deps.sms.verify({
-          phone: session.smsPhone,
-          purpose: 'account',
-          code: formInput(ctx, codeForm).sms_code,
-          ip: ctx.ip,
-        });
-        // The verified step lasts its ten minutes however often the page is reloaded.
-        await deps.flowStates.put('id-verify', session.sessionUid, { accountId: session.account.id });
-        ctx.status = 303;
-        ctx.redirect('/account/level');
-      },
+      () => codeStep.check(ctx, session, '/account/level'),
     );
   });
 
