@@ -13,6 +13,25 @@ import type { ResourceServerInput, ResourceServerService } from '../resources/re
 import type { AdminQueries, AuditSearch } from './admin-queries.js';
 
 /** Who asks for an admin action and why: every one is an audit row with these. */
+/** An administrative change as its audit row: who asked, from where, and their reason. */
+export function recordAdminAction(
+  audit: Pick<AuditService, 'record'>,
+  by: Requester,
+  type: string,
+  detail: Record<string, unknown>,
+  accountId?: string,
+) {
+  return audit.record({
+    type,
+    outcome: 'success',
+    actor: by.actor,
+    accountId,
+    ip: by.ip,
+    userAgent: by.userAgent,
+    detail: by.reason === undefined ? detail : { ...detail, reason: by.reason },
+  });
+}
+
 export interface Requester {
   /** `admin:<client id>`, `operator:<account id>`, or `cli`. */
   actor: string;
@@ -197,14 +216,6 @@ export class AdminActions {
   }
 
   #audit(by: Requester, type: string, detail: Record<string, unknown>, accountId?: string) {
-    return this.deps.audit.record({
-      type: `admin.${type}`,
-      outcome: 'success',
-      actor: by.actor,
-      accountId,
-      ip: by.ip,
-      userAgent: by.userAgent,
-      detail: by.reason === undefined ? detail : { ...detail, reason: by.reason },
-    });
+    return recordAdminAction(this.deps.audit, by, `admin.${type}`, detail, accountId);
   }
 }

@@ -2,7 +2,7 @@ import type { AccountService } from '../accounts/account-service.js';
 import { maskPhone } from '../accounts/phone.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { AppError, Conflict } from '../errors.js';
-import type { Requester } from './admin-actions.js';
+import { type Requester, recordAdminAction } from './admin-actions.js';
 import { type OperatorRole, ROLE_LABELS } from './operator-roles.js';
 import type { OperatorStore } from './operator-store.js';
 
@@ -41,7 +41,7 @@ export class OperatorService {
     if (held && held !== role)
       throw new Conflict(`该账号已是${ROLE_LABELS[held]}，一人只能担任一个角色（三员分立）`, 'one_role_only');
     const added = await this.store.add(account.id, role, by.actor);
-    if (added) await this.#record('admin.operator_added', by, account.id, { role });
+    if (added) await recordAdminAction(this.audit, by, 'admin.operator_added', { role }, account.id);
     return { account: account.id, phone: account.phoneMasked, operator: true, role, changed: added };
   }
 
@@ -50,7 +50,7 @@ export class OperatorService {
     if (by.actor === `operator:${account.id}`) throw new OwnRoleRefused();
     const role = await this.store.roleOf(account.id);
     const removed = await this.store.remove(account.id);
-    if (removed) await this.#record('admin.operator_removed', by, account.id, { role });
+    if (removed) await recordAdminAction(this.audit, by, 'admin.operator_removed', { role }, account.id);
     return { account: account.id, phone: account.phoneMasked, operator: false, changed: removed };
   }
 
@@ -68,17 +68,5 @@ export class OperatorService {
       addedBy: r.added_by,
       lastSignedInAt: r.last_signed_in_at,
     }));
-  }
-
-  #record(type: string, by: Requester, accountId: string, detail: Record<string, unknown>) {
-    return this.audit.record({
-      type,
-      outcome: 'success',
-      actor: by.actor,
-      accountId,
-      ip: by.ip,
-      userAgent: by.userAgent,
-      detail: by.reason === undefined ? detail : { ...detail, reason: by.reason },
-    });
   }
 }
