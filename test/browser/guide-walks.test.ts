@@ -15,7 +15,7 @@ import {
   VIEWPORTS,
 } from '../support/browser.js';
 import { addCitizen, latestSmsCode, randomIdNumber } from '../support/citizen.js';
-import { registerEnterpriseUnder } from '../support/enterprise.js';
+import { addEnterprise } from '../support/enterprise.js';
 import type { TestServer } from '../support/server.js';
 
 const PASSWORD = 'Bao-Zheng#2024';
@@ -58,28 +58,14 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
 
   /** An enterprise under a real-name representative, registered through the service. */
   async function enterprise() {
-    const idNumber = randomIdNumber('19680808');
-    const rep = await addCitizen(server, PASSWORD, { realName: '包拯', idNumber });
     const creditCode = randomCreditCode();
-    const registration = {
-      legalType: 'enterprise' as const,
+    const { representative: rep } = await addEnterprise(server, {
       orgName: '开封府示范有限公司',
       creditCode,
-      representativeName: '包拯',
-      representativeIdNumber: idNumber,
-      contactPhone: `+86${rep.phone}`,
       password: PASSWORD,
-    };
-    await registerEnterpriseUnder(
-      server,
-      {
-        name: registration.representativeName,
-        idNumber: registration.representativeIdNumber,
-        phone: registration.contactPhone.replace(/^\+86/, ''),
-      },
-      registration,
-    );
-    return { rep, creditCode, idNumber };
+      representativeName: '包拯',
+    });
+    return { rep, creditCode };
   }
 
   const toLogin = async (page: Page) => {

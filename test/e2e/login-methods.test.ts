@@ -20,9 +20,9 @@ import {
   authorizeAtAlipay,
   startAlipayFake,
 } from '../support/alipay.js';
-import { addCitizen, latestSmsCode, randomIdNumber, solveCaptcha, submit } from '../support/citizen.js';
+import { addCitizen, latestSmsCode, solveCaptcha, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
-import { registerEnterpriseUnder } from '../support/enterprise.js';
+import { addEnterprise } from '../support/enterprise.js';
 import {
   beginAuthorization,
   completeAuthorization,
@@ -95,15 +95,14 @@ describe.each(databaseKinds())('every login method through one door (%s)', (kind
 
   /** A legal person under a new real-name representative, with a password. */
   async function enterprise(): Promise<Prepared> {
-    const idNumber = randomIdNumber('19700101');
-    const rep = await addCitizen(server, PASSWORD, { realName: '林则徐', idNumber });
     const creditCode = randomCreditCode();
-    const id = await registerEnterpriseUnder(
-      server,
-      { name: '林则徐', idNumber, phone: rep.phone },
-      { orgName: '门户测试有限公司', creditCode, password: PASSWORD },
-    );
-    return { id, login: creditCode };
+    const { accountId } = await addEnterprise(server, {
+      orgName: '门户测试有限公司',
+      creditCode,
+      password: PASSWORD,
+      representativeName: '林则徐',
+    });
+    return { id: accountId, login: creditCode };
   }
 
   /** A password form, with the captcha when the page asks for one (after failures from this address). */

@@ -1,15 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomCreditCode } from '../../src/pki/test-support.js';
-import {
-  addCitizen,
-  latestSmsCode,
-  messageOf,
-  randomIdNumber,
-  solveCaptcha,
-  submit,
-} from '../support/citizen.js';
+import { addCitizen, latestSmsCode, messageOf, solveCaptcha, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
-import { registerEnterpriseUnder } from '../support/enterprise.js';
+import { addEnterprise } from '../support/enterprise.js';
 import { beginAuthorization, type RelyingParty, registerRelyingParty } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { type PageResponse, UserAgent } from '../support/user-agent.js';
@@ -19,27 +12,13 @@ const NEW_PASSWORD = 'Xin-Mi#2025';
 
 /** A real-name citizen and an enterprise registered under them, its contact phone being theirs. */
 async function enterpriseWithRepresentative(server: TestServer) {
-  const idNumber = randomIdNumber('19700101');
-  const rep = await addCitizen(server, PASSWORD, { realName: '林则徐', idNumber });
   const creditCode = randomCreditCode();
-  const registration = {
-    legalType: 'enterprise' as const,
+  const { representative: rep } = await addEnterprise(server, {
     orgName: '福建某某科技有限公司',
     creditCode,
-    representativeName: '林则徐',
-    representativeIdNumber: idNumber,
-    contactPhone: `+86${rep.phone}`,
     password: PASSWORD,
-  };
-  await registerEnterpriseUnder(
-    server,
-    {
-      name: registration.representativeName,
-      idNumber: registration.representativeIdNumber,
-      phone: registration.contactPhone.replace(/^\+86/, ''),
-    },
-    registration,
-  );
+    representativeName: '林则徐',
+  });
   return { rep, creditCode };
 }
 
