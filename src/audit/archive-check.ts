@@ -1,6 +1,5 @@
-import { createReadStream } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { chainHash, GENESIS } from './audit-chain.js';
 import type { SealedRow } from './audit-store.js';
 import type { Checkpoint } from './checkpoints.js';
@@ -51,62 +50,64 @@ export async function checkArchiveFile(
     }
   };
 
-  const input = createReadStream(file, 'utf8');
-  const unreadable = new Promise<string>((resolve) => input.once('error', (err) => resolve(err.message)));
-  const opened = await Promise.race([
-    new Promise<undefined>((resolve) => input.once('ready', () => resolve(undefined))),
-    unreadable,
-  ]);
-  if (opened !== undefined) return broken(`the file can not be read: ${opened}`);
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  for await (const text of lines) {
-    lineNo += 1;
-    if (!text.trim()) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return broken('not a JSON line');
-    }
-    if (prev === undefined) {
-      const start = (value as Partial<StartLine>).start;
-      if (!start || !Number.isSafeInteger(start.seq) || typeof start.hash !== 'string')
-        return broken('the file does not begin with its start line');
-      if (start.seq === 0) {
-        if (start.hash !== GENESIS) return broken('a chain from its beginning starts from genesis');
-      } else {
-        const checkpoint = start.checkpoint ? await signed(start.checkpoint) : 'no signed checkpoint';
-        if (typeof checkpoint === 'string') return broken(`the start: ${checkpoint}`);
-        if (checkpoint.seq !== start.seq || checkpoint.hash !== start.hash)
-          return broken('the start is not where its signed checkpoint says');
-        checkpoints += 1;
+  let handle: FileHandle;
+  try {
+    handle = await open(file);
+  } catch (err) {
+    return broken(`the file can not be read: ${(err as Error).message}`);
+  }
+  try {
+    for await (const text of handle.readLines()) {
+      lineNo += 1;
+      if (!text.trim()) continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        return broken('not a JSON line');
       }
-      fromSeq = start.seq;
-      seq = start.seq;
-      prev = start.hash;
-      continue;
+      if (prev === undefined) {
+        const start = (value as Partial<StartLine>).start;
+        if (!start || !Number.isSafeInteger(start.seq) || typeof start.hash !== 'string')
+          return broken('the file does not begin with its start line');
+        if (start.seq === 0) {
+          if (start.hash !== GENESIS) return broken('a chain from its beginning starts from genesis');
+        } else {
+          const checkpoint = start.checkpoint ? await signed(start.checkpoint) : 'no signed checkpoint';
+          if (typeof checkpoint === 'string') return broken(`the start: ${checkpoint}`);
+          if (checkpoint.seq !== start.seq || checkpoint.hash !== start.hash)
+            return broken('the start is not where its signed checkpoint says');
+          checkpoints += 1;
+        }
+        fromSeq = start.seq;
+        seq = start.seq;
+        prev = start.hash;
+        continue;
+      }
+      if (typeof (value as Partial<CheckpointLine>).checkpoint === 'string') {
+        const line = value as CheckpointLine;
+        const checkpoint = await signed(line.checkpoint);
+        if (typeof checkpoint === 'string') return broken(checkpoint);
+        if (checkpoint.seq !== seq || checkpoint.hash !== prev || checkpoint.id !== lastId)
+          return broken(
+            `the checkpoint signed chain position ${checkpoint.seq}, but the rows before it end at ${seq}: rows were added, removed or altered`,
+          );
+        checkpoints += 1;
+        endsAtCheckpoint = true;
+        continue;
+      }
+      const row = value as SealedRow;
+      rows += 1;
+      endsAtCheckpoint = false;
+      if (row.seq !== seq + 1) return broken(`chain position ${row.seq} where ${seq + 1} was due`);
+      if (row.prev_hash !== prev) return broken(`row ${row.id}: a row before it is missing or was altered`);
+      if (chainHash(prev, row) !== row.hash) return broken(`row ${row.id}: its content was altered`);
+      prev = row.hash;
+      seq = row.seq;
+      lastId = row.id;
     }
-    if (typeof (value as Partial<CheckpointLine>).checkpoint === 'string') {
-      const line = value as CheckpointLine;
-      const checkpoint = await signed(line.checkpoint);
-      if (typeof checkpoint === 'string') return broken(checkpoint);
-      if (checkpoint.seq !== seq || checkpoint.hash !== prev || checkpoint.id !== lastId)
-        return broken(
-          `the checkpoint signed chain position ${checkpoint.seq}, but the rows before it end at ${seq}: rows were added, removed or altered`,
-        );
-      checkpoints += 1;
-      endsAtCheckpoint = true;
-      continue;
-    }
-    const row = value as SealedRow;
-    rows += 1;
-    endsAtCheckpoint = false;
-    if (row.seq !== seq + 1) return broken(`chain position ${row.seq} where ${seq + 1} was due`);
-    if (row.prev_hash !== prev) return broken(`row ${row.id}: a row before it is missing or was altered`);
-    if (chainHash(prev, row) !== row.hash) return broken(`row ${row.id}: its content was altered`);
-    prev = row.hash;
-    seq = row.seq;
-    lastId = row.id;
+  } finally {
+    await handle.close();
   }
   if (prev === undefined) return broken('the file is empty');
   if (!endsAtCheckpoint)
