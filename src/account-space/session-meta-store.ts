@@ -32,7 +32,7 @@ export class SessionMetaStore {
       .onConflict('session_uid')
       .merge({ last_seen_at: this.db.fn.now() });
     // At the end of a sign-in it goes with the request's other writes (write-batch.ts).
-    if (currentWriteBatch()?.defer(`session_meta:${row.session_uid}`, upsert.toSQL())) return;
+    if (currentWriteBatch()?.defer(upsert.toSQL(), `session_meta:${row.session_uid}`)) return;
     await upsert;
   }
 

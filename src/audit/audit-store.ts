@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { type Db, PERIODIC_STATEMENT, rowsOf } from '../db/database.js';
 import { currentWriteBatch } from '../db/write-batch.js';
@@ -74,7 +73,7 @@ export class AuditStore {
     const insert = this.db('audit_events').insert({ ...row, detail: JSON.stringify(row.detail) });
     // In a sign-in's requests the row goes with the request's other writes (write-batch.ts).
     const batch = currentWriteBatch();
-    if (batch?.defer(`audit_events:${randomUUID()}`, insert.toSQL())) return;
+    if (batch?.defer(insert.toSQL())) return;
     await insert;
   }
 

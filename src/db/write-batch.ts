@@ -22,14 +22,17 @@ export interface DeferredWrite {
  * work a request leaves running writes directly.
  */
 export class WriteBatch {
-  readonly #writes = new Map<string, DeferredWrite>();
+  readonly #writes = new Map<string | symbol, DeferredWrite>();
   #closed = false;
   /** The flush under way: a read that flushes waits for it too, so it never reads around it. */
   #inFlight: Promise<void> = Promise.resolve();
   #flushing = 0;
 
-  /** Keeps the write for the flush; false when the batch is closed (write it now). */
-  defer(key: string, write: DeferredWrite): boolean {
+  /**
+   * Keeps the write for the flush; false when the batch is closed (write it now). A write with a
+   * key replaces an earlier one with the same key (one row); one without (an insert) never does.
+   */
+  defer(write: DeferredWrite, key: string | symbol = Symbol()): boolean {
     if (this.#closed) return false;
     this.#writes.delete(key);
     this.#writes.set(key, write);

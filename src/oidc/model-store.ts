@@ -80,7 +80,7 @@ export class ModelStore {
          payload = excluded.payload, grant_id = excluded.grant_id, account_id = excluded.account_id,
          uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`;
     // In a sign-in's requests the save goes with the request's other writes (write-batch.ts).
-    if (!asyncCommit && currentWriteBatch()?.defer(`oidc_models:${model}:${id}`, { sql, bindings: row }))
+    if (!asyncCommit && currentWriteBatch()?.defer({ sql, bindings: row }, `oidc_models:${model}:${id}`))
       return;
     await this.#flushed();
     await this.db.raw(sql, row);
@@ -274,7 +274,7 @@ export class ModelStore {
   async destroy(model: string, id: string) {
     this.#forget(model, id);
     const { sql, bindings } = this.db('oidc_models').where({ model, id }).delete().toSQL();
-    if (currentWriteBatch()?.defer(`oidc_models:${model}:${id}`, { sql, bindings })) return;
+    if (currentWriteBatch()?.defer({ sql, bindings }, `oidc_models:${model}:${id}`)) return;
     await this.#flushed();
     await this.db.raw(sql, [...bindings]);
   }
