@@ -17,6 +17,7 @@ import type { Metrics } from '../ops/metrics.js';
 import type { RateLimiter } from '../ops/rate-limiter.js';
 import type { CaptchaService } from '../verification/captcha-service.js';
 import type { SmsCodeService } from '../verification/sms-code-service.js';
+import { answerCodeSent } from './code-sending.js';
 import type { FlowStates } from './flow-state.js';
 
 /**
@@ -62,6 +63,23 @@ export function renderPage(ctx: Context, deps: PageDeps, view: string, data: Rec
     passwordRule: PASSWORD_RULE,
     ...data,
   });
+}
+
+/**
+ * 获取验证码 answered on a sign-in's page (see answerCodeSent): the code is remembered for this
+ * interaction under `sent.target`, and without the page's script `view` is drawn again from `page`.
+ */
+export function answerPageCodeSent(
+  ctx: Context,
+  deps: PageDeps & Pick<FlowDeps, 'flowStates'>,
+  interaction: { uid: string },
+  view: string,
+  page: Record<string, unknown>,
+  sent: { target: string; notice: string },
+) {
+  return answerCodeSent(ctx, deps.flowStates, { scope: interaction.uid, ...sent }, (extra) =>
+    renderPage(ctx, deps, view, { ...page, ...extra }),
+  );
 }
 
 /**

@@ -11,8 +11,8 @@ import { BadInput, SessionExpired } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
 import { formInput } from '../http/page-kit.js';
-import { answerCodeSent, codeSentNotice, codeSentTo } from './code-sending.js';
-import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
+import { codeSentNotice, codeSentTo } from './code-sending.js';
+import { answerPageCodeSent, auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import {
   actionForm,
   captchaField,
@@ -96,16 +96,10 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
       if ('captcha' in input) {
         await deps.captcha.check(browserId(ctx), input.captcha);
         await deps.sms.send({ phone: phone.e164, purpose: 'register', ip: ctx.ip });
-        return answerCodeSent(
-          ctx,
-          deps.flowStates,
-          {
-            scope: interaction.uid,
-            target: `register:${phone.e164}`,
-            notice: codeSentNotice(phone.e164),
-          },
-          (sent) => renderPage(ctx, deps, 'register-legal', { ...page, ...sent }),
-        );
+        return answerPageCodeSent(ctx, deps, interaction, 'register-legal', page, {
+          target: `register:${phone.e164}`,
+          notice: codeSentNotice(phone.e164),
+        });
       }
       if (!isLegalType(form.legalType)) throw new BadInput('请选择法人类型');
       const { password } = input;

@@ -6,8 +6,8 @@ import { BadInput } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
 import { formInput } from '../http/page-kit.js';
-import { answerCodeSent, codeSentNotice, codeSentTo } from './code-sending.js';
-import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
+import { codeSentNotice, codeSentTo } from './code-sending.js';
+import { answerPageCodeSent, auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import {
   actionForm,
   captchaField,
@@ -67,16 +67,10 @@ export function registerRoutes(router: Router, deps: FlowDeps) {
         await deps.captcha.check(browserId(ctx), captcha);
         // A number that already has an account gets a notice instead; the page answers the same.
         await deps.sms.sendForNewAccount({ phone: phone.e164, ip: ctx.ip });
-        return answerCodeSent(
-          ctx,
-          deps.flowStates,
-          {
-            scope: interaction.uid,
-            target: `register:${phone.e164}`,
-            notice: codeSentNotice(phone.e164),
-          },
-          (sent) => renderPage(ctx, deps, 'register', { ...page, ...sent }),
-        );
+        return answerPageCodeSent(ctx, deps, interaction, 'register', page, {
+          target: `register:${phone.e164}`,
+          notice: codeSentNotice(phone.e164),
+        });
       }
 
       const input = formInput(ctx, registerForm, ['password', 'password_confirm']);

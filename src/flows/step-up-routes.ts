@@ -7,9 +7,9 @@ import { field, parseBody } from '../http/body.js';
 import { formInput } from '../http/page-kit.js';
 import { ACR, type Acr } from '../oidc/scopes.js';
 import { acrBelow, assuranceOf, type Factor, factorsOf } from './assurance.js';
-import { answerCodeSent, codeSentTo } from './code-sending.js';
+import { codeSentTo } from './code-sending.js';
 import { completeLogin, continueTo, recordLoginFailure } from './complete-login.js';
-import { type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
+import { answerPageCodeSent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { actionForm, secretField, smsCodeField } from './form-fields.js';
 import { clientNameOf, type Interaction, interactionOf } from './interaction.js';
 
@@ -96,12 +96,10 @@ export function stepUpRoutes(router: Router, deps: Deps) {
     return withPageErrors(ctx, deps, 'step-up', page, async () => {
       if (factor === 'sms' && formInput(ctx, actionForm).action === 'send_sms') {
         await deps.sms.send({ phone: account.phone!, purpose: 'step_up', ip: ctx.ip });
-        return answerCodeSent(
-          ctx,
-          deps.flowStates,
-          { scope: interaction.uid, target: 'step_up', notice: `验证码已发送至 ${page.phoneMasked}` },
-          (sent) => renderPage(ctx, deps, 'step-up', { ...page, ...sent }),
-        );
+        return answerPageCodeSent(ctx, deps, interaction, 'step-up', page, {
+          target: 'step_up',
+          notice: `验证码已发送至 ${page.phoneMasked}`,
+        });
       }
       if (factor === 'sms') {
         const { sms_code: code } = formInput(ctx, smsForm);

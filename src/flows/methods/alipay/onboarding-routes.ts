@@ -10,9 +10,9 @@ import { field, parseBody } from '../../../http/body.js';
 import { browserId } from '../../../http/browser-id.js';
 import { formInput } from '../../../http/page-kit.js';
 import { LIMITS } from '../../../ops/rate-limiter.js';
-import { answerCodeSent, codeSentNotice, codeSentTo } from '../../code-sending.js';
+import { codeSentNotice, codeSentTo } from '../../code-sending.js';
 import { recordLoginFailure } from '../../complete-login.js';
-import { renderPage, withPageErrors } from '../../flow-kit.js';
+import { answerPageCodeSent, renderPage, withPageErrors } from '../../flow-kit.js';
 import {
   actionForm,
   captchaField,
@@ -130,16 +130,10 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
         if ('captcha' in input) {
           await deps.captcha.check(browserId(ctx), input.captcha);
           await deps.sms.send({ phone: parsed.e164, purpose: 'register', ip: ctx.ip });
-          return answerCodeSent(
-            ctx,
-            deps.flowStates,
-            {
-              scope: interaction.uid,
-              target: `register:${parsed.e164}`,
-              notice: codeSentNotice(parsed.e164),
-            },
-            (sent) => renderPage(ctx, deps, 'alipay-register', { ...page, ...sent }),
-          );
+          return answerPageCodeSent(ctx, deps, interaction, 'alipay-register', page, {
+            target: `register:${parsed.e164}`,
+            notice: codeSentNotice(parsed.e164),
+          });
         }
         Object.assign(page, await codeSentTo(deps.flowStates, interaction.uid, `register:${parsed.e164}`));
         if (!page['agreed']) throw new BadInput('请阅读并同意《用户注册协议》');
@@ -201,16 +195,10 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
       if (action === 'send_sms') {
         await deps.captcha.check(browserId(ctx), formInput(ctx, captchaForm).captcha);
         await deps.sms.send({ phone, purpose: 'login', ip: ctx.ip });
-        return answerCodeSent(
-          ctx,
-          deps.flowStates,
-          {
-            scope: interaction.uid,
-            target: `login:${phone}`,
-            notice: codeSentNotice(phone),
-          },
-          (sent) => renderPage(ctx, deps, 'alipay-link', { ...page, ...sent }),
-        );
+        return answerPageCodeSent(ctx, deps, interaction, 'alipay-link', page, {
+          target: `login:${phone}`,
+          notice: codeSentNotice(phone),
+        });
       }
       await deps.limiter.consume(LIMITS.loginPerIp, ctx.ip);
       await deps.limiter.consume(LIMITS.loginPerAccount, account.id);

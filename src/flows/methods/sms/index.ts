@@ -6,9 +6,9 @@ import { field, parseBody } from '../../../http/body.js';
 import { browserId } from '../../../http/browser-id.js';
 import { formInput } from '../../../http/page-kit.js';
 import { LIMITS } from '../../../ops/rate-limiter.js';
-import { answerCodeSent, codeSentNotice, codeSentTo } from '../../code-sending.js';
+import { codeSentNotice, codeSentTo } from '../../code-sending.js';
 import { completeLogin, continueTo, secondFactorPath } from '../../complete-login.js';
-import { renderPage, withPageErrors } from '../../flow-kit.js';
+import { answerPageCodeSent, renderPage, withPageErrors } from '../../flow-kit.js';
 import { actionForm, captchaField, phoneField, smsCodeField } from '../../form-fields.js';
 import { interactionOf } from '../../interaction.js';
 import type { LoginMethod, MethodDeps } from '../login-method.js';
@@ -68,16 +68,10 @@ function smsRoutes(router: Router, deps: Deps) {
         await deps.captcha.check(browserId(ctx), input.captcha);
         // Only registered numbers get a message; the answer, waits and limits are the same either way.
         await deps.sms.sendToAccountHolder({ phone: phone.e164, purpose: 'login', ip: ctx.ip });
-        return answerCodeSent(
-          ctx,
-          deps.flowStates,
-          {
-            scope: interaction.uid,
-            target: `login:${phone.e164}`,
-            notice: `如该手机号已注册，${codeSentNotice(phone.e164)}`,
-          },
-          (sent) => renderPage(ctx, deps, 'login', { ...page, ...sent }),
-        );
+        return answerPageCodeSent(ctx, deps, interaction, 'login', page, {
+          target: `login:${phone.e164}`,
+          notice: `如该手机号已注册，${codeSentNotice(phone.e164)}`,
+        });
       }
 
       await deps.limiter.consume(LIMITS.loginPerIp, ctx.ip);
