@@ -5,6 +5,7 @@ import {
   chromiumAvailable,
   launchChromium,
   signInWithPassword,
+  smsCodeAfter,
   startDemoServer,
   textOf,
 } from '../support/browser.js';
@@ -67,8 +68,10 @@ describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
     await page.getByRole('link', { name: '忘记密码' }).click();
     await page.getByLabel('手机号码').fill(phone);
     await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
-    await page.getByRole('button', { name: '下一步' }).click();
-    await page.getByLabel('短信验证码').fill((await latestSmsCode(server, phone))!);
+    const resetCode = await smsCodeAfter(server, phone, () =>
+      page.getByRole('button', { name: '下一步' }).click(),
+    );
+    await page.getByLabel('短信验证码').fill(resetCode);
     await page.getByRole('button', { name: '下一步' }).click();
     await page.getByLabel('新密码', { exact: true }).fill(newPassword);
     await page.getByLabel('确认新密码').fill(newPassword);
@@ -85,8 +88,10 @@ describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
       `${server.issuer}/dev/rp/login?acr_values=${encodeURIComponent('urn:unified-id:acr:mfa')}`,
     );
     await page.getByRole('heading', { name: '安全验证' }).waitFor();
-    await page.getByRole('button', { name: '获取验证码' }).click();
-    await page.getByLabel('短信验证码').fill((await latestSmsCode(server, phone))!);
+    const stepUpCode = await smsCodeAfter(server, phone, () =>
+      page.getByRole('button', { name: '获取验证码' }).click(),
+    );
+    await page.getByLabel('短信验证码').fill(stepUpCode);
     await page.getByRole('button', { name: '验证' }).click();
     const claims = await textOf(page, '#id-token-claims');
     expect(claims).toContain('"acr": "urn:unified-id:acr:mfa"');

@@ -22,10 +22,11 @@ import {
   captchaAnswerIn,
   chromiumAvailable,
   launchChromium,
+  smsCodeAfter,
   startDemoServer,
   textOf,
 } from '../support/browser.js';
-import { addCitizen, latestSmsCode, randomIdNumber } from '../support/citizen.js';
+import { addCitizen, randomIdNumber } from '../support/citizen.js';
 import { freePort, type TestServer } from '../support/server.js';
 
 const CREDIT_CODE = '91350100M000100Y43';
@@ -100,8 +101,10 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       await page.getByLabel('法定代表人身份证号码').fill(idNumber);
       await page.getByLabel('联系手机号码').fill(phone);
       await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
-      await page.getByRole('button', { name: '获取验证码' }).click();
-      await page.getByLabel('短信验证码').fill((await latestSmsCode(server, phone))!);
+      const code = await smsCodeAfter(server, phone, () =>
+        page.getByRole('button', { name: '获取验证码' }).click(),
+      );
+      await page.getByLabel('短信验证码').fill(code);
       await page.getByLabel('登录密码').fill('Ent-Pass#2024');
       await page.getByLabel('确认密码').fill('Ent-Pass#2024');
       await page.getByLabel(/我已阅读并同意/).check();

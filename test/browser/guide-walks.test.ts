@@ -10,6 +10,7 @@ import {
   SCREENSHOT_DIR,
   screenshot,
   signInWithPassword,
+  smsCodeAfter,
   startDemoServer,
   textOf,
   VIEWPORTS,
@@ -89,9 +90,10 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
         await page.getByLabel('手机号码').fill(phone);
         await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
         await shot('1-phone');
-        await page.getByRole('button', { name: '下一步' }).click();
-
-        await page.getByLabel('短信验证码').fill((await latestSmsCode(server, phone))!);
+        const code = await smsCodeAfter(server, phone, () =>
+          page.getByRole('button', { name: '下一步' }).click(),
+        );
+        await page.getByLabel('短信验证码').fill(code);
         await shot('2-code');
         await page.getByRole('button', { name: '下一步' }).click();
 
@@ -206,8 +208,10 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
 
         await page.getByRole('link', { name: '认证等级' }).click();
         await page.getByRole('link', { name: 'CA认证' }).click();
-        await page.getByRole('button', { name: '获取验证码' }).click();
-        await page.getByLabel('短信验证码').fill((await latestSmsCode(server, rep.phone))!);
+        const caCode = await smsCodeAfter(server, rep.phone, () =>
+          page.getByRole('button', { name: '获取验证码' }).click(),
+        );
+        await page.getByLabel('短信验证码').fill(caCode);
         await screenshot(page, `legal-space-${viewport.name}-2-ca-code`);
         await page.getByRole('button', { name: '下一步' }).click();
         await page.getByRole('heading', { name: '绑定证书' }).waitFor();
@@ -231,8 +235,10 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
         expect(await textOf(page, '#level')).toContain('未实名用户（L1）');
         await screenshot(page, `citizen-space-${viewport.name}-1-profile`);
         await page.getByRole('link', { name: '去认证' }).click();
-        await page.getByRole('button', { name: '获取验证码' }).click();
-        await page.getByLabel('短信验证码').fill((await latestSmsCode(server, phone))!);
+        const code = await smsCodeAfter(server, phone, () =>
+          page.getByRole('button', { name: '获取验证码' }).click(),
+        );
+        await page.getByLabel('短信验证码').fill(code);
         await page.getByRole('button', { name: '下一步' }).click();
         await page.getByLabel('真实姓名').fill('范仲淹');
         await page.getByLabel('身份证号码').fill(randomIdNumber('19890909'));

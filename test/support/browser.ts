@@ -56,6 +56,31 @@ export async function captchaAnswerIn(page: Page, server: TestServer): Promise<s
   return ((await res.json()) as { answer: string }).answer;
 }
 
+/**
+ * Runs `send` (the click that asks for a code: 获取验证码, 下一步) and answers the code that then
+ * reaches `phone`. A click returns once it is dispatched, before the server has sent anything, so
+ * the outbox is read until a message newer than the ones before the click is there.
+ */
+export async function smsCodeAfter(
+  server: TestServer,
+  phone: string,
+  send: () => Promise<unknown>,
+): Promise<string> {
+  type Message = { code: string | null; sentAt: string; text: string };
+  const outbox = async () =>
+    (await (await fetch(`${server.url}/dev/sms?phone=${phone}`)).json()) as Message[];
+  const key = (m: Message | undefined) => (m ? `${m.sentAt}|${m.code}|${m.text}` : '');
+  const before = key((await outbox())[0]);
+  await send();
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const newest = (await outbox())[0];
+    if (newest?.code && key(newest) !== before) return newest.code;
+    if (Date.now() > deadline) throw new Error(`no new SMS code reached ${phone} after the click`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Fills the password tab of the provider's login page and submits it. */
 export async function signInWithPassword(page: Page, login: string, password: string) {
   await page.getByLabel('手机号码/身份证号码').fill(login);
