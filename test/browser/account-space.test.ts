@@ -38,7 +38,7 @@ describe.skipIf(!chromiumAvailable())('用户空间 in a real browser', () => {
     const secret = (await textOf(home, '#totp-secret')).trim();
     await home.getByLabel('动态验证码').fill(await generate({ secret }));
     await home.getByRole('button', { name: '确认开启' }).click();
-    expect(await home.locator('#recovery-codes li').count()).toBe(10);
+    await expect.poll(() => home.locator('#recovery-codes li').count()).toBe(10);
 
     // Another browser signs in at the demo site: password, then the code; the site sees mfa.
     const laptop = await browser.newPage();

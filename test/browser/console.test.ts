@@ -260,7 +260,7 @@ describe.skipIf(!chromiumAvailable())('管理后台 in a real browser (三员分
 
     await audit.getByLabel('事件类型').fill('admin.account_locked');
     await audit.getByRole('button', { name: '筛选' }).click();
-    expect(await audit.locator('#audit-rows tbody tr').count()).toBe(1);
+    await expect.poll(() => audit.locator('#audit-rows tbody tr').count()).toBe(1);
     const [download] = await Promise.all([
       audit.waitForEvent('download'),
       audit.getByRole('link', { name: '导出CSV' }).click(),
