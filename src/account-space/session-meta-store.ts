@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js';
-import { currentWriteBatch } from '../db/write-batch.js';
+import { deferOrWrite } from '../db/write-batch.js';
 
 export interface SessionMetaRow {
   session_uid: string;
@@ -32,8 +32,7 @@ export class SessionMetaStore {
       .onConflict('session_uid')
       .merge({ last_seen_at: this.db.fn.now() });
     // At the end of a sign-in it goes with the request's other writes (write-batch.ts).
-    if (currentWriteBatch()?.defer(upsert.toSQL(), `session_meta:${row.session_uid}`)) return;
-    await upsert;
+    await deferOrWrite(this.db, upsert.toSQL(), `session_meta:${row.session_uid}`);
   }
 
   async find(sessionUid: string): Promise<SessionMetaRow | undefined> {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { type Db, PERIODIC_STATEMENT, rowsOf } from '../db/database.js';
-import { currentWriteBatch } from '../db/write-batch.js';
+import { deferOrWrite } from '../db/write-batch.js';
 
 export interface AuditRow {
   id: number;
@@ -70,11 +70,13 @@ export class AuditStore {
 
   /** One plain insert: no lock, no read of the chain. The sealer chains it shortly after. */
   async append(row: Omit<AuditRow, 'id' | 'seq' | 'prev_hash' | 'hash'>): Promise<void> {
-    const insert = this.db('audit_events').insert({ ...row, detail: JSON.stringify(row.detail) });
     // In a sign-in's requests the row goes with the request's other writes (write-batch.ts).
-    const batch = currentWriteBatch();
-    if (batch?.defer(insert.toSQL())) return;
-    await insert;
+    await deferOrWrite(
+      this.db,
+      this.db('audit_events')
+        .insert({ ...row, detail: JSON.stringify(row.detail) })
+        .toSQL(),
+    );
   }
 
   /** The newest rows first, sealed or not, narrowed by whichever filters are given. */

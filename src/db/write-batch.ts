@@ -110,3 +110,19 @@ export function flushWriteBatch(db: Db): Promise<void> | undefined {
   const batch = current.getStore();
   return batch?.dirty ? batch.flush(db) : undefined;
 }
+
+/**
+ * A write nothing in the request reads back: kept for the request's batch when one is open (`key`
+ * names the row, so a later write of it replaces this one), otherwise sent now.
+ */
+export function deferOrWrite(db: Db, write: DeferredWrite, key?: string): Promise<void> {
+  if (current.getStore()?.defer(write, key)) return Promise.resolve();
+  return writeNow(db, write);
+}
+
+/** A write sent now, after the request's pending writes (so it lands in the request's order). */
+export async function writeNow(db: Db, write: DeferredWrite): Promise<void> {
+  const flushing = flushWriteBatch(db);
+  if (flushing) await flushing;
+  await db.raw(write.sql, [...write.bindings]);
+}

@@ -1,7 +1,7 @@
 import { type AccountRow, accountRowOf } from '../accounts/account-store.js';
 import type { Db } from '../db/database.js';
 import { affected, rowsOf } from '../db/database.js';
-import { currentWriteBatch, flushWriteBatch } from '../db/write-batch.js';
+import { deferOrWrite, flushWriteBatch, writeNow } from '../db/write-batch.js';
 
 /** SQL for the oidc_models table: the storage behind oidc-provider's adapter interface. */
 export type ModelPayload = Record<string, unknown> & {
@@ -80,14 +80,14 @@ export class ModelStore {
          payload = excluded.payload, grant_id = excluded.grant_id, account_id = excluded.account_id,
          uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`;
     // In a sign-in's requests the save goes with the request's other writes (write-batch.ts).
-    if (!asyncCommit && currentWriteBatch()?.defer({ sql, bindings: row }, `oidc_models:${model}:${id}`))
-      return;
-    await this.#flushed();
-    await this.db.raw(sql, row);
+    await (asyncCommit
+      ? writeNow(this.db, { sql, bindings: row })
+      : deferOrWrite(this.db, { sql, bindings: row }, `oidc_models:${model}:${id}`));
   }
 
   async find(model: string, where: { id?: string; uid?: string; user_code?: string }) {
-    const flushing = this.#flushed();
+    // Nothing to wait for (not even a tick) unless this request has writes waiting.
+    const flushing = flushWriteBatch(this.db);
     if (flushing) await flushing;
     const keys = Object.keys(where);
     if (keys.length === 1 && (where.id !== undefined || (model === 'Session' && where.uid !== undefined))) {
@@ -245,11 +245,6 @@ export class ModelStore {
     return Date.now() - entry.at <= PREFETCH_MS ? entry.payload : undefined;
   }
 
-  /** Nothing to wait for unless this request has writes waiting (see write-batch.ts). */
-  #flushed(): Promise<void> | void {
-    return flushWriteBatch(this.db);
-  }
-
   #forget(model: string, id: string, uid?: unknown) {
     this.#prefetched.delete(`${model}:id:${id}`);
     if (model === 'Session') {
@@ -262,7 +257,7 @@ export class ModelStore {
 
   /** Marks a row consumed unless it already was; true for exactly one caller. */
   async consume(model: string, id: string): Promise<boolean> {
-    await this.#flushed();
+    await flushWriteBatch(this.db);
     const changed = await this.db('oidc_models')
       .where({ model, id })
       .whereNull('consumed_at')
@@ -273,22 +268,23 @@ export class ModelStore {
 
   async destroy(model: string, id: string) {
     this.#forget(model, id);
-    const { sql, bindings } = this.db('oidc_models').where({ model, id }).delete().toSQL();
-    if (currentWriteBatch()?.defer({ sql, bindings }, `oidc_models:${model}:${id}`)) return;
-    await this.#flushed();
-    await this.db.raw(sql, [...bindings]);
+    await deferOrWrite(
+      this.db,
+      this.db('oidc_models').where({ model, id }).delete().toSQL(),
+      `oidc_models:${model}:${id}`,
+    );
   }
 
   /** Revokes every model of a grant: tokens, codes, and the grant itself. */
   async revokeByGrantId(grantId: string) {
-    await this.#flushed();
+    await flushWriteBatch(this.db);
     this.#prefetched.clear();
     await this.db('oidc_models').where({ grant_id: grantId }).delete();
   }
 
   /** Sessions of an account, for ending them all (password reset, account closure). */
   async sessionsOf(accountId: string): Promise<{ id: string; payload: ModelPayload }[]> {
-    await this.#flushed();
+    await flushWriteBatch(this.db);
     const rows = await this.db('oidc_models')
       .select('id', 'payload')
       .where({ model: 'Session', account_id: accountId });
@@ -300,7 +296,7 @@ export class ModelStore {
 
   /** Grants, codes and tokens one site holds for an account (取消授权). */
   async revokeClient(accountId: string, clientId: string): Promise<number> {
-    await this.#flushed();
+    await flushWriteBatch(this.db);
     this.#prefetched.clear();
     return affected(
       await this.db('oidc_models')
@@ -313,7 +309,7 @@ export class ModelStore {
 
   /** Every session, grant, code and token of an account. */
   async removeAllOf(accountId: string): Promise<number> {
-    await this.#flushed();
+    await flushWriteBatch(this.db);
     this.#prefetched.clear();
     return affected(await this.db('oidc_models').where({ account_id: accountId }).delete());
   }
