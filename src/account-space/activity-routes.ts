@@ -151,11 +151,14 @@ export function activityRoutes(
   });
 
   // 注销账号's 获取验证码 counts down from when the code went, on every page until 重新发送.
-  const closePage = async (ctx: Context) => ({
-    title: '注销账号',
-    sentTo: maskPhone(sessionOf(ctx).smsPhone),
-    ...(await codeSentTo(deps.flowStates, sessionOf(ctx).sessionUid, `close:${sessionOf(ctx).smsPhone}`)),
-  });
+  const closePage = async (ctx: Context) => {
+    const { smsPhone, sessionUid } = sessionOf(ctx);
+    return {
+      title: '注销账号',
+      sentTo: maskPhone(smsPhone),
+      ...(await codeSentTo(deps.flowStates, sessionUid, `close:${smsPhone}`)),
+    };
+  };
 
   router.get('/close', async (ctx) => {
     const page = await closePage(ctx);
