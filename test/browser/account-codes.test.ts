@@ -11,7 +11,7 @@ import {
   textOf,
   VIEWPORTS,
 } from '../support/browser.js';
-import { addCitizen, latestSmsCode } from '../support/citizen.js';
+import { addCitizen, latestSmsCode, smsOutbox } from '../support/citizen.js';
 import { randomPhone } from '../support/relying-party.js';
 import type { TestServer } from '../support/server.js';
 
@@ -122,8 +122,7 @@ describe.skipIf(!chromiumAvailable())('用户空间: 获取验证码 keeps what 
           // Sent in the background: the password is still there.
           expect(await page.getByLabel('密码', { exact: true }).inputValue()).toBe(PASSWORD);
           // A reload counts on from when the code went, not from zero, and does not send again.
-          const outbox = async () =>
-            ((await (await fetch(`${server.url}/dev/sms?phone=${phone}`)).json()) as unknown[]).length;
+          const outbox = async () => (await smsOutbox(server, phone)).length;
           const sentBefore = await outbox();
           await page.reload();
           await page.getByRole('button', { name: /秒后重新发送/ }).waitFor();

@@ -26,7 +26,7 @@ import {
   startDemoServer,
   textOf,
 } from '../support/browser.js';
-import { addCitizen, randomIdNumber } from '../support/citizen.js';
+import { addCitizen, randomIdNumber, smsOutbox } from '../support/citizen.js';
 import { freePort, type TestServer } from '../support/server.js';
 
 const CREDIT_CODE = '91350100M000100Y43';
@@ -114,11 +114,9 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       // contact phone, which had its own code first).
       await page.getByRole('heading', { name: '法定代表人确认' }).waitFor();
       expect(await textOf(page, '#representative-phone')).toBe(`${phone.slice(0, 3)}****${phone.slice(7)}`);
-      const codes = await fetch(`${server.issuer}/dev/sms?phone=${phone}`).then(
-        (r) => r.json() as Promise<{ code: string; text: string }[]>,
-      );
+      const codes = await smsOutbox(server, phone);
       expect(codes[0]!.text).toContain(`统一社会信用代码为${CREDIT_CODE}`);
-      await page.getByLabel('短信验证码').fill(codes[0]!.code);
+      await page.getByLabel('短信验证码').fill(codes[0]!.code!);
       await page.getByRole('button', { name: '确认注册' }).click();
 
       // 绑定证书: the page lists the key's certificate through the bridge; the PIN goes to the bridge only.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addCitizen, messageOf, solveCaptcha, submit } from '../support/citizen.js';
+import { addCitizen, messageOf, smsOutbox, solveCaptcha, submit } from '../support/citizen.js';
 import { randomPhone } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { type PageResponse, UserAgent } from '../support/user-agent.js';
@@ -18,8 +18,7 @@ describe('用户空间 → 更换手机号: codes to a new number', () => {
     return ua.follow(await submit(ua, page, '/login', { login: phone, password: PASSWORD }));
   }
 
-  const outbox = async (phone: string) =>
-    ((await (await fetch(`${server.url}/dev/sms?phone=${phone}`)).json()) as unknown[]).length;
+  const outbox = async (phone: string) => (await smsOutbox(server, phone)).length;
 
   it('need the captcha: without it or with a wrong one nothing is sent', async () => {
     const { phone } = await addCitizen(server, PASSWORD);

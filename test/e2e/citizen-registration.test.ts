@@ -6,6 +6,7 @@ import {
   latestSmsCode,
   messageOf,
   randomIdNumber,
+  smsOutbox,
   solveCaptcha,
   submit,
 } from '../support/citizen.js';
@@ -217,10 +218,7 @@ describe.each(databaseKinds())('注册 and 实名认证 of a citizen (%s)', (kin
     const { sent } = await registrationForm(ua, phone);
     expect(sent.status).toBe(200);
     expect(messageOf(sent)).toMatch(/^验证码已发送至 1\d\d\*{4}\d{4}，5分钟内有效$/);
-    const outbox = (await (await fetch(`${server.url}/dev/sms?phone=${phone}`)).json()) as {
-      code: string | null;
-      text: string;
-    }[];
+    const outbox = await smsOutbox(server, phone);
     expect(outbox).toEqual([
       expect.objectContaining({
         code: null,

@@ -8,6 +8,7 @@ import {
   latestSmsCode,
   messageOf,
   randomIdNumber,
+  smsOutbox,
   solveCaptcha,
   submit,
 } from '../support/citizen.js';
@@ -78,12 +79,6 @@ const fields = (rep: Representative, code: string, extra: Record<string, string>
   ...extra,
 });
 
-/** The development outbox of a national number, newest first. */
-async function outbox(server: TestServer, phone: string) {
-  const res = await fetch(`${server.url}/dev/sms?phone=${phone}`);
-  return (await res.json()) as { code: string | null; text: string }[];
-}
-
 /** The page 法定代表人确认 after the first step, with the contact phone's code. */
 async function toConfirmation(
   server: TestServer,
@@ -135,8 +130,8 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
     expect(confirm.body).toContain(`${rep.phone.slice(0, 3)}****${rep.phone.slice(7)}`);
     // The representative is told which enterprise, by its credit code; the contact phone got
     // only its own code, and nothing exists yet.
-    expect((await outbox(server, rep.phone))[0]!.text).toContain(`统一社会信用代码为${code}`);
-    expect(await outbox(server, contactPhone)).toHaveLength(1);
+    expect((await smsOutbox(server, rep.phone))[0]!.text).toContain(`统一社会信用代码为${code}`);
+    expect(await smsOutbox(server, contactPhone)).toHaveLength(1);
     expect(await legalPersonsAndAccounts(server)).toEqual(before);
 
     const bind = await confirmAsRepresentative(server, ua, confirm, rep);
@@ -273,12 +268,12 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
     const attackerPhone = randomPhone();
     const code = randomCreditCode();
     const before = await legalPersonsAndAccounts(server);
-    const strangerBefore = (await outbox(server, stranger.phone)).length;
+    const strangerBefore = (await smsOutbox(server, stranger.phone)).length;
     const { ua, confirm } = await toConfirmation(server, rp, stranger, code, attackerPhone);
     expect(confirm.body).toContain('法定代表人确认');
     // The code went to the stranger's own phone, not to the number the registrant typed.
-    expect(await outbox(server, attackerPhone)).toHaveLength(1);
-    expect(await outbox(server, stranger.phone)).toHaveLength(strangerBefore + 1);
+    expect(await smsOutbox(server, attackerPhone)).toHaveLength(1);
+    expect(await smsOutbox(server, stranger.phone)).toHaveLength(strangerBefore + 1);
     // Whatever they try: their own (spent) contact code, guesses, a re-send.
     const ownCode = (await latestSmsCode(server, attackerPhone))!;
     for (const guess of [ownCode, '000000', '123456']) {
@@ -291,7 +286,7 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
     }
     const resend = await submit(ua, confirm, '/register/legal/confirm', { action: 'send_sms' });
     expect(resend.status).toBe(429);
-    expect(await outbox(server, attackerPhone)).toHaveLength(1);
+    expect(await smsOutbox(server, attackerPhone)).toHaveLength(1);
     expect(await legalPersonsAndAccounts(server)).toEqual(before);
     expect(await server.database.db('legal_persons').where({ credit_code: code }).first()).toBeUndefined();
     // The stranger's 登录记录 shows the request made in their name, and no confirmation.
@@ -308,7 +303,7 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
     await server.database.db('sms_codes').update({ created_at: new Date(Date.now() - 120_000) });
     const secondCode = randomCreditCode();
     const second = await toConfirmation(server, rp, rep, secondCode, randomPhone());
-    const [newest] = await outbox(server, rep.phone);
+    const [newest] = await smsOutbox(server, rep.phone);
     expect(newest!.text).toContain(secondCode);
     const crossed = await submit(first.ua, first.confirm, '/register/legal/confirm', {
       sms_code: newest!.code!,

@@ -4,6 +4,7 @@ import {
   latestSmsCode,
   messageOf,
   randomIdNumber,
+  smsOutbox,
   solveCaptcha,
   submit,
 } from '../support/citizen.js';
@@ -35,10 +36,7 @@ describe.each(databaseKinds())('更换手机号 without the old phone (%s)', (ki
     return page;
   }
 
-  const notices = async (phone: string) => {
-    const res = await fetch(`${server.url}/dev/sms?phone=${phone}`);
-    return ((await res.json()) as { code: string | null; text: string }[]).filter((m) => m.code === null);
-  };
+  const notices = async (phone: string) => (await smsOutbox(server, phone)).filter((m) => m.code === null);
 
   it('needs the password as well, tells the old phone, is audited, and allows three tries a day', async () => {
     const idNumber = randomIdNumber('19650303');

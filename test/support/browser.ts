@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import type { OutboxMessage } from '../../src/outside/sms/dev-outbox.js';
+import { smsOutbox } from './citizen.js';
 import { startTestServer, type TestServer } from './server.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -66,15 +68,12 @@ export async function smsCodeAfter(
   phone: string,
   send: () => Promise<unknown>,
 ): Promise<string> {
-  type Message = { code: string | null; sentAt: string; text: string };
-  const outbox = async () =>
-    (await (await fetch(`${server.url}/dev/sms?phone=${phone}`)).json()) as Message[];
-  const key = (m: Message | undefined) => (m ? `${m.sentAt}|${m.code}|${m.text}` : '');
-  const before = key((await outbox())[0]);
+  const key = (m: OutboxMessage | undefined) => (m ? `${m.sentAt}|${m.code}|${m.text}` : '');
+  const before = key((await smsOutbox(server, phone))[0]);
   await send();
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const newest = (await outbox())[0];
+    const newest = (await smsOutbox(server, phone))[0];
     if (newest?.code && key(newest) !== before) return newest.code;
     if (Date.now() > deadline) throw new Error(`no new SMS code reached ${phone} after the click`);
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { idCheckCharacter } from '../../src/accounts/id-number.js';
+import type { OutboxMessage } from '../../src/outside/sms/dev-outbox.js';
 import { randomPhone } from './relying-party.js';
 import type { TestServer } from './server.js';
 import { formAction, hiddenField, type PageResponse, type UserAgent } from './user-agent.js';
@@ -40,9 +41,13 @@ export async function captchaAnswer(ua: UserAgent, server: TestServer): Promise<
 
 /** The newest code in the development SMS outbox for a national phone number. */
 export async function latestSmsCode(server: TestServer, phone: string): Promise<string | undefined> {
+  return (await smsOutbox(server, phone))[0]?.code ?? undefined;
+}
+
+/** The development outbox of a national number (GET /dev/sms), newest first. */
+export async function smsOutbox(server: TestServer, phone: string): Promise<OutboxMessage[]> {
   const res = await fetch(`${server.url}/dev/sms?phone=${phone}`);
-  const messages = (await res.json()) as { code: string; text: string }[];
-  return messages[0]?.code;
+  return (await res.json()) as OutboxMessage[];
 }
 
 /** Submits the form whose action contains `fragment`, with its CSRF token, following to the next page. */
