@@ -1,34 +1,22 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
   captchaAnswerIn,
   chromiumAvailable,
-  launchChromium,
+  demoServerAndBrowser,
   pageErrorsOf,
   screenshot,
   signInWithPassword,
-  startDemoServer,
   textOf,
   VIEWPORTS,
 } from '../support/browser.js';
 import { addCitizen, latestSmsCode, smsOutbox } from '../support/citizen.js';
 import { randomPhone } from '../support/relying-party.js';
-import type { TestServer } from '../support/server.js';
 
 const PASSWORD = 'Fan-Zhongyan#2024';
 
 describe.skipIf(!chromiumAvailable())('用户空间: 获取验证码 keeps what was typed and counts down', () => {
-  let server: TestServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await startDemoServer();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const demo = demoServerAndBrowser();
 
   const RUNS = [
     ...VIEWPORTS.map((viewport) => ({ viewport, javaScript: true })),
@@ -36,7 +24,7 @@ describe.skipIf(!chromiumAvailable())('用户空间: 获取验证码 keeps what 
   ];
 
   async function openPage(viewport: { width: number; height: number }, javaScript: boolean) {
-    const context = await browser.newContext({
+    const context = await demo.browser.newContext({
       viewport: { width: viewport.width, height: viewport.height },
       javaScriptEnabled: javaScript,
     });
@@ -45,7 +33,7 @@ describe.skipIf(!chromiumAvailable())('用户空间: 获取验证码 keeps what 
   }
 
   async function signedIn(page: Page, path: string, phone: string) {
-    await page.goto(`${server.issuer}${path}`);
+    await page.goto(`${demo.server.issuer}${path}`);
     await signInWithPassword(page, phone, PASSWORD);
   }
 
@@ -55,7 +43,7 @@ describe.skipIf(!chromiumAvailable())('用户空间: 获取验证码 keeps what 
     it(`安全设置 → 更换手机号 at ${viewport.width} px, JavaScript ${javaScript ? 'on' : 'off'}`, async () => {
       const { context, page, errors } = await openPage(viewport, javaScript);
       try {
-        const { phone } = await addCitizen(server, PASSWORD);
+        const { phone } = await addCitizen(demo.server, PASSWORD);
         const next = randomPhone();
         await signedIn(page, '/account/security', phone);
         await page.getByRole('heading', { name: '更换手机号' }).waitFor();
@@ -80,9 +68,9 @@ describe.skipIf(!chromiumAvailable())('用户空间: 获取验证码 keeps what 
         expect(await page.getByLabel('新手机号', { exact: true }).inputValue()).toBe(next);
         await screenshot(page, `security-phone-${label}-1-old-code-sent`);
 
-        const oldCode = (await latestSmsCode(server, phone))!;
+        const oldCode = (await latestSmsCode(demo.server, phone))!;
         await page.getByLabel('原手机号验证码').fill(oldCode);
-        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
+        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
         await newSend.click();
         if (javaScript) {
           await page.getByText(`验证码已发送至 ${next.slice(0, 3)}****`).waitFor();
@@ -95,10 +83,10 @@ describe.skipIf(!chromiumAvailable())('用户空间: 获取验证码 keeps what 
         expect(await page.getByLabel('新手机号', { exact: true }).inputValue()).toBe(next);
         await screenshot(page, `security-phone-${label}-2-new-code-sent`);
 
-        await page.getByLabel('新手机号验证码').fill((await latestSmsCode(server, next))!);
+        await page.getByLabel('新手机号验证码').fill((await latestSmsCode(demo.server, next))!);
         await page.getByRole('button', { name: '更换手机号' }).click();
         expect(await textOf(page, '[role=status]')).toBe('修改成功');
-        expect(await server.services.accounts.findByPhone(`+86${next}`)).toBeDefined();
+        expect(await demo.server.services.accounts.findByPhone(`+86${next}`)).toBeDefined();
         expect(errors).toEqual([]);
       } finally {
         await context.close();
@@ -108,7 +96,7 @@ describe.skipIf(!chromiumAvailable())('用户空间: 获取验证码 keeps what 
     it(`注销账号's 获取验证码 at ${viewport.width} px, JavaScript ${javaScript ? 'on' : 'off'}`, async () => {
       const { context, page, errors } = await openPage(viewport, javaScript);
       try {
-        const { phone } = await addCitizen(server, PASSWORD);
+        const { phone } = await addCitizen(demo.server, PASSWORD);
         await signedIn(page, '/account/close', phone);
         await page.getByRole('heading', { name: '注销账号' }).waitFor();
         const send = page.getByRole('button', { name: '获取验证码' });
@@ -122,7 +110,7 @@ describe.skipIf(!chromiumAvailable())('用户空间: 获取验证码 keeps what 
           // Sent in the background: the password is still there.
           expect(await page.getByLabel('密码', { exact: true }).inputValue()).toBe(PASSWORD);
           // A reload counts on from when the code went, not from zero, and does not send again.
-          const outbox = async () => (await smsOutbox(server, phone)).length;
+          const outbox = async () => (await smsOutbox(demo.server, phone)).length;
           const sentBefore = await outbox();
           await page.reload();
           await page.getByRole('button', { name: /秒后重新发送/ }).waitFor();
@@ -133,7 +121,7 @@ describe.skipIf(!chromiumAvailable())('用户空间: 获取验证码 keeps what 
         }
         await screenshot(page, `close-${label}-1-code-sent`);
         await page.getByLabel('密码', { exact: true }).fill(PASSWORD);
-        await page.getByLabel(/短信验证码/).fill((await latestSmsCode(server, phone))!);
+        await page.getByLabel(/短信验证码/).fill((await latestSmsCode(demo.server, phone))!);
         await page.getByRole('button', { name: '确认注销' }).click();
         await page.getByText('您的账号已注销').waitFor();
         expect(errors).toEqual([]);

@@ -1,36 +1,18 @@
 import { generate } from 'otplib';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  chromiumAvailable,
-  launchChromium,
-  signInWithPassword,
-  startDemoServer,
-  textOf,
-} from '../support/browser.js';
+import { describe, expect, it } from 'vitest';
+import { chromiumAvailable, demoServerAndBrowser, signInWithPassword, textOf } from '../support/browser.js';
 import { addCitizen } from '../support/citizen.js';
-import type { TestServer } from '../support/server.js';
 
 describe.skipIf(!chromiumAvailable())('用户空间 in a real browser', () => {
-  let server: TestServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await startDemoServer();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const demo = demoServerAndBrowser();
 
   it('turns TOTP on, signs in with it at the demo site (mfa), and signs that session out from another', async () => {
     const password = 'Zhu-Ge#2024';
-    const { phone } = await addCitizen(server, password);
+    const { phone } = await addCitizen(demo.server, password);
 
     // In the account space: 安全设置 → 开启两步验证.
-    const home = await browser.newPage();
-    await home.goto(`${server.issuer}/account/security`);
+    const home = await demo.browser.newPage();
+    await home.goto(`${demo.server.issuer}/account/security`);
     await signInWithPassword(home, phone, password);
     // Turning it on asks for the password again.
     await home.getByLabel('密码', { exact: true }).fill(password);
@@ -41,8 +23,8 @@ describe.skipIf(!chromiumAvailable())('用户空间 in a real browser', () => {
     await expect.poll(() => home.locator('#recovery-codes li').count()).toBe(10);
 
     // Another browser signs in at the demo site: password, then the code; the site sees mfa.
-    const laptop = await browser.newPage();
-    await laptop.goto(`${server.issuer}/dev/rp/`);
+    const laptop = await demo.browser.newPage();
+    await laptop.goto(`${demo.server.issuer}/dev/rp/`);
     await laptop.getByRole('button', { name: '登录' }).click();
     await signInWithPassword(laptop, phone, password);
     await laptop.getByRole('heading', { name: '两步验证' }).waitFor();
@@ -52,14 +34,14 @@ describe.skipIf(!chromiumAvailable())('用户空间 in a real browser', () => {
     expect(await textOf(laptop, '#id-token-claims')).toContain('"acr": "urn:unified-id:acr:mfa"');
 
     // 登录设备: the first browser signs the laptop out; the demo site hears it by back-channel.
-    await home.goto(`${server.issuer}/account/sessions`);
+    await home.goto(`${demo.server.issuer}/account/sessions`);
     expect(await home.locator('tbody tr').count()).toBe(2);
     expect(await textOf(home, 'tbody')).toContain('演示网站（开发）');
     await home.locator('tbody tr', { hasNotText: '当前设备' }).getByRole('button', { name: '退出' }).click();
     await home.locator('tbody tr').first().waitFor();
     expect(await home.locator('tbody tr').count()).toBe(1);
 
-    await laptop.goto(`${server.issuer}/dev/rp/`);
+    await laptop.goto(`${demo.server.issuer}/dev/rp/`);
     expect(await textOf(laptop, '[role=status]')).toContain('后台通道');
     await laptop.getByRole('button', { name: '登录' }).click();
     await laptop.getByLabel('手机号码/身份证号码').waitFor();

@@ -13,20 +13,19 @@ import {
 import type { Pkcs11Token } from '../../src/bridge/token.js';
 import { createDevCa, issueEnterpriseCertificate } from '../../src/pki/dev-ca.js';
 import { randomCreditCode } from '../../src/pki/test-support.js';
-import { chromiumAvailable, launchChromium, startDemoServer, textOf } from '../support/browser.js';
+import {
+  chromiumAvailable,
+  launchChromium,
+  pageErrorsOf,
+  startDemoServer,
+  textOf,
+} from '../support/browser.js';
 import { addEnterprise } from '../support/enterprise.js';
 import { freePort, type TestServer } from '../support/server.js';
 
 const TOKEN = { label: 'uid-picker-test', pin: '123456', soPin: '12345678' };
 const ORG = '厦门鹭江示范有限公司';
 const PASSWORD = 'Lu-Jiang#2024';
-
-/** Script errors the page throws from now on: every certificate page must throw none. */
-function pageErrorsOf(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
-  return errors;
-}
 
 describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
   '选择证书 speaks of the enterprise, not the token',

@@ -1,49 +1,36 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   captchaAnswerIn,
   chromiumAvailable,
-  launchChromium,
+  demoServerAndBrowser,
   signInWithPassword,
   smsCodeAfter,
-  startDemoServer,
   textOf,
 } from '../support/browser.js';
 import { latestSmsCode, randomIdNumber } from '../support/citizen.js';
 import { randomPhone } from '../support/relying-party.js';
-import type { TestServer } from '../support/server.js';
 
 describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
-  let server: TestServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await startDemoServer();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const demo = demoServerAndBrowser();
 
   it('registers, verifies, signs out, resets the password, signs in by ID number, and is stepped up', async () => {
     const phone = randomPhone();
     const idNumber = randomIdNumber('19920815');
     const password = 'Liu-Bei#2024';
-    const page = await browser.newPage();
+    const page = await demo.browser.newPage();
 
     // 注册 from the demo site's sign-in.
-    await page.goto(`${server.issuer}/dev/rp/`);
+    await page.goto(`${demo.server.issuer}/dev/rp/`);
     await page.getByRole('button', { name: '登录' }).click();
     await page.getByRole('link', { name: '注册' }).click();
     await page.getByRole('link', { name: /自然人用户/ }).click();
     await page.getByLabel('手机号码').fill(phone);
-    await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
+    await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
     await page.getByRole('button', { name: '获取验证码' }).click();
     expect(await textOf(page, '[role=status]')).toContain('验证码已发送');
     // The script counts down before a re-send is allowed.
     expect(await page.getByRole('button', { name: /秒后重新发送/ }).isDisabled()).toBe(true);
-    await page.getByLabel('短信验证码').fill((await latestSmsCode(server, phone))!);
+    await page.getByLabel('短信验证码').fill((await latestSmsCode(demo.server, phone))!);
     await page.getByLabel('登录密码').fill(password);
     await page.getByLabel('确认密码').fill(password);
     await page.getByLabel(/我已阅读并同意/).check();
@@ -67,8 +54,8 @@ describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
     await page.getByRole('button', { name: '登录' }).click();
     await page.getByRole('link', { name: '忘记密码' }).click();
     await page.getByLabel('手机号码').fill(phone);
-    await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
-    const resetCode = await smsCodeAfter(server, phone, () =>
+    await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
+    const resetCode = await smsCodeAfter(demo.server, phone, () =>
       page.getByRole('button', { name: '下一步' }).click(),
     );
     await page.getByLabel('短信验证码').fill(resetCode);
@@ -85,10 +72,10 @@ describe.skipIf(!chromiumAvailable())('a new citizen in a real browser', () => {
     // A site asking for mfa: the signed-in citizen is stepped up with an SMS code.
     await page.getByRole('button', { name: '退出' }).waitFor();
     await page.goto(
-      `${server.issuer}/dev/rp/login?acr_values=${encodeURIComponent('urn:unified-id:acr:mfa')}`,
+      `${demo.server.issuer}/dev/rp/login?acr_values=${encodeURIComponent('urn:unified-id:acr:mfa')}`,
     );
     await page.getByRole('heading', { name: '安全验证' }).waitFor();
-    const stepUpCode = await smsCodeAfter(server, phone, () =>
+    const stepUpCode = await smsCodeAfter(demo.server, phone, () =>
       page.getByRole('button', { name: '获取验证码' }).click(),
     );
     await page.getByLabel('短信验证码').fill(stepUpCode);

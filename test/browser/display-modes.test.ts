@@ -1,14 +1,13 @@
 import { createRequire } from 'node:module';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
   chromiumAvailable,
-  launchChromium,
+  demoServerAndBrowser,
+  pageErrorsOf,
   signInWithPassword,
-  startDemoServer,
 } from '../support/browser.js';
 import { addCitizen } from '../support/citizen.js';
-import type { TestServer } from '../support/server.js';
 
 // Browser globals, for the functions that run inside the page (this program is built without the DOM library).
 // biome-ignore lint/suspicious/noExplicitAny: the page's own objects, typed by the browser, not by us
@@ -21,13 +20,6 @@ const WCAG_21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const PASSWORD = 'Lao-Ren#2024';
 
 type Mode = 'standard' | 'elder';
-
-/** Script errors the page throws from now on. */
-function pageErrorsOf(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
-  return errors;
-}
 
 /** WCAG 2.1 A/AA violations axe-core finds in the page as shown. */
 async function axeViolations(page: Page): Promise<string[]> {
@@ -67,17 +59,7 @@ const linesOf = (page: Page, selector: string, text: string) =>
   }, text);
 
 describe.skipIf(!chromiumAvailable())('长辈模式 and phone widths', () => {
-  let server: TestServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await startDemoServer();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const demo = demoServerAndBrowser();
 
   /** The public pages of a sign-in, by the path after /interaction/<uid>. */
   const PUBLIC_PAGES = [
@@ -92,7 +74,7 @@ describe.skipIf(!chromiumAvailable())('长辈模式 and phone widths', () => {
   ];
 
   async function interactionUrl(page: Page): Promise<string> {
-    await page.goto(`${server.issuer}/dev/rp/login`);
+    await page.goto(`${demo.server.issuer}/dev/rp/login`);
     await page.waitForURL(/\/interaction\//);
     return page.url().split('?')[0]!;
   }
@@ -110,7 +92,7 @@ describe.skipIf(!chromiumAvailable())('长辈模式 and phone widths', () => {
   for (const mode of ['standard', 'elder'] as Mode[]) {
     it(`axe-core finds no WCAG 2.1 AA violation on the public pages (${mode})`, async () => {
       // bypassCSP only so that axe-core can be injected; the pages' own scripts run as always.
-      const context = await browser.newContext({ bypassCSP: true });
+      const context = await demo.browser.newContext({ bypassCSP: true });
       const page = await context.newPage();
       const errors = pageErrorsOf(page);
       const base = await interactionUrl(page);
@@ -118,8 +100,8 @@ describe.skipIf(!chromiumAvailable())('长辈模式 and phone widths', () => {
       const found: Record<string, string[]> = {};
       for (const path of [
         ...PUBLIC_PAGES.map((p) => `${base}${p}`),
-        `${server.issuer}/agreement`,
-        `${server.issuer}/help/cert-bridge`,
+        `${demo.server.issuer}/agreement`,
+        `${demo.server.issuer}/help/cert-bridge`,
       ]) {
         await page.goto(path);
         expect(await page.evaluate(() => document.documentElement.classList.contains('elder'))).toBe(
@@ -129,8 +111,10 @@ describe.skipIf(!chromiumAvailable())('长辈模式 and phone widths', () => {
         if (violations.length) found[path] = violations;
       }
       // 实名认证, as a citizen who has just registered in this sign-in sees it.
-      const { id } = await addCitizen(server, PASSWORD);
-      await server.services.flowStates.put('register', base.split('/interaction/')[1]!, { accountId: id });
+      const { id } = await addCitizen(demo.server, PASSWORD);
+      await demo.server.services.flowStates.put('register', base.split('/interaction/')[1]!, {
+        accountId: id,
+      });
       await page.goto(`${base}/realname`);
       await page.getByRole('button', { name: '实名认证' }).waitFor();
       const realname = await axeViolations(page);
@@ -143,11 +127,11 @@ describe.skipIf(!chromiumAvailable())('长辈模式 and phone widths', () => {
 
   for (const mode of ['standard', 'elder'] as Mode[]) {
     it(`axe-core finds no WCAG 2.1 AA violation in 用户空间 and 授权确认 (${mode})`, async () => {
-      const context = await browser.newContext({ bypassCSP: true });
+      const context = await demo.browser.newContext({ bypassCSP: true });
       const page = await context.newPage();
       const errors = pageErrorsOf(page);
-      const { phone } = await addCitizen(server, PASSWORD);
-      await page.goto(`${server.issuer}/account`);
+      const { phone } = await addCitizen(demo.server, PASSWORD);
+      await page.goto(`${demo.server.issuer}/account`);
       await switchTo(page, mode);
       await signInWithPassword(page, phone, PASSWORD);
       await page.getByRole('navigation', { name: '用户空间' }).waitFor();
@@ -157,11 +141,11 @@ describe.skipIf(!chromiumAvailable())('长辈模式 and phone widths', () => {
         if (violations.length) found[label] = violations;
       };
       for (const path of ['', '/level', '/security', '/sessions', '/sites', '/log', '/close']) {
-        await page.goto(`${server.issuer}/account${path}`);
+        await page.goto(`${demo.server.issuer}/account${path}`);
         await check(`/account${path}`);
       }
       // The demo site's sign-in: its consent page, signed in already through 用户空间's session.
-      await page.goto(`${server.issuer}/dev/rp/login`);
+      await page.goto(`${demo.server.issuer}/dev/rp/login`);
       await page.getByRole('heading', { name: '授权确认' }).waitFor();
       await check('授权确认');
       expect(found).toEqual({});
@@ -171,7 +155,7 @@ describe.skipIf(!chromiumAvailable())('长辈模式 and phone widths', () => {
   }
 
   it('长辈模式 is remembered, works without JavaScript, and makes text and controls larger', async () => {
-    const context: BrowserContext = await browser.newContext({ javaScriptEnabled: false });
+    const context: BrowserContext = await demo.browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
     const base = await interactionUrl(page);
     await page.goto(`${base}/register/person`);
@@ -205,17 +189,19 @@ describe.skipIf(!chromiumAvailable())('长辈模式 and phone widths', () => {
       '/\\evil.example',
       'javascript:alert(1)',
     ]) {
-      const res = await fetch(`${server.issuer}/display?mode=elder&back=${encodeURIComponent(back)}`, {
+      const res = await fetch(`${demo.server.issuer}/display?mode=elder&back=${encodeURIComponent(back)}`, {
         redirect: 'manual',
       });
       expect(res.status).toBe(302);
-      expect(new URL(res.headers.get('location')!, server.issuer).origin).toBe(new URL(server.issuer).origin);
+      expect(new URL(res.headers.get('location')!, demo.server.issuer).origin).toBe(
+        new URL(demo.server.issuer).origin,
+      );
     }
   });
 
   for (const mode of ['standard', 'elder'] as Mode[]) {
     it(`at 375 px nothing is wider than the screen, and the SMS button keeps to one line (${mode})`, async () => {
-      const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
+      const context = await demo.browser.newContext({ viewport: { width: 375, height: 740 } });
       const page = await context.newPage();
       const errors = pageErrorsOf(page);
       const base = await interactionUrl(page);
@@ -231,8 +217,8 @@ describe.skipIf(!chromiumAvailable())('长辈模式 and phone widths', () => {
       expect(await overflowing(page)).toEqual([]);
 
       // 安全设置 → 更换手机号: nothing squeezed or too wide, and no two fields labelled alike.
-      const { phone } = await addCitizen(server, PASSWORD);
-      await page.goto(`${server.issuer}/account/security`);
+      const { phone } = await addCitizen(demo.server, PASSWORD);
+      await page.goto(`${demo.server.issuer}/account/security`);
       await signInWithPassword(page, phone, PASSWORD);
       await page.getByRole('heading', { name: '更换手机号' }).waitFor();
       expect(await overflowing(page)).toEqual([]);

@@ -1,23 +1,21 @@
 import { readFileSync } from 'node:fs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { randomCreditCode } from '../../src/pki/test-support.js';
 import {
   captchaAnswerIn,
   chromiumAvailable,
-  launchChromium,
+  demoServerAndBrowser,
   pageErrorsOf,
   SCREENSHOT_DIR,
   screenshot,
   signInWithPassword,
   smsCodeAfter,
-  startDemoServer,
   textOf,
   VIEWPORTS,
 } from '../support/browser.js';
 import { addCitizen, latestSmsCode, randomIdNumber } from '../support/citizen.js';
 import { addEnterprise } from '../support/enterprise.js';
-import type { TestServer } from '../support/server.js';
 
 const PASSWORD = 'Bao-Zheng#2024';
 const NEW_PASSWORD = 'Hai-Rui#2025';
@@ -27,24 +25,14 @@ const NEW_PASSWORD = 'Hai-Rui#2025';
  * 用户空间 (CA认证 included), at a desktop and a phone width, a screenshot of each step.
  */
 describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at both widths', () => {
-  let server: TestServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await startDemoServer();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const demo = demoServerAndBrowser();
 
   /** A fresh browser profile at one width; every page it opens must throw no script error. */
   async function withBrowser(
     viewport: (typeof VIEWPORTS)[number],
     walk: (page: Page, context: BrowserContext) => Promise<void>,
   ) {
-    const context = await browser.newContext({
+    const context = await demo.browser.newContext({
       viewport: { width: viewport.width, height: viewport.height },
     });
     const page = await context.newPage();
@@ -60,7 +48,7 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
   /** An enterprise under a real-name representative, registered through the service. */
   async function enterprise() {
     const creditCode = randomCreditCode();
-    const { representative: rep } = await addEnterprise(server, {
+    const { representative: rep } = await addEnterprise(demo.server, {
       orgName: '开封府示范有限公司',
       creditCode,
       password: PASSWORD,
@@ -70,7 +58,7 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
   }
 
   const toLogin = async (page: Page) => {
-    await page.goto(`${server.issuer}/dev/rp/`);
+    await page.goto(`${demo.server.issuer}/dev/rp/`);
     await page.getByRole('button', { name: '登录' }).click();
     await page.getByRole('heading', { name: '用户登录' }).waitFor();
   };
@@ -78,7 +66,7 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
   it('忘记密码 (自然人): 手机号码 + 图片验证码 → 下一步 → 短信验证码 → 下一步 → 新密码 → 下一步', async () => {
     const shots: string[] = [];
     for (const viewport of VIEWPORTS) {
-      const { phone } = await addCitizen(server, PASSWORD);
+      const { phone } = await addCitizen(demo.server, PASSWORD);
       await withBrowser(viewport, async (page) => {
         const shot = async (step: string) => {
           const name = `forgot-person-${viewport.name}-${step}`;
@@ -88,9 +76,9 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
         await toLogin(page);
         await page.getByRole('link', { name: '忘记密码' }).click();
         await page.getByLabel('手机号码').fill(phone);
-        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
+        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
         await shot('1-phone');
-        const code = await smsCodeAfter(server, phone, () =>
+        const code = await smsCodeAfter(demo.server, phone, () =>
           page.getByRole('button', { name: '下一步' }).click(),
         );
         await page.getByLabel('短信验证码').fill(code);
@@ -129,11 +117,11 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
         await page.getByRole('link', { name: '法人用户登录' }).click();
         await page.getByRole('link', { name: '忘记密码' }).click();
         await page.getByLabel('统一社会信用代码').fill(creditCode);
-        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
+        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
         await screenshot(page, `forgot-legal-${viewport.name}-1-credit-code`);
         await page.getByRole('button', { name: '下一步' }).click();
         expect(await textOf(page, '[role=status]')).toContain('法定代表人手机');
-        await page.getByLabel('短信验证码').fill((await latestSmsCode(server, rep.phone))!);
+        await page.getByLabel('短信验证码').fill((await latestSmsCode(demo.server, rep.phone))!);
         await screenshot(page, `forgot-legal-${viewport.name}-2-code`);
         await page.getByRole('button', { name: '下一步' }).click();
         await page.getByLabel('新密码', { exact: true }).fill(NEW_PASSWORD);
@@ -147,17 +135,19 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
         await screenshot(page, `forgot-legal-${viewport.name}-4-login`);
       });
       // The representative's own password did not change.
-      const representative = await server.services.accounts.findByPhone(`+86${rep.phone}`);
-      expect(await server.services.accounts.checkPasswordOf(representative!, PASSWORD)).toBe(true);
+      const representative = await demo.server.services.accounts.findByPhone(`+86${rep.phone}`);
+      expect(await demo.server.services.accounts.checkPasswordOf(representative!, PASSWORD)).toBe(true);
     }
   });
 
   it('法人注册 ends with 实名认证 and a 绑定证书 page that says 注册成功', async () => {
     for (const viewport of VIEWPORTS) {
       const idNumber = randomIdNumber('19720202');
-      const rep = await addCitizen(server, PASSWORD, { realName: '寇准', idNumber });
+      const rep = await addCitizen(demo.server, PASSWORD, { realName: '寇准', idNumber });
       await withBrowser(viewport, async (page) => {
-        await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
+        await page.goto(
+          `${demo.server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`,
+        );
         await page.getByRole('link', { name: '注册' }).click();
         await page.getByRole('link', { name: /法人用户/ }).click();
         await page.getByLabel('法人类型').selectOption('enterprise');
@@ -169,10 +159,10 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
         await page.getByLabel('登录密码').fill(PASSWORD);
         await page.getByLabel('确认密码').fill(PASSWORD);
         expect(await textOf(page, '#password-rule')).toContain('8至64个字符');
-        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
+        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
         await page.getByRole('button', { name: '获取验证码' }).click();
         await page.getByRole('button', { name: /秒后重新发送/ }).waitFor();
-        await page.getByLabel('短信验证码').fill((await latestSmsCode(server, rep.phone))!);
+        await page.getByLabel('短信验证码').fill((await latestSmsCode(demo.server, rep.phone))!);
         await page.getByLabel(/我已阅读并同意/).check();
         await screenshot(page, `register-legal-${viewport.name}-1-form`);
         await page.getByRole('button', { name: '实名认证' }).click();
@@ -180,7 +170,7 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
         // the contact phone, which had its own code first).
         await page.getByRole('heading', { name: '法定代表人确认' }).waitFor();
         await screenshot(page, `register-legal-${viewport.name}-2-representative`);
-        await page.getByLabel('短信验证码').fill((await latestSmsCode(server, rep.phone))!);
+        await page.getByLabel('短信验证码').fill((await latestSmsCode(demo.server, rep.phone))!);
         await page.getByRole('button', { name: '确认注册' }).click();
         await page.getByRole('heading', { name: '绑定证书' }).waitFor();
         expect(await textOf(page, '.message.notice[role=status]')).toContain('注册成功');
@@ -196,7 +186,7 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
     for (const viewport of VIEWPORTS) {
       const { rep, creditCode } = await enterprise();
       await withBrowser(viewport, async (page) => {
-        await page.goto(`${server.issuer}/account`);
+        await page.goto(`${demo.server.issuer}/account`);
         await page.getByRole('link', { name: '法人用户登录' }).click();
         await page.getByLabel('统一社会信用代码').fill(creditCode);
         await page.getByLabel('密码', { exact: true }).fill(PASSWORD);
@@ -208,7 +198,7 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
 
         await page.getByRole('link', { name: '认证等级' }).click();
         await page.getByRole('link', { name: 'CA认证' }).click();
-        const caCode = await smsCodeAfter(server, rep.phone, () =>
+        const caCode = await smsCodeAfter(demo.server, rep.phone, () =>
           page.getByRole('button', { name: '获取验证码' }).click(),
         );
         await page.getByLabel('短信验证码').fill(caCode);
@@ -228,14 +218,14 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
 
   it('a citizen hears that 实名认证 succeeded, and an L1 citizen’s 基本信息 offers 去认证', async () => {
     for (const viewport of VIEWPORTS) {
-      const { phone } = await addCitizen(server, PASSWORD);
+      const { phone } = await addCitizen(demo.server, PASSWORD);
       await withBrowser(viewport, async (page) => {
-        await page.goto(`${server.issuer}/account`);
+        await page.goto(`${demo.server.issuer}/account`);
         await signInWithPassword(page, phone, PASSWORD);
         expect(await textOf(page, '#level')).toContain('未实名用户（L1）');
         await screenshot(page, `citizen-space-${viewport.name}-1-profile`);
         await page.getByRole('link', { name: '去认证' }).click();
-        const code = await smsCodeAfter(server, phone, () =>
+        const code = await smsCodeAfter(demo.server, phone, () =>
           page.getByRole('button', { name: '获取验证码' }).click(),
         );
         await page.getByLabel('短信验证码').fill(code);
@@ -253,7 +243,7 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
 
   /** Screenshots side by side in one picture (the README's 忘记密码 steps). */
   async function sideBySide(names: string[], out: string) {
-    const page = await browser.newPage({
+    const page = await demo.browser.newPage({
       viewport: { width: 375 * names.length + 16 * (names.length + 1), height: 800 },
     });
     try {

@@ -1,37 +1,25 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
   captchaAnswerIn,
   chromiumAvailable,
-  launchChromium,
+  demoServerAndBrowser,
   pageErrorsOf,
   screenshot,
-  startDemoServer,
   textOf,
   VIEWPORTS,
 } from '../support/browser.js';
 import { latestSmsCode } from '../support/citizen.js';
 import { randomPhone } from '../support/relying-party.js';
-import type { TestServer } from '../support/server.js';
 
 const PASSWORD = 'Zhu-Ge#2024';
 
 describe.skipIf(!chromiumAvailable())('获取验证码 keeps what was typed (注册, top to bottom)', () => {
-  let server: TestServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await startDemoServer();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const demo = demoServerAndBrowser();
 
   /** From the demo site to the 自然人用户注册 form. */
   async function registrationForm(page: Page) {
-    await page.goto(`${server.issuer}/dev/rp/`);
+    await page.goto(`${demo.server.issuer}/dev/rp/`);
     await page.getByRole('button', { name: '登录' }).click();
     await page.getByRole('link', { name: '注册' }).click();
     await page.getByRole('link', { name: /自然人用户/ }).click();
@@ -42,7 +30,7 @@ describe.skipIf(!chromiumAvailable())('获取验证码 keeps what was typed (注
     for (const javaScript of [true, false]) {
       const label = `${viewport.name}-${javaScript ? 'js' : 'nojs'}`;
       it(`registers at ${viewport.width} px with JavaScript ${javaScript ? 'on' : 'off'}`, async () => {
-        const context = await browser.newContext({
+        const context = await demo.browser.newContext({
           viewport: { width: viewport.width, height: viewport.height },
           javaScriptEnabled: javaScript,
         });
@@ -68,7 +56,7 @@ describe.skipIf(!chromiumAvailable())('获取验证码 keeps what was typed (注
           await page.getByLabel('手机号码').fill(phone);
           await page.getByLabel('登录密码').fill(PASSWORD);
           await page.getByLabel('确认密码').fill(PASSWORD);
-          await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
+          await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
           await screenshot(page, `register-${label}-1-filled`);
           await sendButton.click();
 
@@ -90,7 +78,7 @@ describe.skipIf(!chromiumAvailable())('获取验证码 keeps what was typed (注
           }
           await screenshot(page, `register-${label}-2-code-sent`);
 
-          const code = (await latestSmsCode(server, phone))!;
+          const code = (await latestSmsCode(demo.server, phone))!;
           await page.getByLabel('短信验证码').fill(code);
           if (!javaScript) {
             // A mistake keeps the phone and the still-valid SMS code.

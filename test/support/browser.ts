@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import type { OutboxMessage } from '../../src/outside/sms/dev-outbox.js';
 import { smsOutbox } from './citizen.js';
 import { startTestServer, type TestServer } from './server.js';
@@ -30,6 +31,26 @@ export async function launchChromium(): Promise<Browser> {
 /** A server in development mode with its demo site (/dev/rp/), where a browser test starts as a person would. */
 export function startDemoServer(env: Record<string, string> = {}): Promise<TestServer> {
   return startTestServer({ env: { DEMO_CLIENT: 'true', NODE_ENV: 'development', ...env } });
+}
+
+/**
+ * The demo server and the Chromium that the tests of a describe block share: started before its
+ * first test and closed after its last. Read the fields in the block's tests and hooks.
+ */
+export function demoServerAndBrowser(env: Record<string, string> = {}): {
+  server: TestServer;
+  browser: Browser;
+} {
+  const demo = {} as { server: TestServer; browser: Browser };
+  beforeAll(async () => {
+    demo.server = await startDemoServer(env);
+    demo.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await demo.browser?.close();
+    await demo.server?.close();
+  });
+  return demo;
 }
 
 /** The Content Security Policy violations the page reports from now on; a page's own scripts must cause none. */
