@@ -12,7 +12,6 @@ import type { SessionRevoker } from '../oidc/session-revoker.js';
 import type { ResourceServerInput, ResourceServerService } from '../resources/resource-server-service.js';
 import type { AdminQueries, AuditSearch } from './admin-queries.js';
 
-/** Who asks for an admin action and why: every one is an audit row with these. */
 /** An administrative change as its audit row: who asked, from where, and their reason. */
 export function recordAdminAction(
   audit: Pick<AuditService, 'record'>,
@@ -32,6 +31,7 @@ export function recordAdminAction(
   });
 }
 
+/** Who asks for an admin action and why: every one is an audit row with these. */
 export interface Requester {
   /** `admin:<client id>`, `operator:<account id>`, or `cli`. */
   actor: string;
