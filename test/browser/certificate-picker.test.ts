@@ -110,8 +110,11 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       for (const label of ['选择证书', '证书密码（PIN）'])
         expect(await page.getByLabel(label).isVisible()).toBe(false);
       expect(await page.getByRole('button', { name: '数字证书登录' }).isVisible()).toBe(false);
-      await page.getByRole('link', { name: '下载证书助手' }).click();
-      const help = await page.context().waitForEvent('page');
+      // Listening before the click: the new tab can open before a listener added after it.
+      const [help] = await Promise.all([
+        page.context().waitForEvent('page'),
+        page.getByRole('link', { name: '下载证书助手' }).click(),
+      ]);
       await help.getByRole('heading', { name: '下载证书助手' }).waitFor();
       expect(await help.locator('pre').textContent()).toContain('unified-id bridge');
       expect(errors).toEqual([]);
