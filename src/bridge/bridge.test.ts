@@ -12,6 +12,17 @@ import { Pkcs11Token } from './token.js';
 const ORIGIN = 'http://localhost:3000';
 const TOKEN = { label: 'uid-bridge-test', pin: '123456', soPin: '12345678' };
 
+/** A challenge of the provider at ORIGIN, base64: the only bytes the helper signs for its page. */
+const loginChallenge = () =>
+  Buffer.from(
+    buildChallenge({
+      issuer: ORIGIN,
+      interactionId: 'abc',
+      nonce: newNonce(),
+      expiresAt: challengeExpiry(new Date()),
+    }).text,
+  ).toString('base64');
+
 describe.skipIf(!softHsmAvailable())('证书助手 (the PKCS#11 bridge) over a real SoftHSM2 token', () => {
   let bridge: Awaited<ReturnType<typeof startBridge>>;
   let token: Pkcs11Token;
@@ -40,7 +51,7 @@ describe.skipIf(!softHsmAvailable())('证书助手 (the PKCS#11 bridge) over a r
       certificates[id] = issued.certificateDer;
     }
     token = new Pkcs11Token(SOFTHSM_MODULE);
-    bridge = await startBridge({ token, origin: ORIGIN, port: 0 });
+    bridge = await startBridge({ token, origins: [ORIGIN], port: 0 });
   });
   afterAll(async () => {
     await bridge?.close();
@@ -127,7 +138,7 @@ describe.skipIf(!softHsmAvailable())('证书助手 (the PKCS#11 bridge) over a r
       body: JSON.stringify({
         id: '01',
         pin: '000000',
-        data: 'aGVsbG8=',
+        data: loginChallenge(),
         algorithm: 'RSASSA-PKCS1-v1_5-SHA256',
       }),
     });
@@ -142,7 +153,7 @@ describe.skipIf(!softHsmAvailable())('证书助手 (the PKCS#11 bridge) over a r
         body: JSON.stringify({
           id: '01',
           pin: TOKEN.pin,
-          data: 'aGVsbG8=',
+          data: loginChallenge(),
           algorithm: 'RSASSA-PKCS1-v1_5-SHA256',
         }),
       },
@@ -155,7 +166,12 @@ describe.skipIf(!softHsmAvailable())('证书助手 (the PKCS#11 bridge) over a r
     // ECDSA asked of the RSA key: the token refuses the mechanism, the bridge says why.
     const mismatch = await call('/v1/sign', {
       method: 'POST',
-      body: JSON.stringify({ id: '01', pin: TOKEN.pin, data: 'aGVsbG8=', algorithm: 'ECDSA-P256-SHA256' }),
+      body: JSON.stringify({
+        id: '01',
+        pin: TOKEN.pin,
+        data: loginChallenge(),
+        algorithm: 'ECDSA-P256-SHA256',
+      }),
     });
     expect(mismatch.status).toBe(400);
     expect(await mismatch.json()).toEqual({ error: 'algorithm_key_mismatch' });
@@ -163,7 +179,12 @@ describe.skipIf(!softHsmAvailable())('证书助手 (the PKCS#11 bridge) over a r
     // The session was logged out after the refusals: a good PIN still works.
     const after = await call('/v1/sign', {
       method: 'POST',
-      body: JSON.stringify({ id: '02', pin: TOKEN.pin, data: 'aGVsbG8=', algorithm: 'ECDSA-P256-SHA256' }),
+      body: JSON.stringify({
+        id: '02',
+        pin: TOKEN.pin,
+        data: loginChallenge(),
+        algorithm: 'ECDSA-P256-SHA256',
+      }),
     });
     expect(after.status).toBe(200);
 
@@ -174,7 +195,7 @@ describe.skipIf(!softHsmAvailable())('证书助手 (the PKCS#11 bridge) over a r
 
     const sm2 = await call('/v1/sign', {
       method: 'POST',
-      body: JSON.stringify({ id: '01', pin: TOKEN.pin, data: 'aGVsbG8=', algorithm: 'SM2-SM3' }),
+      body: JSON.stringify({ id: '01', pin: TOKEN.pin, data: loginChallenge(), algorithm: 'SM2-SM3' }),
     });
     expect(sm2.status).toBe(400);
     expect(await sm2.json()).toEqual({ error: 'algorithm_unsupported' });

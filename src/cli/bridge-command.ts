@@ -45,7 +45,7 @@ export function registerBridge(program: Command) {
       const { Pkcs11Token } = await import('../bridge/token.js');
       const { startBridge } = await import('../bridge/bridge-server.js');
       const token = new Pkcs11Token(o.module, o.slot);
-      const bridge = await startBridge({ token, origin: o.origin, port: o.port }).catch((err: unknown) => {
+      const bridge = await startBridge({ token, origins: [o.origin], port: o.port }).catch((err: unknown) => {
         token.close();
         throw err;
       });

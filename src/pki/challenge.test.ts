@@ -5,6 +5,7 @@ import {
   ChallengeInputError,
   challengeExpiry,
   newNonce,
+  readChallenge,
 } from './challenge.js';
 
 describe('the certificate login challenge', () => {
@@ -46,5 +47,36 @@ describe('the certificate login challenge', () => {
     const now = new Date('2025-03-01T08:00:00Z');
     expect(CHALLENGE_TTL_SECONDS).toBe(120);
     expect(challengeExpiry(now).toISOString()).toBe('2025-03-01T08:02:00.000Z');
+  });
+});
+
+describe('reading a challenge back (what the 证书助手 agrees to sign)', () => {
+  const encode = (text: string) => new TextEncoder().encode(text);
+
+  it('gives back the fields of a challenge the provider built, an issuer with a path included', () => {
+    const input = {
+      issuer: 'https://id.fj.gov.cn/oidc',
+      interactionId: 'Zt3vJ0tq0nBqNwZz',
+      nonce: newNonce(),
+      expiresAt: new Date('2025-03-01T08:02:00Z'),
+    };
+    expect(readChallenge(buildChallenge(input).bytes)).toEqual(input);
+  });
+
+  it('refuses anything else: other text, a changed prefix, a bad date, another scheme, invalid UTF-8', () => {
+    for (const text of [
+      'hello',
+      '',
+      'unified-id:cert-login:https://id.fj.gov.cn:abc:xyz',
+      'unified-id:cert-logout:https://id.fj.gov.cn:abc:xyz:2025-03-01T08:02:00.000Z',
+      'unified-id:cert-login:https://id.fj.gov.cn:abc:xyz:2025-13-01T08:02:00.000Z',
+      'unified-id:cert-login:https://id.fj.gov.cn:abc:xyz:2025-03-01T08:02:00Z',
+      'unified-id:cert-login:javascript:alert(1):abc:xyz:2025-03-01T08:02:00.000Z',
+      'unified-id:cert-login:https://id.fj.gov.cn:abc:xyz:2025-03-01T08:02:00.000Z\n',
+      'x unified-id:cert-login:https://id.fj.gov.cn:abc:xyz:2025-03-01T08:02:00.000Z',
+    ]) {
+      expect(readChallenge(encode(text)), text).toBeUndefined();
+    }
+    expect(readChallenge(new Uint8Array([0xff, 0xfe, 0x41]))).toBeUndefined();
   });
 });

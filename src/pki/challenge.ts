@@ -55,3 +55,37 @@ export function buildChallenge({ issuer, interactionId, nonce, expiresAt }: Chal
 export function challengeExpiry(now: Date): Date {
   return new Date(now.getTime() + CHALLENGE_TTL_SECONDS * 1000);
 }
+
+const CHALLENGE_TEXT =
+  /^unified-id:cert-login:(\S+):([^:\s]+):([^:\s]+):(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)$/;
+
+/**
+ * The fields of a challenge, or undefined when `bytes` are not one this provider could have
+ * issued. The 证书助手 signs nothing else, so a page can not make it sign arbitrary data.
+ */
+export function readChallenge(bytes: Uint8Array): ChallengeInput | undefined {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+  const match = CHALLENGE_TEXT.exec(text);
+  if (!match) return undefined;
+  const [, issuer, interactionId, nonce, expiry] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  try {
+    const url = new URL(issuer);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+    const input = { issuer, interactionId, nonce, expiresAt: new Date(expiry) };
+    // Built again and compared, so that only text buildChallenge itself gives is accepted.
+    return buildChallenge(input).text === text ? input : undefined;
+  } catch {
+    return undefined;
+  }
+}

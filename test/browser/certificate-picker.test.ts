@@ -57,7 +57,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       server = await startDemoServer({ CERTS_DIR: dir, CERT_BRIDGE_URL: `http://127.0.0.1:${bridgePort}` });
       const { Pkcs11Token } = await import('../../src/bridge/token.js');
       token = new Pkcs11Token(SOFTHSM_MODULE);
-      bridge = await startBridge({ token, origin: server.issuer, port: bridgePort });
+      bridge = await startBridge({ token, origins: [server.issuer], port: bridgePort });
       browser = await launchChromium();
     });
     afterAll(async () => {
