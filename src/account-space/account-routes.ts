@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { field, parseBody } from '../http/body.js';
+import { returnPath } from '../http/return-path.js';
 import { type AccountSpaceDeps, accountSessionOf, signInUrl } from './account-context.js';
 import { activityRoutes } from './activity-routes.js';
 import { certificateSpaceRoutes } from './certificate-routes.js';
@@ -17,8 +18,7 @@ export function accountRoutes(deps: AccountSpaceDeps): Router {
       ctx.redirect('/account/signed-out');
       return;
     }
-    const returnTo = flow?.returnTo ?? '/account';
-    ctx.redirect(returnTo.startsWith('/account') ? returnTo : '/account');
+    ctx.redirect(returnPath(flow?.returnTo, { within: '/account', fallback: '/account' }));
   });
 
   router.get('/signed-out', (ctx) => {

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import Router from '@koa/router';
 import { AppError } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
+import { returnPath } from '../http/return-path.js';
 import { auditRoutes } from './audit-routes.js';
 import {
   type ConsoleDeps,
@@ -53,7 +54,7 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
     if (!(await deps.operators.roleOf(session.accountId))) throw new NotAnOperator();
     await startConsoleSession(deps, ctx, session);
     await deps.operators.signedIn(session.accountId);
-    ctx.redirect(returnTo.startsWith('/console/') ? returnTo : '/console/');
+    ctx.redirect(returnPath(returnTo, { within: '/console', fallback: '/console/' }));
   });
 
   router.get('/signed-out', (ctx) => {

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
+import { returnPath } from './return-path.js';
 
 /**
  * 长辈模式 (大字版): larger text, stronger contrast and bigger controls, as public-service sites
@@ -22,18 +23,8 @@ export function currentDisplay(): DisplayMode | undefined {
   return current.getStore();
 }
 
-/**
- * A path on this site, never another origin: `//evil.example`, `/\evil.example`, absolute URLs
- * and control characters fall back to /account.
- */
-export function sameOriginPath(raw: unknown): string {
-  const value = typeof raw === 'string' ? raw : '';
-  const control = [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
-  if (!value.startsWith('/') || value.startsWith('//') || value.includes('\\') || control) return '/account';
-  const base = 'http://same-origin.invalid';
-  const url = new URL(value, base);
-  return url.origin === base ? `${url.pathname}${url.search}` : '/account';
-}
+/** The switch returns to any page of the site; to 用户空间 when its `back` is refused. */
+const SWITCH_RETURN = { within: '/', fallback: '/account' };
 
 /**
  * Where the switch returns to: this page for a GET; for a page answering a form POST, the page
@@ -48,7 +39,7 @@ function pageOf(ctx: Context): string {
 export function displayMode(): Middleware {
   return (ctx, next) => {
     const elder = ctx.cookies.get(DISPLAY_COOKIE) === 'elder';
-    const back = encodeURIComponent(sameOriginPath(pageOf(ctx)));
+    const back = encodeURIComponent(returnPath(pageOf(ctx), SWITCH_RETURN));
     return current.run(
       { elder, switchUrl: `/display?mode=${elder ? 'standard' : 'elder'}&back=${back}` },
       next,
@@ -68,7 +59,7 @@ export function displayRoutes(): Router {
       overwrite: true,
     });
     ctx.set('Cache-Control', 'no-store');
-    ctx.redirect(sameOriginPath(ctx.query['back']));
+    ctx.redirect(returnPath(ctx.query['back'], SWITCH_RETURN));
   });
   return router;
 }

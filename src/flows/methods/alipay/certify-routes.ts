@@ -5,6 +5,7 @@ import { AppError } from '../../../errors.js';
 import { AlipayNotConfigured, AlipayStateInvalid } from '../../../federation/alipay-errors.js';
 import type { AlipayProfile } from '../../../federation/alipay-link-service.js';
 import { onFormError } from '../../../http/page-kit.js';
+import { returnPath } from '../../../http/return-path.js';
 import { auditEvent, renderPage } from '../../flow-kit.js';
 import { type Interaction, interactionOf } from '../../interaction.js';
 import {
@@ -37,9 +38,7 @@ export function alipayCertifyStartPath(returnTo = '/account/level'): string {
   return `${ALIPAY_CERTIFY_START_PATH}?${new URLSearchParams({ return: returnTo })}`;
 }
 
-function safeReturnTo(value: string): string {
-  return /^\/account(?:\/[\w/-]*)?(?:\?[\w=&%-]*)?$/.test(value) ? value : '/account/level';
-}
+const safeReturnTo = (value: string) => returnPath(value, { within: '/account', fallback: '/account/level' });
 
 /** The account-space session: the provider's SSO session, unless it has been idle there too long. */
 async function activeSession(deps: AlipayFlowDeps, ctx: Context) {
