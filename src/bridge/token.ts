@@ -35,6 +35,10 @@ export interface BridgeToken {
 
 export class PinIncorrect extends Error {
   override name = 'PinIncorrect';
+  /** How many tries the key allows before it locks, when the token tells (SKF does; PKCS#11 does not). */
+  constructor(readonly triesLeft?: number) {
+    super(triesLeft === undefined ? 'PIN incorrect' : `PIN incorrect, ${triesLeft} tries left`);
+  }
 }
 export class PinLocked extends Error {
   override name = 'PinLocked';

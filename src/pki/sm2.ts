@@ -68,3 +68,15 @@ function sm2PrivateScalarHex(privateKey: KeyObject): string {
   if (!(octets instanceof asn1js.OctetString)) throw new TypeError('unexpected SM2 private key encoding');
   return toHex(octets.valueBlock.valueHexView).padStart(64, '0');
 }
+
+/**
+ * e = SM3(Z_A || M), the 32 bytes an SM2 signature is computed over (GB/T 32918.2, 6.1): what a
+ * USB key's SKF_ECCSignData is given, since the key signs a digest and does not hash.
+ */
+export function sm2MessageDigest(
+  publicPoint: Uint8Array,
+  data: Uint8Array,
+  userId: string = SM2_DEFAULT_USER_ID,
+): Uint8Array {
+  return new Uint8Array(Buffer.from(sm2.getHash(data, toHex(publicPoint), userId), 'hex'));
+}
