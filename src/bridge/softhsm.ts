@@ -2,8 +2,20 @@ import { execFileSync } from 'node:child_process';
 import type { KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pkcs11js from 'pkcs11js';
 import { parseCertificate } from '../pki/certificate.js';
+import {
+  type Attribute,
+  CKA,
+  CKC_X_509,
+  CKF_RW_SESSION,
+  CKF_SERIAL_SESSION,
+  CKK_EC,
+  CKK_RSA,
+  CKO_CERTIFICATE,
+  CKO_PRIVATE_KEY,
+  CKO_PUBLIC_KEY,
+  Pkcs11Module,
+} from './pkcs11-ffi.js';
 
 export const SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 
@@ -88,58 +100,51 @@ export function importIntoSoftHsm(
   const keyObjects = keyTemplates(item.privateKey);
   const id = Buffer.from(item.id, 'hex');
   const common = [
-    { type: pkcs11js.CKA_TOKEN, value: true },
-    { type: pkcs11js.CKA_ID, value: id },
-    { type: pkcs11js.CKA_LABEL, value: item.label },
+    { type: CKA.TOKEN, value: true },
+    { type: CKA.ID, value: id },
+    { type: CKA.LABEL, value: item.label },
   ];
 
-  const module = new pkcs11js.PKCS11();
-  module.load(SOFTHSM_MODULE);
-  module.C_Initialize();
+  const module = Pkcs11Module.open(SOFTHSM_MODULE);
   try {
-    const slot = module
-      .C_GetSlotList(true)
-      .find((s) => module.C_GetTokenInfo(s).label.trim() === token.label);
-    if (!slot) throw new SoftHsmError(`no SoftHSM2 token labelled ${token.label}`);
-    const session = module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    const slot = module.getSlotList(true).find((s) => module.getTokenInfo(s).label === token.label);
+    if (slot === undefined) throw new SoftHsmError(`no SoftHSM2 token labelled ${token.label}`);
+    const session = module.openSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION);
     try {
-      module.C_Login(session, pkcs11js.CKU_USER, token.pin);
+      module.login(session, token.pin);
       try {
         // The bridge picks the private key by CKA_ID: two keys under one id would sign with either.
-        module.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_ID, value: id }]);
-        const taken = module.C_FindObjects(session, 1);
-        module.C_FindObjectsFinal(session);
-        if (taken.length)
+        if (module.findObjects(session, [{ type: CKA.ID, value: id }]).length)
           throw new SoftHsmError(
             `CKA_ID ${item.id} is already used on token ${token.label}; choose another --id`,
           );
-        module.C_CreateObject(session, [...common, ...keyObjects.privateKey]);
-        module.C_CreateObject(session, [...common, ...keyObjects.publicKey]);
-        module.C_CreateObject(session, [
+        module.createObject(session, [...common, ...keyObjects.privateKey]);
+        module.createObject(session, [...common, ...keyObjects.publicKey]);
+        module.createObject(session, [
           ...common,
-          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },
-          { type: pkcs11js.CKA_CERTIFICATE_TYPE, value: pkcs11js.CKC_X_509 },
+          { type: CKA.CLASS, value: CKO_CERTIFICATE },
+          { type: CKA.CERTIFICATE_TYPE, value: CKC_X_509 },
           // SoftHSM insists on CKA_SUBJECT for an X.509 certificate object.
-          { type: pkcs11js.CKA_SUBJECT, value: Buffer.from(parsed.certificate.subjectName) },
-          { type: pkcs11js.CKA_VALUE, value: Buffer.from(item.certificateDer) },
+          { type: CKA.SUBJECT, value: Buffer.from(parsed.certificate.subjectName) },
+          { type: CKA.VALUE, value: Buffer.from(item.certificateDer) },
         ]);
       } finally {
-        module.C_Logout(session);
+        module.logout(session);
       }
     } finally {
-      module.C_CloseSession(session);
+      module.closeSession(session);
     }
   } catch (err) {
     if (err instanceof SoftHsmError) throw err;
     throw new SoftHsmError(`importing into token ${token.label} failed: ${(err as Error).message}`);
   } finally {
-    module.C_Finalize();
+    module.close();
   }
 }
 
 function keyTemplates(privateKey: KeyObject): {
-  privateKey: pkcs11js.Template;
-  publicKey: pkcs11js.Template;
+  privateKey: Attribute[];
+  publicKey: Attribute[];
 } {
   const isRsa = privateKey.asymmetricKeyType === 'rsa';
   const curve = privateKey.asymmetricKeyDetails?.namedCurve ?? '';
@@ -154,33 +159,33 @@ function keyTemplates(privateKey: KeyObject): {
   const jwk = privateKey.export({ format: 'jwk' });
   const b = (value: string | undefined) => Buffer.from(value ?? '', 'base64url');
   const privateCommon = [
-    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-    { type: pkcs11js.CKA_PRIVATE, value: true },
-    { type: pkcs11js.CKA_SENSITIVE, value: true },
-    { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-    { type: pkcs11js.CKA_SIGN, value: true },
+    { type: CKA.CLASS, value: CKO_PRIVATE_KEY },
+    { type: CKA.PRIVATE, value: true },
+    { type: CKA.SENSITIVE, value: true },
+    { type: CKA.EXTRACTABLE, value: false },
+    { type: CKA.SIGN, value: true },
   ];
   const publicCommon = [
-    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
-    { type: pkcs11js.CKA_PRIVATE, value: false },
-    { type: pkcs11js.CKA_VERIFY, value: true },
+    { type: CKA.CLASS, value: CKO_PUBLIC_KEY },
+    { type: CKA.PRIVATE, value: false },
+    { type: CKA.VERIFY, value: true },
   ];
   if (isRsa) {
     const rsa = [
-      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_RSA },
-      { type: pkcs11js.CKA_MODULUS, value: b(jwk.n) },
-      { type: pkcs11js.CKA_PUBLIC_EXPONENT, value: b(jwk.e) },
+      { type: CKA.KEY_TYPE, value: CKK_RSA },
+      { type: CKA.MODULUS, value: b(jwk.n) },
+      { type: CKA.PUBLIC_EXPONENT, value: b(jwk.e) },
     ];
     return {
       privateKey: [
         ...privateCommon,
         ...rsa,
-        { type: pkcs11js.CKA_PRIVATE_EXPONENT, value: b(jwk.d) },
-        { type: pkcs11js.CKA_PRIME_1, value: b(jwk.p) },
-        { type: pkcs11js.CKA_PRIME_2, value: b(jwk.q) },
-        { type: pkcs11js.CKA_EXPONENT_1, value: b(jwk.dp) },
-        { type: pkcs11js.CKA_EXPONENT_2, value: b(jwk.dq) },
-        { type: pkcs11js.CKA_COEFFICIENT, value: b(jwk.qi) },
+        { type: CKA.PRIVATE_EXPONENT, value: b(jwk.d) },
+        { type: CKA.PRIME_1, value: b(jwk.p) },
+        { type: CKA.PRIME_2, value: b(jwk.q) },
+        { type: CKA.EXPONENT_1, value: b(jwk.dp) },
+        { type: CKA.EXPONENT_2, value: b(jwk.dq) },
+        { type: CKA.COEFFICIENT, value: b(jwk.qi) },
       ],
       publicKey: [...publicCommon, ...rsa],
     };
@@ -190,16 +195,16 @@ function keyTemplates(privateKey: KeyObject): {
   const y = b(jwk.y);
   const point = Buffer.concat([Buffer.from([0x04]), x, y]);
   const ec = [
-    { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
-    { type: pkcs11js.CKA_EC_PARAMS, value: params },
+    { type: CKA.KEY_TYPE, value: CKK_EC },
+    { type: CKA.EC_PARAMS, value: params },
   ];
   return {
-    privateKey: [...privateCommon, ...ec, { type: pkcs11js.CKA_VALUE, value: b(jwk.d) }],
+    privateKey: [...privateCommon, ...ec, { type: CKA.VALUE, value: b(jwk.d) }],
     // CKA_EC_POINT is the DER OCTET STRING of the uncompressed point (short form: under 128 bytes).
     publicKey: [
       ...publicCommon,
       ...ec,
-      { type: pkcs11js.CKA_EC_POINT, value: Buffer.concat([Buffer.from([0x04, point.length]), point]) },
+      { type: CKA.EC_POINT, value: Buffer.concat([Buffer.from([0x04, point.length]), point]) },
     ],
   };
 }

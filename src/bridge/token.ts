@@ -1,7 +1,20 @@
 import { createHash } from 'node:crypto';
-import { endianness } from 'node:os';
-import pkcs11js from 'pkcs11js';
 import { parseCertificate } from '../pki/certificate.js';
+import {
+  CKA,
+  CKF_USER_PIN_LOCKED,
+  CKG_MGF1_SHA256,
+  CKK_EC,
+  CKK_RSA,
+  CKM,
+  CKO_CERTIFICATE,
+  CKO_PRIVATE_KEY,
+  CKR,
+  Pkcs11Error,
+  Pkcs11Module,
+  pssParameters,
+  readUlong,
+} from './pkcs11-ffi.js';
 
 export interface TokenCertificate {
   /** CKA_ID, hex: the private key with the same id signs for this certificate. */
@@ -26,7 +39,7 @@ export interface TokenStatus {
   slots: { index: number; label: string; manufacturer: string; model: string; selected: boolean }[];
 }
 
-/** The bridge's view of a token; the HTTP layer depends on this, not on pkcs11js, so it can be tested alone. */
+/** The bridge's view of a token; the HTTP layer depends on this, not on a PKCS#11 or SKF library, so it can be tested alone. */
 export interface BridgeToken {
   info(): TokenStatus;
   listCertificates(): TokenCertificate[];
@@ -54,80 +67,66 @@ export class AlgorithmKeyMismatch extends Error {
   override name = 'AlgorithmKeyMismatch';
 }
 
-const pkcs11Code = (err: unknown) => (err as { code?: number }).code;
-
-/** A CK_ULONG attribute: native byte order, 4 or 8 bytes depending on the platform. */
-function readUlong(value: Buffer | undefined): number | undefined {
-  if (!value) return undefined;
-  const le = endianness() === 'LE';
-  if (value.length === 8) return Number(le ? value.readBigUInt64LE(0) : value.readBigUInt64BE(0));
-  if (value.length === 4) return le ? value.readUInt32LE(0) : value.readUInt32BE(0);
-  return undefined;
-}
-
-const CKF_SERIAL_SESSION = pkcs11js.CKF_SERIAL_SESSION;
+const pkcs11Code = (err: unknown) => (err instanceof Pkcs11Error ? err.code : undefined);
 
 /**
- * A PKCS#11 token (a USB key, or SoftHSM2 in tests) through pkcs11js: lists the certificates and
+ * A PKCS#11 token (a USB key, or SoftHSM2 in tests) through koffi: lists the certificates and
  * signs with the matching private key after C_Login. The PIN is used for one signature and never kept.
  */
 export class Pkcs11Token implements BridgeToken {
-  readonly #module = new pkcs11js.PKCS11();
+  readonly #module: Pkcs11Module;
   readonly #modulePath: string;
   readonly #slotIndex: number;
-  readonly #slot: pkcs11js.Handle;
+  readonly #slot: number;
 
   constructor(modulePath: string, slotIndex = 0) {
     this.#modulePath = modulePath;
     this.#slotIndex = slotIndex;
-    this.#module.load(modulePath);
-    this.#module.C_Initialize();
-    const slots = this.#module.C_GetSlotList(true);
+    this.#module = Pkcs11Module.open(modulePath);
+    const slots = this.#module.getSlotList(true);
     const slot = slots[slotIndex];
-    if (!slot) {
-      this.#module.C_Finalize();
+    if (slot === undefined) {
+      this.#module.close();
       throw new Error(`no token in slot ${slotIndex} (${slots.length} slot(s) with a token)`);
     }
     this.#slot = slot;
   }
 
   info(): TokenStatus {
-    const slots = this.#module.C_GetSlotList(true).map((slot, index) => {
-      const t = this.#module.C_GetTokenInfo(slot);
+    const slots = this.#module.getSlotList(true).map((slot, index) => {
+      const t = this.#module.getTokenInfo(slot);
       return {
         index,
-        label: t.label.trim(),
-        manufacturer: t.manufacturerID.trim(),
-        model: t.model.trim(),
+        label: t.label,
+        manufacturer: t.manufacturerID,
+        model: t.model,
         selected: index === this.#slotIndex,
       };
     });
     return {
       module: this.#modulePath,
-      library: this.#module.C_GetInfo().libraryDescription.trim(),
-      token: this.#module.C_GetTokenInfo(this.#slot).label.trim(),
+      library: this.#module.getInfo().libraryDescription,
+      token: this.#module.getTokenInfo(this.#slot).label,
       slots,
     };
   }
 
   listCertificates(): TokenCertificate[] {
     return this.#withSession((session) => {
-      const handles = this.#find(session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE }]);
+      const handles = this.#module.findObjects(session, [{ type: CKA.CLASS, value: CKO_CERTIFICATE }]);
       const out: TokenCertificate[] = [];
       for (const handle of handles) {
-        const [id, label, value] = this.#module.C_GetAttributeValue(session, handle, [
-          { type: pkcs11js.CKA_ID },
-          { type: pkcs11js.CKA_LABEL },
-          { type: pkcs11js.CKA_VALUE },
+        const [ckaId, label, der] = this.#module.getAttributeValues(session, handle, [
+          CKA.ID,
+          CKA.LABEL,
+          CKA.VALUE,
         ]);
-        const der = value?.value as Buffer | undefined;
-        const ckaId = id?.value as Buffer | undefined;
-        if (!der || !ckaId) continue;
+        if (!der || !ckaId?.length) continue;
         const parsed = parseCertificate(new Uint8Array(der));
         if (!parsed.ok) continue;
         out.push({
           id: ckaId.toString('hex'),
-          label: (label?.value as Buffer)?.toString('utf8') ?? '',
+          label: label?.toString('utf8') ?? '',
           certificate: der.toString('base64'),
           subject: parsed.certificate.subject,
           ...(parsed.certificate.holderName ? { holderName: parsed.certificate.holderName } : {}),
@@ -143,59 +142,55 @@ export class Pkcs11Token implements BridgeToken {
   }
 
   sign(id: string, pin: string, data: Buffer, algorithm: string): Buffer {
-    const { mechanism, input, keyType } = this.#mechanism(algorithm, data);
+    const { mechanism, parameter, input, keyType } = this.#mechanism(algorithm, data);
     return this.#withSession((session) => {
       try {
-        this.#module.C_Login(session, pkcs11js.CKU_USER, pin);
+        this.#module.login(session, pin);
       } catch (err) {
         const code = pkcs11Code(err);
         // Some tokens answer PIN_INCORRECT on the attempt that locks them; the token flags tell.
-        if (code === pkcs11js.CKR_PIN_LOCKED || this.#userPinLocked()) throw new PinLocked();
-        if (
-          code === pkcs11js.CKR_PIN_INCORRECT ||
-          code === pkcs11js.CKR_PIN_INVALID ||
-          code === pkcs11js.CKR_PIN_LEN_RANGE
-        )
+        if (code === CKR.PIN_LOCKED || this.#userPinLocked()) throw new PinLocked();
+        if (code === CKR.PIN_INCORRECT || code === CKR.PIN_INVALID || code === CKR.PIN_LEN_RANGE)
           throw new PinIncorrect();
         throw err;
       }
       try {
-        const [key] = this.#find(session, [
-          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-          { type: pkcs11js.CKA_ID, value: Buffer.from(id, 'hex') },
+        const [key] = this.#module.findObjects(session, [
+          { type: CKA.CLASS, value: CKO_PRIVATE_KEY },
+          { type: CKA.ID, value: Buffer.from(id, 'hex') },
         ]);
-        if (!key) throw new KeyNotFound();
+        if (key === undefined) throw new KeyNotFound();
         // Modules differ in how they refuse a mechanism for the wrong key (SoftHSM2: GENERAL_ERROR),
         // so the key type is compared first.
-        const [type] = this.#module.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_KEY_TYPE }]);
-        const actual = readUlong(type?.value as Buffer | undefined);
+        const [type] = this.#module.getAttributeValues(session, key, [CKA.KEY_TYPE]);
+        const actual = readUlong(type);
         if (actual !== undefined && actual !== keyType) throw new AlgorithmKeyMismatch(algorithm);
         try {
-          this.#module.C_SignInit(session, mechanism, key);
+          this.#module.signInit(session, mechanism, parameter, key);
         } catch (err) {
           const code = pkcs11Code(err);
           if (
-            code === pkcs11js.CKR_KEY_TYPE_INCONSISTENT ||
-            code === pkcs11js.CKR_MECHANISM_INVALID ||
-            code === pkcs11js.CKR_KEY_FUNCTION_NOT_PERMITTED
+            code === CKR.KEY_TYPE_INCONSISTENT ||
+            code === CKR.MECHANISM_INVALID ||
+            code === CKR.KEY_FUNCTION_NOT_PERMITTED
           )
             throw new AlgorithmKeyMismatch(algorithm);
           throw err;
         }
-        return Buffer.from(this.#module.C_Sign(session, input, Buffer.alloc(1024)));
+        return this.#module.sign(session, input);
       } finally {
-        this.#module.C_Logout(session);
+        this.#module.logout(session);
       }
     });
   }
 
   close() {
-    this.#module.C_Finalize();
+    this.#module.close();
   }
 
   #userPinLocked(): boolean {
     try {
-      return (this.#module.C_GetTokenInfo(this.#slot).flags & pkcs11js.CKF_USER_PIN_LOCKED) !== 0;
+      return (this.#module.getTokenInfo(this.#slot).flags & CKF_USER_PIN_LOCKED) !== 0;
     } catch {
       return false;
     }
@@ -204,62 +199,44 @@ export class Pkcs11Token implements BridgeToken {
   #mechanism(
     algorithm: string,
     data: Buffer,
-  ): { mechanism: pkcs11js.Mechanism; input: Buffer; keyType: number } {
+  ): { mechanism: number; parameter: Buffer | null; input: Buffer; keyType: number } {
     switch (algorithm) {
       case 'RSASSA-PKCS1-v1_5-SHA256':
-        return {
-          mechanism: { mechanism: pkcs11js.CKM_SHA256_RSA_PKCS },
-          input: data,
-          keyType: pkcs11js.CKK_RSA,
-        };
+        return { mechanism: CKM.SHA256_RSA_PKCS, parameter: null, input: data, keyType: CKK_RSA };
       case 'RSA-PSS-SHA256':
         return {
-          mechanism: {
-            mechanism: pkcs11js.CKM_SHA256_RSA_PKCS_PSS,
-            parameter: {
-              hashAlg: pkcs11js.CKM_SHA256,
-              mgf: pkcs11js.CKG_MGF1_SHA256,
-              saltLen: 32,
-              type: pkcs11js.CK_PARAMS_RSA_PSS,
-            } as pkcs11js.RsaPSS,
-          },
+          mechanism: CKM.SHA256_RSA_PKCS_PSS,
+          parameter: pssParameters(CKM.SHA256, CKG_MGF1_SHA256, 32),
           input: data,
-          keyType: pkcs11js.CKK_RSA,
+          keyType: CKK_RSA,
         };
       // PKCS#11 ECDSA signs a digest and answers raw r||s, which the server accepts.
       case 'ECDSA-P256-SHA256':
         return {
-          mechanism: { mechanism: pkcs11js.CKM_ECDSA },
+          mechanism: CKM.ECDSA,
+          parameter: null,
           input: createHash('sha256').update(data).digest(),
-          keyType: pkcs11js.CKK_EC,
+          keyType: CKK_EC,
         };
       case 'ECDSA-P384-SHA384':
         return {
-          mechanism: { mechanism: pkcs11js.CKM_ECDSA },
+          mechanism: CKM.ECDSA,
+          parameter: null,
           input: createHash('sha384').update(data).digest(),
-          keyType: pkcs11js.CKK_EC,
+          keyType: CKK_EC,
         };
       default:
-        // SM2 needs a vendor module (SoftHSM2 has no SM2 mechanism).
+        // SM2 goes through SKF (vendor PKCS#11 modules name SM2 mechanisms with codes of their own).
         throw new UnsupportedAlgorithm(algorithm);
     }
   }
 
-  #find(session: pkcs11js.Handle, template: pkcs11js.Template): pkcs11js.Handle[] {
-    this.#module.C_FindObjectsInit(session, template);
-    try {
-      return this.#module.C_FindObjects(session, 100);
-    } finally {
-      this.#module.C_FindObjectsFinal(session);
-    }
-  }
-
-  #withSession<T>(work: (session: pkcs11js.Handle) => T): T {
-    const session = this.#module.C_OpenSession(this.#slot, CKF_SERIAL_SESSION);
+  #withSession<T>(work: (session: number) => T): T {
+    const session = this.#module.openSession(this.#slot);
     try {
       return work(session);
     } finally {
-      this.#module.C_CloseSession(session);
+      this.#module.closeSession(session);
     }
   }
 }

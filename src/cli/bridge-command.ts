@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
 
-// Bad values are refused by commander with one sentence, rather than as a NaN deep in pkcs11js or listen().
+// Bad values are refused by commander with one sentence, rather than as a NaN deep in the token module or listen().
 function integerIn(min: number, max: number, what: string) {
   return (value: string) => {
     const n = Number(value);
