@@ -30,6 +30,19 @@ describe('configuration read at start-up', () => {
     expect(loadConfig({ DATA_DIR: dataDir(), AUDIT_RETENTION_DAYS: '365' }).audit.retentionDays).toBe(365);
   });
 
+  it('reads TRUST_PROXY as the number of proxies in front, true meaning one', () => {
+    const hops = (value?: string) =>
+      loadConfig({ DATA_DIR: dataDir(), ...(value === undefined ? {} : { TRUST_PROXY: value }) }).proxyHops;
+    expect(hops()).toBe(0);
+    expect(hops('false')).toBe(0);
+    expect(hops('0')).toBe(0);
+    expect(hops('true')).toBe(1);
+    expect(hops('1')).toBe(1);
+    expect(hops('2')).toBe(2);
+    for (const wrong of ['-1', '1.5', 'all', '10', 'two'])
+      expect(() => hops(wrong), wrong).toThrow(/TRUST_PROXY: the number of proxies/);
+  });
+
   it('derives the issuer from PORT', () => {
     expect(loadConfig({ DATA_DIR: dataDir(), PORT: '8080' }).issuer).toBe('http://localhost:8080');
   });

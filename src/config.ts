@@ -23,6 +23,27 @@ const oidList = z
     (v) => v.split(',').every((o) => !o.trim() || /^\d+(\.\d+)+$/.test(o.trim())),
     'a comma-separated list of OIDs',
   );
+/**
+ * TRUST_PROXY: how many proxies in front of the process append to X-Forwarded-For. The client's
+ * address is the entry that many places from the right: whatever a client writes further left is
+ * its own claim. `true` means one proxy (the load balancer of deploy/nginx.conf), never "trust
+ * every entry", which would let any client choose the address its limits are counted on.
+ */
+const proxyHops = z
+  .string()
+  .default('false')
+  .transform((v, ctx) => {
+    const value = v.trim().toLowerCase();
+    if (['false', 'no', '0', ''].includes(value)) return 0;
+    if (['true', 'yes'].includes(value)) return 1;
+    if (/^[1-9]$/.test(value)) return Number(value);
+    ctx.addIssue({
+      code: 'custom',
+      message: 'the number of proxies in front of the provider (1 to 9), true (one) or false (none)',
+    });
+    return z.NEVER;
+  });
+
 const oidsOf = (list: string) =>
   list
     .split(',')
@@ -53,7 +74,7 @@ const envSchema = z.object({
   SSO_SESSION_TTL: seconds(8 * 3600),
   ACCOUNT_IDLE_TIMEOUT: seconds(30 * 60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  TRUST_PROXY: flag(false),
+  TRUST_PROXY: proxyHops,
   TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().positive().default(6000),
   DEMO_CLIENT: flag(true),
   KEY_REFRESH_SECONDS: seconds(10),
@@ -159,7 +180,11 @@ export interface Config {
   ssoSessionTtl: number;
   accountIdleTimeout: number;
   logLevel: string;
-  trustProxy: boolean;
+  /**
+   * Proxies in front of the process (0: none, X-Forwarded-* ignored). With n, the client's address
+   * is the n-th X-Forwarded-For entry from the right, and X-Forwarded-Proto/-Host are trusted.
+   */
+  proxyHops: number;
   /** Per client on /token, shared by every process (counted in memory, flushed each second). */
   tokenRequestsPerMinute: number;
   /** Development implementations, /dev/ routes and the demo relying party. */
@@ -307,7 +332,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ssoSessionTtl: e.SSO_SESSION_TTL,
     accountIdleTimeout: e.ACCOUNT_IDLE_TIMEOUT,
     logLevel: e.LOG_LEVEL,
-    trustProxy: e.TRUST_PROXY,
+    proxyHops: e.TRUST_PROXY,
     tokenRequestsPerMinute: e.TOKEN_REQUESTS_PER_MINUTE,
     devMode: !production,
     demoClient: !production && e.DEMO_CLIENT,

@@ -74,7 +74,7 @@ export async function startServer(
       },
       services.keys,
       {
-        trustProxy: config.trustProxy,
+        proxyHops: config.proxyHops,
         log: logger,
         // 登录设备 shows where and with what each SSO session was opened.
         onAuthorized: async (ctx) => {

@@ -59,7 +59,11 @@ const PROTOCOL_PATHS: ReadonlySet<string> = new Set([
 /** The Koa application: our pages and ops routes first, oidc-provider's protocol endpoints last. */
 export function createApp(deps: AppDeps): Koa {
   const { config, services } = deps;
-  const app = new Koa({ proxy: config.trustProxy, keys: config.cookieKeys });
+  const app = new Koa({
+    proxy: config.proxyHops > 0,
+    maxIpsCount: config.proxyHops,
+    keys: config.cookieKeys,
+  });
   app.silent = true; // errors are logged by our handler with the request id
   const csrf = new Csrf(services.protector.deriveKey('unified-id/csrf'));
 

@@ -25,7 +25,7 @@ export class ProviderHost {
   private constructor(
     private readonly deps: Omit<ProviderDependencies, 'jwks'>,
     private readonly keys: KeyService,
-    private readonly trustProxy: boolean,
+    private readonly proxyHops: number,
     private readonly log: Logger,
     private readonly hooks: ProviderHooks,
   ) {}
@@ -33,9 +33,9 @@ export class ProviderHost {
   static async create(
     deps: Omit<ProviderDependencies, 'jwks'>,
     keys: KeyService,
-    options: { trustProxy: boolean; log: Logger } & ProviderHooks,
+    options: { proxyHops: number; log: Logger } & ProviderHooks,
   ): Promise<ProviderHost> {
-    const host = new ProviderHost(deps, keys, options.trustProxy, options.log, options);
+    const host = new ProviderHost(deps, keys, options.proxyHops, options.log, options);
     await host.reload();
     return host;
   }
@@ -57,7 +57,10 @@ export class ProviderHost {
       this.deps.config.issuer,
       providerConfiguration({ ...this.deps, jwks: { keys } }),
     );
-    provider.proxy = this.trustProxy;
+    // The same reading of X-Forwarded-For as the app's (src/http/app.ts): 登录设备 and the logout's
+    // audit row take the client's address from here.
+    provider.proxy = this.proxyHops > 0;
+    provider.maxIpsCount = this.proxyHops;
     provider.on('server_error', (_ctx, err) => this.log.error({ err }, 'oidc-provider server error'));
     provider.on('backchannel.error', (_ctx, err, client) =>
       this.log.warn({ err: (err as Error).message, clientId: client.clientId }, 'back-channel logout failed'),
