@@ -10,7 +10,7 @@ import { addCitizen } from '../support/citizen.js';
 import { createPostgresDatabase } from '../support/databases.js';
 import { registerRelyingParty, signIn } from '../support/relying-party.js';
 import { deploymentSecrets, freePort, startTestServer, type TestServer } from '../support/server.js';
-import { UserAgent } from '../support/user-agent.js';
+import { UserAgent, UserAgentAt } from '../support/user-agent.js';
 
 const ROOT = new URL('../../', import.meta.url);
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
@@ -44,7 +44,9 @@ describe('docker-compose.yml and deploy/nginx.conf', () => {
     expect(providerEnv('provider-b')).toEqual(a);
     const config = loadConfig({ ...a, DATA_DIR: mkdtempSync(path.join(tmpdir(), 'uid-compose-')) });
     expect(config.databaseUrl).toMatch(/@postgres:5432\//);
-    expect(config.trustProxy).toBe(true);
+    // One proxy in front, and it replaces whatever X-Forwarded-For the client sent.
+    expect(config.proxyHops).toBe(1);
+    expect(nginxConf).toMatch(/proxy_set_header X-Forwarded-For \$remote_addr;/);
     expect(new URL(config.issuer).port).toBe('8080');
     expect(compose.services['nginx']?.volumes).toContain('./deploy/nginx.conf:/etc/nginx/nginx.conf:ro');
     for (const name of ['provider-a', 'provider-b']) {
@@ -129,13 +131,22 @@ describe.skipIf(!process.env['TEST_DATABASE_URL'] || !NGINX)(
       );
     };
 
-    async function signInThroughNginx() {
+    async function signInThroughNginx(ua = new UserAgent()) {
       const [first] = processes;
       const { phone } = await addCitizen(first!, PASSWORD);
       const rp = await registerRelyingParty(first!, { firstParty: true });
-      const { tokens } = await signIn(new UserAgent(), rp, { login: { login: phone, password: PASSWORD } });
+      const { tokens } = await signIn(ua, rp, { login: { login: phone, password: PASSWORD } });
       return tokens.claims()!;
     }
+
+    it('counts a client at the address nginx saw, whatever X-Forwarded-For the client sends', async () => {
+      const claims = await signInThroughNginx(new UserAgentAt('203.0.113.66'));
+      const login = await processes[0]!.database
+        .db('audit_events')
+        .where({ type: 'login', outcome: 'success', account_id: claims.sub })
+        .first();
+      expect(login?.ip).toBe('127.0.0.1');
+    });
 
     it('signs a citizen in through the load balancer, with both processes serving the pages', async () => {
       const before = await Promise.all(processes.map((p) => requestsServed(p.config.port)));
