@@ -167,7 +167,9 @@ export async function startBridge(options: BridgeOptions): Promise<{ url: string
     } catch (err) {
       if (err instanceof PinIncorrect) {
         pinTries.wrong();
-        return send(res, origin, 401, { error: 'pin_incorrect' });
+        // An SKF key says how many tries remain before it locks; the page tells the clerk.
+        const triesLeft = err.triesLeft === undefined ? {} : { triesLeft: err.triesLeft };
+        return send(res, origin, 401, { error: 'pin_incorrect', ...triesLeft });
       }
       if (err instanceof PinLocked) return send(res, origin, 423, { error: 'pin_locked' });
       if (err instanceof UnsupportedAlgorithm)
