@@ -17,9 +17,11 @@ import { SkfToken } from './skf-token.js';
 import { AlgorithmKeyMismatch, KeyNotFound, PinIncorrect, PinLocked, UnsupportedAlgorithm } from './token.js';
 
 const PIN = '12345678';
-const hex = (text: string) => Buffer.from(text).toString('hex');
+/** 企业签名 in GBK, as some vendors' tools name containers: bytes that are not UTF-8. */
+const GBK_NAME = Buffer.from('c6f3d2b5c7a9c3fb', 'hex');
+const hex = (text: string | Buffer) => Buffer.from(text).toString('hex');
 /** The id the token gives a container of its one application. */
-const idOf = (container: string) => `${hex('UNIFIED_ID')}00${hex(container)}`;
+const idOf = (container: string | Buffer) => `${hex('UNIFIED_ID')}00${hex(container)}`;
 
 describe.skipIf(!gccAvailable())('an SM2 USB key through SKF (the software token)', () => {
   let token: SkfToken;
@@ -49,7 +51,7 @@ describe.skipIf(!gccAvailable())('an SM2 USB key through SKF (the software token
       maxTries: 3,
       containers: [
         { name: 'sign', privateKey: signing.privateKey, certificateDer: signing.certificateDer },
-        { name: '第二张证书', privateKey: second.privateKey, certificateDer: second.certificateDer },
+        { name: GBK_NAME, privateKey: second.privateKey, certificateDer: second.certificateDer },
         { name: 'p256', privateKey: p256.privateKey, certificateDer: p256.certificateDer },
         { name: 'rsa', privateKey: rsa.privateKey, certificateDer: rsa.certificateDer },
         { name: 'empty' },
@@ -62,7 +64,7 @@ describe.skipIf(!gccAvailable())('an SM2 USB key through SKF (the software token
 
   it('lists the SM2 signing certificates with what 选择证书 shows, and nothing else', () => {
     const list = token.listCertificates();
-    expect(list.map((c) => c.label).sort()).toEqual(['replaced', 'sign', '第二张证书']);
+    expect(list.map((c) => c.label).sort()).toEqual(['replaced', 'sign', '企业签名']);
     const entry = list.find((c) => c.label === 'sign')!;
     expect(entry).toMatchObject({
       id: idOf('sign'),
@@ -71,7 +73,8 @@ describe.skipIf(!gccAvailable())('an SM2 USB key through SKF (the software token
       issuerName: expect.stringMatching(/^Unified ID Dev CA/),
     });
     expect(Buffer.from(entry.certificate, 'base64').equals(Buffer.from(signing.certificateDer))).toBe(true);
-    expect(list.find((c) => c.label === '第二张证书')?.id).toBe(idOf('第二张证书'));
+    // A GBK name is shown decoded, and its id holds the bytes the key gave, to hand back unchanged.
+    expect(list.find((c) => c.label === '企业签名')?.id).toBe(idOf(GBK_NAME));
   });
 
   it('reports the device by its label and maker', () => {
@@ -98,6 +101,17 @@ describe.skipIf(!gccAvailable())('an SM2 USB key through SKF (the software token
       verifySignature({ certificateDer: second.certificateDer, data: bytes, signature, algorithm: 'SM2-SM3' })
         .ok,
     ).toBe(false);
+
+    // The container with the GBK name, reached by the id it was listed under.
+    const bySecond = token.sign(idOf(GBK_NAME), PIN, Buffer.from(text), 'SM2-SM3');
+    expect(
+      verifySignature({
+        certificateDer: second.certificateDer,
+        data: bytes,
+        signature: bySecond,
+        algorithm: 'SM2-SM3',
+      }).ok,
+    ).toBe(true);
 
     // An implementation that shares no code with ours: Z over the user id, then SM3, then SM2.
     const dir = mkdtempSync(path.join(tmpdir(), 'uid-skf-openssl-'));
@@ -177,7 +191,7 @@ describe.skipIf(!gccAvailable())('an SM2 USB key through SKF (the software token
     expect(() => token.sign(idOf('sign'), '000000', data, 'SM2-SM3')).toThrow(PinLocked);
     expect(soft.triesLeft()).toBe(0);
     expect(() => token.sign(idOf('sign'), PIN, data, 'SM2-SM3')).toThrow(PinLocked);
-    expect(() => token.sign(idOf('第二张证书'), PIN, data, 'SM2-SM3')).toThrow(PinLocked);
+    expect(() => token.sign(idOf(GBK_NAME), PIN, data, 'SM2-SM3')).toThrow(PinLocked);
   });
 
   it('lists nothing and signs nothing when no key is plugged in', () => {

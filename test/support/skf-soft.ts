@@ -38,7 +38,8 @@ export function softSkfLibrary(): string {
 }
 
 export interface SoftSkfContainer {
-  name: string;
+  /** Bytes for a name in another encoding than UTF-8 (GBK, as some vendors' tools write them). */
+  name: string | Buffer;
   /** An SM2 key; absent for an empty container. */
   privateKey?: KeyObject;
   certificateDer?: Uint8Array;
@@ -65,14 +66,16 @@ export function prepareSoftSkf(options: {
   writeFileSync(path.join(dir, 'max-tries'), `${maxTries}\n`);
   writeFileSync(path.join(dir, 'tries'), `${maxTries}\n`);
   for (const container of options.containers) {
-    const where = path.join(dir, 'containers', container.name);
+    // Paths as bytes, so a GBK name reaches the file system (and the token) unchanged.
+    const where = Buffer.concat([
+      Buffer.from(path.join(dir, 'containers', '/')),
+      Buffer.from(container.name),
+    ]);
+    const file = (name: string) => Buffer.concat([where, Buffer.from(`/${name}`)]);
     mkdirSync(where, { recursive: true });
     if (container.privateKey)
-      writeFileSync(
-        path.join(where, 'key.pem'),
-        container.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-      );
-    if (container.certificateDer) writeFileSync(path.join(where, 'cert.der'), container.certificateDer);
+      writeFileSync(file('key.pem'), container.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+    if (container.certificateDer) writeFileSync(file('cert.der'), container.certificateDer);
   }
   process.env['SKF_SOFT_DIR'] = dir;
   return {
