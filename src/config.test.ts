@@ -43,6 +43,14 @@ describe('configuration read at start-up', () => {
       expect(() => hops(wrong), wrong).toThrow(/TRUST_PROXY: the number of proxies/);
   });
 
+  it('ends console sessions after at most 15 idle minutes, sooner if configured', () => {
+    expect(loadConfig({ DATA_DIR: dataDir() }).consoleIdleTimeout).toBe(900);
+    expect(loadConfig({ DATA_DIR: dataDir(), CONSOLE_IDLE_TIMEOUT: '300' }).consoleIdleTimeout).toBe(300);
+    expect(() => loadConfig({ DATA_DIR: dataDir(), CONSOLE_IDLE_TIMEOUT: '1800' })).toThrow(
+      /CONSOLE_IDLE_TIMEOUT: at most 900/,
+    );
+  });
+
   it('derives the issuer from PORT', () => {
     expect(loadConfig({ DATA_DIR: dataDir(), PORT: '8080' }).issuer).toBe('http://localhost:8080');
   });

@@ -73,6 +73,8 @@ const envSchema = z.object({
     .refine((v) => !v || Buffer.from(v, 'base64').length === 32, 'must be 32 bytes in base64'),
   SSO_SESSION_TTL: seconds(8 * 3600),
   ACCOUNT_IDLE_TIMEOUT: seconds(30 * 60),
+  // 等保 2.0 登录连接超时自动退出: the console's idle end may be shorter than 15 minutes, never longer.
+  CONSOLE_IDLE_TIMEOUT: seconds(15 * 60).refine((v) => v <= 15 * 60, 'at most 900 (15 minutes)'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: proxyHops,
   TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().positive().default(6000),
@@ -179,6 +181,8 @@ export interface Config {
   dataEncryptionKey: Buffer;
   ssoSessionTtl: number;
   accountIdleTimeout: number;
+  /** Seconds without a request after which the console's session ends, held in the database. */
+  consoleIdleTimeout: number;
   logLevel: string;
   /**
    * Proxies in front of the process (0: none, X-Forwarded-* ignored). With n, the client's address
@@ -331,6 +335,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataEncryptionKey: Buffer.from(e.DATA_ENCRYPTION_KEY ?? dev!.dataEncryptionKey, 'base64'),
     ssoSessionTtl: e.SSO_SESSION_TTL,
     accountIdleTimeout: e.ACCOUNT_IDLE_TIMEOUT,
+    consoleIdleTimeout: e.CONSOLE_IDLE_TIMEOUT,
     logLevel: e.LOG_LEVEL,
     proxyHops: e.TRUST_PROXY,
     tokenRequestsPerMinute: e.TOKEN_REQUESTS_PER_MINUTE,

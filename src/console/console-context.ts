@@ -29,6 +29,8 @@ const SESSION_COOKIE = 'uid.console';
 export interface ConsoleDeps {
   issuer: string;
   consoleClientId: string;
+  /** Seconds without a request after which the console session ends (CONSOLE_IDLE_TIMEOUT). */
+  idleTimeoutSeconds: number;
   /** The provider's own sites (the console, 用户空间): changed only by a new release, never in the console. */
   builtInClientIds: string[];
   host: ProviderHost;
@@ -83,11 +85,17 @@ export async function ensureConsoleClient(clients: ClientService, issuer: string
   return created.client_id;
 }
 
-/** Sends the browser to /auth for the console; `again` asks for a fresh sign-in (after idling). */
-export async function consoleSignInUrl(deps: ConsoleDeps, returnTo: string, again: boolean): Promise<string> {
+/**
+ * Sends the browser to /auth for the console, always with prompt=login: every console sign-in
+ * (the first, after the console cookie is gone, after idling) asks for the password and the
+ * second factor again instead of riding on the 8-hour SSO session. The callback checks that it
+ * did (auth_time), since the browser can drop the parameter from the address.
+ */
+export async function consoleSignInUrl(deps: ConsoleDeps, returnTo: string): Promise<string> {
   const state = randomBytes(16).toString('base64url');
   const verifier = oidc.randomPKCECodeVerifier();
-  await deps.flowStates.put('console-login', state, { returnTo, verifier });
+  const begunAt = Math.floor(Date.now() / 1000);
+  await deps.flowStates.put('console-login', state, { returnTo, verifier, begunAt });
   const url = new URL(`${deps.issuer}/auth`);
   url.search = new URLSearchParams({
     client_id: deps.consoleClientId,
@@ -97,7 +105,7 @@ export async function consoleSignInUrl(deps: ConsoleDeps, returnTo: string, agai
     state,
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
-    ...(again ? { prompt: 'login' } : {}),
+    prompt: 'login',
   }).toString();
   return url.href;
 }
@@ -105,7 +113,9 @@ export async function consoleSignInUrl(deps: ConsoleDeps, returnTo: string, agai
 /**
  * The callback: the code is redeemed here, inside the provider (the same checks as /token:
  * this client, this redirect URI, PKCE, unused, unexpired), so the console needs no call to its
- * own public address. The code carries the account and the acr the sign-in reached.
+ * own public address. The code carries the account, the acr the sign-in reached and when the
+ * person signed in: a code of a sign-in older than this round trip (an SSO session reused
+ * because prompt=login was removed) or below acr mfa starts no console session.
  */
 export async function redeemConsoleCode(
   deps: ConsoleDeps,
@@ -126,6 +136,8 @@ export async function redeemConsoleCode(
   )
     return undefined;
   await code.consume();
+  const fresh = typeof code.authTime === 'number' && code.authTime >= flow.begunAt;
+  if (!fresh || !acrSatisfies(String(code.acr ?? ''), ACR.mfa)) return undefined;
   return {
     session: { accountId: code.accountId, sessionUid: code.sessionUid, acr: String(code.acr ?? '') },
     returnTo: flow.returnTo,
@@ -136,7 +148,7 @@ const cookieOptions = { signed: true, httpOnly: true, sameSite: 'lax' as const, 
 
 export async function startConsoleSession(deps: ConsoleDeps, ctx: Context, session: ConsoleSession) {
   const id = randomBytes(24).toString('base64url');
-  await deps.flowStates.put('console-session', id, { ...session });
+  await deps.flowStates.put('console-session', id, { ...session }, deps.idleTimeoutSeconds);
   ctx.cookies.set(SESSION_COOKIE, id, { ...cookieOptions, secure: ctx.secure });
 }
 
@@ -148,8 +160,9 @@ export async function endConsoleSession(deps: ConsoleDeps, ctx: Context) {
 
 /**
  * The operator of this browser's console session, read afresh on every request: undefined
- * without one, 'idle' after 15 minutes without a request (the row has expired), or when the
- * SSO session it came from has ended or the person is no longer an operator.
+ * without one, 'idle' after CONSOLE_IDLE_TIMEOUT (15 minutes) without a request (the row in the
+ * database has expired, for every process alike; the cookie only names the row), or when the SSO
+ * session it came from has ended or the person is no longer an operator.
  */
 export async function operatorOf(deps: ConsoleDeps, ctx: Context): Promise<Operator | 'idle' | undefined> {
   const id = ctx.cookies.get(SESSION_COOKIE, { signed: true });
@@ -164,8 +177,8 @@ export async function operatorOf(deps: ConsoleDeps, ctx: Context): Promise<Opera
     deps.accounts.find(session.accountId),
   ]);
   if (!role || account?.status !== 'active') return undefined;
-  // Sliding: each request gives the session another 15 minutes.
-  await deps.flowStates.put('console-session', id, session);
+  // Sliding: each request gives the session another CONSOLE_IDLE_TIMEOUT.
+  await deps.flowStates.put('console-session', id, session, deps.idleTimeoutSeconds);
   return { ...session, role, phoneMasked: deps.accounts.view(account).phoneMasked };
 }
 

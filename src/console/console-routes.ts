@@ -70,7 +70,7 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
     const operator = await operatorOf(deps, ctx);
     if (!operator || operator === 'idle') {
       const returnTo = ctx.method === 'GET' && ctx.path !== '/console/logout' ? ctx.originalUrl : '/console/';
-      ctx.redirect(await consoleSignInUrl(deps, returnTo, operator === 'idle'));
+      ctx.redirect(await consoleSignInUrl(deps, returnTo));
       return;
     }
     ctx.state.consoleOperator = operator;

@@ -99,15 +99,18 @@ export const FLOW_STATES = {
   },
   /** A TOTP secret waiting for its first code. */
   'totp-enrol': { ttlSeconds: 600, sealed: true, schema: z.object({ secret: z.string() }) },
-  /** 管理后台's sign-in round trip, under its `state`: the PKCE verifier is a secret. */
+  /**
+   * 管理后台's sign-in round trip, under its `state`: the PKCE verifier is a secret; `begunAt`
+   * (epoch seconds) is what the sign-in's auth_time must not be older than.
+   */
   'console-login': {
     ttlSeconds: 600,
     sealed: true,
-    schema: z.object({ returnTo: z.string(), verifier: z.string() }),
+    schema: z.object({ returnTo: z.string(), verifier: z.string(), begunAt: z.number().int() }),
   },
   /**
    * 管理后台's own session; each request writes it again, so it ends after 15 idle minutes
-   * (等保 2.0 §8.1.4.1 b, 登录连接超时自动退出).
+   * (等保 2.0 §8.1.4.1 b, 登录连接超时自动退出), or the shorter CONSOLE_IDLE_TIMEOUT.
    */
   'console-session': {
     ttlSeconds: 15 * 60,
@@ -160,13 +163,19 @@ export class FlowStates {
     private readonly protector: DataProtector,
   ) {}
 
-  async put<K extends FlowStateKind>(kind: K, key: string, data: FlowStateOf<K>): Promise<void> {
+  /** Stores `data` for its kind's lifetime, or for `ttlSeconds` when a setting shortens it. */
+  async put<K extends FlowStateKind>(
+    kind: K,
+    key: string,
+    data: FlowStateOf<K>,
+    ttlSeconds: number = FLOW_STATES[kind].ttlSeconds,
+  ): Promise<void> {
     const spec = FLOW_STATES[kind];
     const value = spec.schema.parse(data) as Record<string, unknown>;
     const stored = spec.sealed
       ? { sealed: this.protector.seal(JSON.stringify(value), idOf(kind, key)) }
       : value;
-    await this.store.put(idOf(kind, key), stored, spec.ttlSeconds);
+    await this.store.put(idOf(kind, key), stored, ttlSeconds);
   }
 
   async get<K extends FlowStateKind>(kind: K, key: string): Promise<FlowStateOf<K> | undefined> {

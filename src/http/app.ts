@@ -165,6 +165,7 @@ export function createApp(deps: AppDeps): Koa {
     consoleRoutes({
       issuer: config.issuer,
       consoleClientId: deps.consoleClientId,
+      idleTimeoutSeconds: config.consoleIdleTimeout,
       builtInClientIds: [deps.consoleClientId, deps.accountSpaceClientId],
       host: deps.host,
       views: deps.views,
