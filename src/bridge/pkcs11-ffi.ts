@@ -33,6 +33,7 @@ const CKR_NAMES: Record<number, string> = Object.fromEntries(
 export const CKF_RW_SESSION = 0x2;
 export const CKF_SERIAL_SESSION = 0x4;
 export const CKF_USER_PIN_LOCKED = 0x40000;
+export const CKF_TOKEN_INITIALIZED = 0x400;
 export const CKU_USER = 1;
 
 export const CKO_CERTIFICATE = 1;

@@ -76,20 +76,27 @@ const pkcs11Code = (err: unknown) => (err instanceof Pkcs11Error ? err.code : un
 export class Pkcs11Token implements BridgeToken {
   readonly #module: Pkcs11Module;
   readonly #modulePath: string;
-  readonly #slotIndex: number;
   readonly #slot: number;
 
-  constructor(modulePath: string, slotIndex = 0) {
+  /**
+   * `slot` is an index among the slots holding a token (what IT passes as --slot), or the
+   * module's own slot id, which stays the same while other keys come and go.
+   */
+  constructor(modulePath: string, slot: number | { slotId: number } = 0) {
     this.#modulePath = modulePath;
-    this.#slotIndex = slotIndex;
     this.#module = Pkcs11Module.open(modulePath);
     const slots = this.#module.getSlotList(true);
-    const slot = slots[slotIndex];
-    if (slot === undefined) {
+    const index = typeof slot === 'number' ? slot : slots.indexOf(slot.slotId);
+    const chosen = slots[index];
+    if (chosen === undefined) {
       this.#module.close();
-      throw new Error(`no token in slot ${slotIndex} (${slots.length} slot(s) with a token)`);
+      throw new Error(
+        typeof slot === 'number'
+          ? `no token in slot ${slot} (${slots.length} slot(s) with a token)`
+          : `no token in slot id ${slot.slotId}`,
+      );
     }
-    this.#slot = slot;
+    this.#slot = chosen;
   }
 
   info(): TokenStatus {
@@ -100,7 +107,7 @@ export class Pkcs11Token implements BridgeToken {
         label: t.label,
         manufacturer: t.manufacturerID,
         model: t.model,
-        selected: index === this.#slotIndex,
+        selected: slot === this.#slot,
       };
     });
     return {
