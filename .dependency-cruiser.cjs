@@ -24,6 +24,14 @@ module.exports = {
         path: ['(^|/)src/http/', '(^|/)node_modules/(koa|@koa/router|koa-body|koa-mount)/', '-routes\\.ts$'],
       },
     },
+    {
+      name: 'helper-not-server',
+      severity: 'error',
+      comment:
+        'The 证书助手 (src/helper, src/bridge) is packaged alone into one executable: it may use the PKI code, never the provider.',
+      from: { path: '^src/(helper|bridge)/' },
+      to: { path: '^src/', pathNot: '^src/(helper|bridge|pki)/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

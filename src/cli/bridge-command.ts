@@ -21,18 +21,26 @@ function httpOrigin(value: string): string {
   return url.origin;
 }
 
-/** `unified-id bridge`: the local 证书助手 between the login page and a PKCS#11 USB key. */
+/**
+ * `unified-id bridge`: the local 证书助手 between the login page and a USB key, for developers
+ * and IT; it shares its code with the installable helper (src/helper).
+ */
 export function registerBridge(program: Command) {
   program
     .command('bridge')
     .description(
-      'local certificate helper: lists and signs with a PKCS#11 token, for the provider’s page only',
+      'local certificate helper: lists and signs with a USB key (PKCS#11 or SKF), for the provider’s page only',
     )
-    .requiredOption(
+    .option(
       '--module <path>',
-      'the PKCS#11 library of the USB key (e.g. /usr/lib/softhsm/libsofthsm2.so)',
+      'the PKCS#11 or SKF library of the USB key (e.g. /usr/lib/softhsm/libsofthsm2.so); looked for when absent',
     )
-    .option('--slot <n>', 'slot index among those with a token', integerIn(0, 1023, 'a slot index'), 0)
+    .option(
+      '--slot <n>',
+      'with a PKCS#11 --module: slot index among those with a token',
+      integerIn(0, 1023, 'a slot index'),
+      0,
+    )
     .option('--port <port>', 'port on 127.0.0.1', integerIn(0, 65535, 'a port'), 41443)
     .option(
       '--origin <url>',
@@ -40,24 +48,42 @@ export function registerBridge(program: Command) {
       httpOrigin,
       process.env['ISSUER'] ?? 'http://localhost:3000',
     )
-    .action(async (o: { module: string; slot: number; port: number; origin: string }) => {
-      // Loaded here so that the rest of the CLI does not need the native module.
-      const { Pkcs11Token } = await import('../bridge/token.js');
-      const { startBridge } = await import('../bridge/bridge-server.js');
-      const token = new Pkcs11Token(o.module, o.slot);
-      const bridge = await startBridge({ token, origins: [o.origin], port: o.port }).catch((err: unknown) => {
-        token.close();
-        throw err;
-      });
-      console.log(
-        `证书助手 listening on ${bridge.url} for ${new URL(o.origin).origin} (token: ${token.info().token})`,
-      );
-      const stop = () =>
-        bridge.close().then(() => {
-          token.close();
-          process.exit(0);
+    .action(async (o: { module?: string; slot: number; port: number; origin: string }) => {
+      // Loaded here so that the rest of the CLI does not need the FFI layer.
+      const { serveUntilSignal, tokensOf } = await import('../helper/serve.js');
+      const { discoverLibraries, examineLibrary } = await import('../helper/discover.js');
+      if (!o.module) {
+        const { readRegisteredSkf } = await import('../helper/windows-registry.js');
+        const { token, sources } = tokensOf(() => discoverLibraries({ registeredSkf: readRegisteredSkf }));
+        await serveUntilSignal({
+          token,
+          origins: [o.origin],
+          port: o.port,
+          describe: () =>
+            `libraries: ${
+              sources
+                .current()
+                .map((s) => s.path)
+                .join(', ') || 'none found yet'
+            }`,
         });
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+        return;
+      }
+      const { hasSymbolWhenLoaded } = await import('../helper/symbol-lookup.js');
+      const library = examineLibrary(o.module, 'named with --module', { named: true, hasSymbolWhenLoaded });
+      if (library?.problem) throw new Error(`${o.module}: ${library.problem}`);
+      const { Pkcs11Token } = await import('../bridge/token.js');
+      const { SkfToken } = await import('../bridge/skf-token.js');
+      // A PKCS#11 module keeps the token's own CKA_IDs as certificate ids, as before discovery existed.
+      const token =
+        library?.kinds.includes('pkcs11') !== false
+          ? new Pkcs11Token(o.module, o.slot)
+          : new SkfToken(o.module);
+      await serveUntilSignal({
+        token,
+        origins: [o.origin],
+        port: o.port,
+        describe: () => `token: ${token.info().token}`,
+      });
     });
 }

@@ -48,6 +48,22 @@ describe('the dependency rules of npm run lint', () => {
     );
   });
 
+  it('fail on the 证书助手 importing provider code, and let it use the PKI code', async () => {
+    const root = plant({
+      'src/helper/cli.ts':
+        "import { token } from '../bridge/token.js';\nimport { parse } from '../pki/certificate.js';\nimport { settings } from '../config.js';\nexport const run = () => [token, parse, settings];\n",
+      'src/bridge/token.ts': "import { issuer } from '../oidc/provider.js';\nexport const token = issuer;\n",
+      'src/pki/certificate.ts': 'export const parse = 1;\n',
+      'src/config.ts': 'export const settings = 1;\n',
+      'src/oidc/provider.ts': 'export const issuer = 1;\n',
+    });
+    const violations = await violationsIn(root);
+    expect(violations.map((v) => `${v.rule.name} ${v.from} → ${v.to}`).sort()).toEqual([
+      'helper-not-server src/bridge/token.ts → src/oidc/provider.ts',
+      'helper-not-server src/helper/cli.ts → src/config.ts',
+    ]);
+  });
+
   it('pass a tree that points one way: routes → kit → store', async () => {
     const root = plant({
       'src/flows/login-routes.ts':
