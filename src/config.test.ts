@@ -77,6 +77,7 @@ describe('configuration read at start-up', () => {
     expect(error?.message).toMatch(/COOKIE_KEYS is required/);
     expect(error?.message).toMatch(/DATA_ENCRYPTION_KEY is required/);
     expect(error?.message).toMatch(/DATABASE_URL is required/);
+    expect(error?.message).toMatch(/AUDIT_CHECKPOINT_DIR or AUDIT_CHECKPOINT_URL is required/);
 
     expect(error?.message).toMatch(/SMS_GATEWAY_URL is required/);
     expect(error?.message).toMatch(/IDENTITY_VERIFIER_URL is required/);
@@ -89,7 +90,13 @@ describe('configuration read at start-up', () => {
         [`${p}_SECRET`, 's'.repeat(32)],
       ]),
     );
-    const almost = { ...production, ...secrets, ...outside, DATABASE_URL: 'postgres://db/uid' };
+    const almost = {
+      ...production,
+      ...secrets,
+      ...outside,
+      DATABASE_URL: 'postgres://db/uid',
+      AUDIT_CHECKPOINT_DIR: '/var/lib/unified-id/checkpoints',
+    };
     expect(() => loadConfig({ ...almost, ISSUER: 'http://id.example.gov.cn' })).toThrow(/https/);
     expect(() => loadConfig({ ...almost, ISSUER: 'https://id.example.gov.cn', DEMO_CLIENT: 'true' })).toThrow(
       /DEMO_CLIENT/,
@@ -98,5 +105,15 @@ describe('configuration read at start-up', () => {
     expect(ok.devMode).toBe(false);
     expect(ok.demoClient).toBe(false);
     expect(ok.allowPrivateNetworkCallbacks).toBe(false);
+
+    // The audit log's outside witness: a directory, an HTTP endpoint, or both, but not neither.
+    const { AUDIT_CHECKPOINT_DIR: _dir, ...unwitnessed } = { ...almost, ISSUER: 'https://id.example.gov.cn' };
+    expect(() => loadConfig(unwitnessed)).toThrow(/AUDIT_CHECKPOINT_DIR or AUDIT_CHECKPOINT_URL is required/);
+    const toUrl = loadConfig({ ...unwitnessed, AUDIT_CHECKPOINT_URL: 'https://witness.example.gov.cn/cp' });
+    expect(toUrl.audit).toMatchObject({
+      checkpointDir: undefined,
+      checkpointUrl: 'https://witness.example.gov.cn/cp',
+    });
+    expect(ok.audit.checkpointDir).toBe('/var/lib/unified-id/checkpoints');
   });
 });

@@ -308,6 +308,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!e.DATA_ENCRYPTION_KEY) problems.push('DATA_ENCRYPTION_KEY is required in production');
     if (!e.DATABASE_URL)
       problems.push('DATABASE_URL is required in production (the embedded database is for development)');
+    // The hash chain alone can not show its newest rows cut off (head set back with them): only a
+    // signed checkpoint kept where the database's users can not write can (README: the audit log).
+    if (!e.AUDIT_CHECKPOINT_DIR && !e.AUDIT_CHECKPOINT_URL)
+      problems.push(
+        "AUDIT_CHECKPOINT_DIR or AUDIT_CHECKPOINT_URL is required in production (the audit log's outside witness)",
+      );
     const issuerUrl = new URL(issuer);
     if (issuerUrl.protocol !== 'https:' && !isLocalhost(issuerUrl)) {
       problems.push('ISSUER must be an https: URL in production');

@@ -18,6 +18,7 @@ describe('who may read /metrics on the public listener', () => {
     ENTERPRISE_VERIFIER_URL: 'https://ent.example',
     ENTERPRISE_VERIFIER_APP_ID: 'a',
     ENTERPRISE_VERIFIER_SECRET: 's'.repeat(16),
+    AUDIT_CHECKPOINT_URL: 'https://witness.example/checkpoints',
   };
 
   it('in production nobody, unless a token is set; a private listener takes it off the public port', () => {
