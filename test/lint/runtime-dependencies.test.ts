@@ -15,7 +15,7 @@ const NOT_BUILT = [/\.test\.ts$/, /(^|\/)test-support\.ts$/, /(^|\/)test-vectors
 const BUILTINS = new Set(builtinModules);
 
 /** The package a bare specifier names: `@scope/name` or `name`, without any subpath. */
-export function packageOf(specifier: string): string | undefined {
+function packageOf(specifier: string): string | undefined {
   if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('#')) return undefined;
   if (specifier.startsWith('node:') || BUILTINS.has(specifier) || BUILTINS.has(specifier.split('/')[0]!))
     return undefined;
@@ -29,7 +29,7 @@ export function packageOf(specifier: string): string | undefined {
  * verbatimModuleSyntax as `import {}`, so it loads the module and counts), bare `import 'x'`,
  * `import('x')`, and `require('x')` / `.resolve('x')` through createRequire.
  */
-export function runtimeSpecifiers(source: string): string[] {
+function runtimeSpecifiers(source: string): string[] {
   // Comments out first, so an example in a doc comment is not taken for an import.
   const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
   const found: string[] = [];
