@@ -124,10 +124,18 @@ describe.each(databaseKinds())('the hash-chained audit log (%s)', (kind) => {
     const checkpoint = await audit.sealer.checkpointNow();
     expect(checkpoint).toMatchObject({ seq: 5 });
     for (let i = 5; i < 8; i++) await login(i);
-    await audit.sealer.checkpointNow();
+    const last = await audit.sealer.checkpointNow();
     const files = await witnessed();
     expect(await audit.verify({ checkpoints: files })).toEqual({
       ok: true,
+      // The newest file vouches for the end: row 8.
+      outsideEnd: {
+        file: files.at(-1)!.file,
+        seq: 8,
+        id: last!.id,
+        rowsAfter: 0,
+        signedAt: expect.any(String),
+      },
       rows: 8,
       pending: 0,
       checkpoints: files.length,
@@ -152,6 +160,7 @@ describe.each(databaseKinds())('the hash-chained audit log (%s)', (kind) => {
     expect(await audit.verify({ checkpoints: await witnessed() })).toMatchObject({
       ok: false,
       reason: expect.stringContaining('past the head: the newest rows were deleted'),
+      cutOff: { seq: 8, headSeq: 5 },
     });
   });
 
@@ -272,6 +281,8 @@ describe.each(databaseKinds())('the hash-chained audit log (%s)', (kind) => {
     // The kept chain starts from the archived checkpoint's hash; the old checkpoint files are archived.
     expect(await audit.verify({ checkpoints: await witnessed() })).toEqual({
       ok: true,
+      // The archive's checkpoint is the newest outside; the three rows after it wait for the next.
+      outsideEnd: expect.objectContaining({ seq: 6, rowsAfter: 3 }),
       rows: 3,
       pending: 0,
       checkpoints: 1,

@@ -19,9 +19,23 @@ export interface AuditEvent {
   detail?: Record<string, unknown>;
 }
 
+/** The newest checkpoint kept outside the database: the furthest place in the chain it vouches for. */
+export interface OutsideEnd {
+  file: string;
+  seq: number;
+  id: number;
+  /** When it was signed (ISO 8601). */
+  signedAt: string;
+}
+
 export type AuditVerdict =
   | {
       ok: true;
+      /**
+       * The newest outside checkpoint, when any was given: the chain reaches it unchanged, and
+       * `rowsAfter` rows were sealed after it (vouched for by the next one).
+       */
+      outsideEnd?: OutsideEnd & { rowsAfter: number };
       /** Sealed rows walked. */
       rows: number;
       /** Rows not chained yet: the sealer takes them within a second while a process runs. */
@@ -31,7 +45,15 @@ export type AuditVerdict =
       /** Rows before this place in the chain were archived; the walk started from its signed checkpoint. */
       archivedThrough?: number;
     }
-  | { ok: false; rows: number; pending: number; brokenAt: number; reason: string };
+  | {
+      ok: false;
+      rows: number;
+      pending: number;
+      brokenAt: number;
+      reason: string;
+      /** Set when the newest outside checkpoint lies past the database's end: rows were cut off. */
+      cutOff?: OutsideEnd & { headSeq: number };
+    };
 
 /** A checkpoint as found outside the database: its file (or other origin) and its JWS. */
 export interface WitnessedCheckpoint {
@@ -98,13 +120,11 @@ export class AuditService {
     const head = await this.store.head();
     const pending = await this.store.pendingCount();
     let rows = 0;
-    const broken = (brokenAt: number, reason: string): AuditVerdict => ({
-      ok: false,
-      rows,
-      pending,
-      brokenAt,
-      reason,
-    });
+    const broken = (
+      brokenAt: number,
+      reason: string,
+      cutOff?: OutsideEnd & { headSeq: number },
+    ): AuditVerdict => ({ ok: false, rows, pending, brokenAt, reason, ...(cutOff ? { cutOff } : {}) });
 
     const keys = options.checkpoints || head.base_checkpoint ? await this.#publicKeys() : [];
     if (head.base_checkpoint) {
@@ -115,19 +135,36 @@ export class AuditService {
     // Checkpoints name places in the chain; those archived away are checked by the archive.
     const wanted = new Map<number, (Checkpoint & { file: string })[]>();
     let archivedCheckpoints = 0;
+    const outside: (Checkpoint & { file: string })[] = [];
     for (const { file, jws } of options.checkpoints ?? []) {
       const checkpoint = await this.#read(jws, keys);
       if (typeof checkpoint === 'string') return broken(0, `checkpoint ${file}: ${checkpoint}`);
-      if (checkpoint.seq > head.sealed_seq)
-        return broken(
-          checkpoint.id,
-          `checkpoint ${file} names row ${checkpoint.id} (chain position ${checkpoint.seq}), past the head: the newest rows were deleted`,
-        );
+      outside.push({ ...checkpoint, file });
+    }
+    // The furthest place vouched for outside; checked first, as it is what a cut-off end betrays.
+    const newest = outside.reduce<(Checkpoint & { file: string }) | undefined>(
+      (a, b) => (!a || b.seq > a.seq || (b.seq === a.seq && b.iat > a.iat) ? b : a),
+      undefined,
+    );
+    const outsideEnd = newest && {
+      file: newest.file,
+      seq: newest.seq,
+      id: newest.id,
+      signedAt: new Date(newest.iat * 1000).toISOString(),
+    };
+    if (outsideEnd && outsideEnd.seq > head.sealed_seq)
+      return broken(
+        outsideEnd.id,
+        `checkpoint ${outsideEnd.file} names row ${outsideEnd.id} (chain position ${outsideEnd.seq}), past the head: the newest rows were deleted`,
+        { ...outsideEnd, headSeq: head.sealed_seq },
+      );
+    for (const checkpoint of outside) {
+      const { file } = checkpoint;
       if (checkpoint.seq < head.base_seq) archivedCheckpoints += 1;
       else if (checkpoint.seq === head.base_seq) {
         if (checkpoint.hash !== head.base_hash)
           return broken(checkpoint.id, `checkpoint ${file} does not match the start of the kept chain`);
-      } else wanted.set(checkpoint.seq, [...(wanted.get(checkpoint.seq) ?? []), { ...checkpoint, file }]);
+      } else wanted.set(checkpoint.seq, [...(wanted.get(checkpoint.seq) ?? []), checkpoint]);
     }
 
     let prev = head.base_hash;
@@ -155,6 +192,7 @@ export class AuditService {
 
     return {
       ok: true,
+      ...(outsideEnd ? { outsideEnd: { ...outsideEnd, rowsAfter: head.sealed_seq - outsideEnd.seq } } : {}),
       rows,
       pending,
       ...(options.checkpoints ? { checkpoints: options.checkpoints.length - archivedCheckpoints } : {}),

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { AdminActions, type Requester } from '../admin/admin-actions.js';
 import { OPERATOR_ROLES } from '../admin/operator-roles.js';
 import { readCheckpointDir } from '../audit/checkpoints.js';
+import { endOfChainWords, type OutsideWitness } from '../audit/end-of-chain.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { EmbeddedDatabaseBusy, openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
@@ -274,15 +275,32 @@ audit
   );
 audit
   .command('verify')
-  .description('walk the hash chain; exit 1 at the first deleted or altered row')
+  .description(
+    'walk the hash chain and hold its end against the newest outside checkpoint; exit 1 at the first deleted or altered row, or when that checkpoint is past the end',
+  )
   .option(
     '--checkpoints <dir>',
-    'also check the signed checkpoints kept in this directory (AUDIT_CHECKPOINT_DIR)',
+    'the signed checkpoints kept in this directory (default: AUDIT_CHECKPOINT_DIR)',
   )
   .option('--json', 'print JSON', false)
   .action(async (o) => {
-    const checkpoints = o.checkpoints ? await readCheckpointDir(o.checkpoints) : undefined;
-    const result = await withServices((s) => s.audit.verify(checkpoints ? { checkpoints } : {}));
+    const result = await withServices(async (s, config) => {
+      const dir: string | undefined = o.checkpoints ?? config.audit.checkpointDir;
+      // The configured directory is made by the first checkpoint written to it.
+      const checkpoints = dir
+        ? await readCheckpointDir(dir).catch((err: NodeJS.ErrnoException) => {
+            if (o.checkpoints || err.code !== 'ENOENT') throw err;
+            return [];
+          })
+        : undefined;
+      const verdict = await s.audit.verify(checkpoints ? { checkpoints } : {});
+      const witness: OutsideWitness = dir
+        ? { kind: 'dir', dir, files: checkpoints!.length }
+        : { kind: config.audit.checkpointUrl ? 'url' : 'none' };
+      // The words right under ok: what a reader of the output must not miss.
+      const { ok, ...found } = verdict;
+      return { ok, endOfChain: endOfChainWords(verdict, witness), ...found };
+    });
     print(result, o.json);
     if (!result.ok) process.exitCode = 1;
   });

@@ -86,7 +86,7 @@ describe.each(databaseKinds())('the audit log of a running provider (%s)', (kind
   });
 });
 
-describe.each(databaseKinds())('unified-id audit verify --checkpoints (%s)', (kind) => {
+describe.each(databaseKinds())('unified-id audit verify against AUDIT_CHECKPOINT_DIR (%s)', (kind) => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-audit-cli-'));
   const checkpointDir = path.join(dataDir, 'checkpoints');
   let postgres: Awaited<ReturnType<typeof createPostgresDatabase>> | undefined;
@@ -129,7 +129,7 @@ describe.each(databaseKinds())('unified-id audit verify --checkpoints (%s)', (ki
   const event = (services: Services, i: number) =>
     services.audit.record({ type: 'admin.client_created', actor: 'cli', outcome: 'success', detail: { i } });
 
-  it('catches the newest rows deleted and the head set back, which the chain alone can not', async () => {
+  it('catches the newest rows cut off with the head and their checkpoint rows, and says what it held the end against', async () => {
     await withDeployment(async (services) => {
       for (let i = 0; i < 3; i++) await event(services, i);
     });
@@ -138,28 +138,50 @@ describe.each(databaseKinds())('unified-id audit verify --checkpoints (%s)', (ki
       await event(services, 3);
       await services.audit.sealer.checkpointNow();
     });
-    const ok = JSON.parse((await cli('audit', 'verify', '--checkpoints', checkpointDir, '--json')).stdout);
-    expect(ok).toMatchObject({ ok: true, rows: 4, pending: 0 });
+    // No --checkpoints: AUDIT_CHECKPOINT_DIR is where the end is held.
+    const ok = JSON.parse((await cli('audit', 'verify', '--json')).stdout);
+    expect(ok).toMatchObject({ ok: true, rows: 4, pending: 0, outsideEnd: { seq: 4, rowsAfter: 0 } });
+    expect(ok.endOfChain).toMatch(
+      new RegExp(`^held against an outside checkpoint: 0+4-\\d+\\.jws .*the newest in ${checkpointDir}`),
+    );
 
-    // Someone with the database's password removes the newest row and puts the head back.
+    // Someone with the database's password removes the newest row, puts the head back and
+    // removes the checkpoint rows that named it: the database itself now agrees with itself.
     await withDeployment(async (services, db) => {
       const [newest, previous] = await db('audit_events').orderBy('seq', 'desc').limit(2);
       await db('audit_events').where({ id: newest.id }).delete();
+      await db('audit_checkpoints').where('seq', '>', previous.seq).delete();
       await db('audit_head').update({
         sealed_seq: previous.seq,
         sealed_hash: previous.hash,
         sealed_id: previous.id,
+        checkpoint_seq: previous.seq,
       });
       // The chain alone can not tell.
       expect(await services.audit.verify()).toMatchObject({ ok: true, rows: 3 });
     });
-    const caught = await failing('audit', 'verify', '--checkpoints', checkpointDir, '--json');
+    // Without an outside checkpoint the command passes, and says in words that it held nothing.
+    const { AUDIT_CHECKPOINT_DIR: _dir, ...unwitnessed } = env;
+    const blind = await runCli(['audit', 'verify'], unwitnessed);
+    expect(blind.stdout).toContain('ok: true');
+    expect(blind.stdout).toContain('endOfChain: NOT held against an outside checkpoint');
+    // With AUDIT_CHECKPOINT_DIR the cut is found, in words as in the exit code.
+    const caught = await failing('audit', 'verify');
     expect(caught.code).toBe(1);
-    expect(JSON.parse(caught.stdout)).toMatchObject({
-      ok: false,
-      reason: expect.stringContaining('the newest rows were deleted'),
+    expect(caught.stdout).toContain('ok: false');
+    expect(caught.stdout).toMatch(
+      /endOfChain: CUT OFF: the newest outside checkpoint 0+4-\d+\.jws \(chain position 4, signed .*\) is past the database's end at chain position 3/,
+    );
+    await withDeployment(async (services) => {
+      expect(
+        await services.audit.verify({ checkpoints: await readCheckpointDir(checkpointDir) }),
+      ).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining('the newest rows were deleted'),
+        cutOff: { seq: 4, headSeq: 3 },
+      });
     });
-  }, 240_000); // Three commands, each starting a process that compiles the sources.
+  }, 300_000); // Four commands, each starting a process that compiles the sources.
 });
 
 const WRITER = fileURLToPath(new URL('../support/audit-writer.ts', import.meta.url));
@@ -212,7 +234,12 @@ describe.skipIf(!process.env['TEST_DATABASE_URL'])(
       const seqs = await db()('audit_events').orderBy('seq').pluck('seq');
       expect(seqs.map(Number)).toEqual(Array.from({ length: rows }, (_, i) => i + 1));
       const verdict = JSON.parse((await runCli(['audit', 'verify', '--json'], env)).stdout);
-      expect(verdict).toEqual({ ok: true, rows, pending: 0 });
+      expect(verdict).toEqual({
+        ok: true,
+        endOfChain: expect.stringContaining('NOT held against an outside checkpoint'),
+        rows,
+        pending: 0,
+      });
     };
 
     beforeAll(async () => {
