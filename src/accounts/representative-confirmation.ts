@@ -75,9 +75,10 @@ const DECOY_PREFIXES = [
  *
  * Nothing here may tell a registrant whether the name and ID number they typed belong to a
  * real-name citizen: a match and every kind of mismatch get the same page (a masked phone, the
- * same waits, the same counts, the same 短信验证码错误或已过期). For a mismatch nothing is sent
- * and the masked phone is a decoy derived from the name and ID number by a keyed hash, so the
- * same details show the same number again and other details another, just as real ones would.
+ * same waits, the same counts, the same 短信验证码错误或已过期). For a mismatch every send and
+ * entry is counted against a stand-in key and delivered to nobody, and the masked phone is a decoy
+ * derived from the name and ID number by a keyed hash, so the same details show the same number
+ * again and other details another, just as real ones would.
  */
 export class RepresentativeConfirmations {
   constructor(
@@ -126,27 +127,29 @@ export class RepresentativeConfirmations {
     if (wait > 0) throw new TooManyRequests(`请在${wait}秒后重新获取验证码`, wait);
     if (pending.sends >= CONFIRMATION_RULES.maxSends)
       throw new TooManyRequests('验证码发送次数过多，请返回重新填写注册信息');
-    if (pending.representative) {
-      const { creditCode } = pending.registration;
-      await this.sms
-        .send({
-          phone: pending.representative.phone,
-          purpose: 'legal_representative',
-          ip,
-          binding: pending.binding,
-          message: (code) => ({
-            templateId: SMS_TEMPLATE_REPRESENTATIVE_CONFIRMATION,
-            params: { code, creditCode },
-            text: representativeConfirmationText(code, creditCode),
-          }),
-        })
-        .catch((err: unknown) => {
-          // The representative's phone has had its day's codes (or the address its hour's): a
-          // different answer here would tell a match apart, so the page says what it says for
-          // any other details, and no code arrives.
-          if (!(err instanceof TooManyRequests)) throw err;
-        });
-    }
+    const { creditCode } = pending.registration;
+    // A mismatch is a send too, to a stand-in for the details typed, delivered to nobody: the
+    // address's hourly SMS allowance and the per-phone daily one are spent alike, or counting the
+    // sends left (on this page or any other SMS form) would tell a match apart.
+    await this.sms
+      .send({
+        phone: this.#sendTo(pending),
+        purpose: 'legal_representative',
+        ip,
+        binding: pending.binding,
+        deliver: Boolean(pending.representative),
+        message: (code) => ({
+          templateId: SMS_TEMPLATE_REPRESENTATIVE_CONFIRMATION,
+          params: { code, creditCode },
+          text: representativeConfirmationText(code, creditCode),
+        }),
+      })
+      .catch((err: unknown) => {
+        // The representative's phone has had its day's codes (or the address its hour's): a
+        // different answer here would tell a match apart, so the page says what it says for
+        // any other details, and no code arrives.
+        if (!(err instanceof TooManyRequests)) throw err;
+      });
     return { ...pending, sentAt: Date.now(), sends: pending.sends + 1 };
   }
 
@@ -161,18 +164,17 @@ export class RepresentativeConfirmations {
     ip: string,
   ): Promise<{ accountId: string; representativeAccountId: string }> {
     if (pending.entries >= CONFIRMATION_RULES.maxEntries) throw new SmsCodeWrong();
-    if (!pending.representative) {
-      // The entering address is counted for a mismatch too: its limit must not tell a match apart.
-      await this.sms.countEntry(ip);
-      throw new SmsCodeWrong();
-    }
+    // A mismatch's entry is checked against its stand-in's row like any other, so the entering
+    // address's limit and the code's own count of wrong entries are spent alike.
     await this.sms.verify({
-      phone: pending.representative.phone,
+      phone: this.#sendTo(pending),
       purpose: 'legal_representative',
       code,
       ip,
       binding: pending.binding,
     });
+    // Nobody was told the stand-in's code; a guess that happened to hit it confirms nothing.
+    if (!pending.representative) throw new SmsCodeWrong();
     const accountId = await this.legalPersons.register(
       pending.registration,
       pending.representative.accountId,
@@ -189,6 +191,17 @@ export class RepresentativeConfirmations {
           : err;
       },
     );
+  }
+
+  /**
+   * The representative's phone, or for details that match no one a stand-in key the waits and
+   * limits are counted on: keyed by the details (a blind index, never the ID number in clear),
+   * so the same details spend the same daily allowance, as a real representative's phone would.
+   */
+  #sendTo(pending: PendingLegalRegistration): string {
+    if (pending.representative) return pending.representative.phone;
+    const { representativeName, representativeIdNumber } = pending.registration;
+    return `legal-rep:${this.protector.blindIndex('legal-rep-stand-in', `${representativeIdNumber}|${representativeName}`)}`;
   }
 
   #decoy(name: string, idNumber: string): string {

@@ -81,8 +81,15 @@ export class SmsCodeService {
     message?: SmsCodeMessage;
     /** Ties the code to one piece of work (a registration): verify must name the same. */
     binding?: string;
+    /**
+     * False: wait, count and store as for a send, but deliver nothing. For a flow that must not
+     * tell whether there was anyone to send to; `phone` is then a stand-in key (see
+     * sendToAccountHolder) that no entry can ever match a told code for.
+     */
+    deliver?: boolean;
   }): Promise<{ resendAfterSeconds: number }> {
-    const { message, ...rest } = input;
+    const { message, deliver = true, ...rest } = input;
+    if (!deliver) return this.#send(rest, { kind: 'nothing' });
     return this.#send(rest, message ? { kind: 'code', message } : { kind: 'code' });
   }
 

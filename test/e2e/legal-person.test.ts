@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomCreditCode } from '../../src/pki/test-support.js';
+import { SMS_RULES } from '../../src/verification/sms-code-service.js';
 import { startFakeEnterpriseVerifier } from '../fakes/fake-enterprise-verifier.js';
 import {
   addCitizen,
@@ -371,6 +372,74 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
     // The same non-matching details show the same masked number again, as a real one would.
     const again = await toConfirmation(server, rp, cases[1]![1], randomCreditCode(), randomPhone());
     expect(/id="representative-phone">([^<]*)</.exec(again.confirm.body)?.[1]).toBe(seen[1]!.masked);
+  });
+
+  it('spends the same SMS allowances on a match as on a mismatch, so counting the sends left tells nothing', async () => {
+    const rep = await representative(server, '于谦');
+    const ua = new UserAgent();
+    const start = await beginAuthorization(ua, rp, { scope: 'openid enterprise' });
+    const formUrl = `${server.url}/interaction/${interactionUid(start.page)}/register/legal`;
+    /** 获取验证码 for a new contact phone from this address: what any registrant may try. */
+    const contactCode = async () => {
+      const form = await ua.get(formUrl);
+      const sent = await submit(ua, form, '/register/legal', {
+        phone: randomPhone(),
+        captcha: await solveCaptcha(ua, server, form),
+        action: 'send_sms',
+      });
+      return `${sent.status} ${messageOf(sent)}`;
+    };
+    /**
+     * From a fresh hour and day at this address: one registration naming `who`, its 重新发送
+     * after the wait, then contact-phone codes until the address's allowance says no.
+     */
+    async function attack(who: Representative) {
+      await server.database
+        .db('rate_limits')
+        .where('key', 'like', 'sms:%')
+        .orWhere('key', 'like', 'legal-rep-check:ip:%')
+        .delete();
+      const { ua: registrant, confirm } = await toConfirmation(
+        server,
+        rp,
+        who,
+        randomCreditCode(),
+        randomPhone(),
+      );
+      // Past the 60-second waits (the page's and the phone's), as an attacker would simply wait.
+      await server.database.db('sms_codes').update({ created_at: new Date(Date.now() - 120_000) });
+      const uid = /\/interaction\/([^/]+)\/register\/legal\/confirm/.exec(confirm.url)![1]!;
+      const pending = (await server.services.flowStates.get('legal-confirm', uid))!;
+      await server.services.flowStates.put('legal-confirm', uid, {
+        ...pending,
+        sentAt: Date.now() - 120_000,
+      });
+      const resend = await submit(registrant, confirm, '/register/legal/confirm', { action: 'send_sms' });
+      const answers = [`${resend.status} ${messageOf(resend).replace(/\d+秒/, 'N秒')}`];
+      // The counters spent, by kind (their keys differ: a phone, a stand-in), in key order of kind.
+      const spent = (
+        await server.database.db('rate_limits').where('key', 'like', 'sms:%').select('key', 'count')
+      )
+        .map((r: { key: string; count: number }) => `${r.key.split(':').slice(0, 2).join(':')}=${r.count}`)
+        .sort();
+      let sendsLeft = 0;
+      for (;;) {
+        const answer = await contactCode();
+        if (!answer.startsWith('200 ')) return { spent, sendsLeft, answers, refusal: answer };
+        sendsLeft += 1;
+        expect(sendsLeft).toBeLessThanOrEqual(SMS_RULES.perIpPerHour.max);
+      }
+    }
+
+    const matched = await attack(rep);
+    const mismatched = await attack({ ...rep, name: '于廉' });
+    const unknown = await attack({ ...rep, idNumber: randomIdNumber(randomBirth()) });
+    // The representative's code, sent twice, spent the address's allowance twice…
+    expect(matched.sendsLeft).toBe(SMS_RULES.perIpPerHour.max - 3);
+    expect(matched.spent).toEqual(['sms:ip=3', 'sms:phone=1', 'sms:phone=2']);
+    // …and a mismatch spends exactly the same, with the same answers and the same refusal.
+    expect(mismatched).toEqual(matched);
+    expect(unknown).toEqual(matched);
   });
 
   it('limits the representative checks against one ID number a day, alike for a match', async () => {
