@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import * as oidc from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { randomCreditCode } from '../../src/pki/test-support.js';
 import { SMS_RULES } from '../../src/verification/sms-code-service.js';
 import { startFakeEnterpriseVerifier } from '../fakes/fake-enterprise-verifier.js';
@@ -394,11 +394,7 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
      * after the wait, then contact-phone codes until the address's allowance says no.
      */
     async function attack(who: Representative) {
-      await server.database
-        .db('rate_limits')
-        .where('key', 'like', 'sms:%')
-        .orWhere('key', 'like', 'legal-rep-check:ip:%')
-        .delete();
+      await freshAddress();
       const { ua: registrant, confirm } = await toConfirmation(
         server,
         rp,
@@ -431,6 +427,16 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
       }
     }
 
+    /** A new hour and day at this address (the tests share it): its SMS and check allowances afresh. */
+    const freshAddress = async () => {
+      await server.database
+        .db('rate_limits')
+        .where('key', 'like', 'sms:%')
+        .orWhere('key', 'like', 'legal-rep-check:ip:%')
+        .delete();
+    };
+    // The tests after this one send from the same address, whatever happens here.
+    onTestFinished(freshAddress);
     const matched = await attack(rep);
     const mismatched = await attack({ ...rep, name: '于廉' });
     const unknown = await attack({ ...rep, idNumber: randomIdNumber(randomBirth()) });
