@@ -91,6 +91,19 @@ describe('管理后台 sessions: a fresh login each time, the idle end held by t
     expect(ua.cookies.some((c) => c.name === CONSOLE_COOKIE)).toBe(false);
   });
 
+  it('a console sign-in returns only to a console page, whatever page it was begun at', async () => {
+    for (const begunAt of ['/console/..//evil.example/x', '/console/../account', '//evil.example/console/']) {
+      const ua = new UserAgent();
+      const toProvider = await ua.get(`${a.url}/console/sites`);
+      const state = new URL(toProvider.location!).searchParams.get('state')!;
+      // The round trip as stored, its page replaced (a path the router would not have matched).
+      const flow = (await a.services.flowStates.get('console-login', state))!;
+      await a.services.flowStates.put('console-login', state, { ...flow, returnTo: begunAt });
+      const landed = await signInFrom(ua, await ua.follow(toProvider));
+      expect({ begunAt, landed: landed.url }).toEqual({ begunAt, landed: `${a.url}/console/sites` });
+    }
+  });
+
   it(`a console session idle past CONSOLE_IDLE_TIMEOUT is refused by every process, cookie or not`, async () => {
     const ua = await signedInOperator();
     // The other process serves the same session (the row is in the database)…
