@@ -27,6 +27,7 @@ export function certificateSpaceRoutes(
 ) {
   const listing = async (accountId: string) => ({
     title: 'CA认证',
+    softwareCertificates: deps.certificates.softwareAllowed,
     certificates: (await deps.certificates.list(accountId)).map((c) => ({
       fingerprint: c.fingerprint,
       subject: c.subject,
@@ -93,6 +94,8 @@ export function certificateSpaceRoutes(
       uid: session.sessionUid,
       endpoint: '/account/certificates',
       bridgeUrl: deps.bridgeUrl,
+      // A clerk who registered with a PKCS#12 file binds it here as at registration.
+      softwareCertificates: deps.certificates.softwareAllowed,
       accountSpace: true,
     });
   });

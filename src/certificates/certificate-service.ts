@@ -122,7 +122,7 @@ export class CertificateService {
     const bound = await this.store.find(certificate.fingerprintSha256);
     if (!bound)
       throw new CertificateRefused(
-        '该证书尚未绑定任何法人账号，请先使用统一社会信用代码登录并绑定证书',
+        '该证书尚未绑定任何法人账号。请先使用统一社会信用代码登录，在“用户空间 → 认证等级 → CA认证”中绑定该证书',
         'certificate_unbound',
       );
     const creditCode = await this.creditCodeOf(bound.account_id);

@@ -283,7 +283,11 @@ describe.each(databaseKinds())('证书登录 and 绑定证书 (%s)', (kind) => {
       [expired, 'bind', '证书已过期'],
       [untrusted, 'login', '证书不是由受信任的CA签发'],
       [otherEnterprise, 'bind', '证书中的统一社会信用代码与本账号不一致'],
-      [otherEnterprise, 'login', '该证书尚未绑定任何法人账号，请先使用统一社会信用代码登录并绑定证书'],
+      [
+        otherEnterprise,
+        'login',
+        '该证书尚未绑定任何法人账号。请先使用统一社会信用代码登录，在“用户空间 → 认证等级 → CA认证”中绑定该证书',
+      ],
     ];
     for (const [holder, action, message] of cases) {
       const ua = new UserAgent();
