@@ -80,6 +80,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       const page = await browser.newPage();
       const errors = pageErrorsOf(page);
       await bindPage(page);
+      await page.getByRole('button', { name: '读取 USB Key 中的证书' }).click();
       const option = page.getByLabel('选择证书').locator('option');
       await expect.poll(() => option.count()).toBe(1);
       const text = (await option.first().textContent())!;
@@ -102,6 +103,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
       await page.getByRole('link', { name: '法人用户登录' }).click();
       await page.getByRole('link', { name: '证书登录' }).click();
+      await page.getByRole('button', { name: '读取 USB Key 中的证书' }).click();
       const notice = page.locator('#bridge-missing');
       await notice.waitFor();
       expect(await notice.textContent()).toContain('插入USB Key，安装并启动证书助手');
@@ -110,13 +112,16 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       for (const label of ['选择证书', '证书密码（PIN）'])
         expect(await page.getByLabel(label).isVisible()).toBe(false);
       expect(await page.getByRole('button', { name: '数字证书登录' }).isVisible()).toBe(false);
+      // Download, install, allow, or ask IT: each step in words, and the installers one click away.
+      for (const step of ['下载', '安装', '允许', 'IT 管理员'])
+        expect(await notice.textContent()).toContain(step);
+      expect(await notice.getByRole('link', { name: '下载证书助手' }).getAttribute('href')).toBe('/helper/');
       // Listening before the click: the new tab can open before a listener added after it.
       const [help] = await Promise.all([
         page.context().waitForEvent('page'),
-        page.getByRole('link', { name: '下载证书助手' }).click(),
+        notice.getByRole('link', { name: '证书助手使用说明' }).click(),
       ]);
-      await help.getByRole('heading', { name: '下载证书助手' }).waitFor();
-      expect(await help.locator('pre').textContent()).toContain('unified-id bridge');
+      await help.getByRole('heading', { name: '证书助手使用说明' }).waitFor();
       expect(errors).toEqual([]);
     });
   },

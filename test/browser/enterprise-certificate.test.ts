@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,6 +21,7 @@ import {
   captchaAnswerIn,
   chromiumAvailable,
   launchChromium,
+  pageErrorsOf,
   smsCodeAfter,
   startDemoServer,
   textOf,
@@ -40,7 +40,8 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
     let bridge: Awaited<ReturnType<typeof startBridge>>;
     let token: Pkcs11Token;
     let p12File: string;
-    let p12Fingerprint: string;
+    /** The representative's phone, where 用户空间 sends the code that allows binding. */
+    let representativePhone: string;
 
     beforeAll(async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'uid-enterprise-'));
@@ -64,7 +65,6 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
         p12File,
         await toPkcs12(software.certificateDer, software.privateKey, [ca.certificateDer], 'p12-secret'),
       );
-      p12Fingerprint = createHash('sha256').update(software.certificateDer).digest('hex');
       prepareSoftHsm(path.join(dir, 'hsm'), TOKEN);
       importIntoSoftHsm(TOKEN, {
         id: '0a',
@@ -89,6 +89,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
     it('registers, binds the key through the bridge, signs out, and signs in with 数字证书登录 at L3', async () => {
       const idNumber = randomIdNumber('19750505');
       const { phone } = await addCitizen(server, 'Rep-Pass#2024', { realName: '陈嘉庚', idNumber });
+      representativePhone = phone;
 
       const page = await browser.newPage();
       await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
@@ -121,6 +122,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
 
       // 绑定证书: the page lists the key's certificate through the bridge; the PIN goes to the bridge only.
       await page.getByRole('heading', { name: '绑定证书' }).waitFor();
+      await page.getByRole('button', { name: '读取 USB Key 中的证书' }).click();
       await page.getByLabel('选择证书').selectOption('0a');
       await page.getByLabel('证书密码（PIN）').fill(TOKEN.pin);
       await page.getByRole('button', { name: '绑定证书' }).click();
@@ -135,6 +137,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
       await page.getByRole('link', { name: '法人用户登录' }).click();
       await page.getByRole('link', { name: '证书登录' }).click();
+      await page.getByRole('button', { name: '读取 USB Key 中的证书' }).click();
       await page.getByLabel('选择证书').selectOption('0a');
       await page.getByLabel('证书密码（PIN）').fill('000000');
       await page.getByRole('button', { name: '数字证书登录' }).click();
@@ -149,8 +152,9 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       expect(claims).toContain('"hwk"');
     });
 
-    it('signs in with a PKCS#12 file opened in the page once that certificate is bound (amr swk)', async () => {
+    it('binds a PKCS#12 file in 用户空间 after certificate login refused it, then signs in with it (amr swk)', async () => {
       const page = await browser.newPage();
+      const errors = pageErrorsOf(page);
       const openFilePage = async () => {
         await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
         await page.getByRole('link', { name: '法人用户登录' }).click();
@@ -161,30 +165,46 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       await page.getByLabel('证书文件密码').fill('wrong');
       await page.getByRole('button', { name: '使用证书文件登录' }).click();
       expect(await textOf(page, '#cert-error')).toBe('无法打开证书文件：文件或密码不正确');
-      // Opened and signed in the page: the server verified it, but it is not bound yet.
+      // Opened and signed in the page: the server verified it, but it is not bound yet, and the
+      // message leads to the page that can bind it.
       await page.getByLabel('证书文件密码').fill('p12-secret');
       await page.getByRole('button', { name: '使用证书文件登录' }).click();
-      await page.locator('#cert-error', { hasText: '尚未绑定' }).waitFor();
+      const refusal = page.locator('#cert-error', { hasText: '尚未绑定' });
+      await refusal.waitFor();
+      expect(await refusal.textContent()).toContain('用户空间 → 认证等级 → CA认证');
+      await refusal.getByRole('link', { name: '去用户空间绑定证书' }).click();
 
-      const enterprise = await server.database
-        .db('legal_persons')
-        .where({ credit_code: CREDIT_CODE })
-        .first();
-      await server.database.db('bound_certificates').insert({
-        fingerprint: p12Fingerprint,
-        account_id: enterprise.account_id,
-        subject: 'software',
-        issuer: 'dev',
-        serial_hex: '01',
-        key_algorithm: 'RSA',
-        not_after: new Date(Date.now() + 86_400_000),
-      });
+      // 用户空间 asks the enterprise to sign in first: 统一社会信用代码 and password.
+      await page.getByRole('link', { name: '法人用户登录' }).click();
+      await page.getByLabel('统一社会信用代码').fill(CREDIT_CODE);
+      await page.getByLabel('密码', { exact: true }).fill('Ent-Pass#2024');
+      await page.getByRole('button', { name: '登录' }).click();
+      await page.getByRole('heading', { name: '高级认证 · CA认证' }).waitFor();
+      expect(await page.locator('#certificates tbody tr').count()).toBe(1);
+      expect(await page.locator('main, body').first().textContent()).toContain('证书文件（PKCS#12）');
+      const code = await smsCodeAfter(server, representativePhone, () =>
+        page.getByRole('button', { name: '获取验证码' }).click(),
+      );
+      await page.getByLabel('短信验证码').fill(code);
+      await page.getByRole('button', { name: '下一步' }).click();
+
+      // 绑定证书 in 用户空间 offers the file as registration does; the file never leaves the page.
+      await page.getByRole('heading', { name: '绑定证书' }).waitFor();
+      await page.getByLabel('证书文件（PKCS#12）').setInputFiles(p12File);
+      await page.getByLabel('证书文件密码').fill('p12-secret');
+      await page.getByRole('button', { name: '使用证书文件绑定' }).click();
+      await page.getByText('证书绑定成功').waitFor();
+      expect(await page.locator('#certificates tbody tr').count()).toBe(2);
+
+      // Signed out of everything (a new day at the office): the file alone now signs in.
+      await page.context().clearCookies();
       await openFilePage();
       await page.getByLabel('证书文件密码').fill('p12-secret');
       await page.getByRole('button', { name: '使用证书文件登录' }).click();
       const claims = await textOf(page, '#id-token-claims');
       expect(claims).toContain('"acr": "urn:unified-id:acr:cert"');
       expect(claims).toContain('"swk"');
+      expect(errors).toEqual([]);
     });
   },
 );

@@ -54,9 +54,9 @@ function certificateRoutes(router: Router, deps: Deps) {
     return state.accountId;
   };
 
-  // 下载证书助手: how to install and start the bridge (README's 证书登录 section, for people).
+  // 证书助手使用说明: install, allow, sign in, and what each message means (docs/helper-clerk.md).
   router.get('/help/cert-bridge', (ctx) => {
-    renderPage(ctx, deps, 'cert-bridge', { title: '下载证书助手', issuer: ctx.origin });
+    renderPage(ctx, deps, 'cert-bridge', { title: '证书助手使用说明', issuer: ctx.origin });
   });
 
   router.get('/interaction/:uid/cert/login', async (ctx) => {
