@@ -64,6 +64,20 @@ describe('configuration read at start-up', () => {
     expect(() => loadConfig({ DATA_DIR: dataDir(), COOKIE_KEYS: 'too-short' })).toThrow(/COOKIE_KEYS/);
   });
 
+  it('has the pages call the 证书助手 at 127.0.0.1:<port>, the only Host it answers', () => {
+    expect(loadConfig({ DATA_DIR: dataDir() }).certBridgeUrl).toBe('http://127.0.0.1:41443');
+    expect(loadConfig({ DATA_DIR: dataDir(), CERT_BRIDGE_URL: 'http://127.0.0.1:5000/' }).certBridgeUrl).toBe(
+      'http://127.0.0.1:5000',
+    );
+    for (const url of [
+      'http://localhost:41443',
+      'https://127.0.0.1:41443',
+      'http://127.0.0.1',
+      'http://[::1]:41443',
+    ])
+      expect(() => loadConfig({ DATA_DIR: dataDir(), CERT_BRIDGE_URL: url }), url).toThrow(/CERT_BRIDGE_URL/);
+  });
+
   it('refuses in production what is only fit for development', () => {
     const production = { NODE_ENV: 'production', DATA_DIR: dataDir() };
     const error = (() => {

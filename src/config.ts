@@ -84,7 +84,15 @@ const envSchema = z.object({
   SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(1000),
   ALLOW_PRIVATE_NETWORK_CALLBACKS: z.enum(['true', 'false']).optional(),
   CERTS_DIR: z.string().min(1).default('certs'),
-  CERT_BRIDGE_URL: z.url().default('http://127.0.0.1:41443'),
+  // The 证书助手 answers only the Host 127.0.0.1:<port> (a name such as localhost could be
+  // rebound to it), so the pages must call it by that address.
+  CERT_BRIDGE_URL: z
+    .url()
+    .default('http://127.0.0.1:41443')
+    .refine(
+      (v) => /^http:\/\/127\.0\.0\.1:\d{1,5}\/?$/.test(v),
+      'must be http://127.0.0.1:<port> (the helper answers no other Host)',
+    ),
   SOFTWARE_CERTIFICATES: z.enum(['true', 'false']).default('true'),
   CERT_CREDIT_CODE_OIDS: oidList,
   HARDWARE_CERT_POLICY_OIDS: oidList,
