@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { runHelper } from './cli.js';
 import { discoverLibraries } from './discover.js';
 import { readExports } from './exports.js';
 import type { ListedLibrary } from './list.js';
+import { hasSymbolWhenLoaded } from './symbol-lookup.js';
 import { parseRegQuery } from './windows-registry.js';
 
 /** A tiny shared library exporting what `source` defines, built with the machine's gcc. */
@@ -77,10 +78,26 @@ describe.skipIf(!gccAvailable())('finding USB-key libraries on a fake file tree'
     place(root, 'opt/zhongke/lib/libzk_ui.so', neither);
     // A PKCS#11 library among the system's, that no row names: not looked at.
     place(root, 'usr/lib/libsomething_p11.so', pkcs11);
+    // Section headers dropped (as sstrip does; the dynamic linker needs none): the table names
+    // it, so it is loaded to look its symbols up. Unnamed in a vendor folder, it is left alone.
+    const stripped = readFileSync(skf);
+    stripped.fill(0, 0x28, 0x30); // e_shoff
+    stripped.fill(0, 0x3c, 0x40); // e_shnum, e_shstrndx
+    writeFileSync(place(root, 'usr/lib/libgm3000.stripped.so', skf), stripped);
+    writeFileSync(place(root, 'opt/zhongke/lib/libzk_stripped.so', skf), stripped);
   });
 
-  it('reads the export tables without loading the files', () => {
-    const found = discoverLibraries({ root, platform: 'linux' });
+  it('reads the export tables without loading the files, but for a named one it can not read', () => {
+    const loaded: string[] = [];
+    const found = discoverLibraries({
+      root,
+      platform: 'linux',
+      hasSymbolWhenLoaded: (file, symbol) => {
+        loaded.push(path.relative(root, file));
+        return hasSymbolWhenLoaded(file, symbol);
+      },
+    });
+    expect([...new Set(loaded)]).toEqual(['usr/lib/libgm3000.stripped.so']);
     const at = (file: string) => found.find((f) => f.path === path.join(root, file));
 
     const feitian = at('opt/apps/cn.feitian.ukey/files/lib/libes_3000gm.so');
@@ -111,7 +128,10 @@ describe.skipIf(!gccAvailable())('finding USB-key libraries on a fake file tree'
     expect(at('opt/zhongke/lib/libzk_p11.so')?.vendor).toBeUndefined();
     expect(at('opt/zhongke/lib/libzk_ui.so')).toBeUndefined();
     expect(at('usr/lib/libsomething_p11.so')).toBeUndefined();
-    expect(found).toHaveLength(5);
+    expect(at('usr/lib/libgm3000.stripped.so')).toMatchObject({ kinds: ['skf'], vendor: '龙脉科技 Longmai' });
+    expect(at('usr/lib/libgm3000.stripped.so')?.problem).toBeUndefined();
+    expect(at('opt/zhongke/lib/libzk_stripped.so')).toBeUndefined();
+    expect(found).toHaveLength(6);
   });
 
   it('--list prints each library, where it was found and why, and why one can not be used', async () => {
@@ -165,6 +185,20 @@ describe.skipIf(!gccAvailable())('finding USB-key libraries on a fake file tree'
         kinds: ['skf'],
         tokens: [expect.stringContaining('SKF Soft Token')],
       });
+
+      let printed = '';
+      const selfTest = await runHelper(['--self-test'], {
+        out: (t) => {
+          printed += t;
+        },
+        err: () => {},
+        discovery: { root: tree, platform: 'linux' },
+        configPlaces: [path.join(tree, 'etc/unified-id-helper.json')],
+      });
+      expect(selfTest).toBe(0);
+      expect(printed).toMatch(/^FFI layer: koffi loaded/);
+      expect(printed).toMatch(/libsofthsm2\.so: "uid-discovery — SoftHSM/);
+      expect(printed).toContain('2 usable libraries, 2 token(s) present');
     },
   );
 });
