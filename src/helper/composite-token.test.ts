@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gccAvailable, prepareSoftSkf, softSkfLibrary } from '../../test/support/skf-soft.js';
 import { importIntoSoftHsm, prepareSoftHsm, SOFTHSM_MODULE, softHsmAvailable } from '../bridge/softhsm.js';
-import { KeyNotFound } from '../bridge/token.js';
+import { type BridgeToken, KeyNotFound, type TokenCertificate } from '../bridge/token.js';
 import { createDevCa, type IssuedCertificate, issueEnterpriseCertificate } from '../pki/dev-ca.js';
 import { verifySignature } from '../pki/signature.js';
 import { runHelper } from './cli.js';
@@ -107,6 +107,50 @@ describe.skipIf(!softHsmAvailable() || !gccAvailable())(
     });
   },
 );
+
+/** A token that lists what it is given and signs with a marker of its own. */
+function fakeToken(name: string, certificates: TokenCertificate[]): BridgeToken & { close(): void } {
+  return {
+    info: () => ({ module: name, library: name, token: name, slots: [] }),
+    listCertificates: () => certificates,
+    sign: (id) => Buffer.from(`${name}:${id}`),
+    close: () => {},
+  };
+}
+
+const entry = (id: string, certificate: string, keyAlgorithm: string): TokenCertificate => ({
+  id,
+  label: id,
+  certificate,
+  subject: 'CN=x',
+  notAfter: '2030-01-01T00:00:00.000Z',
+  keyAlgorithm,
+});
+
+describe('a key that a vendor exposes through both PKCS#11 and SKF', () => {
+  it('is listed once, through the interface that can sign with each certificate', () => {
+    const p11 = fakeToken('p11', [entry('01', 'U00yY2VydA==', 'SM2'), entry('02', 'UlNBY2VydA==', 'RSA')]);
+    const skf = fakeToken('skf', [
+      entry('aa00bb', 'U00yY2VydA==', 'SM2'),
+      entry('aa00cc', 'UlNBY2VydA==', 'RSA'),
+    ]);
+    const composite = new CompositeToken({
+      current: () => [
+        { path: 'p11', present: () => [{ key: 'p11', kind: 'pkcs11', token: p11 }], close: () => {} },
+        { path: 'skf', present: () => [{ key: 'skf', kind: 'skf', token: skf }], close: () => {} },
+      ],
+      close: () => {},
+    });
+    const list = composite.listCertificates();
+    expect(list).toHaveLength(2);
+    const sm2 = list.find((c) => c.keyAlgorithm === 'SM2')!;
+    const rsa = list.find((c) => c.keyAlgorithm === 'RSA')!;
+    expect(composite.sign(sm2.id, '1', Buffer.from(''), 'SM2-SM3').toString()).toBe('skf:aa00bb');
+    expect(composite.sign(rsa.id, '1', Buffer.from(''), 'RSASSA-PKCS1-v1_5-SHA256').toString()).toBe(
+      'p11:02',
+    );
+  });
+});
 
 describe('the configuration file an installer writes', () => {
   const write = (text: string) => {

@@ -4,6 +4,8 @@ import { type BridgeToken, KeyNotFound, type TokenCertificate, type TokenStatus 
 /** A token present now, named by what identifies it across requests (library, slot, serial). */
 export interface PresentToken {
   key: string;
+  /** The interface the token is reached through. */
+  kind: 'pkcs11' | 'skf';
   token: BridgeToken;
 }
 
@@ -66,13 +68,25 @@ export class CompositeToken implements BridgeToken {
   }
 
   listCertificates(): TokenCertificate[] {
-    return this.#present().flatMap(({ key, token }) => {
+    const listed = this.#present().flatMap(({ key, kind, token }) => {
       try {
-        return token.listCertificates().map((c) => ({ ...c, id: `${prefixOf(key)}${c.id}` }));
+        return token
+          .listCertificates()
+          .map((c) => ({ kind, entry: { ...c, id: `${prefixOf(key)}${c.id}` } }));
       } catch {
         return [];
       }
     });
+    // A vendor may ship a PKCS#11 module and an SKF library for the same key: the clerk should
+    // see each certificate once, through the interface that can sign with it (SKF for SM2,
+    // whose mechanisms vendor PKCS#11 modules name each their own way, PKCS#11 for the rest).
+    const chosen = new Map<string, { kind: PresentToken['kind']; entry: TokenCertificate }>();
+    for (const item of listed) {
+      const seen = chosen.get(item.entry.certificate);
+      const wanted = item.entry.keyAlgorithm === 'SM2' ? 'skf' : 'pkcs11';
+      if (!seen || (seen.kind !== wanted && item.kind === wanted)) chosen.set(item.entry.certificate, item);
+    }
+    return [...chosen.values()].map((c) => c.entry);
   }
 
   sign(id: string, pin: string, data: Buffer, algorithm: string): Buffer {

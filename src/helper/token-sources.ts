@@ -34,7 +34,7 @@ export class Pkcs11Source implements TokenSource {
         token = new Pkcs11Token(this.path, { slotId: slot });
         this.#tokens.set(key, token);
       }
-      present.push({ key, token });
+      present.push({ key, kind: 'pkcs11', token });
     }
     for (const [key, token] of this.#tokens)
       if (!keys.has(key)) {
@@ -79,7 +79,7 @@ export class SkfSource implements TokenSource {
         token = new SkfToken(this.path, { device: device.model });
         this.#tokens.set(key, token);
       }
-      return { key, token };
+      return { key, kind: 'skf' as const, token };
     });
   }
 
