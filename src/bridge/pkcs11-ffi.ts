@@ -13,6 +13,8 @@ export const CKR = {
   OK: 0x0,
   GENERAL_ERROR: 0x5,
   ARGUMENTS_BAD: 0x7,
+  ATTRIBUTE_SENSITIVE: 0x11,
+  ATTRIBUTE_TYPE_INVALID: 0x12,
   KEY_TYPE_INCONSISTENT: 0x63,
   KEY_FUNCTION_NOT_PERMITTED: 0x68,
   MECHANISM_INVALID: 0x70,
@@ -473,8 +475,12 @@ export class Pkcs11Module {
       try {
         this.#call('C_GetAttributeValue', session, object, probe, 1);
       } catch (err) {
-        // ATTRIBUTE_SENSITIVE / TYPE_INVALID: this one attribute is unavailable.
-        if (err instanceof Pkcs11Error && (err.code === 0x11 || err.code === 0x12)) return undefined;
+        // This one attribute is secret or absent on this object.
+        if (
+          err instanceof Pkcs11Error &&
+          (err.code === CKR.ATTRIBUTE_SENSITIVE || err.code === CKR.ATTRIBUTE_TYPE_INVALID)
+        )
+          return undefined;
         throw err;
       }
       const length = Number(probe[0]!.ulValueLen);
