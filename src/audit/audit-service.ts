@@ -4,7 +4,7 @@ import { type ArchiveResult, archiveAuditRows } from './audit-archive.js';
 import { chainHash } from './audit-chain.js';
 import { AuditSealer, type CheckpointSettings } from './audit-sealer.js';
 import type { AuditFilter, AuditRow, AuditStore, SealedRow } from './audit-store.js';
-import { type Checkpoint, readCheckpoint } from './checkpoints.js';
+import { type Checkpoint, readCheckpoint, readCheckpointDir } from './checkpoints.js';
 
 export interface AuditEvent {
   type: string;
@@ -54,6 +54,14 @@ export type AuditVerdict =
       /** Set when the newest outside checkpoint lies past the database's end: rows were cut off. */
       cutOff?: OutsideEnd & { headSeq: number };
     };
+
+/** Where `audit verify` looked for checkpoints kept outside the database. */
+export type OutsideWitness =
+  /** A checkpoint directory (AUDIT_CHECKPOINT_DIR or --checkpoints) and how many files it held. */
+  | { kind: 'dir'; dir: string; files: number }
+  /** Checkpoints only go to AUDIT_CHECKPOINT_URL: a service this command can not read back. */
+  | { kind: 'url' }
+  | { kind: 'none' };
 
 /** A checkpoint as found outside the database: its file (or other origin) and its JWS. */
 export interface WitnessedCheckpoint {
@@ -197,6 +205,30 @@ export class AuditService {
       pending,
       ...(options.checkpoints ? { checkpoints: options.checkpoints.length - archivedCheckpoints } : {}),
       ...(head.base_seq ? { archivedThrough: head.base_seq } : {}),
+    };
+  }
+
+  /**
+   * `verify`, with the end of the chain held against the checkpoint files in `dir` (by default
+   * AUDIT_CHECKPOINT_DIR, which the first checkpoint written there makes), and where it looked:
+   * what `unified-id audit verify` and the console's 校验 say in words (see end-of-chain.ts).
+   */
+  async verifyAgainstOutside(dir?: string): Promise<{ verdict: AuditVerdict; witness: OutsideWitness }> {
+    const from = dir ?? this.checkpointSettings?.dir;
+    if (!from) {
+      return {
+        verdict: await this.verify(),
+        witness: { kind: this.checkpointSettings?.url ? 'url' : 'none' },
+      };
+    }
+    const checkpoints = await readCheckpointDir(from).catch((err: NodeJS.ErrnoException) => {
+      // A directory named on the command line must be there; the configured one may be still unmade.
+      if (dir || err.code !== 'ENOENT') throw err;
+      return [];
+    });
+    return {
+      verdict: await this.verify({ checkpoints }),
+      witness: { kind: 'dir', dir: from, files: checkpoints.length },
     };
   }
 

@@ -1,12 +1,4 @@
-import type { AuditVerdict } from './audit-service.js';
-
-/** Where `audit verify` looked for checkpoints kept outside the database. */
-export type OutsideWitness =
-  /** A checkpoint directory (AUDIT_CHECKPOINT_DIR or --checkpoints) and how many files it held. */
-  | { kind: 'dir'; dir: string; files: number }
-  /** Checkpoints only go to AUDIT_CHECKPOINT_URL: a service this command can not read back. */
-  | { kind: 'url' }
-  | { kind: 'none' };
+import type { AuditVerdict, OutsideWitness } from './audit-service.js';
 
 /**
  * Says in words whether the end of the chain was held against an outside checkpoint. The chain

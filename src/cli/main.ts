@@ -1,8 +1,7 @@
 import { Command, Option } from 'commander';
 import { AdminActions, type Requester } from '../admin/admin-actions.js';
 import { OPERATOR_ROLES } from '../admin/operator-roles.js';
-import { readCheckpointDir } from '../audit/checkpoints.js';
-import { endOfChainWords, type OutsideWitness } from '../audit/end-of-chain.js';
+import { endOfChainWords } from '../audit/end-of-chain.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { EmbeddedDatabaseBusy, openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
@@ -284,19 +283,8 @@ audit
   )
   .option('--json', 'print JSON', false)
   .action(async (o) => {
-    const result = await withServices(async (s, config) => {
-      const dir: string | undefined = o.checkpoints ?? config.audit.checkpointDir;
-      // The configured directory is made by the first checkpoint written to it.
-      const checkpoints = dir
-        ? await readCheckpointDir(dir).catch((err: NodeJS.ErrnoException) => {
-            if (o.checkpoints || err.code !== 'ENOENT') throw err;
-            return [];
-          })
-        : undefined;
-      const verdict = await s.audit.verify(checkpoints ? { checkpoints } : {});
-      const witness: OutsideWitness = dir
-        ? { kind: 'dir', dir, files: checkpoints!.length }
-        : { kind: config.audit.checkpointUrl ? 'url' : 'none' };
+    const result = await withServices(async (s) => {
+      const { verdict, witness } = await s.audit.verifyAgainstOutside(o.checkpoints);
       // The words right under ok: what a reader of the output must not miss.
       const { ok, ...found } = verdict;
       return { ok, endOfChain: endOfChainWords(verdict, witness), ...found };

@@ -271,6 +271,10 @@ describe.skipIf(!chromiumAvailable())('管理后台 in a real browser (三员分
 
     await audit.getByRole('button', { name: '校验' }).click();
     expect(await textOf(audit, '#verification')).toContain('校验通过');
+    // No AUDIT_CHECKPOINT_DIR here: the page says the end of the log was not held against one.
+    expect(await textOf(audit, '#end-of-chain')).toContain(
+      '日志末尾未与外部检查点核对：未配置 AUDIT_CHECKPOINT_DIR',
+    );
   });
 
   it('refuses each role the pages of the others, with a clear message', async () => {
