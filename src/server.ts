@@ -66,7 +66,7 @@ export async function startServer(
       {
         config,
         views,
-        adapter: createAdapterFactory(services.models, services.clients),
+        adapter: createAdapterFactory(services.models, services.clients, services.resources),
         accounts: new AccountClaimsSource(services.accounts, services.legalPersons, services.models),
         consents: services.consents,
         resources: services.resources,

@@ -139,7 +139,7 @@ export function createServices(config: Config, db: Db, log: Logger) {
     ),
     clients: new ClientService(new ClientStore(db), protector, config.env === 'production'),
     keys,
-    resources: new ResourceServerService(new ResourceServerStore(db), config.env === 'production'),
+    resources: new ResourceServerService(new ResourceServerStore(db), protector, config.env === 'production'),
     consents: new ConsentService(new ConsentStore(db)),
     limiter,
     // Per client on /token: counted in memory, shared through the database once a second.

@@ -99,11 +99,19 @@ export class AdminActions {
     const added = await this.deps.resources.add(input);
     await this.#audit(by, 'resource_server_added', {
       identifier: added.identifier,
+      clientId: added.client_id,
       scopes: added.scopes,
       format: added.format,
       ttl: added.ttl,
     });
     return added;
+  }
+
+  /** The API's new introspection credentials, shown once; the audit row names only the API. */
+  async rotateResourceServerSecret(identifier: string, by: Requester) {
+    const rotated = await this.deps.resources.rotateSecret(identifier);
+    await this.#audit(by, 'resource_server_secret_rotated', { identifier, clientId: rotated.client_id });
+    return rotated;
   }
 
   async removeResourceServer(identifier: string, by: Requester) {

@@ -115,6 +115,12 @@ export function adminRoutes(deps: AdminDeps): Router {
   router.get('/resources/:identifier', async (ctx) => {
     ctx.body = await deps.resources.show(ctx.params['identifier']!);
   });
+  router.post('/resources/:identifier/rotate-secret', async (ctx) => {
+    ctx.body = await actions.rotateResourceServerSecret(
+      ctx.params['identifier']!,
+      requester(ctx, reasonOf(ctx)),
+    );
+  });
   router.delete('/resources/:identifier', async (ctx) => {
     await actions.removeResourceServer(ctx.params['identifier']!, requester(ctx, reasonOf(ctx)));
     ctx.status = 204;

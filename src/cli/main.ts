@@ -135,6 +135,7 @@ const resources = program
   .description("relying parties' APIs (RFC 8707 resource servers) that access tokens are issued for");
 resources
   .command('add')
+  .description("registers an API; prints its client_id and client_secret for introspection, once")
   .requiredOption(
     '--identifier <uri>',
     "the API's URI, as sites send it in `resource` (the tokens' audience)",
@@ -156,6 +157,17 @@ resources
           byCli(o.reason),
         ),
       ),
+      o.json,
+    ),
+  );
+resources
+  .command('rotate-secret <identifier>')
+  .description("new credentials for the API's introspection (the old ones stop working); shown once")
+  .requiredOption('--reason <why>', REASON_HELP)
+  .option('--json', 'print JSON', false)
+  .action(async (identifier, o) =>
+    print(
+      await withServices((s) => adminActions(s).rotateResourceServerSecret(identifier, byCli(o.reason))),
       o.json,
     ),
   );

@@ -81,7 +81,9 @@ export async function completeLogin(
     userAgent: ctx.get('user-agent'),
     ...(signIn.detail ? { detail: signIn.detail } : {}),
   });
-  return saveResult(interaction, { login: { accountId: account.id, acr, amr, remember: true } });
+  // A sign-in is also the person's choice of account when the site asked for one (prompt=select_account).
+  const chosen = interaction.prompt.name === 'select_account' ? { select_account: {} } : {};
+  return saveResult(interaction, { login: { accountId: account.id, acr, amr, remember: true }, ...chosen });
 }
 
 /** A failed attempt of a method: the audit row and the metric, in the same words as a success. */

@@ -39,6 +39,9 @@ export function interactionRoutes(
   router.get('/interaction/:uid', async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
     switch (interaction.prompt.name) {
+      // Choosing the account is signing in with it (src/oidc/policy.ts).
+      case 'select_account':
+        return deps.loginPage.render(ctx, interaction);
       case 'login':
         return needsStepUp(interaction)
           ? renderStepUp(ctx, deps, interaction)

@@ -1,6 +1,7 @@
 import { errors } from 'oidc-provider';
 import type { ClientService } from '../clients/client-service.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
+import type { ResourceServerService } from '../resources/resource-server-service.js';
 import type { ModelPayload, ModelStore } from './model-store.js';
 import { temporarilyUnavailable } from './protocol-errors.js';
 
@@ -16,9 +17,14 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
 
 /**
  * oidc-provider's adapter interface over the database. Clients come from the relying-party
- * registry; every other model is a row in oidc_models.
+ * registry, and registered APIs (`api_…`, which only introspect) from theirs; every other model is
+ * a row in oidc_models.
  */
-export function createAdapterFactory(models: ModelStore, clients: ClientService) {
+export function createAdapterFactory(
+  models: ModelStore,
+  clients: ClientService,
+  apis: Pick<ResourceServerService, 'providerMetadata'>,
+) {
   return class DatabaseAdapter {
     constructor(readonly model: string) {}
 
@@ -28,7 +34,8 @@ export function createAdapterFactory(models: ModelStore, clients: ClientService)
     }
 
     async find(id: string) {
-      if (this.model === 'Client') return guard(() => clients.providerMetadata(id));
+      if (this.model === 'Client')
+        return guard(async () => (await apis.providerMetadata(id)) ?? clients.providerMetadata(id));
       return guard(() => models.find(this.model, { id }));
     }
 

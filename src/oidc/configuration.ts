@@ -6,8 +6,9 @@ import type { Views } from '../http/views.js';
 import type { ResourceServerService } from '../resources/resource-server-service.js';
 import type { AccountClaimsSource } from './account-claims.js';
 import type { ConsentService } from './consent-service.js';
+import { GRANT_CLAIM, introspectionAllowed } from './introspection.js';
 import { errorPage, loggedOutPage, logoutPage } from './pages.js';
-import { unifiedIdPolicy } from './policy.js';
+import { REQUESTABLE_PROMPTS, unifiedIdPolicy } from './policy.js';
 import { resourceIndicators, resourceTtl } from './resource-indicators.js';
 import { ACR_VALUES, hasScope, MACHINE_SCOPES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from './scopes.js';
 
@@ -22,6 +23,9 @@ export interface ProviderDependencies {
   pairwiseSalt: Buffer;
   jwks: { keys: Record<string, unknown>[] };
 }
+
+const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
+const CLIENT_AUTH_SIGNING_ALGS = ['ES256', 'RS256', 'PS256'] as const;
 
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
@@ -58,13 +62,14 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: 'ES256',
     },
-    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    clientAuthMethods: [...CLIENT_AUTH_METHODS],
     enabledJWA: {
       idTokenSigningAlgValues: ['ES256', 'RS256'],
-      clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256'],
+      clientAuthSigningAlgValues: [...CLIENT_AUTH_SIGNING_ALGS],
     },
     extraClientMetadata: {
-      properties: ['first_party', 'require_level'],
+      // resource_server: set only on a registered API's own client (src/resources), never on a site's.
+      properties: ['first_party', 'require_level', 'resource_server'],
       // application_type (web | native) is standard metadata; its RFC 8252 rules are checked at
       // registration (src/clients/client-service.ts) and oidc-provider matches a native client's
       // loopback redirect URI on any port (RFC 8252 §7.3).
@@ -75,6 +80,9 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
         if (key === 'require_level' && value !== undefined && !['L1', 'L2', 'L3'].includes(value as string)) {
           throw new Error('require_level must be L1, L2 or L3');
         }
+        if (key === 'resource_server' && value !== undefined && typeof value !== 'string') {
+          throw new Error('resource_server must be a string');
+        }
       },
     },
     subjectTypes: ['public', 'pairwise'],
@@ -83,16 +91,29 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
         .update(`${client.sectorIdentifier}|${accountId}`)
         .digest('base64url');
     },
+    // RFC 8414 §2: without these, a client must assume client_secret_basic only. Introspection
+    // takes every method but none (src/oidc/introspection.ts); revocation takes a public client's
+    // own tokens too (RFC 7009 §2.1).
+    discovery: {
+      claim_types_supported: ['normal'],
+      introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.filter((m) => m !== 'none'),
+      introspection_endpoint_auth_signing_alg_values_supported: [...CLIENT_AUTH_SIGNING_ALGS],
+      revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+      revocation_endpoint_auth_signing_alg_values_supported: [...CLIENT_AUTH_SIGNING_ALGS],
+      // OIDC Core 3.1.2.1 (named in OpenID Connect Prompt Create §4.1): none and the requestable
+      // prompts of the policy (src/oidc/policy.ts).
+      prompt_values_supported: ['none', ...REQUESTABLE_PROMPTS],
+    },
     features: {
       devInteractions: { enabled: false },
       claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
-        // A site may introspect only the tokens issued to it.
-        async allowedPolicy(ctx, client, token) {
-          return token.clientId === client.clientId && ctx.oidc.client?.clientAuthMethod !== 'none';
-        },
+        // A site may introspect only the tokens issued to it; a registered API every token whose
+        // audience it is (RFC 7662 §4: the server decides who may see what). Public clients are
+        // refused before this (src/oidc/introspection.ts).
+        allowedPolicy: introspectionAllowed,
       },
       revocation: {
         enabled: true,
@@ -124,24 +145,52 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
     async loadExistingGrant(ctx: KoaContextWithOIDC) {
       return deps.consents.loadExistingGrant(ctx);
     },
-    // The admin API accepts a person's token only from a sign-in at acr mfa or cert: the token
-    // keeps the acr of the code or refresh token it came from.
     async extraTokenClaims(ctx, token) {
       // A client-credentials token stands for no person: the scopes that release a person's
       // claims or sessions (openid, profile, offline_access, …) mean nothing in it and are
       // refused. This is the one hook oidc-provider calls with the token before it is stored.
       if (token.kind === 'ClientCredentials') {
-        // An API's own scopes (RFC 8707 resource servers) are a machine's too: only ours name a person.
-        const personal = (token.scope ?? '')
+        const granted = new Set((token.scope ?? '').split(' ').filter(Boolean));
+        const requested = String(ctx.oidc.params?.['scope'] ?? '')
           .split(' ')
-          .filter((s) => (SUPPORTED_SCOPES as readonly string[]).includes(s) && !MACHINE_SCOPES.has(s));
+          .filter(Boolean);
+        // An API's own scopes (RFC 8707 resource servers) are a machine's too: only ours name a person.
+        const personal = requested.filter(
+          (s) => (SUPPORTED_SCOPES as readonly string[]).includes(s) && !MACHINE_SCOPES.has(s),
+        );
         if (personal.length)
           throw new errors.InvalidScope('scope is not allowed with client_credentials', personal.join(' '));
+        // Without `resource`, an API's scope would be dropped in silence and the token carry no
+        // scope at all (RFC 6749 §5.1 lets a server narrow the scope only if it says so):
+        // refused, naming the way to ask for it (RFC 8707 §2).
+        const ungranted = requested.filter((s) => !granted.has(s));
+        if (!token.resourceServer && ungranted.length)
+          throw new errors.InvalidScope(
+            'scope not available without resource: name the API it belongs to with the resource parameter (RFC 8707)',
+            ungranted.join(' '),
+          );
         return undefined;
       }
-      if (token.kind !== 'AccessToken' || !hasScope(token.scope, 'admin')) return undefined;
+      if (token.kind !== 'AccessToken') return undefined;
+      // A person's token says when and how the person signed in (RFC 9068 §2.2.1), so that an
+      // API can ask for a step-up (RFC 9470); the admin API reads acr from here too. The values
+      // are those of the code or refresh token the token came from.
       const source = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken;
-      return source?.acr ? { acr: source.acr } : undefined;
+      if (!source) return undefined;
+      const claims: Record<string, unknown> = {};
+      if (source.authTime !== undefined) claims['auth_time'] = source.authTime;
+      if (source.acr) claims['acr'] = source.acr;
+      if (source.amr?.length) claims['amr'] = source.amr;
+      return claims;
+    },
+    formats: {
+      customizers: {
+        // A JWT is never stored: it names its grant, so introspection can answer from the grant
+        // (src/oidc/introspection.ts). Client-credentials tokens have none.
+        jwt(_ctx, token, parts) {
+          if ('grantId' in token && token.grantId) parts.payload[GRANT_CLAIM] = token.grantId;
+        },
+      },
     },
     issueRefreshToken: async (_ctx, client, code) =>
       client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),

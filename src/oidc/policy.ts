@@ -40,6 +40,12 @@ export function requiredAcr(oidc: KoaContextWithOIDC['oidc']): Acr | undefined {
 }
 
 /**
+ * The prompt values a site may send (OIDC Core 3.1.2.1) besides none: each is a requestable
+ * prompt of the policy below, and discovery lists them (prompt_values_supported).
+ */
+export const REQUESTABLE_PROMPTS = ['select_account', 'login', 'consent'] as const;
+
+/**
  * oidc-provider's default policy, with our acr ordering instead of exact acr matching, and a
  * 实名认证 prompt for sites registered with a required certification level.
  */
@@ -61,6 +67,12 @@ export function unifiedIdPolicy(levelOf: (accountId: string) => Promise<string |
       (ctx) => ({ requiredAcr: requiredAcr(ctx.oidc) }),
     ),
   );
+
+  // OIDC Core 3.1.2.1 select_account: a browser holds one session, so choosing an account is
+  // signing in with it: the login page is shown (src/flows/interaction-routes.ts), as for
+  // prompt=login. With prompt=none it can not be asked: oidc-provider refuses none with another
+  // value (invalid_request), as OIDC Core says.
+  policy.add(new Prompt({ name: 'select_account', requestable: true }), 0);
 
   policy.add(
     new Prompt(

@@ -2,6 +2,7 @@ import { type KoaContextWithOIDC, Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { finishBeforeResponse } from '../http/before-response.js';
 import { type ProviderDependencies, providerConfiguration } from './configuration.js';
+import { introspectionExtras } from './introspection.js';
 import type { KeyService } from './keys/key-service.js';
 
 /** What the server does after oidc-provider's own work, on every instance it builds. */
@@ -61,6 +62,8 @@ export class ProviderHost {
     // audit row take the client's address from here.
     provider.proxy = this.proxyHops > 0;
     provider.maxIpsCount = this.proxyHops;
+    // JWT access tokens at introspection, and public clients refused there (RFC 7662 §2.1, §2.2).
+    provider.use(introspectionExtras({ issuer: this.deps.config.issuer, keys }));
     provider.on('server_error', (_ctx, err) => this.log.error({ err }, 'oidc-provider server error'));
     provider.on('backchannel.error', (_ctx, err, client) =>
       this.log.warn({ err: (err as Error).message, clientId: client.clientId }, 'back-channel logout failed'),

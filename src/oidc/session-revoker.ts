@@ -42,7 +42,12 @@ export class SessionRevoker {
         const payload = session.payload as SessionPayload;
         for (const [clientId, authorization] of Object.entries(payload.authorizations ?? {})) {
           await this.notify(accountId, clientId, authorization.sid ?? '');
-          if (authorization.grantId) await this.models.revokeByGrantId(authorization.grantId);
+          if (authorization.grantId) {
+            await this.models.revokeByGrantId(authorization.grantId);
+            // The grant itself too: a JWT access token, never stored, is answered from it at
+            // introspection (src/oidc/introspection.ts).
+            await this.models.destroy('Grant', authorization.grantId);
+          }
         }
         await this.models.destroy('Session', session.id);
       }),

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import type { DataProtector } from '../crypto/sealed.js';
 import { isUniqueViolation } from '../db/unique-violation.js';
 import { BadInput, Conflict, NotFound } from '../errors.js';
 import { SUPPORTED_SCOPES } from '../oidc/scopes.js';
@@ -36,8 +38,22 @@ export interface ResourceServerView {
   scopes: string[];
   format: 'jwt' | 'opaque';
   ttl: number;
+  /** The API's own client id for introspection (RFC 7662 §2.1); null until it is given one. */
+  client_id: string | null;
   created_at: string;
 }
+
+/** The API's credentials, shown once: only the sealed secret is kept. */
+export interface ResourceServerCredentials {
+  client_id: string;
+  client_secret: string;
+}
+
+/**
+ * The prefix of an API's client id. Sites' ids start with `rp_`, so the two registries never
+ * answer for the same id (src/oidc/adapter.ts asks this one only for ids with this prefix).
+ */
+export const API_CLIENT_PREFIX = 'api_';
 
 /** What oidc-provider needs of an API to issue a token for it (`getResourceServerInfo`). */
 export interface ResourceServerInfo {
@@ -56,32 +72,53 @@ const CACHE_MS = 5000;
 /** The registry of APIs (resource servers) that access tokens may be issued for. */
 export class ResourceServerService {
   readonly #cache = new Map<string, { at: number; info: ResourceServerInfo | undefined }>();
+  readonly #clientCache = new Map<string, { at: number; metadata: Record<string, unknown> | undefined }>();
 
   constructor(
     private readonly store: ResourceServerStore,
+    private readonly protector: DataProtector,
     private readonly production: boolean,
   ) {}
 
-  async add(input: ResourceServerInput): Promise<ResourceServerView> {
+  async add(input: ResourceServerInput): Promise<ResourceServerView & ResourceServerCredentials> {
     const parsed = resourceServerInputSchema.safeParse(input);
     if (!parsed.success) throw BadInput.of(parsed.error);
     const r = parsed.data;
     if (this.production && new URL(r.identifier).protocol !== 'https:') {
       throw new BadInput(`a resource identifier must use https in production: ${r.identifier}`);
     }
+    const credentials = newCredentials();
     try {
       await this.store.insert({
         identifier: r.identifier,
         scopes: [...new Set(r.scopes)].join(' '),
         format: r.format,
         access_token_ttl: r.ttl,
+        client_id: credentials.client_id,
+        client_secret: this.#seal(credentials),
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new Conflict(`already registered: ${r.identifier}`);
       throw err;
     }
     this.#cache.delete(r.identifier);
-    return this.show(r.identifier);
+    return { ...(await this.show(r.identifier)), ...credentials };
+  }
+
+  /**
+   * A new client id and secret for the API, shown once; the old pair stops working at once (and
+   * in other processes within the cache's lifetime). An API registered before it had
+   * credentials gets its first pair this way.
+   */
+  async rotateSecret(identifier: string): Promise<ResourceServerCredentials> {
+    const row = await this.store.find(identifier);
+    if (!row) throw new NotFound(`no such resource server: ${identifier}`);
+    // The id stays when there is one: the API's configuration changes in one value only.
+    const credentials = newCredentials(row.client_id ?? undefined);
+    if (!(await this.store.setCredentials(identifier, credentials.client_id, this.#seal(credentials))))
+      throw new NotFound(`no such resource server: ${identifier}`);
+    this.#clientCache.delete(credentials.client_id);
+    return credentials;
   }
 
   async list(): Promise<ResourceServerView[]> {
@@ -96,8 +133,10 @@ export class ResourceServerService {
 
   // Forgotten after the write, so that a look-up running meanwhile can not keep the old row.
   async remove(identifier: string): Promise<void> {
+    const row = await this.store.find(identifier);
     const removed = await this.store.remove(identifier);
     this.#cache.delete(identifier);
+    if (row?.client_id) this.#clientCache.delete(row.client_id);
     if (!removed) throw new NotFound(`no such resource server: ${identifier}`);
   }
 
@@ -119,6 +158,46 @@ export class ResourceServerService {
     }
     return info;
   }
+
+  /**
+   * The API as an oidc-provider client: it may authenticate (client_secret_basic, or
+   * client_secret_post, which oidc-provider takes for each other) and introspect, nothing else.
+   * No grant types and no response types: it can not get a token or send anyone to sign in.
+   * Undefined for an unknown id.
+   */
+  async providerMetadata(clientId: string): Promise<Record<string, unknown> | undefined> {
+    if (!clientId.startsWith(API_CLIENT_PREFIX)) return undefined;
+    const cached = this.#clientCache.get(clientId);
+    if (cached && Date.now() - cached.at < CACHE_MS) return cached.metadata;
+    const row = await this.store.findByClientId(clientId);
+    const metadata =
+      row?.client_secret && row.client_id
+        ? {
+            client_id: row.client_id,
+            client_secret: this.protector.open(row.client_secret, `client:${row.client_id}`),
+            client_name: row.identifier,
+            grant_types: [],
+            response_types: [],
+            redirect_uris: [],
+            token_endpoint_auth_method: 'client_secret_basic',
+            resource_server: row.identifier,
+          }
+        : undefined;
+    if (this.#clientCache.size > 1000) this.#clientCache.clear();
+    this.#clientCache.set(clientId, { at: Date.now(), metadata });
+    return metadata;
+  }
+
+  #seal(credentials: ResourceServerCredentials): string {
+    return this.protector.seal(credentials.client_secret, `client:${credentials.client_id}`);
+  }
+}
+
+function newCredentials(clientId?: string): ResourceServerCredentials {
+  return {
+    client_id: clientId ?? `${API_CLIENT_PREFIX}${randomBytes(12).toString('base64url')}`,
+    client_secret: randomBytes(32).toString('base64url'),
+  };
 }
 
 function view(row: ResourceServerRow): ResourceServerView {
@@ -127,6 +206,7 @@ function view(row: ResourceServerRow): ResourceServerView {
     scopes: row.scopes.split(' '),
     format: row.format,
     ttl: Number(row.access_token_ttl),
+    client_id: row.client_id ?? null,
     created_at: new Date(row.created_at).toISOString(),
   };
 }
