@@ -279,7 +279,10 @@ export class ModelStore {
   async revokeByGrantId(grantId: string) {
     await flushWriteBatch(this.db);
     this.#prefetched.clear();
-    await this.db('oidc_models').where({ grant_id: grantId }).delete();
+    // An interaction names the grant it continues; it is the browser's sign-in in progress, not a
+    // token of the grant. When a sign-in as another account ends the old session (whose grants
+    // go), oidc-provider resumes that same interaction afterwards.
+    await this.db('oidc_models').where({ grant_id: grantId }).whereNot({ model: 'Interaction' }).delete();
   }
 
   /** Sessions of an account, for ending them all (password reset, account closure). */
