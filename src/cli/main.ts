@@ -135,7 +135,7 @@ const resources = program
   .description("relying parties' APIs (RFC 8707 resource servers) that access tokens are issued for");
 resources
   .command('add')
-  .description("registers an API; prints its client_id and client_secret for introspection, once")
+  .description('registers an API; prints its client_id and client_secret for introspection, once')
   .requiredOption(
     '--identifier <uri>',
     "the API's URI, as sites send it in `resource` (the tokens' audience)",

@@ -10,7 +10,7 @@ import { GRANT_CLAIM, introspectionAllowed } from './introspection.js';
 import { errorPage, loggedOutPage, logoutPage } from './pages.js';
 import { REQUESTABLE_PROMPTS, unifiedIdPolicy } from './policy.js';
 import { resourceIndicators, resourceTtl } from './resource-indicators.js';
-import { ACR_VALUES, hasScope, MACHINE_SCOPES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from './scopes.js';
+import { ACR_VALUES, MACHINE_SCOPES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from './scopes.js';
 
 export interface ProviderDependencies {
   config: Config;
@@ -151,7 +151,9 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       // refused. This is the one hook oidc-provider calls with the token before it is stored.
       if (token.kind === 'ClientCredentials') {
         const granted = new Set((token.scope ?? '').split(' ').filter(Boolean));
-        const requested = String(ctx.oidc.params?.['scope'] ?? '')
+        // As the client sent it: without `resource`, oidc-provider has already cut params.scope
+        // down to its own scopes by now.
+        const requested = String((ctx.oidc.body as Record<string, unknown> | undefined)?.['scope'] ?? '')
           .split(' ')
           .filter(Boolean);
         // An API's own scopes (RFC 8707 resource servers) are a machine's too: only ours name a person.

@@ -1,4 +1,10 @@
-import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, type JWTPayload, jwtVerify } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  type JSONWebKeySet,
+  type JWTPayload,
+  jwtVerify,
+} from 'jose';
 import type { Context, Middleware } from 'koa';
 import type { Client, KoaContextWithOIDC } from 'oidc-provider';
 import { formParams } from './request-guards.js';
@@ -65,7 +71,10 @@ function isJwt(token: string): boolean {
  * made here from the JWT's signature, lifetime and grant, for the same callers as an opaque
  * token's (`mayIntrospect`).
  */
-export function introspectionExtras(options: { issuer: string; keys: Record<string, unknown>[] }): Middleware {
+export function introspectionExtras(options: {
+  issuer: string;
+  keys: Record<string, unknown>[];
+}): Middleware {
   const keySet = createLocalJWKSet({ keys: options.keys.map(publicJwk) } as JSONWebKeySet);
   const setAside = new WeakMap<Context, string>();
 

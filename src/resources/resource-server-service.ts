@@ -27,7 +27,8 @@ export const resourceServerInputSchema = z.object({
     .min(1)
     .max(50),
   format: z.enum(['jwt', 'opaque']),
-  // Seconds an access token for this API lives: JWTs can not be revoked, so keep it short.
+  // Seconds an access token for this API lives: an API that does not introspect accepts a JWT
+  // until then, whatever happened to its grant (README: how long a JWT stays usable).
   ttl: z.coerce.number().int().min(1).max(86_400).default(600),
 });
 
