@@ -216,9 +216,30 @@ describe('the unified-id command line, on the embedded database', { timeout: 300
       scopes: ['orders:read', 'orders:write'],
       format: 'jwt',
       ttl: 600,
+      client_id: expect.stringMatching(/^api_/),
+      client_secret: expect.any(String),
     });
-    const listed = JSON.parse((await cli('resources', 'list', '--json')).stdout) as { identifier: string }[];
+    const listed = JSON.parse((await cli('resources', 'list', '--json')).stdout) as {
+      identifier: string;
+      client_id: string;
+    }[];
     expect(listed.map((r) => r.identifier)).toEqual([identifier]);
+    // The listing names the API's client id; its secret was shown once and is not kept readable.
+    expect(listed[0]!.client_id).toBe(added.client_id);
+    expect(JSON.stringify(listed)).not.toContain(added.client_secret);
+    const rotated = JSON.parse(
+      (await cli('resources', 'rotate-secret', identifier, '--reason', '密钥泄露', '--json')).stdout,
+    );
+    expect(rotated.client_id).toBe(added.client_id);
+    expect(rotated.client_secret).not.toBe(added.client_secret);
+    const unknown = await cli(
+      'resources',
+      'rotate-secret',
+      'https://none.example.gov.cn',
+      '--reason',
+      '测试',
+    ).catch((e) => e);
+    expect(unknown.code).toBe(1);
     // Each command starts a process: the removal's audit row stands for the list after it.
     await cli('resources', 'remove', identifier, '--reason', '接口下线');
     const rows = await auditRows();
@@ -226,6 +247,12 @@ describe('the unified-id command line, on the embedded database', { timeout: 300
       actor: 'cli',
       detail: { identifier, format: 'jwt', reason: '订单接口接入' },
     });
+    expect(rows.find((r) => r.type === 'admin.resource_server_secret_rotated')?.detail).toMatchObject({
+      identifier,
+      clientId: added.client_id,
+      reason: '密钥泄露',
+    });
+    expect(JSON.stringify(rows)).not.toContain(rotated.client_secret);
     expect(rows.find((r) => r.type === 'admin.resource_server_removed')?.detail).toMatchObject({
       identifier,
       reason: '接口下线',
