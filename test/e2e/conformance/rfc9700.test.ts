@@ -319,7 +319,10 @@ describe.each(databaseKinds())('OAuth 2.0 Security BCP, RFC 9700 (%s)', (kind) =
         person: people.next(),
         params: { redirect_uri: 'http://127.0.0.1:40001/callback' },
       });
-      expect((await introspect(server, app, tokens.access_token)).json).toEqual({ active: false });
+      // RFC 7662 §2.1: it has nothing to authenticate with at introspection.
+      const answer = await introspect(server, app, tokens.access_token);
+      expect(answer.status).toBe(401);
+      expect(answer.json['error']).toBe('invalid_client');
     });
 
     it('RFC 8252 §7.1, §7.3, §8.3: registration refuses what a native app may not use, and a web site keeps exact matching', async () => {
