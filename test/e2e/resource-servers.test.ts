@@ -231,7 +231,15 @@ describe.each(databaseKinds())('APIs registered as resource servers get JWT acce
       }),
     });
     expect(added.status).toBe(201);
-    expect(await added.json()).toMatchObject({ identifier, scopes: ['tax:read'], format: 'jwt', ttl: 300 });
+    const created = (await added.json()) as { client_id: string; client_secret: string };
+    expect(created).toMatchObject({
+      identifier,
+      scopes: ['tax:read'],
+      format: 'jwt',
+      ttl: 300,
+      client_id: expect.stringMatching(/^api_/),
+      client_secret: expect.any(String),
+    });
     expect(
       (await api('/resources', { method: 'POST', body: JSON.stringify({ identifier, reason: '重复' }) }))
         .status,
@@ -257,6 +265,18 @@ describe.each(databaseKinds())('APIs registered as resource servers get JWT acce
     expect(listed.map((r) => r.identifier)).toContain(identifier);
     const path = `/resources/${encodeURIComponent(identifier)}`;
     expect((await api(path)).status).toBe(200);
+    expect(JSON.stringify(await (await api(path)).json())).not.toContain(created.client_secret);
+    expect((await api(`${path}/rotate-secret`, { method: 'POST', body: JSON.stringify({}) })).status).toBe(
+      400,
+    );
+    const rotated = await api(`${path}/rotate-secret`, {
+      method: 'POST',
+      body: JSON.stringify({ reason: '密钥轮换' }),
+    });
+    expect(rotated.status).toBe(200);
+    const fresh = (await rotated.json()) as { client_id: string; client_secret: string };
+    expect(fresh.client_id).toBe(created.client_id);
+    expect(fresh.client_secret).not.toBe(created.client_secret);
     expect((await api(path, { method: 'DELETE', body: JSON.stringify({}) })).status).toBe(400);
     expect((await api(path, { method: 'DELETE', body: JSON.stringify({ reason: '接口下线' }) })).status).toBe(
       204,
@@ -267,6 +287,11 @@ describe.each(databaseKinds())('APIs registered as resource servers get JWT acce
     expect(events.find((e) => e.type === 'admin.resource_server_added')).toMatchObject({
       actor: `admin:${operator.clientId}`,
       detail: { identifier, reason: '税务接口接入' },
+    });
+    expect(events.find((e) => e.type === 'admin.resource_server_secret_rotated')?.detail).toMatchObject({
+      identifier,
+      clientId: created.client_id,
+      reason: '密钥轮换',
     });
     expect(events.find((e) => e.type === 'admin.resource_server_removed')?.detail).toMatchObject({
       identifier,
