@@ -68,7 +68,13 @@ clients
   .option('--post-logout-redirect-uri <uri>', 'post-logout redirect URI (repeatable)', collect, [])
   .option('--backchannel-logout-uri <uri>', 'back-channel logout endpoint')
   .option('--grant-types <types>', 'authorization_code,refresh_token,client_credentials', list)
-  .option('--scopes <scopes>', 'openid,profile,phone,identity,enterprise,offline_access', list)
+  .option('--scopes <scopes>', 'openid,profile,phone,identity,enterprise,offline_access,admin', list)
+  .addOption(
+    new Option(
+      '--admin-role <role>',
+      'the one operator role a client_credentials client with the admin scope acts for (三员分立)',
+    ).choices(OPERATOR_ROLES),
+  )
   .addOption(
     new Option('--auth-method <method>', 'token endpoint authentication').choices([
       'client_secret_basic',
@@ -101,6 +107,7 @@ clients
           idTokenSigningAlg: o.idTokenAlg,
           firstParty: o.firstParty,
           requireLevel: o.requireLevel,
+          adminRole: o.adminRole,
         },
         byCli(o.reason),
       ),

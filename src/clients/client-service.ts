@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { OPERATOR_ROLES, type OperatorRole } from '../admin/operator-roles.js';
 import type { DataProtector } from '../crypto/sealed.js';
 import { BadInput, NotFound } from '../errors.js';
 import { SUPPORTED_SCOPES } from '../oidc/scopes.js';
@@ -69,6 +70,8 @@ export const clientInputSchema = z
     idTokenSigningAlg: z.enum(['ES256', 'RS256']).default('ES256'),
     firstParty: z.boolean().default(false),
     requireLevel: z.enum(['L1', 'L2', 'L3']).optional(),
+    /** 三员分立: the one operator role a machine client (client_credentials, `admin`) acts for. */
+    adminRole: z.enum(OPERATOR_ROLES).optional(),
   })
   .transform((c) => ({
     ...c,
@@ -76,6 +79,22 @@ export const clientInputSchema = z
   }))
   .superRefine((c, ctx) => {
     const codeFlow = c.grantTypes.includes('authorization_code');
+    const machineAdmin = c.grantTypes.includes('client_credentials') && c.scopes.includes('admin');
+    if (machineAdmin && !c.adminRole) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['adminRole'],
+        message:
+          'a client_credentials client with the admin scope acts for one role: system, security or audit',
+      });
+    }
+    if (!machineAdmin && c.adminRole) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['adminRole'],
+        message: 'only a client_credentials client with the admin scope acts for an operator role',
+      });
+    }
     if (codeFlow && c.redirectUris.length === 0) {
       ctx.addIssue({
         code: 'custom',
@@ -167,6 +186,8 @@ export interface ClientSummary {
   subject_type: string;
   first_party: boolean;
   require_level: string | null;
+  /** The operator role a machine client with the admin scope acts for; null for every other client. */
+  admin_role: OperatorRole | null;
   disabled: boolean;
   created_at: string;
 }
@@ -204,6 +225,7 @@ export class ClientService {
       metadata,
       first_party: c.firstParty,
       require_level: c.requireLevel ?? null,
+      admin_role: c.adminRole ?? null,
     });
     return secret ? { client_id: clientId, client_secret: secret } : { client_id: clientId };
   }
@@ -227,11 +249,13 @@ export class ClientService {
     );
     if (row.first_party !== c.firstParty) changed.push('first_party');
     if ((row.require_level ?? undefined) !== c.requireLevel) changed.push('require_level');
+    if ((row.admin_role ?? undefined) !== c.adminRole) changed.push('admin_role');
     await this.store.update(clientId, {
       name: c.name,
       metadata,
       first_party: c.firstParty,
       require_level: c.requireLevel ?? null,
+      admin_role: c.adminRole ?? null,
     });
     this.#metadataCache.delete(clientId);
     return { changed };
@@ -245,6 +269,15 @@ export class ClientService {
     const row = await this.store.find(clientId);
     if (!row) throw new NotFound(`no such client: ${clientId}`);
     return { ...summary(row), metadata: row.metadata };
+  }
+
+  /**
+   * The role a machine client with the admin scope acts for, read on every admin-API call; none
+   * once the client is disabled or removed, so its tokens stop at once.
+   */
+  async adminRoleOf(clientId: string): Promise<OperatorRole | undefined> {
+    const row = await this.store.find(clientId);
+    return row && !row.disabled ? (row.admin_role ?? undefined) : undefined;
   }
 
   async findByName(name: string) {
@@ -324,6 +357,7 @@ function summary(row: ClientRow): ClientSummary {
     subject_type: (m['subject_type'] as string) ?? 'public',
     first_party: row.first_party,
     require_level: row.require_level,
+    admin_role: row.admin_role,
     disabled: row.disabled,
     created_at: new Date(row.created_at).toISOString(),
   };

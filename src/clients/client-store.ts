@@ -1,3 +1,4 @@
+import type { OperatorRole } from '../admin/operator-roles.js';
 import { affected, type Db } from '../db/database.js';
 
 /** SQL for the clients table (relying parties). */
@@ -8,6 +9,7 @@ export interface ClientRow {
   metadata: Record<string, unknown>;
   first_party: boolean;
   require_level: string | null;
+  admin_role: OperatorRole | null;
   disabled: boolean;
   created_at: Date;
   updated_at: Date;
@@ -41,7 +43,10 @@ export class ClientStore {
   async update(
     clientId: string,
     changes: Partial<
-      Pick<ClientRow, 'client_secret' | 'disabled' | 'name' | 'metadata' | 'first_party' | 'require_level'>
+      Pick<
+        ClientRow,
+        'client_secret' | 'disabled' | 'name' | 'metadata' | 'first_party' | 'require_level' | 'admin_role'
+      >
     >,
   ) {
     const { metadata, ...rest } = changes;
