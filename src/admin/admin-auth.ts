@@ -14,6 +14,23 @@ export class AdminUnauthorized extends AppError {
 declare module 'koa' {
   interface DefaultState {
     adminActor?: string;
+    /** The one role the caller acts in, person or machine (三员分立). */
+    adminRole?: OperatorRole;
+  }
+}
+
+/**
+ * A machine client with the admin scope that acts for no role now: disabled, removed, or
+ * registered before roles held for machines.
+ */
+export class MachineWithoutRole extends AppError {
+  override name = 'MachineWithoutRole';
+  constructor() {
+    super(
+      403,
+      'machine_without_role',
+      'this client is disabled, removed, or acts for no operator role (register it again with `unified-id clients add --admin-role`)',
+    );
   }
 }
 
@@ -27,14 +44,17 @@ export class AdminAcrTooWeak extends AppError {
 }
 
 /**
- * Guards /admin/api: an access token with the `admin` scope, issued by this provider. Automation
- * uses client credentials (actor `admin:<client id>`); a person uses their own sign-in, which
- * must have been at acr mfa or cert (kept on the token when it was issued) by an account that is
- * an operator now (actor `operator:<account id>`), and may reach only its role's part of the API.
+ * Guards /admin/api: an access token with the `admin` scope, issued by this provider, and every
+ * call made in exactly one of the three roles (三员分立). Automation uses client credentials
+ * (actor `admin:<client id>`) and acts in the role its client was registered for; a person uses
+ * their own sign-in, which must have been at acr mfa or cert (kept on the token when it was
+ * issued) by an account that is an operator now (actor `operator:<account id>`). Either reaches
+ * only its role's part of the API, read afresh on every call.
  */
 export function requireAdmin(
   host: ProviderHost,
   operators: { roleOf(accountId: string): Promise<OperatorRole | undefined> },
+  clients: { adminRoleOf(clientId: string): Promise<OperatorRole | undefined> },
 ) {
   return async (ctx: Context, next: Next) => {
     const match = /^Bearer\s+([\w.~+/-]+=*)$/i.exec(ctx.get('authorization'));
@@ -48,8 +68,13 @@ export function requireAdmin(
     if (!token || token.isExpired) throw new AdminUnauthorized('the access token is invalid or expired');
     if (!hasScope(token.scope, 'admin'))
       throw new AppError(403, 'insufficient_scope', 'the admin scope is required');
+    const needed = roleForApiPath(ctx.path);
     if (machine) {
+      const role = token.clientId ? await clients.adminRoleOf(token.clientId) : undefined;
+      if (!role) throw new MachineWithoutRole();
+      if (needed !== role) throw new RoleForbidden(role, needed);
       ctx.state.adminActor = `admin:${token.clientId}`;
+      ctx.state.adminRole = role;
       return next();
     }
     const accountId = (token as { accountId?: string }).accountId;
@@ -61,9 +86,9 @@ export function requireAdmin(
     const role = accountId ? await operators.roleOf(accountId) : undefined;
     if (!role) throw new AppError(403, 'not_an_operator', 'this account is not an operator of the admin API');
     // 三员分立: checked here, before any route runs, so no endpoint can forget it.
-    const needed = roleForApiPath(ctx.path);
     if (needed !== role) throw new RoleForbidden(role, needed);
     ctx.state.adminActor = `operator:${accountId}`;
+    ctx.state.adminRole = role;
     return next();
   };
 }

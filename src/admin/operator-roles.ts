@@ -15,9 +15,9 @@ export function isOperatorRole(value: unknown): value is OperatorRole {
 }
 
 /**
- * Which role owns each part of the admin API, for people (automation clients keep their
- * scope-based access). A path not listed here is refused to every person: a new endpoint is
- * given to a role on purpose, never by accident.
+ * Which role owns each part of the admin API, for people and machine clients alike. A path not
+ * listed here is refused to everyone: a new endpoint is given to a role on purpose, never by
+ * accident.
  */
 const API_ROLES: [prefix: string, role: OperatorRole][] = [
   ['/admin/api/clients', 'system'],
@@ -33,7 +33,7 @@ export function roleForApiPath(path: string): OperatorRole | undefined {
   return API_ROLES.find(([prefix]) => path === prefix || path.startsWith(`${prefix}/`))?.[1];
 }
 
-/** A person asked for what another role owns: 403 with the roles named, in the API and the console alike. */
+/** An operator or machine client asked for what another role owns: 403 with the roles named, in the API and the console alike. */
 export class RoleForbidden extends AppError {
   override name = 'RoleForbidden';
   constructor(have: OperatorRole, needed: OperatorRole | undefined) {
