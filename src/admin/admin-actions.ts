@@ -11,6 +11,8 @@ import type { KeyService } from '../oidc/keys/key-service.js';
 import type { SessionRevoker } from '../oidc/session-revoker.js';
 import type { ResourceServerInput, ResourceServerService } from '../resources/resource-server-service.js';
 import type { AdminQueries, AuditSearch } from './admin-queries.js';
+import { assertMayChange, assertMayRegister } from './client-rules.js';
+import type { OperatorRole } from './operator-roles.js';
 
 /** An administrative change as its audit row: who asked, from where, and their reason. */
 export function recordAdminAction(
@@ -35,6 +37,11 @@ export function recordAdminAction(
 export interface Requester {
   /** `admin:<client id>`, `operator:<account id>`, or `cli`. */
   actor: string;
+  /**
+   * The one role (三员分立) the operator or machine client acts in; the command line on the
+   * server (`cli`) has none and is bound by no role.
+   */
+  role?: OperatorRole | undefined;
   /** Required of every change (the API and the command line ask for it); a read may go without. */
   reason?: string | undefined;
   ip?: string | undefined;
@@ -67,30 +74,40 @@ export class AdminActions {
   constructor(private readonly deps: AdminActionDeps) {}
 
   async createClient(input: ClientInput, by: Requester) {
+    assertMayRegister(input, by);
     const created = await this.deps.clients.add(input);
-    await this.#audit(by, 'client_created', { clientId: created.client_id, name: input.name });
+    await this.#audit(by, 'client_created', {
+      clientId: created.client_id,
+      name: input.name,
+      ...(input.adminRole ? { adminRole: input.adminRole } : {}),
+    });
     return created;
   }
 
   async updateClient(clientId: string, input: ClientInput, by: Requester) {
+    assertMayChange(await this.deps.clients.show(clientId), by, 'edit');
+    assertMayRegister(input, by);
     const { changed } = await this.deps.clients.edit(clientId, input);
     await this.#audit(by, 'client_updated', { clientId, changed });
     return this.deps.clients.show(clientId);
   }
 
   async setClientDisabled(clientId: string, disabled: boolean, by: Requester) {
+    assertMayChange(await this.deps.clients.show(clientId), by, 'other');
     await this.deps.clients.setDisabled(clientId, disabled);
     await this.#audit(by, disabled ? 'client_disabled' : 'client_enabled', { clientId });
     return this.deps.clients.show(clientId);
   }
 
   async rotateClientSecret(clientId: string, by: Requester) {
+    assertMayChange(await this.deps.clients.show(clientId), by, 'other');
     const rotated = await this.deps.clients.rotateSecret(clientId);
     await this.#audit(by, 'client_secret_rotated', { clientId });
     return rotated;
   }
 
   async removeClient(clientId: string, by: Requester) {
+    assertMayChange(await this.deps.clients.show(clientId), by, 'other');
     await this.deps.clients.remove(clientId);
     await this.#audit(by, 'client_removed', { clientId });
   }

@@ -32,6 +32,32 @@ export interface AdminDeps {
 const REASON = z.string().trim().min(2).max(500);
 const WHY = z.object({ reason: REASON });
 
+/**
+ * A registration's fields, each one the API knows; any other is refused (400) rather than
+ * dropped, and the values are checked by the client service and client-rules.ts.
+ */
+const CLIENT_FIELDS = z.strictObject({
+  reason: REASON,
+  ...Object.fromEntries(
+    [
+      'name',
+      'applicationType',
+      'redirectUris',
+      'postLogoutRedirectUris',
+      'backchannelLogoutUri',
+      'grantTypes',
+      'scopes',
+      'authMethod',
+      'jwksUri',
+      'subjectType',
+      'idTokenSigningAlg',
+      'firstParty',
+      'requireLevel',
+      'adminRole',
+    ].map((name) => [name, z.unknown().optional()]),
+  ),
+});
+
 /** The reason a change's JSON body gives (400 without one). */
 function reasonOf(ctx: Context): string {
   return body(ctx, WHY).reason;
@@ -60,7 +86,7 @@ async function* ndjson(rows: AsyncIterable<unknown>): AsyncGenerator<string> {
 /** The operators' JSON API under /admin/api. Every change is audited with who, what, when and why. */
 export function adminRoutes(deps: AdminDeps): Router {
   const router = new Router({ prefix: '/admin/api' });
-  router.use(requireAdmin(deps.host, deps.operators));
+  router.use(requireAdmin(deps.host, deps.operators, deps.clients));
   router.use(parseBody);
   router.use(async (ctx, next) => {
     assertCleanJson(ctx.request.body);
@@ -78,6 +104,7 @@ export function adminRoutes(deps: AdminDeps): Router {
   });
   const requester = (ctx: Context, reason: string | undefined): Requester => ({
     actor: ctx.state.adminActor!,
+    role: ctx.state.adminRole!,
     reason,
     ip: ctx.ip,
     userAgent: ctx.get('user-agent'),
@@ -88,7 +115,7 @@ export function adminRoutes(deps: AdminDeps): Router {
     ctx.body = await deps.clients.list();
   });
   router.post('/clients', async (ctx) => {
-    const { reason, ...input } = body(ctx, z.looseObject({ reason: REASON }));
+    const { reason, ...input } = body(ctx, CLIENT_FIELDS);
     ctx.body = await actions.createClient(input as ClientInput, requester(ctx, reason));
     ctx.status = 201;
   });

@@ -184,5 +184,11 @@ export async function operatorOf(deps: ConsoleDeps, ctx: Context): Promise<Opera
 
 /** The requester of an admin action taken in the console: the operator, with the form's reason. */
 export function requesterOf(ctx: Context, operator: Operator, reason?: string): Requester {
-  return { actor: `operator:${operator.accountId}`, reason, ip: ctx.ip, userAgent: ctx.get('user-agent') };
+  return {
+    actor: `operator:${operator.accountId}`,
+    role: operator.role,
+    reason,
+    ip: ctx.ip,
+    userAgent: ctx.get('user-agent'),
+  };
 }

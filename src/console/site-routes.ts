@@ -14,7 +14,12 @@ class BuiltInSite extends AppError {
   }
 }
 
-/** The registration form's choices; a new field is one entry here and one in views/console/site-new.eta. */
+/**
+ * The registration form's choices, the server's allow-list: a posted value the form does not
+ * offer is refused, whatever the page was made to send. The `admin` scope is never offered: a
+ * site gets it only from the command line on the server. A new field is one entry here, one in
+ * FIELDS and one in views/console/site-new.eta.
+ */
 const CHOICES = {
   scopes: SUPPORTED_SCOPES.filter((s) => s !== 'admin'),
   authMethod: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
@@ -22,6 +27,22 @@ const CHOICES = {
   idTokenSigningAlg: ['ES256', 'RS256'],
   requireLevel: ['', 'L1', 'L2', 'L3'],
 } as const;
+
+/** Every field the form has; a request with any other is refused rather than quietly ignored. */
+const FIELDS = new Set([
+  '_csrf',
+  'reason',
+  'name',
+  'redirectUris',
+  'postLogoutRedirectUris',
+  'backchannelLogoutUri',
+  'scopes',
+  'authMethod',
+  'subjectType',
+  'idTokenSigningAlg',
+  'requireLevel',
+  'firstParty',
+]);
 
 const lines = (value: string) =>
   value
@@ -39,6 +60,15 @@ function listField(ctx: Context, name: string): string[] {
 
 /** The site registration form as the client service's input (validated there, as from the API). */
 function siteInputOf(ctx: Context): ClientInput {
+  const posted = Object.keys((ctx.request.body ?? {}) as Record<string, unknown>);
+  const unknown = posted.find((name) => !FIELDS.has(name));
+  if (unknown !== undefined) throw new BadInput(`表单中没有此项：${unknown.slice(0, 40)}`);
+  const scopes = listField(ctx, 'scopes');
+  const offered: readonly string[] = CHOICES.scopes;
+  const refused = scopes.find((s) => !offered.includes(s));
+  if (refused !== undefined) throw new BadInput(`scopes: 取值无效（${refused.slice(0, 40)}）`);
+  const firstParty = field(ctx, 'firstParty');
+  if (firstParty !== '' && firstParty !== 'on') throw new BadInput('firstParty: 取值无效');
   const choice = <T extends readonly string[]>(name: string, allowed: T): T[number] | undefined => {
     const value = field(ctx, name);
     if (!value) return undefined;
@@ -52,12 +82,12 @@ function siteInputOf(ctx: Context): ClientInput {
     redirectUris: lines(field(ctx, 'redirectUris')),
     postLogoutRedirectUris: lines(field(ctx, 'postLogoutRedirectUris')),
     ...(backchannel ? { backchannelLogoutUri: backchannel } : {}),
-    scopes: listField(ctx, 'scopes') as ClientInput['scopes'],
+    scopes: scopes as ClientInput['scopes'],
     authMethod: choice('authMethod', CHOICES.authMethod),
     subjectType: choice('subjectType', CHOICES.subjectType),
     idTokenSigningAlg: choice('idTokenSigningAlg', CHOICES.idTokenSigningAlg),
     ...(requireLevel ? { requireLevel } : {}),
-    firstParty: field(ctx, 'firstParty') === 'on',
+    firstParty: firstParty === 'on',
   };
 }
 
