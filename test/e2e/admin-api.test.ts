@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type OperatorRole, roleForApiPath } from '../../src/admin/operator-roles.js';
 import { addCitizen, latestSmsCode, randomIdNumber, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {
@@ -17,22 +18,33 @@ const PASSWORD = 'Ops-Test#2024';
 
 describe.each(databaseKinds())('the admin API (%s)', (kind) => {
   let server: TestServer;
-  let operator: RelyingParty;
-  let token: string;
+  /** Automation of each role (三员分立): a machine client acts for one role only. */
+  const machines = {} as Record<OperatorRole, RelyingParty>;
+  const tokens = {} as Record<OperatorRole, string>;
 
   beforeAll(async () => {
     server = await startTestServer({ kind });
-    operator = await registerRelyingParty(server, {
-      name: '运维自动化',
-      grantTypes: ['client_credentials'],
-      redirectUris: [],
-      scopes: ['admin'],
-    });
-    token = (await oidc.clientCredentialsGrant(operator.config, { scope: 'admin' })).access_token;
+    for (const role of ['system', 'security', 'audit'] as const) {
+      machines[role] = await registerRelyingParty(server, {
+        name: `运维自动化（${role}）`,
+        grantTypes: ['client_credentials'],
+        redirectUris: [],
+        scopes: ['admin'],
+        adminRole: role,
+      });
+      tokens[role] = (
+        await oidc.clientCredentialsGrant(machines[role].config, { scope: 'admin' })
+      ).access_token;
+    }
   });
   afterAll(() => server?.close());
 
-  const api = (path: string, init: RequestInit = {}, bearer = token) =>
+  /** A call by the machine client of the role that owns the path, unless another bearer is given. */
+  const api = (
+    path: string,
+    init: RequestInit = {},
+    bearer = tokens[roleForApiPath(`/admin/api${path.split('?')[0]}`)!],
+  ) =>
     fetch(`${server.url}/admin/api${path}`, {
       ...init,
       headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json', ...init.headers },
@@ -128,7 +140,7 @@ describe.each(databaseKinds())('the admin API (%s)', (kind) => {
       detail: { clientId: string; reason: string };
     }[];
     const row = log.find((r) => r.detail.clientId === client_id);
-    expect(row?.actor).toBe(`admin:${operator.clientId}`);
+    expect(row?.actor).toBe(`admin:${machines.system.clientId}`);
     expect(row?.detail).toMatchObject({ clientId: client_id, reason: '县政务服务网接入' });
   });
 
@@ -221,6 +233,7 @@ describe.each(databaseKinds())('the admin API (%s)', (kind) => {
     beforeAll(async () => {
       adminConsole = await registerRelyingParty(server, {
         name: '运维控制台',
+        grantTypes: ['authorization_code'],
         firstParty: true,
         scopes: ['openid', 'admin'],
       });
@@ -310,9 +323,12 @@ describe.each(databaseKinds())('the admin API (%s)', (kind) => {
           }
         }
       }
-      // Automation keeps its scope-based access to everything.
-      expect((await api('/keys')).status).toBe(200);
-      expect((await api('/stats/logins')).status).toBe(200);
+      // Automation is held to its one role the same way.
+      for (const [role, token] of Object.entries(tokens)) {
+        for (const [owner, path] of Object.entries(own)) {
+          expect((await api(path, {}, token)).status).toBe(owner === role ? 200 : 403);
+        }
+      }
     });
 
     it("refuses a person's admin token that does not carry a strong sign-in", async () => {

@@ -212,6 +212,7 @@ describe.each(databaseKinds())('APIs registered as resource servers get JWT acce
       grantTypes: ['client_credentials'],
       redirectUris: [],
       scopes: ['admin'],
+      adminRole: 'system',
     });
     const bearer = (await oidc.clientCredentialsGrant(operator.config, { scope: 'admin' })).access_token;
     const api = (path: string, init: RequestInit = {}) =>

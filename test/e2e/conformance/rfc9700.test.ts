@@ -161,7 +161,11 @@ describe.each(databaseKinds())('OAuth 2.0 Security BCP, RFC 9700 (%s)', (kind) =
       expect(answer.json['error']).toBe('invalid_scope');
     }
     expect((await post(server, '/token', site, { grant_type: 'client_credentials' })).status).toBe(200);
-    const machine = await registerSite(server, { grantTypes: ['client_credentials'], scopes: ['admin'] });
+    const machine = await registerSite(server, {
+      grantTypes: ['client_credentials'],
+      scopes: ['admin'],
+      adminRole: 'audit',
+    });
     const admin = await post(server, '/token', machine, { grant_type: 'client_credentials', scope: 'admin' });
     expect(admin.status).toBe(200);
     expect(admin.json['scope']).toBe('admin');
