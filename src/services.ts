@@ -91,7 +91,7 @@ export function createServices(config: Config, db: Db, log: Logger) {
     legalPersons,
     audit,
     adminQueries: new AdminQueries(db),
-    operators: new OperatorService(new OperatorStore(db), accounts, audit),
+    operators: new OperatorService(new OperatorStore(db), accounts, audit, outside.sms, log),
     sessionMeta: new SessionMetaStore(db),
     totp: new TotpService(new TotpStore(db), flowStates, protector),
     outside,

@@ -30,8 +30,28 @@ export class OperatorStore {
     return rowsOf(added).length === 1;
   }
 
-  async remove(accountId: string): Promise<boolean> {
-    return affected(await this.db('operators').where({ account_id: accountId }).delete()) > 0;
+  /**
+   * Removes an operator unless it is the last 审计管理员, who would leave nobody to watch the other
+   * two roles. The 审计管理员 rows are locked first, so two removals at once can not both pass.
+   */
+  async removeKeepingAnAuditor(accountId: string): Promise<'removed' | 'absent' | 'last_auditor'> {
+    return this.db.transaction(async (trx) => {
+      const auditors: string[] = (
+        await trx('operators').where({ role: 'audit' }).forUpdate().select('account_id')
+      ).map((r: { account_id: string }) => r.account_id);
+      if (auditors.length === 1 && auditors[0] === accountId) return 'last_auditor';
+      const removed = affected(await trx('operators').where({ account_id: accountId }).delete()) > 0;
+      return removed ? 'removed' : 'absent';
+    });
+  }
+
+  /** The phones (E.164) of every 审计管理员, for the notice of a role change. */
+  async auditorPhones(): Promise<string[]> {
+    const rows: { phone: string | null }[] = await this.db('operators')
+      .join('accounts', 'accounts.id', 'operators.account_id')
+      .where('operators.role', 'audit')
+      .select('accounts.phone');
+    return rows.flatMap((r) => (r.phone ? [r.phone] : []));
   }
 
   async signedIn(accountId: string) {

@@ -25,6 +25,14 @@ export const SMS_NOTICES = {
     templateId: 'UNIFIED_ID_NOTICE_PHONE_CHANGE_REFUSED',
     text: '【统一身份认证】有人在您的账号中尝试不经本手机号验证更换绑定手机号，未获通过。如非本人操作，请尽快修改密码。',
   },
+  /**
+   * To every 审计管理员: an operator role was granted or removed. It names nobody; the 概览 page of
+   * the console and the audit log say who, by whom and why.
+   */
+  operatorRoleChanged: {
+    templateId: 'UNIFIED_ID_NOTICE_OPERATOR_ROLE_CHANGED',
+    text: '【统一身份认证】管理后台的操作员角色发生变更，请登录管理后台在统计概览中核对。如非计划内变更，请立即处理。',
+  },
 } as const;
 
 export type SmsNotice = (typeof SMS_NOTICES)[keyof typeof SMS_NOTICES];
