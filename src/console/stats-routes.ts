@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import type { ConsoleDeps } from './console-context.js';
 import { render } from './console-kit.js';
+import { recentRoleChanges } from './role-changes.js';
 
 const DAYS = 30;
 const METHOD_PARTS: Record<string, string> = {
@@ -52,9 +53,10 @@ interface Chart {
 export function statsRoutes(router: Router, deps: ConsoleDeps) {
   router.get('/stats', async (ctx) => {
     const days = lastDays();
-    const [stats, activity] = await Promise.all([
+    const [stats, activity, roleChanges] = await Promise.all([
       deps.queries.loginsPerDay(DAYS),
       deps.queries.dailyActivity(DAYS),
+      recentRoleChanges(deps),
     ]);
     // The query's rows, as its SQL names them.
     const logins = stats.logins as unknown as LoginRow[];
@@ -119,6 +121,7 @@ export function statsRoutes(router: Router, deps: ConsoleDeps) {
       title: '统计概览',
       charts: true,
       chartList: charts,
+      roleChanges,
       today: {
         day: today,
         signIns: successes.filter((l) => l.day === today).reduce((n, l) => n + l.count, 0),
