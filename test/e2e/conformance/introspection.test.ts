@@ -1,6 +1,8 @@
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SessionRevoker } from '../../../src/oidc/session-revoker.js';
+import { createLogger } from '../../../src/ops/logger.js';
 import {
   authorize,
   authRequest,
@@ -326,6 +328,34 @@ describe.each(databaseKinds())('Token introspection by sites and APIs (%s)', (ki
 
     expect(await oidc.tokenIntrospection(api, online.access_token)).toEqual({ active: false });
     expect((await oidc.tokenIntrospection(api, offline.access_token)).active).toBe(true);
+  });
+
+  it("RFC 7662 §2.2: a person's JWT is inactive once the account's sessions are ended (登录设备 退出, a password change), offline_access or not", async () => {
+    const person = people.next();
+    const ua = new Browser();
+    const online = await codeJwt(site, { ua, person, scope: 'openid orders:read' });
+    const offline = await codeJwt(other, { ua, person, scope: 'openid offline_access orders:read' });
+    const api = await apiClient(orders);
+    expect((await oidc.tokenIntrospection(api, offline.access_token)).active).toBe(true);
+    const accountId = String(jose.decodeJwt(online.id_token).sub);
+    // What the account space does for 退出 on a device and after a password change.
+    const revoker = new SessionRevoker(server.services.models, undefined, createLogger('silent'));
+    expect(await revoker.revokeSessions(accountId, () => true)).toBe(1);
+    expect(await oidc.tokenIntrospection(api, online.access_token)).toEqual({ active: false });
+    expect(await oidc.tokenIntrospection(api, offline.access_token)).toEqual({ active: false });
+  });
+
+  it('RFC 7662 §2.2: a JWT is inactive once its site is disabled', async () => {
+    const short = await registerSite(server, {
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      postLogoutRedirectUris: [],
+    });
+    const jwt = await clientCredentials(short, { scope: 'orders:read', resource: ORDERS_API });
+    const api = await apiClient(orders);
+    expect((await oidc.tokenIntrospection(api, jwt)).active).toBe(true);
+    await server.services.clients.setDisabled(short.clientId, true);
+    expect(await oidc.tokenIntrospection(api, jwt)).toEqual({ active: false });
   });
 
   it('RFC 6749 §5.2, RFC 8707 §2: client credentials asking for an API scope without naming the API is refused with invalid_scope', async () => {
