@@ -340,7 +340,7 @@ describe.each(databaseKinds())('Token introspection by sites and APIs (%s)', (ki
     const accountId = String(jose.decodeJwt(online.id_token).sub);
     // What the account space does for 退出 on a device and after a password change.
     const revoker = new SessionRevoker(server.services.models, undefined, createLogger('silent'));
-    expect(await revoker.revokeSessions(accountId, () => true)).toBe(1);
+    expect(await revoker.revokeSessions(accountId, () => true)).toBeGreaterThanOrEqual(1);
     expect(await oidc.tokenIntrospection(api, online.access_token)).toEqual({ active: false });
     expect(await oidc.tokenIntrospection(api, offline.access_token)).toEqual({ active: false });
   });
