@@ -117,13 +117,13 @@ const envSchema = z.object({
   ALIPAY_GATEWAY: z.url().optional(),
   ALIPAY_AUTHORIZE_URL: z.url().optional(),
   ALIPAY_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
-  // --- abuse limits (issue 13): counted in the database, shared by every process ---
+  // --- abuse limits (README.md, Security: limits against abuse): counted in the database, shared by every process ---
   SMS_CHECKS_PER_IP_PER_HOUR: z.coerce.number().int().positive().default(100),
   IDENTITY_CHECKS_PER_ACCOUNT_PER_DAY: z.coerce.number().int().positive().default(5),
   IDENTITY_CHECKS_PER_IP_PER_DAY: z.coerce.number().int().positive().default(20),
   IDENTITY_VERIFIER_DAILY_LIMIT: z.coerce.number().int().positive().default(10000),
   ACCOUNT_PHONE_CODES_PER_DAY: z.coerce.number().int().positive().default(5),
-  // --- /metrics (issue 13): a private listener, a bearer token, or both ---
+  // --- /metrics (README.md, Configuration): a private listener, a bearer token, or both ---
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   METRICS_TOKEN: z.string().min(16).optional(),
@@ -226,7 +226,7 @@ export interface Config {
   hardwareCertPolicyOids: string[];
   /** 支付宝登录 and 支付宝认证; undefined (no button) unless ALIPAY_APP_ID and both keys are set. */
   alipay: AlipaySettings | undefined;
-  /** Abuse limits beyond the fixed ones of DOMAIN.md; each counted per day (Beijing time) or hour. */
+  /** Abuse limits beyond the fixed ones README.md lists under Security; each counted per day (Beijing time) or hour. */
   limits: AbuseLimits;
   /** Where /metrics is served: see MetricsAccess. */
   metrics: MetricsAccess;

@@ -18,7 +18,7 @@ function creditCodeOf(prefix: string, rest: string): string {
 }
 
 describe('a legal person enters the unified social credit code of the organisation', () => {
-  it('accepts the example of DOMAIN.md as an enterprise code', () => {
+  it('accepts a valid GB 32100-2015 enterprise code', () => {
     expect(parseCreditCode('91350100M000100Y43', 'enterprise')).toEqual({
       ok: true,
       creditCode: '91350100M000100Y43',

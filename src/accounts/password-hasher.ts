@@ -1,6 +1,6 @@
 import argon2 from 'argon2';
 
-/** argon2id at the cost DOMAIN.md names; hashes made with other parameters are redone at login. */
+/** argon2id at OWASP's recommended minimum cost (19 MiB, 2 passes; RFC 9106); hashes made with other parameters are redone at login. */
 export const ARGON2_PARAMS = {
   type: argon2.argon2id,
   memoryCost: 19_456,

@@ -1,4 +1,4 @@
-// The portal's password rule (登录密码), as in DOMAIN.md: 8–64 characters, at
+// The portal's password rule (登录密码): 8–64 characters, at
 // least two of digits / letters / symbols unless 15 or longer (NIST 800-63B),
 // no phone or ID number inside, not a common password.
 

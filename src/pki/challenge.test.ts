@@ -9,7 +9,7 @@ import {
 } from './challenge.js';
 
 describe('the certificate login challenge', () => {
-  it('is the exact text from DOMAIN.md and its UTF-8 bytes', () => {
+  it('is the exact text README.md gives under 证书登录, and its UTF-8 bytes', () => {
     const challenge = buildChallenge({
       issuer: 'https://id.fj.gov.cn',
       interactionId: 'Zt3vJ0tq0nBqNwZz',

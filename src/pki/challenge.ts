@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 // after two minutes; the nonce makes each one unique. Storing it and using it
 // once is the login flow's job.
 
-/** DOMAIN.md: a challenge is valid for two minutes. */
+/** A challenge is valid for two minutes (README.md, 证书登录). */
 export const CHALLENGE_TTL_SECONDS = 120;
 
 const PREFIX = 'unified-id:cert-login';

@@ -5,7 +5,7 @@ import { type CertificateFieldMap, type ParsedCertificate, parseCertificate } fr
 import { type ParsedCrl, parseCrl } from './crl.js';
 import { derBlocks } from './encoding.js';
 
-// The CAs an operator trusts, as files (DOMAIN.md "Certificates"):
+// The CAs an operator trusts, as files (README.md, `CERTS_DIR`):
 //   certs/*.pem               trust anchors, one CA per file
 //   certs/intermediate/*      intermediate CAs, used to complete chains
 //   certs/crl/*               CRLs, PEM or DER

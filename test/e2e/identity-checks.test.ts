@@ -120,7 +120,7 @@ describe.each(databaseKinds())('实名认证 can not be used as a name/ID oracle
       real_name: known.name,
       id_number: known.idNumber,
     });
-    // 实名认证 says it succeeded (issue 18) before its 继续 goes on to the site.
+    // 实名认证 says it succeeded before its 继续 goes on to the site.
     expect(messageOf(verified)).toContain('实名认证成功');
     const done = await continueFrom(elsewhere.ua, verified, rp.redirectUri);
     expect(done.location).toContain(rp.redirectUri);

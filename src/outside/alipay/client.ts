@@ -54,7 +54,7 @@ export const ALIPAY_CERT_TYPE_ID_CARD = '0';
 
 /**
  * Whether Alipay vouches for a real name on a resident ID card: only that may
- * raise an account to L2 (DOMAIN.md). A passport-certified user, or one whose
+ * raise an account to L2 (README.md, 支付宝 (Alipay)). A passport-certified user, or one whose
  * name or number the app may not see, does not count.
  */
 export function isRealNameCertified(info: AlipayUserInfo): boolean {

@@ -2,7 +2,7 @@ import { type KeyObject, sign, verify } from 'node:crypto';
 
 /**
  * Alipay's RSA2 signatures (SHA256withRSA, PKCS#1 v1.5) on gateway requests and
- * responses, per DOMAIN.md "Alipay (支付宝) web authorisation and gateway".
+ * responses, per Alipay's open platform signing rules (README.md, 支付宝 (Alipay)).
  */
 
 /**

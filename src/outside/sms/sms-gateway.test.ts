@@ -3,7 +3,7 @@ import { AppError } from '../../errors.js';
 import { SMS_TEMPLATE_VERIFICATION_CODE, SmsSendFailed, smsText } from './sms-gateway.js';
 
 describe('the verification SMS', () => {
-  it('says exactly what DOMAIN.md prescribes, with the code in place', () => {
+  it('says exactly what README.md shows, with the code in place', () => {
     expect(smsText('123456')).toBe(
       '【统一身份认证】您的验证码为123456，5分钟内有效。如非本人操作，请忽略本短信。',
     );

@@ -6,7 +6,7 @@ import { AppError } from '../../errors.js';
  */
 export const SMS_TEMPLATE_VERIFICATION_CODE = 'UNIFIED_ID_VERIFICATION_CODE';
 
-/** The text every verification SMS carries (DOMAIN.md); the development outbox shows the same. */
+/** The text every verification SMS carries (README.md, The SMS gateway and identity verification wire format); the development outbox shows the same. */
 export function smsText(code: string): string {
   return `【统一身份认证】您的验证码为${code}，5分钟内有效。如非本人操作，请忽略本短信。`;
 }

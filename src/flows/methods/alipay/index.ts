@@ -83,7 +83,7 @@ function alipayRoutes(router: Router, deps: AlipayFlowDeps) {
 }
 
 /**
- * The branches of issue 6 item 3: a linked Alipay user signs straight in; an unknown certified
+ * The branches README.md describes under 支付宝 (Alipay): a linked Alipay user signs straight in; an unknown certified
  * one either registers (支付宝关联注册) or, when its ID number already has an account, signs in to
  * that account to link it; an uncertified one is told why and offered registration.
  */
