@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js';
-import { deferOrWrite } from '../db/write-batch.js';
+import { deferOrWrite, flushWriteBatch, type StoreTables } from '../db/write-batch.js';
 
 export interface SessionMetaRow {
   session_uid: string;
@@ -12,6 +12,8 @@ export interface SessionMetaRow {
 
 /** SQL for session_meta: where each SSO session was opened, and when it was last active here. */
 export class SessionMetaStore {
+  static readonly tables: StoreTables = { defers: ['session_meta'], reads: ['session_meta'] };
+
   constructor(private readonly db: Db) {}
 
   async opened(row: {
@@ -32,20 +34,23 @@ export class SessionMetaStore {
       .onConflict('session_uid')
       .merge({ last_seen_at: this.db.fn.now() });
     // At the end of a sign-in it goes with the request's other writes (write-batch.ts).
-    await deferOrWrite(this.db, upsert.toSQL(), `session_meta:${row.session_uid}`);
+    await deferOrWrite(this.db, 'session_meta', upsert.toSQL(), `session_meta:${row.session_uid}`);
   }
 
   async find(sessionUid: string): Promise<SessionMetaRow | undefined> {
+    await flushWriteBatch(this.db);
     return this.db('session_meta').where({ session_uid: sessionUid }).first();
   }
 
   async touch(sessionUid: string) {
+    await flushWriteBatch(this.db);
     await this.db('session_meta')
       .where({ session_uid: sessionUid })
       .update({ last_seen_at: this.db.fn.now() });
   }
 
   async forAccount(accountId: string): Promise<SessionMetaRow[]> {
+    await flushWriteBatch(this.db);
     return this.db('session_meta').where({ account_id: accountId });
   }
 }

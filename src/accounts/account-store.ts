@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.js';
 import { rowsOf } from '../db/database.js';
+import { flushWriteBatch, type StoreTables } from '../db/write-batch.js';
 
 export type UserType = 'natural_person' | 'legal_person';
 export type CertificationLevel = 'L1' | 'L2' | 'L3';
@@ -52,6 +53,12 @@ export type SealedIdentity = {
 
 /** SQL for the accounts table. */
 export class AccountStore {
+  /** session_meta: only the delete of 注销账号, after the request's pending device records. */
+  static readonly tables: StoreTables = {
+    defers: [],
+    reads: ['accounts', 'recovery_codes', 'consents', 'session_meta', 'alipay_links'],
+  };
+
   constructor(private readonly db: Db) {}
 
   /** A new account; one created already verified (支付宝关联注册) carries its sealed identity. */
@@ -99,6 +106,8 @@ export class AccountStore {
 
   /** 注销账号: personal data erased; the row stays so that audit rows keep pointing at something. */
   async close(id: string) {
+    // A device record this request left pending lands before the delete, not after it.
+    await flushWriteBatch(this.db);
     await this.db.transaction(async (trx) => {
       await trx('accounts').where({ id }).update({
         status: 'closed',

@@ -1,5 +1,6 @@
 import type { AuditRow } from '../audit/audit-store.js';
 import type { Db } from '../db/database.js';
+import { flushWriteBatch, type StoreTables } from '../db/write-batch.js';
 
 /** The 审计日志 page's filters; every one optional. */
 export interface AuditSearch {
@@ -17,6 +18,8 @@ const DAY = `to_char((%s) at time zone 'Asia/Shanghai', 'YYYY-MM-DD')`;
 
 /** Read-only SQL behind the admin API's statistics. */
 export class AdminQueries {
+  static readonly tables: StoreTables = { defers: [], reads: ['audit_events', 'accounts'] };
+
   constructor(private readonly db: Db) {}
 
   /**
@@ -25,6 +28,7 @@ export class AdminQueries {
    * login does not repeat it.
    */
   async loginsPerDay(days: number) {
+    await flushWriteBatch(this.db);
     const since = new Date(Date.now() - days * 86_400_000);
     const logins = await this.db('audit_events')
       .leftJoin('accounts', 'accounts.id', 'audit_events.account_id')
@@ -53,6 +57,7 @@ export class AdminQueries {
 
   /** One page of the audit log, newest first, before the row `beforeId` (paging by id keeps pages stable). */
   async auditPage(search: AuditSearch, limit: number, beforeId?: number): Promise<AuditRow[]> {
+    await flushWriteBatch(this.db);
     const query = this.#audit(search).orderBy('id', 'desc').limit(limit);
     if (beforeId) query.where('id', '<', beforeId);
     return (await query).map(normalise);
@@ -60,6 +65,7 @@ export class AdminQueries {
 
   /** Every row the filters match, oldest first, a page at a time: an export of any size streams. */
   async *auditRows(search: AuditSearch, pageSize = 1000): AsyncGenerator<AuditRow> {
+    await flushWriteBatch(this.db);
     let after = 0;
     for (;;) {
       const rows = (await this.#audit(search).where('id', '>', after).orderBy('id').limit(pageSize)).map(
@@ -88,6 +94,7 @@ export class AdminQueries {
    * an account's latest password lock is kept, so earlier ones of the same account are not counted).
    */
   async dailyActivity(days: number) {
+    await flushWriteBatch(this.db);
     const since = new Date(Date.now() - days * 86_400_000);
     const registrations = await this.db('accounts')
       .select(this.db.raw(`${DAY.replace('%s', 'created_at')} as day`))

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { type Db, PERIODIC_STATEMENT, rowsOf } from '../db/database.js';
-import { deferOrWrite } from '../db/write-batch.js';
+import { deferOrWrite, flushWriteBatch, type StoreTables } from '../db/write-batch.js';
 
 export interface AuditRow {
   id: number;
@@ -66,6 +66,11 @@ const number = (v: unknown) => Number(v ?? 0);
 
 /** SQL for audit_events, audit_head (the chain's sealed end) and audit_checkpoints. */
 export class AuditStore {
+  static readonly tables: StoreTables = {
+    defers: ['audit_events'],
+    reads: ['audit_events', 'audit_head', 'audit_checkpoints'],
+  };
+
   constructor(private readonly db: Db) {}
 
   /** One plain insert: no lock, no read of the chain. The sealer chains it shortly after. */
@@ -73,6 +78,7 @@ export class AuditStore {
     // In a sign-in's requests the row goes with the request's other writes (write-batch.ts).
     await deferOrWrite(
       this.db,
+      'audit_events',
       this.db('audit_events')
         .insert({ ...row, detail: JSON.stringify(row.detail) })
         .toSQL(),
@@ -81,6 +87,7 @@ export class AuditStore {
 
   /** The newest rows first, sealed or not, narrowed by whichever filters are given. */
   async query(filter: AuditFilter): Promise<AuditRow[]> {
+    await flushWriteBatch(this.db);
     const query = this.db('audit_events').orderBy('id', 'desc').limit(filter.limit);
     if (filter.accountId) query.where('account_id', filter.accountId);
     if (filter.type) query.where('type', filter.type);
@@ -94,12 +101,14 @@ export class AuditStore {
   }
 
   async pendingCount(): Promise<number> {
+    await flushWriteBatch(this.db);
     const row = await this.db('audit_events').whereNull('seq').count({ n: '*' }).first();
     return number(row?.n);
   }
 
   /** The sealed chain in its order, a page at a time: rows after `afterSeq` up to `upToSeq`. */
   async *chain(afterSeq: number, upToSeq: number, pageSize = 5000): AsyncGenerator<SealedRow> {
+    await flushWriteBatch(this.db);
     let after = afterSeq;
     for (;;) {
       const rows = (
@@ -120,6 +129,7 @@ export class AuditStore {
    * Marked periodic, as all the sealer's statements: they belong to no request.
    */
   async glance(): Promise<AuditHead & { anyPending: boolean }> {
+    await flushWriteBatch(this.db);
     const [row] = rowsOf<Record<string, unknown>>(
       await this.db.raw(
         `${PERIODIC_STATEMENT} select h.*, exists (select 1 from audit_events where seq is null) as any_pending
@@ -142,6 +152,7 @@ export class AuditStore {
       acquireConnection(): Promise<unknown>;
       releaseConnection(connection: unknown): Promise<unknown>;
     };
+    await flushWriteBatch(this.db);
     const connection = await client.acquireConnection();
     const sql = async <R>(text: string, bindings: readonly unknown[] = []): Promise<R[]> =>
       rowsOf<R>(

@@ -9,6 +9,23 @@ export interface DeferredWrite {
 }
 
 /**
+ * What a store declares about the request's batch: the tables whose writes it may leave for the
+ * batch (`defers`), and the tables it reads. A store that reads a table any store defers waits
+ * for the pending writes first (`flushWriteBatch`), so it never reads around them;
+ * test/lint/deferred-writes.test.ts enumerates the stores and drives every one of their
+ * methods with writes pending to check it.
+ */
+export interface StoreTables {
+  readonly defers: readonly string[];
+  readonly reads: readonly string[];
+}
+
+/** Where a flush that failed after the request had already failed is told (pino's shape). */
+export interface FlushFailureLog {
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/**
  * The writes of one request that nothing in the request reads back (oidc-provider saving the
  * session, the grant and the code and destroying the interaction; the audit row; the session's
  * device record), sent as one statement before the response leaves: a sign-in's last request
@@ -20,9 +37,12 @@ export interface DeferredWrite {
  * single statement may not change one row twice. Whoever reads the written tables in the same
  * request flushes the batch first (ModelStore does), and after the flush the batch is closed:
  * work a request leaves running writes directly.
+ *
+ * A request takes part only where its route says so (`openWriteBatch` where the route is
+ * declared); a store takes part by declaring the tables it defers (StoreTables).
  */
 export class WriteBatch {
-  readonly #writes = new Map<string | symbol, DeferredWrite>();
+  readonly #writes = new Map<string | symbol, DeferredWrite & { table: string }>();
   #closed = false;
   /** The flush under way: a read that flushes waits for it too, so it never reads around it. */
   #inFlight: Promise<void> = Promise.resolve();
@@ -32,11 +52,16 @@ export class WriteBatch {
    * Keeps the write for the flush; false when the batch is closed (write it now). A write with a
    * key replaces an earlier one with the same key (one row); one without (an insert) never does.
    */
-  defer(write: DeferredWrite, key: string | symbol = Symbol()): boolean {
+  defer(table: string, write: DeferredWrite, key: string | symbol = Symbol()): boolean {
     if (this.#closed) return false;
     this.#writes.delete(key);
-    this.#writes.set(key, write);
+    this.#writes.set(key, { sql: write.sql, bindings: write.bindings, table });
     return true;
+  }
+
+  /** The tables with writes waiting (not yet sent): a read of one of them must flush first. */
+  get pendingTables(): ReadonlySet<string> {
+    return new Set([...this.#writes.values()].map((w) => w.table));
   }
 
   /** Whether a read of the written tables must flush first. */
@@ -85,21 +110,37 @@ export function currentWriteBatch(): WriteBatch | undefined {
 
 /**
  * Runs `work` with a batch open, then flushes it, also when `work` failed (what was written
- * before the failure is written, as it would have been without the batch).
+ * before the failure is written, as it would have been without the batch). A flush that fails
+ * then is logged (the request's own error is the one that travels on).
  */
-export async function withWriteBatch<T>(db: Db, work: () => Promise<T>): Promise<T> {
+export async function withWriteBatch<T>(db: Db, work: () => Promise<T>, log?: FlushFailureLog): Promise<T> {
   const batch = new WriteBatch();
   let result: T;
   try {
     result = await current.run(batch, work);
   } catch (err) {
     batch.close();
-    await batch.flush(db).catch(() => undefined);
+    await batch.flush(db).catch((flushErr: unknown) => {
+      // The error's code and message only: the statement's bindings carry personal data.
+      const { code, message } = (flushErr ?? {}) as { code?: unknown; message?: unknown };
+      log?.error(
+        { err: { code, message: typeof message === 'string' ? message.slice(0, 300) : undefined } },
+        'the deferred writes of a failed request were not written',
+      );
+    });
     throw err;
   }
   batch.close();
   await batch.flush(db);
   return result;
+}
+
+/**
+ * The middleware a route declares to take part: its writes that nothing in the request reads
+ * back go to the database as one statement before its answer leaves.
+ */
+export function openWriteBatch(db: Db, log: FlushFailureLog) {
+  return <T>(_ctx: unknown, next: () => Promise<T>): Promise<T> => withWriteBatch(db, next, log);
 }
 
 /**
@@ -115,8 +156,8 @@ export function flushWriteBatch(db: Db): Promise<void> | undefined {
  * A write nothing in the request reads back: kept for the request's batch when one is open (`key`
  * names the row, so a later write of it replaces this one), otherwise sent now.
  */
-export function deferOrWrite(db: Db, write: DeferredWrite, key?: string): Promise<void> {
-  if (current.getStore()?.defer(write, key)) return Promise.resolve();
+export function deferOrWrite(db: Db, table: string, write: DeferredWrite, key?: string): Promise<void> {
+  if (current.getStore()?.defer(table, write, key)) return Promise.resolve();
   return writeNow(db, write);
 }
 

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import type Koa from 'koa';
 import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
@@ -30,11 +31,15 @@ function missingResourceScopesOf(details: Record<string, unknown>): Record<strin
  * The login methods are those of the registry (a test may pass its own list).
  */
 export function interactionRoutes(
-  base: Omit<MethodDeps, 'loginPage'>,
+  { writeBatch, ...base }: Omit<MethodDeps, 'loginPage'> & { writeBatch: Koa.Middleware },
   methods: readonly LoginMethod[] = LOGIN_METHODS,
 ): Router {
   const router = new Router();
   const deps: MethodDeps = { ...base, loginPage: loginPage(base, methods) };
+  // Every form post of a sign-in takes part in a write batch: its writes that nothing in it reads
+  // back (the audit row, the interaction's result) go as one statement before its answer leaves
+  // (src/db/write-batch.ts). A route of this router only: other paths never open one.
+  router.use((ctx, next) => (ctx.method === 'POST' ? writeBatch(ctx, next) : next()));
 
   router.get('/interaction/:uid', async (ctx) => {
     const interaction = await interactionOf(deps, ctx);

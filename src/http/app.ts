@@ -7,7 +7,7 @@ import { adminRoutes } from '../admin/admin-routes.js';
 import type { Config } from '../config.js';
 import { consoleRoutes } from '../console/console-routes.js';
 import type { Db } from '../db/database.js';
-import { withWriteBatch } from '../db/write-batch.js';
+import { openWriteBatch } from '../db/write-batch.js';
 import { demoRpRoutes } from '../dev/demo-rp.js';
 import { devRoutes } from '../dev/dev-routes.js';
 import { interactionRoutes } from '../flows/interaction-routes.js';
@@ -67,6 +67,7 @@ export function createApp(deps: AppDeps): Koa {
   app.silent = true; // errors are logged by our handler with the request id
   const csrf = new Csrf(services.protector.deriveKey('unified-id/csrf'));
 
+  const authorizationWrites = openWriteBatch(deps.db, deps.logger);
   const revoker = new SessionRevoker(services.models, deps.host, deps.logger);
 
   app.use(requestContext(deps.logger, deps.metrics));
@@ -87,13 +88,9 @@ export function createApp(deps: AppDeps): Koa {
       token: config.metrics.token,
     }).routes(),
   );
-  // A sign-in's form posts send their writes (the audit row, the interaction's result) together
-  // before the answer leaves (src/db/write-batch.ts).
-  app.use((ctx, next) =>
-    ctx.method === 'POST' && ctx.path.startsWith('/interaction/') ? withWriteBatch(deps.db, next) : next(),
-  );
   pages(
     interactionRoutes({
+      writeBatch: openWriteBatch(deps.db, deps.logger),
       host: deps.host,
       views: deps.views,
       csrf,
@@ -237,9 +234,10 @@ export function createApp(deps: AppDeps): Koa {
       const pending = pendingBeforeResponse(ctx);
       if (pending) await pending;
     };
-    // The authorization endpoint and its resume: the interaction destroyed, the session, the
-    // grant, the code and the device record saved, as one statement before the redirect leaves.
-    if (ctx.path === '/auth' || ctx.path.startsWith('/auth/')) await withWriteBatch(deps.db, serve);
+    // The authorization endpoint and its resume take part in a write batch: the interaction
+    // destroyed, the session, the grant, the code and the device record saved, as one statement
+    // before the redirect leaves.
+    if (ctx.path === '/auth' || ctx.path.startsWith('/auth/')) await authorizationWrites(ctx, serve);
     else await serve();
   });
   return app;

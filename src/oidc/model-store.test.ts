@@ -189,7 +189,10 @@ describe.each(databaseKinds())('ModelStore (%s)', (kind) => {
       const lost = randomUUID();
       const failing = withWriteBatch(database.db, async () => {
         await store.upsert('Grant', lost, { clientId: 'a' }, 600);
-        currentWriteBatch()!.defer({ sql: 'insert into no_such_table values (?)', bindings: [1] });
+        currentWriteBatch()!.defer('no_such_table', {
+          sql: 'insert into no_such_table values (?)',
+          bindings: [1],
+        });
       });
       await expect(failing).rejects.toThrow(/no_such_table/);
       expect(await store.find('Grant', { id: lost })).toBeUndefined();

@@ -1,7 +1,7 @@
 import { type AccountRow, accountRowOf } from '../accounts/account-store.js';
 import type { Db } from '../db/database.js';
 import { affected, rowsOf } from '../db/database.js';
-import { deferOrWrite, flushWriteBatch, writeNow } from '../db/write-batch.js';
+import { deferOrWrite, flushWriteBatch, type StoreTables, writeNow } from '../db/write-batch.js';
 
 /** SQL for the oidc_models table: the storage behind oidc-provider's adapter interface. */
 export type ModelPayload = Record<string, unknown> & {
@@ -53,6 +53,9 @@ function payloadOf(row: { payload: unknown; consumed_at: Date | string | null })
 }
 
 export class ModelStore {
+  /** Saves and destroys go with the request's batch; oidc_token(s)_context read oidc_models too. */
+  static readonly tables: StoreTables = { defers: ['oidc_models'], reads: ['oidc_models', 'accounts'] };
+
   constructor(private readonly db: Db) {}
 
   async upsert(model: string, id: string, payload: ModelPayload, expiresInSeconds: number | undefined) {
@@ -82,7 +85,7 @@ export class ModelStore {
     // In a sign-in's requests the save goes with the request's other writes (write-batch.ts).
     await (asyncCommit
       ? writeNow(this.db, { sql, bindings: row })
-      : deferOrWrite(this.db, { sql, bindings: row }, `oidc_models:${model}:${id}`));
+      : deferOrWrite(this.db, 'oidc_models', { sql, bindings: row }, `oidc_models:${model}:${id}`));
   }
 
   async find(model: string, where: { id?: string; uid?: string; user_code?: string }) {
@@ -270,6 +273,7 @@ export class ModelStore {
     this.#forget(model, id);
     await deferOrWrite(
       this.db,
+      'oidc_models',
       this.db('oidc_models').where({ model, id }).delete().toSQL(),
       `oidc_models:${model}:${id}`,
     );
