@@ -249,6 +249,10 @@ describe.skipIf(!chromiumAvailable())('管理后台 in a real browser (三员分
     expect(Number(await textOf(audit, '#today-sign-ins'))).toBeGreaterThanOrEqual(4);
     await audit.locator('#sign-ins-by-method-chart svg').first().waitFor();
     expect(csp).toEqual([]);
+    // The roles the 安全管理员 granted above, each with its reason, on the 审计管理员's own 概览.
+    const roleChanges = await textOf(audit, '#role-changes');
+    for (const text of ['授予系统管理员', '授予审计管理员', '新增系统管理员', '新增审计管理员'])
+      expect(roleChanges).toContain(text);
     await checkAccessibility(audit, '统计概览');
     await audit.screenshot({ path: SCREENSHOT, fullPage: true });
 
