@@ -111,6 +111,35 @@ describe.each(databaseKinds())('the hash-chained audit log (%s)', (kind) => {
     });
   });
 
+  it.each([
+    ['account_id', 'account-99'],
+    ['actor', 'someone-else'],
+    ['type', 'logout'],
+    ['method', 'sms'],
+    ['ip', '10.9.9.9'],
+    ['user_agent', 'changed'],
+    ['occurred_at', new Date('2020-01-01T00:00:00Z')],
+    ['detail', JSON.stringify({ b: 1 })],
+  ] as const)('finds a row whose %s was changed', async (column, value) => {
+    for (let i = 0; i < 3; i++) await login(i);
+    await audit.sealer.sealAll();
+    const rows = await sealed();
+    const target = rows.at(-2);
+    await db()('audit_events')
+      .where({ id: target.id })
+      .update({ [column]: value });
+    expect(await audit.verify()).toMatchObject({
+      ok: false,
+      brokenAt: Number(target.id),
+      reason: 'its content was altered',
+    });
+    // Put back, the chain holds again: it was that column, not the test, that broke it.
+    await db()('audit_events')
+      .where({ id: target.id })
+      .update({ [column]: target[column] });
+    expect((await audit.verify()).ok).toBe(true);
+  });
+
   it('finds the newest rows deleted, which no later row names', async () => {
     for (let i = 0; i < 3; i++) await login(i);
     await audit.sealer.sealAll();

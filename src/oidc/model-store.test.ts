@@ -152,6 +152,37 @@ describe.each(databaseKinds())('ModelStore (%s)', (kind) => {
     expect(settings.flat().map((r) => r.synchronous_commit)).toEqual(Array(10).fill('on'));
   });
 
+  it('lets exactly one caller consume a code, even five at the same moment', async () => {
+    const [once, raced] = [randomUUID(), randomUUID()];
+    await store.upsert('AuthorizationCode', once, { clientId: 'site' }, 60);
+    expect(await store.consume('AuthorizationCode', once)).toBe(true);
+    expect(await store.consume('AuthorizationCode', once)).toBe(false);
+    expect(await store.find('AuthorizationCode', { id: once })).toMatchObject({
+      consumed: expect.any(Number),
+    });
+
+    await store.upsert('AuthorizationCode', raced, { clientId: 'site' }, 60);
+    const winners = await Promise.all(
+      Array.from({ length: 5 }, () => store.consume('AuthorizationCode', raced)),
+    );
+    expect(winners.filter(Boolean)).toHaveLength(1);
+  });
+
+  it("revokes a grant's codes and tokens, and leaves the sign-in in progress that names it", async () => {
+    const s = await signedIn();
+    const [refresh, code, interaction, otherToken] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    await store.upsert('RefreshToken', refresh, { accountId: s.accountId, grantId: s.grantId }, 600);
+    await store.upsert('AuthorizationCode', code, { accountId: s.accountId, grantId: s.grantId }, 60);
+    await store.upsert('Interaction', interaction, { grantId: s.grantId }, 600);
+    await store.upsert('RefreshToken', otherToken, { accountId: s.accountId, grantId: randomUUID() }, 600);
+    await store.revokeByGrantId(s.grantId);
+    expect(await store.find('RefreshToken', { id: refresh })).toBeUndefined();
+    expect(await store.find('AuthorizationCode', { id: code })).toBeUndefined();
+    expect(await store.find('AccessToken', { id: s.tokenId })).toBeUndefined();
+    expect(await store.find('Interaction', { id: interaction })).toBeDefined();
+    expect(await store.find('RefreshToken', { id: otherToken })).toBeDefined();
+  });
+
   describe("in a request with a write batch (a sign-in's last request)", () => {
     it('sends the saves and the destroy as one statement, read back only after it', async () => {
       const [interaction, session, code] = [randomUUID(), randomUUID(), randomUUID()];

@@ -92,7 +92,10 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
   it('changes the password: the current one is required, and other sessions end with back-channel logout', async () => {
     const { phone } = await addCitizen(server, PASSWORD);
     const elsewhere = new UserAgent();
-    await signIn(elsewhere, site, { login: { login: phone, password: PASSWORD } });
+    const { tokens } = await signIn(elsewhere, site, {
+      login: { login: phone, password: PASSWORD },
+      params: { scope: 'openid offline_access', prompt: 'consent' },
+    });
     const before = receiver.tokens.length;
     const ua = new UserAgent();
     const security = await openAccount(ua, phone, PASSWORD, '/account/security');
@@ -111,6 +114,10 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
     expect((await receiver.waitFor(before + 1)).length).toBe(before + 1);
     const silent = await authorize(elsewhere, site, { params: { prompt: 'none' } });
     expect(silent.callbackUrl?.searchParams.get('error')).toBe('login_required');
+    // The other device's site can not carry on with its refresh token either.
+    await expect(oidc.refreshTokenGrant(site.config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
     // This session stays.
     expect((await ua.get(`${server.url}/account`)).status).toBe(200);
   });
@@ -185,9 +192,11 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
     expect(used.location ?? '').toContain('rp.example.gov.cn');
     const second = new UserAgent();
     const two = await authorize(second, site, { login: { login: phone, password: PASSWORD } });
-    const replayed = await submit(second, two.response, '/totp', { code });
+    // Stopped before the site: an accepted replay would be a redirect, not a page that says no.
+    const replayed = await submit(second, two.response, '/totp', { code }, site.redirectUri);
+    expect(replayed.location).toBeUndefined();
+    expect(replayed.status).toBe(400);
     expect(messageOf(replayed)).toBe('动态验证码或恢复码错误');
-    expect(replayed.location ?? '').not.toContain('rp.example.gov.cn');
 
     // New recovery codes need the password; the old ones stop working.
     const ua = new UserAgent();
@@ -231,10 +240,66 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
     await expect(server.services.totp.check(account, recovery!)).rejects.toMatchObject({ status: 429 });
   });
 
+  it("refuses a form post without the page's CSRF token, or with another browser's, and changes nothing", async () => {
+    const { phone } = await addCitizen(server, PASSWORD);
+    const ua = new UserAgent();
+    const security = await openAccount(ua, phone, PASSWORD, '/account/security');
+    const action = new URL('/account/security/password', server.url);
+    const change = {
+      current_password: PASSWORD,
+      new_password: 'Cao-Can#2025',
+      new_password_confirm: 'Cao-Can#2025',
+    };
+    // Another browser's token is a valid token, of another browser id.
+    const stranger = new UserAgent();
+    const strangerToken = /name="_csrf" value="([^"]+)"/.exec(
+      (await stranger.follow(await stranger.get(`${server.url}/account`))).body,
+    )![1]!;
+    for (const csrf of [undefined, strangerToken, 'x'.repeat(43)]) {
+      const res = await ua.post(action, csrf === undefined ? change : { ...change, _csrf: csrf });
+      expect(res.status).toBe(403);
+      expect(res.body).not.toContain('修改成功');
+    }
+    expect(security.status).toBe(200);
+    // The password is the old one still.
+    const check = await authorize(new UserAgent(), site, { login: { login: phone, password: PASSWORD } });
+    // Past the login page (to the consent page or the site): the old password still signs in.
+    expect(check.response.body).not.toContain('手机号码/身份证号码');
+  });
+
+  it('asks for the TOTP code at a step-up from a password session once two-step verification is on', async () => {
+    const { phone, id } = await addCitizen(server, PASSWORD);
+    const ua = new UserAgent();
+    // Signed in with the password before two-step verification existed: the session is basic.
+    await signIn(ua, site, { login: { login: phone, password: PASSWORD } });
+    const { secret } = await server.services.totp.beginEnrolment(id, 'test');
+    await server.services.totp.confirmEnrolment(id, await generate({ secret }));
+    // The site then asks for mfa: an SMS code proves pwd + sms, below a certificate, so TOTP too.
+    const stepUp = await authorize(ua, site, { params: { acr_values: 'urn:unified-id:acr:mfa' } });
+    expect(stepUp.response.body).toContain('安全验证');
+    const sent = await submit(ua, stepUp.response, '/step-up', { action: 'send_sms' });
+    const afterSms = await submit(
+      ua,
+      sent,
+      '/step-up',
+      { sms_code: (await latestSmsCode(server, phone))!, action: 'verify' },
+      site.redirectUri,
+    );
+    expect(afterSms.location ?? '').not.toContain(site.redirectUri);
+    expect(afterSms.body).toContain('两步验证');
+    const done = await submit(ua, afterSms, '/totp', { code: await generate({ secret }) }, site.redirectUri);
+    expect(done.location ?? '').toContain(site.redirectUri);
+  });
+
   it('lists the signed-in devices and signs another one out, telling its sites', async () => {
     const { phone } = await addCitizen(server, PASSWORD);
     const other = new UserAgent();
-    await signIn(other, site, { login: { login: phone, password: PASSWORD } });
+    const { tokens } = await signIn(other, site, {
+      login: { login: phone, password: PASSWORD },
+      params: { scope: 'openid offline_access', prompt: 'consent' },
+    });
+    // The site of the device works with its refresh token until the device is signed out.
+    const refreshed = await oidc.refreshTokenGrant(site.config, tokens.refresh_token!);
     const before = receiver.tokens.length;
     const ua = new UserAgent();
     const sessions = await openAccount(ua, phone, PASSWORD, '/account/sessions');
@@ -247,6 +312,9 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
     expect((await receiver.waitFor(before + 1)).length).toBe(before + 1);
     const silent = await authorize(other, site, { params: { prompt: 'none' } });
     expect(silent.callbackUrl?.searchParams.get('error')).toBe('login_required');
+    await expect(
+      oidc.refreshTokenGrant(site.config, refreshed.refresh_token ?? tokens.refresh_token!),
+    ).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
   it('lists the sites consented to and revokes one: its tokens die', async () => {

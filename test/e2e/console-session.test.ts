@@ -1,7 +1,7 @@
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addCitizen, submit } from '../support/citizen.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { rowCount, startTestServer, type TestServer } from '../support/server.js';
 import { type PageResponse, UserAgent } from '../support/user-agent.js';
 
 const PASSWORD = 'Yun-Wei#2024';
@@ -124,5 +124,21 @@ describe('管理后台 sessions: a fresh login each time, the idle end held by t
     const page = await openSites(ua, b);
     expect(isLoginPage(page)).toBe(true);
     expect(isSitesPage(await signInFrom(ua, page))).toBe(true);
+  });
+
+  it("refuses a console form post without the page's CSRF token, or with a wrong one, and changes nothing", async () => {
+    const ua = await signedInOperator();
+    const keys = await ua.get(`${a.url}/console/keys`);
+    expect(keys.status).toBe(200);
+    const before = await rowCount(a, 'signing_keys');
+    const action = new URL('/console/keys/rotate', a.url);
+    for (const csrf of [undefined, 'x'.repeat(43)]) {
+      const res = await ua.post(
+        action,
+        csrf === undefined ? { reason: '例行轮换' } : { reason: '例行轮换', _csrf: csrf },
+      );
+      expect(res.status).toBe(403);
+    }
+    expect(await rowCount(a, 'signing_keys')).toBe(before);
   });
 });
