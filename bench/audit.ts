@@ -25,8 +25,8 @@ const progress = (message: string) => process.stderr.write(`[bench audit] ${mess
 
 /** What a sign-in writes: a masked, typical row. */
 const event = (i: number) => ({
-  type: 'login',
-  method: 'password',
+  type: 'login' as const,
+  method: 'password' as const,
   outcome: i % 7 ? ('success' as const) : ('failure' as const),
   accountId: `0f8e4c1a-${String(i % 100_000).padStart(8, '0')}`,
   ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,

@@ -5,6 +5,7 @@ import { maskName } from '../accounts/mask.js';
 import { maskPhone } from '../accounts/phone.js';
 import type { RealNameService } from '../accounts/real-name-service.js';
 import type { AuditService } from '../audit/audit-service.js';
+import type { AdminAction, AuditEventType } from '../audit/audit-words.js';
 import type { ClientInput, ClientService } from '../clients/client-service.js';
 import { NotFound } from '../errors.js';
 import type { KeyService } from '../oidc/keys/key-service.js';
@@ -18,7 +19,7 @@ import type { OperatorRole } from './operator-roles.js';
 export function recordAdminAction(
   audit: Pick<AuditService, 'record'>,
   by: Requester,
-  type: string,
+  type: AuditEventType,
   detail: Record<string, unknown>,
   accountId?: string,
 ) {
@@ -240,7 +241,7 @@ export class AdminActions {
     };
   }
 
-  #audit(by: Requester, type: string, detail: Record<string, unknown>, accountId?: string) {
+  #audit(by: Requester, type: AdminAction, detail: Record<string, unknown>, accountId?: string) {
     return recordAdminAction(this.deps.audit, by, `admin.${type}`, detail, accountId);
   }
 }

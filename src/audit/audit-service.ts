@@ -4,15 +4,16 @@ import { type ArchiveResult, archiveAuditRows } from './audit-archive.js';
 import { chainHash } from './audit-chain.js';
 import { AuditSealer, type CheckpointSettings } from './audit-sealer.js';
 import type { AuditFilter, AuditRow, AuditStore, SealedRow } from './audit-store.js';
+import type { AuditEventType, AuditMethod } from './audit-words.js';
 import { type Checkpoint, readCheckpoint, readCheckpointDir } from './checkpoints.js';
 
 export interface AuditEvent {
-  type: string;
+  type: AuditEventType;
   outcome: 'success' | 'failure' | 'info';
   accountId?: string | undefined;
   /** Who did it: 'user', 'admin:<client>', 'system'. */
   actor?: string;
-  method?: string;
+  method?: AuditMethod;
   ip?: string;
   userAgent?: string;
   /** Already masked: never a whole ID number, name, password or token. */

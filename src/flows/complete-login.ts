@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import type { AccountRow } from '../accounts/account-store.js';
 import type { AuditService } from '../audit/audit-service.js';
+import type { AuditMethod } from '../audit/audit-words.js';
 import { AccountUnavailable } from '../errors.js';
 import { ACR } from '../oidc/scopes.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -27,7 +28,7 @@ export interface VerifiedSignIn {
   account?: AccountRow;
   verified: Factor[];
   /** The method's name in the audit log and the login metric (`password`, `sms`, `alipay+sms` …). */
-  method: string;
+  method: AuditMethod;
   /** A step-up of an existing session rather than a first sign-in: audited as `step_up`. */
   stepUp?: boolean;
   detail?: Record<string, unknown>;
@@ -91,7 +92,7 @@ export async function recordLoginFailure(
   deps: Pick<LoginRecorder, 'audit' | 'metrics'>,
   ctx: Context,
   failure: {
-    method: string;
+    method: AuditMethod;
     accountId?: string | undefined;
     reason?: string;
     detail?: Record<string, unknown>;

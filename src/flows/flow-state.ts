@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LEGAL_TYPES, type LegalType } from '../accounts/credit-code.js';
+import { isAuditMethod } from '../audit/audit-words.js';
 import type { DataProtector } from '../crypto/sealed.js';
 import type { FlowStateStore } from './flow-state-store.js';
 
@@ -28,7 +29,7 @@ export const FLOW_STATES = {
     schema: z.object({
       accountId: z.string().min(1),
       verified: z.array(factor),
-      method: z.string(),
+      method: z.string().refine(isAuditMethod),
       stepUp: z.boolean(),
     }),
   },

@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
+import { methodThen } from '../audit/audit-words.js';
 import { field, parseBody } from '../http/body.js';
 import { formInput } from '../http/page-kit.js';
 import { LIMITS } from '../ops/rate-limiter.js';
@@ -64,7 +65,7 @@ export function secondFactorRoutes(router: Router, deps: Deps) {
       const next = await completeLogin(deps, ctx, interaction, {
         accountId: account.id,
         verified: [...pending.verified, 'otp'],
-        method: `${pending.method}+${how}`,
+        method: methodThen(pending.method, how),
         stepUp: pending.stepUp,
       });
       continueTo(ctx, next);

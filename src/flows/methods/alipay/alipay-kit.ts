@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
+import type { AuditMethod } from '../../../audit/audit-words.js';
 import type { AppError } from '../../../errors.js';
 import {
   AlipayAuthorizationMissing,
@@ -142,7 +143,7 @@ export async function finishAlipayLogin(
   deps: AlipayFlowDeps,
   interaction: Interaction,
   accountId: string,
-  how: { before?: 'registration' | 'alipay_link'; method: string; verified: Factor[] },
+  how: { before?: 'registration' | 'alipay_link'; method: AuditMethod; verified: Factor[] },
 ) {
   if (how.before) {
     await auditEvent(deps, ctx, { type: how.before, method: 'alipay', outcome: 'success', accountId });
