@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { maskPhone } from '../accounts/phone.js';
+import { eventName, methodName, outcomeName } from '../audit/audit-words.js';
 import { PasswordWrong } from '../errors.js';
 import { answerCodeSent, codeSentNotice, codeSentTo } from '../flows/code-sending.js';
 import { secretField, smsCodeField, textField } from '../flows/form-fields.js';
@@ -10,28 +11,6 @@ import { ENTERPRISE_SCOPE_DESCRIPTIONS, SCOPE_DESCRIPTIONS, type Scope } from '.
 import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-page.js';
 import { siteAddress } from './used-sites.js';
-
-const EVENT_NAMES: Record<string, string> = {
-  login: '登录',
-  registration: '注册',
-  verification: '实名认证',
-  password_reset: '重置密码',
-  password_change: '修改密码',
-  phone_change: '更换手机号',
-  totp_enabled: '开启两步验证',
-  totp_disabled: '关闭两步验证',
-  totp_recovery_codes: '重新生成恢复码',
-  step_up: '安全验证',
-  consent: '授权网站',
-  consent_revoked: '取消授权',
-  session_ended: '退出登录设备',
-  logout: '退出登录',
-  identity_revealed: '查看完整实名信息',
-  alipay_link: '关联支付宝账户',
-  alipay_unlink: '解除支付宝绑定',
-  legal_representative_requested: '有人申请以您为法定代表人注册法人账号（已发送验证码）',
-  legal_representative_confirmed: '确认担任法定代表人（法人注册）',
-};
 
 const beijing = (d: Date | string | number) =>
   new Date(d).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai' });
@@ -142,9 +121,9 @@ export function activityRoutes(
   router.get('/log', async (ctx) => {
     const events = (await deps.audit.forAccount(sessionOf(ctx).account.id)).map((e) => ({
       time: beijing(e.occurred_at),
-      event: EVENT_NAMES[e.type] ?? e.type,
-      method: e.method ?? '',
-      outcome: e.outcome === 'success' ? '成功' : e.outcome === 'failure' ? '失败' : '',
+      event: eventName(e.type),
+      method: methodName(e.method),
+      outcome: e.outcome === 'info' ? '' : outcomeName(e.outcome),
       ip: e.ip ?? '',
     }));
     show(ctx, deps, 'account-log', { title: '登录记录', events });

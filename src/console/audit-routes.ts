@@ -3,6 +3,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AuditSearch } from '../admin/admin-queries.js';
 import type { AuditRow } from '../audit/audit-store.js';
+import { AUDIT_EVENT_TYPES, actorName, eventName, methodName, outcomeName } from '../audit/audit-words.js';
 import { BadInput } from '../errors.js';
 import { type ConsoleDeps, requesterOf } from './console-context.js';
 import { adminActionsOf, beijingTime, operatorOfCtx, render } from './console-kit.js';
@@ -45,17 +46,19 @@ async function searchOf(deps: ConsoleDeps, ctx: Context) {
   return { form, search };
 }
 
-const OUTCOMES: Record<string, string> = { success: '成功', failure: '失败', info: '信息' };
+/** The 事件类型 filter's choices: every type the product writes, by its name. */
+const TYPE_CHOICES = AUDIT_EVENT_TYPES.map((type) => ({ type, name: eventName(type) }));
 
 function shown(row: AuditRow) {
   const { reason, ...rest } = row.detail as { reason?: unknown };
   return {
     id: row.id,
     time: beijingTime(row.occurred_at),
-    type: row.type,
-    actor: row.actor,
+    type: eventName(row.type),
+    actor: actorName(row.actor),
     account: row.account_id ?? '',
-    outcome: OUTCOMES[row.outcome] ?? row.outcome,
+    method: row.method ? methodName(row.method) : '',
+    outcome: outcomeName(row.outcome),
     ip: row.ip ?? '',
     reason: typeof reason === 'string' ? reason : '',
     detail: Object.keys(rest).length ? JSON.stringify(rest) : '',
@@ -69,14 +72,19 @@ function cell(value: unknown): string {
   return `"${text.replaceAll('"', '""')}"`;
 }
 
+// Each code beside its name: the names are for reading, the codes are what the hash chain covers.
 const CSV_COLUMNS = [
   '序号',
   '时间',
-  '类型',
+  '事件',
+  '事件代码',
   '操作者',
+  '操作者代码',
   '账号',
   '方式',
+  '方式代码',
   '结果',
+  '结果代码',
   'IP地址',
   '原因',
   '详情',
@@ -89,7 +97,25 @@ async function* csv(rows: AsyncIterable<AuditRow>): AsyncGenerator<string> {
   yield `\uFEFF${CSV_COLUMNS.map(cell).join(',')}\r\n`;
   for await (const row of rows) {
     const s = shown(row);
-    yield `${[s.id, new Date(row.occurred_at).toISOString(), s.type, s.actor, s.account, row.method, row.outcome, s.ip, s.reason, s.detail, row.prev_hash, row.hash].map(cell).join(',')}\r\n`;
+    const line = [
+      s.id,
+      new Date(row.occurred_at).toISOString(),
+      s.type,
+      row.type,
+      s.actor,
+      row.actor,
+      s.account,
+      s.method,
+      row.method,
+      s.outcome,
+      row.outcome,
+      s.ip,
+      s.reason,
+      s.detail,
+      row.prev_hash,
+      row.hash,
+    ];
+    yield `${line.map(cell).join(',')}\r\n`;
   }
 }
 
@@ -110,6 +136,7 @@ export function auditRoutes(router: Router, deps: ConsoleDeps) {
     return {
       title: '审计日志',
       form,
+      types: TYPE_CHOICES,
       rows: shownRows,
       next,
       exportUrl: `/console/audit/export.csv?${query}`,
@@ -122,7 +149,13 @@ export function auditRoutes(router: Router, deps: ConsoleDeps) {
     } catch (err) {
       if (!(err instanceof BadInput)) throw err;
       ctx.status = 400;
-      render(ctx, deps, 'audit', { title: '审计日志', form: {}, rows: [], error: err.userMessage });
+      render(ctx, deps, 'audit', {
+        title: '审计日志',
+        form: {},
+        types: TYPE_CHOICES,
+        rows: [],
+        error: err.userMessage,
+      });
     }
   });
 

@@ -1,28 +1,11 @@
 import type Router from '@koa/router';
+import { levelName } from '../accounts/levels.js';
+import { methodName } from '../audit/audit-words.js';
 import type { ConsoleDeps } from './console-context.js';
 import { render } from './console-kit.js';
 import { recentRoleChanges } from './role-changes.js';
 
 const DAYS = 30;
-const METHOD_PARTS: Record<string, string> = {
-  password: '密码',
-  pwd: '密码',
-  password_totp: '密码+动态验证码',
-  sms: '短信验证码',
-  otp: '动态验证码',
-  totp: '动态验证码',
-  recovery: '恢复码',
-  certificate: '数字证书',
-  alipay: '支付宝',
-  legal_person: '法人密码',
-};
-
-/** `password+otp` reads 密码+动态验证码; an unknown method keeps its own name. */
-const methodLabel = (method: string) =>
-  method
-    .split('+')
-    .map((part) => METHOD_PARTS[part] ?? part)
-    .join('+');
 
 /** The last `DAYS` dates in Beijing time, oldest first. */
 function lastDays(now = Date.now()): string[] {
@@ -80,7 +63,7 @@ export function statsRoutes(router: Router, deps: ConsoleDeps) {
         stacked: true,
         categories: days,
         series: methods.map((m) => ({
-          name: methodLabel(m) || '其他',
+          name: m ? methodName(m) : '其他',
           data: perDay(successes.filter((l) => l.method === m)),
         })),
       },
@@ -89,7 +72,10 @@ export function statsRoutes(router: Router, deps: ConsoleDeps) {
         title: '每日登录（按认证等级）',
         kind: 'line',
         categories: days,
-        series: levels.map((lv) => ({ name: lv, data: perDay(successes.filter((l) => l.level === lv)) })),
+        series: levels.map((lv) => ({
+          name: levelName(lv),
+          data: perDay(successes.filter((l) => l.level === lv)),
+        })),
       },
       {
         id: 'registrations',

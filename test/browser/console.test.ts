@@ -262,7 +262,7 @@ describe.skipIf(!chromiumAvailable())('管理后台 in a real browser (三员分
       expect(rows).toContain(reason);
     await checkAccessibility(audit, '审计日志');
 
-    await audit.getByLabel('事件类型').fill('admin.account_locked');
+    await audit.getByLabel('事件类型').selectOption({ label: '锁定账号' });
     await audit.getByRole('button', { name: '筛选' }).click();
     await expect.poll(() => audit.locator('#audit-rows tbody tr').count()).toBe(1);
     const [download] = await Promise.all([

@@ -338,8 +338,8 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
     await authorize(new UserAgent(), site, { login: { login: phone, password: 'Wrong#Pass2' } });
     const ua = new UserAgent();
     const log = await openAccount(ua, phone, PASSWORD, '/account/log');
-    expect(log.body).toMatch(/登录<\/td><td>password<\/td><td>失败/);
-    expect(log.body).toMatch(/登录<\/td><td>password<\/td><td>成功/);
+    expect(log.body).toMatch(/登录<\/td><td[^>]*>密码<\/td><td[^>]*>失败/);
+    expect(log.body).toMatch(/登录<\/td><td[^>]*>密码<\/td><td[^>]*>成功/);
   });
 
   it('changes the phone with codes to the old and the new number', async () => {

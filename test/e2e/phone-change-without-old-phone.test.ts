@@ -85,7 +85,7 @@ describe.each(databaseKinds())('更换手机号 without the old phone (%s)', (ki
     expect(messageOf(fourth)).toBe('今日验证次数已达上限，请明天再试');
 
     const log = await ua.get(`${server.url}/account/log`);
-    expect(log.body.match(/更换手机号<\/td><td>identity<\/td><td>失败/g)).toHaveLength(3);
-    expect(log.body.match(/更换手机号<\/td><td>identity<\/td><td>成功/g)).toHaveLength(1);
+    expect(log.body.match(/更换手机号<\/td><td[^>]*>实名信息核验<\/td><td[^>]*>失败/g)).toHaveLength(3);
+    expect(log.body.match(/更换手机号<\/td><td[^>]*>实名信息核验<\/td><td[^>]*>成功/g)).toHaveLength(1);
   });
 });
