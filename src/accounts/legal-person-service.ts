@@ -4,7 +4,7 @@ import { AppError, BadInput, Conflict } from '../errors.js';
 import type { EnterpriseVerifier } from '../outside/enterprise/enterprise-verifier.js';
 import type { AccountService } from './account-service.js';
 import { isLegalType, LEGAL_TYPES, type LegalType, parseCreditCode } from './credit-code.js';
-import { parseIdNumber } from './id-number.js';
+import { maskIdNumber, parseIdNumber } from './id-number.js';
 import type {
   LegalPersonRow,
   LegalPersonStore,
@@ -23,6 +23,8 @@ export interface EnterpriseProfile {
   creditCodeMasked: string;
   legalType: string;
   representativeMasked: string;
+  /** For the console's 用户管理, beside the name; — when the representative's account is closed. */
+  representativeIdNumberMasked: string;
   contactPhoneMasked: string;
 }
 
@@ -172,6 +174,7 @@ export class LegalPersonService {
       creditCodeMasked: maskCreditCode(row.credit_code),
       legalType: isLegalType(row.legal_type) ? LEGAL_TYPES[row.legal_type].label : row.legal_type,
       representativeMasked: identity ? maskName(identity.realName) : '—',
+      representativeIdNumberMasked: identity ? maskIdNumber(identity.idNumber) : '—',
       contactPhoneMasked: maskPhone(row.contact_phone),
     };
   }

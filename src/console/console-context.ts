@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import * as oidc from 'openid-client';
 import type { AccountService } from '../accounts/account-service.js';
+import type { LegalPersonService } from '../accounts/legal-person-service.js';
 import type { LoginGuard } from '../accounts/login-guard.js';
 import type { RealNameService } from '../accounts/real-name-service.js';
 import type { Requester } from '../admin/admin-actions.js';
@@ -48,6 +49,7 @@ export interface ConsoleDeps {
   realName: Pick<RealNameService, 'correct'>;
   certificates: Pick<CertificateService, 'list'>;
   alipay: Pick<AlipayLinkService, 'linkedAccountOf'>;
+  legalPersons: Pick<LegalPersonService, 'profileOf'>;
   models: Pick<ModelStore, 'sessionsOf'>;
   resources: ResourceServerService;
 }

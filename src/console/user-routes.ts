@@ -1,6 +1,8 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AccountView } from '../accounts/account-service.js';
+import { levelName } from '../accounts/levels.js';
+import { methodName } from '../audit/audit-words.js';
 import { NotFound } from '../errors.js';
 import { field } from '../http/body.js';
 import type { ConsoleDeps } from './console-context.js';
@@ -9,6 +11,15 @@ import { act, adminActionsOf, beijingTime, operatorOfCtx, reasonOf, render } fro
 
 const USER_TYPES: Record<string, string> = { natural_person: '自然人', legal_person: '法人' };
 const STATUSES: Record<string, string> = { active: '正常', locked: '已锁定', closed: '已注销' };
+
+/**
+ * 实名状态 as the level says it: a person is real-name from L2 on (ID card or Alipay), a legal
+ * person is L2 from its registration, when the registry and its representative were checked.
+ */
+function realNameStatus(view: AccountView): string {
+  if (view.certificationLevel === 'L1') return '未实名';
+  return view.userType === 'legal_person' ? '已核验（机构登记信息与法定代表人）' : '已实名';
+}
 
 /** 用户管理 (安全管理员): find an account by a blind index, see it masked, act on it with a reason. */
 export function userRoutes(router: Router, deps: ConsoleDeps) {
@@ -19,7 +30,8 @@ export function userRoutes(router: Router, deps: ConsoleDeps) {
     const account = await deps.accounts.find(id);
     if (!account) throw new NotFound('没有这个账号');
     const view: AccountView = deps.accounts.view(account);
-    const [certificates, alipay, sessions, events] = await Promise.all([
+    const [enterprise, certificates, alipay, sessions, events] = await Promise.all([
+      view.userType === 'legal_person' ? deps.legalPersons.profileOf(id) : undefined,
       deps.certificates.list(id),
       deps.alipay.linkedAccountOf(id),
       deps.models.sessionsOf(id),
@@ -30,7 +42,8 @@ export function userRoutes(router: Router, deps: ConsoleDeps) {
         ...view,
         userTypeLabel: USER_TYPES[view.userType] ?? view.userType,
         statusLabel: STATUSES[view.status] ?? view.status,
-        realName: view.idNumberMasked ? '已实名' : '未实名',
+        levelLabel: levelName(view.certificationLevel),
+        realName: realNameStatus(view),
         failedLogins: account.failed_logins,
         passwordLockedUntil:
           account.password_locked_until && new Date(account.password_locked_until) > new Date()
@@ -38,6 +51,7 @@ export function userRoutes(router: Router, deps: ConsoleDeps) {
             : null,
         createdAt: beijingTime(view.createdAt),
       },
+      enterprise,
       certificates: certificates.map((c) => ({ subject: c.subject, notAfter: beijingTime(c.not_after) })),
       alipay: alipay ? { user: alipay.alipayUserMasked, linkedAt: beijingTime(alipay.linkedAt) } : null,
       sessions: sessions.map(({ payload }) => ({
@@ -49,7 +63,7 @@ export function userRoutes(router: Router, deps: ConsoleDeps) {
         .slice(0, 10)
         .map((e) => ({
           time: beijingTime(e.occurred_at),
-          method: e.method ?? '—',
+          method: methodName(e.method),
           outcome: e.outcome === 'success' ? '成功' : '失败',
           ip: e.ip ?? '—',
         })),

@@ -179,6 +179,7 @@ export function createApp(deps: AppDeps): Koa {
       realName: services.realName,
       certificates: services.certificates,
       alipay: services.alipay,
+      legalPersons: services.legalPersons,
       models: services.models,
       resources: services.resources,
     }).routes(),
