@@ -303,7 +303,7 @@ describe.each(databaseKinds())('用户空间 (%s)', (kind) => {
     const before = receiver.tokens.length;
     const ua = new UserAgent();
     const sessions = await openAccount(ua, phone, PASSWORD, '/account/sessions');
-    expect(sessions.body.match(/<tr>\s*<td>/g)).toHaveLength(2);
+    expect(sessions.body.match(/<tr>\s*<td[ >]/g)).toHaveLength(2);
     expect(sessions.body).toContain('当前设备');
     const uid = /name="session" value="([^"]+)"><button type="submit" class="secondary">退出/.exec(
       sessions.body,
