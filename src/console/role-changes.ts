@@ -1,4 +1,5 @@
 import { isOperatorRole, ROLE_LABELS } from '../admin/operator-roles.js';
+import { actorName } from '../audit/audit-words.js';
 import type { ConsoleDeps } from './console-context.js';
 import { beijingTime } from './console-kit.js';
 
@@ -31,7 +32,7 @@ export async function recentRoleChanges(deps: Pick<ConsoleDeps, 'audit' | 'accou
         at: beijingTime(r.occurred_at),
         change: `${ROLE_CHANGES[r.type as keyof typeof ROLE_CHANGES]}${isOperatorRole(role) ? ROLE_LABELS[role] : ''}`,
         account: await phoneOf(r.account_id),
-        by: byOperator ? await phoneOf(byOperator) : r.actor === 'cli' ? '服务器命令行' : r.actor,
+        by: byOperator ? await phoneOf(byOperator) : actorName(r.actor),
         reason: typeof r.detail['reason'] === 'string' ? r.detail['reason'] : '—',
       };
     }),
