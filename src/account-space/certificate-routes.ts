@@ -53,7 +53,7 @@ export function certificateSpaceRoutes(
       notice: ctx.query['bound']
         ? '证书绑定成功，认证等级已提升为高级认证用户（L3）。已登录的网站在下次获取用户信息时即可看到新的认证等级。'
         : ctx.query['sent'] && page.smsSent
-          ? codeSentNotice(session.smsPhone, '法定代表人手机')
+          ? codeSentNotice(session.smsPhone, '联系手机')
           : undefined,
     });
   });

@@ -117,8 +117,7 @@ export function recoveryRoutes(router: Router, deps: FlowDeps) {
 
   const codePage = (uid: string, state: RecoveryState) => ({
     ...pageOf(uid, state.kind, 2),
-    destination:
-      state.kind === 'legal' ? '该法人账号登记的联系手机（法定代表人手机）' : maskPhone(`+86${state.login}`),
+    destination: state.kind === 'legal' ? '该法人账号登记的联系手机' : maskPhone(`+86${state.login}`),
     resendAfterSeconds: Math.max(
       0,
       Math.ceil((state.sentAt + SMS_RULES.resendAfterSeconds * 1000 - Date.now()) / 1000),

@@ -120,7 +120,7 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
         await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
         await screenshot(page, `forgot-legal-${viewport.name}-1-credit-code`);
         await page.getByRole('button', { name: '下一步' }).click();
-        expect(await textOf(page, '[role=status]')).toContain('法定代表人手机');
+        expect(await textOf(page, '[role=status]')).toContain('联系手机');
         await page.getByLabel('短信验证码').fill((await latestSmsCode(demo.server, rep.phone))!);
         await screenshot(page, `forgot-legal-${viewport.name}-2-code`);
         await page.getByRole('button', { name: '下一步' }).click();
