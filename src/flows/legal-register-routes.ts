@@ -28,9 +28,6 @@ import { interactionOf } from './interaction.js';
 
 const legalTypes = Object.entries(LEGAL_TYPES).map(([value, info]) => ({ value, label: info.label }));
 
-/** The same words whether or not the details matched a real-name account (see RepresentativeConfirmations). */
-const CONFIRM_NOTICE = '如所填法定代表人信息与其实名账号一致，验证码已发送至该账号绑定的手机';
-
 /** 获取验证码 (to the contact phone) needs the phone and the captcha; 下一步 the whole form. */
 const sendCodeForm = z.object({ phone: phoneField, captcha: captchaField });
 const legalForm = z.object({
@@ -143,7 +140,6 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
     uid,
     maskedPhone: pending.maskedPhone,
     orgName: pending.registration.orgName,
-    notice: CONFIRM_NOTICE,
     resendAfterSeconds: Math.max(
       0,
       Math.ceil((pending.sentAt + CONFIRMATION_RULES.resendAfterSeconds * 1000 - Date.now()) / 1000),

@@ -127,7 +127,9 @@ describe.each(databaseKinds())('法人用户 registration and login (%s)', (kind
     const before = await legalPersonsAndAccounts(server);
     const { ua, start, confirm } = await toConfirmation(server, rp, rep, code, contactPhone);
     expect(confirm.body).toContain('法定代表人确认');
-    expect(confirm.body).toContain('验证码将发送至法定代表人实名账号绑定的手机');
+    expect(confirm.body).toContain(
+      '如所填姓名、身份证号码与法定代表人的实名信息一致，验证码已发送至其实名账号绑定的手机',
+    );
     expect(confirm.body).toContain(`${rep.phone.slice(0, 3)}****${rep.phone.slice(7)}`);
     // The representative is told which enterprise, by its credit code; the contact phone got
     // only its own code, and nothing exists yet.
