@@ -7,7 +7,7 @@ import { PasswordWrong } from '../errors.js';
 import { answerCodeSent, codeSentNotice, codeSentTo } from '../flows/code-sending.js';
 import { secretField, smsCodeField, textField } from '../flows/form-fields.js';
 import { formInput } from '../http/page-kit.js';
-import { ENTERPRISE_SCOPE_DESCRIPTIONS, SCOPE_DESCRIPTIONS, type Scope } from '../oidc/scopes.js';
+import { ENTERPRISE_SCOPE_DESCRIPTIONS, SCOPE_DESCRIPTIONS, scopesThatApply } from '../oidc/scopes.js';
 import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-page.js';
 import { siteAddress } from './used-sites.js';
@@ -96,10 +96,9 @@ export function activityRoutes(
           // 切换站点: the site's own address, as registered.
           url: client && !client.disabled ? siteAddress(client.redirect_uris, deps.issuer) : undefined,
           since: c.updated_at ? beijing(c.updated_at) : '',
-          data: c.scope
-            .split(' ')
-            .filter((s): s is Scope => s in descriptions)
-            .map((s) => descriptions[s]),
+          data: scopesThatApply(c.scope.split(' '), session.account.user_type === 'legal_person').map(
+            (s) => descriptions[s],
+          ),
         };
       });
     show(ctx, deps, 'account-sites', { title: '已授权网站', sites });

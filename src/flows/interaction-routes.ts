@@ -6,8 +6,8 @@ import { browserId } from '../http/browser-id.js';
 import {
   ENTERPRISE_SCOPE_DESCRIPTIONS,
   SCOPE_DESCRIPTIONS,
-  type Scope,
   SENSITIVE_SCOPES,
+  scopesThatApply,
 } from '../oidc/scopes.js';
 import { auditEvent, renderPage } from './flow-kit.js';
 import { clientNameOf, finishInteraction, interactionOf } from './interaction.js';
@@ -59,9 +59,10 @@ export function interactionRoutes(
         const accountId = interaction.session?.accountId;
         const enterprise = accountId ? await deps.legalPersons.profileOf(accountId) : undefined;
         const descriptions = enterprise ? ENTERPRISE_SCOPE_DESCRIPTIONS : SCOPE_DESCRIPTIONS;
-        const scopes = missing
-          .filter((s): s is Scope => s in descriptions)
-          .map((s) => ({ description: descriptions[s], sensitive: SENSITIVE_SCOPES.has(s) }));
+        const scopes = scopesThatApply(missing, Boolean(enterprise)).map((s) => ({
+          description: descriptions[s],
+          sensitive: SENSITIVE_SCOPES.has(s),
+        }));
         // An API's scopes are its own words; the page names the API and lists them as they are.
         const apis = Object.entries(missingResourceScopesOf(interaction.prompt.details)).map(
           ([identifier, apiScopes]) => ({ identifier, scopes: apiScopes.join(' ') }),

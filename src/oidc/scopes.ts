@@ -39,6 +39,23 @@ export const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
   admin: '统一身份认证平台的管理接口（仅限运维）',
 };
 
+/**
+ * Scopes that share nothing of such an account (a citizen has no enterprise, an enterprise no
+ * phone or ID number of its own): the consent page and 已授权网站 do not list them, so nobody is
+ * asked about data that is not theirs.
+ */
+const NOTHING_TO_SHARE: Record<'person' | 'legal_person', ReadonlySet<string>> = {
+  person: new Set(['enterprise']),
+  legal_person: new Set(['phone', 'identity']),
+};
+
+/** The scopes of `scopes` that share something of this kind of account, in the order given. */
+export function scopesThatApply(scopes: readonly string[], legalPerson: boolean): Scope[] {
+  const descriptions = legalPerson ? ENTERPRISE_SCOPE_DESCRIPTIONS : SCOPE_DESCRIPTIONS;
+  const skip = NOTHING_TO_SHARE[legalPerson ? 'legal_person' : 'person'];
+  return scopes.filter((s): s is Scope => s in descriptions && !skip.has(s));
+}
+
 /** The same for a legal person, whose data are the enterprise's (no phone or ID number of its own). */
 export const ENTERPRISE_SCOPE_DESCRIPTIONS: Record<Scope, string> = {
   ...SCOPE_DESCRIPTIONS,
