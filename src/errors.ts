@@ -107,6 +107,25 @@ export class CaptchaWrong extends AppError {
   }
 }
 
+/** An empty 图片验证码 box: the person skipped it, which is not a wrong answer. */
+export class CaptchaMissing extends AppError {
+  override name = 'CaptchaMissing';
+  constructor() {
+    super(400, 'captcha_missing', '请输入图片验证码');
+  }
+}
+
+/**
+ * The newest code of this phone and purpose timed out unused: the person holds an old code and
+ * needs a new one, which "错误" would not tell them. The sender button says 重新发送 by then.
+ */
+export class SmsCodeExpired extends AppError {
+  override name = 'SmsCodeExpired';
+  constructor() {
+    super(400, 'sms_code_expired', '短信验证码已过期，请点击“重新发送”获取新的验证码');
+  }
+}
+
 export class SmsCodeWrong extends AppError {
   override name = 'SmsCodeWrong';
   constructor() {

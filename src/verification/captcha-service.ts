@@ -1,5 +1,5 @@
 import svgCaptcha from 'svg-captcha';
-import { CaptchaWrong } from '../errors.js';
+import { CaptchaMissing, CaptchaWrong } from '../errors.js';
 import type { CaptchaStore } from './captcha-store.js';
 
 const TTL_SECONDS = 5 * 60;
@@ -23,8 +23,12 @@ export class CaptchaService {
     return captcha.data;
   }
 
-  /** Throws CaptchaWrong unless `answer` matches; the captcha is used up either way. */
+  /**
+   * Throws CaptchaWrong unless `answer` matches; the captcha is used up either way. An empty
+   * answer is CaptchaMissing and spends nothing: the page shows a new picture regardless.
+   */
   async check(browserId: string, answer: string): Promise<void> {
+    if (!answer.trim()) throw new CaptchaMissing();
     const expected = await this.store.take(browserId);
     if (!expected || expected !== answer.trim().toUpperCase()) throw new CaptchaWrong();
   }

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { DataProtector } from '../crypto/sealed.js';
-import { SmsCodeWrong, TooManyRequests } from '../errors.js';
+import { SmsCodeExpired, SmsCodeWrong, TooManyRequests } from '../errors.js';
 import type { Limit, RateLimiter } from '../ops/rate-limiter.js';
 import {
   SMS_TEMPLATE_VERIFICATION_CODE,
@@ -211,7 +211,15 @@ export class SmsCodeService {
   }): Promise<void> {
     await this.countEntry(input.ip);
     const row = await this.store.claimAttempt(input.phone, input.purpose, SMS_RULES.maxWrongEntries);
-    if (!row) throw new SmsCodeWrong();
+    if (!row) {
+      const last = await this.store.latest(input.phone, input.purpose);
+      const expired =
+        last &&
+        !last.consumed_at &&
+        last.attempts < SMS_RULES.maxWrongEntries &&
+        last.expires_at <= new Date();
+      throw expired ? new SmsCodeExpired() : new SmsCodeWrong();
+    }
     if (
       !/^\d{6}$/.test(input.code) ||
       this.hash(input.phone, input.purpose, input.code, input.binding) !== row.code_hash

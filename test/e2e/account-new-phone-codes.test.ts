@@ -26,14 +26,17 @@ describe('用户空间 → 更换手机号: codes to a new number', () => {
     const page = await security(ua, phone);
     expect(page.body).toContain('alt="图片验证码');
     const next = randomPhone();
-    for (const captcha of ['', 'ZZZZ']) {
+    for (const [captcha, words] of [
+      ['', '请输入图片验证码'],
+      ['ZZZZ', '图片验证码错误'],
+    ] as const) {
       const refused = await submit(ua, page, '/account/security/phone/send', {
         which: 'new',
         new_phone: next,
         captcha,
       });
       expect(refused.status).toBe(400);
-      expect(messageOf(refused)).toContain('图片验证码错误');
+      expect(messageOf(refused)).toContain(words);
     }
     expect(await outbox(next)).toBe(0);
     const sent = await submit(ua, page, '/account/security/phone/send', {

@@ -1,7 +1,8 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { AccountRow } from '../../../accounts/account-store.js';
-import { LoginFailed } from '../../../errors.js';
+import { mistypedLogin } from '../../../accounts/login-string.js';
+import { BadInput, LoginFailed } from '../../../errors.js';
 import { field } from '../../../http/body.js';
 import { browserId } from '../../../http/browser-id.js';
 import { formInput } from '../../../http/page-kit.js';
@@ -48,6 +49,8 @@ export async function passwordAttempt(
   const pageAgain = async () => ({ ...(await deps.loginPage.data(ctx, interaction, method.id)), ...page });
   return withPageErrors(ctx, deps, 'login', pageAgain, async () => {
     const { login, password, captcha } = formInput(ctx, passwordForm, ['password']);
+    const mistyped = mistypedLogin(login, method.kind);
+    if (mistyped) throw new BadInput(mistyped, 'login_mistyped');
     // The attempt's limits and its failure counters, in one statement.
     const attempt = await deps.loginGuard.attempt(login, ctx.ip);
     page['captchaRequired'] = attempt.captchaRequired;

@@ -1,0 +1,217 @@
+import { createRequire } from 'node:module';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { randomCreditCode } from '../../src/pki/test-support.js';
+import {
+  captchaAnswerIn,
+  chromiumAvailable,
+  demoServerAndBrowser,
+  pageErrorsOf,
+  screenshot,
+  signInWithPassword,
+  smsCodeAfter,
+  textOf,
+  VIEWPORTS,
+} from '../support/browser.js';
+import { addCitizen, latestSmsCode, randomIdNumber } from '../support/citizen.js';
+import { addEnterprise } from '../support/enterprise.js';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const WCAG_21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+const PASSWORD = 'Bao-Zheng#2024';
+
+type Viewport = (typeof VIEWPORTS)[number];
+
+/**
+ * Forms that forgive: each message says what is wrong in words that fit the person reading, and
+ * each error state passes axe-core. Walked at a desktop and a phone width; the error states are
+ * screenshotted for review.
+ */
+describe.skipIf(!chromiumAvailable())('forms that forgive, at both widths', () => {
+  const demo = demoServerAndBrowser();
+
+  async function withBrowser(
+    viewport: Viewport,
+    walk: (page: Page, context: BrowserContext) => Promise<void>,
+    options: { javaScriptEnabled?: boolean } = {},
+  ) {
+    const context = await demo.browser.newContext({
+      viewport: { width: viewport.width, height: viewport.height },
+      // Only so that axe-core can be injected; the pages' own scripts run as always.
+      bypassCSP: true,
+      ...options,
+    });
+    const page = await context.newPage();
+    const errors = pageErrorsOf(page);
+    try {
+      await walk(page, context);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }
+
+  /** An error state: no WCAG 2.1 AA violation, and a screenshot for review. */
+  async function errorState(page: Page, name: string) {
+    await page.addScriptTag({ path: AXE });
+    const result = await page.evaluate(async (tags) => {
+      const axe = (globalThis as unknown as { axe: { run(c: unknown, o: unknown): Promise<unknown> } }).axe;
+      return (await axe.run((globalThis as unknown as { document: unknown }).document, {
+        runOnly: { type: 'tag', values: tags },
+      })) as { violations: { id: string; nodes: { target: string[] }[] }[] };
+    }, WCAG_21_AA);
+    expect(
+      result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+    ).toEqual([]);
+    await screenshot(page, `forms-${name}`);
+  }
+
+  const toLogin = async (page: Page) => {
+    await page.goto(`${demo.server.issuer}/dev/rp/`);
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByRole('heading', { name: '用户登录' }).waitFor();
+  };
+
+  const alert = (page: Page) => textOf(page, 'main .message.error[role=alert]');
+
+  it('names the contact phone for what it is: 法人 忘记密码 and CA认证 say 联系手机, not the representative’s', async () => {
+    for (const viewport of VIEWPORTS) {
+      const creditCode = randomCreditCode();
+      const { representative: rep } = await addEnterprise(demo.server, {
+        orgName: '开封府示范有限公司',
+        creditCode,
+        password: PASSWORD,
+        representativeName: '包拯',
+      });
+      await withBrowser(viewport, async (page) => {
+        await toLogin(page);
+        await page.getByRole('link', { name: '法人用户登录' }).click();
+        await page.getByRole('link', { name: '忘记密码' }).click();
+        expect(await textOf(page, 'form .hint >> nth=0')).toBe(
+          '验证码将发送至该法人账号注册时填写的联系手机。',
+        );
+        await page.getByLabel('统一社会信用代码').fill(creditCode);
+        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
+        await page.getByRole('button', { name: '下一步' }).click();
+        expect(await textOf(page, '[role=status]')).toBe(
+          '如该账号已注册，验证码已发送至该法人账号登记的联系手机，5分钟内有效。',
+        );
+
+        await page.goto(`${demo.server.issuer}/account`);
+        await page.getByRole('link', { name: '法人用户登录' }).click();
+        await page.getByLabel('统一社会信用代码').fill(creditCode);
+        await page.getByLabel('密码', { exact: true }).fill(PASSWORD);
+        await page.getByRole('button', { name: '登录' }).click();
+        await page.getByRole('heading', { name: '基本信息' }).waitFor();
+        await page.goto(`${demo.server.issuer}/account/certificates`);
+        const masked = `${rep.phone.slice(0, 3)}****${rep.phone.slice(7)}`;
+        expect(await page.locator('main').textContent()).toContain(
+          `向注册时填写的联系手机 ${masked} 发送短信验证码`,
+        );
+        await smsCodeAfter(demo.server, rep.phone, () =>
+          page.getByRole('button', { name: '获取验证码' }).click(),
+        );
+        expect(await textOf(page, '[role=status]')).toContain(`验证码已发送至联系手机 ${masked}`);
+        expect(await page.locator('main').textContent()).not.toContain('法定代表人手机');
+      });
+    }
+  });
+
+  it('a citizen’s 授权确认 lists only what a citizen has: no 法人信息', async () => {
+    for (const viewport of VIEWPORTS) {
+      const { phone } = await addCitizen(demo.server, PASSWORD);
+      await withBrowser(viewport, async (page) => {
+        await toLogin(page);
+        await signInWithPassword(page, phone, PASSWORD);
+        await page.getByRole('heading', { name: '授权确认' }).waitFor();
+        const scopes = await page.locator('ul.scopes li').allTextContents();
+        expect(scopes).toContain('您的手机号码');
+        expect(scopes.join('')).not.toContain('法人');
+        await screenshot(page, `forms-consent-citizen-${viewport.name}`);
+      });
+    }
+  });
+
+  it('says what is wrong: an empty captcha, an expired SMS code, an ID number with a wrong check character', async () => {
+    for (const viewport of VIEWPORTS) {
+      const idNumber = randomIdNumber('19800101');
+      const { phone } = await addCitizen(demo.server, PASSWORD, { realName: '包拯', idNumber });
+      await withBrowser(viewport, async (page) => {
+        await toLogin(page);
+        // The check character is public arithmetic: the number is called mistyped, not the password.
+        const wrongCheck = idNumber.slice(0, 17) + (idNumber[17] === '0' ? '1' : '0');
+        await signInWithPassword(page, wrongCheck, PASSWORD);
+        expect(await alert(page), viewport.name).toBe('身份证号码校验位不正确，请检查后重新输入');
+        await errorState(page, `id-check-${viewport.name}`);
+
+        // Three wrong passwords bring the captcha; left empty, it is asked for, not called wrong.
+        for (let i = 0; i < 3; i += 1) await signInWithPassword(page, phone, 'Wrong-Pass#1');
+        await page.getByLabel('图片验证码').waitFor();
+        await signInWithPassword(page, phone, PASSWORD);
+        expect(await alert(page)).toBe('请输入图片验证码');
+        await errorState(page, `captcha-empty-${viewport.name}`);
+        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
+        await signInWithPassword(page, phone, PASSWORD);
+        await page.getByRole('heading', { name: '授权确认' }).waitFor();
+      });
+
+      // An SMS code that timed out is called expired, and the way on is the button's own name.
+      await withBrowser(viewport, async (page) => {
+        await toLogin(page);
+        await page.getByRole('link', { name: '忘记密码' }).click();
+        await page.getByLabel('手机号码').fill(phone);
+        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
+        const code = await smsCodeAfter(demo.server, phone, () =>
+          page.getByRole('button', { name: '下一步' }).click(),
+        );
+        await demo.server.database
+          .db('sms_codes')
+          .where('phone', 'like', `%${phone}`)
+          .update({ expires_at: new Date(Date.now() - 1000) });
+        await page.getByLabel('短信验证码').fill(code);
+        await page.getByRole('button', { name: '下一步' }).click();
+        expect(await alert(page)).toBe('短信验证码已过期，请点击“重新发送”获取新的验证码');
+        await page.getByRole('button', { name: '重新发送' }).waitFor();
+        await errorState(page, `sms-expired-${viewport.name}`);
+      });
+    }
+  });
+
+  it('法定代表人确认 says one true sentence about where the code went', async () => {
+    for (const viewport of VIEWPORTS) {
+      const idNumber = randomIdNumber('19720202');
+      const rep = await addCitizen(demo.server, PASSWORD, { realName: '寇准', idNumber });
+      await withBrowser(viewport, async (page) => {
+        await page.goto(
+          `${demo.server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`,
+        );
+        await page.getByRole('link', { name: '注册' }).click();
+        await page.getByRole('link', { name: /法人用户/ }).click();
+        await page.getByLabel('法人类型').selectOption('enterprise');
+        await page.getByLabel('企业名称/机构名称').fill('华州示范有限公司');
+        await page.getByLabel('统一社会信用代码').fill(randomCreditCode());
+        await page.getByLabel('法定代表人姓名').fill('寇准');
+        await page.getByLabel('法定代表人身份证号码').fill(idNumber);
+        await page.getByLabel('联系手机号码').fill(rep.phone);
+        await page.getByLabel('登录密码').fill(PASSWORD);
+        await page.getByLabel('确认密码').fill(PASSWORD);
+        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
+        await page.getByRole('button', { name: '获取验证码' }).click();
+        await page.getByRole('button', { name: /秒后重新发送/ }).waitFor();
+        await page.getByLabel('短信验证码').fill((await latestSmsCode(demo.server, rep.phone))!);
+        await page.getByLabel(/我已阅读并同意/).check();
+        await page.getByRole('button', { name: '实名认证' }).click();
+        await page.getByRole('heading', { name: '法定代表人确认' }).waitFor();
+        const masked = `${rep.phone.slice(0, 3)}****${rep.phone.slice(7)}`;
+        expect(await textOf(page, 'main [role=status]')).toBe(
+          `如所填姓名、身份证号码与法定代表人的实名信息一致，验证码已发送至其实名账号绑定的手机 ${masked}（不是注册时填写的联系手机）。`,
+        );
+        expect(await page.locator('main').textContent()).not.toContain('验证码将发送至');
+        await page.getByLabel('短信验证码').fill('000000');
+        await page.getByRole('button', { name: '确认注册' }).click();
+        await page.locator('main .message.error').waitFor();
+        await errorState(page, `representative-wrong-code-${viewport.name}`);
+      });
+    }
+  });
+});
