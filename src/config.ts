@@ -114,6 +114,9 @@ const envSchema = z.object({
   ALIPAY_APP_ID: z.string().optional(),
   ALIPAY_PRIVATE_KEY: z.string().optional(),
   ALIPAY_PUBLIC_KEY: z.string().optional(),
+  ALIPAY_APP_CERT: z.string().optional(),
+  ALIPAY_PUBLIC_CERT: z.string().optional(),
+  ALIPAY_ROOT_CERT: z.string().optional(),
   ALIPAY_GATEWAY: z.url().optional(),
   ALIPAY_AUTHORIZE_URL: z.url().optional(),
   ALIPAY_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
@@ -224,7 +227,7 @@ export interface Config {
   certCreditCodeOids: string[];
   /** certificatePolicies OIDs that CAs put on certificates issued on USB keys: those sign in with amr hwk. */
   hardwareCertPolicyOids: string[];
-  /** 支付宝登录 and 支付宝认证; undefined (no button) unless ALIPAY_APP_ID and both keys are set. */
+  /** 支付宝登录 and 支付宝认证; undefined (no button) unless ALIPAY_APP_ID, the app key and Alipay's key or certificates are set. */
   alipay: AlipaySettings | undefined;
   /** Abuse limits beyond the fixed ones README.md lists under Security; each counted per day (Beijing time) or hour. */
   limits: AbuseLimits;

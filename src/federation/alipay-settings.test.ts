@@ -44,7 +44,7 @@ describe('Alipay settings (ALIPAY_*)', () => {
       authorizeUrl: 'https://openauth.alipay.com/oauth2/publicAppAuthorize.htm',
     });
     expect(alipay?.privateKey.type).toBe('private');
-    expect(alipay?.alipayPublicKey.type).toBe('public');
+    expect(alipay?.alipayPublicKey?.type).toBe('public');
   });
 
   it('take the private key as bare base64 too, and point at another gateway', () => {

@@ -1,14 +1,24 @@
 import type { KeyObject } from 'node:crypto';
-import { DEFAULT_ALIPAY_AUTHORIZE_URL, DEFAULT_ALIPAY_GATEWAY_URL } from '../outside/alipay/client.js';
-import { AlipayKeyError, parseAlipayKeys } from '../outside/alipay/keys.js';
+import { ALIPAY_CERTIFICATE_VARIABLES, parseAlipayCertificates } from '../outside/alipay/certificates.js';
+import {
+  type AlipayCertificates,
+  DEFAULT_ALIPAY_AUTHORIZE_URL,
+  DEFAULT_ALIPAY_GATEWAY_URL,
+} from '../outside/alipay/client.js';
+import { AlipayKeyError, parseAlipayKeys, parseAlipayPrivateKey } from '../outside/alipay/keys.js';
 
-/** 支付宝登录 and 支付宝认证 are offered only when these are complete (ALIPAY_APP_ID and both keys). */
+/**
+ * 支付宝登录 and 支付宝认证 are offered only when these are complete: ALIPAY_APP_ID, the app's
+ * private key, and either Alipay's public key (公钥模式) or the three certificates (公钥证书模式).
+ */
 export interface AlipaySettings {
   appId: string;
   /** The app's private key (应用私钥): signs gateway requests. */
   privateKey: KeyObject;
-  /** Alipay's public key (支付宝公钥): verifies every answer. */
-  alipayPublicKey: KeyObject;
+  /** 公钥模式: Alipay's public key (支付宝公钥) verifies every answer. */
+  alipayPublicKey?: KeyObject | undefined;
+  /** 公钥证书模式: app certificate, Alipay's public certificate and Alipay's root certificate. */
+  certificates?: AlipayCertificates | undefined;
   gatewayUrl: string;
   authorizeUrl: string;
   /** Each gateway call, whole: a slow Alipay ends the sign-in with a page, not a hung browser. */
@@ -20,24 +30,39 @@ export interface AlipayVariables {
   ALIPAY_APP_ID?: string | undefined;
   ALIPAY_PRIVATE_KEY?: string | undefined;
   ALIPAY_PUBLIC_KEY?: string | undefined;
+  ALIPAY_APP_CERT?: string | undefined;
+  ALIPAY_PUBLIC_CERT?: string | undefined;
+  ALIPAY_ROOT_CERT?: string | undefined;
   ALIPAY_GATEWAY?: string | undefined;
   ALIPAY_AUTHORIZE_URL?: string | undefined;
   ALIPAY_TIMEOUT_MS?: number | undefined;
 }
 
 /**
- * Alipay's settings, or undefined when Alipay is not configured (none of the app id and keys set).
- * A partial or unusable setting is a start-up problem naming the variable, never the key material:
- * finding out at the first citizen's login would be worse.
+ * Alipay's settings, or undefined when Alipay is not configured (none of the app id, keys and
+ * certificates set). A partial or unusable setting is a start-up problem naming the variable,
+ * never the key material: finding out at the first citizen's login would be worse.
  */
 export function alipaySettings(
   v: AlipayVariables,
   production: boolean,
   problems: string[],
 ): AlipaySettings | undefined {
-  const given = (value: string | undefined) => (value ?? '').trim() !== '';
-  const required = ['ALIPAY_APP_ID', 'ALIPAY_PRIVATE_KEY', 'ALIPAY_PUBLIC_KEY'] as const;
-  const present = required.filter((name) => given(v[name]));
+  const given = (name: keyof AlipayVariables) => String(v[name] ?? '').trim() !== '';
+  const certificateMode = ALIPAY_CERTIFICATE_VARIABLES.some(given);
+  if (certificateMode && given('ALIPAY_PUBLIC_KEY')) {
+    // Two sources of Alipay's key: whichever won, the other would be silently ignored.
+    problems.push(
+      'ALIPAY_PUBLIC_KEY and ALIPAY_APP_CERT/ALIPAY_PUBLIC_CERT/ALIPAY_ROOT_CERT are the two key modes (公钥模式, 公钥证书模式): set one',
+    );
+    return undefined;
+  }
+  const required = [
+    'ALIPAY_APP_ID',
+    'ALIPAY_PRIVATE_KEY',
+    ...(certificateMode ? ALIPAY_CERTIFICATE_VARIABLES : (['ALIPAY_PUBLIC_KEY'] as const)),
+  ] as const;
+  const present = required.filter(given);
   if (present.length === 0) return undefined;
   if (present.length < required.length) {
     for (const name of required.filter((n) => !present.includes(n))) {
@@ -49,9 +74,14 @@ export function alipaySettings(
   }
   const appId = (v.ALIPAY_APP_ID ?? '').trim();
   if (!/^\d{8,32}$/.test(appId)) problems.push('ALIPAY_APP_ID: must be the Alipay app’s APPID (digits)');
-  let keys: ReturnType<typeof parseAlipayKeys> | undefined;
+  let keys: Pick<AlipaySettings, 'privateKey' | 'alipayPublicKey' | 'certificates'> | undefined;
   try {
-    keys = parseAlipayKeys(v);
+    if (certificateMode) {
+      const privateKey = parseAlipayPrivateKey(v.ALIPAY_PRIVATE_KEY);
+      keys = { privateKey, certificates: parseAlipayCertificates(v, privateKey) };
+    } else {
+      keys = parseAlipayKeys(v);
+    }
   } catch (err) {
     if (!(err instanceof AlipayKeyError)) throw err;
     problems.push(err.message);

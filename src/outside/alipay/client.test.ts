@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:http';
+import { AlipaySdk } from 'alipay-sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/ports.js';
 import { rejectionOf } from '../../../test/support/rejection.js';
@@ -12,6 +13,7 @@ import {
   type HttpAlipayClientOptions,
   isRealNameCertified,
 } from './client.js';
+import { alipayCertSn } from './dev-certificates.js';
 import { DEV_ALIPAY_USERS, type DevAlipay, type DevAlipayUser, startDevAlipay } from './dev-server.js';
 import { parseAlipayPrivateKey, parseAlipayPublicKey } from './keys.js';
 import { TEST_APP_PRIVATE_KEY_PEM, TEST_APP_PUBLIC_KEY_BASE64 } from './test-vectors.js';
@@ -323,6 +325,114 @@ describe('HttpAlipayClient against the dev Alipay over HTTP', () => {
     await expectAlipayError(recorded.exchangeCode('unknown'), { kind: 'unavailable' });
     await new Promise<void>((resolve) => listener.close(() => resolve()));
     expect(sent).toBe('2030-01-01 08:00:00');
+  });
+});
+
+describe('HttpAlipayClient in public-key-certificate mode (公钥证书模式)', () => {
+  let certDev: DevAlipay;
+
+  beforeAll(async () => {
+    certDev = await startDevAlipay({
+      appId: APP_ID,
+      appPublicKey: parseAlipayPublicKey(TEST_APP_PUBLIC_KEY_BASE64),
+      keyMode: 'certificate',
+    });
+  });
+
+  afterAll(async () => {
+    await certDev.close();
+  });
+
+  const certClient = (overrides: Partial<HttpAlipayClientOptions> = {}) =>
+    new HttpAlipayClient({
+      appId: APP_ID,
+      privateKey: appPrivateKey,
+      certificates: certDev.certificates!,
+      gatewayUrl: certDev.gatewayUrl,
+      authorizeUrl: certDev.authorizeUrl,
+      timeoutMs: 5_000,
+      ...overrides,
+    });
+
+  it('logs in 张三 with the three certificates, the serial numbers on each call', async () => {
+    const client = certClient();
+    const token = await client.exchangeCode(await authorise(zhangSan, client, certDev));
+    const info = await client.userInfo(token.accessToken);
+    expect(info).toMatchObject({ userId: zhangSan.userId, userName: '张三', isCertified: true });
+  });
+
+  it('computes the serial numbers as Alipay does: the SDK and the development Alipay agree', () => {
+    const certificates = certDev.certificates!;
+    const sdk = new AlipaySdk({
+      appId: APP_ID,
+      privateKey: TEST_APP_PRIVATE_KEY_PEM,
+      keyType: 'PKCS8',
+      appCertContent: certificates.appCert,
+      alipayPublicCertContent: certificates.alipayPublicCert,
+      alipayRootCertContent: certificates.alipayRootCert,
+    });
+    expect(sdk.config.appCertSn).toMatch(/^[0-9a-f]{32}$/);
+    expect(sdk.config.appCertSn).toBe(alipayCertSn(certificates.appCert));
+    expect(sdk.config.alipayCertSn).toBe(alipayCertSn(certificates.alipayPublicCert));
+    expect(sdk.config.alipayRootCertSn).toBe(alipayCertSn(certificates.alipayRootCert, true));
+  });
+
+  it('is refused by the gateway with an app certificate Alipay did not issue for the app', async () => {
+    const other = await startDevAlipay({
+      appId: APP_ID,
+      appPublicKey: parseAlipayPublicKey(TEST_APP_PUBLIC_KEY_BASE64),
+      keyMode: 'certificate',
+    });
+    try {
+      const stranger = certClient({
+        certificates: { ...certDev.certificates!, appCert: other.certificates!.appCert },
+      });
+      await expectAlipayError(stranger.exchangeCode(await authorise(zhangSan, stranger, certDev)), {
+        kind: 'gateway',
+        subCode: 'isv.invalid-app-cert-sn',
+      });
+      const wrongRoot = certClient({
+        certificates: { ...certDev.certificates!, alipayRootCert: other.certificates!.alipayRootCert },
+      });
+      await expectAlipayError(wrongRoot.exchangeCode('any-code'), {
+        kind: 'gateway',
+        subCode: 'isv.invalid-alipay-root-cert-sn',
+      });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('refuses answers not signed under the configured Alipay public certificate', async () => {
+    const other = await startDevAlipay({
+      appId: APP_ID,
+      appPublicKey: parseAlipayPublicKey(TEST_APP_PUBLIC_KEY_BASE64),
+      keyMode: 'certificate',
+    });
+    try {
+      // Alipay's certificate from elsewhere: the answers' key is not the one it certifies.
+      const misled = certClient({
+        certificates: { ...certDev.certificates!, alipayPublicCert: other.certificates!.alipayPublicCert },
+      });
+      await expectAlipayError(misled.exchangeCode(await authorise(zhangSan, misled, certDev)), {
+        kind: 'signature',
+        userMessage: '支付宝登录暂不可用，请稍后重试或使用其他方式登录',
+      });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('gives up after timeoutMs in this mode too', async () => {
+    certDev.faults.delayMs = 2_000;
+    try {
+      await expectAlipayError(certClient({ timeoutMs: 150 }).exchangeCode('any-code'), {
+        kind: 'timeout',
+        userMessage: '支付宝服务响应超时，请稍后重试',
+      });
+    } finally {
+      certDev.faults.delayMs = 0;
+    }
   });
 });
 

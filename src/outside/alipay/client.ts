@@ -1,12 +1,10 @@
 import type { KeyObject } from 'node:crypto';
+import { AlipaySdk } from 'alipay-sdk';
 import { AppError } from '../../errors.js';
 import { ResponseTooLarge, readLimited } from '../read-limited.js';
-import {
-  formatBeijingTimestamp,
-  type ResponseFailureReason,
-  signRequest,
-  verifyResponse,
-} from './signing.js';
+import { type AnswerFailure, verifyAnswer } from './answer.js';
+import { formatBeijingTimestamp } from './beijing-time.js';
+import { publicKeyBase64 } from './keys.js';
 
 /**
  * Alipay web authorisation (支付宝网页授权) seen from Unified ID: the browser
@@ -135,12 +133,28 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const MAX_RESPONSE_BYTES = 256 * 1024;
 const SUCCESS_CODE = '10000';
 
+/**
+ * Public-key-certificate mode (公钥证书模式): the three PEM files Alipay's console issues.
+ * The SDK derives `app_cert_sn` and `alipay_root_cert_sn` from them and takes Alipay's
+ * public key out of its certificate.
+ */
+export interface AlipayCertificates {
+  /** 应用公钥证书 (appCertPublicKey_<APPID>.crt). */
+  appCert: string;
+  /** 支付宝公钥证书 (alipayCertPublicKey_RSA2.crt). */
+  alipayPublicCert: string;
+  /** 支付宝根证书 (alipayRootCert.crt), several certificates in one file. */
+  alipayRootCert: string;
+}
+
 export interface HttpAlipayClientOptions {
   appId: string;
   /** The app's private key (应用私钥), signs requests. */
   privateKey: KeyObject;
-  /** Alipay's public key (支付宝公钥), verifies answers. */
-  alipayPublicKey: KeyObject;
+  /** Exactly one of these verifies Alipay's answers. 公钥模式: Alipay's public key (支付宝公钥). */
+  alipayPublicKey?: KeyObject | undefined;
+  /** 公钥证书模式: the three certificates. */
+  certificates?: AlipayCertificates | undefined;
   gatewayUrl?: string;
   authorizeUrl?: string;
   /** For each gateway call, the whole exchange including the body. */
@@ -149,10 +163,16 @@ export interface HttpAlipayClientOptions {
   now?: () => Date;
 }
 
+/**
+ * Alipay's Node SDK signs each request (in certificate mode with `app_cert_sn` and
+ * `alipay_root_cert_sn`) and checks the signature on each answer. The exchange itself is
+ * ours: the SDK's `exec` gives its HTTP client one timeout per phase, not one for the
+ * whole answer, reads a body of any size, and hands back the body parsed whole rather
+ * than the text its signature check covered (answer.ts says why that matters).
+ */
 export class HttpAlipayClient implements AlipayClient {
   readonly #appId: string;
-  readonly #privateKey: KeyObject;
-  readonly #alipayPublicKey: KeyObject;
+  readonly #sdk: AlipaySdk;
   readonly #gatewayUrl: string;
   readonly #authorizeUrl: string;
   readonly #timeoutMs: number;
@@ -162,17 +182,39 @@ export class HttpAlipayClient implements AlipayClient {
     if (options.appId.trim() === '') throw new TypeError('HttpAlipayClient: appId is empty');
     if (options.privateKey.type !== 'private')
       throw new TypeError('HttpAlipayClient: privateKey is not private');
-    if (options.alipayPublicKey.type !== 'public') {
+    if (options.certificates && options.alipayPublicKey) {
+      throw new TypeError('HttpAlipayClient: give alipayPublicKey or certificates, not both');
+    }
+    if (!options.certificates && options.alipayPublicKey?.type !== 'public') {
       throw new TypeError('HttpAlipayClient: alipayPublicKey is not a public key');
     }
     this.#appId = options.appId;
-    this.#privateKey = options.privateKey;
-    this.#alipayPublicKey = options.alipayPublicKey;
     // Parsed now so a mistyped URL fails at start-up, not at the first login.
     this.#gatewayUrl = new URL(options.gatewayUrl ?? DEFAULT_ALIPAY_GATEWAY_URL).href;
     this.#authorizeUrl = new URL(options.authorizeUrl ?? DEFAULT_ALIPAY_AUTHORIZE_URL).href;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#now = options.now ?? (() => new Date());
+    const certificates = options.certificates;
+    this.#sdk = new AlipaySdk({
+      appId: options.appId,
+      privateKey: options.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      keyType: 'PKCS8',
+      signType: 'RSA2',
+      gateway: this.#gatewayUrl,
+      timeout: this.#timeoutMs,
+      camelcase: false,
+      ...(certificates
+        ? {
+            appCertContent: certificates.appCert,
+            alipayPublicCertContent: certificates.alipayPublicCert,
+            alipayRootCertContent: certificates.alipayRootCert,
+          }
+        : { alipayPublicKey: publicKeyBase64(options.alipayPublicKey as KeyObject) }),
+    });
+    if (certificates && !(this.#sdk.config.appCertSn && this.#sdk.config.alipayRootCertSn)) {
+      // Without both serial numbers the SDK would quietly sign in public-key mode.
+      throw new TypeError('HttpAlipayClient: no serial number from the app or root certificate');
+    }
   }
 
   authorizeUrl(state: string, redirectUri: string): string {
@@ -226,20 +268,14 @@ export class HttpAlipayClient implements AlipayClient {
 
   /** One signed gateway call; the verified response node of a successful answer. */
   async #call(method: string, ownParams: Record<string, string>): Promise<Record<string, unknown>> {
-    const params: Record<string, string> = {
-      app_id: this.#appId,
-      method,
-      format: 'JSON',
-      charset: 'utf-8',
-      sign_type: 'RSA2',
-      timestamp: formatBeijingTimestamp(this.#now()),
-      version: '1.0',
+    // The SDK stamps local time; the gateway reads Beijing time (UTC+8), whatever TZ this host has.
+    const form = this.#sdk.sdkExecute(method, {
       ...ownParams,
-    };
-    params['sign'] = signRequest(params, this.#privateKey);
-
-    const body = await this.#post(method, new URLSearchParams(params).toString());
-    const verified = verifyResponse(body, method, this.#alipayPublicKey);
+      format: 'JSON',
+      timestamp: formatBeijingTimestamp(this.#now()),
+    });
+    const body = await this.#post(method, form);
+    const verified = verifyAnswer(this.#sdk, body, method);
     if (!verified.ok) {
       throw new AlipayError('signature', SIGNATURE_FAILURES[verified.reason], { method });
     }
@@ -296,12 +332,11 @@ export class HttpAlipayClient implements AlipayClient {
   }
 }
 
-const SIGNATURE_FAILURES: Record<ResponseFailureReason, string> = {
+const SIGNATURE_FAILURES: Record<AnswerFailure, string> = {
   malformed: 'answer is not a JSON object',
   missing_node: 'answer has no response node',
-  duplicate_node: 'answer has its response node twice',
   missing_sign: 'answer is not signed',
-  bad_signature: 'answer’s signature does not verify with Alipay’s public key',
+  bad_signature: 'answer’s signature does not verify with Alipay’s public key or certificate',
 };
 
 /** A non-empty string value (numbers as their text), else undefined. */

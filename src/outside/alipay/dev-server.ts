@@ -2,14 +2,11 @@ import { createPublicKey, generateKeyPair, type KeyObject, randomBytes } from 'n
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
+import { responseNodeName } from './answer.js';
+import { formatBeijingTimestamp } from './beijing-time.js';
+import { alipayCertSn, type DevAlipayCertificates, issueDevAlipayCertificates } from './dev-certificates.js';
 import { publicKeyBase64 } from './keys.js';
-import {
-  formatBeijingTimestamp,
-  requestSigningContent,
-  responseNodeName,
-  signText,
-  verifyText,
-} from './signing.js';
+import { requestSigningContent, signText, verifyText } from './signing.js';
 
 /**
  * A FAKE Alipay for development and tests: the authorisation page and the
@@ -102,6 +99,14 @@ export interface StartDevAlipayOptions {
   /** Whether answers identify users by `user_id` (older apps) or `open_id` (newer ones). */
   identity?: 'user_id' | 'open_id';
   users?: readonly DevAlipayUser[];
+  /**
+   * 公钥模式 (the default) or 公钥证书模式: in certificate mode every call must carry the
+   * `app_cert_sn` and `alipay_root_cert_sn` of the certificates below, and every answer
+   * names the certificate it is signed under (`alipay_cert_sn`).
+   */
+  keyMode?: 'public-key' | 'certificate';
+  /** Certificates issued before (kept by `unified-id dev-alipay`); fresh ones when absent. */
+  certificates?: DevAlipayCertificates;
 }
 
 export interface DevAlipay {
@@ -111,6 +116,9 @@ export interface DevAlipay {
   alipayPublicKey: KeyObject;
   /** The bare base64 SPKI body, as the open-platform console shows it: ALIPAY_PUBLIC_KEY. */
   alipayPublicKeyBase64: string;
+  keyMode: 'public-key' | 'certificate';
+  /** In certificate mode: ALIPAY_APP_CERT, ALIPAY_PUBLIC_CERT and ALIPAY_ROOT_CERT. */
+  certificates: DevAlipayCertificates | undefined;
   faults: DevAlipayFaults;
   close(): Promise<void>;
 }
@@ -142,6 +150,23 @@ export async function startDevAlipay(options: StartDevAlipayOptions): Promise<De
     options.appPublicKey.type === 'private' ? createPublicKey(options.appPublicKey) : options.appPublicKey;
   const now = options.now ?? (() => new Date());
   const users = options.users ?? DEV_ALIPAY_USERS;
+  const keyMode = options.keyMode ?? 'public-key';
+  const certificates =
+    keyMode === 'certificate'
+      ? (options.certificates ??
+        (await issueDevAlipayCertificates({
+          appId: options.appId,
+          appPublicKey,
+          alipayPublicKey,
+          now: now(),
+        })))
+      : undefined;
+  // What the open platform knows of the app: the serial numbers of the certificates it issued.
+  const serials = certificates && {
+    app: alipayCertSn(certificates.appCert),
+    alipay: alipayCertSn(certificates.alipayPublicCert),
+    root: alipayCertSn(certificates.alipayRootCert, true),
+  };
   const identity = options.identity ?? 'user_id';
   const faults: DevAlipayFaults = {
     badSignature: false,
@@ -164,10 +189,12 @@ export async function startDevAlipay(options: StartDevAlipayOptions): Promise<De
     // Alipay escapes `/` in its JSON; doing the same here means a client that
     // re-serialises the parsed node instead of cutting out the text fails at once.
     const nodeText = JSON.stringify(node).replaceAll('/', '\\/');
-    if (faults.unsigned) return `{"${nodeName}":${nodeText}}`;
+    // In certificate mode Alipay names the certificate its signature is under.
+    const certSn = serials ? `,"alipay_cert_sn":"${serials.alipay}"` : '';
+    if (faults.unsigned) return `{"${nodeName}":${nodeText}${certSn}}`;
     let signature = signText(nodeText, alipayPrivateKey);
     if (faults.badSignature) signature = corrupt(signature);
-    return `{"${nodeName}":${nodeText},"sign":"${signature}"}`;
+    return `{"${nodeName}":${nodeText}${certSn},"sign":"${signature}"}`;
   }
 
   function sleep(ms: number): Promise<void> {
@@ -230,6 +257,15 @@ export async function startDevAlipay(options: StartDevAlipayOptions): Promise<De
       return refuse('40002', 'isv.invalid-timestamp', '非法的时间戳参数');
     }
     if (params['version'] !== '1.0') return refuse('40002', 'isv.invalid-version', 'API版本号无效');
+    if (serials) {
+      if (!params['app_cert_sn']) return refuse('40001', 'isv.missing-app-cert-sn', '缺少应用公钥证书序列号');
+      if (!params['alipay_root_cert_sn'])
+        return refuse('40001', 'isv.missing-alipay-root-cert-sn', '缺少支付宝根证书序列号');
+      if (params['app_cert_sn'] !== serials.app)
+        return refuse('40002', 'isv.invalid-app-cert-sn', '无效的应用公钥证书序列号');
+      if (params['alipay_root_cert_sn'] !== serials.root)
+        return refuse('40002', 'isv.invalid-alipay-root-cert-sn', '无效的支付宝根证书序列号');
+    }
     if (!verifyText(requestSigningContent(params), params['sign'], appPublicKey)) {
       return refuse('40002', 'isv.invalid-signature', '验签出错，请确认应用私钥与上传的应用公钥是否匹配');
     }
@@ -406,6 +442,8 @@ export async function startDevAlipay(options: StartDevAlipayOptions): Promise<De
     gatewayUrl: `${base}${DEV_ALIPAY_GATEWAY_PATH}`,
     alipayPublicKey,
     alipayPublicKeyBase64: publicKeyBase64(alipayPublicKey),
+    keyMode,
+    certificates,
     faults,
     close: async () => {
       if (closed) return;
