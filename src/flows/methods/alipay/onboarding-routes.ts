@@ -120,6 +120,9 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
     const { alipayMobile, page } = await registerPage(interaction, profile);
     page['phone'] = phoneInput;
     page['agreed'] = field(ctx, 'agree') === 'yes';
+    // A code typed is kept while it may still be right (the box unticked, say), as the other
+    // registration forms keep it; only a refused code is cleared.
+    page['smsCode'] = field(ctx, 'sms_code');
     return withPageErrors(ctx, deps, 'alipay-register', page, async () => {
       let phone = alipayMobile;
       if (!phone) {
@@ -137,7 +140,12 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
         }
         Object.assign(page, await codeSentTo(deps.flowStates, interaction.uid, `register:${parsed.e164}`));
         if (!page['agreed']) throw new BadInput('请阅读并同意《用户注册协议》');
-        await deps.sms.verify({ phone: parsed.e164, purpose: 'register', code: input.sms_code, ip: ctx.ip });
+        await deps.sms
+          .verify({ phone: parsed.e164, purpose: 'register', code: input.sms_code, ip: ctx.ip })
+          .catch((err: unknown) => {
+            page['smsCode'] = '';
+            throw err;
+          });
         phone = parsed.e164;
       } else if (!page['agreed']) {
         throw new BadInput('请阅读并同意《用户注册协议》');
