@@ -93,15 +93,7 @@ export function realNameRoutes(router: Router, deps: Deps) {
         outcome: 'success',
         accountId: mode.accountId,
       });
-      // Said before the person goes on: the level the sites now see.
-      return complete(deps, ctx, interaction, mode, {
-        title: '实名认证成功',
-        message: `实名认证成功！您的认证等级已提升为${levelName('L2')}，可以在各政务服务网站办理网上业务。${
-          mode.kind === 'registration'
-            ? ''
-            : `“${(await pageOf(deps, interaction, mode)).clientName}”将看到新的认证等级。`
-        }`,
-      });
+      return complete(deps, ctx, interaction, mode, await realNameSucceeded(deps, interaction, mode));
     });
   });
 
@@ -115,6 +107,21 @@ export function realNameRoutes(router: Router, deps: Deps) {
       error_description: `this site requires certification level ${mode.level} (实名认证)`,
     });
   });
+}
+
+/**
+ * The page that says 实名认证 succeeded, before the person goes on: the level the sites now see.
+ * Every way of 实名认证 in a sign-in (ID number, 支付宝认证) shows this same page.
+ */
+export async function realNameSucceeded(deps: Deps, interaction: Interaction, mode: Mode) {
+  return {
+    title: '实名认证成功',
+    message: `实名认证成功！您的认证等级已提升为${levelName('L2')}，可以在各政务服务网站办理网上业务。${
+      mode.kind === 'registration'
+        ? ''
+        : `“${(await pageOf(deps, interaction, mode)).clientName}”将看到新的认证等级。`
+    }`,
+  };
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   idNumberFor,
   startAlipayFake,
 } from '../support/alipay.js';
-import { addCitizen, messageOf, submit } from '../support/citizen.js';
+import { addCitizen, continueFrom, messageOf, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {
   authorize,
@@ -69,7 +69,10 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
       });
       expect(page.body).toContain('要求实名认证');
       const back = await authorizeAtAlipay(ua, alipayLinkOf(page, '支付宝认证'), user.userId);
-      const done = await ua.follow(back, requiresL2.redirectUri);
+      // The same 实名认证成功 page as the ID-number path, then 继续.
+      const verified = await ua.follow(back, requiresL2.redirectUri);
+      expect(verified.body).toContain('实名认证成功！您的认证等级已提升为实名用户（L2）');
+      const done = await continueFrom(ua, verified, requiresL2.redirectUri);
       const { tokens } = await completeAuthorization(ua, requiresL2, start, done);
       expect(tokens!.claims()!['certification_level']).toBe('L2');
       const row = await accountRow(id);
@@ -143,10 +146,12 @@ describe.each(databaseKinds())('支付宝认证 against the fake Alipay over HTT
     const uid = interactionUid(start.page);
     await server.services.flowStates.put('register', uid, { accountId: id });
     const realname = await ua.get(`${server.url}/interaction/${uid}/realname`);
-    const done = await ua.follow(
+    const verified = await ua.follow(
       await authorizeAtAlipay(ua, alipayLinkOf(realname, '支付宝认证'), user.userId),
       rp.redirectUri,
     );
+    expect(verified.body).toContain('实名认证成功！您的认证等级已提升为实名用户（L2）');
+    const done = await continueFrom(ua, verified, rp.redirectUri);
     const { tokens } = await completeAuthorization(ua, rp, start, done);
     expect(tokens!.claims()!.sub).toBe(id);
     expect(tokens!.claims()!['certification_level']).toBe('L2');

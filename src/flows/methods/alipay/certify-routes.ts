@@ -11,6 +11,7 @@ import { type Interaction, interactionOf } from '../../interaction.js';
 import {
   complete as completeRealName,
   modeOf as realNameModeOf,
+  realNameSucceeded,
   renderRealName,
 } from '../../realname-routes.js';
 import {
@@ -94,7 +95,7 @@ export async function certifyInSignIn(
     accountId: mode.accountId,
     detail: outcome,
   });
-  return completeRealName(deps, ctx, interaction, mode);
+  return completeRealName(deps, ctx, interaction, mode, await realNameSucceeded(deps, interaction, mode));
 }
 
 /** Back from Alipay for 用户空间's 支付宝认证 (at the fixed callback: no interaction here). */
