@@ -3,14 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_ALIPAY_USERS, type DevAlipayUser } from '../../src/outside/alipay/dev-server.js';
 import { type AlipayFake, startAlipayFake } from '../support/alipay.js';
 import {
+  captchaAnswerIn,
   chromiumAvailable,
   cspViolationsOf,
   launchChromium,
+  screenshot,
   signInWithPassword,
   startDemoServer,
   textOf,
+  VIEWPORTS,
 } from '../support/browser.js';
-import { addCitizen, randomIdNumber } from '../support/citizen.js';
+import { addCitizen, latestSmsCode, randomIdNumber } from '../support/citizen.js';
 import { randomPhone } from '../support/relying-party.js';
 import type { TestServer } from '../support/server.js';
 
@@ -44,11 +47,26 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
     mobile: randomPhone(),
     description: '已实名认证，身份证号已注册',
   };
+  /** Certified, without a mobile (as 李娜), or with one (as 张三): one of each per width. */
+  const certified = (n: number, mobile: boolean): DevAlipayUser => ({
+    userId: `20880000000001${n}`,
+    openId: `074aDevForms${'0'.repeat(33)}${n}`,
+    nickName: `测试${n}`,
+    avatar: 'https://tfs.alipayobjects.com/images/partner/dev-forms',
+    userName: n % 2 ? '周七' : '吴八',
+    certType: '0',
+    certNo: randomIdNumber(`1990010${n % 10}`),
+    isCertified: true,
+    ...(mobile ? { mobile: randomPhone() } : {}),
+    description: `表单测试用户${n}`,
+  });
+  const NO_MOBILE = VIEWPORTS.map((_, i) => certified(11 + i, false));
+  const FOR_REALNAME = VIEWPORTS.map((_, i) => certified(21 + i, true));
 
   beforeAll(async () => {
     // The test users `unified-id dev-alipay` offers (张三 is certified and has a mobile; 李娜 is
     // certified without one), and one whose ID number already has an account.
-    fake = await startAlipayFake([...DEV_ALIPAY_USERS, ZHAO_LIU]);
+    fake = await startAlipayFake([...DEV_ALIPAY_USERS, ZHAO_LIU, ...NO_MOBILE, ...FOR_REALNAME]);
     server = await startDemoServer(fake.env);
     browser = await launchChromium();
   });
@@ -145,5 +163,69 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
     expect(again['sub']).toBe(id);
     expect(again['amr']).toEqual(['alipay']);
     expect(cspViolations).toEqual([]);
+  });
+
+  it('支付宝关联注册 keeps a typed SMS code when the agreement box was forgotten', async () => {
+    for (const [i, viewport] of VIEWPORTS.entries()) {
+      const user = NO_MOBILE[i]!;
+      const context = await browser.newContext({
+        viewport: { width: viewport.width, height: viewport.height },
+      });
+      const page = await context.newPage();
+      await page.goto(`${server.issuer}/dev/rp/`);
+      await page.getByRole('button', { name: '登录' }).click();
+      await page.getByRole('link', { name: '支付宝登录' }).click();
+      await page.getByRole('button', { name: new RegExp(user.nickName) }).click();
+      await page.getByRole('heading', { name: '支付宝关联注册' }).waitFor();
+      const phone = randomPhone();
+      await page.getByLabel('手机号码').fill(phone);
+      await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
+      await page.getByRole('button', { name: '获取验证码' }).click();
+      await page.getByRole('button', { name: /秒后重新发送/ }).waitFor();
+      const code = (await latestSmsCode(server, phone))!;
+      await page.getByLabel('短信验证码').fill(code);
+      await page.getByRole('button', { name: '注册并登录' }).click();
+      expect(await textOf(page, 'main .message.error')).toContain('请阅读并同意《用户注册协议》');
+      expect(await page.getByLabel('短信验证码').inputValue()).toBe(code);
+      expect(await page.getByLabel('手机号码').inputValue()).toBe(phone);
+      await screenshot(page, `forms-alipay-agree-${viewport.name}`);
+      await page.getByLabel(/我已阅读并同意/).check();
+      await page.getByRole('button', { name: '注册并登录' }).click();
+      await page.getByRole('button', { name: '同意' }).click();
+      expect(await textOf(page, '#id-token-claims')).toContain('"certification_level": "L2"');
+      await context.close();
+    }
+  });
+
+  it('支付宝认证 right after 注册 says 实名认证成功（L2） on the same page as the ID-number path', async () => {
+    for (const [i, viewport] of VIEWPORTS.entries()) {
+      const user = FOR_REALNAME[i]!;
+      const context = await browser.newContext({
+        viewport: { width: viewport.width, height: viewport.height },
+      });
+      const page = await context.newPage();
+      await page.goto(`${server.issuer}/dev/rp/`);
+      await page.getByRole('button', { name: '登录' }).click();
+      await page.getByRole('link', { name: '注册' }).click();
+      await page.getByRole('link', { name: /自然人用户/ }).click();
+      const phone = randomPhone();
+      await page.getByLabel('手机号码').fill(phone);
+      await page.getByLabel('登录密码').fill(PASSWORD);
+      await page.getByLabel('确认密码').fill(PASSWORD);
+      await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
+      await page.getByRole('button', { name: '获取验证码' }).click();
+      await page.getByRole('button', { name: /秒后重新发送/ }).waitFor();
+      await page.getByLabel('短信验证码').fill((await latestSmsCode(server, phone))!);
+      await page.getByLabel(/我已阅读并同意/).check();
+      await page.getByRole('button', { name: '注册', exact: true }).click();
+      await page.getByRole('link', { name: '支付宝认证' }).click();
+      await page.getByRole('button', { name: new RegExp(user.nickName) }).click();
+      expect(await textOf(page, 'main')).toContain('实名认证成功！您的认证等级已提升为实名用户（L2）');
+      await screenshot(page, `forms-alipay-realname-${viewport.name}`);
+      await page.getByRole('link', { name: '继续' }).click();
+      await page.getByRole('button', { name: '同意' }).click();
+      expect(await textOf(page, '#id-token-claims')).toContain('"certification_level": "L2"');
+      await context.close();
+    }
   });
 });
