@@ -64,6 +64,17 @@ describe('returnPath: one decision for every return path', () => {
     for (const raw of [undefined, null, 42, ['/account', '//evil.example'], { toString: () => '/account' }])
       expect(returnPath(raw, ANY)).toBe('/account');
     expect(returnPath(`/account/${'a'.repeat(3000)}`, ANY)).toBe('/account');
+    // The limit is 2048 characters, that many included.
+    const longest = `/account/${'a'.repeat(2048 - '/account/'.length)}`;
+    expect(returnPath(longest, ANY)).toBe(longest);
+    expect(returnPath(`${longest}a`, ANY)).toBe('/account');
+  });
+
+  it('refuses encoded dot segments the URL parser would resolve before the normalised check', () => {
+    // Parsed, `/account/%2e%2e/console` is `/console`: only the raw value still shows the trick.
+    expect(returnPath('/account/%2e%2e/console', ANY)).toBe('/account');
+    expect(returnPath('/account/%2E%2E/console', ANY)).toBe('/account');
+    expect(returnPath('/account/sessions?q=%2e%2e', ANY)).toBe('/account/sessions?q=%2e%2e');
   });
 
   it.each([
