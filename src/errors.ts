@@ -68,6 +68,21 @@ export class TooManyRequests extends AppError {
   }
 }
 
+/**
+ * A code went to this phone for this purpose less than the resend interval ago: that code is
+ * still valid, which a flow may use (忘记密码 goes on to the step where it is typed).
+ */
+export class ResendTooSoon extends TooManyRequests {
+  override name = 'ResendTooSoon';
+  constructor(
+    retryAfterSeconds: number,
+    /** When that code was sent (ms since the epoch). */
+    readonly sentAt: number,
+  ) {
+    super(`请在${retryAfterSeconds}秒后重新获取验证码`, retryAfterSeconds);
+  }
+}
+
 /** Never says whether the account exists. */
 export class LoginFailed extends AppError {
   override name = 'LoginFailed';

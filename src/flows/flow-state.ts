@@ -137,6 +137,8 @@ export const FLOW_STATES = {
       /** The account found; absent when the login names none (nothing was delivered). */
       accountId: z.string().optional(),
       sentAt: z.number(),
+      /** Step 1 found a code sent moment before (another tab, going back): that one is typed. */
+      earlier: z.boolean().optional(),
       step: z.enum(['code', 'password', 'done']),
     }),
   },

@@ -5,7 +5,7 @@ import type { AccountRow } from '../accounts/account-store.js';
 import { parseCreditCode } from '../accounts/credit-code.js';
 import { PASSWORD_RULE } from '../accounts/password-policy.js';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
-import { BadInput, SmsCodeWrong } from '../errors.js';
+import { BadInput, ResendTooSoon, SmsCodeWrong } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
 import { formInput } from '../http/page-kit.js';
@@ -95,18 +95,29 @@ export function recoveryRoutes(router: Router, deps: FlowDeps) {
       // own phone, a 法人's contact phone, or for an unknown credit code a stand-in key.
       const phone = account ? await deps.accounts.smsPhoneOf(account) : undefined;
       const sendTo = phone ?? (kind === 'legal' ? standIn(login) : `+86${login}`);
-      await deps.sms.sendToAccountHolder({
-        phone: sendTo,
-        purpose: 'reset_password',
-        ip: ctx.ip,
-        holder: Boolean(phone && account),
-      });
+      // A code sent moments ago (going back, a second tab) is still valid: the person goes on to
+      // type it instead of being stopped here with a spent captcha. Unknown logins wait the same.
+      const earlier = await deps.sms
+        .sendToAccountHolder({
+          phone: sendTo,
+          purpose: 'reset_password',
+          ip: ctx.ip,
+          holder: Boolean(phone && account),
+        })
+        .then(
+          () => undefined,
+          (err: unknown) => {
+            if (err instanceof ResendTooSoon) return err.sentAt;
+            throw err;
+          },
+        );
       const state: RecoveryState = {
         kind,
         login,
         sendTo,
         ...(phone && account ? { accountId: account.id } : {}),
-        sentAt: Date.now(),
+        sentAt: earlier ?? Date.now(),
+        ...(earlier ? { earlier: true } : {}),
         step: 'code',
       };
       await deps.flowStates.put('forgot', interaction.uid, state);
@@ -118,6 +129,7 @@ export function recoveryRoutes(router: Router, deps: FlowDeps) {
   const codePage = (uid: string, state: RecoveryState) => ({
     ...pageOf(uid, state.kind, 2),
     destination: state.kind === 'legal' ? '该法人账号登记的联系手机' : maskPhone(`+86${state.login}`),
+    earlier: state.earlier ?? false,
     resendAfterSeconds: Math.max(
       0,
       Math.ceil((state.sentAt + SMS_RULES.resendAfterSeconds * 1000 - Date.now()) / 1000),

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { DataProtector } from '../crypto/sealed.js';
-import { SmsCodeExpired, SmsCodeWrong, TooManyRequests } from '../errors.js';
+import { ResendTooSoon, SmsCodeExpired, SmsCodeWrong, TooManyRequests } from '../errors.js';
 import type { Limit, RateLimiter } from '../ops/rate-limiter.js';
 import {
   SMS_TEMPLATE_VERIFICATION_CODE,
@@ -156,7 +156,7 @@ export class SmsCodeService {
       const wait = Math.ceil(
         (new Date(last.created_at).getTime() + SMS_RULES.resendAfterSeconds * 1000 - Date.now()) / 1000,
       );
-      if (wait > 0) throw new TooManyRequests(`请在${wait}秒后重新获取验证码`, wait);
+      if (wait > 0) throw new ResendTooSoon(wait, new Date(last.created_at).getTime());
     }
     await alsoLimit?.();
     await this.limiter.consume(SMS_RULES.perIpPerHour, input.ip);

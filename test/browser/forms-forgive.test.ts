@@ -214,4 +214,33 @@ describe.skipIf(!chromiumAvailable())('forms that forgive, at both widths', () =
       });
     }
   });
+
+  it('忘记密码 step 1 again within the minute goes on to the code step: the code sent is still valid', async () => {
+    for (const viewport of VIEWPORTS) {
+      const { phone } = await addCitizen(demo.server, PASSWORD);
+      await withBrowser(viewport, async (page) => {
+        await toLogin(page);
+        await page.getByRole('link', { name: '忘记密码' }).click();
+        const step1 = page.url();
+        await page.getByLabel('手机号码').fill(phone);
+        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
+        const code = await smsCodeAfter(demo.server, phone, () =>
+          page.getByRole('button', { name: '下一步' }).click(),
+        );
+        await page.getByLabel('短信验证码').waitFor();
+        // Back to step 1 (上一步, or a second tab) and on again: no "请在…秒后", no second code.
+        await page.goto(step1);
+        await page.getByLabel('手机号码').fill(phone);
+        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
+        await page.getByRole('button', { name: '下一步' }).click();
+        expect(await textOf(page, 'main [role=status]')).toContain('刚才已向');
+        expect(await textOf(page, 'main [role=status]')).toContain('仍在有效期内，请直接输入该验证码');
+        await page.getByRole('button', { name: /秒后重新发送/ }).waitFor();
+        expect(await latestSmsCode(demo.server, phone)).toBe(code);
+        await page.getByLabel('短信验证码').fill(code);
+        await page.getByRole('button', { name: '下一步' }).click();
+        await page.getByLabel('新密码', { exact: true }).waitFor();
+      });
+    }
+  });
 });
