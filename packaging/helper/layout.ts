@@ -1,0 +1,13 @@
+/**
+ * Names the installers share with the helper itself. The helper reads its provider origins from
+ * CONFIG_FILE_NAME in the folder of its executable, written there by the .deb and the Windows
+ * installer (IT may edit it, or pass --origin).
+ */
+export const APP_ID = 'cn.gov.unified-id.helper';
+export const EXECUTABLE_NAME = 'unified-id-helper';
+export const CONFIG_FILE_NAME = 'unified-id-helper.json';
+
+export interface HelperConfigFile {
+  /** The provider origins (scheme://host[:port]) whose pages may use the helper. */
+  origins: string[];
+}
