@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -48,6 +48,18 @@ describe('configuration read at start-up', () => {
     expect(loadConfig({ DATA_DIR: dataDir(), CONSOLE_IDLE_TIMEOUT: '300' }).consoleIdleTimeout).toBe(300);
     expect(() => loadConfig({ DATA_DIR: dataDir(), CONSOLE_IDLE_TIMEOUT: '1800' })).toThrow(
       /CONSOLE_IDLE_TIMEOUT: at most 900/,
+    );
+  });
+
+  it('serves the helper installers from HELPER_DIR, refusing a file where the folder should be', () => {
+    const dir = dataDir();
+    expect(loadConfig({ DATA_DIR: dir }).helperDir).toBe(path.resolve('dist/helper'));
+    expect(loadConfig({ DATA_DIR: dir, HELPER_DIR: path.join(dir, 'not-yet') }).helperDir).toBe(
+      path.join(dir, 'not-yet'),
+    );
+    writeFileSync(path.join(dir, 'a-file'), '');
+    expect(() => loadConfig({ DATA_DIR: dir, HELPER_DIR: path.join(dir, 'a-file') })).toThrow(
+      /HELPER_DIR: .* is not a directory/,
     );
   });
 

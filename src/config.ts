@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { type AlipaySettings, alipaySettings } from './federation/alipay-settings.js';
@@ -94,6 +94,8 @@ const envSchema = z.object({
       'must be http://127.0.0.1:<port> (the helper answers no other Host)',
     ),
   SOFTWARE_CERTIFICATES: z.enum(['true', 'false']).default('true'),
+  // The 证书助手's installers served at /helper/ (what `npm run helper:build` writes).
+  HELPER_DIR: z.string().min(1).default('dist/helper'),
   CERT_CREDIT_CODE_OIDS: oidList,
   HARDWARE_CERT_POLICY_OIDS: oidList,
   SMS_GATEWAY: z.enum(['dev', 'http']).optional(),
@@ -223,6 +225,8 @@ export interface Config {
   certBridgeUrl: string;
   /** Offer signing with a PKCS#12 file in the page (amr swk); production may switch it off. */
   softwareCertificates: boolean;
+  /** The folder of the 证书助手's installers, listed at /helper/ (it may not exist yet: none offered). */
+  helperDir: string;
   /** Extra certificate fields (subject attributes or extensions) that carry the credit code, by OID. */
   certCreditCodeOids: string[];
   /** certificatePolicies OIDs that CAs put on certificates issued on USB keys: those sign in with amr hwk. */
@@ -294,6 +298,14 @@ function loadOrCreateDevSecrets(dataDir: string): DevSecrets {
   }
 }
 
+function isDirectoryOrAbsent(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
 function isLocalhost(url: URL): boolean {
   return ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
 }
@@ -335,6 +347,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       );
     }
   }
+  const helperDir = path.resolve(e.HELPER_DIR);
+  if (!isDirectoryOrAbsent(helperDir)) problems.push(`HELPER_DIR: ${helperDir} is not a directory`);
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
 
   const needDevSecrets = !e.COOKIE_KEYS || !e.DATA_ENCRYPTION_KEY;
@@ -368,6 +382,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     certsDir: path.resolve(e.CERTS_DIR),
     certBridgeUrl: e.CERT_BRIDGE_URL.replace(/\/$/, ''),
     softwareCertificates: e.SOFTWARE_CERTIFICATES === 'true',
+    helperDir,
     certCreditCodeOids: oidsOf(e.CERT_CREDIT_CODE_OIDS),
     hardwareCertPolicyOids: oidsOf(e.HARDWARE_CERT_POLICY_OIDS),
     alipay,

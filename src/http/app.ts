@@ -10,6 +10,8 @@ import type { Db } from '../db/database.js';
 import { openWriteBatch } from '../db/write-batch.js';
 import { demoRpRoutes } from '../dev/demo-rp.js';
 import { devRoutes } from '../dev/dev-routes.js';
+import { HelperFiles } from '../downloads/helper-files.js';
+import { helperRoutes } from '../downloads/helper-routes.js';
 import { interactionRoutes } from '../flows/interaction-routes.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import {
@@ -81,6 +83,7 @@ export function createApp(deps: AppDeps): Koa {
   pages(displayMode());
   app.use(errorHandler(deps.views));
   pages(staticFiles());
+  pages(helperRoutes({ files: new HelperFiles(config.helperDir), views: deps.views }).routes());
   pages(displayRoutes().routes());
   pages(
     opsRoutes(deps.db, deps.metrics, deps.isStopping, {
