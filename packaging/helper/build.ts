@@ -52,12 +52,6 @@ function originOf(value: string): string {
   return url.origin;
 }
 
-/** The helper's entry: src/helper/main.ts, or the packaging's stand-in while that does not exist. */
-function entryPoint(): string {
-  const main = path.join(ROOT, 'src/helper/main.ts');
-  return existsSync(main) ? main : path.join(ROOT, 'packaging/helper/interim-main.ts');
-}
-
 /**
  * One CommonJS file (a SEA's main script can not be an ES module), in which every `koffi` import
  * is the embedded loader: koffi's own loader looks for its native part in node_modules.
@@ -65,7 +59,7 @@ function entryPoint(): string {
 async function bundle(workDir: string): Promise<string> {
   const outfile = path.join(workDir, 'helper.cjs');
   const result = await esbuild({
-    entryPoints: [entryPoint()],
+    entryPoints: [path.join(ROOT, 'src/helper/main.ts')],
     outfile,
     bundle: true,
     platform: 'node',

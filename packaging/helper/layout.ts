@@ -1,13 +1,12 @@
+import { CONFIG_NAME, type HelperFile } from '../../src/helper/config.js';
+
 /**
  * Names the installers share with the helper itself. The helper reads its provider origins from
- * CONFIG_FILE_NAME in the folder of its executable, written there by the .deb and the Windows
- * installer (IT may edit it, or pass --origin).
+ * CONFIG_FILE_NAME in the folder of its executable (src/helper/config.ts), written there by the
+ * .deb and the Windows installer (IT may edit it, or pass --origin).
  */
 export const APP_ID = 'cn.gov.unified-id.helper';
 export const EXECUTABLE_NAME = 'unified-id-helper';
-export const CONFIG_FILE_NAME = 'unified-id-helper.json';
+export const CONFIG_FILE_NAME = CONFIG_NAME;
 
-export interface HelperConfigFile {
-  /** The provider origins (scheme://host[:port]) whose pages may use the helper. */
-  origins: string[];
-}
+export type HelperConfigFile = HelperFile;
