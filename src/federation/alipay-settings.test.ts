@@ -1,9 +1,13 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../config.js';
+import {
+  type DevAlipayCertificates,
+  issueDevAlipayCertificates,
+} from '../outside/alipay/dev-certificates.js';
 import { TEST_APP_PRIVATE_KEY_PEM, TEST_APP_PUBLIC_KEY_BASE64 } from '../outside/alipay/test-vectors.js';
 
 const base = () => ({
@@ -83,5 +87,77 @@ describe('Alipay settings (ALIPAY_*)', () => {
       ALIPAY_GATEWAY: 'http://alipay.internal/gateway.do',
     });
     expect(message).toContain('ALIPAY_GATEWAY must be an https: URL in production');
+  });
+
+  describe('in public-key-certificate mode (公钥证书模式)', () => {
+    let certs: DevAlipayCertificates;
+    let foreign: DevAlipayCertificates;
+    beforeAll(async () => {
+      const appPublicKey = createPublicKey(createPrivateKey(TEST_APP_PRIVATE_KEY_PEM));
+      certs = await issueDevAlipayCertificates({
+        appId: '2021000000000042',
+        appPublicKey,
+        alipayPublicKey: alipayKeys.publicKey,
+        now: new Date(),
+      });
+      // Another app's certificates: its own key pair, issued by another root.
+      foreign = await issueDevAlipayCertificates({
+        appId: '2021000000000043',
+        appPublicKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey,
+        alipayPublicKey: alipayKeys.publicKey,
+        now: new Date(),
+      });
+    });
+    const certEnv = () => ({
+      ALIPAY_APP_ID: complete.ALIPAY_APP_ID,
+      ALIPAY_PRIVATE_KEY: TEST_APP_PRIVATE_KEY_PEM,
+      ALIPAY_APP_CERT: certs.appCert,
+      ALIPAY_PUBLIC_CERT: certs.alipayPublicCert,
+      // As an environment file carries it: one line, literal \n.
+      ALIPAY_ROOT_CERT: certs.alipayRootCert.replaceAll('\n', '\\n'),
+    });
+
+    it('switch Alipay on with the app id, the private key and the three certificates', () => {
+      const alipay = loadConfig({ ...base(), ...certEnv() }).alipay;
+      expect(alipay?.alipayPublicKey).toBeUndefined();
+      expect(alipay?.certificates).toEqual({
+        appCert: certs.appCert.trim(),
+        alipayPublicCert: certs.alipayPublicCert.trim(),
+        alipayRootCert: certs.alipayRootCert.trim(),
+      });
+    });
+
+    it('name each missing certificate', () => {
+      const { ALIPAY_PUBLIC_CERT: _p, ALIPAY_ROOT_CERT: _r, ...partial } = certEnv();
+      const message = problemOf(partial);
+      expect(message).toContain('ALIPAY_PUBLIC_CERT is required');
+      expect(message).toContain('ALIPAY_ROOT_CERT is required');
+      expect(message).not.toContain('ALIPAY_PUBLIC_KEY');
+    });
+
+    it('refuse both modes at once', () => {
+      expect(problemOf({ ...certEnv(), ALIPAY_PUBLIC_KEY })).toContain(
+        'ALIPAY_PUBLIC_KEY and ALIPAY_APP_CERT/ALIPAY_PUBLIC_CERT/ALIPAY_ROOT_CERT are the two key modes',
+      );
+    });
+
+    it('name the variable of an unusable or swapped certificate, never its content', () => {
+      expect(problemOf({ ...certEnv(), ALIPAY_APP_CERT: 'not a certificate' })).toContain(
+        'ALIPAY_APP_CERT: holds no PEM certificate',
+      );
+      const broken = certs.alipayPublicCert.replace(/\n[A-Za-z0-9+/]{64}\n/, '\nAAAA\n');
+      expect(problemOf({ ...certEnv(), ALIPAY_PUBLIC_CERT: broken })).toContain(
+        'ALIPAY_PUBLIC_CERT: holds a certificate that can not be read',
+      );
+      const otherApp = problemOf({ ...certEnv(), ALIPAY_APP_CERT: foreign.appCert });
+      expect(otherApp).toContain('ALIPAY_APP_CERT: does not certify the public key of ALIPAY_PRIVATE_KEY');
+      expect(otherApp).not.toContain(foreign.appCert.slice(30, 90));
+      expect(problemOf({ ...certEnv(), ALIPAY_PUBLIC_CERT: certs.appCert })).toContain(
+        'ALIPAY_PUBLIC_CERT: is the app’s own certificate',
+      );
+      expect(problemOf({ ...certEnv(), ALIPAY_ROOT_CERT: TEST_APP_PRIVATE_KEY_PEM })).toContain(
+        'ALIPAY_ROOT_CERT: holds no PEM certificate',
+      );
+    });
   });
 });

@@ -39,8 +39,24 @@ export interface AlipayFake {
   skewMs: number;
 }
 
-/** The fake Alipay on a loopback port, with a fresh key pair for the app and one of its own. */
-export async function startAlipayFake(users: DevAlipayUser[]): Promise<AlipayFake> {
+export type AlipayKeyMode = 'public-key' | 'certificate';
+
+/**
+ * The key modes a suite runs in: 公钥模式 on every database, 公钥证书模式 once, on the last
+ * (PostgreSQL when there is one). The mode changes only how the provider talks to Alipay.
+ */
+export function alipayCases<K>(kinds: readonly K[]): Array<[K, AlipayKeyMode]> {
+  return [...kinds.map((kind): [K, AlipayKeyMode] => [kind, 'public-key']), [kinds.at(-1)!, 'certificate']];
+}
+
+/**
+ * The fake Alipay on a loopback port, with a fresh key pair for the app and one of its own; in
+ * certificate mode also the root, Alipay's certificate and the app's it issued.
+ */
+export async function startAlipayFake(
+  users: DevAlipayUser[],
+  keyMode: AlipayKeyMode = 'public-key',
+): Promise<AlipayFake> {
   const app = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const fake = { skewMs: 0 } as AlipayFake;
   fake.alipay = await startDevAlipay({
@@ -48,11 +64,19 @@ export async function startAlipayFake(users: DevAlipayUser[]): Promise<AlipayFak
     appPublicKey: app.publicKey,
     users,
     now: () => new Date(Date.now() + fake.skewMs),
+    keyMode,
   });
+  const certificates = fake.alipay.certificates;
   fake.env = {
     ALIPAY_APP_ID: TEST_ALIPAY_APP_ID,
     ALIPAY_PRIVATE_KEY: pem(app.privateKey),
-    ALIPAY_PUBLIC_KEY: fake.alipay.alipayPublicKeyBase64,
+    ...(certificates
+      ? {
+          ALIPAY_APP_CERT: certificates.appCert,
+          ALIPAY_PUBLIC_CERT: certificates.alipayPublicCert,
+          ALIPAY_ROOT_CERT: certificates.alipayRootCert,
+        }
+      : { ALIPAY_PUBLIC_KEY: fake.alipay.alipayPublicKeyBase64 }),
     ALIPAY_GATEWAY: fake.alipay.gatewayUrl,
     ALIPAY_AUTHORIZE_URL: fake.alipay.authorizeUrl,
   };
