@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
+import type { DevAlipayCertificates } from '../outside/alipay/dev-certificates.js';
 import { DEV_ALIPAY_USERS, startDevAlipay } from '../outside/alipay/dev-server.js';
 import { publicKeyBase64 } from '../outside/alipay/keys.js';
 
@@ -13,6 +14,8 @@ interface DevAlipayKeys {
   appPrivateKey: string;
   /** The fake Alipay's own signing key, PKCS#8 DER in base64. */
   alipayPrivateKey: string;
+  /** Issued on the first start in certificate mode, then kept like the keys. */
+  certificates?: DevAlipayCertificates;
 }
 
 const DEV_APP_ID = '9021000000000001';
@@ -50,12 +53,18 @@ export function registerDevAlipay(program: Command) {
     .option('--port <port>', 'port to listen on', '41444')
     .option('--host <host>', 'address to listen on (loopback: not reachable from the network)', '127.0.0.1')
     .option('--open-id', 'identify users by open_id, as newer Alipay apps get, instead of user_id', false)
-    .action(async (o: { port: string; host: string; openId: boolean }) => {
+    .option(
+      '--certificate',
+      'public-key-certificate mode (公钥证书模式): prints ALIPAY_APP_CERT, ALIPAY_PUBLIC_CERT and ALIPAY_ROOT_CERT instead of ALIPAY_PUBLIC_KEY',
+      false,
+    )
+    .action(async (o: { port: string; host: string; openId: boolean; certificate: boolean }) => {
       const config = loadConfig();
       if (config.env === 'production') {
         throw new ConfigError('dev-alipay is a development implementation and is refused in production');
       }
-      const keys = loadOrCreateKeys(path.join(config.dataDir, 'dev-alipay.json'));
+      const keysFile = path.join(config.dataDir, 'dev-alipay.json');
+      const keys = loadOrCreateKeys(keysFile);
       const appPrivateKey = der(keys.appPrivateKey);
       const alipay = await startDevAlipay({
         port: Number(o.port),
@@ -64,13 +73,27 @@ export function registerDevAlipay(program: Command) {
         appPublicKey: createPublicKey(appPrivateKey),
         alipayPrivateKey: der(keys.alipayPrivateKey),
         identity: o.openId ? 'open_id' : 'user_id',
+        keyMode: o.certificate ? 'certificate' : 'public-key',
+        ...(keys.certificates ? { certificates: keys.certificates } : {}),
       });
+      const certificates = alipay.certificates;
+      if (certificates && !keys.certificates) {
+        writeFileSync(keysFile, JSON.stringify({ ...keys, certificates }, null, 2), { mode: 0o600 });
+      }
+      // PEM on one line with literal \n, single-quoted so that `.` in a shell keeps the backslashes.
+      const oneLine = (pem: string) => `'${pem.trim().replaceAll('\n', '\\n')}'`;
       const settings = [
         `ALIPAY_GATEWAY=${alipay.gatewayUrl}`,
         `ALIPAY_AUTHORIZE_URL=${alipay.authorizeUrl}`,
         `ALIPAY_APP_ID=${keys.appId}`,
         `ALIPAY_PRIVATE_KEY=${keys.appPrivateKey}`,
-        `ALIPAY_PUBLIC_KEY=${publicKeyBase64(alipay.alipayPublicKey)}`,
+        ...(certificates
+          ? [
+              `ALIPAY_APP_CERT=${oneLine(certificates.appCert)}`,
+              `ALIPAY_PUBLIC_CERT=${oneLine(certificates.alipayPublicCert)}`,
+              `ALIPAY_ROOT_CERT=${oneLine(certificates.alipayRootCert)}`,
+            ]
+          : [`ALIPAY_PUBLIC_KEY=${publicKeyBase64(alipay.alipayPublicKey)}`]),
       ];
       const envFile = path.join(config.dataDir, 'dev-alipay.env');
       writeFileSync(envFile, `${settings.join('\n')}\n`, { mode: 0o600 });
