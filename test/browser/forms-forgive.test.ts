@@ -243,4 +243,32 @@ describe.skipIf(!chromiumAvailable())('forms that forgive, at both widths', () =
       });
     }
   });
+
+  it('更换手机号 shows the lost-phone fields only once 原手机号已丢失 is ticked, with and without the script', async () => {
+    for (const viewport of VIEWPORTS) {
+      for (const javaScriptEnabled of [true, false]) {
+        const { phone } = await addCitizen(demo.server, PASSWORD);
+        await withBrowser(
+          viewport,
+          async (page) => {
+            await page.goto(`${demo.server.issuer}/account/security`);
+            await signInWithPassword(page, phone, PASSWORD);
+            await page.getByRole('heading', { name: '更换手机号' }).waitFor();
+            const lostFields = [
+              '真实姓名（原手机号丢失时填写）',
+              '身份证号码（原手机号丢失时填写）',
+              '登录密码（原手机号丢失时填写）',
+            ];
+            for (const label of lostFields) expect(await page.getByLabel(label).isVisible()).toBe(false);
+            expect(await page.getByLabel('原手机号验证码').isVisible()).toBe(true);
+            await page.getByLabel('原手机号已丢失，改用实名信息验证').check();
+            for (const label of lostFields) expect(await page.getByLabel(label).isVisible()).toBe(true);
+            expect(await page.getByLabel('原手机号验证码').isVisible()).toBe(false);
+            await screenshot(page, `forms-phone-lost-${viewport.name}-${javaScriptEnabled ? 'js' : 'nojs'}`);
+          },
+          { javaScriptEnabled },
+        );
+      }
+    }
+  });
 });
