@@ -1,4 +1,5 @@
 import { type KeyObject, X509Certificate } from 'node:crypto';
+import { AlipaySdk } from 'alipay-sdk';
 import type { AlipayCertificates } from './client.js';
 import { AlipayKeyError, publicKeyBase64 } from './keys.js';
 
@@ -52,11 +53,38 @@ export function parseAlipayCertificates(
   }
   // The files as issued, whole: Alipay's public certificate file carries its issuing CA
   // after it, and the SDK reads the first certificate of each.
-  return {
+  const certificates = {
     appCert: normalise(settings.ALIPAY_APP_CERT),
     alipayPublicCert: normalise(settings.ALIPAY_PUBLIC_CERT),
     alipayRootCert: normalise(settings.ALIPAY_ROOT_CERT),
   };
+  checkWithSdk(certificates, appPrivateKey);
+  return certificates;
+}
+
+/** The SDK parses certificates with its own X.509 reader: what it can not read must fail here too. */
+function checkWithSdk(certificates: AlipayCertificates, appPrivateKey: KeyObject): void {
+  let config: AlipaySdk['config'];
+  try {
+    config = new AlipaySdk({
+      appId: 'start-up-check',
+      privateKey: appPrivateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      keyType: 'PKCS8',
+      appCertContent: certificates.appCert,
+      alipayPublicCertContent: certificates.alipayPublicCert,
+      alipayRootCertContent: certificates.alipayRootCert,
+    }).config;
+  } catch (error) {
+    throw new AlipayKeyError(
+      ALIPAY_CERTIFICATE_VARIABLES.join('/'),
+      'can not be read by Alipay’s SDK, which computes app_cert_sn and alipay_root_cert_sn from them',
+      { cause: error },
+    );
+  }
+  if (!config.appCertSn) throw new AlipayKeyError('ALIPAY_APP_CERT', 'gives no serial number (app_cert_sn)');
+  if (!config.alipayRootCertSn) {
+    throw new AlipayKeyError('ALIPAY_ROOT_CERT', 'gives no serial number (alipay_root_cert_sn)');
+  }
 }
 
 function normalise(value: string | undefined): string {
