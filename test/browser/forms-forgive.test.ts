@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { randomCreditCode } from '../../src/pki/test-support.js';
 import {
@@ -70,6 +70,14 @@ describe.skipIf(!chromiumAvailable())('forms that forgive, at both widths', () =
     await page.goto(`${demo.server.issuer}/dev/rp/`);
     await page.getByRole('button', { name: '登录' }).click();
     await page.getByRole('heading', { name: '用户登录' }).waitFor();
+  };
+
+  /** The vertical space between the bottom of one element and the top of the next. */
+  const gapBetween = async (above: Locator, below: Locator) => {
+    const a = await above.boundingBox();
+    const b = await below.boundingBox();
+    if (!a || !b) throw new Error('element not shown');
+    return b.y - (a.y + a.height);
   };
 
   const alert = (page: Page) => textOf(page, 'main .message.error[role=alert]');
@@ -195,6 +203,10 @@ describe.skipIf(!chromiumAvailable())('forms that forgive, at both widths', () =
         await page.getByLabel('联系手机号码').fill(rep.phone);
         await page.getByLabel('登录密码').fill(PASSWORD);
         await page.getByLabel('确认密码').fill(PASSWORD);
+        // 确认密码 does not sit against 图片验证码.
+        expect(
+          await gapBetween(page.getByLabel('确认密码'), page.getByText('图片验证码', { exact: true })),
+        ).toBeGreaterThanOrEqual(12);
         await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
         await page.getByRole('button', { name: '获取验证码' }).click();
         await page.getByRole('button', { name: /秒后重新发送/ }).waitFor();
@@ -211,6 +223,18 @@ describe.skipIf(!chromiumAvailable())('forms that forgive, at both widths', () =
         await page.getByRole('button', { name: '确认注册' }).click();
         await page.locator('main .message.error').waitFor();
         await errorState(page, `representative-wrong-code-${viewport.name}`);
+        await page.getByLabel('短信验证码').fill((await latestSmsCode(demo.server, rep.phone))!);
+        await page.getByRole('button', { name: '确认注册' }).click();
+        await page.getByRole('heading', { name: '绑定证书' }).waitFor();
+        // 使用证书文件绑定 and 跳过此步骤 do not touch.
+        expect(
+          await gapBetween(
+            page,
+            page.getByRole('button', { name: '使用证书文件绑定' }),
+            page.getByRole('button', { name: '跳过此步骤' }),
+          ),
+        ).toBeGreaterThanOrEqual(12);
+        await screenshot(page, `forms-bind-buttons-${viewport.name}`);
       });
     }
   });
