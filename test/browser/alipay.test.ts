@@ -66,7 +66,11 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
   beforeAll(async () => {
     // The test users `unified-id dev-alipay` offers (张三 is certified and has a mobile; 李娜 is
     // certified without one), and one whose ID number already has an account.
-    fake = await startAlipayFake([...DEV_ALIPAY_USERS, ZHAO_LIU, ...NO_MOBILE, ...FOR_REALNAME]);
+    // In certificate mode (公钥证书模式) here; the HTTP suites run both modes.
+    fake = await startAlipayFake(
+      [...DEV_ALIPAY_USERS, ZHAO_LIU, ...NO_MOBILE, ...FOR_REALNAME],
+      'certificate',
+    );
     server = await startDemoServer(fake.env);
     browser = await launchChromium();
   });
