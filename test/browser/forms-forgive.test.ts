@@ -229,7 +229,6 @@ describe.skipIf(!chromiumAvailable())('forms that forgive, at both widths', () =
         // 使用证书文件绑定 and 跳过此步骤 do not touch.
         expect(
           await gapBetween(
-            page,
             page.getByRole('button', { name: '使用证书文件绑定' }),
             page.getByRole('button', { name: '跳过此步骤' }),
           ),
