@@ -414,10 +414,14 @@ describe('HttpAlipayClient in public-key-certificate mode (公钥证书模式)',
       const misled = certClient({
         certificates: { ...certDev.certificates!, alipayPublicCert: other.certificates!.alipayPublicCert },
       });
-      await expectAlipayError(misled.exchangeCode(await authorise(zhangSan, misled, certDev)), {
+      const error = await expectAlipayError(misled.exchangeCode(await authorise(zhangSan, misled, certDev)), {
         kind: 'signature',
         userMessage: '支付宝登录暂不可用，请稍后重试或使用其他方式登录',
       });
+      // The log names the certificate Alipay signed under, and the configured one.
+      expect(error.message).toContain(
+        `signed under Alipay certificate ${alipayCertSn(certDev.certificates!.alipayPublicCert)}, ALIPAY_PUBLIC_CERT is ${alipayCertSn(other.certificates!.alipayPublicCert)}`,
+      );
     } finally {
       await other.close();
     }

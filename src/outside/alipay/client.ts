@@ -277,7 +277,9 @@ export class HttpAlipayClient implements AlipayClient {
     const body = await this.#post(method, form);
     const verified = verifyAnswer(this.#sdk, body, method);
     if (!verified.ok) {
-      throw new AlipayError('signature', SIGNATURE_FAILURES[verified.reason], { method });
+      throw new AlipayError('signature', SIGNATURE_FAILURES[verified.reason] + this.#certHint(body), {
+        method,
+      });
     }
     const { node, nodeName } = verified;
     const code = text(node['code']);
@@ -295,6 +297,25 @@ export class HttpAlipayClient implements AlipayClient {
       });
     }
     return node;
+  }
+
+  /**
+   * Alipay renews its public certificate from time to time and names the one it signed under
+   * (`alipay_cert_sn`); when that is not ALIPAY_PUBLIC_CERT the log should say so, since every
+   * Alipay sign-in fails until the operator installs the new one.
+   */
+  #certHint(body: string): string {
+    const configured = this.#sdk.config.alipayCertSn;
+    if (!configured) return '';
+    let named: unknown;
+    try {
+      named = (JSON.parse(body) as Record<string, unknown>)['alipay_cert_sn'];
+    } catch {
+      return '';
+    }
+    return typeof named === 'string' && named !== configured
+      ? `; signed under Alipay certificate ${named.slice(0, 64)}, ALIPAY_PUBLIC_CERT is ${configured}`
+      : '';
   }
 
   async #post(method: string, form: string): Promise<string> {
