@@ -8,7 +8,7 @@ import { startTestServer, type TestServer } from '../support/server.js';
 // The bench's count (bench/query-profile.ts): every statement a password sign-in's requests send,
 // from /auth to the code at the site, but the timers' (marked periodic). The target is ≤ 10
 // (bench/README.md); the request write batch (src/db/write-batch.ts) is most of what keeps it there.
-/** Whole sign-ins counted (bench/query-profile.ts counts 5 too: a timer's read may fall into one). */
+/** Whole sign-ins counted, as bench/query-profile.ts counts 5. */
 const SAMPLE = 5;
 
 describe('a password sign-in through the pages', () => {
@@ -33,24 +33,29 @@ describe('a password sign-in through the pages', () => {
   });
   afterAll(() => server?.close());
 
-  it('costs at most 10 database statements, averaged over 5 as the bench does', async () => {
-    const seen: string[] = [];
+  it('costs at most 10 database statements (the median of 5 sign-ins)', async () => {
+    let seen: string[] = [];
     const onQuery = (q: { sql: string }) => {
-      // The audit sealer's checkpoint reads the published keys on its own timer
-      // (src/audit/checkpoints.ts), unmarked: it belongs to no request.
-      if (!q.sql.startsWith(PERIODIC_STATEMENT) && !/from "signing_keys"/.test(q.sql)) seen.push(q.sql);
+      if (!q.sql.startsWith(PERIODIC_STATEMENT)) seen.push(q.sql.replace(/\s+/g, ' ').slice(0, 120));
     };
+    const perSignIn: string[][] = [];
     server.database.db.on('query', onQuery);
     try {
       for (let i = 0; i < SAMPLE; i++) {
+        seen = [];
         const signedIn = await passwordSignIn(new BenchBrowser(), site, citizen);
         expect(signedIn.code).toBeTruthy();
+        perSignIn.push(seen);
       }
     } finally {
       server.database.db.off('query', onQuery);
     }
-    const statements = seen.map((s) => s.replace(/\s+/g, ' ').slice(0, 120)).join('\n');
-    expect(seen.length / SAMPLE, statements).toBeLessThanOrEqual(10);
-    expect(seen.length).toBeGreaterThan(0);
+    // The median, not the mean: a cache that expired (clients, keys) or the audit sealer's
+    // checkpoint can fall into one sign-in on a busy machine; the bench's mean over its run
+    // absorbs those, five sign-ins do not.
+    const sorted = [...perSignIn].sort((a, b) => a.length - b.length);
+    const median = sorted[Math.floor(SAMPLE / 2)]!;
+    expect(median.length, median.join('\n')).toBeLessThanOrEqual(10);
+    expect(median.length).toBeGreaterThan(0);
   });
 });
