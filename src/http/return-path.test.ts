@@ -77,6 +77,12 @@ describe('returnPath: one decision for every return path', () => {
     expect(returnPath('/account/sessions?q=%2e%2e', ANY)).toBe('/account/sessions?q=%2e%2e');
   });
 
+  it('refuses a % in the path that does not encode a byte, even with one hex digit after it', () => {
+    for (const raw of ['/account/%', '/account/%g1', '/account/%az', '/account/%a/x'])
+      expect(returnPath(raw, ANY)).toBe('/account');
+    expect(returnPath('/account/%E4%BD%A0', ANY)).toBe('/account/%E4%BD%A0');
+  });
+
   it.each([
     ['/account', '/account'],
     ['/account/sessions', '/account/sessions'],
