@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../http/body.js';
 import { browserId } from '../http/browser-id.js';
+import { currentDisplay } from '../http/display-mode.js';
 import {
   ENTERPRISE_SCOPE_DESCRIPTIONS,
   SCOPE_DESCRIPTIONS,
@@ -140,7 +141,7 @@ export function interactionRoutes(
   router.get('/captcha', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'image/svg+xml';
-    ctx.body = await deps.captcha.issue(browserId(ctx));
+    ctx.body = await deps.captcha.issue(browserId(ctx), { large: currentDisplay()?.elder ?? false });
   });
 
   return router;

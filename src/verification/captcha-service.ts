@@ -10,14 +10,17 @@ const CHARSET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 export class CaptchaService {
   constructor(private readonly store: CaptchaStore) {}
 
-  async issue(browserId: string): Promise<string> {
+  /**
+   * A new captcha for this browser, as SVG. `large` (长辈模式) draws it bigger, in dark greys on
+   * the page's white with one noise line, instead of many colours that are hard to tell apart.
+   */
+  async issue(browserId: string, options: { large?: boolean } = {}): Promise<string> {
     const captcha = svgCaptcha.create({
       size: 4,
       charPreset: CHARSET,
-      noise: 2,
-      color: true,
-      width: 120,
-      height: 44,
+      ...(options.large
+        ? { noise: 1, color: false, width: 200, height: 72, fontSize: 72 }
+        : { noise: 2, color: true, width: 120, height: 44 }),
     });
     await this.store.put(browserId, captcha.text.toUpperCase(), TTL_SECONDS);
     return captcha.data;

@@ -294,4 +294,86 @@ describe.skipIf(!chromiumAvailable())('forms that forgive, at both widths', () =
       }
     }
   });
+
+  it('the keyboard reaches a skip link, then 长辈模式 and the 自然人/法人 tabs, before the form', async () => {
+    for (const viewport of VIEWPORTS) {
+      await withBrowser(viewport, async (page) => {
+        await toLogin(page);
+        const order: string[] = [];
+        for (let i = 0; i < 6; i += 1) {
+          await page.keyboard.press('Tab');
+          order.push(
+            await page.evaluate(() => {
+              const el = (
+                globalThis as unknown as { document: { activeElement: { textContent: string; id: string } } }
+              ).document.activeElement;
+              return el.id || el.textContent.trim();
+            }),
+          );
+        }
+        expect(order).toEqual([
+          '跳到主要内容',
+          '统一身份认证平台',
+          '长辈模式（大字版）',
+          '自然人用户登录',
+          '法人用户登录',
+          '密码登录',
+        ]);
+        // The skip link goes to the page's content: the next Tab is inside it.
+        await page.keyboard.press('Shift+Tab');
+        await page.keyboard.press('Shift+Tab');
+        await page.keyboard.press('Shift+Tab');
+        await page.keyboard.press('Shift+Tab');
+        await page.keyboard.press('Shift+Tab');
+        await page.keyboard.press('Enter');
+        expect(page.url()).toContain('#main');
+        await errorState(page, `keyboard-${viewport.name}`);
+      });
+    }
+  });
+
+  it('长辈模式: a large grey captcha, 换一张 as a big target, every control at least 44 px', async () => {
+    for (const viewport of VIEWPORTS) {
+      await withBrowser(viewport, async (page) => {
+        await toLogin(page);
+        await page.getByRole('link', { name: '长辈模式（大字版）' }).click();
+        await page.getByRole('link', { name: '注册' }).click();
+        await page.getByRole('link', { name: /自然人用户/ }).click();
+        await page.getByLabel('手机号码').fill('123');
+        await page.getByRole('button', { name: '注册', exact: true }).click();
+        await page.locator('main .message.error').waitFor();
+        const small = await page.evaluate(() => {
+          const doc = (
+            globalThis as unknown as {
+              document: {
+                querySelectorAll(s: string): Iterable<{
+                  getBoundingClientRect(): { height: number; width: number };
+                  outerHTML: string;
+                }>;
+              };
+            }
+          ).document;
+          const controls = [
+            ...doc.querySelectorAll(
+              'main button, main input:not([type=hidden]):not([type=checkbox]), main select, main img.captcha, main [data-refresh-link], main .check, .display-switch, main .links a',
+            ),
+          ];
+          return controls
+            .filter((el) => el.getBoundingClientRect().width > 0 && el.getBoundingClientRect().height < 44)
+            .map((el) => el.outerHTML.slice(0, 80));
+        });
+        expect(small).toEqual([]);
+        const captcha = await page.locator('img.captcha').boundingBox();
+        expect(captcha!.height).toBeGreaterThanOrEqual(72);
+        // Dark greys only: no colours to tell apart.
+        const svg = await (await page.request.get(`${demo.server.issuer}/captcha?t=1`)).text();
+        const fills = [...svg.matchAll(/(?:fill|stroke)="(#[0-9a-f]{3,6})"/gi)].map((m) =>
+          m[1]!.toLowerCase(),
+        );
+        expect(fills.length).toBeGreaterThan(0);
+        for (const colour of fills) expect(colour).toMatch(/^#([0-9a-f])\1\1$/);
+        await errorState(page, `elder-register-${viewport.name}`);
+      });
+    }
+  });
 });
