@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { cliEnv } from './io.js';
 
 // Bad values are refused by commander with one sentence, rather than as a NaN deep in the token module or listen().
 function integerIn(min: number, max: number, what: string) {
@@ -46,7 +47,7 @@ export function registerBridge(program: Command) {
       '--origin <url>',
       'the provider whose pages may use the bridge',
       httpOrigin,
-      process.env['ISSUER'] ?? 'http://localhost:3000',
+      cliEnv()['ISSUER'] ?? 'http://localhost:3000',
     )
     .action(async (o: { module?: string; slot: number; port: number; origin: string }) => {
       // Loaded here so that the rest of the CLI does not need the FFI layer.

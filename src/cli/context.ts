@@ -3,10 +3,11 @@ import { openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { createLogger } from '../ops/logger.js';
 import { createServices, type Services } from '../services.js';
+import { cliConsole, cliEnv, currentRun } from './io.js';
 
 /** Opens the configured database for one CLI command, runs it, and always closes it again. */
 export async function withServices<T>(work: (services: Services, config: Config) => Promise<T>): Promise<T> {
-  const config = loadConfig();
+  const config = loadConfig(cliEnv());
   const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     await migrate(database.db);
@@ -18,12 +19,12 @@ export async function withServices<T>(work: (services: Services, config: Config)
 
 export function print(value: unknown, json: boolean) {
   if (json) {
-    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    currentRun().stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   } else if (Array.isArray(value)) {
-    console.table(value);
+    cliConsole().table(value);
   } else {
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      process.stdout.write(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`);
+      currentRun().stdout.write(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`);
     }
   }
 }

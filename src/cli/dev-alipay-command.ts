@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../config.js';
 import type { DevAlipayCertificates } from '../outside/alipay/dev-certificates.js';
 import { DEV_ALIPAY_USERS, startDevAlipay } from '../outside/alipay/dev-server.js';
 import { publicKeyBase64 } from '../outside/alipay/keys.js';
+import { cliEnv } from './io.js';
 
 /** Kept in DATA_DIR so that a restarted fake Alipay matches the settings npm start already has. */
 interface DevAlipayKeys {
@@ -59,7 +60,7 @@ export function registerDevAlipay(program: Command) {
       false,
     )
     .action(async (o: { port: string; host: string; openId: boolean; certificate: boolean }) => {
-      const config = loadConfig();
+      const config = loadConfig(cliEnv());
       if (config.env === 'production') {
         throw new ConfigError('dev-alipay is a development implementation and is refused in production');
       }

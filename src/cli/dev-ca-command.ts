@@ -13,9 +13,10 @@ import {
   tryItLocally,
   writeDevCrl,
 } from './dev-ca-actions.js';
+import { cliConsole, cliEnv, failWith } from './io.js';
 
 function devSettings() {
-  const config = loadConfig();
+  const config = loadConfig(cliEnv());
   if (!config.devMode)
     throw new DevCaError('dev-ca is for development: the development CA is never trusted in production');
   return { dir: devCaDir(config.certsDir), dataDir: config.dataDir, issuer: config.issuer };
@@ -28,8 +29,8 @@ function run<A extends unknown[]>(action: (...args: A) => Promise<void> | void) 
       await action(...args);
     } catch (err) {
       if (!(err instanceof DevCaError) && (err as Error).name !== 'SoftHsmError') throw err;
-      console.error(`unified-id dev-ca: ${(err as Error).message}`);
-      process.exitCode = 1;
+      cliConsole().error(`unified-id dev-ca: ${(err as Error).message}`);
+      failWith(1);
     }
   };
 }
@@ -49,10 +50,10 @@ export function registerDevCa(program: Command) {
       run(async (o: { algorithm: DevAlgorithm }) => {
         const { dir } = devSettings();
         const written = await initDevCa({ dir, algorithm: o.algorithm });
-        console.log(`development CA "${written.subject}" (${o.algorithm}):`);
-        console.log(`  certificate: ${written.certificateFile}`);
-        console.log(`  private key: ${written.keyFile}`);
-        console.log('restart the server to trust it (outside production only)');
+        cliConsole().log(`development CA "${written.subject}" (${o.algorithm}):`);
+        cliConsole().log(`  certificate: ${written.certificateFile}`);
+        cliConsole().log(`  private key: ${written.keyFile}`);
+        cliConsole().log('restart the server to trust it (outside production only)');
       }),
     );
 
@@ -91,8 +92,8 @@ export function registerDevCa(program: Command) {
         }) => {
           const { dir, dataDir, issuer } = devSettings();
           if (!o.p12 && !o.softhsm)
-            console.log('(neither --p12 nor --softhsm: only the certificate is written)');
-          const envConf = process.env['SOFTHSM2_CONF'];
+            cliConsole().log('(neither --p12 nor --softhsm: only the certificate is written)');
+          const envConf = cliEnv()['SOFTHSM2_CONF'];
           const result = await issueDevCertificate({
             dir,
             creditCode: o.creditCode,
@@ -114,19 +115,19 @@ export function registerDevCa(program: Command) {
                 }
               : {}),
           });
-          console.log(
+          cliConsole().log(
             `certificate: ${result.certificateFile} (serial ${result.serialNumberHex}, ${result.caAlgorithm} CA)`,
           );
-          if (result.p12File) console.log(`PKCS#12: ${result.p12File} (password ${o.password})`);
+          if (result.p12File) cliConsole().log(`PKCS#12: ${result.p12File} (password ${o.password})`);
           if (result.p12CertificateFile)
-            console.log(
+            cliConsole().log(
               `certificate in the PKCS#12 file (a software key, amr swk): ${result.p12CertificateFile}`,
             );
           if (result.softhsm)
-            console.log(
+            cliConsole().log(
               `SoftHSM2: token "${result.softhsm.tokenLabel}" (PIN ${o.pin}), CKA_ID ${result.softhsm.id}, config ${result.softhsm.conf}`,
             );
-          console.log(tryItLocally(result, { creditCode: o.creditCode, issuer, password: o.password }));
+          cliConsole().log(tryItLocally(result, { creditCode: o.creditCode, issuer, password: o.password }));
         },
       ),
     );
@@ -145,7 +146,7 @@ export function registerDevCa(program: Command) {
       run((o: { caAlgorithm: DevAlgorithm; revoke: string[] }) => {
         const { dir } = devSettings();
         const written = writeDevCrl({ dir, caAlgorithm: o.caAlgorithm, revoke: o.revoke });
-        console.log(
+        cliConsole().log(
           `CRL written: ${written.file} (${written.revoked} revoked; restart the server to load it)`,
         );
       }),

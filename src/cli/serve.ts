@@ -1,10 +1,11 @@
 import { loadConfig } from '../config.js';
 import { createLogger } from '../ops/logger.js';
 import { startServer } from '../server.js';
+import { cliEnv } from './io.js';
 
 /** `npm start`: run until SIGTERM/SIGINT, then drain requests in flight and close the database. */
 export async function runServe() {
-  const config = loadConfig();
+  const config = loadConfig(cliEnv());
   const logger = createLogger(config.logLevel);
   const running = await startServer(config, { logger });
   logger.info({ issuer: config.issuer, port: config.port }, 'Unified ID is listening');

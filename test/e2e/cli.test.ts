@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { outputUntil, runCli, spawnCli, stop } from '../support/cli.js';
+import { outputUntil, runCli, runCliProcess, spawnCli, stop } from '../support/cli.js';
 import { freePort } from '../support/server.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-cli-'));
@@ -56,16 +56,11 @@ describe('the unified-id command line, on the embedded database', { timeout: 300
     expect(gone.stderr).toMatch(/no such client/);
   });
 
+  // In a process of its own: what an operator's shell sees is the bin script's exit code and stderr.
   it('refuses a malformed redirect URI with a message, not a stack trace', async () => {
-    const failed = await cli(
-      'clients',
-      'add',
-      '--name',
-      'x',
-      '--redirect-uri',
-      'not a url',
-      '--reason',
-      '测试',
+    const failed = await runCliProcess(
+      ['clients', 'add', '--name', 'x', '--redirect-uri', 'not a url', '--reason', '测试'],
+      env,
     ).catch((e) => e);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/redirectUris/);
@@ -240,7 +235,7 @@ describe('the unified-id command line, on the embedded database', { timeout: 300
       '测试',
     ).catch((e) => e);
     expect(unknown.code).toBe(1);
-    // Each command starts a process: the removal's audit row stands for the list after it.
+    // Each command opens the database anew: the removal's audit row stands for the list after it.
     await cli('resources', 'remove', identifier, '--reason', '接口下线');
     const rows = await auditRows();
     expect(rows.find((r) => r.type === 'admin.resource_server_added')).toMatchObject({
