@@ -68,12 +68,6 @@ export function unifiedIdPolicy(levelOf: (accountId: string) => Promise<string |
     ),
   );
 
-  // OIDC Core 3.1.2.1 select_account: a browser holds one session, so choosing an account is
-  // signing in with it: the login page is shown (src/flows/interaction-routes.ts), as for
-  // prompt=login. With prompt=none it can not be asked: oidc-provider refuses none with another
-  // value (invalid_request), as OIDC Core says.
-  policy.add(new Prompt({ name: 'select_account', requestable: true }), 0);
-
   policy.add(
     new Prompt(
       { name: 'realname', requestable: false },
@@ -87,7 +81,14 @@ export function unifiedIdPolicy(levelOf: (accountId: string) => Promise<string |
           : Check.REQUEST_PROMPT;
       }),
     ),
-    1,
+    // Right after login: the level is asked of the account the login (or step-up) settled on.
+    policy.indexOf(login) + 1,
   );
+
+  // OIDC Core 3.1.2.1 select_account: a browser holds one session, so choosing an account is
+  // signing in with it: the login page is shown (src/flows/interaction-routes.ts), as for
+  // prompt=login. With prompt=none it can not be asked: oidc-provider refuses none with another
+  // value (invalid_request), as OIDC Core says.
+  policy.add(new Prompt({ name: 'select_account', requestable: true }), 0);
   return policy;
 }

@@ -198,7 +198,7 @@ describe.each(databaseKinds())('注册 and 实名认证 of a citizen (%s)', (kin
       phone: other,
       sms_code: (await latestSmsCode(server, other))!,
     });
-    expect(messageOf(expired)).toContain('短信验证码错误或已过期');
+    expect(messageOf(expired)).toContain('短信验证码已过期');
   });
 
   it('makes the citizen wait 60 seconds before a code is sent again', async () => {
