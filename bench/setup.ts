@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config.js';
 import { openDatabase, rowsOf } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { createLogger } from '../src/ops/logger.js';
-import { createServices } from '../src/services.js';
+import { createServices } from '../src/app/services.js';
 import { REDIRECT_URI, type RelyingParty, randomPhone, signIn } from '../test/support/relying-party.js';
 import { UserAgent } from '../test/support/user-agent.js';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { type AlipaySettings, alipaySettings } from './federation/alipay-settings.js';
+import { type AlipaySettings, alipaySettings } from './outside/alipay/settings.js';
 
 /**
  * Every setting of the provider. This module is the only reader of process.env:

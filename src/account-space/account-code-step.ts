@@ -1,8 +1,8 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { codeSentTo, rememberCodeSent } from '../flows/code-sending.js';
-import { smsCodeField } from '../flows/form-fields.js';
-import { formInput } from '../http/page-kit.js';
+import { smsCodeField } from '../web/form-fields.js';
+import { formInput } from '../web/page-kit.js';
 import type { AccountSession, AccountSpaceDeps } from './account-context.js';
 
 const codeForm = z.object({ sms_code: smsCodeField });

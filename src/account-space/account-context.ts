@@ -11,16 +11,16 @@ import type { AuditEvent, AuditService } from '../audit/audit-service.js';
 import type { CertificateService } from '../certificates/certificate-service.js';
 import type { ClientService } from '../clients/client-service.js';
 import type { AlipayLinkService } from '../federation/alipay-link-service.js';
-import type { FlowStates } from '../flows/flow-state.js';
-import type { Csrf } from '../http/csrf.js';
-import type { Views } from '../http/views.js';
+import type { FlowStates } from '../state/flow-state.js';
+import type { Csrf } from '../web/csrf.js';
+import type { Views } from '../web/views.js';
 import type { ConsentService } from '../oidc/consent-service.js';
 import type { ModelStore } from '../oidc/model-store.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { SessionRevoker } from '../oidc/session-revoker.js';
 import type { CaptchaService } from '../verification/captcha-service.js';
 import type { SmsCodeService } from '../verification/sms-code-service.js';
-import type { SessionMetaStore } from './session-meta-store.js';
+import type { SessionMetaStore } from '../oidc/session-meta-store.js';
 
 export const ACCOUNT_SPACE_CLIENT = '用户空间';
 

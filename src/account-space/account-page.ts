@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { levelName } from '../accounts/levels.js';
-import { jsonError, onFormError, wantsJson } from '../http/page-kit.js';
+import { jsonError, onFormError, wantsJson } from '../web/page-kit.js';
 import type { AccountSession, AccountSpaceDeps } from './account-context.js';
 
 // The account space's pages: a leaf module that account-routes.ts and the pages' own route

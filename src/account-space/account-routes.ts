@@ -1,6 +1,6 @@
 import Router from '@koa/router';
-import { field, parseBody } from '../http/body.js';
-import { returnPath } from '../http/return-path.js';
+import { field, parseBody } from '../web/body.js';
+import { returnPath } from '../web/return-path.js';
 import { type AccountSpaceDeps, accountSessionOf, signInUrl } from './account-context.js';
 import { activityRoutes } from './activity-routes.js';
 import { certificateSpaceRoutes } from './certificate-routes.js';

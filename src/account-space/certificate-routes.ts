@@ -4,8 +4,8 @@ import { maskPhone } from '../accounts/phone.js';
 import { proofOf } from '../certificates/proof-input.js';
 import { AppError, SmsCodeWrong } from '../errors.js';
 import { codeSentNotice } from '../flows/code-sending.js';
-import { textField } from '../flows/form-fields.js';
-import { formInput, jsonAnswer } from '../http/page-kit.js';
+import { textField } from '../web/form-fields.js';
+import { formInput, jsonAnswer } from '../web/page-kit.js';
 import { accountCodeStep } from './account-code-step.js';
 import {
   type AccountPageDeps,

@@ -4,10 +4,10 @@ import type { AccountRow } from '../accounts/account-store.js';
 import { levelName } from '../accounts/levels.js';
 import { PasswordWrong, SmsCodeWrong } from '../errors.js';
 import { codeSentNotice } from '../flows/code-sending.js';
-import { idNumberField, realNameField, secretField } from '../flows/form-fields.js';
-import { alipayCertifyUrl } from '../flows/methods/alipay/account-space-routes.js';
-import { field } from '../http/body.js';
-import { formInput } from '../http/page-kit.js';
+import { idNumberField, realNameField, secretField } from '../web/form-fields.js';
+import { alipayCertifyUrl } from './alipay-routes.js';
+import { field } from '../web/body.js';
+import { formInput } from '../web/page-kit.js';
 import { accountCodeStep } from './account-code-step.js';
 import {
   type AccountPageDeps,

@@ -14,11 +14,11 @@ import {
   secretField,
   smsCodeField,
   totpCodeField,
-} from '../flows/form-fields.js';
-import { alipayPart, alipaySpaceRoutes } from '../flows/methods/alipay/account-space-routes.js';
-import { field } from '../http/body.js';
-import { browserId } from '../http/browser-id.js';
-import { formInput } from '../http/page-kit.js';
+} from '../web/form-fields.js';
+import { alipayPart, alipaySpaceRoutes } from './alipay-routes.js';
+import { field } from '../web/body.js';
+import { browserId } from '../web/browser-id.js';
+import { formInput } from '../web/page-kit.js';
 import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-page.js';
 

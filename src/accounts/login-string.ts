@@ -1,5 +1,5 @@
-import { parseCreditCode } from './credit-code.js';
-import { parseIdNumber } from './id-number.js';
+import { parseCreditCode } from '../identifiers/credit-code.js';
+import { parseIdNumber } from '../identifiers/id-number.js';
 
 /**
  * Why a login string can not be any account's, when the reason is a typo the person can see: an

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { idCheckCharacter } from './id-number.js';
+import { idCheckCharacter } from '../identifiers/id-number.js';
 import { characterClasses, checkPassword, isCommonPassword } from './password-policy.js';
 
 const PHONE = '+8613812345678';

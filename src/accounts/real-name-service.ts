@@ -5,7 +5,7 @@ import type { SmsGateway } from '../outside/sms/sms-gateway.js';
 import { noticeMessage, SMS_NOTICES } from '../outside/sms/sms-notices.js';
 import type { AccountService } from './account-service.js';
 import type { AccountRow, AccountStore } from './account-store.js';
-import { parseIdNumber } from './id-number.js';
+import { parseIdNumber } from '../identifiers/id-number.js';
 import type { IdentityCheckLimits } from './identity-check-limits.js';
 
 /** A real name as 实名认证 accepts it (Han characters, or Latin letters, with the middle dot). */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DataProtector } from '../crypto/sealed.js';
 import { SmsCodeWrong, TooManyRequests } from '../errors.js';
-import type { FlowStateOf } from '../flows/flow-state.js';
+import type { FlowStateOf } from '../state/flow-state.js';
 import { LIMITS, type Limit, type RateLimiter } from '../ops/rate-limiter.js';
 import {
   representativeConfirmationText,

@@ -3,7 +3,7 @@ import { generateSecret, generateURI, verify } from 'otplib';
 import QRCode from 'qrcode';
 import type { DataProtector } from '../crypto/sealed.js';
 import { AppError, TooManyRequests } from '../errors.js';
-import type { FlowStates } from '../flows/flow-state.js';
+import type { FlowStates } from '../state/flow-state.js';
 import type { AccountRow } from './account-store.js';
 import type { TotpStore } from './totp-store.js';
 

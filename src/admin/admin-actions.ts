@@ -1,5 +1,5 @@
 import type { AccountService } from '../accounts/account-service.js';
-import { maskIdNumber } from '../accounts/id-number.js';
+import { maskIdNumber } from '../identifiers/id-number.js';
 import type { LoginGuard } from '../accounts/login-guard.js';
 import { maskName } from '../accounts/mask.js';
 import { maskPhone } from '../accounts/phone.js';
@@ -13,7 +13,7 @@ import type { SessionRevoker } from '../oidc/session-revoker.js';
 import type { ResourceServerInput, ResourceServerService } from '../resources/resource-server-service.js';
 import type { AdminQueries, AuditSearch } from './admin-queries.js';
 import { assertMayChange, assertMayRegister } from './client-rules.js';
-import type { OperatorRole } from './operator-roles.js';
+import type { OperatorRole } from '../access/operator-roles.js';
 
 /** An administrative change as its audit row: who asked, from where, and their reason. */
 export function recordAdminAction(

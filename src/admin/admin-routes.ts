@@ -6,7 +6,7 @@ import type { AccountService } from '../accounts/account-service.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { ClientInput, ClientService } from '../clients/client-service.js';
 import { BadInput } from '../errors.js';
-import { assertCleanJson, parseBody } from '../http/body.js';
+import { assertCleanJson, parseBody } from '../web/body.js';
 import type { KeyService } from '../oidc/keys/key-service.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { SessionRevoker } from '../oidc/session-revoker.js';

@@ -1,5 +1,5 @@
 import { Conflict, NotFound } from '../errors.js';
-import type { FlowStates } from '../flows/flow-state.js';
+import type { FlowStates } from '../state/flow-state.js';
 import type { ParsedCertificate } from '../pki/certificate.js';
 import { validateCertificate } from '../pki/chain.js';
 import { buildChallenge, challengeExpiry, newNonce } from '../pki/challenge.js';

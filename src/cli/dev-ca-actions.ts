@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseCreditCode } from '../accounts/credit-code.js';
+import { parseCreditCode } from '../identifiers/credit-code.js';
 import { parseCertificate } from '../pki/certificate.js';
 import {
   createCrl,

@@ -1,4 +1,4 @@
-import type { OperatorRole } from '../admin/operator-roles.js';
+import type { OperatorRole } from '../access/operator-roles.js';
 import { affected, type Db } from '../db/database.js';
 
 /** SQL for the clients table (relying parties). */

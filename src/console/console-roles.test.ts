@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type OperatorRole, RoleForbidden } from '../admin/operator-roles.js';
+import { type OperatorRole, RoleForbidden } from '../access/operator-roles.js';
 import { assertRole, homeOf, pageOf } from './console-kit.js';
 
 // The console's pages as the server guards them (三员分立), whatever the menu shows.

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import Router from '@koa/router';
 import { AppError } from '../errors.js';
-import { field, parseBody } from '../http/body.js';
-import { returnPath } from '../http/return-path.js';
+import { field, parseBody } from '../web/body.js';
+import { returnPath } from '../web/return-path.js';
 import { auditRoutes } from './audit-routes.js';
 import {
   type ConsoleDeps,

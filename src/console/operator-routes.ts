@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { isOperatorRole, OPERATOR_ROLES, ROLE_LABELS } from '../admin/operator-roles.js';
+import { isOperatorRole, OPERATOR_ROLES, ROLE_LABELS } from '../access/operator-roles.js';
 import { BadInput } from '../errors.js';
-import { field } from '../http/body.js';
+import { field } from '../web/body.js';
 import { type ConsoleDeps, requesterOf } from './console-context.js';
 import { act, beijingTime, operatorOfCtx, reasonOf, render } from './console-kit.js';
 

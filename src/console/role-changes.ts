@@ -1,4 +1,4 @@
-import { isOperatorRole, ROLE_LABELS } from '../admin/operator-roles.js';
+import { isOperatorRole, ROLE_LABELS } from '../access/operator-roles.js';
 import { actorName } from '../audit/audit-words.js';
 import type { ConsoleDeps } from './console-context.js';
 import { beijingTime } from './console-kit.js';

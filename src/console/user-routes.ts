@@ -4,7 +4,7 @@ import type { AccountView } from '../accounts/account-service.js';
 import { levelName } from '../accounts/levels.js';
 import { methodName } from '../audit/audit-words.js';
 import { NotFound } from '../errors.js';
-import { field } from '../http/body.js';
+import { field } from '../web/body.js';
 import type { ConsoleDeps } from './console-context.js';
 import { requesterOf } from './console-context.js';
 import { act, adminActionsOf, beijingTime, operatorOfCtx, reasonOf, render } from './console-kit.js';

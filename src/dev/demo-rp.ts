@@ -4,10 +4,10 @@ import * as jose from 'jose';
 import type { Context } from 'koa';
 import * as oidc from 'openid-client';
 import type { ClientService } from '../clients/client-service.js';
-import type { FlowStates } from '../flows/flow-state.js';
-import { field, parseBody } from '../http/body.js';
-import type { Csrf } from '../http/csrf.js';
-import type { Views } from '../http/views.js';
+import type { FlowStates } from '../state/flow-state.js';
+import { field, parseBody } from '../web/body.js';
+import type { Csrf } from '../web/csrf.js';
+import type { Views } from '../web/views.js';
 
 export const DEMO_CLIENT_NAME = '演示网站（开发）';
 const FLOW_COOKIE = 'demo_rp.flow';

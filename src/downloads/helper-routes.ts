@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { Views } from '../http/views.js';
+import type { Views } from '../web/views.js';
 import type { HelperFiles } from './helper-files.js';
 
 /**

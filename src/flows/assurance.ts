@@ -1,4 +1,4 @@
-import { ACR, ACR_VALUES, type Acr } from '../oidc/scopes.js';
+import { ACR, ACR_VALUES, type Acr } from '../access/scopes.js';
 
 /**
  * What the server itself verified in a sign-in, in RFC 8176's words: a password, an SMS code, a

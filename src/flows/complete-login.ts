@@ -3,10 +3,10 @@ import type { AccountRow } from '../accounts/account-store.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { AuditMethod } from '../audit/audit-words.js';
 import { AccountUnavailable } from '../errors.js';
-import { ACR } from '../oidc/scopes.js';
+import { ACR } from '../access/scopes.js';
 import type { Metrics } from '../ops/metrics.js';
 import { acrBelow, assuranceOf, type Factor } from './assurance.js';
-import type { FlowStates } from './flow-state.js';
+import type { FlowStates } from '../state/flow-state.js';
 import type { Interaction } from './interaction.js';
 import { saveResult } from './interaction.js';
 

@@ -3,11 +3,11 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { levelName } from '../accounts/levels.js';
 import { SessionExpired } from '../errors.js';
-import { field, parseBody } from '../http/body.js';
-import { formInput } from '../http/page-kit.js';
+import { field, parseBody } from '../web/body.js';
+import { formInput } from '../web/page-kit.js';
 import { completeLogin, continueTo } from './complete-login.js';
 import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
-import { idNumberField, realNameField } from './form-fields.js';
+import { idNumberField, realNameField } from '../web/form-fields.js';
 import {
   clientNameOf,
   finishInteraction,

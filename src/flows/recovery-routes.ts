@@ -2,16 +2,16 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { AccountRow } from '../accounts/account-store.js';
-import { parseCreditCode } from '../accounts/credit-code.js';
+import { parseCreditCode } from '../identifiers/credit-code.js';
 import { PASSWORD_RULE } from '../accounts/password-policy.js';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { BadInput, ResendTooSoon, SmsCodeWrong } from '../errors.js';
-import { field, parseBody } from '../http/body.js';
-import { browserId } from '../http/browser-id.js';
-import { formInput } from '../http/page-kit.js';
+import { field, parseBody } from '../web/body.js';
+import { browserId } from '../web/browser-id.js';
+import { formInput } from '../web/page-kit.js';
 import { SMS_RULES } from '../verification/sms-code-service.js';
 import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
-import type { FlowStateOf } from './flow-state.js';
+import type { FlowStateOf } from '../state/flow-state.js';
 import {
   actionForm,
   captchaField,
@@ -19,7 +19,7 @@ import {
   phoneField,
   secretField,
   smsCodeField,
-} from './form-fields.js';
+} from '../web/form-fields.js';
 import { interactionOf } from './interaction.js';
 
 type Kind = 'person' | 'legal';

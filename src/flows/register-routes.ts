@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { checkPassword } from '../accounts/password-policy.js';
 import { parseMainlandMobile } from '../accounts/phone.js';
 import { BadInput } from '../errors.js';
-import { field, parseBody } from '../http/body.js';
-import { browserId } from '../http/browser-id.js';
-import { formInput } from '../http/page-kit.js';
+import { field, parseBody } from '../web/body.js';
+import { browserId } from '../web/browser-id.js';
+import { formInput } from '../web/page-kit.js';
 import { codeSentNotice, codeSentTo } from './code-sending.js';
 import { answerPageCodeSent, auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import {
@@ -15,7 +15,7 @@ import {
   phoneField,
   secretField,
   smsCodeField,
-} from './form-fields.js';
+} from '../web/form-fields.js';
 import { clientNameOf, interactionOf } from './interaction.js';
 
 /** 获取验证码 needs the phone and the captcha; 注册 the rest (its checks, in order, stay below). */

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { Views } from '../http/views.js';
+import type { Views } from '../web/views.js';
 
 /** What an OAuth error means to a citizen who landed on our page instead of the site's. */
 const ERROR_MESSAGES: Record<string, string> = {

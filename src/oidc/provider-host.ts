@@ -1,6 +1,6 @@
 import { type KoaContextWithOIDC, Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { finishBeforeResponse } from '../http/before-response.js';
+import { finishBeforeResponse } from '../web/before-response.js';
 import { type ProviderDependencies, providerConfiguration } from './configuration.js';
 import { introspectionExtras } from './introspection.js';
 import type { KeyService } from './keys/key-service.js';

@@ -2,7 +2,7 @@ import { decodeJwt } from 'jose';
 import type { Context, Middleware } from 'koa';
 import type { ClientService } from '../clients/client-service.js';
 import { AppError, BadInput } from '../errors.js';
-import type { Views } from '../http/views.js';
+import type { Views } from '../web/views.js';
 import type { ModelStore } from './model-store.js';
 import { errorPage } from './pages.js';
 

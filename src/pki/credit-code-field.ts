@@ -1,4 +1,4 @@
-import { creditCodeCheckCharacter } from '../accounts/credit-code.js';
+import { creditCodeCheckCharacter } from '../identifiers/credit-code.js';
 
 // Chinese CAs write the 统一社会信用代码 in many shapes: bare, after an ETSI
 // EN 319 412-1 prefix (`NTRCN-…`), after a label (`统一社会信用代码:…`,

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { creditCodeCheckCharacter } from '../accounts/credit-code.js';
+import { creditCodeCheckCharacter } from '../identifiers/credit-code.js';
 import type { DevAlgorithm } from './dev-ca.js';
 import type { SignatureAlgorithm } from './signature.js';
 

@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OperatorRole, roleForApiPath } from '../../src/admin/operator-roles.js';
+import { type OperatorRole, roleForApiPath } from '../../src/access/operator-roles.js';
 import { addCitizen, latestSmsCode, randomIdNumber, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {

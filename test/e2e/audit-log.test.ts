@@ -14,7 +14,7 @@ import { readCheckpointDir } from '../../src/audit/checkpoints.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
-import { createServices, type Services } from '../../src/services.js';
+import { createServices, type Services } from '../../src/app/services.js';
 import { addCitizen } from '../support/citizen.js';
 import { runCli } from '../support/cli.js';
 import { createPostgresDatabase, databaseKinds } from '../support/databases.js';

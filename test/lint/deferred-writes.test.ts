@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SessionMetaStore } from '../../src/account-space/session-meta-store.js';
+import { SessionMetaStore } from '../../src/oidc/session-meta-store.js';
 import { AccountStore } from '../../src/accounts/account-store.js';
 import { AdminQueries } from '../../src/admin/admin-queries.js';
 import { AuditStore } from '../../src/audit/audit-store.js';

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { idCheckCharacter } from '../../src/accounts/id-number.js';
+import { idCheckCharacter } from '../../src/identifiers/id-number.js';
 import { type DevAlipay, type DevAlipayUser, startDevAlipay } from '../../src/outside/alipay/dev-server.js';
 import type { PageResponse, UserAgent } from './user-agent.js';
 

@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createLogger } from '../../src/ops/logger.js';
-import { createServices } from '../../src/services.js';
+import { createServices } from '../../src/app/services.js';
 
 const config = loadConfig();
 const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: 12 });

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { idCheckCharacter } from '../../src/accounts/id-number.js';
+import { idCheckCharacter } from '../../src/identifiers/id-number.js';
 import type { OutboxMessage } from '../../src/outside/sms/dev-outbox.js';
 import { randomPhone } from './relying-party.js';
 import type { TestServer } from './server.js';

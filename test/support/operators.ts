@@ -1,4 +1,4 @@
-import type { OperatorRole } from '../../src/admin/operator-roles.js';
+import type { OperatorRole } from '../../src/access/operator-roles.js';
 import { addCitizen, latestSmsCode, submit } from './citizen.js';
 import { beginAuthorization, completeAuthorization, type RelyingParty } from './relying-party.js';
 import type { TestServer } from './server.js';

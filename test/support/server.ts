@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/db/database.js';
-import { type RunningServer, startServer } from '../../src/server.js';
+import { type RunningServer, startServer } from '../../src/app/server.js';
 import { createPostgresDatabase, type DatabaseKind } from './databases.js';
 import { freePort } from './ports.js';
 

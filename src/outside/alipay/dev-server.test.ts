@@ -1,7 +1,7 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { AlipaySdk } from 'alipay-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseIdNumber } from '../../accounts/id-number.js';
+import { parseIdNumber } from '../../identifiers/id-number.js';
 import { responseNodeName } from './answer.js';
 import { formatBeijingTimestamp } from './beijing-time.js';
 import { DEV_ALIPAY_USERS, type DevAlipay, startDevAlipay } from './dev-server.js';

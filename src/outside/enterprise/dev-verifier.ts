@@ -1,4 +1,4 @@
-import { parseCreditCode } from '../../accounts/credit-code.js';
+import { parseCreditCode } from '../../identifiers/credit-code.js';
 import type { EnterpriseQuery, EnterpriseVerifier } from './enterprise-verifier.js';
 
 /** Development: any credit code with a valid check character matches. Refused in production. */

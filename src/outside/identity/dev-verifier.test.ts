@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { idCheckCharacter } from '../../accounts/id-number.js';
+import { idCheckCharacter } from '../../identifiers/id-number.js';
 import { createOutsideServices } from '../factory.js';
 import { DevIdentityVerifier } from './dev-verifier.js';
 import { HttpIdentityVerifier } from './http-verifier.js';

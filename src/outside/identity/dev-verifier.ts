@@ -1,4 +1,4 @@
-import { parseIdNumber } from '../../accounts/id-number.js';
+import { parseIdNumber } from '../../identifiers/id-number.js';
 import type { IdentityVerifier, VerificationResult } from './identity-verifier.js';
 
 /**

@@ -4,8 +4,8 @@ import { ssoSessionOf } from '../../../account-space/account-context.js';
 import { AppError } from '../../../errors.js';
 import { AlipayNotConfigured, AlipayStateInvalid } from '../../../federation/alipay-errors.js';
 import type { AlipayProfile } from '../../../federation/alipay-link-service.js';
-import { onFormError } from '../../../http/page-kit.js';
-import { returnPath } from '../../../http/return-path.js';
+import { onFormError } from '../../../web/page-kit.js';
+import { returnPath } from '../../../web/return-path.js';
 import { auditEvent, renderPage } from '../../flow-kit.js';
 import { type Interaction, interactionOf } from '../../interaction.js';
 import {

@@ -7,7 +7,7 @@ import {
   AlipayStateInvalid,
 } from '../../../federation/alipay-errors.js';
 import type { AlipayProfile } from '../../../federation/alipay-link-service.js';
-import { onFormError } from '../../../http/page-kit.js';
+import { onFormError } from '../../../web/page-kit.js';
 import { recordLoginFailure } from '../../complete-login.js';
 import { type Interaction, interactionOf } from '../../interaction.js';
 import type { LoginMethod } from '../login-method.js';

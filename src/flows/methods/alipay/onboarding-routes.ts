@@ -1,14 +1,14 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { maskIdNumber } from '../../../accounts/id-number.js';
+import { maskIdNumber } from '../../../identifiers/id-number.js';
 import { maskName } from '../../../accounts/mask.js';
 import { maskPhone, parseMainlandMobile } from '../../../accounts/phone.js';
 import { AccountUnavailable, AppError, BadInput, LoginFailed } from '../../../errors.js';
 import type { AlipayProfile, PendingAlipayLogin } from '../../../federation/alipay-link-service.js';
-import { field, parseBody } from '../../../http/body.js';
-import { browserId } from '../../../http/browser-id.js';
-import { formInput } from '../../../http/page-kit.js';
+import { field, parseBody } from '../../../web/body.js';
+import { browserId } from '../../../web/browser-id.js';
+import { formInput } from '../../../web/page-kit.js';
 import { LIMITS } from '../../../ops/rate-limiter.js';
 import { codeSentNotice, codeSentTo } from '../../code-sending.js';
 import { recordLoginFailure } from '../../complete-login.js';
@@ -20,7 +20,7 @@ import {
   phoneField,
   secretField,
   smsCodeField,
-} from '../../form-fields.js';
+} from '../../../web/form-fields.js';
 import { clientNameOf, type Interaction, interactionOf } from '../../interaction.js';
 import { type AlipayFlowDeps, finishAlipayLogin, renderAlipayFailure } from './alipay-kit.js';
 

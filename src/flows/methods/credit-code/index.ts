@@ -1,4 +1,4 @@
-import { parseBody } from '../../../http/body.js';
+import { parseBody } from '../../../web/body.js';
 import type { LoginMethod } from '../login-method.js';
 import { passwordAttempt } from '../password/password-attempt.js';
 

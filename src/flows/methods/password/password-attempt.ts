@@ -3,12 +3,12 @@ import { z } from 'zod';
 import type { AccountRow } from '../../../accounts/account-store.js';
 import { mistypedLogin } from '../../../accounts/login-string.js';
 import { BadInput, LoginFailed } from '../../../errors.js';
-import { field } from '../../../http/body.js';
-import { browserId } from '../../../http/browser-id.js';
-import { formInput } from '../../../http/page-kit.js';
+import { field } from '../../../web/body.js';
+import { browserId } from '../../../web/browser-id.js';
+import { formInput } from '../../../web/page-kit.js';
 import { completeLogin, continueTo, recordLoginFailure } from '../../complete-login.js';
 import { withPageErrors } from '../../flow-kit.js';
-import { captchaField, loginField, secretField } from '../../form-fields.js';
+import { captchaField, loginField, secretField } from '../../../web/form-fields.js';
 import { interactionOf } from '../../interaction.js';
 import type { MethodDeps } from '../login-method.js';
 

@@ -25,15 +25,15 @@ import { SessionRevoker } from '../oidc/session-revoker.js';
 import type { Metrics } from '../ops/metrics.js';
 import { publicMetrics } from '../ops/metrics-access.js';
 import { opsRoutes } from '../ops/ops-routes.js';
-import type { Services } from '../services.js';
-import { pendingBeforeResponse } from './before-response.js';
-import { Csrf } from './csrf.js';
-import { displayMode, displayRoutes } from './display-mode.js';
-import { errorHandler } from './error-handler.js';
-import { requestContext } from './request-context.js';
-import { securityHeaders } from './security-headers.js';
-import { staticFiles } from './static-files.js';
-import type { Views } from './views.js';
+import type { Services } from './services.js';
+import { pendingBeforeResponse } from '../web/before-response.js';
+import { Csrf } from '../web/csrf.js';
+import { displayMode, displayRoutes } from '../web/display-mode.js';
+import { errorHandler } from '../web/error-handler.js';
+import { requestContext } from '../web/request-context.js';
+import { securityHeaders } from '../web/security-headers.js';
+import { staticFiles } from '../web/static-files.js';
+import type { Views } from '../web/views.js';
 
 export interface AppDeps {
   accountSpaceClientId: string;

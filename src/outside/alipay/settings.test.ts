@@ -3,12 +3,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig } from '../../config.js';
 import {
   type DevAlipayCertificates,
   issueDevAlipayCertificates,
-} from '../outside/alipay/dev-certificates.js';
-import { TEST_APP_PRIVATE_KEY_PEM, TEST_APP_PUBLIC_KEY_BASE64 } from '../outside/alipay/test-vectors.js';
+} from './dev-certificates.js';
+import { TEST_APP_PRIVATE_KEY_PEM, TEST_APP_PUBLIC_KEY_BASE64 } from './test-vectors.js';
 
 const base = () => ({
   DATA_DIR: mkdtempSync(path.join(tmpdir(), 'uid-alipay-config-')),

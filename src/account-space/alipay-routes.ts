@@ -4,10 +4,10 @@ import {
   type AccountPageDeps,
   type AccountSpaceDeps,
   accountAudit,
-} from '../../../account-space/account-context.js';
-import { act, sessionOf } from '../../../account-space/account-page.js';
-import type { AccountRow } from '../../../accounts/account-store.js';
-import { alipayCertifyStartPath } from './certify-routes.js';
+} from './account-context.js';
+import { act, sessionOf } from './account-page.js';
+import type { AccountRow } from '../accounts/account-store.js';
+import { alipayCertifyStartPath } from '../flows/methods/alipay/certify-routes.js';
 
 /**
  * What 安全设置 shows of Alipay: the linked Alipay user (masked) with 解除绑定, or, when none is

@@ -1,20 +1,20 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
-import { ensureAccountSpaceClient } from './account-space/account-context.js';
-import type { Config } from './config.js';
-import { ensureConsoleClient } from './console/console-context.js';
-import { type Database, openDatabase } from './db/database.js';
-import { migrate, underStartupLock } from './db/migrate.js';
-import { ensureDemoClient } from './dev/demo-rp.js';
-import { createApp } from './http/app.js';
-import { Views } from './http/views.js';
-import { AccountClaimsSource } from './oidc/account-claims.js';
-import { createAdapterFactory } from './oidc/adapter.js';
-import { ProviderHost } from './oidc/provider-host.js';
-import { createLogger } from './ops/logger.js';
-import { Metrics } from './ops/metrics.js';
-import { startMetricsListener } from './ops/metrics-access.js';
-import { loadTrustStore } from './pki/trust-store.js';
+import { ensureAccountSpaceClient } from '../account-space/account-context.js';
+import type { Config } from '../config.js';
+import { ensureConsoleClient } from '../console/console-context.js';
+import { type Database, openDatabase } from '../db/database.js';
+import { migrate, underStartupLock } from '../db/migrate.js';
+import { ensureDemoClient } from '../dev/demo-rp.js';
+import { createApp } from './app.js';
+import { Views } from '../web/views.js';
+import { AccountClaimsSource } from '../oidc/account-claims.js';
+import { createAdapterFactory } from '../oidc/adapter.js';
+import { ProviderHost } from '../oidc/provider-host.js';
+import { createLogger } from '../ops/logger.js';
+import { Metrics } from '../ops/metrics.js';
+import { startMetricsListener } from '../ops/metrics-access.js';
+import { loadTrustStore } from '../pki/trust-store.js';
 import { createServices, type Services } from './services.js';
 
 export interface RunningServer {

@@ -1,11 +1,11 @@
 import type { KeyObject } from 'node:crypto';
-import { ALIPAY_CERTIFICATE_VARIABLES, parseAlipayCertificates } from '../outside/alipay/certificates.js';
+import { ALIPAY_CERTIFICATE_VARIABLES, parseAlipayCertificates } from './certificates.js';
 import {
   type AlipayCertificates,
   DEFAULT_ALIPAY_AUTHORIZE_URL,
   DEFAULT_ALIPAY_GATEWAY_URL,
-} from '../outside/alipay/client.js';
-import { AlipayKeyError, parseAlipayKeys, parseAlipayPrivateKey } from '../outside/alipay/keys.js';
+} from './client.js';
+import { AlipayKeyError, parseAlipayKeys, parseAlipayPrivateKey } from './keys.js';
 
 /**
  * 支付宝登录 and 支付宝认证 are offered only when these are complete: ALIPAY_APP_ID, the app's

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LEGAL_TYPES, type LegalType } from '../accounts/credit-code.js';
+import { LEGAL_TYPES, type LegalType } from '../identifiers/credit-code.js';
 import { isAuditMethod } from '../audit/audit-words.js';
 import type { DataProtector } from '../crypto/sealed.js';
 import type { FlowStateStore } from './flow-state-store.js';
