@@ -18,10 +18,10 @@ module.exports = {
     {
       name: 'store-not-http',
       severity: 'error',
-      comment: 'A store speaks SQL and knows nothing of HTTP (koa, routers, pages, src/http).',
+      comment: 'A store speaks SQL and knows nothing of HTTP (koa, routers, pages, src/web).',
       from: { path: '-store\\.ts$' },
       to: {
-        path: ['(^|/)src/http/', '(^|/)node_modules/(koa|@koa/router|koa-body|koa-mount)/', '-routes\\.ts$'],
+        path: ['(^|/)src/web/', '(^|/)node_modules/(koa|@koa/router|koa-body|koa-mount)/', '-routes\\.ts$'],
       },
     },
     {

@@ -1,7 +1,7 @@
 // Mutation testing of the security-critical modules (docs/mutation-testing.md): each mutant is a
 // small change to a protection, and a test must fail for it. `npm run mutate` runs them all, which
-// takes hours on two cores: run it on a quiet machine. One module: `MUTATE=src/http/return-path.ts
-// MUTATE_TESTS=src/http/return-path.test.ts npm run mutate`.
+// takes hours on two cores: run it on a quiet machine. One module: `MUTATE=src/web/return-path.ts
+// MUTATE_TESTS=src/web/return-path.test.ts npm run mutate`.
 
 /** The modules whose every surviving mutant is a protection no test guards. */
 const SECURITY_CRITICAL = [
@@ -10,8 +10,8 @@ const SECURITY_CRITICAL = [
   'src/flows/assurance.ts',
   'src/accounts/login-guard.ts',
   // CSRF and return paths
-  'src/http/csrf.ts',
-  'src/http/return-path.ts',
+  'src/web/csrf.ts',
+  'src/web/return-path.ts',
   // SMS codes and TOTP
   'src/verification/sms-code-service.ts',
   'src/verification/sms-code-store.ts',
@@ -22,7 +22,7 @@ const SECURITY_CRITICAL = [
   'src/ops/batched-limiter.ts',
   'src/ops/rate-limit-store.ts',
   // admin roles (三员分立)
-  'src/admin/operator-roles.ts',
+  'src/access/operator-roles.ts',
   'src/admin/admin-auth.ts',
   'src/console/console-kit.ts',
   // token store: codes consumed once, grants revoked

@@ -1,11 +1,11 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { passwordHasher } from '../src/accounts/password-hasher.js';
+import { createServices } from '../src/app/services.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase, rowsOf } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { createLogger } from '../src/ops/logger.js';
-import { createServices } from '../src/app/services.js';
 import { REDIRECT_URI, type RelyingParty, randomPhone, signIn } from '../test/support/relying-party.js';
 import { UserAgent } from '../test/support/user-agent.js';
 

@@ -1,7 +1,7 @@
 /**
  * Errors as typed values. Each carries its HTTP status, a stable machine code for JSON
  * answers, and the Chinese sentence a page shows. They are turned into responses in one
- * place (src/http/error-handler.ts); services and stores never know about HTTP otherwise.
+ * place (src/web/error-handler.ts); services and stores never know about HTTP otherwise.
  */
 export class AppError extends Error {
   override name = 'AppError';
@@ -19,7 +19,7 @@ export class AppError extends Error {
 /**
  * An error a page shows itself, with the form kept: the person's mistake (4xx) or an outside
  * service that failed, is down or hung (502, 503, 504). Anything else is a fault for the error
- * handler. The one rule of the page kit (src/http/page-kit.ts).
+ * handler. The one rule of the page kit (src/web/page-kit.ts).
  */
 export function shownOnForm(err: unknown): err is AppError {
   return err instanceof AppError && (err.status < 500 || [502, 503, 504].includes(err.status));

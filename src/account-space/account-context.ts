@@ -11,16 +11,17 @@ import type { AuditEvent, AuditService } from '../audit/audit-service.js';
 import type { CertificateService } from '../certificates/certificate-service.js';
 import type { ClientService } from '../clients/client-service.js';
 import type { AlipayLinkService } from '../federation/alipay-link-service.js';
-import type { FlowStates } from '../state/flow-state.js';
-import type { Csrf } from '../web/csrf.js';
-import type { Views } from '../web/views.js';
 import type { ConsentService } from '../oidc/consent-service.js';
 import type { ModelStore } from '../oidc/model-store.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
+import type { SessionMetaStore } from '../oidc/session-meta-store.js';
 import type { SessionRevoker } from '../oidc/session-revoker.js';
+import { ssoSessionOf } from '../oidc/sso-session.js';
+import type { FlowStates } from '../state/flow-state.js';
 import type { CaptchaService } from '../verification/captcha-service.js';
 import type { SmsCodeService } from '../verification/sms-code-service.js';
-import type { SessionMetaStore } from '../oidc/session-meta-store.js';
+import type { Csrf } from '../web/csrf.js';
+import type { Views } from '../web/views.js';
 
 export const ACCOUNT_SPACE_CLIENT = '用户空间';
 
@@ -74,24 +75,6 @@ export async function ensureAccountSpaceClient(clients: ClientService, issuer: s
     firstParty: true,
   });
   return created.client_id;
-}
-
-/**
- * The provider's own SSO session of this browser; undefined when there is none, 'idle' when it
- * has been idle in the account space for longer than the idle timeout (等保: 登录连接超时自动退出).
- */
-export async function ssoSessionOf(
-  deps: Pick<AccountSpaceDeps, 'host' | 'idleTimeoutSeconds'> & {
-    sessionMeta: Pick<SessionMetaStore, 'find'>;
-  },
-  ctx: Context,
-): Promise<{ accountId: string; sessionUid: string } | 'idle' | undefined> {
-  const session = await deps.host.provider.Session.get(ctx);
-  if (!session.accountId || !session.uid) return undefined;
-  const meta = await deps.sessionMeta.find(session.uid);
-  if (meta && Date.now() - new Date(meta.last_seen_at).getTime() > deps.idleTimeoutSeconds * 1000)
-    return 'idle';
-  return { accountId: session.accountId, sessionUid: session.uid };
 }
 
 /** The signed-in person of the account space (see ssoSessionOf), with the account row. */

@@ -1,13 +1,13 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
+import { ENTERPRISE_SCOPE_DESCRIPTIONS, SCOPE_DESCRIPTIONS, scopesThatApply } from '../access/scopes.js';
 import { maskPhone } from '../accounts/phone.js';
 import { eventName, methodName, outcomeName } from '../audit/audit-words.js';
 import { PasswordWrong } from '../errors.js';
 import { answerCodeSent, codeSentNotice, codeSentTo } from '../flows/code-sending.js';
 import { secretField, smsCodeField, textField } from '../web/form-fields.js';
 import { formInput } from '../web/page-kit.js';
-import { ENTERPRISE_SCOPE_DESCRIPTIONS, SCOPE_DESCRIPTIONS, scopesThatApply } from '../access/scopes.js';
 import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-page.js';
 import { siteAddress } from './used-sites.js';

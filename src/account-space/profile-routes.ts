@@ -4,9 +4,8 @@ import type { AccountRow } from '../accounts/account-store.js';
 import { levelName } from '../accounts/levels.js';
 import { PasswordWrong, SmsCodeWrong } from '../errors.js';
 import { codeSentNotice } from '../flows/code-sending.js';
-import { idNumberField, realNameField, secretField } from '../web/form-fields.js';
-import { alipayCertifyUrl } from './alipay-routes.js';
 import { field } from '../web/body.js';
+import { idNumberField, realNameField, secretField } from '../web/form-fields.js';
 import { formInput } from '../web/page-kit.js';
 import { accountCodeStep } from './account-code-step.js';
 import {
@@ -16,6 +15,7 @@ import {
   accountAudit,
 } from './account-context.js';
 import { act, sessionOf, show } from './account-page.js';
+import { alipayCertifyUrl } from './alipay-routes.js';
 import { usedSites } from './used-sites.js';
 
 const LEVEL_EXPLANATIONS = [

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { AppError, BadInput, Conflict, PasswordWrong } from '../errors.js';
 import { answerCodeSent, codeSentNotice, codeSentTo } from '../flows/code-sending.js';
+import { field } from '../web/body.js';
+import { browserId } from '../web/browser-id.js';
 import {
   actionField,
   captchaField,
@@ -15,12 +17,10 @@ import {
   smsCodeField,
   totpCodeField,
 } from '../web/form-fields.js';
-import { alipayPart, alipaySpaceRoutes } from './alipay-routes.js';
-import { field } from '../web/body.js';
-import { browserId } from '../web/browser-id.js';
 import { formInput } from '../web/page-kit.js';
 import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-page.js';
+import { alipayPart, alipaySpaceRoutes } from './alipay-routes.js';
 
 const CHANGED: Record<string, string> = { alipay_unlinked: '已解除与支付宝账户的绑定' };
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation } from '../db/unique-violation.js';
 import { AppError, BadInput, Conflict } from '../errors.js';
-import type { EnterpriseVerifier } from '../outside/enterprise/enterprise-verifier.js';
-import type { AccountService } from './account-service.js';
 import { isLegalType, LEGAL_TYPES, type LegalType, parseCreditCode } from '../identifiers/credit-code.js';
 import { maskIdNumber, parseIdNumber } from '../identifiers/id-number.js';
+import type { EnterpriseVerifier } from '../outside/enterprise/enterprise-verifier.js';
+import type { AccountService } from './account-service.js';
 import type {
   LegalPersonRow,
   LegalPersonStore,

@@ -1,8 +1,8 @@
 import { TooManyRequests } from '../errors.js';
-import type { RateLimitStore } from '../ops/rate-limit-store.js';
-import { LIMITS } from '../ops/rate-limiter.js';
 import { parseCreditCode } from '../identifiers/credit-code.js';
 import { parseIdNumber } from '../identifiers/id-number.js';
+import type { RateLimitStore } from '../ops/rate-limit-store.js';
+import { LIMITS } from '../ops/rate-limiter.js';
 import { parseMainlandMobile } from './phone.js';
 
 const WINDOW_SECONDS = 15 * 60;

@@ -1,11 +1,11 @@
 import { isUniqueViolation } from '../db/unique-violation.js';
 import { AppError, BadInput, Conflict, NotFound } from '../errors.js';
+import { parseIdNumber } from '../identifiers/id-number.js';
 import type { IdentityVerifier } from '../outside/identity/identity-verifier.js';
 import type { SmsGateway } from '../outside/sms/sms-gateway.js';
 import { noticeMessage, SMS_NOTICES } from '../outside/sms/sms-notices.js';
 import type { AccountService } from './account-service.js';
 import type { AccountRow, AccountStore } from './account-store.js';
-import { parseIdNumber } from '../identifiers/id-number.js';
 import type { IdentityCheckLimits } from './identity-check-limits.js';
 
 /** A real name as 实名认证 accepts it (Han characters, or Latin letters, with the middle dot). */

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { DataProtector } from '../crypto/sealed.js';
 import { SmsCodeWrong, TooManyRequests } from '../errors.js';
-import type { FlowStateOf } from '../state/flow-state.js';
 import { LIMITS, type Limit, type RateLimiter } from '../ops/rate-limiter.js';
 import {
   representativeConfirmationText,
   SMS_TEMPLATE_REPRESENTATIVE_CONFIRMATION,
 } from '../outside/sms/sms-gateway.js';
+import type { FlowStateOf } from '../state/flow-state.js';
 import type { SmsCodeService } from '../verification/sms-code-service.js';
 import type { LegalPersonService, ValidRegistration } from './legal-person-service.js';
 import { maskPhone } from './phone.js';

@@ -1,5 +1,5 @@
+import type { OperatorRole } from '../access/operator-roles.js';
 import type { AccountService } from '../accounts/account-service.js';
-import { maskIdNumber } from '../identifiers/id-number.js';
 import type { LoginGuard } from '../accounts/login-guard.js';
 import { maskName } from '../accounts/mask.js';
 import { maskPhone } from '../accounts/phone.js';
@@ -8,12 +8,12 @@ import type { AuditService } from '../audit/audit-service.js';
 import type { AdminAction, AuditEventType } from '../audit/audit-words.js';
 import type { ClientInput, ClientService } from '../clients/client-service.js';
 import { NotFound } from '../errors.js';
+import { maskIdNumber } from '../identifiers/id-number.js';
 import type { KeyService } from '../oidc/keys/key-service.js';
 import type { SessionRevoker } from '../oidc/session-revoker.js';
 import type { ResourceServerInput, ResourceServerService } from '../resources/resource-server-service.js';
 import type { AdminQueries, AuditSearch } from './admin-queries.js';
 import { assertMayChange, assertMayRegister } from './client-rules.js';
-import type { OperatorRole } from '../access/operator-roles.js';
 
 /** An administrative change as its audit row: who asked, from where, and their reason. */
 export function recordAdminAction(

@@ -1,8 +1,8 @@
 import type { Context, Next } from 'koa';
+import { type OperatorRole, RoleForbidden, roleForApiPath } from '../access/operator-roles.js';
+import { ACR, acrSatisfies, hasScope } from '../access/scopes.js';
 import { AppError } from '../errors.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
-import { ACR, acrSatisfies, hasScope } from '../access/scopes.js';
-import { type OperatorRole, RoleForbidden, roleForApiPath } from '../access/operator-roles.js';
 
 export class AdminUnauthorized extends AppError {
   override name = 'AdminUnauthorized';

@@ -1,6 +1,6 @@
+import { type OperatorRole, ROLE_LABELS } from '../access/operator-roles.js';
 import type { ClientInput, ClientSummary } from '../clients/client-service.js';
 import { AppError } from '../errors.js';
-import { type OperatorRole, ROLE_LABELS } from '../access/operator-roles.js';
 
 /** What these rules read of a requester (admin-actions.ts's Requester). */
 interface Requester {

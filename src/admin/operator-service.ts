@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { type OperatorRole, ROLE_LABELS } from '../access/operator-roles.js';
 import type { AccountService } from '../accounts/account-service.js';
 import { maskPhone } from '../accounts/phone.js';
 import type { AuditService } from '../audit/audit-service.js';
@@ -6,7 +7,6 @@ import { AppError, Conflict } from '../errors.js';
 import type { SmsGateway } from '../outside/sms/sms-gateway.js';
 import { noticeMessage, SMS_NOTICES } from '../outside/sms/sms-notices.js';
 import { type Requester, recordAdminAction } from './admin-actions.js';
-import { type OperatorRole, ROLE_LABELS } from '../access/operator-roles.js';
 import type { OperatorStore } from './operator-store.js';
 
 /** 三员分立: nobody grants, changes or removes their own role. */

@@ -1,6 +1,6 @@
+import type { OperatorRole } from '../access/operator-roles.js';
 import type { Db } from '../db/database.js';
 import { affected, rowsOf } from '../db/database.js';
-import type { OperatorRole } from '../access/operator-roles.js';
 
 export interface OperatorRow {
   account_id: string;

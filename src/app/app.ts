@@ -25,7 +25,6 @@ import { SessionRevoker } from '../oidc/session-revoker.js';
 import type { Metrics } from '../ops/metrics.js';
 import { publicMetrics } from '../ops/metrics-access.js';
 import { opsRoutes } from '../ops/ops-routes.js';
-import type { Services } from './services.js';
 import { pendingBeforeResponse } from '../web/before-response.js';
 import { Csrf } from '../web/csrf.js';
 import { displayMode, displayRoutes } from '../web/display-mode.js';
@@ -34,6 +33,7 @@ import { requestContext } from '../web/request-context.js';
 import { securityHeaders } from '../web/security-headers.js';
 import { staticFiles } from '../web/static-files.js';
 import type { Views } from '../web/views.js';
+import type { Services } from './services.js';
 
 export interface AppDeps {
   accountSpaceClientId: string;

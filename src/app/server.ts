@@ -6,8 +6,6 @@ import { ensureConsoleClient } from '../console/console-context.js';
 import { type Database, openDatabase } from '../db/database.js';
 import { migrate, underStartupLock } from '../db/migrate.js';
 import { ensureDemoClient } from '../dev/demo-rp.js';
-import { createApp } from './app.js';
-import { Views } from '../web/views.js';
 import { AccountClaimsSource } from '../oidc/account-claims.js';
 import { createAdapterFactory } from '../oidc/adapter.js';
 import { ProviderHost } from '../oidc/provider-host.js';
@@ -15,6 +13,8 @@ import { createLogger } from '../ops/logger.js';
 import { Metrics } from '../ops/metrics.js';
 import { startMetricsListener } from '../ops/metrics-access.js';
 import { loadTrustStore } from '../pki/trust-store.js';
+import { Views } from '../web/views.js';
+import { createApp } from './app.js';
 import { createServices, type Services } from './services.js';
 
 export interface RunningServer {

@@ -1,11 +1,11 @@
 import { Conflict, NotFound } from '../errors.js';
-import type { FlowStates } from '../state/flow-state.js';
 import type { ParsedCertificate } from '../pki/certificate.js';
 import { validateCertificate } from '../pki/chain.js';
 import { buildChallenge, challengeExpiry, newNonce } from '../pki/challenge.js';
 import type { CrlSource } from '../pki/crl.js';
 import { verifySignature } from '../pki/signature.js';
 import type { TrustStore } from '../pki/trust-store.js';
+import type { FlowStates } from '../state/flow-state.js';
 import { CertificateRefused } from './certificate-refused.js';
 import type { BoundCertificateRow, CertificateStore } from './certificate-store.js';
 import type { HardwareKeyPolicy } from './hardware-key-policy.js';

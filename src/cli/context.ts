@@ -1,8 +1,8 @@
+import { createServices, type Services } from '../app/services.js';
 import { type Config, loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { createLogger } from '../ops/logger.js';
-import { createServices, type Services } from '../app/services.js';
 import { cliConsole, cliEnv, currentRun } from './io.js';
 
 /** Opens the configured database for one CLI command, runs it, and always closes it again. */

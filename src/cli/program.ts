@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
-import { AdminActions, type Requester } from '../admin/admin-actions.js';
 import { OPERATOR_ROLES } from '../access/operator-roles.js';
+import { AdminActions, type Requester } from '../admin/admin-actions.js';
+import type { Services } from '../app/services.js';
 import { endOfChainWords } from '../audit/end-of-chain.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { EmbeddedDatabaseBusy, openDatabase } from '../db/database.js';
@@ -8,7 +9,6 @@ import { migrate } from '../db/migrate.js';
 import { AppError } from '../errors.js';
 import { SessionRevoker } from '../oidc/session-revoker.js';
 import { createLogger } from '../ops/logger.js';
-import type { Services } from '../app/services.js';
 import { registerBridge } from './bridge-command.js';
 import { print, withServices } from './context.js';
 import { registerDevAlipay } from './dev-alipay-command.js';

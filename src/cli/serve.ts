@@ -1,6 +1,6 @@
+import { startServer } from '../app/server.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../ops/logger.js';
-import { startServer } from '../app/server.js';
 import { cliEnv } from './io.js';
 
 /** `npm start`: run until SIGTERM/SIGINT, then drain requests in flight and close the database. */

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { OPERATOR_ROLES, type OperatorRole } from '../access/operator-roles.js';
+import { SUPPORTED_SCOPES } from '../access/scopes.js';
 import type { DataProtector } from '../crypto/sealed.js';
 import { BadInput, NotFound } from '../errors.js';
-import { SUPPORTED_SCOPES } from '../access/scopes.js';
 import type { ClientRow, ClientStore } from './client-store.js';
 
 const url = z.url({ protocol: /^https?$/ });

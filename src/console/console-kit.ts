@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
-import { AdminActions } from '../admin/admin-actions.js';
 import { type OperatorRole, ROLE_LABELS, RoleForbidden } from '../access/operator-roles.js';
+import { AdminActions } from '../admin/admin-actions.js';
 import { BadInput, shownOnForm } from '../errors.js';
 import { field } from '../web/body.js';
 import type { ConsoleDeps, Operator } from './console-context.js';

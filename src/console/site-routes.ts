@@ -1,9 +1,9 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { SUPPORTED_SCOPES } from '../access/scopes.js';
 import type { ClientInput } from '../clients/client-service.js';
 import { AppError, BadInput } from '../errors.js';
 import { field } from '../web/body.js';
-import { SUPPORTED_SCOPES } from '../access/scopes.js';
 import { type ConsoleDeps, requesterOf } from './console-context.js';
 import { act, adminActionsOf, beijingTime, operatorOfCtx, reasonOf, render } from './console-kit.js';
 

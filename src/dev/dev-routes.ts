@@ -2,9 +2,9 @@ import Router from '@koa/router';
 import { parseMainlandMobile } from '../accounts/phone.js';
 import type { Db } from '../db/database.js';
 import { BadInput } from '../errors.js';
-import { browserId } from '../web/browser-id.js';
 import { listOutbox } from '../outside/sms/dev-outbox.js';
 import type { CaptchaService } from '../verification/captcha-service.js';
+import { browserId } from '../web/browser-id.js';
 
 /**
  * Development-only helpers for automated tests: the requesting browser's captcha answer and the

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AccountService } from '../accounts/account-service.js';
 import { DataProtector } from '../crypto/sealed.js';
-import type { FlowStates } from '../state/flow-state.js';
 import type { AlipayClient, AlipayToken, AlipayUserInfo } from '../outside/alipay/client.js';
+import type { FlowStates } from '../state/flow-state.js';
 import { AlipayLinkService, maskAlipayUser } from './alipay-link-service.js';
 import type { AlipayLinkStore } from './alipay-link-store.js';
 

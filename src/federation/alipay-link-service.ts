@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { type AccountService, type Identity, PHONE_TAKEN } from '../accounts/account-service.js';
 import type { AccountRow } from '../accounts/account-store.js';
-import { parseIdNumber } from '../identifiers/id-number.js';
 import { parseMainlandMobile } from '../accounts/phone.js';
 import { ID_NUMBER_TAKEN, REAL_NAME } from '../accounts/real-name-service.js';
 import type { DataProtector } from '../crypto/sealed.js';
 import { isUniqueViolation } from '../db/unique-violation.js';
 import { BadInput, Conflict, NotFound } from '../errors.js';
-import type { FlowStates } from '../state/flow-state.js';
+import { parseIdNumber } from '../identifiers/id-number.js';
 import { type AlipayClient, AlipayError, isRealNameCertified } from '../outside/alipay/client.js';
+import type { FlowStates } from '../state/flow-state.js';
 import {
   AccountLinkedToOtherAlipay,
   AlipayIdentityMismatch,

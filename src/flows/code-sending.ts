@@ -1,9 +1,9 @@
 import type { Context } from 'koa';
 import { maskPhone } from '../accounts/phone.js';
+import type { FlowStates } from '../state/flow-state.js';
+import { SMS_RULES } from '../verification/sms-code-service.js';
 import { rawField } from '../web/body.js';
 import { wantsJson } from '../web/page-kit.js';
-import { SMS_RULES } from '../verification/sms-code-service.js';
-import type { FlowStates } from '../state/flow-state.js';
 
 /** What a page says once a code is on its way: where (masked) and for how long it holds. */
 export function codeSentNotice(phone: string, to = ''): string {

@@ -1,12 +1,12 @@
 import type { Context } from 'koa';
+import { ACR } from '../access/scopes.js';
 import type { AccountRow } from '../accounts/account-store.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { AuditMethod } from '../audit/audit-words.js';
 import { AccountUnavailable } from '../errors.js';
-import { ACR } from '../access/scopes.js';
 import type { Metrics } from '../ops/metrics.js';
-import { acrBelow, assuranceOf, type Factor } from './assurance.js';
 import type { FlowStates } from '../state/flow-state.js';
+import { acrBelow, assuranceOf, type Factor } from './assurance.js';
 import type { Interaction } from './interaction.js';
 import { saveResult } from './interaction.js';
 

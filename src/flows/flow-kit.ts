@@ -7,21 +7,21 @@ import type { RealNameService } from '../accounts/real-name-service.js';
 import type { RepresentativeConfirmations } from '../accounts/representative-confirmation.js';
 import type { TotpService } from '../accounts/totp-service.js';
 import type { AuditEvent, AuditService } from '../audit/audit-service.js';
-import type { Csrf } from '../web/csrf.js';
-import { jsonError, onFormError, wantsJson } from '../web/page-kit.js';
-import type { Views } from '../web/views.js';
 import type { ConsentService } from '../oidc/consent-service.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { SessionRevoker } from '../oidc/session-revoker.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { RateLimiter } from '../ops/rate-limiter.js';
+import type { FlowStates } from '../state/flow-state.js';
 import type { CaptchaService } from '../verification/captcha-service.js';
 import type { SmsCodeService } from '../verification/sms-code-service.js';
+import type { Csrf } from '../web/csrf.js';
+import { jsonError, onFormError, wantsJson } from '../web/page-kit.js';
+import type { Views } from '../web/views.js';
 import { answerCodeSent } from './code-sending.js';
-import type { FlowStates } from '../state/flow-state.js';
 
 /**
- * Everything the interaction flows are built from, wired once in http/app.ts. A router or a
+ * Everything the interaction flows are built from, wired once in app/app.ts. A router or a
  * login method declares the part it uses (`Pick<FlowDeps, …>`), so its signature says what it
  * touches.
  */

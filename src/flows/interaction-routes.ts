@@ -1,15 +1,15 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { SessionExpired } from '../errors.js';
-import { field, parseBody } from '../web/body.js';
-import { browserId } from '../web/browser-id.js';
-import { currentDisplay } from '../web/display-mode.js';
 import {
   ENTERPRISE_SCOPE_DESCRIPTIONS,
   SCOPE_DESCRIPTIONS,
   SENSITIVE_SCOPES,
   scopesThatApply,
 } from '../access/scopes.js';
+import { SessionExpired } from '../errors.js';
+import { field, parseBody } from '../web/body.js';
+import { browserId } from '../web/browser-id.js';
+import { currentDisplay } from '../web/display-mode.js';
 import { auditEvent, renderPage } from './flow-kit.js';
 import { clientNameOf, finishInteraction, interactionOf } from './interaction.js';
 import { legalRegisterRoutes } from './legal-register-routes.js';

@@ -1,18 +1,15 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { isLegalType, LEGAL_TYPES } from '../identifiers/credit-code.js';
 import { parseMainlandMobile } from '../accounts/phone.js';
 import {
   CONFIRMATION_RULES,
   type PendingLegalRegistration,
 } from '../accounts/representative-confirmation.js';
 import { BadInput, SessionExpired } from '../errors.js';
+import { isLegalType, LEGAL_TYPES } from '../identifiers/credit-code.js';
 import { field, parseBody } from '../web/body.js';
 import { browserId } from '../web/browser-id.js';
-import { formInput } from '../web/page-kit.js';
-import { codeSentNotice, codeSentTo } from './code-sending.js';
-import { answerPageCodeSent, auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import {
   actionForm,
   captchaField,
@@ -24,6 +21,9 @@ import {
   smsCodeField,
   textField,
 } from '../web/form-fields.js';
+import { formInput } from '../web/page-kit.js';
+import { codeSentNotice, codeSentTo } from './code-sending.js';
+import { answerPageCodeSent, auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { interactionOf } from './interaction.js';
 
 const legalTypes = Object.entries(LEGAL_TYPES).map(([value, info]) => ({ value, label: info.label }));

@@ -4,10 +4,10 @@ import { z } from 'zod';
 import { levelName } from '../accounts/levels.js';
 import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../web/body.js';
+import { idNumberField, realNameField } from '../web/form-fields.js';
 import { formInput } from '../web/page-kit.js';
 import { completeLogin, continueTo } from './complete-login.js';
 import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
-import { idNumberField, realNameField } from '../web/form-fields.js';
 import {
   clientNameOf,
   finishInteraction,

@@ -2,16 +2,14 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { AccountRow } from '../accounts/account-store.js';
-import { parseCreditCode } from '../identifiers/credit-code.js';
 import { PASSWORD_RULE } from '../accounts/password-policy.js';
 import { maskPhone, parseMainlandMobile } from '../accounts/phone.js';
 import { BadInput, ResendTooSoon, SmsCodeWrong } from '../errors.js';
+import { parseCreditCode } from '../identifiers/credit-code.js';
+import type { FlowStateOf } from '../state/flow-state.js';
+import { SMS_RULES } from '../verification/sms-code-service.js';
 import { field, parseBody } from '../web/body.js';
 import { browserId } from '../web/browser-id.js';
-import { formInput } from '../web/page-kit.js';
-import { SMS_RULES } from '../verification/sms-code-service.js';
-import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
-import type { FlowStateOf } from '../state/flow-state.js';
 import {
   actionForm,
   captchaField,
@@ -20,6 +18,8 @@ import {
   secretField,
   smsCodeField,
 } from '../web/form-fields.js';
+import { formInput } from '../web/page-kit.js';
+import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { interactionOf } from './interaction.js';
 
 type Kind = 'person' | 'legal';
@@ -32,7 +32,7 @@ const codeForm = z.object({ sms_code: smsCodeField });
 const passwordForm = z.object({ password: secretField, password_confirm: secretField });
 
 /**
- * One 忘记密码 of one interaction (flow state `forgot`, declared in flow-state.ts), kept
+ * One 忘记密码 of one interaction (flow state `forgot`, declared in src/state/flow-state.ts), kept
  * server-side so every step is a GET page that can be reloaded and a wrong new password never
  * costs the SMS code; the verified SMS step lasts the state's ten minutes.
  */

@@ -5,9 +5,6 @@ import { parseMainlandMobile } from '../accounts/phone.js';
 import { BadInput } from '../errors.js';
 import { field, parseBody } from '../web/body.js';
 import { browserId } from '../web/browser-id.js';
-import { formInput } from '../web/page-kit.js';
-import { codeSentNotice, codeSentTo } from './code-sending.js';
-import { answerPageCodeSent, auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import {
   actionForm,
   captchaField,
@@ -16,6 +13,9 @@ import {
   secretField,
   smsCodeField,
 } from '../web/form-fields.js';
+import { formInput } from '../web/page-kit.js';
+import { codeSentNotice, codeSentTo } from './code-sending.js';
+import { answerPageCodeSent, auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { clientNameOf, interactionOf } from './interaction.js';
 
 /** 获取验证码 needs the phone and the captcha; 注册 the rest (its checks, in order, stay below). */

@@ -1,9 +1,9 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import { methodThen } from '../audit/audit-words.js';
+import { LIMITS } from '../ops/rate-limiter.js';
 import { field, parseBody } from '../web/body.js';
 import { formInput } from '../web/page-kit.js';
-import { LIMITS } from '../ops/rate-limiter.js';
 import { completeLogin, continueTo, recordLoginFailure } from './complete-login.js';
 import { type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { interactionOf } from './interaction.js';

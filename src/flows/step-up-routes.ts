@@ -1,16 +1,16 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
+import { ACR, type Acr } from '../access/scopes.js';
 import { maskPhone } from '../accounts/phone.js';
 import { LoginFailed, SessionExpired } from '../errors.js';
 import { field, parseBody } from '../web/body.js';
+import { actionForm, secretField, smsCodeField } from '../web/form-fields.js';
 import { formInput } from '../web/page-kit.js';
-import { ACR, type Acr } from '../access/scopes.js';
 import { acrBelow, assuranceOf, type Factor, factorsOf } from './assurance.js';
 import { codeSentTo } from './code-sending.js';
 import { completeLogin, continueTo, recordLoginFailure } from './complete-login.js';
 import { answerPageCodeSent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
-import { actionForm, secretField, smsCodeField } from '../web/form-fields.js';
 import { clientNameOf, type Interaction, interactionOf } from './interaction.js';
 
 type Deps = Pick<

@@ -1,16 +1,16 @@
 import { createHmac } from 'node:crypto';
 import type { Context } from 'koa';
 import { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { ACR_VALUES, MACHINE_SCOPES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from '../access/scopes.js';
 import type { Config } from '../config.js';
-import type { Views } from '../web/views.js';
 import type { ResourceServerService } from '../resources/resource-server-service.js';
+import type { Views } from '../web/views.js';
 import type { AccountClaimsSource } from './account-claims.js';
 import type { ConsentService } from './consent-service.js';
 import { GRANT_CLAIM, introspectionAllowed } from './introspection.js';
 import { errorPage, loggedOutPage, logoutPage } from './pages.js';
 import { REQUESTABLE_PROMPTS, unifiedIdPolicy } from './policy.js';
 import { resourceIndicators, resourceTtl } from './resource-indicators.js';
-import { ACR_VALUES, MACHINE_SCOPES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from '../access/scopes.js';
 
 export interface ProviderDependencies {
   config: Config;

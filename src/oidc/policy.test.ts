@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { levelSatisfies, requiredAcr } from './policy.js';
 import { ACR, acrSatisfies } from '../access/scopes.js';
+import { levelSatisfies, requiredAcr } from './policy.js';
 
 const oidcWith = (params: Record<string, unknown>, claims: Record<string, unknown> = {}) =>
   ({ params, claims }) as unknown as Parameters<typeof requiredAcr>[0];

@@ -1,7 +1,7 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { interactionPolicy } from 'oidc-provider';
-import type { CertificationLevel } from '../accounts/account-store.js';
 import { ACR, ACR_VALUES, type Acr, acrSatisfies, hasScope } from '../access/scopes.js';
+import type { CertificationLevel } from '../accounts/account-store.js';
 
 const { Check, Prompt, base } = interactionPolicy;
 

@@ -58,7 +58,7 @@ export class ProviderHost {
       this.deps.config.issuer,
       providerConfiguration({ ...this.deps, jwks: { keys } }),
     );
-    // The same reading of X-Forwarded-For as the app's (src/http/app.ts): 登录设备 and the logout's
+    // The same reading of X-Forwarded-For as the app's (src/app/app.ts): 登录设备 and the logout's
     // audit row take the client's address from here.
     provider.proxy = this.proxyHops > 0;
     provider.maxIpsCount = this.proxyHops;

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { SUPPORTED_SCOPES } from '../access/scopes.js';
 import type { DataProtector } from '../crypto/sealed.js';
 import { isUniqueViolation } from '../db/unique-violation.js';
 import { BadInput, Conflict, NotFound } from '../errors.js';
-import { SUPPORTED_SCOPES } from '../access/scopes.js';
 import type { ResourceServerRow, ResourceServerStore } from './resource-server-store.js';
 
 /** RFC 6749 §3.3 scope-token: printable ASCII without space, `"` or `\`. */

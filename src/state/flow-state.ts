@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { LEGAL_TYPES, type LegalType } from '../identifiers/credit-code.js';
 import { isAuditMethod } from '../audit/audit-words.js';
 import type { DataProtector } from '../crypto/sealed.js';
+import { LEGAL_TYPES, type LegalType } from '../identifiers/credit-code.js';
 import type { FlowStateStore } from './flow-state-store.js';
 
 const accountOnly = z.object({ accountId: z.string().min(1) });

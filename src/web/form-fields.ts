@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-// The page forms' fields as zod schemas, read through `formInput` (src/http/page-kit.ts). A schema
+// The page forms' fields as zod schemas, read through `formInput` (src/web/page-kit.ts). A schema
 // checks presence and shape and caps lengths far beyond anything a person types, so that over-long
 // input is refused here with a Chinese message instead of reaching a service; the deeper checks
 // (phone parsing, the password rule, ID-number check characters) stay in the services and parsers.

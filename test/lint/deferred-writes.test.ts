@@ -3,7 +3,6 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SessionMetaStore } from '../../src/oidc/session-meta-store.js';
 import { AccountStore } from '../../src/accounts/account-store.js';
 import { AdminQueries } from '../../src/admin/admin-queries.js';
 import { AuditStore } from '../../src/audit/audit-store.js';
@@ -16,6 +15,7 @@ import {
   withWriteBatch,
 } from '../../src/db/write-batch.js';
 import { ModelStore } from '../../src/oidc/model-store.js';
+import { SessionMetaStore } from '../../src/oidc/session-meta-store.js';
 
 // The rule that keeps a request's write batch correct (src/db/write-batch.ts): whatever reads a
 // table some store defers writes to sees those writes first. Here every store that names such a
@@ -83,7 +83,7 @@ const STORES: Record<string, Registered> = {
     },
   },
   SessionMetaStore: {
-    file: 'src/account-space/session-meta-store.ts',
+    file: 'src/oidc/session-meta-store.ts',
     tables: SessionMetaStore.tables,
     make: (db) => new SessionMetaStore(db),
     calls: {

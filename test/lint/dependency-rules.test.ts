@@ -37,9 +37,9 @@ describe('the dependency rules of npm run lint', () => {
         "import { helper } from './login-kit.js';\nexport const routes = () => helper();\n",
       'src/flows/login-kit.ts':
         "import { routes } from './login-routes.js';\nexport const helper = () => 1;\nexport const again = () => routes();\n",
-      'src/http/body.ts': 'export const field = (name: string) => name;\n',
+      'src/web/body.ts': 'export const field = (name: string) => name;\n',
       'src/accounts/account-store.ts':
-        "import { field } from '../http/body.js';\nexport const column = field('id');\n",
+        "import { field } from '../web/body.js';\nexport const column = field('id');\n",
     });
     const violations = await violationsIn(root);
     expect(violations.map((v) => v.rule.name).sort()).toEqual(['no-circular', 'store-not-http']);

@@ -6,11 +6,12 @@
  * `appended <n>`. Run by test/e2e/audit-log.test.ts as a child process, with the same
  * environment a server would get (DATABASE_URL, DATA_ENCRYPTION_KEY…).
  */
+
+import { createServices } from '../../src/app/services.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createLogger } from '../../src/ops/logger.js';
-import { createServices } from '../../src/app/services.js';
 
 const config = loadConfig();
 const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: 12 });

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
+import { type RunningServer, startServer } from '../../src/app/server.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/db/database.js';
-import { type RunningServer, startServer } from '../../src/app/server.js';
 import { createPostgresDatabase, type DatabaseKind } from './databases.js';
 import { freePort } from './ports.js';
 

@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import type { SessionMetaStore } from '../../oidc/session-meta-store.js';
 import type { CertificateService } from '../../certificates/certificate-service.js';
 import type { AlipayLinkService } from '../../federation/alipay-link-service.js';
+import type { SessionMetaStore } from '../../oidc/session-meta-store.js';
 import type { FlowDeps } from '../flow-kit.js';
 import type { Interaction } from '../interaction.js';
 

@@ -32,7 +32,7 @@ export interface DevAlipayUser {
   description: string;
 }
 
-// ID numbers carry a correct GB 11643 check character (see src/accounts/id-number.ts).
+// ID numbers carry a correct GB 11643 check character (see src/identifiers/id-number.ts).
 export const DEV_ALIPAY_USERS: readonly DevAlipayUser[] = Object.freeze([
   {
     userId: '2088000000000001',

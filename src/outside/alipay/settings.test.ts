@@ -4,10 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../config.js';
-import {
-  type DevAlipayCertificates,
-  issueDevAlipayCertificates,
-} from './dev-certificates.js';
+import { type DevAlipayCertificates, issueDevAlipayCertificates } from './dev-certificates.js';
 import { TEST_APP_PRIVATE_KEY_PEM, TEST_APP_PUBLIC_KEY_BASE64 } from './test-vectors.js';
 
 const base = () => ({

@@ -8,13 +8,13 @@ import {
   AlipayStateInvalid,
 } from '../../../federation/alipay-errors.js';
 import type { AlipayProfile } from '../../../federation/alipay-link-service.js';
-import { browserId } from '../../../web/browser-id.js';
 import { LIMITS } from '../../../ops/rate-limiter.js';
 import { AlipayError } from '../../../outside/alipay/client.js';
+import type { FlowStateOf } from '../../../state/flow-state.js';
+import { browserId } from '../../../web/browser-id.js';
 import type { Factor } from '../../assurance.js';
 import { completeLogin, continueTo, recordLoginFailure } from '../../complete-login.js';
 import { auditEvent, type PageDeps, renderPage } from '../../flow-kit.js';
-import type { FlowStateOf } from '../../../state/flow-state.js';
 import type { Interaction } from '../../interaction.js';
 import type { MethodDeps } from '../login-method.js';
 

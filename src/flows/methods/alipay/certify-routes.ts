@@ -1,9 +1,9 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { ssoSessionOf } from '../../../account-space/account-context.js';
 import { AppError } from '../../../errors.js';
 import { AlipayNotConfigured, AlipayStateInvalid } from '../../../federation/alipay-errors.js';
 import type { AlipayProfile } from '../../../federation/alipay-link-service.js';
+import { ssoSessionOf } from '../../../oidc/sso-session.js';
 import { onFormError } from '../../../web/page-kit.js';
 import { returnPath } from '../../../web/return-path.js';
 import { auditEvent, renderPage } from '../../flow-kit.js';

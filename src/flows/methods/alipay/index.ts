@@ -27,7 +27,7 @@ import { alipayOnboardingRoutes } from './onboarding-routes.js';
 /**
  * 支付宝登录, with everything Alipay does for an account in one folder: 支付宝关联注册 and 关联已有账号
  * (onboarding-routes.ts), 支付宝认证 in a sign-in and from 用户空间 (certify-routes.ts), and
- * 用户空间's Alipay part (account-space-routes.ts). The wire client is src/outside/alipay.
+ * 用户空间's Alipay part (src/account-space/alipay-routes.ts). The wire client is src/outside/alipay.
  */
 export const alipayMethod: LoginMethod = {
   id: 'alipay',

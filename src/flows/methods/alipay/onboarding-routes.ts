@@ -1,18 +1,14 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { maskIdNumber } from '../../../identifiers/id-number.js';
 import { maskName } from '../../../accounts/mask.js';
 import { maskPhone, parseMainlandMobile } from '../../../accounts/phone.js';
 import { AccountUnavailable, AppError, BadInput, LoginFailed } from '../../../errors.js';
 import type { AlipayProfile, PendingAlipayLogin } from '../../../federation/alipay-link-service.js';
+import { maskIdNumber } from '../../../identifiers/id-number.js';
+import { LIMITS } from '../../../ops/rate-limiter.js';
 import { field, parseBody } from '../../../web/body.js';
 import { browserId } from '../../../web/browser-id.js';
-import { formInput } from '../../../web/page-kit.js';
-import { LIMITS } from '../../../ops/rate-limiter.js';
-import { codeSentNotice, codeSentTo } from '../../code-sending.js';
-import { recordLoginFailure } from '../../complete-login.js';
-import { answerPageCodeSent, renderPage, withPageErrors } from '../../flow-kit.js';
 import {
   actionForm,
   captchaField,
@@ -21,6 +17,10 @@ import {
   secretField,
   smsCodeField,
 } from '../../../web/form-fields.js';
+import { formInput } from '../../../web/page-kit.js';
+import { codeSentNotice, codeSentTo } from '../../code-sending.js';
+import { recordLoginFailure } from '../../complete-login.js';
+import { answerPageCodeSent, renderPage, withPageErrors } from '../../flow-kit.js';
 import { clientNameOf, type Interaction, interactionOf } from '../../interaction.js';
 import { type AlipayFlowDeps, finishAlipayLogin, renderAlipayFailure } from './alipay-kit.js';
 

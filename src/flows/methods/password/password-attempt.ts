@@ -5,10 +5,10 @@ import { mistypedLogin } from '../../../accounts/login-string.js';
 import { BadInput, LoginFailed } from '../../../errors.js';
 import { field } from '../../../web/body.js';
 import { browserId } from '../../../web/browser-id.js';
+import { captchaField, loginField, secretField } from '../../../web/form-fields.js';
 import { formInput } from '../../../web/page-kit.js';
 import { completeLogin, continueTo, recordLoginFailure } from '../../complete-login.js';
 import { withPageErrors } from '../../flow-kit.js';
-import { captchaField, loginField, secretField } from '../../../web/form-fields.js';
 import { interactionOf } from '../../interaction.js';
 import type { MethodDeps } from '../login-method.js';
 

@@ -2,14 +2,14 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import { parseMainlandMobile } from '../../../accounts/phone.js';
 import { BadInput, LoginFailed } from '../../../errors.js';
+import { LIMITS } from '../../../ops/rate-limiter.js';
 import { field, parseBody } from '../../../web/body.js';
 import { browserId } from '../../../web/browser-id.js';
+import { actionForm, captchaField, phoneField, smsCodeField } from '../../../web/form-fields.js';
 import { formInput } from '../../../web/page-kit.js';
-import { LIMITS } from '../../../ops/rate-limiter.js';
 import { codeSentNotice, codeSentTo } from '../../code-sending.js';
 import { completeLogin, continueTo, secondFactorPath } from '../../complete-login.js';
 import { answerPageCodeSent, renderPage, withPageErrors } from '../../flow-kit.js';
-import { actionForm, captchaField, phoneField, smsCodeField } from '../../../web/form-fields.js';
 import { interactionOf } from '../../interaction.js';
 import type { LoginMethod, MethodDeps } from '../login-method.js';
 
