@@ -48,6 +48,35 @@ describe('the dependency rules of npm run lint', () => {
     );
   });
 
+  it('fail on a loop between two top-level folders, though no file imports in a circle', async () => {
+    // accounts sits below flows: flows may use the account store, accounts may not reach back
+    // into a flow's kit, even through files that form no cycle of their own.
+    const root = plant({
+      'src/flows/login-kit.ts':
+        "import { column } from '../accounts/account-store.js';\nexport const helper = () => column;\n",
+      'src/accounts/account-store.ts': 'export const column = "id";\n',
+      'src/accounts/account-service.ts':
+        "import { helper } from '../flows/login-kit.js';\nexport const service = () => helper();\n",
+    });
+    const violations = await violationsIn(root);
+    expect(violations.map((v) => `${v.rule.name} ${v.from} → ${v.to}`)).toEqual([
+      'folder-order src/accounts/account-service.ts → src/flows/login-kit.ts',
+    ]);
+  });
+
+  it('fail on a folder that has no place in the order, and on a lower file of src/ importing a higher one', async () => {
+    const root = plant({
+      'src/gadgets/widget.ts': "import { levels } from '../config.js';\nexport const widget = levels;\n",
+      'src/config.ts': "import { field } from './web/body.js';\nexport const levels = field('x');\n",
+      'src/web/body.ts': 'export const field = (name: string) => name;\n',
+    });
+    const violations = await violationsIn(root);
+    expect(violations.map((v) => `${v.rule.name} ${v.from} → ${v.to}`).sort()).toEqual([
+      'folder-declared src/gadgets/widget.ts → src/config.ts',
+      'folder-order src/config.ts → src/web/body.ts',
+    ]);
+  });
+
   it('fail on the 证书助手 importing provider code, and let it use the PKI code', async () => {
     const root = plant({
       'src/helper/cli.ts':
