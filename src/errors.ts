@@ -37,6 +37,23 @@ export class BadInput extends AppError {
   }
 }
 
+/** One problem of one form field: `field` is the field's name (and its element's id on the page). */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/**
+ * A form refused for the problems of one or more of its fields, all found in one submit, so that
+ * the page marks each beside its field and lists them at the top (WCAG 3.3.1, 3.3.3).
+ */
+export class FormInvalid extends BadInput {
+  override name = 'FormInvalid';
+  constructor(readonly problems: readonly FieldProblem[]) {
+    super(problems.map((p) => p.message).join('；') || '请求格式不正确', 'form_invalid');
+  }
+}
+
 export class NotFound extends AppError {
   override name = 'NotFound';
   constructor(message = '页面不存在') {

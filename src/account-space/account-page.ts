@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { levelName } from '../accounts/levels.js';
-import { jsonError, onFormError, wantsJson } from '../web/page-kit.js';
+import { actOnPage, drawPage, type PageData } from '../web/page-kit.js';
 import type { AccountSession, AccountSpaceDeps } from './account-context.js';
 
 // The account space's pages: a leaf module that account-routes.ts and the pages' own route
@@ -21,13 +21,10 @@ export function show(
   ctx: Context,
   deps: Pick<AccountSpaceDeps, 'views' | 'csrf' | 'accounts'>,
   view: string,
-  data: Record<string, unknown>,
+  data: PageData,
 ) {
   const session = sessionOf(ctx);
-  ctx.set('Cache-Control', 'no-store');
-  ctx.type = 'html';
-  ctx.body = deps.views.render(view, {
-    csrf: deps.csrf.token(ctx),
+  drawPage(ctx, deps, view, {
     me: deps.accounts.view(session.account),
     levelName,
     totpOn: !!session.account.totp_enabled_at,
@@ -36,19 +33,16 @@ export function show(
 }
 
 /**
- * Runs an action; a typed error shows the page again with its message (and nothing changed), or,
- * to the page's script (获取验证码 in the background), answers it as JSON.
+ * Runs an action through the page kit (actOnPage): a typed error shows the page again with each
+ * problem beside its field (and nothing changed), or, to the page's script (获取验证码 in the
+ * background), answers it as JSON.
  */
-export async function act(
+export function act(
   ctx: Context,
   deps: Pick<AccountSpaceDeps, 'views' | 'csrf' | 'accounts'>,
   view: string,
-  page: () => Promise<Record<string, unknown>>,
+  page: () => Promise<PageData>,
   action: () => Promise<unknown>,
 ) {
-  return onFormError(ctx, action, async (err) =>
-    wantsJson(ctx)
-      ? jsonError(ctx, err)
-      : show(ctx, deps, view, { ...(await page()), error: err.userMessage }),
-  );
+  return actOnPage(ctx, (data) => show(ctx, deps, view, data), page, action);
 }

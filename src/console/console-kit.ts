@@ -1,8 +1,9 @@
 import type { Context } from 'koa';
 import { type OperatorRole, ROLE_LABELS, RoleForbidden } from '../access/operator-roles.js';
 import { AdminActions } from '../admin/admin-actions.js';
-import { BadInput, shownOnForm } from '../errors.js';
+import { BadInput } from '../errors.js';
 import { field } from '../web/body.js';
+import { actOnPage, drawPage, type PageData } from '../web/page-kit.js';
 import type { ConsoleDeps, Operator } from './console-context.js';
 
 declare module 'koa' {
@@ -41,12 +42,9 @@ export function assertRole(ctx: Context) {
 }
 
 /** Renders a console page with the operator's menu. */
-export function render(ctx: Context, deps: ConsoleDeps, view: string, data: Record<string, unknown>) {
+export function render(ctx: Context, deps: ConsoleDeps, view: string, data: PageData) {
   const operator = operatorOfCtx(ctx);
-  ctx.set('Cache-Control', 'no-store');
-  ctx.type = 'html';
-  ctx.body = deps.views.render(`console/${view}`, {
-    csrf: deps.csrf.token(ctx),
+  drawPage(ctx, deps, `console/${view}`, {
     operator,
     roleLabel: ROLE_LABELS[operator.role],
     menu: CONSOLE_PAGES.filter((p) => p.role === operator.role),
@@ -64,26 +62,19 @@ export function reasonOf(ctx: Context): string {
 }
 
 /**
- * Runs a change, then shows `view` again with what the change returned (or nothing, when the
- * change answered itself); a typed error shows the page again with its message (and nothing
- * changed), anything else goes to the error handler.
+ * Runs a change through the page kit (actOnPage), then shows `view` again with what the change
+ * returned (or nothing, when the change answered itself); a typed error shows the page again
+ * with each problem beside its field (and nothing changed), anything else goes to the error
+ * handler.
  */
 export async function act(
   ctx: Context,
   deps: ConsoleDeps,
   view: string,
-  page: () => Promise<Record<string, unknown>>,
-  action: () => Promise<Record<string, unknown> | undefined>,
+  page: () => Promise<PageData>,
+  action: () => Promise<PageData | undefined>,
 ) {
-  let outcome: Record<string, unknown> | undefined;
-  try {
-    outcome = await action();
-  } catch (err) {
-    if (!shownOnForm(err)) throw err;
-    ctx.status = err.status;
-    render(ctx, deps, view, { ...(await page()), error: err.userMessage });
-    return;
-  }
+  const outcome = await actOnPage(ctx, (data) => render(ctx, deps, view, data), page, action);
   if (outcome) render(ctx, deps, view, { ...(await page()), ...outcome });
 }
 

@@ -2,8 +2,7 @@ import type { Context } from 'koa';
 import { maskPhone } from '../accounts/phone.js';
 import type { FlowStates } from '../state/flow-state.js';
 import { SMS_RULES } from '../verification/sms-code-service.js';
-import { rawField } from '../web/body.js';
-import { wantsJson } from '../web/page-kit.js';
+import { passwordsTyped, wantsJson } from '../web/page-kit.js';
 
 /** What a page says once a code is on its way: where (masked) and for how long it holds. */
 export function codeSentNotice(phone: string, to = ''): string {
@@ -50,13 +49,6 @@ export async function answerCodeSent(
     ctx.body = { notice: sent.notice, resendAfterSeconds };
     return;
   }
-  const passwordsTyped = ['password', 'password_confirm'].some((name) => rawField(ctx, name) !== '');
-  await render({
-    smsSent: true,
-    resendAfterSeconds,
-    notice: sent.notice,
-    ...(passwordsTyped
-      ? { passwordsCleared: '为保护您的密码，页面刷新后不保留已输入的密码，请重新输入登录密码和确认密码。' }
-      : {}),
-  });
+  // Each cleared password field says 请重新输入密码 beside itself (field-marks.ts).
+  await render({ smsSent: true, resendAfterSeconds, notice: sent.notice, retype: passwordsTyped(ctx) });
 }

@@ -16,7 +16,7 @@ import type { FlowStates } from '../state/flow-state.js';
 import type { CaptchaService } from '../verification/captcha-service.js';
 import type { SmsCodeService } from '../verification/sms-code-service.js';
 import type { Csrf } from '../web/csrf.js';
-import { jsonError, onFormError, wantsJson } from '../web/page-kit.js';
+import { actOnPage, drawPage, type PageData } from '../web/page-kit.js';
 import type { Views } from '../web/views.js';
 import { answerCodeSent } from './code-sending.js';
 
@@ -52,11 +52,9 @@ export interface FlowDeps {
 /** What drawing an interaction page needs. */
 export type PageDeps = Pick<FlowDeps, 'views' | 'csrf' | 'devVerifier' | 'alipayConfigured'>;
 
-export function renderPage(ctx: Context, deps: PageDeps, view: string, data: Record<string, unknown>) {
-  ctx.set('Cache-Control', 'no-store');
-  ctx.type = 'html';
-  ctx.body = deps.views.render(view, {
-    csrf: deps.csrf.token(ctx),
+/** An interaction page, drawn by the page kit with what the sign-in pages share. */
+export function renderPage(ctx: Context, deps: PageDeps, view: string, data: PageData) {
+  drawPage(ctx, deps, view, {
     captchaUrl: `/captcha?t=${Date.now()}`,
     devVerifier: deps.devVerifier,
     alipayConfigured: deps.alipayConfigured,
@@ -83,25 +81,18 @@ export function answerPageCodeSent(
 }
 
 /**
- * Runs a form action; an error the person can act on (wrong captcha, wrong code, weak password
- * …) shows the same page again with the message, with the status the error carries. A page
- * given as a function is worked out only then (a success never draws it).
+ * Runs a form action through the page kit (actOnPage): an error the person can act on (wrong
+ * captcha, wrong code, weak password …) shows the same page again with each problem beside its
+ * field, with the status the error carries.
  */
 export function withPageErrors(
   ctx: Context,
   deps: PageDeps,
   view: string,
-  page: Record<string, unknown> | (() => Promise<Record<string, unknown>>),
+  page: PageData | (() => Promise<PageData>),
   action: () => Promise<unknown>,
 ) {
-  return onFormError(ctx, action, async (err) =>
-    wantsJson(ctx)
-      ? jsonError(ctx, err)
-      : renderPage(ctx, deps, view, {
-          ...(typeof page === 'function' ? await page() : page),
-          error: err.userMessage,
-        }),
-  );
+  return actOnPage(ctx, (data) => renderPage(ctx, deps, view, data), page, action);
 }
 
 /** Records a security event (not a sign-in: completeLogin does those) with the request's address and browser. */

@@ -13,7 +13,7 @@ import {
   secretField,
   smsCodeField,
 } from '../web/form-fields.js';
-import { formInput } from '../web/page-kit.js';
+import { FormProblems, formInput } from '../web/page-kit.js';
 import { codeSentNotice, codeSentTo } from './code-sending.js';
 import { answerPageCodeSent, auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { clientNameOf, interactionOf } from './interaction.js';
@@ -74,20 +74,26 @@ export function registerRoutes(router: Router, deps: FlowDeps) {
       }
 
       const input = formInput(ctx, registerForm, ['password', 'password_confirm']);
-      if (!parsed.ok) throw new BadInput(parsed.message);
-      const phone = parsed;
+      // Every field is judged before anything is refused, so one submit tells all its problems.
+      const problems = new FormProblems();
+      const phone = problems.parsed('phone', parsed);
       const { password } = input;
-      const rule = checkPassword(password, { phone: phone.national });
-      if (!rule.ok) throw new BadInput(rule.message);
-      if (password !== input.password_confirm) throw new BadInput('两次输入的密码不一致');
-      if (!page['agreed']) throw new BadInput('请阅读并同意《用户注册协议》');
-      // The SMS code proves the phone before anything about its account is said or written.
-      await deps.sms
-        .verify({ phone: phone.e164, purpose: 'register', code: input.sms_code, ip: ctx.ip })
-        .catch((err: unknown) => {
-          page['smsCode'] = '';
-          throw err;
-        });
+      const rule = checkPassword(password, phone ? { phone: phone.national } : {});
+      if (!rule.ok) problems.add('password', rule.message);
+      if (password !== input.password_confirm) problems.add('password_confirm', '两次输入的密码不一致');
+      if (!page['agreed']) problems.add('agree', '请阅读并同意《用户注册协议》');
+      // The SMS code proves the phone before anything about its account is said or written; it
+      // is used up only by a submit that is otherwise right.
+      if (input.sms_code === '') problems.add('sms_code', '请输入短信验证码');
+      else if (phone) {
+        const entry = { phone: phone.e164, purpose: 'register' as const, code: input.sms_code, ip: ctx.ip };
+        await problems.check('sms_code', () =>
+          problems.found ? deps.sms.check(entry) : deps.sms.verify(entry),
+        );
+      }
+      if (problems.has('sms_code')) page['smsCode'] = '';
+      problems.throwIfAny();
+      if (!phone) return;
       const account = await deps.accounts.addCitizen({ phone: phone.e164, password });
       await deps.flowStates.put('register', interaction.uid, { accountId: account.id });
       await auditEvent(deps, ctx, {

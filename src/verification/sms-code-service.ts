@@ -43,6 +43,15 @@ export interface SmsCodeOptions {
   newPhoneCodesPerAccountPerDay?: number;
 }
 
+/** A code as entered: `ip` is the entering address; `binding` as the send named it. */
+export interface SmsCodeEntry {
+  phone: string;
+  purpose: SmsPurpose;
+  code: string;
+  ip: string;
+  binding?: string;
+}
+
 /** What a send hands the gateway: the code, a notice instead of it, or nothing at all. */
 type Delivery =
   | { kind: 'code'; message?: SmsCodeMessage }
@@ -202,13 +211,24 @@ export class SmsCodeService {
    * however many arrive at once. `ip` is the entering address, limited over all phones. A code sent
    * with a `binding` is accepted only when verify names the same one.
    */
-  async verify(input: {
-    phone: string;
-    purpose: SmsPurpose;
-    code: string;
-    ip: string;
-    binding?: string;
-  }): Promise<void> {
+  async verify(input: SmsCodeEntry): Promise<void> {
+    const row = await this.#compare(input);
+    if (!(await this.store.consume(row.id))) throw new SmsCodeWrong();
+  }
+
+  /**
+   * Compares an entry as verify does, counted the same way before it is compared, but leaves a
+   * right code unused and gives its entry back: for a form refused in the same submit for another
+   * field's problem, so that the person hears of a wrong code at once and keeps a right one for
+   * the next submit (where verify uses it). A wrong entry stays counted, so the five entries a
+   * code allows still bound the guesses, however many arrive at once.
+   */
+  async check(input: SmsCodeEntry): Promise<void> {
+    const row = await this.#compare(input);
+    await this.store.returnAttempt(row.id);
+  }
+
+  async #compare(input: SmsCodeEntry): Promise<{ id: number }> {
     await this.countEntry(input.ip);
     const row = await this.store.claimAttempt(input.phone, input.purpose, SMS_RULES.maxWrongEntries);
     if (!row) {
@@ -226,7 +246,7 @@ export class SmsCodeService {
     ) {
       throw new SmsCodeWrong();
     }
-    if (!(await this.store.consume(row.id))) throw new SmsCodeWrong();
+    return row;
   }
 
   /**

@@ -50,6 +50,15 @@ export class SmsCodeStore {
     return rowsOf<Pick<SmsCodeRow, 'id' | 'code_hash'>>(result)[0];
   }
 
+  /**
+   * Gives back the entry a right code was counted with, when the code is kept for a later
+   * submit (SmsCodeService.check): only after the code was compared right, so no wrong entry is
+   * ever given back and parallel guesses still meet the cap first.
+   */
+  async returnAttempt(id: number): Promise<void> {
+    await this.db('sms_codes').where({ id }).where('attempts', '>', 0).decrement('attempts', 1);
+  }
+
   /** True for exactly one caller: a code is used once. */
   async consume(id: number): Promise<boolean> {
     const rows = rowsOf(

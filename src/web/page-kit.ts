@@ -1,7 +1,135 @@
 import type { Context } from 'koa';
 import type { z } from 'zod';
-import { type AppError, BadInput, shownOnForm, TooManyRequests } from '../errors.js';
+import { type AppError, type FieldProblem, FormInvalid, shownOnForm, TooManyRequests } from '../errors.js';
 import { field, rawField } from './body.js';
+import type { Csrf } from './csrf.js';
+import type { Views } from './views.js';
+
+// The one page kit: every page of the sign-in flows, 用户空间 and the console is drawn by
+// drawPage and runs its form's action through actOnPage, so a refused form looks and behaves
+// the same everywhere: each problem beside its field and in a summary at the top, the
+// passwords that were cleared named beside their fields, the rest kept as typed.
+
+/** What a page is drawn from: its template's data. */
+export type PageData = Record<string, unknown>;
+
+/** Draws `view` (a template in views/) with the CSRF token every form carries; never cached. */
+export function drawPage(ctx: Context, deps: { views: Views; csrf: Csrf }, view: string, data: PageData) {
+  ctx.set('Cache-Control', 'no-store');
+  ctx.type = 'html';
+  ctx.body = deps.views.render(view, { csrf: deps.csrf.token(ctx), ...data });
+}
+
+/**
+ * Runs a form's action; an error the person can act on draws the page again through `draw`,
+ * with the error's problems (see errorsOnPage) added to `page`, or answers a page script as
+ * JSON. A page given as a function is worked out only then (a success never draws it).
+ */
+export function actOnPage<T>(
+  ctx: Context,
+  draw: (data: PageData) => unknown,
+  page: PageData | (() => Promise<PageData>),
+  action: () => Promise<T>,
+): Promise<T | undefined> {
+  return onFormError(ctx, action, async (err) =>
+    wantsJson(ctx)
+      ? jsonError(ctx, err)
+      : draw({ ...(typeof page === 'function' ? await page() : page), ...errorsOnPage(ctx, err) }),
+  );
+}
+
+/**
+ * The typed errors of services that belong to one field whatever the form: a service does not
+ * know the form it serves, but a wrong captcha is always the captcha's.
+ */
+const FIELD_OF_ERROR: Readonly<Record<string, string>> = {
+  captcha_wrong: 'captcha',
+  captcha_missing: 'captcha',
+  sms_code_wrong: 'sms_code',
+  sms_code_expired: 'sms_code',
+};
+
+/** Every password field of our forms: a browser never gets them back, so the page says so. */
+export const PASSWORD_FIELDS: readonly string[] = [
+  'password',
+  'password_confirm',
+  'current_password',
+  'new_password',
+  'new_password_confirm',
+  'phone_password',
+];
+
+/** The password fields this request carried typed: drawn again empty, each says 请重新输入密码. */
+export function passwordsTyped(ctx: Context): string[] {
+  const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+  return PASSWORD_FIELDS.filter((name) => typeof body[name] === 'string' && body[name] !== '');
+}
+
+/**
+ * What a page shows of an error: `errors`, the problems of fields (each beside its field and
+ * listed at the top), or `error`, one message about the whole form (账号或密码错误); and
+ * `retype`, the password fields that come back empty.
+ */
+export function errorsOnPage(
+  ctx: Context,
+  err: AppError,
+): { error?: string; errors: FieldProblem[]; retype: string[] } {
+  const retype = passwordsTyped(ctx);
+  if (err instanceof FormInvalid) return { errors: [...err.problems], retype };
+  const fieldName = FIELD_OF_ERROR[err.code];
+  if (fieldName) return { errors: [{ field: fieldName, message: err.userMessage }], retype };
+  return { error: err.userMessage, errors: [], retype };
+}
+
+/**
+ * A form's problems, collected over one submit so that all are told at once: the shape and
+ * rule checks of each field, and the checks that ask a service (a code, a captcha) turned
+ * into the problem of their field. `throwIfAny` refuses the form with all of them.
+ */
+export class FormProblems {
+  readonly #problems: FieldProblem[] = [];
+
+  /** A field's problem; a field keeps its first (the one to fix first). */
+  add(fieldName: string, message: string): void {
+    if (!this.#problems.some((p) => p.field === fieldName))
+      this.#problems.push({ field: fieldName, message });
+  }
+
+  /** A parser's answer for a field: the parsed value, or undefined and the field's problem. */
+  parsed<T extends { ok: true }>(
+    fieldName: string,
+    result: T | { ok: false; message: string },
+  ): T | undefined {
+    if (result.ok) return result;
+    this.add(fieldName, result.message);
+    return undefined;
+  }
+
+  /** A check of one field by a service: an error the page shows becomes that field's problem. */
+  async check<T>(fieldName: string, work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (err) {
+      if (!shownOnForm(err)) throw err;
+      this.add(fieldName, err.userMessage);
+      return undefined;
+    }
+  }
+
+  /** Whether `fieldName` has a problem. */
+  has(fieldName: string): boolean {
+    return this.#problems.some((p) => p.field === fieldName);
+  }
+
+  get found(): boolean {
+    return this.#problems.length > 0;
+  }
+
+  /** Refuses the form with every problem found, if there is one. */
+  throwIfAny(): void {
+    if (this.found) throw new FormInvalid(this.#problems);
+  }
+}
 
 /**
  * The one rule for which errors a page shows itself: runs a form action (or a page script's
@@ -48,6 +176,7 @@ export function jsonError(ctx: Context, err: AppError) {
   ctx.body = {
     error: err.code,
     error_description: err.userMessage,
+    ...(err instanceof FormInvalid ? { errors: err.problems } : {}),
     ...(err instanceof TooManyRequests && err.retryAfterSeconds
       ? { retry_after: err.retryAfterSeconds }
       : {}),
@@ -57,7 +186,8 @@ export function jsonError(ctx: Context, err: AppError) {
 /**
  * A form's fields, read at the edge (each through `field`, or `rawField` for the secrets named in
  * `raw`, which are not trimmed) and validated by a zod schema, as the admin API validates its
- * JSON: the first problem becomes a BadInput with the schema's own (Chinese) message.
+ * JSON: every problem, each with the schema's own (Chinese) message, becomes the problem of its
+ * field (FormInvalid).
  */
 export function formInput<Shape extends z.ZodRawShape>(
   ctx: Context,
@@ -71,6 +201,10 @@ export function formInput<Shape extends z.ZodRawShape>(
     ]),
   );
   const parsed = schema.safeParse(values);
-  if (!parsed.success) throw new BadInput(parsed.error.issues[0]?.message ?? '请求格式不正确');
-  return parsed.data;
+  if (!parsed.success) {
+    const problems = new FormProblems();
+    for (const issue of parsed.error.issues) problems.add(String(issue.path[0] ?? 'form'), issue.message);
+    problems.throwIfAny();
+  }
+  return parsed.data!;
 }

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import { currentDisplay } from './display-mode.js';
+import { fieldMarks } from './field-marks.js';
 
 const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
 
@@ -16,6 +17,12 @@ export class Views {
   readonly devMode: boolean;
 
   render(name: string, data: Record<string, unknown>): string {
-    return this.#eta.render(name, { devMode: this.devMode, display: currentDisplay(), ...data });
+    return this.#eta.render(name, {
+      devMode: this.devMode,
+      display: currentDisplay(),
+      ...data,
+      // Every template marks its fields the same way (field-marks.ts).
+      ...fieldMarks(data),
+    });
   }
 }

@@ -69,9 +69,14 @@ describe.skipIf(!chromiumAvailable())('获取验证码 keeps what was typed (注
             // The captcha is needed only to re-send: out of the way until then.
             expect(await page.locator('[data-captcha]').isHidden()).toBe(true);
           } else {
-            // The page came back: it keeps the phone and says the passwords must be typed again.
+            // The page came back: it keeps the phone, and each password field says it must be typed again.
             expect(await textOf(page, '[role=status]')).toContain('验证码已发送');
-            expect(await textOf(page, '[role=note].warning')).toContain('请重新输入登录密码和确认密码');
+            for (const name of ['password', 'password_confirm']) {
+              expect(await textOf(page, `#${name}-retype`)).toBe('请重新输入密码');
+              expect(await page.locator(`#${name}`).getAttribute('aria-describedby')).toContain(
+                `${name}-retype`,
+              );
+            }
             expect(await page.getByLabel('手机号码').inputValue()).toBe(phone);
             expect(await page.getByLabel('登录密码').inputValue()).toBe('');
             expect(await page.getByLabel(/图片验证码/).inputValue()).toBe('');

@@ -10,7 +10,7 @@ import {
   idNumberFor,
   startAlipayFake,
 } from '../support/alipay.js';
-import { addCitizen, continueFrom, messageOf, submit } from '../support/citizen.js';
+import { addCitizen, alertOf, continueFrom, messageOf, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import {
   authorize,
@@ -21,12 +21,9 @@ import {
   registerRelyingParty,
 } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { type PageResponse, UserAgent } from '../support/user-agent.js';
+import { UserAgent } from '../support/user-agent.js';
 
 const PASSWORD = 'Feng-Yi#2024';
-
-/** The page's error message (the 实名认证 page also carries a status notice). */
-const alertOf = (page: PageResponse) => /role="alert">([^<]*)</.exec(page.body)?.[1] ?? '';
 
 const USERS = {
   requiredLevel: alipayUser(21, { userName: '冯一' }),

@@ -67,8 +67,21 @@ export async function submit(
 
 /** The text of the page's alert (error) or status (notice) message. */
 export function messageOf(page: PageResponse): string {
-  const match = /role="(?:alert|status)">([^<]*)</.exec(page.body);
-  return match?.[1] ?? '';
+  return alertOf(page) || (/role="status">([^<]*)</.exec(page.body)?.[1] ?? '');
+}
+
+/**
+ * The page's error summary (views/_errors.eta) as one line: the message about the whole form,
+ * then each field's, joined by '；'; '' when there is none.
+ */
+export function alertOf(page: PageResponse): string {
+  const summary = /<div class="message error error-summary" role="alert"[^>]*>(.*?)<\/div>/s.exec(page.body);
+  if (summary) {
+    const whole = /^<p>([^<]*)/.exec(summary[1]!)?.[1];
+    const fields = [...summary[1]!.matchAll(/<li><a [^>]*>([^<]*)<\/a><\/li>/g)].map((m) => m[1]);
+    return [whole, ...fields].filter(Boolean).join('；');
+  }
+  return /role="alert">([^<]*)</.exec(page.body)?.[1] ?? '';
 }
 
 /** Loads the captcha image so the browser has one, then returns the answer. */

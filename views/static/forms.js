@@ -121,3 +121,125 @@ for (const button of document.querySelectorAll('button[data-sms-send]')) {
     if (answer.retry_after) countDown(button, answer.retry_after);
   });
 }
+
+/*
+ * Form errors, marked as the server marks them (src/http/field-marks.ts, views/_errors.eta):
+ * each beside its field (aria-invalid, aria-describedby to its message) and listed at the top
+ * as links to the fields; focus goes to the first. The rules a browser can check
+ * (form-rules.js: public arithmetic, the server checks everything again) are checked before a
+ * submit, so a mistyped check character or a mismatched password costs no round trip.
+ */
+
+/** Where a field's message goes: after the field, or after the row or box it sits in. */
+function messageAnchor(input) {
+  return input.closest('.check, .captcha-row') ?? input;
+}
+
+function unmarkFields(form) {
+  for (const message of form.querySelectorAll('p.field-error')) message.remove();
+  for (const input of form.querySelectorAll('[aria-invalid="true"]')) {
+    input.removeAttribute('aria-invalid');
+    const rest = (input.getAttribute('aria-describedby') ?? '')
+      .split(/\s+/)
+      .filter((id) => id && id !== `${input.id}-error`);
+    if (rest.length) input.setAttribute('aria-describedby', rest.join(' '));
+    else input.removeAttribute('aria-describedby');
+  }
+}
+
+function markField(input, text) {
+  const message = document.createElement('p');
+  message.className = 'field-error';
+  message.id = `${input.id}-error`;
+  message.textContent = text;
+  messageAnchor(input).after(message);
+  input.setAttribute('aria-invalid', 'true');
+  const rest = (input.getAttribute('aria-describedby') ?? '').split(/\s+/).filter(Boolean);
+  input.setAttribute('aria-describedby', [message.id, ...rest].join(' '));
+}
+
+/** The summary at the top, as views/_errors.eta draws it: one link per problem. */
+function showSummary(form, problems) {
+  const summary = document.createElement('div');
+  summary.className = 'message error error-summary';
+  summary.setAttribute('role', 'alert');
+  summary.id = 'error-summary';
+  summary.tabIndex = -1;
+  summary.dataset.errorSummary = '';
+  const list = document.createElement('ul');
+  for (const { input, text } of problems) {
+    const link = document.createElement('a');
+    link.href = `#${input.id}`;
+    link.textContent = text;
+    const item = document.createElement('li');
+    item.append(link);
+    list.append(item);
+  }
+  summary.append(list);
+  const earlier = document.querySelector('[data-error-summary]');
+  if (earlier) earlier.replaceWith(summary);
+  else form.before(summary);
+}
+
+/** The problems the browser finds in a form's fields that it can check, in the page's order. */
+function problemsOf(form) {
+  const rules = globalThis.formRules;
+  if (!rules) return [];
+  const valueOf = (check) => form.querySelector(`[data-check="${check}"]`)?.value ?? '';
+  const problems = [];
+  for (const input of form.querySelectorAll('[data-check]')) {
+    // A field the page does not show now (the other path of 更换手机号) is not sent as typed.
+    if (input.disabled || input.getClientRects().length === 0) continue;
+    const value = input.value;
+    let text = '';
+    switch (input.dataset.check) {
+      case 'phone':
+        text = value.trim() ? rules.phone(value) : '';
+        break;
+      case 'id-number':
+        text = value.trim() ? rules.idNumber(value) : '';
+        break;
+      case 'credit-code':
+        text = value.trim() ? rules.creditCode(value) : '';
+        break;
+      case 'password':
+        text = value ? rules.password(value, { phone: valueOf('phone'), idNumber: valueOf('id-number') }) : '';
+        break;
+      case 'password-confirm': {
+        const other = form.elements.namedItem(input.dataset.match ?? 'password');
+        text = other && other.value !== value ? '两次输入的密码不一致' : '';
+        break;
+      }
+      case 'agree':
+        text = input.checked ? '' : '请阅读并同意《用户注册协议》';
+        break;
+    }
+    if (text) problems.push({ input, text });
+  }
+  return problems;
+}
+
+for (const form of document.querySelectorAll('form')) {
+  if (!form.querySelector('[data-check]')) continue;
+  form.addEventListener('submit', (event) => {
+    // 获取验证码 and the like need only their own fields.
+    if (event.submitter?.hasAttribute('formnovalidate')) return;
+    const problems = problemsOf(form);
+    if (!problems.length) return;
+    event.preventDefault();
+    unmarkFields(form);
+    for (const { input, text } of problems) markField(input, text);
+    showSummary(form, problems);
+    problems[0].input.focus();
+  });
+}
+
+// A page drawn again with errors: focus on the first field to fix (the summary, role=alert,
+// is read out), or on the summary when the error is about the whole form.
+{
+  const summary = document.querySelector('[data-error-summary]');
+  if (summary) {
+    const first = document.querySelector('main [aria-invalid="true"]');
+    (first ?? summary).focus();
+  }
+}
