@@ -49,8 +49,11 @@ export interface FieldProblem {
  */
 export class FormInvalid extends BadInput {
   override name = 'FormInvalid';
-  constructor(readonly problems: readonly FieldProblem[]) {
-    super(problems.map((p) => p.message).join('；') || '请求格式不正确', 'form_invalid');
+  constructor(
+    readonly problems: readonly FieldProblem[],
+    code = 'form_invalid',
+  ) {
+    super(problems.map((p) => p.message).join('；') || '请求格式不正确', code);
   }
 }
 

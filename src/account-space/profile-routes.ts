@@ -5,8 +5,8 @@ import { levelName } from '../accounts/levels.js';
 import { PasswordWrong, SmsCodeWrong } from '../errors.js';
 import { codeSentNotice } from '../flows/code-sending.js';
 import { field } from '../web/body.js';
-import { idNumberField, realNameField, secretField } from '../web/form-fields.js';
-import { formInput } from '../web/page-kit.js';
+import { idNumberField, REAL_NAME_FIELDS, realNameField, secretField } from '../web/form-fields.js';
+import { asFormFields, formInput } from '../web/page-kit.js';
 import { accountCodeStep } from './account-code-step.js';
 import {
   type AccountPageDeps,
@@ -161,7 +161,9 @@ export function profileRoutes(
       const checked = await deps.flowStates.get('id-verify', session.sessionUid);
       if (checked?.accountId !== session.account.id) throw new SmsCodeWrong();
       const { real_name: realName, id_number: idNumber } = formInput(ctx, realNameForm);
-      await deps.realName.verify(session.account.id, { realName, idNumber, ip: ctx.ip });
+      await deps.realName
+        .verify(session.account.id, { realName, idNumber, ip: ctx.ip })
+        .catch(asFormFields(REAL_NAME_FIELDS));
       await deps.flowStates.remove('id-verify', session.sessionUid);
       await accountAudit(deps, ctx, session, { type: 'verification', method: 'id_card', outcome: 'success' });
       ctx.status = 303;

@@ -17,7 +17,8 @@ import {
   smsCodeField,
   totpCodeField,
 } from '../web/form-fields.js';
-import { formInput } from '../web/page-kit.js';
+import { FormProblems, formInput } from '../web/page-kit.js';
+
 import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-page.js';
 import { alipayPart, alipaySpaceRoutes } from './alipay-routes.js';
@@ -97,12 +98,17 @@ export function securityRoutes(
         'new_password',
         'new_password_confirm',
       ]);
+      // All three fields judged before any is refused: one submit tells every problem.
+      const problems = new FormProblems();
       if (!(await deps.accounts.checkPasswordOf(session.account, input.current_password))) {
         await accountAudit(deps, ctx, session, { type: 'password_change', outcome: 'failure' });
-        throw passwordWrong();
+        problems.add('current_password', passwordWrong().userMessage);
       }
       const next = input.new_password;
-      if (next !== input.new_password_confirm) throw new BadInput('两次输入的密码不一致');
+      const rule = await deps.accounts.passwordRuleFor(session.account.id, next);
+      if (!rule.ok) problems.add('new_password', rule.message);
+      if (next !== input.new_password_confirm) problems.add('new_password_confirm', '两次输入的密码不一致');
+      problems.throwIfAny();
       await deps.accounts.setPassword(session.account.id, next);
       const ended = await deps.revoker.revokeSessions(
         session.account.id,
@@ -151,10 +157,10 @@ export function securityRoutes(
     const session = sessionOf(ctx);
     return act(ctx, deps, 'account-security', page(ctx), async () => {
       const input = formInput(ctx, phoneForm, ['phone_password']);
-      const phone = parseMainlandMobile(input.new_phone);
-      if (!phone.ok) throw new BadInput(phone.message);
+      const problems = new FormProblems();
+      const phone = problems.parsed('new_phone', parseMainlandMobile(input.new_phone));
       const withoutOldPhone = input.old_phone_lost === 'yes';
-      if (withoutOldPhone) {
+      if (withoutOldPhone && phone) {
         await deps.phoneChanges
           .proveWithoutOldPhone(session.account, {
             password: input.phone_password,
@@ -172,20 +178,23 @@ export function securityRoutes(
               });
             throw err;
           });
-      } else {
-        await deps.sms.verify({
-          phone: session.smsPhone,
-          purpose: 'account',
-          code: input.old_code,
-          ip: ctx.ip,
-        });
       }
-      await deps.sms.verify({
-        phone: phone.e164,
-        purpose: 'account',
-        code: input.new_code,
-        ip: ctx.ip,
-      });
+      // Both codes are compared before either is used up, so a wrong one leaves the right one
+      // for the next submit; each entry counts as verify counts it.
+      const codes = [
+        ...(withoutOldPhone
+          ? []
+          : [{ fieldName: 'old_code', phone: session.smsPhone, code: input.old_code }]),
+        ...(phone ? [{ fieldName: 'new_code', phone: phone.e164, code: input.new_code }] : []),
+      ].map(({ fieldName, ...entry }) => ({
+        fieldName,
+        entry: { ...entry, purpose: 'account' as const, ip: ctx.ip },
+      }));
+      for (const { fieldName, entry } of codes) await problems.check(fieldName, () => deps.sms.check(entry));
+      problems.throwIfAny();
+      for (const { fieldName, entry } of codes) await problems.check(fieldName, () => deps.sms.verify(entry));
+      problems.throwIfAny();
+      if (!phone) return;
       if (await deps.accounts.findByPhone(phone.e164))
         throw new Conflict('该手机号已被其他账号使用', 'phone_taken');
       await deps.accounts.changePhone(session.account.id, phone.e164);

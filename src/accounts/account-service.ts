@@ -8,7 +8,7 @@ import type { AccountRow, AccountStore, SealedIdentity } from './account-store.j
 import type { LegalPersonStore } from './legal-person-store.js';
 import { maskName } from './mask.js';
 import { passwordHasher } from './password-hasher.js';
-import { checkPassword } from './password-policy.js';
+import { checkPassword, type PasswordCheck } from './password-policy.js';
 import { maskPhone, parseMainlandMobile } from './phone.js';
 
 /** 登录失败处理 (等保 2.0 §8.1.4.1 b): ten failures in a row lock the password path for 30 minutes. */
@@ -110,15 +110,20 @@ export class AccountService {
   }
 
   async setPassword(accountId: string, password: string): Promise<void> {
+    const rule = await this.passwordRuleFor(accountId, password);
+    if (!rule.ok) throw new BadInput(rule.message);
+    await this.store.setPasswordHash(accountId, await passwordHasher.hash(password));
+  }
+
+  /** The password rule for this account's new password: with its own phone and ID number. */
+  async passwordRuleFor(accountId: string, password: string): Promise<PasswordCheck> {
     const account = await this.store.findById(accountId);
     if (!account) throw new NotFound();
     const identity = this.identityOf(account);
-    const rule = checkPassword(password, {
+    return checkPassword(password, {
       ...(account.phone ? { phone: account.phone.replace(/^\+86/, '') } : {}),
       ...(identity ? { idNumber: identity.idNumber } : {}),
     });
-    if (!rule.ok) throw new BadInput(rule.message);
-    await this.store.setPasswordHash(accountId, await passwordHasher.hash(password));
   }
 
   async changePhone(accountId: string, e164: string): Promise<void> {

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseCreditCode } from './credit-code.js';
-import { parseIdNumber } from './id-number.js';
+import { parseCreditCode } from '../identifiers/credit-code.js';
+import { parseIdNumber } from '../identifiers/id-number.js';
 import { checkPassword } from './password-policy.js';
 import { parseMainlandMobile } from './phone.js';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation } from '../db/unique-violation.js';
-import { AppError, BadInput, Conflict } from '../errors.js';
+import { AppError, Conflict, type FieldProblem, FormInvalid } from '../errors.js';
 import { isLegalType, LEGAL_TYPES, type LegalType, parseCreditCode } from '../identifiers/credit-code.js';
 import { maskIdNumber, parseIdNumber } from '../identifiers/id-number.js';
 import type { EnterpriseVerifier } from '../outside/enterprise/enterprise-verifier.js';
@@ -67,17 +67,21 @@ export class LegalPersonService {
    * nothing here depends on who the representative is, so it may answer before any SMS code.
    */
   async check(input: LegalRegistration): Promise<ValidRegistration> {
+    // Every field is judged before any is refused (FormInvalid names them by their keys here).
+    const problems: FieldProblem[] = [];
+    const refuse = (field: keyof LegalRegistration, message: string) => problems.push({ field, message });
     const orgName = input.orgName.trim();
-    if (orgName.length < 2 || orgName.length > 100) throw new BadInput('请输入正确的机构名称');
+    if (orgName.length < 2 || orgName.length > 100) refuse('orgName', '请输入正确的机构名称');
     const code = parseCreditCode(input.creditCode, input.legalType);
-    if (!code.ok) throw new BadInput(code.message);
+    if (!code.ok) refuse('creditCode', code.message);
     const rule = checkPassword(input.password, { phone: input.contactPhone.replace(/^\+86/, '') });
-    if (!rule.ok) throw new BadInput(rule.message);
+    if (!rule.ok) refuse('password', rule.message);
     const representativeName = input.representativeName.trim();
     if (representativeName.length < 2 || representativeName.length > 30)
-      throw new BadInput('请输入法定代表人姓名');
+      refuse('representativeName', '请输入法定代表人姓名');
     const id = parseIdNumber(input.representativeIdNumber);
-    if (!id.ok) throw new BadInput(id.message);
+    if (!id.ok) refuse('representativeIdNumber', id.message);
+    if (!code.ok || !id.ok || problems.length) throw new FormInvalid(problems);
     if (await this.store.findByCreditCode(code.creditCode))
       throw new Conflict(CREDIT_CODE_TAKEN, 'credit_code_taken');
     return {

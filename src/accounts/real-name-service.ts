@@ -1,5 +1,5 @@
 import { isUniqueViolation } from '../db/unique-violation.js';
-import { AppError, BadInput, Conflict, NotFound } from '../errors.js';
+import { AppError, Conflict, type FieldProblem, FormInvalid, NotFound } from '../errors.js';
 import { parseIdNumber } from '../identifiers/id-number.js';
 import type { IdentityVerifier } from '../outside/identity/identity-verifier.js';
 import type { SmsGateway } from '../outside/sms/sms-gateway.js';
@@ -109,9 +109,12 @@ export class RealNameService {
     plainAnswers = false,
   ) {
     const realName = input.realName.trim();
-    if (!REAL_NAME.test(realName)) throw new BadInput('请输入正确的真实姓名');
     const parsed = parseIdNumber(input.idNumber);
-    if (!parsed.ok) throw new BadInput(parsed.message);
+    // Both judged before either is refused (FormInvalid names them by the input's keys).
+    const problems: FieldProblem[] = [];
+    if (!REAL_NAME.test(realName)) problems.push({ field: 'realName', message: '请输入正确的真实姓名' });
+    if (!parsed.ok) problems.push({ field: 'idNumber', message: parsed.message });
+    if (!parsed.ok || problems.length) throw new FormInvalid(problems);
     await admit?.(accountId);
     const hash = this.accounts.idNumberIndex(parsed.idNumber);
     const holder = await this.store.findByIdNumberHash(hash);

@@ -6,8 +6,8 @@ import {
   CONFIRMATION_RULES,
   type PendingLegalRegistration,
 } from '../accounts/representative-confirmation.js';
-import { BadInput, SessionExpired } from '../errors.js';
-import { isLegalType, LEGAL_TYPES } from '../identifiers/credit-code.js';
+import { FormInvalid, SessionExpired } from '../errors.js';
+import { isLegalType, LEGAL_TYPES, type LegalType } from '../identifiers/credit-code.js';
 import { field, parseBody } from '../web/body.js';
 import { browserId } from '../web/browser-id.js';
 import {
@@ -21,7 +21,7 @@ import {
   smsCodeField,
   textField,
 } from '../web/form-fields.js';
-import { formInput } from '../web/page-kit.js';
+import { FormProblems, formInput } from '../web/page-kit.js';
 import { codeSentNotice, codeSentTo } from './code-sending.js';
 import { answerPageCodeSent, auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { interactionOf } from './interaction.js';
@@ -42,6 +42,15 @@ const legalForm = z.object({
   agree: checkboxField,
   sms_code: smsCodeField,
 });
+
+/** The service's names for the fields it judges (LegalPersonService.check), as the form names them. */
+const SERVICE_FIELDS = {
+  orgName: 'org_name',
+  creditCode: 'credit_code',
+  password: 'password',
+  representativeName: 'representative_name',
+  representativeIdNumber: 'representative_id_number',
+};
 
 const confirmForm = z.object({
   sms_code: z.string().regex(/^\d{6}$/, '请输入6位短信验证码'),
@@ -88,9 +97,9 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
       const input = sending
         ? formInput(ctx, sendCodeForm)
         : formInput(ctx, legalForm, ['password', 'password_confirm']);
-      const phone = parsedPhone;
-      if (!phone.ok) throw new BadInput(phone.message);
       if ('captcha' in input) {
+        const phone = parsedPhone;
+        if (!phone.ok) throw new FormInvalid([{ field: 'phone', message: phone.message }]);
         await deps.captcha.check(browserId(ctx), input.captcha);
         await deps.sms.send({ phone: phone.e164, purpose: 'register', ip: ctx.ip });
         return answerPageCodeSent(ctx, deps, interaction, 'register-legal', page, {
@@ -98,28 +107,34 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
           notice: codeSentNotice(phone.e164),
         });
       }
-      if (!isLegalType(form.legalType)) throw new BadInput('请选择法人类型');
+      // Every field is judged before anything is refused, so one submit tells all its problems.
+      const problems = new FormProblems();
+      const phone = problems.parsed('phone', parsedPhone);
       const { password } = input;
-      if (password !== input.password_confirm) throw new BadInput('两次输入的密码不一致');
-      if (!page['agreed']) throw new BadInput('请阅读并同意《用户注册协议》');
       // Forms only: nothing about the representative is looked at before the contact phone's code.
-      const checked = await deps.legalPersons.check({
-        ...form,
-        legalType: form.legalType,
-        contactPhone: phone.e164,
-        password,
-      });
-      await deps.sms
-        .verify({
-          phone: phone.e164,
-          purpose: 'register',
-          code: input.sms_code,
-          ip: ctx.ip,
-        })
-        .catch((err: unknown) => {
-          page['smsCode'] = '';
-          throw err;
-        });
+      const checked = isLegalType(form.legalType)
+        ? await problems.fields(SERVICE_FIELDS, () =>
+            deps.legalPersons.check({
+              ...form,
+              legalType: form.legalType as LegalType,
+              contactPhone: phone?.e164 ?? '',
+              password,
+            }),
+          )
+        : problems.add('legal_type', '请选择法人类型');
+      if (password !== input.password_confirm) problems.add('password_confirm', '两次输入的密码不一致');
+      if (!page['agreed']) problems.add('agree', '请阅读并同意《用户注册协议》');
+      // The contact phone's code is used up only by a submit that is otherwise right.
+      if (input.sms_code === '') problems.add('sms_code', '请输入短信验证码');
+      else if (phone) {
+        const entry = { phone: phone.e164, purpose: 'register' as const, code: input.sms_code, ip: ctx.ip };
+        await problems.check('sms_code', () =>
+          problems.found ? deps.sms.check(entry) : deps.sms.verify(entry),
+        );
+      }
+      if (problems.has('sms_code')) page['smsCode'] = '';
+      problems.throwIfAny();
+      if (!checked) return;
       const pending = await deps.representativeConfirmations.begin(checked, ctx.ip);
       await deps.flowStates.put('legal-confirm', interaction.uid, pending);
       // The representative's 登录记录 shows every request in their name, confirmed or not.

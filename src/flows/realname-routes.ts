@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { levelName } from '../accounts/levels.js';
 import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../web/body.js';
-import { idNumberField, realNameField } from '../web/form-fields.js';
-import { formInput } from '../web/page-kit.js';
+import { idNumberField, REAL_NAME_FIELDS, realNameField } from '../web/form-fields.js';
+import { asFormFields, formInput } from '../web/page-kit.js';
 import { completeLogin, continueTo } from './complete-login.js';
 import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import {
@@ -86,7 +86,9 @@ export function realNameRoutes(router: Router, deps: Deps) {
     };
     return withPageErrors(ctx, deps, 'realname', page, async () => {
       const { real_name: realName, id_number: idNumber } = formInput(ctx, realNameForm);
-      await deps.realName.verify(mode.accountId, { realName, idNumber, ip: ctx.ip });
+      await deps.realName
+        .verify(mode.accountId, { realName, idNumber, ip: ctx.ip })
+        .catch(asFormFields(REAL_NAME_FIELDS));
       await auditEvent(deps, ctx, {
         type: 'verification',
         method: 'id_card',

@@ -18,7 +18,7 @@ import {
   secretField,
   smsCodeField,
 } from '../web/form-fields.js';
-import { formInput } from '../web/page-kit.js';
+import { FormProblems, formInput } from '../web/page-kit.js';
 import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { interactionOf } from './interaction.js';
 
@@ -89,8 +89,15 @@ export function recoveryRoutes(router: Router, deps: FlowDeps) {
     };
     return withPageErrors(ctx, deps, 'forgot', page, async () => {
       const { captcha } = kind === 'legal' ? formInput(ctx, legalForm) : formInput(ctx, personForm);
-      const { login, account } = await findAccount(deps, kind, typed);
-      await deps.captcha.check(browserId(ctx), captcha);
+      // Both fields are judged before either is refused: one submit tells both problems.
+      const problems = new FormProblems();
+      const found = await problems.check(kind === 'legal' ? 'credit_code' : 'phone', () =>
+        findAccount(deps, kind, typed),
+      );
+      await problems.check('captcha', () => deps.captcha.check(browserId(ctx), captcha));
+      problems.throwIfAny();
+      if (!found) return;
+      const { login, account } = found;
       // The same waits, limits and answer whether or not the login names an account: a 自然人's
       // own phone, a 法人's contact phone, or for an unknown credit code a stand-in key.
       const phone = account ? await deps.accounts.smsPhoneOf(account) : undefined;
@@ -198,8 +205,13 @@ export function recoveryRoutes(router: Router, deps: FlowDeps) {
     const accountId = state.accountId;
     return withPageErrors(ctx, deps, 'forgot', pageOf(interaction.uid, state.kind, 3), async () => {
       const { password, password_confirm } = formInput(ctx, passwordForm, ['password', 'password_confirm']);
-      if (password !== password_confirm) throw new BadInput('两次输入的密码不一致');
-      await deps.accounts.setPassword(accountId, password);
+      const problems = new FormProblems();
+      if (password !== password_confirm) {
+        problems.add('password_confirm', '两次输入的密码不一致');
+        const rule = await deps.accounts.passwordRuleFor(accountId, password);
+        if (!rule.ok) problems.add('password', rule.message);
+      } else await problems.check('password', () => deps.accounts.setPassword(accountId, password));
+      problems.throwIfAny();
       // Done: the login page fills in the login; the state can no longer set a password.
       await deps.flowStates.put('forgot', interaction.uid, {
         kind: state.kind,

@@ -31,28 +31,39 @@ function fieldId(name: string): string {
 export function fieldMarks(data: { errors?: unknown; retype?: unknown }) {
   const errors = Array.isArray(data.errors) ? (data.errors as FieldProblem[]) : [];
   const retype = new Set(Array.isArray(data.retype) ? (data.retype as string[]) : []);
-  const problemOf = (name: string) => errors.find((p) => p.field === name);
+  // A field is found by its element's id, or by its form name where the two differ (two forms
+  // on one page each with a `password`): a problem or a cleared password under either is its.
+  const problemOf = (id: string, name: string) =>
+    errors.find((p) => p.field === id) ?? errors.find((p) => p.field === name);
+  const cleared = (id: string, name: string) => retype.has(id) || retype.has(name);
+  const nameIn = (also: readonly (string | { name: string })[], id: string) =>
+    also.find((a): a is { name: string } => typeof a === 'object')?.name ?? id;
   return {
-    /** The input's own attributes: ` aria-invalid="true" aria-describedby="…"`, `also` (a hint's id) last. */
-    aria(name: string, ...also: string[]): string {
-      const id = fieldId(name);
+    /**
+     * The input's own attributes: ` aria-invalid="true" aria-describedby="…"`; `also` names
+     * hints' ids (described by last), and `{ name }` the form name when it is not the id.
+     */
+    aria(id: string, ...also: (string | { name: string })[]): string {
+      fieldId(id);
+      const name = nameIn(also, id);
+      const problem = problemOf(id, name);
       const describedBy = [
-        ...(problemOf(name) ? [`${id}-error`] : []),
-        ...(retype.has(name) ? [`${id}-retype`] : []),
-        ...also.map(fieldId),
+        ...(problem ? [`${id}-error`] : []),
+        ...(cleared(id, name) ? [`${id}-retype`] : []),
+        ...also.filter((a): a is string => typeof a === 'string').map(fieldId),
       ];
       return (
-        (problemOf(name) ? ' aria-invalid="true"' : '') +
+        (problem ? ' aria-invalid="true"' : '') +
         (describedBy.length ? ` aria-describedby="${describedBy.join(' ')}"` : '')
       );
     },
     /** The messages below the input: its problem, and 请重新输入密码 when it was cleared. */
-    fieldMessages(name: string): string {
-      const id = fieldId(name);
-      const problem = problemOf(name);
+    fieldMessages(id: string, name = id): string {
+      fieldId(id);
+      const problem = problemOf(id, name);
       return (
         (problem ? `<p class="field-error" id="${id}-error">${escapeHtml(problem.message)}</p>` : '') +
-        (retype.has(name) ? `<p class="field-note" id="${id}-retype">${RETYPE_PASSWORD}</p>` : '')
+        (cleared(id, name) ? `<p class="field-note" id="${id}-retype">${RETYPE_PASSWORD}</p>` : '')
       );
     },
   };

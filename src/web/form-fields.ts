@@ -31,6 +31,9 @@ export const creditCodeField = z.string().max(64, '统一社会信用代码格�
 /** A person's name: REAL_NAME allows 2–30 characters. */
 export const realNameField = z.string().max(200, '请输入正确的真实姓名');
 
+/** RealNameService's names for what it judges, as the 实名认证 forms name the fields. */
+export const REAL_NAME_FIELDS = { realName: 'real_name', idNumber: 'id_number' } as const;
+
 /** A checkbox such as 我已阅读并同意: `yes` when ticked. */
 export const checkboxField = z.string().max(16, '请求格式不正确');
 

@@ -82,6 +82,19 @@ export function errorsOnPage(
 }
 
 /**
+ * For a service's FormInvalid, which names its fields by its own keys: the same problems under
+ * the form's names (`rename`). Use as `.catch(asFormFields({ idNumber: 'id_number' }))`.
+ */
+export function asFormFields(rename: Readonly<Record<string, string>>) {
+  return (err: unknown): never => {
+    if (!(err instanceof FormInvalid)) throw err;
+    throw new FormInvalid(
+      err.problems.map((p) => ({ field: rename[p.field] ?? p.field, message: p.message })),
+    );
+  };
+}
+
+/**
  * A form's problems, collected over one submit so that all are told at once: the shape and
  * rule checks of each field, and the checks that ask a service (a code, a captcha) turned
  * into the problem of their field. `throwIfAny` refuses the form with all of them.
@@ -112,6 +125,20 @@ export class FormProblems {
     } catch (err) {
       if (!shownOnForm(err)) throw err;
       this.add(fieldName, err.userMessage);
+      return undefined;
+    }
+  }
+
+  /**
+   * A service's own judgement of several fields (a FormInvalid naming them by its own keys),
+   * each problem taken under the form's name for its field (`rename`); any other error goes on.
+   */
+  async fields<T>(rename: Readonly<Record<string, string>>, work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (err) {
+      if (!(err instanceof FormInvalid)) throw err;
+      for (const p of err.problems) this.add(rename[p.field] ?? p.field, p.message);
       return undefined;
     }
   }

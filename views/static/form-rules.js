@@ -1,7 +1,7 @@
 // The rules a browser can check before a form is sent: public arithmetic only (the check
 // characters of GB 11643 ID numbers and GB 32100 unified social credit codes, the shape of a
 // mainland mobile number, the length and character classes of the password rule), in the same
-// words as the server's parsers in src/accounts, which check everything again. Both are run
+// words as the server's parsers (src/identifiers, src/accounts), which check everything again. Both are run
 // against the same vectors (src/accounts/form-rules.test.ts). A classic script, so that tests
 // can load it too: it sets globalThis.formRules.
 (function (root) {

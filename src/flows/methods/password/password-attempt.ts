@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import type { AccountRow } from '../../../accounts/account-store.js';
 import { mistypedLogin } from '../../../accounts/login-string.js';
-import { BadInput, LoginFailed } from '../../../errors.js';
+import { FormInvalid, LoginFailed } from '../../../errors.js';
 import { field } from '../../../web/body.js';
 import { browserId } from '../../../web/browser-id.js';
 import { captchaField, loginField, secretField } from '../../../web/form-fields.js';
@@ -50,7 +50,11 @@ export async function passwordAttempt(
   return withPageErrors(ctx, deps, 'login', pageAgain, async () => {
     const { login, password, captcha } = formInput(ctx, passwordForm, ['password']);
     const mistyped = mistypedLogin(login, method.kind);
-    if (mistyped) throw new BadInput(mistyped, 'login_mistyped');
+    if (mistyped)
+      throw new FormInvalid(
+        [{ field: method.kind === 'credit_code' ? 'credit_code_login' : 'login', message: mistyped }],
+        'login_mistyped',
+      );
     // The attempt's limits and its failure counters, in one statement.
     const attempt = await deps.loginGuard.attempt(login, ctx.ip);
     page['captchaRequired'] = attempt.captchaRequired;
