@@ -5,6 +5,7 @@ import { levelName } from '../accounts/levels.js';
 import { methodName } from '../audit/audit-words.js';
 import { NotFound } from '../errors.js';
 import { field } from '../web/body.js';
+import { asFormFields } from '../web/page-kit.js';
 import type { ConsoleDeps } from './console-context.js';
 import { requesterOf } from './console-context.js';
 import { act, adminActionsOf, beijingTime, operatorOfCtx, reasonOf, render } from './console-kit.js';
@@ -82,14 +83,19 @@ export function userRoutes(router: Router, deps: ConsoleDeps) {
     render(ctx, deps, 'user', { title: '用户管理', ...(await detailOf(ctx.params['id']!)) });
   });
 
-  const change = (path: string, run: (ctx: Context, id: string) => Promise<Record<string, unknown>>) =>
+  const change = (
+    path: string,
+    run: (ctx: Context, id: string) => Promise<Record<string, unknown>>,
+    /** What the form typed, shown again when the change is refused. */
+    typed: (ctx: Context) => Record<string, unknown> = () => ({}),
+  ) =>
     router.post(`/users/:id/${path}`, async (ctx) => {
       const id = ctx.params['id']!;
       await act(
         ctx,
         deps,
         'user',
-        async () => ({ title: '用户管理', ...(await detailOf(id)) }),
+        async () => ({ title: '用户管理', ...(await detailOf(id)), ...typed(ctx) }),
         () => run(ctx, id),
       );
     });
@@ -111,14 +117,16 @@ export function userRoutes(router: Router, deps: ConsoleDeps) {
     await actions.clearLoginFailures(id, by(ctx));
     return { notice: '登录失败计数已清除' };
   });
-  change('correct-identity', async (ctx, id) => {
-    await actions.correctIdentity(
-      id,
-      { realName: field(ctx, 'realName'), idNumber: field(ctx, 'idNumber') },
-      by(ctx),
-    );
-    return { notice: '身份信息已更正' };
-  });
+  change(
+    'correct-identity',
+    async (ctx, id) => {
+      await actions
+        .correctIdentity(id, { realName: field(ctx, 'realName'), idNumber: field(ctx, 'idNumber') }, by(ctx))
+        .catch(asFormFields({ realName: 'correct-name', idNumber: 'correct-id' }));
+      return { notice: '身份信息已更正' };
+    },
+    (ctx) => ({ correction: { realName: field(ctx, 'realName'), idNumber: field(ctx, 'idNumber') } }),
+  );
   change('reveal', async (ctx, id) => {
     const identity = await actions.revealIdentity(id, by(ctx));
     return { revealed: { realName: identity.realName, idNumber: identity.idNumber } };
