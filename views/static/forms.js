@@ -123,7 +123,7 @@ for (const button of document.querySelectorAll('button[data-sms-send]')) {
 }
 
 /*
- * Form errors, marked as the server marks them (src/http/field-marks.ts, views/_errors.eta):
+ * Form errors, marked as the server marks them (src/web/field-marks.ts, views/_errors.eta):
  * each beside its field (aria-invalid, aria-describedby to its message) and listed at the top
  * as links to the fields; focus goes to the first. The rules a browser can check
  * (form-rules.js: public arithmetic, the server checks everything again) are checked before a
