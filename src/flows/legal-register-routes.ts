@@ -108,7 +108,7 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
         });
       }
       // Every field is judged before anything is refused, so one submit tells all its problems.
-      const problems = new FormProblems();
+      const problems = new FormProblems(Object.keys(legalForm.shape));
       const phone = problems.parsed('phone', parsedPhone);
       const { password } = input;
       // Forms only: nothing about the representative is looked at before the contact phone's code.

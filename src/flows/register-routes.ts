@@ -75,7 +75,14 @@ export function registerRoutes(router: Router, deps: FlowDeps) {
 
       const input = formInput(ctx, registerForm, ['password', 'password_confirm']);
       // Every field is judged before anything is refused, so one submit tells all its problems.
-      const problems = new FormProblems();
+      const problems = new FormProblems([
+        'phone',
+        'password',
+        'password_confirm',
+        'captcha',
+        'sms_code',
+        'agree',
+      ]);
       const phone = problems.parsed('phone', parsed);
       const { password } = input;
       const rule = checkPassword(password, phone ? { phone: phone.national } : {});

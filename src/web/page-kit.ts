@@ -102,6 +102,9 @@ export function asFormFields(rename: Readonly<Record<string, string>>) {
 export class FormProblems {
   readonly #problems: FieldProblem[] = [];
 
+  /** `order`: the fields in the page's order, which the summary follows (others go last). */
+  constructor(private readonly order: readonly string[] = []) {}
+
   /** A field's problem; a field keeps its first (the one to fix first). */
   add(fieldName: string, message: string): void {
     if (!this.#problems.some((p) => p.field === fieldName))
@@ -154,7 +157,12 @@ export class FormProblems {
 
   /** Refuses the form with every problem found, if there is one. */
   throwIfAny(): void {
-    if (this.found) throw new FormInvalid(this.#problems);
+    if (!this.found) return;
+    const rank = (p: FieldProblem) => {
+      const at = this.order.indexOf(p.field);
+      return at === -1 ? this.order.length : at;
+    };
+    throw new FormInvalid([...this.#problems].sort((a, b) => rank(a) - rank(b)));
   }
 }
 
@@ -229,7 +237,7 @@ export function formInput<Shape extends z.ZodRawShape>(
   );
   const parsed = schema.safeParse(values);
   if (!parsed.success) {
-    const problems = new FormProblems();
+    const problems = new FormProblems(Object.keys(schema.shape));
     for (const issue of parsed.error.issues) problems.add(String(issue.path[0] ?? 'form'), issue.message);
     problems.throwIfAny();
   }
