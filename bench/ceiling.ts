@@ -63,6 +63,9 @@ export async function startCeiling(options: {
   logDir: string;
   cpus: string | undefined;
   refreshChains: number;
+  /** Extra node flags (the profiler's hook) and environment for it. */
+  nodeArgs?: string[];
+  extraEnv?: Record<string, string>;
 }): Promise<Ceiling> {
   const server = await startServerProcess({
     env: {
@@ -72,7 +75,9 @@ export async function startCeiling(options: {
       CEILING_CONTROL_PORT: String(options.controlPort),
       CEILING_REFRESH_CHAINS: String(options.refreshChains),
       CEILING_REDIRECT_URI: REDIRECT_URI,
+      ...options.extraEnv,
     },
+    nodeArgs: options.nodeArgs ?? [],
     port: options.port,
     logDir: options.logDir,
     logName: 'ceiling.log',

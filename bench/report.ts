@@ -331,11 +331,13 @@ to read the per-core figures). A run replaces only the section of the database i
 
 const marker = (name: string) => [`<!-- bench:${name} -->`, `<!-- /bench:${name} -->`] as const;
 
-const SECTIONS = ['pglite', 'postgres', 'postgres-2', 'queries'] as const;
+const SECTIONS = ['diff-postgres', 'diff-pglite', 'pglite', 'postgres', 'postgres-2', 'queries'] as const;
 
 function sectionTitle(name: string): string {
   if (name === 'postgres') return 'PostgreSQL';
   if (name === 'postgres-2') return 'PostgreSQL, 2 processes';
+  if (name.startsWith('diff-'))
+    return `Differential profile against the ceiling (${name === 'diff-postgres' ? 'PostgreSQL' : 'PGlite'})`;
   return 'PGlite (embedded)';
 }
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,6 +9,14 @@ import pg from 'pg';
 import { freePort } from '../test/support/server.js';
 import { type AnyScenario, CEILING_OF, type Ceiling, startCeiling } from './ceiling.js';
 import { summariseCpuProfile } from './cpu-profile.js';
+import {
+  DIFF_SCENARIOS,
+  diffScenario,
+  loadAverage,
+  PROFILE_HOOK_ARGS,
+  renderDiffSection,
+  type ScenarioDiff,
+} from './diff.js';
 import { flowWorkers, runFlow } from './flow-load.js';
 import { CitizenPool, flowScenarios, SIGN_INS_PER_CITIZEN } from './flow-scenarios.js';
 import { type DatabaseCpuProbe, type LoadResult, type LoadTarget, runLoad } from './load.js';
@@ -73,6 +81,8 @@ const settings = {
   /** Registered phones for the SMS-code scenario, each sent one code a run; 0: enough for 400/s. */
   smsPhones: numberSetting('BENCH_SMS_PHONES', 0, 0, 200_000),
   write: process.argv.includes('--write') || process.env['BENCH_WRITE'] === '1',
+  /** The differential profile against the ceiling (bench/diff.ts); always written to RESULTS.md. */
+  diff: process.argv.includes('--diff'),
   /** Only these scenarios (comma-separated names, e.g. `userinfo`); a partial run is never written. */
   only: (process.env['BENCH_SCENARIOS'] ?? '')
     .split(',')
@@ -87,6 +97,10 @@ const settings = {
   /** Measure bare oidc-provider too, scenario by scenario (BENCH_CEILING=0 skips it). */
   ceiling: process.env['BENCH_CEILING'] !== '0',
 };
+if (settings.diff && (settings.processes > 1 || !settings.ceiling))
+  throw new Error(
+    '--diff compares one server process with the ceiling: BENCH_PROCESSES=1, no BENCH_CEILING=0',
+  );
 if (settings.connections < settings.processes)
   throw new Error('BENCH_CONNECTIONS must be at least BENCH_PROCESSES');
 
@@ -185,7 +199,7 @@ async function main() {
   }
 
   // BENCH_QUERY_PROFILE=0 skips the count for a quick look; such a run is never written.
-  const countQueries = process.env['BENCH_QUERY_PROFILE'] !== '0';
+  const countQueries = process.env['BENCH_QUERY_PROFILE'] !== '0' && !settings.diff;
   if (countQueries)
     progress('counting database statements per request and per flow (in-process, in-memory PGlite)');
   const queries = countQueries ? await profileQueries() : [];
@@ -247,7 +261,10 @@ async function main() {
     ...(settings.databaseUrl ? { DATABASE_POOL_MAX: process.env['DATABASE_POOL_MAX'] || '10' } : {}),
   };
 
-  const selected = (name: string) => !settings.only.length || settings.only.includes(name);
+  const selected = (name: string) =>
+    (!settings.diff || DIFF_SCENARIOS.includes(name)) &&
+    (!settings.only.length || settings.only.includes(name));
+  const profilePorts = settings.diff ? { ours: await freePort(), ceiling: await freePort() } : undefined;
   const smsSelected = selected('SMS-code issue') && serverEnv !== 'production';
   // Every phone gets one code a run (SMS_RULES: one a minute, ten a day), warm-up included:
   // enough for 400 codes a second per process unless BENCH_SMS_PHONES says otherwise.
@@ -290,11 +307,16 @@ async function main() {
             ...env,
             PORT: String(port),
             ...(i > 0 ? { DATA_DIR: path.join(workDir, `data-${i + 1}`) } : {}),
+            ...(profilePorts ? { BENCH_PROFILE_PORT: String(profilePorts.ours) } : {}),
           },
           port,
           logDir: workDir,
           logName: settings.processes > 1 ? `server-${i + 1}.log` : 'server.log',
-          nodeArgs: settings.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir(i + 1)}`] : [],
+          nodeArgs: settings.cpuProfile
+            ? ['--cpu-prof', `--cpu-prof-dir=${profileDir(i + 1)}`]
+            : profilePorts
+              ? PROFILE_HOOK_ARGS
+              : [],
           fromSource: settings.fromSource,
           cpus: pinning.server(i),
         }),
@@ -311,6 +333,9 @@ async function main() {
         logDir: workDir,
         cpus: pinning.server(0),
         refreshChains: settings.connections,
+        ...(profilePorts
+          ? { nodeArgs: PROFILE_HOOK_ARGS, extraEnv: { BENCH_PROFILE_PORT: String(profilePorts.ceiling) } }
+          : {}),
       });
     }
     const targets: LoadTarget[] = servers.map((s) => ({ url: s.url, pid: s.pid }));
@@ -428,6 +453,55 @@ async function main() {
       for (const sample of r.samples) progress(`  ${sample}`);
       return r;
     };
+    if (profilePorts && ceiling) {
+      const loadBefore = loadAverage();
+      const diffs: ScenarioDiff[] = [];
+      const ceilingTarget = { url: ceiling.server.url, pid: ceiling.server.pid };
+      for (const s of runnable) {
+        const against = CEILING_OF[s.scenario.name];
+        const bare = against ? await ceiling.scenario(against) : undefined;
+        if (!against || !bare) continue;
+        const d = await diffScenario(
+          (scenario, label, on, warmUp) =>
+            warmUp ? warmUpAndMeasure(scenario, label, on) : measure(scenario, settings.seconds, on),
+          { name: s.scenario.name, ours: s, ceiling: bare, against },
+          { target: targets[0]!, profilePort: profilePorts.ours },
+          { target: ceilingTarget, profilePort: profilePorts.ceiling },
+          (side, profile) =>
+            writeFileSync(
+              path.join(workDir, `${s.scenario.name.replace(/\W+/g, '-')}-${side}.cpuprofile`),
+              JSON.stringify(profile),
+            ),
+        );
+        progress(
+          `${s.scenario.name}: ${(perCore(d.ours) / perCore(d.ceiling)).toFixed(2)} × the ceiling; ${d.diff.oursUs.toFixed(0)} against ${d.diff.ceilingUs.toFixed(0)} µs per request under the profiler`,
+        );
+        diffs.push(d);
+      }
+      const section = renderDiffSection({
+        title: `Differential profile against the ceiling (${kind === 'postgres' ? 'PostgreSQL' : 'PGlite'})`,
+        date: new Date().toISOString(),
+        revision: revision(),
+        database: postgres ? `PostgreSQL ${postgres.version}` : `PGlite ${pgliteVersion()}`,
+        setup: `${pinning.description}; ${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s plain + ${settings.seconds} s profiled per side; sampling every ${process.env['BENCH_PROFILE_INTERVAL_US'] || 250} µs; server dist/ with ${env['NODE_OPTIONS']}, UV_THREADPOOL_SIZE=${env['UV_THREADPOOL_SIZE']}; ${machineCores} cores (${cpuModel()})`,
+        loadBefore,
+        diffs,
+      });
+      process.stdout.write(`\n${section}\n`);
+      const failed = diffs.some((d) =>
+        [d.ours, d.ceiling, d.profiledOurs, d.profiledCeiling].some(
+          (r) => r.non2xx + r.errors + r.timeouts + r.unexpected > 0,
+        ),
+      );
+      if (failed) {
+        process.exitCode = 1;
+        progress('some requests failed: the differential profile is not written');
+      } else {
+        writeSections(RESULTS_FILE.pathname, { [`diff-${kind}`]: section });
+        progress(`wrote the diff-${kind} section of bench/RESULTS.md`);
+      }
+      return;
+    }
     const results: LoadResult[] = [];
     const ceilingResults: Record<string, LoadResult> = {};
     for (const s of runnable) {
@@ -573,7 +647,8 @@ async function main() {
       );
     }
     // Keep the server logs when something failed, so they can be read.
-    if (process.exitCode || settings.cpuProfile) progress(`kept ${workDir} (server logs, cpu-profile-*/)`);
+    if (process.exitCode || settings.cpuProfile || settings.diff)
+      progress(`kept ${workDir} (server logs, cpu-profile-*/)`);
     else rmSync(workDir, { recursive: true, force: true });
   }
 }
