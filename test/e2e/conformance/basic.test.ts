@@ -1,5 +1,6 @@
 import * as jose from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { advanceClock, resetClock } from '../../support/clock.js';
 import {
   authorize,
   authRequest,
@@ -42,7 +43,7 @@ describe.each(databaseKinds())('OpenID Connect Basic OP (%s)', (kind) => {
   });
   afterAll(() => server?.close());
 
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  afterEach(resetClock);
 
   it('OIDC Core 3.1.2.1, 3.1.2.5, RFC 9207 §2: a GET request returns the code with state and iss (oidcc-server)', async () => {
     const request = authRequest(server, site, { scope: 'openid profile' });
@@ -239,7 +240,8 @@ describe.each(databaseKinds())('OpenID Connect Basic OP (%s)', (kind) => {
     const first = await signIn(server, fp, { person, params: { claims } });
     const firstAuth = jose.decodeJwt(first.tokens.id_token)['auth_time'] as number;
     expect(firstAuth).toEqual(expect.any(Number));
-    await sleep(1100);
+    // A second later: auth_time counts whole seconds.
+    advanceClock(1100);
     const request = authRequest(server, fp, { prompt: 'login', claims });
     const outcome = await authorize(first.ua, request, { person });
     expect(outcome.pagesSeen).toEqual(['login']);
@@ -276,7 +278,8 @@ describe.each(databaseKinds())('OpenID Connect Basic OP (%s)', (kind) => {
     const keptTokens = await redeem(server, fp, recent, kept.callback!);
     expect(jose.decodeJwt(keptTokens.json['id_token'] as string)['auth_time']).toEqual(expect.any(Number));
 
-    await sleep(2100);
+    // Two seconds later, so the sign-in is older than max_age=1.
+    advanceClock(2100);
     const old = authRequest(server, fp, { max_age: '1' });
     const again = await authorize(ua, old, { person });
     expect(again.pagesSeen).toEqual(['login']);
