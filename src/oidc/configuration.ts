@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Context } from 'koa';
-import { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { type Configuration, type ExternalSigningKey, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { ACR_VALUES, MACHINE_SCOPES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from '../access/scopes.js';
 import type { Config } from '../config.js';
 import type { ResourceServerService } from '../resources/resource-server-service.js';
@@ -21,7 +21,8 @@ export interface ProviderDependencies {
   /** The registered APIs (RFC 8707 `resource`), for JWT or opaque access tokens with an audience. */
   resources: Pick<ResourceServerService, 'providerInfo'>;
   pairwiseSalt: Buffer;
-  jwks: { keys: Record<string, unknown>[] };
+  /** The signing keys, signing through node:crypto (src/oidc/keys/node-signing-key.ts). */
+  jwks: { keys: ExternalSigningKey[] };
 }
 
 const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
@@ -39,7 +40,7 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
   const { config } = deps;
   return {
     adapter: deps.adapter,
-    jwks: deps.jwks as Configuration['jwks'],
+    jwks: deps.jwks,
     cookies: {
       keys: config.cookieKeys,
       names: { session: 'uid.session', interaction: 'uid.interaction', resume: 'uid.resume' },
@@ -105,6 +106,8 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       prompt_values_supported: ['none', ...REQUESTABLE_PROMPTS],
     },
     features: {
+      // The keys sign through node:crypto in one synchronous call (NodeSigningKey).
+      externalSigningSupport: { enabled: true, ack: 'experimental-01' },
       devInteractions: { enabled: false },
       claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },

@@ -4,6 +4,7 @@ import { finishBeforeResponse } from '../web/before-response.js';
 import { type ProviderDependencies, providerConfiguration } from './configuration.js';
 import { introspectionExtras } from './introspection.js';
 import type { KeyService } from './keys/key-service.js';
+import { NodeSigningKey } from './keys/node-signing-key.js';
 
 /** What the server does after oidc-provider's own work, on every instance it builds. */
 export interface ProviderHooks {
@@ -56,7 +57,10 @@ export class ProviderHost {
     const { keys, version } = await this.keys.providerJwks();
     const provider = new Provider(
       this.deps.config.issuer,
-      providerConfiguration({ ...this.deps, jwks: { keys } }),
+      providerConfiguration({
+        ...this.deps,
+        jwks: { keys: keys.map((k) => new NodeSigningKey(k as typeof k & { kid: string; alg: string })) },
+      }),
     );
     // The same reading of X-Forwarded-For as the app's (src/app/app.ts): 登录设备 and the logout's
     // audit row take the client's address from here.
