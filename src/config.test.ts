@@ -76,6 +76,12 @@ describe('configuration read at start-up', () => {
     expect(() => loadConfig({ DATA_DIR: dataDir(), COOKIE_KEYS: 'too-short' })).toThrow(/COOKIE_KEYS/);
   });
 
+  it('chooses the crypto profile: standard unless CRYPTO_PROFILE=gm, and names a wrong value', () => {
+    expect(loadConfig({ DATA_DIR: dataDir() }).cryptoProfile).toBe('standard');
+    expect(loadConfig({ DATA_DIR: dataDir(), CRYPTO_PROFILE: 'gm' }).cryptoProfile).toBe('gm');
+    expect(() => loadConfig({ DATA_DIR: dataDir(), CRYPTO_PROFILE: 'sm' })).toThrow(/CRYPTO_PROFILE/);
+  });
+
   it('has the pages call the 证书助手 at 127.0.0.1:<port>, the only Host it answers', () => {
     expect(loadConfig({ DATA_DIR: dataDir() }).certBridgeUrl).toBe('http://127.0.0.1:41443');
     expect(loadConfig({ DATA_DIR: dataDir(), CERT_BRIDGE_URL: 'http://127.0.0.1:5000/' }).certBridgeUrl).toBe(

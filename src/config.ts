@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { CRYPTO_PROFILES, type CryptoProfile } from './crypto/profile.js';
 import { type AlipaySettings, alipaySettings } from './outside/alipay/settings.js';
 
 /**
@@ -71,6 +72,8 @@ const envSchema = z.object({
     .string()
     .optional()
     .refine((v) => !v || Buffer.from(v, 'base64').length === 32, 'must be 32 bytes in base64'),
+  // 密评 (GB/T 39786-2021): gm seals, indexes, links the audit chain and signs cookies with SM3/SM4.
+  CRYPTO_PROFILE: z.enum(CRYPTO_PROFILES).default('standard'),
   SSO_SESSION_TTL: seconds(8 * 3600),
   ACCOUNT_IDLE_TIMEOUT: seconds(30 * 60),
   // 等保 2.0 登录连接超时自动退出: the console's idle end may be shorter than 15 minutes, never longer.
@@ -192,6 +195,8 @@ export interface Config {
   databasePoolMax: number;
   cookieKeys: string[];
   dataEncryptionKey: Buffer;
+  /** Which algorithms protect data at rest, the audit chain and cookies (README: 密评). */
+  cryptoProfile: CryptoProfile;
   ssoSessionTtl: number;
   accountIdleTimeout: number;
   /** Seconds without a request after which the console's session ends, held in the database. */
@@ -364,6 +369,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolMax: e.DATABASE_POOL_MAX,
     cookieKeys: e.COOKIE_KEYS ?? dev!.cookieKeys,
     dataEncryptionKey: Buffer.from(e.DATA_ENCRYPTION_KEY ?? dev!.dataEncryptionKey, 'base64'),
+    cryptoProfile: e.CRYPTO_PROFILE,
     ssoSessionTtl: e.SSO_SESSION_TTL,
     accountIdleTimeout: e.ACCOUNT_IDLE_TIMEOUT,
     consoleIdleTimeout: e.CONSOLE_IDLE_TIMEOUT,

@@ -46,6 +46,11 @@ export class AccountService {
     return this.protector.blindIndex('id_number', idNumber);
   }
 
+  /** The ID number's index under either profile: what a lookup matches during a change of profile. */
+  idNumberIndexes(idNumber: string): string[] {
+    return this.protector.blindIndexes('id_number', idNumber);
+  }
+
   async addCitizen(input: { phone: string; password: string }): Promise<AccountView> {
     const phone = parseMainlandMobile(input.phone);
     if (!phone.ok) throw new BadInput(phone.message);
@@ -170,7 +175,7 @@ export class AccountService {
     const phone = parseMainlandMobile(login);
     if (phone.ok) return this.store.findByPhone(phone.e164);
     const id = parseIdNumber(login);
-    if (id.ok) return this.store.findByIdNumberHash(this.idNumberIndex(id.idNumber));
+    if (id.ok) return this.store.findByIdNumberHash(this.idNumberIndexes(id.idNumber));
     const creditCode = parseCreditCode(login);
     if (creditCode.ok) return this.store.findByCreditCode(creditCode.creditCode);
     if (/^[0-9a-f-]{36}$/.test(login)) return this.store.findById(login);

@@ -87,8 +87,9 @@ export class AccountStore {
       .first();
   }
 
-  async findByIdNumberHash(hash: string): Promise<AccountRow | undefined> {
-    return this.db('accounts').where({ id_number_hash: hash }).first();
+  /** `hashes`: the index under each profile's algorithm, so rows not yet migrated are found too. */
+  async findByIdNumberHash(hashes: readonly string[]): Promise<AccountRow | undefined> {
+    return this.db('accounts').whereIn('id_number_hash', hashes).first();
   }
 
   async setPasswordHash(id: string, passwordHash: string) {

@@ -116,8 +116,7 @@ export class RealNameService {
     if (!parsed.ok) problems.push({ field: 'idNumber', message: parsed.message });
     if (!parsed.ok || problems.length) throw new FormInvalid(problems);
     await admit?.(accountId);
-    const hash = this.accounts.idNumberIndex(parsed.idNumber);
-    const holder = await this.store.findByIdNumberHash(hash);
+    const holder = await this.store.findByIdNumberHash(this.accounts.idNumberIndexes(parsed.idNumber));
     if (holder && holder.id !== accountId) {
       if (plainAnswers) throw new Conflict(ID_NUMBER_TAKEN, 'id_number_taken');
       await this.notifyHolder(holder);

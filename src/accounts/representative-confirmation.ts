@@ -205,10 +205,7 @@ export class RepresentativeConfirmations {
   }
 
   #decoy(name: string, idNumber: string): string {
-    const bytes = Buffer.from(
-      this.protector.blindIndex('legal-rep-decoy', `${idNumber}|${name}`),
-      'base64url',
-    );
+    const bytes = this.protector.keyedDigest('legal-rep-decoy', `${idNumber}|${name}`);
     const prefix = DECOY_PREFIXES[bytes.readUInt16BE(0) % DECOY_PREFIXES.length];
     const last = String(bytes.readUInt32BE(2) % 10_000).padStart(4, '0');
     return `${prefix}****${last}`;

@@ -81,7 +81,10 @@ export class TotpService {
     }
     if (
       /^[0-9A-F]{5}-[0-9A-F]{5}$/.test(value) &&
-      (await this.store.useRecoveryCode(account.id, this.recoveryHash(account.id, value)))
+      (await this.store.useRecoveryCode(
+        account.id,
+        this.protector.blindIndexes('recovery', `${account.id}|${value}`),
+      ))
     ) {
       await this.store.clearAttempts(account.id);
       return 'recovery';

@@ -84,10 +84,12 @@ export class TotpStore {
   }
 
   /** True for exactly one use of an unused recovery code. */
-  async useRecoveryCode(accountId: string, codeHash: string): Promise<boolean> {
+  /** `codeHashes`: the code's index under each profile (codes are kept as made; they can not be migrated). */
+  async useRecoveryCode(accountId: string, codeHashes: readonly string[]): Promise<boolean> {
     const rows = rowsOf(
       await this.db('recovery_codes')
-        .where({ account_id: accountId, code_hash: codeHash })
+        .where({ account_id: accountId })
+        .whereIn('code_hash', codeHashes)
         .whereNull('used_at')
         .update({ used_at: this.db.fn.now() })
         .returning('code_hash'),

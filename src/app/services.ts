@@ -51,7 +51,7 @@ import { SmsCodeStore } from '../verification/sms-code-store.js';
 
 /** Stores and services wired once; the server and the CLI share them, so both run the same code. */
 export function createServices(config: Config, db: Db, log: Logger) {
-  const protector = new DataProtector(config.dataEncryptionKey);
+  const protector = new DataProtector(config.dataEncryptionKey, config.cryptoProfile);
   const rateLimits = new RateLimitStore(db);
   const limiter = new RateLimiter(rateLimits);
   const accountStore = new AccountStore(db);

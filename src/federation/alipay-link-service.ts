@@ -108,7 +108,7 @@ export class AlipayLinkService {
 
   /** The account this Alipay user signs in to, if linked. */
   async accountLinkedTo(profile: AlipayProfile): Promise<AccountRow | undefined> {
-    const link = await this.store.findByUserHash(this.subjectHash(profile));
+    const link = await this.store.findByUserHash(this.subjectHashes(profile));
     return link ? this.accounts.find(link.account_id) : undefined;
   }
 
@@ -128,7 +128,7 @@ export class AlipayLinkService {
     const parsedPhone = parseMainlandMobile(phone);
     if (!parsedPhone.ok) throw new BadInput(parsedPhone.message);
     const refusal = async () => {
-      if (await this.store.findByUserHash(this.subjectHash(profile))) return new AlipayUserLinked();
+      if (await this.store.findByUserHash(this.subjectHashes(profile))) return new AlipayUserLinked();
       if (await this.accounts.findByPhone(parsedPhone.e164)) return new Conflict(PHONE_TAKEN, 'phone_taken');
       if (await this.accountHolding(profile)) return new Conflict(ID_NUMBER_TAKEN, 'id_number_taken');
       return undefined;
@@ -204,7 +204,7 @@ export class AlipayLinkService {
     }
     const linkable =
       !(await this.store.findByAccount(accountId)) &&
-      !(await this.store.findByUserHash(this.subjectHash(profile)));
+      !(await this.store.findByUserHash(this.subjectHashes(profile)));
     const identity = own ? undefined : this.accounts.sealIdentity(accountId, alipayIdentity, 'alipay');
     const link = linkable ? this.sealLink(accountId, profile) : undefined;
     if (!identity && !link) return { verifiedNow: false, linkedNow: false };
@@ -263,9 +263,10 @@ export class AlipayLinkService {
   /** Throws when either side is linked elsewhere; true when the two are linked to each other. */
   private async refuseOtherLinks(accountId: string, profile: AlipayProfile): Promise<boolean> {
     const mine = await this.store.findByAccount(accountId);
-    const theirs = await this.store.findByUserHash(this.subjectHash(profile));
+    const theirs = await this.store.findByUserHash(this.subjectHashes(profile));
     if (theirs && theirs.account_id !== accountId) throw new AlipayUserLinked();
-    if (mine && mine.alipay_user_hash !== this.subjectHash(profile)) throw new AccountLinkedToOtherAlipay();
+    if (mine && !this.subjectHashes(profile).includes(mine.alipay_user_hash))
+      throw new AccountLinkedToOtherAlipay();
     return !!mine;
   }
 
@@ -278,7 +279,11 @@ export class AlipayLinkService {
   }
 
   private subjectHash(profile: AlipayProfile): string {
-    return this.protector.blindIndex('alipay_user', `${profile.subject.kind}:${profile.subject.id}`);
+    return this.protector.blindIndex('alipay_user', alipaySubjectKey(profile.subject));
+  }
+
+  private subjectHashes(profile: AlipayProfile): string[] {
+    return this.protector.blindIndexes('alipay_user', alipaySubjectKey(profile.subject));
   }
 
   private sealLink(
@@ -306,3 +311,8 @@ function sameIdentity(own: Identity | undefined, alipay: { realName: string; idN
 }
 
 const linkContext = (accountId: string) => `alipay_link:${accountId}`;
+
+/** What an Alipay user's blind index covers (`unified-id crypto migrate` rebuilds it from the link). */
+export function alipaySubjectKey(subject: { kind: string; id: string }): string {
+  return `${subject.kind}:${subject.id}`;
+}

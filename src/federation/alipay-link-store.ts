@@ -18,8 +18,9 @@ export class AlipayLinkStore {
     private readonly accounts: AccountStore,
   ) {}
 
-  async findByUserHash(hash: string): Promise<AlipayLinkRow | undefined> {
-    return this.db('alipay_links').where({ alipay_user_hash: hash }).first();
+  /** `hashes`: the index under each profile's algorithm, so links not yet migrated are found too. */
+  async findByUserHash(hashes: readonly string[]): Promise<AlipayLinkRow | undefined> {
+    return this.db('alipay_links').whereIn('alipay_user_hash', hashes).first();
   }
 
   async findByAccount(accountId: string): Promise<AlipayLinkRow | undefined> {

@@ -242,7 +242,11 @@ export class SmsCodeService {
     }
     if (
       !/^\d{6}$/.test(input.code) ||
-      this.hash(input.phone, input.purpose, input.code, input.binding) !== row.code_hash
+      !this.protector.indexMatches(
+        row.code_hash,
+        'sms',
+        smsIndexInput(input.phone, input.purpose, input.code, input.binding),
+      )
     ) {
       throw new SmsCodeWrong();
     }
@@ -263,6 +267,10 @@ export class SmsCodeService {
   }
 
   private hash(phone: string, purpose: string, code: string, binding?: string): string {
-    return this.protector.blindIndex('sms', `${phone}|${purpose}|${code}${binding ? `|${binding}` : ''}`);
+    return this.protector.blindIndex('sms', smsIndexInput(phone, purpose, code, binding));
   }
+}
+
+function smsIndexInput(phone: string, purpose: string, code: string, binding?: string): string {
+  return `${phone}|${purpose}|${code}${binding ? `|${binding}` : ''}`;
 }

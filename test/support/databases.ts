@@ -3,9 +3,17 @@ import pg from 'pg';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
-/** The suite runs on the embedded database, and again on PostgreSQL when TEST_DATABASE_URL is set. */
+/**
+ * The suite runs on the embedded database, and again on PostgreSQL when TEST_DATABASE_URL is set.
+ * TEST_DATABASES=postgres runs only the PostgreSQL half (the CRYPTO_PROFILE=gm pass of .ci/run).
+ */
 export function databaseKinds(): DatabaseKind[] {
-  return process.env['TEST_DATABASE_URL'] ? ['pglite', 'postgres'] : ['pglite'];
+  const kinds: DatabaseKind[] = process.env['TEST_DATABASE_URL'] ? ['pglite', 'postgres'] : ['pglite'];
+  const only = process.env['TEST_DATABASES']?.split(',').map((k) => k.trim());
+  if (!only) return kinds;
+  const chosen = kinds.filter((k) => only.includes(k));
+  if (chosen.length === 0) throw new Error(`TEST_DATABASES=${only.join(',')} names no database this run has`);
+  return chosen;
 }
 
 /** A fresh PostgreSQL database per test file, so files running side by side never see each other's rows. */

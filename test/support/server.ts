@@ -66,6 +66,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
           DATA_ENCRYPTION_KEY: sibling.config.dataEncryptionKey.toString('base64'),
         }
       : deploymentSecrets()),
+    // The suite runs again under CRYPTO_PROFILE=gm (.ci/run): a deployment's processes share it.
+    CRYPTO_PROFILE: sibling?.config.cryptoProfile ?? process.env['CRYPTO_PROFILE'] ?? 'standard',
     ...(postgres ? { DATABASE_URL: postgres.url } : {}),
     ...(sibling?.config.databaseUrl ? { DATABASE_URL: sibling.config.databaseUrl } : {}),
     ...options.env,
