@@ -74,13 +74,17 @@ export function createServices(config: Config, db: Db, log: Logger) {
   const legalPersons = new LegalPersonService(legalPersonStore, accounts, outside.enterprise);
   const keys = new KeyService(new KeyStore(db), protector);
   // Every process seals; the sealer's checkpoints are signed with the provider's keys.
-  const audit = new AuditService(auditStore, {
-    keys,
-    issuer: config.issuer,
-    dir: config.audit.checkpointDir,
-    url: config.audit.checkpointUrl,
-    log,
-  });
+  const audit = new AuditService(
+    auditStore,
+    {
+      keys,
+      issuer: config.issuer,
+      dir: config.audit.checkpointDir,
+      url: config.audit.checkpointUrl,
+      log,
+    },
+    config.cryptoProfile === 'gm' ? 'sm3' : 'sha256',
+  );
   const sms = new SmsCodeService(new SmsCodeStore(db), outside.sms, limiter, protector, {
     phoneRegistered: async (phone) => (await accountStore.findByPhone(phone)) !== undefined,
     checksPerIpPerHour: config.limits.smsChecksPerIpPerHour,

@@ -1,6 +1,6 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
-import { chainHash, GENESIS } from './audit-chain.js';
+import { GENESIS, linkHolds } from './audit-chain.js';
 import type { SealedRow } from './audit-store.js';
 import type { Checkpoint } from './checkpoints.js';
 
@@ -101,7 +101,7 @@ export async function checkArchiveFile(
       endsAtCheckpoint = false;
       if (row.seq !== seq + 1) return broken(`chain position ${row.seq} where ${seq + 1} was due`);
       if (row.prev_hash !== prev) return broken(`row ${row.id}: a row before it is missing or was altered`);
-      if (chainHash(prev, row) !== row.hash) return broken(`row ${row.id}: its content was altered`);
+      if (!linkHolds(prev, row)) return broken(`row ${row.id}: its content was altered`);
       prev = row.hash;
       seq = row.seq;
       lastId = row.id;

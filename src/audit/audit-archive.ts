@@ -1,6 +1,6 @@
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
-import { chainHash } from './audit-chain.js';
+import { linkHolds } from './audit-chain.js';
 import type { AuditStore, CheckpointRow } from './audit-store.js';
 
 /** Archive pieces are cut at checkpoints at least this many rows apart: one transaction each. */
@@ -47,7 +47,7 @@ export async function archiveAuditRows(
     let after = head.base_seq;
     for (const piece of pieces) {
       for await (const row of store.chain(after, piece.seq)) {
-        if (row.prev_hash !== prev || chainHash(prev, row) !== row.hash)
+        if (row.prev_hash !== prev || !linkHolds(prev, row))
           throw new Error(`row ${row.id} does not chain: run unified-id audit verify; nothing was archived`);
         await line(row);
         prev = row.hash;

@@ -1,6 +1,6 @@
 import type { JWK } from 'jose';
 import { type Logger, pino } from 'pino';
-import { chainHash } from './audit-chain.js';
+import { chainHash, type LinkAlgorithm } from './audit-chain.js';
 import type { AuditStore, Link } from './audit-store.js';
 import {
   type CheckpointKeys,
@@ -54,6 +54,8 @@ export class AuditSealer {
   constructor(
     private readonly store: AuditStore,
     private readonly checkpoints?: CheckpointSettings,
+    /** New links only: rows already sealed keep theirs (README: 密评, changing the profile). */
+    private readonly linkAlgorithm: LinkAlgorithm = 'sha256',
   ) {
     this.#log = checkpoints?.log ?? pino({ level: 'silent' });
   }
@@ -120,7 +122,7 @@ export class AuditSealer {
       let { sealed_seq: seq, sealed_hash: prev, sealed_id: id } = head;
       for (const row of rows) {
         seq += 1;
-        const hash = chainHash(prev, row);
+        const hash = chainHash(prev, row, this.linkAlgorithm);
         links.push({ id: row.id, seq, prev_hash: prev, hash });
         prev = hash;
         id = row.id;

@@ -48,13 +48,17 @@ describe.each(databaseKinds())('the hash-chained audit log (%s)', (kind) => {
     const keys = new KeyService(new KeyStore(database.db), new DataProtector(randomBytes(32)));
     await keys.ensureKeys();
     checkpointDir = path.join(dataDir, 'checkpoints');
-    audit = new AuditService(new AuditStore(database.db), {
-      keys,
-      issuer: ISSUER,
-      dir: checkpointDir,
-      url: undefined,
-      log: pino({ level: 'silent' }),
-    });
+    audit = new AuditService(
+      new AuditStore(database.db),
+      {
+        keys,
+        issuer: ISSUER,
+        dir: checkpointDir,
+        url: undefined,
+        log: pino({ level: 'silent' }),
+      },
+      process.env['CRYPTO_PROFILE'] === 'gm' ? 'sm3' : 'sha256',
+    );
   });
   afterAll(async () => {
     await database?.close();
@@ -83,6 +87,43 @@ describe.each(databaseKinds())('the hash-chained audit log (%s)', (kind) => {
     expect(await audit.verify()).toEqual({ ok: true, rows: 0, pending: 6 });
     expect(await audit.sealer.sealAll()).toBe(6);
     expect(await audit.verify()).toEqual({ ok: true, rows: 6, pending: 0 });
+  });
+
+  it('verifies a chain whose profile changed part way, each row by the hash it names, and finds an altered SM3 row', async () => {
+    const sealers = (['sha256', 'sm3', 'sha256'] as const).map(
+      (algorithm) => new AuditService(new AuditStore(database.db), undefined, algorithm),
+    );
+    for (const [n, sealer] of sealers.entries()) {
+      for (let i = 0; i < 3; i++) await login(n * 3 + i);
+      await sealer.sealer.sealAll();
+    }
+    const rows = await sealed();
+    expect(rows.map((r: { hash: string }) => r.hash.startsWith('sm3:'))).toEqual([
+      false,
+      false,
+      false,
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
+    expect(rows[3].hash).toMatch(/^sm3:[0-9a-f]{64}$/);
+    expect(await audit.verify()).toEqual({ ok: true, rows: 9, pending: 0 });
+
+    await db()('audit_events').where({ id: rows[4].id }).update({ ip: '10.9.9.9' });
+    expect(await audit.verify()).toMatchObject({
+      ok: false,
+      brokenAt: Number(rows[4].id),
+      reason: 'its content was altered',
+    });
+    await db()('audit_events').where({ id: rows[4].id }).update({ ip: '10.0.0.1' });
+    // Relabelling an SM3 link as SHA-256 (the same hex without its name) breaks it, too.
+    await db()('audit_events')
+      .where({ id: rows[4].id })
+      .update({ hash: rows[4].hash.slice(4) });
+    expect((await audit.verify()).ok).toBe(false);
   });
 
   it('finds an altered row and a deleted one, as before', async () => {

@@ -1,7 +1,7 @@
 import type { JWK } from 'jose';
 import { type ArchiveVerdict, checkArchiveFile } from './archive-check.js';
 import { type ArchiveResult, archiveAuditRows } from './audit-archive.js';
-import { chainHash } from './audit-chain.js';
+import { type LinkAlgorithm, linkHolds } from './audit-chain.js';
 import { AuditSealer, type CheckpointSettings } from './audit-sealer.js';
 import type { AuditFilter, AuditRow, AuditStore, SealedRow } from './audit-store.js';
 import type { AuditEventType, AuditMethod } from './audit-words.js';
@@ -77,8 +77,9 @@ export class AuditService {
   constructor(
     private readonly store: AuditStore,
     private readonly checkpointSettings?: CheckpointSettings,
+    linkAlgorithm: LinkAlgorithm = 'sha256',
   ) {
-    this.sealer = new AuditSealer(store, checkpointSettings);
+    this.sealer = new AuditSealer(store, checkpointSettings, linkAlgorithm);
   }
 
   /** One plain insert; the sealer chains it moments later. Readers see it at once. */
@@ -181,7 +182,7 @@ export class AuditService {
     for await (const row of this.store.chain(head.base_seq, head.sealed_seq)) {
       rows += 1;
       if (row.prev_hash !== prev) return broken(row.id, 'a row before it is missing or was altered');
-      if (chainHash(prev, row) !== row.hash) return broken(row.id, 'its content was altered');
+      if (!linkHolds(prev, row)) return broken(row.id, 'its content was altered');
       for (const checkpoint of wanted.get(row.seq) ?? []) {
         if (checkpoint.hash !== row.hash || checkpoint.id !== row.id)
           return broken(
