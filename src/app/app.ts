@@ -6,6 +6,9 @@ import { accountRoutes } from '../account-space/account-routes.js';
 import { adminRoutes } from '../admin/admin-routes.js';
 import type { Config } from '../config.js';
 import { consoleRoutes } from '../console/console-routes.js';
+import { cookieKeys } from '../crypto/cookie-keys.js';
+import { type CryptoProfile, otherProfile } from '../crypto/profile.js';
+import type { DataProtector } from '../crypto/sealed.js';
 import type { Db } from '../db/database.js';
 import { openWriteBatch } from '../db/write-batch.js';
 import { demoRpRoutes } from '../dev/demo-rp.js';
@@ -26,7 +29,7 @@ import type { Metrics } from '../ops/metrics.js';
 import { publicMetrics } from '../ops/metrics-access.js';
 import { opsRoutes } from '../ops/ops-routes.js';
 import { pendingBeforeResponse } from '../web/before-response.js';
-import { Csrf } from '../web/csrf.js';
+import { Csrf, type CsrfKey } from '../web/csrf.js';
 import { displayMode, displayRoutes } from '../web/display-mode.js';
 import { errorHandler } from '../web/error-handler.js';
 import { requestContext } from '../web/request-context.js';
@@ -64,10 +67,11 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa({
     proxy: config.proxyHops > 0,
     maxIpsCount: config.proxyHops,
-    keys: config.cookieKeys,
+    // Koa's cookies take a keygrip in place of the list: HMAC-SM3 under CRYPTO_PROFILE=gm.
+    keys: cookieKeys(config.cookieKeys, config.cryptoProfile) as unknown as string[],
   });
   app.silent = true; // errors are logged by our handler with the request id
-  const csrf = new Csrf(services.protector.deriveKey('unified-id/csrf'));
+  const csrf = new Csrf(csrfKeys(services.protector));
 
   const authorizationWrites = openWriteBatch(deps.db, deps.logger);
   const revoker = new SessionRevoker(services.models, deps.host, deps.logger);
@@ -245,4 +249,13 @@ export function createApp(deps: AppDeps): Koa {
     else await serve();
   });
   return app;
+}
+
+/** The CSRF token's HMAC and key under the configured profile first, then under the other. */
+function csrfKeys(protector: DataProtector): [CsrfKey, CsrfKey] {
+  const keyOf = (profile: CryptoProfile): CsrfKey => ({
+    hash: profile === 'gm' ? 'sm3' : 'sha256',
+    key: protector.deriveProfileKey('unified-id/csrf', profile),
+  });
+  return [keyOf(protector.profile), keyOf(otherProfile(protector.profile))];
 }

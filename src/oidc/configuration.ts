@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { type Configuration, type ExternalSigningKey, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { ACR_VALUES, MACHINE_SCOPES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from '../access/scopes.js';
 import type { Config } from '../config.js';
+import { cookieKeys } from '../crypto/cookie-keys.js';
 import type { ResourceServerService } from '../resources/resource-server-service.js';
 import type { Views } from '../web/views.js';
 import type { AccountClaimsSource } from './account-claims.js';
@@ -42,7 +43,8 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
     adapter: deps.adapter,
     jwks: deps.jwks,
     cookies: {
-      keys: config.cookieKeys,
+      // A keygrip in place of the list (oidc-provider passes it on to `cookies`): HMAC-SM3 under gm.
+      keys: cookieKeys(config.cookieKeys, config.cryptoProfile) as unknown as string[],
       names: { session: 'uid.session', interaction: 'uid.interaction', resume: 'uid.resume' },
       long: { httpOnly: true, sameSite: 'lax', signed: true },
       short: { httpOnly: true, sameSite: 'lax', signed: true },

@@ -3,12 +3,21 @@ import type { Context } from 'koa';
 import { CsrfRejected } from '../errors.js';
 import { browserId } from './browser-id.js';
 
+export interface CsrfKey {
+  hash: 'sha256' | 'sm3';
+  key: Buffer;
+}
+
 /**
  * Double-submit CSRF protection: each form carries an HMAC of the browser's id, which lives in
  * a signed, httpOnly cookie. A page of another origin can read neither.
  */
 export class Csrf {
-  constructor(private readonly key: Buffer) {}
+  /**
+   * `keys`: the profile's HMAC and key first (HMAC-SM3 under CRYPTO_PROFILE=gm), then the other
+   * profile's, accepted so that a form loaded just before a change of profile still submits.
+   */
+  constructor(private readonly keys: readonly [CsrfKey, ...CsrfKey[]]) {}
 
   token(ctx: Context): string {
     return this.mac(browserId(ctx));
@@ -18,12 +27,16 @@ export class Csrf {
   verify(ctx: Context, submitted: unknown): void {
     submitted = ctx.get('x-csrf-token') || submitted;
     if (typeof submitted !== 'string') throw new CsrfRejected();
-    const expected = Buffer.from(this.mac(browserId(ctx)));
     const given = Buffer.from(submitted);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new CsrfRejected();
+    const id = browserId(ctx);
+    const matches = this.keys.map((key) => {
+      const expected = Buffer.from(this.mac(id, key));
+      return expected.length === given.length && timingSafeEqual(expected, given);
+    });
+    if (!matches.includes(true)) throw new CsrfRejected();
   }
 
-  private mac(secret: string): string {
-    return createHmac('sha256', this.key).update(secret).digest('base64url');
+  private mac(secret: string, { hash, key } = this.keys[0]): string {
+    return createHmac(hash, key).update(secret).digest('base64url');
   }
 }
