@@ -1,6 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import * as oidc from 'openid-client';
-import { passwordHasher } from '../src/accounts/password-hasher.js';
 import { createServices } from '../src/app/services.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase, rowsOf } from '../src/db/database.js';
@@ -119,7 +118,7 @@ export async function prepareFixtures(
 
     // Thousands of accounts: inserted in batches with the columns AccountService.addCitizen writes
     // and one argon2id hash made by the product's hasher (same parameters), instead of hashing each.
-    const passwordHash = await passwordHasher.hash(CITIZEN_PASSWORD);
+    const passwordHash = await services.accounts.passwords.hash(CITIZEN_PASSWORD);
     const phonesTaken = new Set([citizen.phone]);
     const addressesTaken = new Set<string>();
     const addCitizens = async (count: number): Promise<BenchCitizen[]> => {

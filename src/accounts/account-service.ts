@@ -7,7 +7,7 @@ import { maskIdNumber, parseIdNumber } from '../identifiers/id-number.js';
 import type { AccountRow, AccountStore, SealedIdentity } from './account-store.js';
 import type { LegalPersonStore } from './legal-person-store.js';
 import { maskName } from './mask.js';
-import { passwordHasher } from './password-hasher.js';
+import { PasswordHasher } from './password-hasher.js';
 import { checkPassword, type PasswordCheck } from './password-policy.js';
 import { maskPhone, parseMainlandMobile } from './phone.js';
 
@@ -36,11 +36,19 @@ export interface Identity {
 
 /** People and legal persons: creation, password authentication, identity, status. */
 export class AccountService {
+  /** argon2id, with an HMAC-SM3 pepper first under CRYPTO_PROFILE=gm. */
+  readonly passwords: PasswordHasher;
+
   constructor(
     private readonly store: AccountStore,
     private readonly protector: DataProtector,
     private readonly legalPersons: Pick<LegalPersonStore, 'find'>,
-  ) {}
+  ) {
+    this.passwords = new PasswordHasher(
+      protector.profile,
+      protector.deriveProfileKey('unified-id/password-pepper', 'gm'),
+    );
+  }
 
   idNumberIndex(idNumber: string): string {
     return this.protector.blindIndex('id_number', idNumber);
@@ -61,7 +69,7 @@ export class AccountService {
       id: randomUUID(),
       user_type: 'natural_person' as const,
       phone: phone.e164,
-      password_hash: await passwordHasher.hash(input.password),
+      password_hash: await this.passwords.hash(input.password),
       certification_level: 'L1' as const,
     };
     try {
@@ -101,15 +109,15 @@ export class AccountService {
   async #checkPassword(account: AccountRow | undefined, password: string): Promise<AccountRow> {
     const locked =
       account?.password_locked_until && new Date(account.password_locked_until).getTime() > Date.now();
-    const valid = await passwordHasher.verify(locked ? undefined : account?.password_hash, password);
+    const valid = await this.passwords.verify(locked ? undefined : account?.password_hash, password);
     if (!account || !valid || account.status !== 'active') {
       if (account && !locked)
         await this.store.recordPasswordFailure(account.id, PASSWORD_LOCK.after, PASSWORD_LOCK.seconds);
       throw new LoginFailed(account?.id);
     }
     if (account.failed_logins > 0) await this.store.clearPasswordFailures(account.id);
-    if (account.password_hash && passwordHasher.needsRehash(account.password_hash)) {
-      await this.store.setPasswordHash(account.id, await passwordHasher.hash(password));
+    if (account.password_hash && this.passwords.needsRehash(account.password_hash)) {
+      await this.store.setPasswordHash(account.id, await this.passwords.hash(password));
     }
     return account;
   }
@@ -129,6 +137,11 @@ export class AccountService {
       ...(account.phone ? { phone: account.phone.replace(/^\+86/, '') } : {}),
       ...(identity ? { idNumber: identity.idNumber } : {}),
     });
+<<<<<<< HEAD
+=======
+    if (!rule.ok) throw new BadInput(rule.message);
+    await this.store.setPasswordHash(accountId, await this.passwords.hash(password));
+>>>>>>> d7f56b0 (Passwords under CRYPTO_PROFILE=gm: HMAC-SM3 with a pepper derived from DATA_ENCRYPTION_KEY, then argon2id as before; hashes of the other kind still verify and are redone at the next login)
   }
 
   async changePhone(accountId: string, e164: string): Promise<void> {

@@ -11,7 +11,6 @@ import type {
   LegalPersonWithRepresentative,
 } from './legal-person-store.js';
 import { maskCreditCode, maskName } from './mask.js';
-import { passwordHasher } from './password-hasher.js';
 import { checkPassword } from './password-policy.js';
 import { maskPhone } from './phone.js';
 
@@ -97,7 +96,7 @@ export class LegalPersonService {
 
   /** Hashed only once the SMS code was right: argon2id is too dear to spend on any request. */
   async withPasswordHashed({ password, ...rest }: ValidRegistration): Promise<CheckedRegistration> {
-    return { ...rest, passwordHash: await passwordHasher.hash(password) };
+    return { ...rest, passwordHash: await this.accounts.passwords.hash(password) };
   }
 
   /**
