@@ -125,7 +125,7 @@ export class AccountService {
   async setPassword(accountId: string, password: string): Promise<void> {
     const rule = await this.passwordRuleFor(accountId, password);
     if (!rule.ok) throw new BadInput(rule.message);
-    await this.store.setPasswordHash(accountId, await passwordHasher.hash(password));
+    await this.store.setPasswordHash(accountId, await this.passwords.hash(password));
   }
 
   /** The password rule for this account's new password: with its own phone and ID number. */
@@ -137,11 +137,6 @@ export class AccountService {
       ...(account.phone ? { phone: account.phone.replace(/^\+86/, '') } : {}),
       ...(identity ? { idNumber: identity.idNumber } : {}),
     });
-<<<<<<< HEAD
-=======
-    if (!rule.ok) throw new BadInput(rule.message);
-    await this.store.setPasswordHash(accountId, await this.passwords.hash(password));
->>>>>>> d7f56b0 (Passwords under CRYPTO_PROFILE=gm: HMAC-SM3 with a pepper derived from DATA_ENCRYPTION_KEY, then argon2id as before; hashes of the other kind still verify and are redone at the next login)
   }
 
   async changePhone(accountId: string, e164: string): Promise<void> {
