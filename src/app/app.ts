@@ -16,6 +16,8 @@ import { devRoutes } from '../dev/dev-routes.js';
 import { HelperFiles } from '../downloads/helper-files.js';
 import { helperRoutes } from '../downloads/helper-routes.js';
 import { interactionRoutes } from '../flows/interaction-routes.js';
+import { LOGIN_METHODS } from '../flows/methods/index.js';
+import type { LoginMethod, MethodSources } from '../flows/methods/login-method.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import {
   acceptPostAsGet,
@@ -49,6 +51,9 @@ export interface AppDeps {
   metrics: Metrics;
   logger: Logger;
   isStopping: () => boolean;
+  /** The sign-in methods, when not the registry's (a test adds a throw-away one). */
+  // biome-ignore lint/suspicious/noExplicitAny: each method builds dependencies of its own type
+  loginMethods?: readonly LoginMethod<MethodSources<Services>, any>[];
 }
 
 /** oidc-provider's endpoints that no page or API of ours shares a path with. */
@@ -96,34 +101,33 @@ export function createApp(deps: AppDeps): Koa {
     }).routes(),
   );
   pages(
-    interactionRoutes({
-      writeBatch: openWriteBatch(deps.db, deps.logger),
-      host: deps.host,
-      views: deps.views,
-      csrf,
-      accounts: services.accounts,
-      realName: services.realName,
-      captcha: services.captcha,
-      sms: services.sms,
-      flowStates: services.flowStates,
-      consents: services.consents,
-      limiter: services.limiter,
-      loginGuard: services.loginGuard,
-      revoker,
-      metrics: deps.metrics,
-      audit: services.audit,
-      totp: services.totp,
-      legalPersons: services.legalPersons,
-      representativeConfirmations: services.representativeConfirmations,
-      devVerifier: services.outside.identity.kind === 'dev',
-      alipayConfigured: services.alipay.configured,
-      certificates: services.certificates,
-      bridgeUrl: config.certBridgeUrl,
-      alipay: services.alipay,
-      issuer: config.issuer,
-      sessionMeta: services.sessionMeta,
-      idleTimeoutSeconds: config.accountIdleTimeout,
-    }).routes(),
+    interactionRoutes(
+      {
+        writeBatch: openWriteBatch(deps.db, deps.logger),
+        host: deps.host,
+        views: deps.views,
+        csrf,
+        accounts: services.accounts,
+        realName: services.realName,
+        captcha: services.captcha,
+        sms: services.sms,
+        flowStates: services.flowStates,
+        consents: services.consents,
+        limiter: services.limiter,
+        loginGuard: services.loginGuard,
+        revoker,
+        metrics: deps.metrics,
+        audit: services.audit,
+        totp: services.totp,
+        legalPersons: services.legalPersons,
+        representativeConfirmations: services.representativeConfirmations,
+        devVerifier: services.outside.identity.kind === 'dev',
+        alipayConfigured: services.alipay.configured,
+      },
+      // Each sign-in method takes from these what it uses.
+      { services, config },
+      deps.loginMethods ?? LOGIN_METHODS,
+    ).routes(),
   );
   pages(
     accountRoutes({

@@ -14,7 +14,7 @@ import { Metrics } from '../ops/metrics.js';
 import { startMetricsListener } from '../ops/metrics-access.js';
 import { loadTrustStore } from '../pki/trust-store.js';
 import { Views } from '../web/views.js';
-import { createApp } from './app.js';
+import { type AppDeps, createApp } from './app.js';
 import { createServices, type Services } from './services.js';
 
 export interface RunningServer {
@@ -36,7 +36,12 @@ export interface RunningServer {
  */
 export async function startServer(
   config: Config,
-  options: { logger?: Logger; memoryDb?: boolean; database?: Database } = {},
+  options: {
+    logger?: Logger;
+    memoryDb?: boolean;
+    database?: Database;
+    loginMethods?: AppDeps['loginMethods'];
+  } = {},
 ) {
   const logger = options.logger ?? createLogger(config.logLevel);
   // A shared embedded database stands in for "another process on the same PostgreSQL" in tests.
@@ -127,6 +132,7 @@ export async function startServer(
       metrics,
       logger,
       isStopping: () => stopping,
+      ...(options.loginMethods ? { loginMethods: options.loginMethods } : {}),
     });
     const server = createServer(app.callback());
     server.keepAliveTimeout = 65_000;

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { assuranceOf } from './assurance.js';
+import { FactorTable } from './assurance.js';
+import { SECOND_FACTOR } from './complete-login.js';
+import { LOGIN_METHODS } from './methods/index.js';
 
-describe('acr and amr from what the server verified', () => {
+describe('acr and amr from what the server verified, by the factors the methods declare', () => {
+  const factors = new FactorTable([SECOND_FACTOR, ...LOGIN_METHODS.flatMap((m) => m.factors)]);
+
   it.each([
     [['pwd'], 'urn:unified-id:acr:basic', ['pwd']],
     [['sms'], 'urn:unified-id:acr:basic', ['sms']],
@@ -17,7 +21,20 @@ describe('acr and amr from what the server verified', () => {
     [['hwk'], 'urn:unified-id:acr:cert', ['hwk']],
     [['swk'], 'urn:unified-id:acr:cert', ['swk']],
     [['pwd', 'pwd'], 'urn:unified-id:acr:basic', ['pwd']],
+    // A value no registered method declares (a tampered or older row) counts for nothing.
+    [['pwd', 'face'], 'urn:unified-id:acr:basic', ['pwd']],
+    [['face', 'otp'], 'urn:unified-id:acr:basic', ['otp']],
   ] as const)('%j → %s %j', (verified, acr, amr) => {
-    expect(assuranceOf(verified)).toEqual({ acr, amr });
+    expect(factors.assuranceOf(verified)).toEqual({ acr, amr });
+  });
+
+  it('refuses two methods declaring one factor as different kinds', () => {
+    expect(
+      () =>
+        new FactorTable([
+          { amr: 'pwd', kind: 'knowledge' },
+          { amr: 'pwd', kind: 'possession' },
+        ]),
+    ).toThrow(/pwd/);
   });
 });

@@ -6,7 +6,7 @@ import type { AuditMethod } from '../audit/audit-words.js';
 import { AccountUnavailable } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { FlowStates } from '../state/flow-state.js';
-import { acrBelow, assuranceOf, type Factor } from './assurance.js';
+import { acrBelow, type Factor, type FactorSpec, type FactorTable } from './assurance.js';
 import type { Interaction } from './interaction.js';
 import { saveResult } from './interaction.js';
 
@@ -16,6 +16,8 @@ export interface LoginRecorder {
   audit: Pick<AuditService, 'record'>;
   metrics: Pick<Metrics, 'logins'>;
   flowStates: FlowStates;
+  /** The factors the registered methods declare: what acr and amr a sign-in earns. */
+  factors: FactorTable;
 }
 
 /** A successful first (or further) factor, as the server verified it. */
@@ -33,6 +35,12 @@ export interface VerifiedSignIn {
   stepUp?: boolean;
   detail?: Record<string, unknown>;
 }
+
+/**
+ * 两步验证's factor (a TOTP or recovery code): asked by completeLogin itself, after whichever
+ * method, so declared here rather than by a method.
+ */
+export const SECOND_FACTOR: FactorSpec = { amr: 'otp', kind: 'second' };
 
 /** The second-factor page of a sign-in. */
 export const secondFactorPath = (uid: string) => `/interaction/${uid}/totp`;
@@ -61,8 +69,8 @@ export async function completeLogin(
     });
     throw new AccountUnavailable();
   }
-  const { acr, amr } = assuranceOf(signIn.verified);
-  if (account.totp_enabled_at && acrBelow(acr, ACR.cert) && !signIn.verified.includes('otp')) {
+  const { acr, amr } = deps.factors.assuranceOf(signIn.verified);
+  if (account.totp_enabled_at && acrBelow(acr, ACR.cert) && !signIn.verified.includes(SECOND_FACTOR.amr)) {
     await deps.flowStates.put('totp', interaction.uid, {
       accountId: account.id,
       verified: signIn.verified,

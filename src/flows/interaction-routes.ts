@@ -6,21 +6,26 @@ import {
   SENSITIVE_SCOPES,
   scopesThatApply,
 } from '../access/scopes.js';
+import type { CertificateService } from '../certificates/certificate-service.js';
+import type { Config } from '../config.js';
 import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../web/body.js';
 import { browserId } from '../web/browser-id.js';
 import { currentDisplay } from '../web/display-mode.js';
-import { auditEvent, renderPage } from './flow-kit.js';
+import { FactorTable } from './assurance.js';
+import { SECOND_FACTOR } from './complete-login.js';
+import { auditEvent, type FlowDeps, renderPage } from './flow-kit.js';
 import { clientNameOf, finishInteraction, interactionOf } from './interaction.js';
 import { legalRegisterRoutes } from './legal-register-routes.js';
 import { loginPage } from './login-page.js';
-import { LOGIN_METHODS } from './methods/index.js';
-import type { LoginMethod, MethodDeps } from './methods/login-method.js';
+import { mountMethodForm } from './method-form.js';
+import type { LoginMethod, MethodSources } from './methods/login-method.js';
 import { realNameRoutes, renderRealName } from './realname-routes.js';
 import { recoveryRoutes } from './recovery-routes.js';
 import { registerRoutes } from './register-routes.js';
+import { registeredCertificateRoutes } from './registered-certificate-routes.js';
 import { secondFactorRoutes } from './second-factor-routes.js';
-import { needsStepUp, renderStepUp, stepUpRoutes } from './step-up-routes.js';
+import { needsStepUp, renderStepUp, type StepUpOffer, stepUpRoutes } from './step-up-routes.js';
 
 /** The API scopes (RFC 8707 `resource`) the consent prompt asks about, per API. */
 function missingResourceScopesOf(details: Record<string, unknown>): Record<string, string[]> {
@@ -29,14 +34,28 @@ function missingResourceScopesOf(details: Record<string, unknown>): Record<strin
 
 /**
  * Every page of an interaction: which one shows depends on what oidc-provider's policy asks for.
- * The login methods are those of the registry (a test may pass its own list).
+ * The sign-in methods are the registry's (app/app.ts passes LOGIN_METHODS, a test may add one):
+ * each builds its own dependencies from `sources`, and its declared factors make the table of
+ * factors every sign-in is judged by. The call fails to compile when a method reads what the
+ * application does not have.
  */
-export function interactionRoutes(
-  { writeBatch, ...base }: Omit<MethodDeps, 'loginPage'> & { writeBatch: Koa.Middleware },
-  methods: readonly LoginMethod[] = LOGIN_METHODS,
+export function interactionRoutes<S extends { certificates: CertificateService }>(
+  { writeBatch, ...flow }: FlowDeps & { writeBatch: Koa.Middleware },
+  sources: { services: S; config: Config },
+  // biome-ignore lint/suspicious/noExplicitAny: each method builds dependencies of its own type
+  methods: readonly LoginMethod<NoInfer<MethodSources<S>>, any>[],
 ): Router {
   const router = new Router();
-  const deps: MethodDeps = { ...base, loginPage: loginPage(base, methods) };
+  const factors = new FactorTable([SECOND_FACTOR, ...methods.flatMap((m) => m.factors)]);
+  const built = methods.map((method) => {
+    const methodDeps: unknown = method.deps({ ...sources, flow, factors });
+    for (const [name, file] of Object.entries(method.views ?? {})) flow.views.add(name, file);
+    return { method, methodDeps, offered: method.offered?.(methodDeps) ?? true };
+  });
+  const stepUps: StepUpOffer[] = built.flatMap(({ method, methodDeps }) =>
+    method.stepUp ? [{ factor: method.stepUp, deps: methodDeps }] : [],
+  );
+  const deps = { ...flow, factors, stepUps, loginPage: loginPage(flow, built) };
   // Every form post of a sign-in takes part in a write batch: its writes that nothing in it reads
   // back (the audit row, the interaction's result) go as one statement before its answer leaves
   // (src/db/write-batch.ts). A route of this router only: other paths never open one.
@@ -83,7 +102,15 @@ export function interactionRoutes(
   });
 
   // Mounted whether or not offered: a method this deployment does not offer answers so itself.
-  for (const method of methods) method.routes(router, deps);
+  for (const { method, methodDeps } of built) {
+    if (method.form) mountMethodForm(router, deps, { id: method.id, form: method.form }, methodDeps);
+    method.routes?.(router, methodDeps, { loginPage: deps.loginPage });
+  }
+  registeredCertificateRoutes(router, {
+    ...deps,
+    certificates: sources.services.certificates,
+    bridgeUrl: sources.config.certBridgeUrl,
+  });
   secondFactorRoutes(router, deps);
   registerRoutes(router, deps);
   legalRegisterRoutes(router, deps);

@@ -1,15 +1,15 @@
 import type { Context } from 'koa';
-import { type PageDeps, renderPage } from './flow-kit.js';
+import { type FlowDeps, type PageDeps, renderPage } from './flow-kit.js';
 import { clientNameOf, type Interaction } from './interaction.js';
-import type { LoginMethod, LoginPage, MethodDeps, UserTab } from './methods/login-method.js';
+import type { AnyLoginMethod, LoginPage, UserTab } from './methods/login-method.js';
 import { recoveredLogin } from './recovery-routes.js';
 
 /** What the login page shows of one method. */
 interface MethodEntry {
   id: string;
   tab: UserTab;
-  form?: LoginMethod['form'];
-  link?: LoginMethod['link'];
+  form?: { label: string; view: string; query?: string };
+  link?: AnyLoginMethod['link'];
 }
 
 /**
@@ -17,12 +17,17 @@ interface MethodEntry {
  * with a form on the chosen tab, and a link per method with a page of its own.
  */
 export function loginPage(
-  deps: PageDeps & Pick<MethodDeps, 'host' | 'loginGuard' | 'flowStates'>,
-  methods: readonly LoginMethod[],
+  deps: PageDeps & Pick<FlowDeps, 'host' | 'loginGuard' | 'flowStates'>,
+  methods: readonly { method: AnyLoginMethod; offered: boolean }[],
 ): LoginPage {
   const entries: MethodEntry[] = methods
-    .filter((m) => m.offered?.(deps) ?? true)
-    .map(({ id, tab, form, link }) => ({ id, tab, ...(form ? { form } : {}), ...(link ? { link } : {}) }));
+    .filter((m) => m.offered)
+    .map(({ method: { id, tab, form, link } }) => ({
+      id,
+      tab,
+      ...(form?.tab ? { form: form.tab } : {}),
+      ...(link ? { link } : {}),
+    }));
   const withForm = entries.filter((m) => m.form);
   const defaultForm = withForm.find((m) => m.tab === 'natural') ?? withForm[0];
 

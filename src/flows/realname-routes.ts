@@ -6,7 +6,7 @@ import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../web/body.js';
 import { idNumberField, REAL_NAME_FIELDS, realNameField } from '../web/form-fields.js';
 import { asFormFields, formInput } from '../web/page-kit.js';
-import { completeLogin, continueTo } from './complete-login.js';
+import { completeLogin, continueTo, type LoginRecorder } from './complete-login.js';
 import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import {
   clientNameOf,
@@ -28,7 +28,8 @@ type Deps = Pick<
   | 'accounts'
   | 'audit'
   | 'metrics'
->;
+> &
+  Pick<LoginRecorder, 'factors'>;
 
 type Mode =
   | { kind: 'registration'; accountId: string }

@@ -4,7 +4,13 @@ import { methodThen } from '../audit/audit-words.js';
 import { LIMITS } from '../ops/rate-limiter.js';
 import { field, parseBody } from '../web/body.js';
 import { formInput } from '../web/page-kit.js';
-import { completeLogin, continueTo, recordLoginFailure } from './complete-login.js';
+import {
+  completeLogin,
+  continueTo,
+  type LoginRecorder,
+  recordLoginFailure,
+  SECOND_FACTOR,
+} from './complete-login.js';
 import { type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { interactionOf } from './interaction.js';
 import type { LoginPage } from './methods/login-method.js';
@@ -22,7 +28,8 @@ type Deps = Pick<
   | 'limiter'
   | 'audit'
   | 'metrics'
-> & { loginPage: LoginPage };
+> &
+  LoginRecorder & { loginPage: LoginPage };
 
 const totpForm = z.object({
   code: z.string().min(1, '请输入动态验证码或恢复码').max(32, '动态验证码或恢复码错误'),
@@ -64,7 +71,7 @@ export function secondFactorRoutes(router: Router, deps: Deps) {
       await deps.flowStates.remove('totp', interaction.uid);
       const next = await completeLogin(deps, ctx, interaction, {
         accountId: account.id,
-        verified: [...pending.verified, 'otp'],
+        verified: [...pending.verified, SECOND_FACTOR.amr],
         method: methodThen(pending.method, how),
         stepUp: pending.stepUp,
       });

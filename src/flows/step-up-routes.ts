@@ -1,17 +1,21 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { z } from 'zod';
 import { ACR, type Acr } from '../access/scopes.js';
-import { maskPhone } from '../accounts/phone.js';
-import { LoginFailed, SessionExpired } from '../errors.js';
+import type { AccountRow } from '../accounts/account-store.js';
+import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../web/body.js';
-import { actionForm, secretField, smsCodeField } from '../web/form-fields.js';
-import { formInput } from '../web/page-kit.js';
-import { acrBelow, assuranceOf, type Factor, factorsOf } from './assurance.js';
-import { codeSentTo } from './code-sending.js';
-import { completeLogin, continueTo, recordLoginFailure } from './complete-login.js';
+import { acrBelow, type Factor, type FactorTable } from './assurance.js';
+import { completeLogin, continueTo, type LoginRecorder } from './complete-login.js';
 import { answerPageCodeSent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { clientNameOf, type Interaction, interactionOf } from './interaction.js';
+import { ANSWERED, type StepUpFactor } from './methods/login-method.js';
+
+/** A step-up factor of a registered method, with the dependencies that method built. */
+export interface StepUpOffer {
+  // biome-ignore lint/suspicious/noExplicitAny: each method's factor reads its own dependencies
+  factor: StepUpFactor<any>;
+  deps: unknown;
+}
 
 type Deps = Pick<
   FlowDeps,
@@ -21,11 +25,11 @@ type Deps = Pick<
   | 'devVerifier'
   | 'alipayConfigured'
   | 'accounts'
-  | 'sms'
   | 'flowStates'
   | 'audit'
   | 'metrics'
->;
+> &
+  LoginRecorder & { factors: FactorTable; stepUps: readonly StepUpOffer[] };
 
 /** Whether the interaction is a signed-in person whom the site asks for a stronger login. */
 export function needsStepUp(interaction: Interaction): boolean {
@@ -40,45 +44,58 @@ export function needsStepUp(interaction: Interaction): boolean {
 
 /** The factors of the session (its amr, which the server set) plus those proved in this step-up. */
 async function factorsSoFar(deps: Deps, interaction: Interaction): Promise<Factor[]> {
-  const session = factorsOf((interaction.session as { amr?: string[] } | undefined)?.amr);
-  const stepped = (await deps.flowStates.get('step-up', interaction.uid))?.verified ?? [];
+  const session = deps.factors.known((interaction.session as { amr?: string[] } | undefined)?.amr);
+  const stepped = deps.factors.known((await deps.flowStates.get('step-up', interaction.uid))?.verified);
   return [...new Set([...session, ...stepped])];
 }
 
+const wantedOf = (interaction: Interaction) =>
+  (interaction.prompt.details['requiredAcr'] as Acr | undefined) ?? ACR.mfa;
+
 /**
- * The next factor to ask for: the one that brings the session to the required acr soonest — an
- * SMS code after a password, the password after an SMS code; after Alipay alone (which does
- * not count towards mfa) first an SMS code, then the password.
+ * The next factor to ask for, among those the registered methods offer and the account can
+ * present, not yet proved: the first that brings the session to the level asked for; when none
+ * does alone, one marked `first` (an SMS code proves the phone before the password is asked).
  */
-function nextFactor(have: Factor[]): 'sms' | 'pwd' {
-  if (have.includes('pwd')) return 'sms';
-  if (have.includes('sms')) return 'pwd';
-  return 'sms';
+function nextOffer(deps: Deps, have: Factor[], account: AccountRow, wanted: Acr): StepUpOffer | undefined {
+  const open = deps.stepUps.filter((o) => !have.includes(o.factor.factor) && o.factor.available(account));
+  return (
+    open.find((o) => !acrBelow(deps.factors.assuranceOf([...have, o.factor.factor]).acr, wanted)) ??
+    open.find((o) => o.factor.first) ??
+    open[0]
+  );
 }
 
-async function pageOf(deps: Deps, interaction: Interaction, phone: string | null | undefined) {
+async function pageOf(deps: Deps, ctx: Context, interaction: Interaction, account: AccountRow | undefined) {
   const requiredAcr = interaction.prompt.details['requiredAcr'] as Acr | undefined;
+  const offer = account
+    ? nextOffer(deps, await factorsSoFar(deps, interaction), account, wantedOf(interaction))
+    : undefined;
   return {
-    title: '安全验证',
-    uid: interaction.uid,
-    clientName: await clientNameOf(deps, interaction),
-    requiredAcr,
-    certRequired: requiredAcr === ACR.cert,
-    factor: nextFactor(await factorsSoFar(deps, interaction)),
-    phoneMasked: phone ? maskPhone(phone) : '',
+    offer,
+    page: {
+      title: '安全验证',
+      uid: interaction.uid,
+      clientName: await clientNameOf(deps, interaction),
+      requiredAcr,
+      certRequired: requiredAcr === ACR.cert,
+      factor: offer?.factor.factor,
+      factorView: offer?.factor.view,
+      ...(offer && account ? await offer.factor.page?.(ctx, interaction, account, offer.deps) : {}),
+    } as Record<string, unknown>,
   };
 }
 
 export async function renderStepUp(ctx: Context, deps: Deps, interaction: Interaction, extra = {}) {
   const account = await deps.accounts.find(interaction.session!.accountId);
-  renderPage(ctx, deps, 'step-up', { ...(await pageOf(deps, interaction, account?.phone)), ...extra });
+  renderPage(ctx, deps, 'step-up', { ...(await pageOf(deps, ctx, interaction, account)).page, ...extra });
 }
 
-/** The factor the page asks for: the SMS code (after 获取验证码), or the password. */
-const smsForm = z.object({ sms_code: smsCodeField });
-const passwordForm = z.object({ password: secretField });
-
-/** Step-up: a site asking for urn:unified-id:acr:mfa gets a second factor, never a silent downgrade. */
+/**
+ * Step-up: a site asking for urn:unified-id:acr:mfa gets a further factor, never a silent
+ * downgrade. Which factor is the registry's to say (each method's `stepUp`); this page only
+ * opens the form, asks that factor to check it, and finishes through completeLogin.
+ */
 export function stepUpRoutes(router: Router, deps: Deps) {
   router.post('/interaction/:uid/step-up', parseBody, async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
@@ -87,32 +104,26 @@ export function stepUpRoutes(router: Router, deps: Deps) {
     if (interaction.prompt.details['requiredAcr'] === ACR.cert) throw new SessionExpired();
     const accountId = interaction.session!.accountId;
     const account = await deps.accounts.find(accountId);
-    if (!account?.phone) throw new SessionExpired();
-    const page = {
-      ...(await pageOf(deps, interaction, account.phone)),
-      ...(await codeSentTo(deps.flowStates, interaction.uid, 'step_up')),
-    };
-    const { factor } = page;
+    if (!account) throw new SessionExpired();
+    const { offer, page } = await pageOf(deps, ctx, interaction, account);
+    if (!offer) throw new SessionExpired();
+    const { factor } = offer;
     return withPageErrors(ctx, deps, 'step-up', page, async () => {
-      if (factor === 'sms' && formInput(ctx, actionForm).action === 'send_sms') {
-        await deps.sms.send({ phone: account.phone!, purpose: 'step_up', ip: ctx.ip });
-        return answerPageCodeSent(ctx, deps, interaction, 'step-up', page, {
-          target: 'step_up',
-          notice: `验证码已发送至 ${page.phoneMasked}`,
-        });
-      }
-      if (factor === 'sms') {
-        const { sms_code: code } = formInput(ctx, smsForm);
-        await deps.sms.verify({ phone: account.phone!, purpose: 'step_up', code, ip: ctx.ip });
-      } else if (
-        !(await deps.accounts.checkPasswordOf(account, formInput(ctx, passwordForm, ['password']).password))
-      ) {
-        await recordLoginFailure(deps, ctx, { method: 'step_up_pwd', accountId });
-        throw new LoginFailed();
-      }
-      const verified = [...(await factorsSoFar(deps, interaction)), factor];
-      const wanted = (page.requiredAcr ?? ACR.mfa) as Acr;
-      if (acrBelow(assuranceOf(verified).acr, wanted)) {
+      const proved = await factor.prove(
+        {
+          ctx,
+          interaction,
+          account,
+          codeSent: async (sent) => {
+            await answerPageCodeSent(ctx, deps, interaction, 'step-up', page, sent);
+            return ANSWERED;
+          },
+        },
+        offer.deps,
+      );
+      if (proved === ANSWERED) return;
+      const verified = [...(await factorsSoFar(deps, interaction)), factor.factor];
+      if (acrBelow(deps.factors.assuranceOf(verified).acr, wantedOf(interaction))) {
         // Not there yet (Alipay and an SMS code are still basic): one more factor.
         await deps.flowStates.put('step-up', interaction.uid, { verified });
         return renderStepUp(ctx, deps, interaction);
@@ -120,7 +131,12 @@ export function stepUpRoutes(router: Router, deps: Deps) {
       await deps.flowStates.remove('step-up', interaction.uid);
       continueTo(
         ctx,
-        await completeLogin(deps, ctx, interaction, { accountId, verified, method: factor, stepUp: true }),
+        await completeLogin(deps, ctx, interaction, {
+          accountId,
+          verified,
+          method: factor.audited,
+          stepUp: true,
+        }),
       );
     });
   });

@@ -5,7 +5,12 @@ import { LEGAL_TYPES, type LegalType } from '../identifiers/credit-code.js';
 import type { FlowStateStore } from './flow-state-store.js';
 
 const accountOnly = z.object({ accountId: z.string().min(1) });
-const factor = z.enum(['pwd', 'sms', 'otp', 'hwk', 'swk', 'alipay']);
+/**
+ * A verified factor's amr value. Which values exist is the sign-in methods' to declare (a layer
+ * above this one); what reads one back keeps only those (FactorTable.known), which can only
+ * lower the assurance of a tampered row.
+ */
+const factor = z.string().regex(/^[a-z0-9_-]{1,32}$/);
 const alipayProfile = z.object({
   subject: z.object({ kind: z.enum(['user_id', 'open_id']), id: z.string() }),
   identity: z.object({ realName: z.string(), idNumber: z.string() }).optional(),

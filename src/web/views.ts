@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import { currentDisplay } from './display-mode.js';
@@ -15,6 +16,14 @@ export class Views {
   }
 
   readonly devMode: boolean;
+
+  /**
+   * A template kept outside views/ (a sign-in method's, in its folder), drawn and included as
+   * `@<name>`. Read once, at start-up.
+   */
+  add(name: string, file: URL): void {
+    this.#eta.loadTemplate(`@${name}`, readFileSync(file, 'utf8'));
+  }
 
   render(name: string, data: Record<string, unknown>): string {
     return this.#eta.render(name, {

@@ -7,20 +7,21 @@ import {
   AlipayCodeSpent,
   AlipayStateInvalid,
 } from '../../../federation/alipay-errors.js';
-import type { AlipayProfile } from '../../../federation/alipay-link-service.js';
+import type { AlipayLinkService, AlipayProfile } from '../../../federation/alipay-link-service.js';
+import type { SessionMetaStore } from '../../../oidc/session-meta-store.js';
 import { LIMITS } from '../../../ops/rate-limiter.js';
 import { AlipayError } from '../../../outside/alipay/client.js';
 import type { FlowStateOf } from '../../../state/flow-state.js';
 import { browserId } from '../../../web/browser-id.js';
-import type { Factor } from '../../assurance.js';
-import { completeLogin, continueTo, recordLoginFailure } from '../../complete-login.js';
-import { auditEvent, type PageDeps, renderPage } from '../../flow-kit.js';
+import type { Factor, FactorSpec } from '../../assurance.js';
+import { completeLogin, continueTo, type LoginRecorder, recordLoginFailure } from '../../complete-login.js';
+import { auditEvent, type FlowDeps, type PageDeps, renderPage } from '../../flow-kit.js';
 import type { Interaction } from '../../interaction.js';
-import type { MethodDeps } from '../login-method.js';
+import type { MethodSources } from '../login-method.js';
 
-/** What the Alipay pages use. */
+/** What the Alipay pages use, built by the method from the flows' wiring, services and settings. */
 export type AlipayFlowDeps = Pick<
-  MethodDeps,
+  FlowDeps,
   | 'host'
   | 'views'
   | 'csrf'
@@ -35,11 +36,35 @@ export type AlipayFlowDeps = Pick<
   | 'captcha'
   | 'sms'
   | 'realName'
-  | 'alipay'
-  | 'issuer'
-  | 'sessionMeta'
-  | 'idleTimeoutSeconds'
->;
+> &
+  Pick<LoginRecorder, 'factors'> & {
+    alipay: AlipayLinkService;
+    /** Alipay sends the browser back to `${issuer}/alipay/callback`, one fixed address. */
+    issuer: string;
+    /** 用户空间's idle timeout applies to 支付宝认证 started there. */
+    sessionMeta: Pick<SessionMetaStore, 'find'>;
+    idleTimeoutSeconds: number;
+  };
+
+/** What the Alipay method reads of the application. */
+export type AlipaySources = Pick<MethodSources, 'flow' | 'factors'> & {
+  services: { alipay: AlipayLinkService; sessionMeta: Pick<SessionMetaStore, 'find'> };
+  config: { issuer: string; accountIdleTimeout: number };
+};
+
+export function alipayDeps({ flow, factors, services, config }: AlipaySources): AlipayFlowDeps {
+  return {
+    ...flow,
+    factors,
+    alipay: services.alipay,
+    issuer: config.issuer,
+    sessionMeta: services.sessionMeta,
+    idleTimeoutSeconds: config.accountIdleTimeout,
+  };
+}
+
+/** Alipay's assertion of who the person is: another party's word, never towards mfa. */
+export const ALIPAY_FACTOR: FactorSpec = { amr: 'alipay', kind: 'outside' };
 
 /** One round trip to Alipay, kept in flow_states under its `state` until Alipay sends the browser back. */
 export type AlipayRoundTrip = FlowStateOf<'alipay-state'>;

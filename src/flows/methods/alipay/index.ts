@@ -13,7 +13,10 @@ import { type Interaction, interactionOf } from '../../interaction.js';
 import type { LoginMethod } from '../login-method.js';
 import {
   ALIPAY_CALLBACK_PATH,
+  ALIPAY_FACTOR,
   type AlipayFlowDeps,
+  type AlipaySources,
+  alipayDeps,
   beginRoundTrip,
   finishAlipayLogin,
   peekRoundTrip,
@@ -29,11 +32,14 @@ import { alipayOnboardingRoutes } from './onboarding-routes.js';
  * (onboarding-routes.ts), 支付宝认证 in a sign-in and from 用户空间 (certify-routes.ts), and
  * 用户空间's Alipay part (src/account-space/alipay-routes.ts). The wire client is src/outside/alipay.
  */
-export const alipayMethod: LoginMethod = {
+export const alipayMethod: LoginMethod<AlipaySources, AlipayFlowDeps> = {
   id: 'alipay',
   tab: 'natural',
+  // Alipay's assertion: how Alipay authenticated the person is not known here.
+  factors: [ALIPAY_FACTOR],
+  deps: alipayDeps,
   link: { label: '支付宝登录', path: 'alipay', style: 'button' },
-  offered: (deps) => deps.alipayConfigured,
+  offered: (deps) => deps.alipay.configured,
   routes: (router, deps) => alipayRoutes(router, deps),
 };
 
@@ -96,7 +102,10 @@ async function signInWithAlipay(
   const uid = interaction.uid;
   const linked = await deps.alipay.accountLinkedTo(profile);
   if (linked) {
-    return finishAlipayLogin(ctx, deps, interaction, linked.id, { method: 'alipay', verified: ['alipay'] });
+    return finishAlipayLogin(ctx, deps, interaction, linked.id, {
+      method: 'alipay',
+      verified: [ALIPAY_FACTOR.amr],
+    });
   }
   if (!profile.identity) {
     await recordLoginFailure(deps, ctx, { method: 'alipay', reason: 'alipay_not_certified' });

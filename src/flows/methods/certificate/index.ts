@@ -1,138 +1,94 @@
-import type Router from '@koa/router';
-import type { Context } from 'koa';
+import type { CertificateService } from '../../../certificates/certificate-service.js';
 import { proofOf } from '../../../certificates/proof-input.js';
-import { SessionExpired } from '../../../errors.js';
 import { parseBody } from '../../../web/body.js';
 import { jsonAnswer } from '../../../web/page-kit.js';
-import { completeLogin, recordLoginFailure } from '../../complete-login.js';
-import { auditEvent, renderPage } from '../../flow-kit.js';
+import type { FactorSpec } from '../../assurance.js';
+import { type LoginRecorder, recordLoginFailure } from '../../complete-login.js';
+import { type FlowDeps, type PageDeps, renderPage } from '../../flow-kit.js';
 import { interactionOf } from '../../interaction.js';
-import type { LoginMethod, MethodDeps } from '../login-method.js';
+import type { LoginMethod, MethodSources } from '../login-method.js';
 
-type Deps = Pick<
-  MethodDeps,
-  | 'host'
-  | 'views'
-  | 'csrf'
-  | 'devVerifier'
-  | 'alipayConfigured'
-  | 'flowStates'
-  | 'certificates'
-  | 'bridgeUrl'
-  | 'accounts'
-  | 'audit'
-  | 'metrics'
->;
+/** A CA certificate's key on a USB key (hwk) or in a file (swk): HardwareKeyPolicy tells which. */
+export const CERTIFICATE_FACTORS: readonly FactorSpec[] = [
+  { amr: 'hwk', kind: 'certificate' },
+  { amr: 'swk', kind: 'certificate' },
+];
+
+interface CertificateDeps
+  extends PageDeps,
+    Pick<FlowDeps, 'host' | 'csrf'>,
+    Pick<LoginRecorder, 'audit' | 'metrics'> {
+  certificates: CertificateService;
+  bridgeUrl: string;
+}
+
+type Sources = Pick<MethodSources, 'flow'> & {
+  services: { certificates: CertificateService };
+  config: { certBridgeUrl: string };
+};
 
 /**
  * 证书登录 (法人): the page asks the bridge (USB key) or a PKCS#12 file to sign a single-use
- * challenge; CertificateService proves it and says whether the key is hardware. Also 绑定证书
- * right after 法人注册, whose proof is that sign-in's factor.
+ * challenge; CertificateService proves it and says whether the key is hardware.
  */
-export const certificateMethod: LoginMethod = {
+export const certificateMethod: LoginMethod<Sources, CertificateDeps> = {
   id: 'certificate',
   tab: 'legal',
+  factors: CERTIFICATE_FACTORS,
+  deps: ({ flow, services, config }) => ({
+    host: flow.host,
+    views: flow.views,
+    csrf: flow.csrf,
+    devVerifier: flow.devVerifier,
+    alipayConfigured: flow.alipayConfigured,
+    audit: flow.audit,
+    metrics: flow.metrics,
+    certificates: services.certificates,
+    bridgeUrl: config.certBridgeUrl,
+  }),
   link: { label: '证书登录', path: 'cert/login', style: 'link' },
-  routes: (router, deps) => certificateRoutes(router, deps),
-};
-
-function certificateRoutes(router: Router, deps: Deps) {
-  const page = (ctx: Context, uid: string, mode: 'login' | 'bind', extra: Record<string, unknown> = {}) =>
-    renderPage(ctx, deps, 'cert', {
-      title: mode === 'login' ? '数字证书登录' : '绑定证书',
-      uid,
-      mode,
-      endpoint: `/interaction/${uid}/cert`,
-      bridgeUrl: deps.bridgeUrl,
-      softwareCertificates: deps.certificates.softwareAllowed,
-      ...extra,
-    });
-
-  const registeredAccount = async (uid: string) => {
-    const state = await deps.flowStates.get('legal-register', uid);
-    if (!state) throw new SessionExpired();
-    return state.accountId;
-  };
-
-  // 证书助手使用说明: install, allow, sign in, and what each message means (docs/helper-clerk.md).
-  router.get('/help/cert-bridge', (ctx) => {
-    renderPage(ctx, deps, 'cert-bridge', { title: '证书助手使用说明', issuer: ctx.origin });
-  });
-
-  router.get('/interaction/:uid/cert/login', async (ctx) => {
-    const interaction = await interactionOf(deps, ctx);
-    page(ctx, interaction.uid, 'login');
-  });
-
-  router.get('/interaction/:uid/cert/bind', async (ctx) => {
-    const interaction = await interactionOf(deps, ctx);
-    await registeredAccount(interaction.uid);
-    // Only a registration just finished comes here: say that it succeeded.
-    page(ctx, interaction.uid, 'bind', { registered: true });
-  });
-
-  router.post('/interaction/:uid/cert/challenge', parseBody, async (ctx) => {
-    const interaction = await interactionOf(deps, ctx);
-    deps.csrf.verify(ctx, ctx.get('x-csrf-token'));
-    const purpose = (ctx.request.body as { purpose?: string })?.purpose === 'bind' ? 'bind' : 'login';
-    if (purpose === 'bind') await registeredAccount(interaction.uid);
-    await jsonAnswer(ctx, () => deps.certificates.challenge(purpose, interaction.uid));
-  });
-
-  router.post('/interaction/:uid/cert/login', parseBody, async (ctx) => {
-    const interaction = await interactionOf(deps, ctx);
-    deps.csrf.verify(ctx, ctx.get('x-csrf-token'));
-    await jsonAnswer(ctx, async () => {
-      let proved: Awaited<ReturnType<typeof deps.certificates.login>>;
+  // The page's script posts the signed challenge here and follows `redirectTo`.
+  form: {
+    action: 'cert/login',
+    answer: 'script',
+    async prove({ ctx, interaction }, deps) {
+      let proved: Awaited<ReturnType<CertificateService['login']>>;
       try {
         proved = await deps.certificates.login(proofOf(ctx), interaction.uid);
       } catch (err) {
         await recordLoginFailure(deps, ctx, { method: 'certificate' });
         throw err;
       }
-      const redirectTo = await completeLogin(deps, ctx, interaction, {
+      return {
         accountId: proved.accountId,
         verified: [proved.factor],
         method: 'certificate',
         detail: { fingerprint: proved.fingerprint },
-      });
-      return { redirectTo };
+      };
+    },
+  },
+  routes(router, deps) {
+    // 证书助手使用说明: install, allow, sign in, and what each message means (docs/helper-clerk.md).
+    router.get('/help/cert-bridge', (ctx) => {
+      renderPage(ctx, deps, 'cert-bridge', { title: '证书助手使用说明', issuer: ctx.origin });
     });
-  });
 
-  router.post('/interaction/:uid/cert/bind/skip', parseBody, async (ctx) => {
-    const interaction = await interactionOf(deps, ctx);
-    deps.csrf.verify(ctx, (ctx.request.body as { _csrf?: string })?._csrf);
-    const accountId = await registeredAccount(interaction.uid);
-    await deps.flowStates.remove('legal-register', interaction.uid);
-    // The registration set the password a moment ago: that is this session's factor.
-    ctx.redirect(
-      await completeLogin(deps, ctx, interaction, { accountId, verified: ['pwd'], method: 'registration' }),
-    );
-    ctx.status = 303;
-  });
-
-  router.post('/interaction/:uid/cert/bind', parseBody, async (ctx) => {
-    const interaction = await interactionOf(deps, ctx);
-    deps.csrf.verify(ctx, ctx.get('x-csrf-token'));
-    const accountId = await registeredAccount(interaction.uid);
-    await jsonAnswer(ctx, async () => {
-      const bound = await deps.certificates.bind(accountId, proofOf(ctx), interaction.uid);
-      await auditEvent(deps, ctx, {
-        type: 'certificate_bound',
-        outcome: 'success',
-        accountId,
-        detail: { fingerprint: bound.fingerprint },
+    router.get('/interaction/:uid/cert/login', async (ctx) => {
+      const { uid } = await interactionOf(deps, ctx);
+      renderPage(ctx, deps, 'cert', {
+        title: '数字证书登录',
+        uid,
+        mode: 'login',
+        endpoint: `/interaction/${uid}/cert`,
+        bridgeUrl: deps.bridgeUrl,
+        softwareCertificates: deps.certificates.softwareAllowed,
       });
-      await deps.flowStates.remove('legal-register', interaction.uid);
-      // Proving the key just now is this session's authentication.
-      const redirectTo = await completeLogin(deps, ctx, interaction, {
-        accountId,
-        verified: [bound.factor],
-        method: 'certificate',
-        detail: { fingerprint: bound.fingerprint },
-      });
-      return { redirectTo };
     });
-  });
-}
+
+    router.post('/interaction/:uid/cert/challenge', parseBody, async (ctx) => {
+      const interaction = await interactionOf(deps, ctx);
+      deps.csrf.verify(ctx, ctx.get('x-csrf-token'));
+      await jsonAnswer(ctx, () => deps.certificates.challenge('login', interaction.uid));
+    });
+  },
+};
