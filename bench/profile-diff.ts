@@ -145,7 +145,7 @@ const ROLES: [RegExp, string][] = [
     /^(knex|pg|pg-protocol|pg-pool|pg-types|postgres-|@electric-sql\/pglite|knex-pglite)|^src\/db\//,
     'database',
   ],
-  [/^jose$|^src\/crypto\//, 'signing / crypto'],
+  [/^jose$|^src\/crypto\/|^src\/oidc\/keys\//, 'signing / crypto'],
   [/^src\/ops\/.*limit/, 'limiter'],
   [/^src\/web\/body/, 'form parsing'],
   [/^oidc-provider$/, 'oidc-provider'],
