@@ -257,7 +257,7 @@ export class ClientService {
       require_level: c.requireLevel ?? null,
       admin_role: c.adminRole ?? null,
     });
-    this.#metadataCache.delete(clientId);
+    this.#forget(clientId);
     return { changed };
   }
 
@@ -289,7 +289,7 @@ export class ClientService {
   // meanwhile can not put the old secret or state back for the cache's lifetime.
   async remove(clientId: string): Promise<void> {
     const removed = await this.store.remove(clientId);
-    this.#metadataCache.delete(clientId);
+    this.#forget(clientId);
     if (!removed) throw new NotFound(`no such client: ${clientId}`);
   }
 
@@ -298,13 +298,13 @@ export class ClientService {
     if (!row?.client_secret) throw new NotFound(`no confidential client: ${clientId}`);
     const secret = randomBytes(32).toString('base64url');
     await this.store.update(clientId, { client_secret: this.protector.seal(secret, `client:${clientId}`) });
-    this.#metadataCache.delete(clientId);
+    this.#forget(clientId);
     return { client_id: clientId, client_secret: secret };
   }
 
   async setDisabled(clientId: string, disabled: boolean): Promise<void> {
     const updated = await this.store.update(clientId, { disabled });
-    this.#metadataCache.delete(clientId);
+    this.#forget(clientId);
     if (!updated) throw new NotFound(`no such client: ${clientId}`);
   }
 
@@ -323,10 +323,32 @@ export class ClientService {
   async providerMetadata(clientId: string): Promise<Record<string, unknown> | undefined> {
     const cached = this.#metadataCache.get(clientId);
     if (cached && Date.now() - cached.at < METADATA_CACHE_MS) return cached.metadata;
-    const metadata = await this.loadMetadata(clientId);
-    if (this.#metadataCache.size > 10_000) this.#metadataCache.clear();
-    this.#metadataCache.set(clientId, { at: Date.now(), metadata });
-    return metadata;
+    // Under load many requests of one client find its entry expired at once: one of them reads
+    // the row and opens the secret, the others wait for it rather than each doing the same.
+    const loading = this.#loading.get(clientId);
+    if (loading) return loading;
+    const load = this.loadMetadata(clientId).then((metadata) => {
+      // A change made meanwhile forgot the load (#forget): its result is not kept.
+      if (this.#loading.get(clientId) === load) {
+        if (this.#metadataCache.size > 10_000) this.#metadataCache.clear();
+        this.#metadataCache.set(clientId, { at: Date.now(), metadata });
+      }
+      return metadata;
+    });
+    this.#loading.set(clientId, load);
+    const forgetLoad = () => {
+      if (this.#loading.get(clientId) === load) this.#loading.delete(clientId);
+    };
+    load.then(forgetLoad, forgetLoad);
+    return load;
+  }
+
+  readonly #loading = new Map<string, Promise<Record<string, unknown> | undefined>>();
+
+  /** After a change: neither the cached metadata nor a look-up still running is used again. */
+  #forget(clientId: string) {
+    this.#metadataCache.delete(clientId);
+    this.#loading.delete(clientId);
   }
 
   private async loadMetadata(clientId: string): Promise<Record<string, unknown> | undefined> {
