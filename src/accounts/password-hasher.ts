@@ -20,7 +20,7 @@ let dummyHash: Promise<string> | undefined;
  * Stored passwords. Under CRYPTO_PROFILE=gm the password is first keyed with HMAC-SM3 under a
  * pepper derived from DATA_ENCRYPTION_KEY (never stored in the database), then hashed with
  * argon2id as before: the keyed SM3 layer is what a 密评 asks of stored authentication data
- * (GB/T 39786-2021 8.3, integrity and confidentiality of 鉴别数据 with 商用密码), the memory-hard
+ * (GB/T 39786-2021 8.4, confidentiality and integrity of stored 鉴别数据 with 商用密码), the memory-hard
  * argon2id keeps offline guessing dear. A hash of the other kind is still verified, and redone
  * in the configured kind at the next successful login (README: 密评).
  */

@@ -32,6 +32,8 @@ import { KeyStore } from '../oidc/keys/key-store.js';
 import { ModelStore } from '../oidc/model-store.js';
 import { SessionMetaStore } from '../oidc/session-meta-store.js';
 import { BatchedLimiter } from '../ops/batched-limiter.js';
+import { CryptoMigration } from '../ops/crypto-migration.js';
+import { CryptoStore } from '../ops/crypto-store.js';
 import { RateLimitStore } from '../ops/rate-limit-store.js';
 import { LIMITS, RateLimiter } from '../ops/rate-limiter.js';
 import { Sweeper } from '../ops/sweeper.js';
@@ -92,6 +94,7 @@ export function createServices(config: Config, db: Db, log: Logger) {
   });
   return {
     protector,
+    cryptoMigration: new CryptoMigration(new CryptoStore(db), protector),
     legalPersons,
     audit,
     adminQueries: new AdminQueries(db),

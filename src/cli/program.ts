@@ -11,6 +11,7 @@ import { SessionRevoker } from '../oidc/session-revoker.js';
 import { createLogger } from '../ops/logger.js';
 import { registerBridge } from './bridge-command.js';
 import { print, withServices } from './context.js';
+import { registerCrypto } from './crypto-command.js';
 import { registerDevAlipay } from './dev-alipay-command.js';
 import { registerDevCa } from './dev-ca-command.js';
 import { type CliIo, cliConsole, cliEnv, failWith, withIo } from './io.js';
@@ -278,6 +279,7 @@ function buildProgram(io: CliIo): Command {
     .option('--json', 'print JSON', false)
     .action(async (o) => print(await withServices((s) => s.operators.list()), o.json));
 
+  registerCrypto(program);
   registerDevCa(program);
   registerBridge(program);
   registerDevAlipay(program);

@@ -56,6 +56,55 @@ describe('the unified-id command line, on the embedded database', { timeout: 300
     expect(gone.stderr).toMatch(/no such client/);
   });
 
+  it('reports which algorithm holds each sealed column, and moves a site’s secret to CRYPTO_PROFILE=gm with an audit record', async () => {
+    const standard = { ...env, CRYPTO_PROFILE: 'standard' };
+    const gm = { ...env, CRYPTO_PROFILE: 'gm' };
+    const { stdout } = await runCli(
+      [
+        'clients',
+        'add',
+        '--name',
+        '密评前的网站',
+        '--grant-types',
+        'client_credentials',
+        '--scopes',
+        'openid',
+        '--reason',
+        '接入',
+        '--json',
+      ],
+      standard,
+    );
+    const created = JSON.parse(stdout) as { client_id: string; client_secret: string };
+    type Status = {
+      profile: string;
+      columns: { name: string; rows: Record<string, number>; behind: number }[];
+    };
+    const secrets = (status: Status) => status.columns.find((c) => c.name === 'clients.client_secret')!;
+    const before = JSON.parse((await runCli(['crypto', 'status', '--json'], gm)).stdout) as Status;
+    expect(before.profile).toBe('gm');
+    expect(secrets(before).rows['aes-256-gcm']).toBeGreaterThanOrEqual(1);
+    expect(secrets(before).behind).toBeGreaterThanOrEqual(1);
+
+    const run = await runCli(['crypto', 'migrate', '--reason', '密评整改'], gm);
+    expect(run.stdout).toMatch(/clients\.client_secret: \d+ moved, 0 changed meanwhile, 0 failed/);
+    expect(run.stdout).toMatch(/clients\.client_secret \[sealed\]: sm4-cbc\+hmac-sm3=\d+/);
+    const after = JSON.parse((await runCli(['crypto', 'status', '--json'], gm)).stdout) as Status;
+    expect(secrets(after)).toMatchObject({ behind: 0 });
+    // Still this site's secret, read by a process of either profile.
+    expect((await runCli(['clients', 'show', created.client_id, '--json'], standard)).stdout).toContain(
+      created.client_id,
+    );
+
+    const migrated = (await auditRows()).filter((r) => r.type === 'admin.crypto_migrated');
+    expect(migrated.map((r) => r.detail['phase']).sort()).toEqual(['finished', 'started']);
+    expect(migrated.every((r) => r.actor === 'cli' && r.detail['reason'] === '密评整改')).toBe(true);
+    expect(migrated.find((r) => r.detail['phase'] === 'finished')?.detail).toMatchObject({
+      profile: 'gm',
+      failed: 0,
+    });
+  });
+
   // In a process of its own: what an operator's shell sees is the bin script's exit code and stderr.
   it('refuses a malformed redirect URI with a message, not a stack trace', async () => {
     const failed = await runCliProcess(
