@@ -55,6 +55,11 @@ export class FormInvalid extends BadInput {
   ) {
     super(problems.map((p) => p.message).join('；') || '请求格式不正确', code);
   }
+
+  /** One field's problem. */
+  static field(field: string, message: string): FormInvalid {
+    return new FormInvalid([{ field, message }]);
+  }
 }
 
 export class NotFound extends AppError {

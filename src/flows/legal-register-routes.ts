@@ -99,7 +99,7 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
         : formInput(ctx, legalForm, ['password', 'password_confirm']);
       if ('captcha' in input) {
         const phone = parsedPhone;
-        if (!phone.ok) throw new FormInvalid([{ field: 'phone', message: phone.message }]);
+        if (!phone.ok) throw FormInvalid.field('phone', phone.message);
         await deps.captcha.check(browserId(ctx), input.captcha);
         await deps.sms.send({ phone: phone.e164, purpose: 'register', ip: ctx.ip });
         return answerPageCodeSent(ctx, deps, interaction, 'register-legal', page, {

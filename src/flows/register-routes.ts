@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import { checkPassword } from '../accounts/password-policy.js';
 import { parseMainlandMobile } from '../accounts/phone.js';
-import { BadInput } from '../errors.js';
+import { FormInvalid } from '../errors.js';
 import { field, parseBody } from '../web/body.js';
 import { browserId } from '../web/browser-id.js';
 import {
@@ -62,7 +62,7 @@ export function registerRoutes(router: Router, deps: FlowDeps) {
     return withPageErrors(ctx, deps, 'register', page, async () => {
       if (formInput(ctx, actionForm).action === 'send_sms') {
         const { captcha } = formInput(ctx, sendCodeForm);
-        if (!parsed.ok) throw new BadInput(parsed.message);
+        if (!parsed.ok) throw FormInvalid.field('phone', parsed.message);
         const phone = parsed;
         await deps.captcha.check(browserId(ctx), captcha);
         // A number that already has an account gets a notice instead; the page answers the same.

@@ -69,6 +69,15 @@ for (const button of document.querySelectorAll('button[data-sms-send]')) {
   button.addEventListener('click', async (event) => {
     event.preventDefault();
     if (button.disabled) return;
+    // A phone number that can not be one is told at once, beside its field, not after a round trip
+    // (a code to the account's own phone, data-no-captcha, needs no number typed).
+    const phoneProblems = button.hasAttribute('data-no-captcha')
+      ? []
+      : problemsOf(form).filter((p) => p.input.dataset.check === 'phone');
+    if (phoneProblems.length) {
+      showProblems(form, phoneProblems);
+      return;
+    }
     const body = new URLSearchParams();
     for (const element of form.elements) {
       if (!element.name || element.name === '_csrf' || element.type === 'password') continue;
@@ -112,6 +121,11 @@ for (const button of document.querySelectorAll('button[data-sms-send]')) {
       return;
     }
     say(answer.error_description ?? '发送失败，请稍后重试', true);
+    // A refusal that names its fields marks them, as a refused submit does.
+    const marked = (answer.errors ?? [])
+      .map((p) => ({ input: form.querySelector(`#${CSS.escape(p.field)}`), text: p.message }))
+      .filter((p) => p.input);
+    if (marked.length) showProblems(form, marked, false);
     // The attempt used the captcha up: a new one.
     if (captcha) {
       if (captchaInput) captchaInput.value = '';
@@ -219,6 +233,14 @@ function problemsOf(form) {
   return problems;
 }
 
+/** Marks each problem on its field and lists them at the top; focus on the first (or stays). */
+function showProblems(form, problems, focus = true) {
+  unmarkFields(form);
+  for (const { input, text } of problems) markField(input, text);
+  showSummary(form, problems);
+  if (focus) problems[0].input.focus();
+}
+
 for (const form of document.querySelectorAll('form')) {
   if (!form.querySelector('[data-check]')) continue;
   form.addEventListener('submit', (event) => {
@@ -227,10 +249,7 @@ for (const form of document.querySelectorAll('form')) {
     const problems = problemsOf(form);
     if (!problems.length) return;
     event.preventDefault();
-    unmarkFields(form);
-    for (const { input, text } of problems) markField(input, text);
-    showSummary(form, problems);
-    problems[0].input.focus();
+    showProblems(form, problems);
   });
 }
 

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { maskName } from '../../../accounts/mask.js';
 import { maskPhone, parseMainlandMobile } from '../../../accounts/phone.js';
-import { AccountUnavailable, AppError, BadInput, LoginFailed } from '../../../errors.js';
+import { AccountUnavailable, AppError, FormInvalid, LoginFailed } from '../../../errors.js';
 import type { AlipayProfile, PendingAlipayLogin } from '../../../federation/alipay-link-service.js';
 import { maskIdNumber } from '../../../identifiers/id-number.js';
 import { LIMITS } from '../../../ops/rate-limiter.js';
@@ -17,7 +17,7 @@ import {
   secretField,
   smsCodeField,
 } from '../../../web/form-fields.js';
-import { formInput } from '../../../web/page-kit.js';
+import { FormProblems, formInput } from '../../../web/page-kit.js';
 import { codeSentNotice, codeSentTo } from '../../code-sending.js';
 import { recordLoginFailure } from '../../complete-login.js';
 import { answerPageCodeSent, renderPage, withPageErrors } from '../../flow-kit.js';
@@ -129,8 +129,8 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
         const sending = formInput(ctx, actionForm).action === 'send_sms';
         const input = sending ? formInput(ctx, sendCodeForm) : formInput(ctx, registerForm);
         const parsed = parseMainlandMobile(input.phone);
-        if (!parsed.ok) throw new BadInput(parsed.message);
         if ('captcha' in input) {
+          if (!parsed.ok) throw FormInvalid.field('phone', parsed.message);
           await deps.captcha.check(browserId(ctx), input.captcha);
           await deps.sms.send({ phone: parsed.e164, purpose: 'register', ip: ctx.ip });
           return answerPageCodeSent(ctx, deps, interaction, 'alipay-register', page, {
@@ -138,17 +138,25 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
             notice: codeSentNotice(parsed.e164),
           });
         }
-        Object.assign(page, await codeSentTo(deps.flowStates, interaction.uid, `register:${parsed.e164}`));
-        if (!page['agreed']) throw new BadInput('请阅读并同意《用户注册协议》');
-        await deps.sms
-          .verify({ phone: parsed.e164, purpose: 'register', code: input.sms_code, ip: ctx.ip })
-          .catch((err: unknown) => {
-            page['smsCode'] = '';
-            throw err;
-          });
-        phone = parsed.e164;
+        // Every field judged before any is refused; the code is used up only by a right submit.
+        const problems = new FormProblems(['phone', 'captcha', 'sms_code', 'agree']);
+        const valid = problems.parsed('phone', parsed);
+        if (valid)
+          Object.assign(page, await codeSentTo(deps.flowStates, interaction.uid, `register:${valid.e164}`));
+        if (!page['agreed']) problems.add('agree', '请阅读并同意《用户注册协议》');
+        if (input.sms_code === '') problems.add('sms_code', '请输入短信验证码');
+        else if (valid) {
+          const entry = { phone: valid.e164, purpose: 'register' as const, code: input.sms_code, ip: ctx.ip };
+          await problems.check('sms_code', () =>
+            problems.found ? deps.sms.check(entry) : deps.sms.verify(entry),
+          );
+        }
+        if (problems.has('sms_code')) page['smsCode'] = '';
+        problems.throwIfAny();
+        if (!valid) return;
+        phone = valid.e164;
       } else if (!page['agreed']) {
-        throw new BadInput('请阅读并同意《用户注册协议》');
+        throw FormInvalid.field('agree', '请阅读并同意《用户注册协议》');
       }
       const account = await deps.alipay.register(profile, phone);
       await deps.alipay.release(interaction.uid);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AccountService } from '../../../accounts/account-service.js';
 import { maskPhone, parseMainlandMobile } from '../../../accounts/phone.js';
-import { BadInput, LoginFailed } from '../../../errors.js';
+import { FormInvalid, LoginFailed } from '../../../errors.js';
 import { LIMITS, type RateLimiter } from '../../../ops/rate-limiter.js';
 import type { FlowStates } from '../../../state/flow-state.js';
 import type { CaptchaService } from '../../../verification/captcha-service.js';
@@ -61,7 +61,7 @@ export const smsMethod: LoginMethod<Pick<MethodSources, 'flow'>, SmsDeps> = {
       const sending = formInput(ctx, actionForm).action === 'send_sms';
       const input = sending ? formInput(ctx, sendCodeForm) : formInput(ctx, smsLoginForm);
       const phone = parseMainlandMobile(input.phone);
-      if (!phone.ok) throw new BadInput(phone.message);
+      if (!phone.ok) throw FormInvalid.field('phone', phone.message);
       const account = await deps.accounts.findByPhone(phone.e164);
 
       if ('captcha' in input) {
