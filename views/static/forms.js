@@ -114,6 +114,7 @@ for (const button of document.querySelectorAll('button[data-sms-send]')) {
     if (ok) {
       // An earlier answer of the page (say, 注册 pressed too soon) no longer applies.
       for (const stale of document.querySelectorAll('main > .message.error')) stale.remove();
+      for (const input of form.querySelectorAll('[data-check="phone"][aria-invalid="true"]')) unmarkField(input);
       say(answer.notice ?? '验证码已发送', false);
       if (captchaInput) captchaInput.value = '';
       countDown(button, answer.resendAfterSeconds ?? 60);
@@ -149,16 +150,18 @@ function messageAnchor(input) {
   return input.closest('.check, .captcha-row') ?? input;
 }
 
+function unmarkField(input) {
+  document.getElementById(`${input.id}-error`)?.remove();
+  input.removeAttribute('aria-invalid');
+  const rest = (input.getAttribute('aria-describedby') ?? '')
+    .split(/\s+/)
+    .filter((id) => id && id !== `${input.id}-error`);
+  if (rest.length) input.setAttribute('aria-describedby', rest.join(' '));
+  else input.removeAttribute('aria-describedby');
+}
+
 function unmarkFields(form) {
-  for (const message of form.querySelectorAll('p.field-error')) message.remove();
-  for (const input of form.querySelectorAll('[aria-invalid="true"]')) {
-    input.removeAttribute('aria-invalid');
-    const rest = (input.getAttribute('aria-describedby') ?? '')
-      .split(/\s+/)
-      .filter((id) => id && id !== `${input.id}-error`);
-    if (rest.length) input.setAttribute('aria-describedby', rest.join(' '));
-    else input.removeAttribute('aria-describedby');
-  }
+  for (const input of form.querySelectorAll('[aria-invalid="true"]')) unmarkField(input);
 }
 
 function markField(input, text) {
