@@ -169,6 +169,67 @@ describe.each(databaseKinds())('注册 and 实名认证 of a citizen (%s)', (kin
     expect(await rowCount(server, 'accounts')).toBe(before + 1);
   });
 
+  it('tells a weak password and a wrong code in one answer, and keeps a right code through refused submits', async () => {
+    const ua = new UserAgent();
+    const phone = randomPhone();
+    const { sent } = await registrationForm(ua, phone);
+    const code = (await latestSmsCode(server, phone))!;
+    const wrong = code === '000000' ? '111111' : '000000';
+    const attempt = (fields: Record<string, string>) =>
+      submit(ua, sent, '/register/person', { phone, agree: 'yes', action: 'register', ...fields });
+    const both = await attempt({ password: 'abcdefgh', password_confirm: 'abcdefgh', sms_code: wrong });
+    expect(both.status).toBe(400);
+    expect(messageOf(both)).toBe('密码须包含数字、字母、符号中的至少两类；短信验证码错误或已过期');
+    expect(both.body).toMatch(
+      /<input id="password"[^>]*aria-invalid="true"[^>]*aria-describedby="password-error password-retype password-rule"/,
+    );
+    expect(both.body).toMatch(
+      /<input id="sms_code"[^>]*aria-invalid="true"[^>]*aria-describedby="sms_code-error"/,
+    );
+    expect(both.body).toContain('<p class="field-note" id="password_confirm-retype">请重新输入密码</p>');
+    // The right code with a weak password, again and again (more than the five entries a code
+    // allows): each refusal says only the password, and the code is still there afterwards.
+    for (let i = 0; i < 6; i++) {
+      const refused = await attempt({ password: 'abcdefgh', password_confirm: 'abcdefgh', sms_code: code });
+      expect(messageOf(refused)).toBe('密码须包含数字、字母、符号中的至少两类');
+      expect(refused.body).toContain(`value="${code}"`);
+    }
+    const ok = await attempt({ password: PASSWORD, password_confirm: PASSWORD, sms_code: code });
+    expect(ok.body).toContain('实名认证');
+  });
+
+  it('does not let guesses ride on refused forms: parallel wrong codes with a weak password still spend the code after five', async () => {
+    const ua = new UserAgent();
+    const phone = randomPhone();
+    const { sent } = await registrationForm(ua, phone);
+    const code = (await latestSmsCode(server, phone))!;
+    const guesses = Array.from({ length: 20 }, (_, i) =>
+      String((Number(code) + 1 + i) % 1_000_000).padStart(6, '0'),
+    );
+    const answers = await Promise.all(
+      guesses.map((guess) =>
+        submit(ua, sent, '/register/person', {
+          phone,
+          agree: 'yes',
+          action: 'register',
+          password: 'abcdefgh',
+          password_confirm: 'abcdefgh',
+          sms_code: guess,
+        }),
+      ),
+    );
+    for (const answer of answers) expect(messageOf(answer)).toContain('短信验证码错误或已过期');
+    const late = await submit(ua, sent, '/register/person', {
+      phone,
+      agree: 'yes',
+      action: 'register',
+      password: PASSWORD,
+      password_confirm: PASSWORD,
+      sms_code: code,
+    });
+    expect(messageOf(late)).toBe('短信验证码错误或已过期');
+  });
+
   it('spends a code after five wrong entries, and refuses an expired one', async () => {
     const ua = new UserAgent();
     const phone = randomPhone();
