@@ -8,6 +8,7 @@ import {
   METHOD_PARTS,
   methodName,
   methodThen,
+  nameMethodParts,
   outcomeName,
 } from './audit-words.js';
 
@@ -46,6 +47,15 @@ describe('the words of the audit log', () => {
     expect(isAuditMethod('step_up_sms')).toBe(true);
     expect(isAuditMethod('password+magic')).toBe(false);
     expect(isAuditMethod('')).toBe(false);
+  });
+
+  it('names the words of a sign-in method registered beside the product’s, and takes them back', () => {
+    expect(isAuditMethod('pin_test+otp')).toBe(false);
+    nameMethodParts({ pin_test: '测试口令', sms: '不改名' });
+    expect(isAuditMethod('pin_test+otp')).toBe(true);
+    expect(methodName('pin_test+otp')).toBe('测试口令+动态验证码');
+    expect(methodName('sms')).toBe('短信验证码');
+    expect(() => nameMethodParts({ 'Pin Test': '口令' })).toThrow(/lower-case/);
   });
 
   it.each(Object.keys(ACTOR_KINDS))('names the actor kind %s, keeping which one it was', (kind) => {

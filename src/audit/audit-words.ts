@@ -127,12 +127,40 @@ export const METHOD_PARTS = [
   'registration',
 ] as const;
 
-export type MethodPart = (typeof METHOD_PARTS)[number];
+export type KnownMethodPart = (typeof METHOD_PARTS)[number];
+
+/**
+ * A part the log may hold: one named above, or the word of a sign-in method registered beside
+ * the product's (src/flows/methods), which reads as it is written.
+ */
+// biome-ignore lint/complexity/noBannedTypes: `string & {}` keeps the known parts offered while accepting any word
+export type MethodPart = KnownMethodPart | (string & {});
+
+/** A part's shape: lower-case words, as METHOD_PARTS are written. */
+const METHOD_PART = /^[a-z][a-z0-9_]{0,31}$/;
+
+/** The words, and their names, of sign-in methods registered beside the product's. */
+const REGISTERED_PARTS = new Map<string, string>();
+
+/**
+ * A sign-in method of its own folder names the words it writes in the log, once at start-up;
+ * they are then read back from storage and shown in Chinese like the known ones. A known word
+ * keeps its name.
+ */
+export function nameMethodParts(names: Readonly<Record<string, string>>): void {
+  for (const [part, name] of Object.entries(names)) {
+    if (!METHOD_PART.test(part)) throw new Error(`audit method word "${part}" is not lower-case words`);
+    if (!Object.hasOwn(METHOD_NAMES, part)) REGISTERED_PARTS.set(part, name);
+  }
+}
+
+const partName = (part: string) =>
+  Object.hasOwn(METHOD_NAMES, part) ? METHOD_NAMES[part as KnownMethodPart] : REGISTERED_PARTS.get(part);
 
 /** What `AuditEvent.method` holds: one part, two joined, or a step-up's failed factor. */
 export type AuditMethod = MethodPart | `${MethodPart}+${MethodPart}` | `step_up_${MethodPart}`;
 
-const METHOD_NAMES: Record<MethodPart, string> = {
+const METHOD_NAMES: Record<KnownMethodPart, string> = {
   password: '密码',
   pwd: '密码',
   sms: '短信验证码',
@@ -157,14 +185,14 @@ export function methodName(method: string | null | undefined): string {
   if (method.startsWith(STEP_UP)) return `安全验证（${methodName(method.slice(STEP_UP.length))}）`;
   return method
     .split('+')
-    .map((part) => (Object.hasOwn(METHOD_NAMES, part) ? METHOD_NAMES[part as MethodPart] : part))
+    .map((part) => partName(part) ?? part)
     .join('+');
 }
 
 /** Whether a stored value is a method this version writes (a flow state read back, say). */
 export function isAuditMethod(value: string): value is AuditMethod {
   const parts = (value.startsWith(STEP_UP) ? value.slice(STEP_UP.length) : value).split('+');
-  return parts.every((part) => (METHOD_PARTS as readonly string[]).includes(part));
+  return parts.every((part) => partName(part) !== undefined);
 }
 
 /** A method used after another in the same sign-in (a second factor after the first). */

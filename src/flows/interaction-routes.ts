@@ -6,6 +6,7 @@ import {
   SENSITIVE_SCOPES,
   scopesThatApply,
 } from '../access/scopes.js';
+import { nameMethodParts } from '../audit/audit-words.js';
 import type { CertificateService } from '../certificates/certificate-service.js';
 import type { Config } from '../config.js';
 import { SessionExpired } from '../errors.js';
@@ -50,6 +51,7 @@ export function interactionRoutes<S extends { certificates: CertificateService }
   const built = methods.map((method) => {
     const methodDeps: unknown = method.deps({ ...sources, flow, factors });
     for (const [name, file] of Object.entries(method.views ?? {})) flow.views.add(name, file);
+    if (method.auditNames) nameMethodParts(method.auditNames);
     return { method, methodDeps, offered: method.offered?.(methodDeps) ?? true };
   });
   const stepUps: StepUpOffer[] = built.flatMap(({ method, methodDeps }) =>

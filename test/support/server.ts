@@ -30,6 +30,8 @@ export interface TestServerOptions {
    * operator would before the first start. The embedded database is then kept in DATA_DIR.
    */
   prepare?: (env: Record<string, string>) => Promise<void>;
+  /** The sign-in methods, when not the registry's: a test registers a throw-away one beside them. */
+  loginMethods?: NonNullable<Parameters<typeof startServer>[1]>['loginMethods'];
 }
 
 /** The secrets every process of one deployment must share: pass them in `env` to each. */
@@ -84,6 +86,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
     memoryDb: !config.databaseUrl && !options.prepare,
     ...(sharedDatabase ? { database: sharedDatabase } : {}),
+    ...(options.loginMethods ? { loginMethods: options.loginMethods } : {}),
   });
   return {
     ...running,

@@ -137,6 +137,11 @@ export interface LoginMethod<Sources = never, D = unknown> {
   form?: MethodForm<D>;
   /** A link under the forms, to the method's own page (a path under /interaction/:uid). */
   link?: { label: string; path: string; style: 'button' | 'link' };
+  /**
+   * The words it writes in the audit log (`method`) that the log does not know yet, with their
+   * Chinese names (src/audit/audit-words.ts names the product's own).
+   */
+  auditNames?: Readonly<Record<string, string>>;
   /** Templates of its own, kept in its folder: drawn as `@<name>` (an `include` too). */
   views?: Record<string, URL>;
   /** A factor it lets a signed-in account add on the step-up page. */
