@@ -23,6 +23,8 @@ const FOLDER_ORDER = [
   'account-space',
   'dev',
   'downloads',
+  // how the provider's own sites (用户空间, 管理后台) sign in and keep their sessions
+  'first-party',
   // signing in
   'flows',
   // the OpenID provider

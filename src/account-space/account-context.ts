@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
-import * as oidc from 'openid-client';
+import type { Logger } from 'pino';
 import type { AccountService } from '../accounts/account-service.js';
 import type { AccountRow } from '../accounts/account-store.js';
 import type { LegalPersonService } from '../accounts/legal-person-service.js';
@@ -11,12 +10,16 @@ import type { AuditEvent, AuditService } from '../audit/audit-service.js';
 import type { CertificateService } from '../certificates/certificate-service.js';
 import type { ClientService } from '../clients/client-service.js';
 import type { AlipayLinkService } from '../federation/alipay-link-service.js';
+import type { FirstPartySite } from '../first-party/first-party-site.js';
+import type { OwnEndpoints } from '../first-party/own-endpoints.js';
+import { SessionGuard } from '../first-party/session-guard.js';
+import { FirstPartySignIn } from '../first-party/sign-in.js';
 import type { ConsentService } from '../oidc/consent-service.js';
 import type { ModelStore } from '../oidc/model-store.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import type { SessionMetaStore } from '../oidc/session-meta-store.js';
 import type { SessionRevoker } from '../oidc/session-revoker.js';
-import { ssoSessionOf } from '../oidc/sso-session.js';
+import { idleInAccountSpace, ssoSessionOf } from '../oidc/sso-session.js';
 import type { FlowStates } from '../state/flow-state.js';
 import type { CaptchaService } from '../verification/captcha-service.js';
 import type { SmsCodeService } from '../verification/sms-code-service.js';
@@ -24,6 +27,7 @@ import type { Csrf } from '../web/csrf.js';
 import type { Views } from '../web/views.js';
 
 export const ACCOUNT_SPACE_CLIENT = '用户空间';
+const SESSION_COOKIE = 'uid.account';
 
 export interface AccountSpaceDeps {
   issuer: string;
@@ -49,6 +53,9 @@ export interface AccountSpaceDeps {
   alipay: AlipayLinkService;
   legalPersons: LegalPersonService;
   phoneChanges: PhoneChangeService;
+  /** The provider's endpoints as this process reaches them. */
+  endpoints: OwnEndpoints;
+  logger: Logger;
 }
 
 /** What every account-space page uses: drawing it, and auditing what the person did there. */
@@ -77,44 +84,44 @@ export async function ensureAccountSpaceClient(clients: ClientService, issuer: s
   return created.client_id;
 }
 
-/** The signed-in person of the account space (see ssoSessionOf), with the account row. */
-export async function accountSessionOf(
-  deps: AccountSpaceDeps,
-  ctx: Context,
-): Promise<AccountSession | 'idle' | undefined> {
-  const session = await ssoSessionOf(deps, ctx);
-  if (session === 'idle' || !session) return session;
-  const account = await deps.accounts.find(session.accountId);
-  if (account?.status !== 'active') return undefined;
-  await deps.sessionMeta.touch(session.sessionUid);
-  return {
-    account,
-    sessionUid: session.sessionUid,
-    smsPhone: (await deps.accounts.smsPhoneOf(account)) ?? '',
-  };
-}
-
-/** Sends the browser through the provider's sign-in and back to `returnTo`. */
-export async function signInUrl(
-  deps: AccountSpaceDeps,
-  returnTo: string,
-  forceLogin: boolean,
-): Promise<string> {
-  const state = randomBytes(16).toString('base64url');
-  await deps.flowStates.put('account-login', state, { returnTo });
-  const url = new URL(`${deps.issuer}/auth`);
-  url.search = new URLSearchParams({
-    client_id: deps.accountSpaceClientId,
-    response_type: 'code',
+/**
+ * 用户空间's sign-in and session (src/first-party/): a code redeemed at /token like any site's,
+ * then a session of its own that ends after ACCOUNT_IDLE_TIMEOUT without a request. Signing in
+ * again after idling (or with the SSO session idle here) is a fresh login: the password again.
+ */
+export function accountSpaceGuard(deps: AccountSpaceDeps): SessionGuard<AccountSession> {
+  const site: FirstPartySite = {
+    name: ACCOUNT_SPACE_CLIENT,
+    clientId: deps.accountSpaceClientId,
+    path: '/account',
     scope: 'openid',
-    redirect_uri: `${deps.issuer}/account/callback`,
-    state,
-    // The code is not redeemed: the account space reads the SSO session itself. PKCE is still required.
-    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-    ...(forceLogin ? { prompt: 'login' } : {}),
-  }).toString();
-  return url.href;
+    loginKind: 'account-login',
+    sessionKind: 'account-session',
+    cookie: SESSION_COOKIE,
+    idleTimeoutSeconds: deps.idleTimeoutSeconds,
+    freshSignIn: async (ctx) => (await ssoSessionOf(deps, ctx)) === 'idle',
+    home: '/account',
+    refusedPath: '/account/signed-out',
+  };
+  const signIn = new FirstPartySignIn({ ...deps, log: deps.logger }, site);
+  return new SessionGuard(deps, site, signIn, {
+    admit: async (_ctx, session) => {
+      // Idle here is measured on the SSO session too, so a new 用户空间 cookie does not reset it.
+      if (await idleInAccountSpace(deps, session.sessionUid)) return 'idle';
+      const account = await deps.accounts.find(session.accountId);
+      if (account?.status !== 'active') return undefined;
+      // 登录设备 shows when each SSO session was last active here; the idle check reads it.
+      await deps.sessionMeta.touch(session.sessionUid);
+      return {
+        account,
+        sessionUid: session.sessionUid,
+        smsPhone: (await deps.accounts.smsPhoneOf(account)) ?? '',
+      };
+    },
+    remember: (ctx, session) => {
+      ctx.state.accountSession = session;
+    },
+  });
 }
 
 export function accountAudit(

@@ -1,25 +1,14 @@
 import Router from '@koa/router';
-import { field, parseBody } from '../web/body.js';
-import { returnPath } from '../web/return-path.js';
-import { type AccountSpaceDeps, accountSessionOf, signInUrl } from './account-context.js';
+import { type AccountSpaceDeps, accountSpaceGuard } from './account-context.js';
 import { activityRoutes } from './activity-routes.js';
 import { certificateSpaceRoutes } from './certificate-routes.js';
 import { profileRoutes } from './profile-routes.js';
 import { securityRoutes } from './security-routes.js';
 
-/** 用户空间 at /account: signed in through the provider's own session, every change a CSRF-checked POST. */
+/** 用户空间 at /account: signed in as any site is (src/first-party/), every change a CSRF-checked POST. */
 export function accountRoutes(deps: AccountSpaceDeps): Router {
   const router = new Router({ prefix: '/account' });
-
-  router.get('/callback', async (ctx) => {
-    const state = String(ctx.query['state'] ?? '');
-    const flow = state ? await deps.flowStates.take('account-login', state) : undefined;
-    if (ctx.query['error']) {
-      ctx.redirect('/account/signed-out');
-      return;
-    }
-    ctx.redirect(returnPath(flow?.returnTo, { within: '/account', fallback: '/account' }));
-  });
+  const guard = accountSpaceGuard(deps);
 
   router.get('/signed-out', (ctx) => {
     ctx.type = 'html';
@@ -30,21 +19,8 @@ export function accountRoutes(deps: AccountSpaceDeps): Router {
     });
   });
 
-  router.use(async (ctx, next) => {
-    const session = await accountSessionOf(deps, ctx);
-    if (!session || session === 'idle') {
-      const returnTo = ctx.method === 'GET' ? ctx.originalUrl : '/account';
-      ctx.redirect(await signInUrl(deps, returnTo, session === 'idle'));
-      return;
-    }
-    ctx.state.accountSession = session;
-    if (ctx.method === 'POST') {
-      await parseBody(ctx, async () => {});
-      // Forms send the token as a field; the certificate page's script as a header.
-      deps.csrf.verify(ctx, ctx.get('x-csrf-token') || field(ctx, '_csrf'));
-    }
-    await next();
-  });
+  // The callback, then every page below: signed in, and every POST CSRF-checked.
+  guard.mount(router);
 
   profileRoutes(router, deps);
   securityRoutes(router, deps);
@@ -52,6 +28,7 @@ export function accountRoutes(deps: AccountSpaceDeps): Router {
   certificateSpaceRoutes(router, deps);
 
   router.get('/logout', async (ctx) => {
+    await guard.end(ctx);
     const url = new URL(`${deps.issuer}/session/end`);
     url.searchParams.set('client_id', deps.accountSpaceClientId);
     url.searchParams.set('post_logout_redirect_uri', `${deps.issuer}/account`);

@@ -15,6 +15,7 @@ import { demoRpRoutes } from '../dev/demo-rp.js';
 import { devRoutes } from '../dev/dev-routes.js';
 import { HelperFiles } from '../downloads/helper-files.js';
 import { helperRoutes } from '../downloads/helper-routes.js';
+import { ownEndpoints } from '../first-party/own-endpoints.js';
 import { interactionRoutes } from '../flows/interaction-routes.js';
 import { LOGIN_METHODS } from '../flows/methods/index.js';
 import type { LoginMethod, MethodSources } from '../flows/methods/login-method.js';
@@ -54,6 +55,8 @@ export interface AppDeps {
   /** The sign-in methods, when not the registry's (a test adds a throw-away one). */
   // biome-ignore lint/suspicious/noExplicitAny: each method builds dependencies of its own type
   loginMethods?: readonly LoginMethod<MethodSources<Services>, any>[];
+  /** Where this process answers itself (its listener, known once it listens). */
+  ownUrl: () => string;
 }
 
 /** oidc-provider's endpoints that no page or API of ours shares a path with. */
@@ -80,6 +83,8 @@ export function createApp(deps: AppDeps): Koa {
 
   const authorizationWrites = openWriteBatch(deps.db, deps.logger);
   const revoker = new SessionRevoker(services.models, deps.host, deps.logger);
+  // 用户空间 and the console redeem their codes at /token of this very process.
+  const endpoints = ownEndpoints(config.issuer, deps.ownUrl);
 
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(securityHeaders(config.certBridgeUrl));
@@ -154,6 +159,8 @@ export function createApp(deps: AppDeps): Koa {
       alipay: services.alipay,
       legalPersons: services.legalPersons,
       phoneChanges: services.phoneChanges,
+      endpoints,
+      logger: deps.logger,
     }).routes(),
   );
   pages(
@@ -193,6 +200,8 @@ export function createApp(deps: AppDeps): Koa {
       legalPersons: services.legalPersons,
       models: services.models,
       resources: services.resources,
+      endpoints,
+      logger: deps.logger,
     }).routes(),
   );
   if (config.devMode) {

@@ -6,6 +6,7 @@ import { ensureConsoleClient } from '../console/console-context.js';
 import { type Database, openDatabase } from '../db/database.js';
 import { migrate, underStartupLock } from '../db/migrate.js';
 import { ensureDemoClient } from '../dev/demo-rp.js';
+import { ownUrlOf } from '../first-party/own-endpoints.js';
 import { AccountClaimsSource } from '../oidc/account-claims.js';
 import { createAdapterFactory } from '../oidc/adapter.js';
 import { ProviderHost } from '../oidc/provider-host.js';
@@ -121,6 +122,7 @@ export async function startServer(
     );
     const metrics = new Metrics();
     let stopping = false;
+    let ownUrl: string | undefined;
     const app = createApp({
       accountSpaceClientId,
       consoleClientId,
@@ -133,6 +135,10 @@ export async function startServer(
       logger,
       isStopping: () => stopping,
       ...(options.loginMethods ? { loginMethods: options.loginMethods } : {}),
+      ownUrl: () => {
+        if (!ownUrl) throw new Error('not listening yet');
+        return ownUrl;
+      },
     });
     const server = createServer(app.callback());
     server.keepAliveTimeout = 65_000;
@@ -143,6 +149,7 @@ export async function startServer(
       server.listen(config.port, config.host, () => resolve());
     });
     const address = server.address();
+    ownUrl = ownUrlOf(address);
     const port = typeof address === 'object' && address ? address.port : config.port;
     const metricsPort = config.metrics.port;
     const metricsServer =

@@ -1,18 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import Router from '@koa/router';
-import { AppError } from '../errors.js';
-import { field, parseBody } from '../web/body.js';
-import { returnPath } from '../web/return-path.js';
 import { auditRoutes } from './audit-routes.js';
-import {
-  type ConsoleDeps,
-  consoleSignInUrl,
-  endConsoleSession,
-  operatorOf,
-  redeemConsoleCode,
-  startConsoleSession,
-} from './console-context.js';
+import { type ConsoleDeps, consoleGuard } from './console-context.js';
 import { assertRole, homeOf, operatorOfCtx } from './console-kit.js';
 import { keyRoutes } from './key-routes.js';
 import { operatorRoutes } from './operator-routes.js';
@@ -24,13 +14,6 @@ import { userRoutes } from './user-routes.js';
 const ECHARTS = createRequire(import.meta.url).resolve('echarts/dist/echarts.common.min.js');
 let echarts: Buffer | undefined;
 
-class NotAnOperator extends AppError {
-  override name = 'NotAnOperator';
-  constructor() {
-    super(403, 'not_an_operator', '您的账号不是管理后台的操作员，请联系安全管理员');
-  }
-}
-
 /**
  * 管理后台 at /console: the operators' console, a first-party site of the provider signed in
  * through /auth at acr mfa or cert. Every page and action is checked against the operator's one
@@ -38,23 +21,13 @@ class NotAnOperator extends AppError {
  */
 export function consoleRoutes(deps: ConsoleDeps): Router {
   const router = new Router({ prefix: '/console' });
+  const guard = consoleGuard(deps);
 
   router.get('/assets/echarts.js', (ctx) => {
     echarts ??= readFileSync(ECHARTS);
     ctx.type = 'text/javascript; charset=utf-8';
     ctx.set('Cache-Control', 'public, max-age=86400');
     ctx.body = echarts;
-  });
-
-  router.get('/callback', async (ctx) => {
-    if (ctx.query['error']) return ctx.redirect('/console/signed-out');
-    const redeemed = await redeemConsoleCode(deps, ctx);
-    if (!redeemed) return ctx.redirect('/console/');
-    const { session, returnTo } = redeemed;
-    if (!(await deps.operators.roleOf(session.accountId))) throw new NotAnOperator();
-    await startConsoleSession(deps, ctx, session);
-    await deps.operators.signedIn(session.accountId);
-    ctx.redirect(returnPath(returnTo, { within: '/console', fallback: '/console/' }));
   });
 
   router.get('/signed-out', (ctx) => {
@@ -66,25 +39,13 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
     });
   });
 
-  router.use(async (ctx, next) => {
-    const operator = await operatorOf(deps, ctx);
-    if (!operator || operator === 'idle') {
-      const returnTo = ctx.method === 'GET' && ctx.path !== '/console/logout' ? ctx.originalUrl : '/console/';
-      ctx.redirect(await consoleSignInUrl(deps, returnTo));
-      return;
-    }
-    ctx.state.consoleOperator = operator;
-    if (ctx.method === 'POST') {
-      await parseBody(ctx, async () => {});
-      deps.csrf.verify(ctx, field(ctx, '_csrf'));
-    }
-    await next();
-  });
+  // The callback, then every page below: an operator signed in afresh, every POST CSRF-checked.
+  guard.mount(router);
 
   router.get('/', (ctx) => ctx.redirect(homeOf(operatorOfCtx(ctx).role)));
 
   router.get('/logout', async (ctx) => {
-    await endConsoleSession(deps, ctx);
+    await guard.end(ctx);
     const url = new URL(`${deps.issuer}/session/end`);
     url.searchParams.set('client_id', deps.consoleClientId);
     url.searchParams.set('post_logout_redirect_uri', `${deps.issuer}/console/signed-out`);

@@ -17,8 +17,15 @@ export async function ssoSessionOf(
 ): Promise<{ accountId: string; sessionUid: string } | 'idle' | undefined> {
   const session = await deps.host.provider.Session.get(ctx);
   if (!session.accountId || !session.uid) return undefined;
-  const meta = await deps.sessionMeta.find(session.uid);
-  if (meta && Date.now() - new Date(meta.last_seen_at).getTime() > deps.idleTimeoutSeconds * 1000)
-    return 'idle';
+  if (await idleInAccountSpace(deps, session.uid)) return 'idle';
   return { accountId: session.accountId, sessionUid: session.uid };
+}
+
+/** Whether the SSO session has gone without a request in the account space for too long. */
+export async function idleInAccountSpace(
+  deps: { idleTimeoutSeconds: number; sessionMeta: Pick<SessionMetaStore, 'find'> },
+  sessionUid: string,
+): Promise<boolean> {
+  const meta = await deps.sessionMeta.find(sessionUid);
+  return !!meta && Date.now() - new Date(meta.last_seen_at).getTime() > deps.idleTimeoutSeconds * 1000;
 }

@@ -18,6 +18,28 @@ const alipayProfile = z.object({
 });
 
 /**
+ * One sign-in round trip of a site of the provider itself (用户空间, 管理后台): what its callback
+ * needs to redeem the code as any relying party would, and to refuse a code it did not ask for.
+ */
+const firstPartyLogin = z.object({
+  /** The page to return to, checked again on the way back (src/http/return-path.ts). */
+  returnTo: z.string(),
+  verifier: z.string().min(43),
+  nonce: z.string().min(16),
+  /** Epoch seconds: a sign-in that must be fresh may not have an auth_time before this. */
+  begunAt: z.number().int(),
+  fresh: z.boolean(),
+  /** The browser that began it (its signed browser id): a callback in another browser fails. */
+  browser: z.string().min(1),
+});
+/** A first-party site's own session: bound to the SSO session it came from and its acr. */
+const firstPartySession = z.object({
+  accountId: z.string().min(1),
+  sessionUid: z.string().min(1),
+  acr: z.string(),
+});
+
+/**
  * Every kind of state carried between pages, declared once: its key prefix in flow_states, its
  * schema (reads are validated, never cast), how long it lives, and whether it is sealed
  * (AES-GCM, bound to its key) because it carries a secret or personal data.
@@ -74,8 +96,10 @@ export const FLOW_STATES = {
   'cert-bind': { ttlSeconds: 600, sealed: false, schema: accountOnly },
   /** 用户空间: the SMS code before 身份证认证 was right. */
   'id-verify': { ttlSeconds: 600, sealed: false, schema: accountOnly },
-  /** 用户空间's own sign-in: where to return after it. */
-  'account-login': { ttlSeconds: 600, sealed: false, schema: z.object({ returnTo: z.string() }) },
+  /** 用户空间's sign-in round trip, under its `state` (see `console-login`). */
+  'account-login': { ttlSeconds: 600, sealed: true, schema: firstPartyLogin },
+  /** 用户空间's own session; each request writes it again, so it ends after ACCOUNT_IDLE_TIMEOUT. */
+  'account-session': { ttlSeconds: 30 * 60, sealed: false, schema: firstPartySession },
   /**
    * 法人注册 waiting for its legal representative's code: the checked registration (password
    * hashed), the representative's account when name and ID number matched one (else null, and
@@ -109,20 +133,12 @@ export const FLOW_STATES = {
    * 管理后台's sign-in round trip, under its `state`: the PKCE verifier is a secret; `begunAt`
    * (epoch seconds) is what the sign-in's auth_time must not be older than.
    */
-  'console-login': {
-    ttlSeconds: 600,
-    sealed: true,
-    schema: z.object({ returnTo: z.string(), verifier: z.string(), begunAt: z.number().int() }),
-  },
+  'console-login': { ttlSeconds: 600, sealed: true, schema: firstPartyLogin },
   /**
    * 管理后台's own session; each request writes it again, so it ends after 15 idle minutes
    * (等保 2.0 §8.1.4.1 b, 登录连接超时自动退出), or the shorter CONSOLE_IDLE_TIMEOUT.
    */
-  'console-session': {
-    ttlSeconds: 15 * 60,
-    sealed: false,
-    schema: z.object({ accountId: z.string().min(1), sessionUid: z.string().min(1), acr: z.string() }),
-  },
+  'console-session': { ttlSeconds: 15 * 60, sealed: false, schema: firstPartySession },
   /**
    * One 忘记密码 of one interaction, kept server-side so every step is a GET page that can be
    * reloaded and a wrong new password never costs the SMS code. Sealed: it holds a phone.

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addCitizen, submit } from '../support/citizen.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { UserAgent } from '../support/user-agent.js';
+
+const PASSWORD = 'Fan-Hui#2024';
 
 /** `back` values an attacker puts in a link to the 长辈模式 switch, which needs no sign-in. */
 const HOSTILE_BACK = [
@@ -65,26 +69,51 @@ describe('no Location the product answers leaves its origin', () => {
     expect((await get(server, `/display?mode=elder&back=${encodeURIComponent(back)}`)).location).toBe(back);
   });
 
-  it.each(HOSTILE_PAGES)('a sign-in of 用户空间 begun at %j returns into 用户空间', async (page) => {
-    const begin = await get(server, '/account/sessions');
-    expect(begin.status).toBe(302);
-    const state = new URL(begin.location).searchParams.get('state') ?? '';
-    // The page the sign-in was begun at, as the account space stored it.
-    await server.services.flowStates.put('account-login', state, { returnTo: page });
-    const back = await get(server, `/account/callback?state=${encodeURIComponent(state)}`);
-    expect(back.status).toBe(302);
-    for (const url of destinations(back.location)) {
-      expect(url.origin).toBe(origin);
-      expect(url.pathname === '/account' || url.pathname.startsWith('/account/')).toBe(true);
+  /**
+   * A browser with an SSO session and no 用户空间 session: a sign-in of 用户空间 begun now
+   * comes back with a code at once (no login page), as after following a link.
+   */
+  async function signedInBrowser(): Promise<UserAgent> {
+    const ua = new UserAgent();
+    const { phone } = await addCitizen(server, PASSWORD);
+    const landed = await submit(ua, await ua.follow(await ua.get(`${server.url}/account`)), '/login', {
+      login: phone,
+      password: PASSWORD,
+    });
+    expect(new URL(landed.url).pathname).toBe('/account');
+    dropAccountCookie(ua);
+    return ua;
+  }
+  const dropAccountCookie = (ua: UserAgent) => {
+    for (let i = ua.cookies.length - 1; i >= 0; i--)
+      if (ua.cookies[i]!.name.startsWith('uid.account')) ua.cookies.splice(i, 1);
+  };
+
+  it('a sign-in of 用户空间 returns into 用户空间, whatever page it was begun at', async () => {
+    const ua = await signedInBrowser();
+    for (const page of HOSTILE_PAGES) {
+      const begin = await ua.get(`${server.url}/account/sessions`);
+      expect(begin.status).toBe(302);
+      const state = new URL(begin.location!).searchParams.get('state') ?? '';
+      // The page the sign-in was begun at, as the account space stored it, replaced.
+      const flow = (await server.services.flowStates.get('account-login', state))!;
+      await server.services.flowStates.put('account-login', state, { ...flow, returnTo: page });
+      const toCallback = await ua.get(begin.location!);
+      expect(new URL(toCallback.location!).pathname).toBe('/account/callback');
+      const back = await ua.get(new URL(toCallback.location!, server.url));
+      expect({ page, status: back.status }).toEqual({ page, status: 302 });
+      for (const url of destinations(back.location!)) {
+        expect(url.origin).toBe(origin);
+        expect(url.pathname === '/account' || url.pathname.startsWith('/account/')).toBe(true);
+      }
+      dropAccountCookie(ua);
     }
   });
 
   it('a sign-in of 用户空间 returns to the page it was begun at', async () => {
-    const begin = await get(server, '/account/sessions?page=2');
-    const state = new URL(begin.location).searchParams.get('state') ?? '';
-    expect(await get(server, `/account/callback?state=${encodeURIComponent(state)}`)).toEqual({
-      status: 302,
-      location: '/account/sessions?page=2',
-    });
+    const ua = await signedInBrowser();
+    const landed = await ua.follow(await ua.get(`${server.url}/account/sessions?page=2`));
+    expect(landed.url).toBe(`${server.url}/account/sessions?page=2`);
+    expect(landed.status).toBe(200);
   });
 });
