@@ -12,7 +12,8 @@ const CONSOLE_COOKIE = 'uid.console';
 
 const hasCookie = (ua: UserAgent, name: string) => ua.cookies.some((c) => c.name === name);
 const dropCookie = (ua: UserAgent, name: string) => {
-  for (let i = ua.cookies.length - 1; i >= 0; i--) if (ua.cookies[i]!.name.startsWith(name)) ua.cookies.splice(i, 1);
+  for (let i = ua.cookies.length - 1; i >= 0; i--)
+    if (ua.cookies[i]!.name.startsWith(name)) ua.cookies.splice(i, 1);
 };
 const pathOf = (page: PageResponse) => new URL(page.location ?? page.url, 'http://x').pathname;
 
