@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CryptoMigration } from '../../src/ops/crypto-migration.js';
+import { CryptoStore } from '../../src/ops/crypto-store.js';
 import { databaseKinds } from '../support/databases.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -110,13 +112,41 @@ describe.each(databaseKinds())('changing the crypto profile of a running deploym
     expect((await gm.services.cryptoMigration.migrate(() => {})).every((m) => m.moved === 0)).toBe(true);
   });
 
-  it('keeps serving on both profiles after the move: identities, ID-number lookups, secrets and signing keys', async () => {
+  it('keeps serving on both profiles after the move: identities, ID-number lookups and site secrets', async () => {
     for (const server of [gm, standard]) {
       const row = await accountRow(citizens[2]!.id);
       expect(server.services.accounts.identityOf(row)?.idNumber).toBe('440304198001010017');
       expect((await server.services.accounts.findByLogin(citizens[2]!.idNumber))?.id).toBe(citizens[2]!.id);
       expect((await tokenWith(server, machine.client_secret!)).status).toBe(200);
     }
+  });
+
+  it('lets a request that changes a row during the move win: the new secret is kept, not the old one re-sealed', async () => {
+    const standardMigration = standard.services.cryptoMigration;
+    await standardMigration.migrate(() => {}); // everything back to AES-256-GCM, to be moved again
+    let rotated: string | undefined;
+    // The site's secret is rotated (by the standard process) between the batch's read and its write.
+    class Interleaved extends CryptoStore {
+      override async swap(
+        spec: { table: string; key: string; column: string },
+        key: string,
+        previous: string,
+        next: string,
+      ) {
+        if (spec.table === 'clients' && key === machine.client_id && !rotated)
+          rotated = (await standard.services.clients.rotateSecret(machine.client_id)).client_secret;
+        return super.swap(spec, key, previous, next);
+      }
+    }
+    const moved = await new CryptoMigration(new Interleaved(db()), gm.services.protector).migrate(() => {});
+    expect(moved.find((m) => m.name === 'clients.client_secret')?.raced).toBe(1);
+    // Asked of the process that rotated it: another keeps a site's metadata cached for seconds.
+    expect((await tokenWith(standard, rotated!)).status).toBe(200);
+    expect((await tokenWith(standard, machine.client_secret!)).status).toBe(401);
+    machine.client_secret = rotated;
+    // The raced row is moved by the next run.
+    const again = await gm.services.cryptoMigration.migrate(() => {});
+    expect(again.find((m) => m.name === 'clients.client_secret')).toMatchObject({ moved: 1, raced: 0 });
   });
 
   it('refuses an SM4 value moved to another account, or with a bit flipped, and migrate leaves it alone', async () => {
