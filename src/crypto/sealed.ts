@@ -33,22 +33,28 @@ export class DataProtector {
   readonly profile: CryptoProfile;
   readonly #derivationRoot: Buffer;
   readonly #aesKey: Buffer;
-  readonly #sm4Key: Buffer;
-  readonly #sm3MacKey: Buffer;
-  readonly #indexKeys: Record<IndexAlgorithm, Buffer>;
+  #smKeys: { sm4: Buffer; mac: Buffer; index: Buffer } | undefined;
+  readonly #sha256IndexKey: Buffer;
 
   constructor(rootKey: Buffer, profile: CryptoProfile = 'standard') {
     if (rootKey.length !== 32) throw new Error('DATA_ENCRYPTION_KEY must be 32 bytes');
     this.profile = profile;
     this.#derivationRoot = rootKey;
     this.#aesKey = this.deriveKey('unified-id/aes-256-gcm');
-    // SM4's key is 128 bits (GB/T 32907); HKDF with SM3 (RFC 5869 over GB/T 32905) derives both.
-    this.#sm4Key = this.#derive('sm3', 'unified-id/sm4-cbc', 16);
-    this.#sm3MacKey = this.#derive('sm3', 'unified-id/hmac-sm3', 32);
-    this.#indexKeys = {
-      'hmac-sha256': this.deriveKey('unified-id/blind-index'),
-      'hmac-sm3': this.#derive('sm3', 'unified-id/blind-index-sm3', 32),
+    this.#sha256IndexKey = this.deriveKey('unified-id/blind-index');
+  }
+
+  /**
+   * Derived on first use, so that the standard profile starts on an OpenSSL built without SM3/SM4.
+   * SM4's key is 128 bits (GB/T 32907); HKDF with SM3 (RFC 5869 over GB/T 32905) derives them all.
+   */
+  get #sm(): { sm4: Buffer; mac: Buffer; index: Buffer } {
+    this.#smKeys ??= {
+      sm4: this.#derive('sm3', 'unified-id/sm4-cbc', 16),
+      mac: this.#derive('sm3', 'unified-id/hmac-sm3', 32),
+      index: this.#derive('sm3', 'unified-id/blind-index-sm3', 32),
     };
+    return this.#smKeys;
   }
 
   get sealAlgorithm(): SealAlgorithm {
@@ -85,7 +91,7 @@ export class DataProtector {
   seal(plaintext: string, context = '', algorithm: SealAlgorithm = this.sealAlgorithm): string {
     if (algorithm === 'sm4-cbc+hmac-sm3') {
       const iv = randomBytes(16);
-      const cipher = createCipheriv('sm4-cbc', this.#sm4Key, iv);
+      const cipher = createCipheriv('sm4-cbc', this.#sm.sm4, iv);
       const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
       const head = `${SEAL_TAG[algorithm]}.${b64(iv)}.${b64(ciphertext)}`;
       return `${head}.${b64(this.#sm4Mac(head, context))}`;
@@ -106,7 +112,7 @@ export class DataProtector {
       const given = Buffer.from(mac, 'base64url');
       if (given.length !== expected.length || !timingSafeEqual(given, expected))
         throw new Error('sealed value failed its integrity check');
-      const decipher = createDecipheriv('sm4-cbc', this.#sm4Key, Buffer.from(iv, 'base64url'));
+      const decipher = createDecipheriv('sm4-cbc', this.#sm.sm4, Buffer.from(iv, 'base64url'));
       return Buffer.concat([
         decipher.update(Buffer.from(ciphertext, 'base64url')),
         decipher.final(),
@@ -123,7 +129,7 @@ export class DataProtector {
 
   /** The head (`sm4.<iv>.<ct>`, no newline possible) then the context after a newline: unambiguous. */
   #sm4Mac(head: string, context: string): Buffer {
-    return createHmac('sm3', this.#sm3MacKey).update(head).update('\n').update(context).digest();
+    return createHmac('sm3', this.#sm.mac).update(head).update('\n').update(context).digest();
   }
 
   /** Re-seals a value of the other profile under this one; undefined when it already is. */
@@ -142,9 +148,14 @@ export class DataProtector {
    * The configured profile's index first, then the other's: a lookup during a change of profile
    * finds rows written before it and rows already moved (`unified-id crypto migrate`).
    */
-  blindIndexes(kind: string, value: string): [string, string] {
+  blindIndexes(kind: string, value: string): string[] {
     const other = INDEX_OF_PROFILE[otherProfile(this.profile)];
-    return [this.blindIndex(kind, value), this.blindIndex(kind, value, other)];
+    try {
+      return [this.blindIndex(kind, value), this.blindIndex(kind, value, other)];
+    } catch {
+      // An OpenSSL without SM3 under the standard profile: no SM3 index can have been written.
+      return [this.blindIndex(kind, value)];
+    }
   }
 
   /** Whether a stored index is the value's, under the algorithm the stored index names. */
@@ -156,8 +167,8 @@ export class DataProtector {
 
   /** The raw keyed digest behind a blind index, for uses that need bytes (never stored). */
   keyedDigest(kind: string, value: string, algorithm: IndexAlgorithm = this.indexAlgorithm): Buffer {
-    const hash = algorithm === 'hmac-sm3' ? 'sm3' : 'sha256';
-    return createHmac(hash, this.#indexKeys[algorithm]).update(`${kind}:${value}`).digest();
+    const [hash, key] = algorithm === 'hmac-sm3' ? ['sm3', this.#sm.index] : ['sha256', this.#sha256IndexKey];
+    return createHmac(hash, key).update(`${kind}:${value}`).digest();
   }
 }
 
