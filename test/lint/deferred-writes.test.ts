@@ -127,8 +127,15 @@ const STORES: Record<string, Registered> = {
   },
 };
 
-/** Statements outside any request: the sweeper runs on a timer, never inside a request's batch. */
-const OUTSIDE_REQUESTS = new Set(['src/db/expiring-rows.ts']);
+/**
+ * Statements outside any request: the sweeper runs on a timer, `unified-id crypto status|migrate`
+ * (the tables listed in crypto-inventory) from the command line, never inside a request's batch.
+ */
+const OUTSIDE_REQUESTS = new Set([
+  'src/db/expiring-rows.ts',
+  'src/ops/crypto-inventory.ts',
+  'src/ops/crypto-migration.ts',
+]);
 
 const DEFERRED = [...new Set(Object.values(STORES).flatMap((s) => s.tables.defers))];
 
