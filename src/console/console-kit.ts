@@ -17,6 +17,7 @@ export const CONSOLE_PAGES: { path: string; title: string; role: OperatorRole }[
   { path: '/console/stats', title: '统计概览', role: 'audit' },
   { path: '/console/audit', title: '审计日志', role: 'audit' },
   { path: '/console/sites', title: '接入网站', role: 'system' },
+  { path: '/console/apis', title: 'API 资源服务', role: 'system' },
   { path: '/console/keys', title: '签名密钥', role: 'system' },
   { path: '/console/users', title: '用户管理', role: 'security' },
   { path: '/console/operators', title: '操作员', role: 'security' },

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import Router from '@koa/router';
+import { apiRoutes } from './api-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { type ConsoleDeps, consoleGuard } from './console-context.js';
 import { assertRole, homeOf, operatorOfCtx } from './console-kit.js';
@@ -60,6 +61,7 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
   statsRoutes(router, deps);
   auditRoutes(router, deps);
   siteRoutes(router, deps);
+  apiRoutes(router, deps);
   keyRoutes(router, deps);
   userRoutes(router, deps);
   operatorRoutes(router, deps);
