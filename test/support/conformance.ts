@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import * as jose from 'jose';
+import { afterAll, beforeAll } from 'vitest';
 import type { ClientInput } from '../../src/clients/client-service.js';
 import { addCitizen } from './citizen.js';
 import type { DatabaseKind } from './databases.js';
@@ -21,6 +22,31 @@ import { formAction, hiddenField, type PageResponse, UserAgent } from './user-ag
  */
 export function startConformanceServer(kind: DatabaseKind): Promise<TestServer> {
   return startTestServer({ kind, env: { TRUST_PROXY: 'true' } });
+}
+
+/** What a conformance file of one database kind signs in against. */
+export interface ConformanceSetUp {
+  server: TestServer;
+  /** Citizens to sign in as. */
+  people: People;
+  /** A first-party site: no consent page, for tests about something else. */
+  fp: Site;
+}
+
+/**
+ * Starts a conformance server with people and a first-party site before the file's tests
+ * (beforeAll) and stops it after them; the fields are there once the tests run. A file that needs
+ * more on the same server registers it in a beforeAll of its own, after this call.
+ */
+export function useConformanceServer(kind: DatabaseKind): ConformanceSetUp {
+  const setUp = {} as ConformanceSetUp;
+  beforeAll(async () => {
+    setUp.server = await startConformanceServer(kind);
+    setUp.people = await People.create(setUp.server);
+    setUp.fp = await registerSite(setUp.server, { firstParty: true });
+  });
+  afterAll(() => setUp.server?.close());
+  return setUp;
 }
 
 /** A person's browser (a cookie jar, see UserAgent), from an address of its own (X-Forwarded-For). */

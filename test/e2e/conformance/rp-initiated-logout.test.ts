@@ -1,17 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   authorize,
   authRequest,
-  People,
   POST_LOGOUT_REDIRECT_URI,
   registerSite,
-  type Site,
   signIn,
-  startConformanceServer,
+  useConformanceServer,
   userinfo,
 } from '../../support/conformance.js';
 import { databaseKinds } from '../../support/databases.js';
-import type { TestServer } from '../../support/server.js';
 import { hiddenField, type PageResponse, type UserAgent } from '../../support/user-agent.js';
 
 /**
@@ -20,19 +17,10 @@ import { hiddenField, type PageResponse, type UserAgent } from '../../support/us
  * /session/end, the person confirms 退出登录, the session ends and the browser returns.
  */
 describe.each(databaseKinds())('OpenID Connect RP-Initiated Logout 1.0 (%s)', (kind) => {
-  let server: TestServer;
-  let people: People;
-  let fp: Site;
-
-  beforeAll(async () => {
-    server = await startConformanceServer(kind);
-    people = await People.create(server);
-    fp = await registerSite(server, { firstParty: true });
-  });
-  afterAll(() => server?.close());
+  const ctx = useConformanceServer(kind);
 
   const endSession = (params: Record<string, string>) => {
-    const url = new URL('/session/end', server.issuer);
+    const url = new URL('/session/end', ctx.server.issuer);
     url.search = new URLSearchParams(params).toString();
     return url;
   };
@@ -40,20 +28,20 @@ describe.each(databaseKinds())('OpenID Connect RP-Initiated Logout 1.0 (%s)', (k
   const confirm = async (ua: UserAgent, page: PageResponse) => {
     expect(page.status).toBe(200);
     expect(page.body).toContain('退出登录');
-    const done = await ua.post(new URL('/session/end/confirm', server.issuer), {
+    const done = await ua.post(new URL('/session/end/confirm', ctx.server.issuer), {
       xsrf: hiddenField(page.body, 'xsrf'),
       logout: 'yes',
     });
-    return done.location?.startsWith(server.issuer) ? ua.follow(done) : done;
+    return done.location?.startsWith(ctx.server.issuer) ? ua.follow(done) : done;
   };
   const signedOut = async (ua: UserAgent, accessToken: string) => {
-    expect((await userinfo(server, accessToken)).status).toBe(401);
-    const silent = await authorize(ua, authRequest(server, fp, { prompt: 'none' }));
+    expect((await userinfo(ctx.server, accessToken)).status).toBe(401);
+    const silent = await authorize(ua, authRequest(ctx.server, ctx.fp, { prompt: 'none' }));
     expect(silent.callback?.searchParams.get('error')).toBe('login_required');
   };
 
   it('§2, §3: with id_token_hint and a registered post_logout_redirect_uri the session ends and the browser returns with state (oidcc-rp-initiated-logout)', async () => {
-    const { ua, tokens } = await signIn(server, fp, { person: people.next() });
+    const { ua, tokens } = await signIn(ctx.server, ctx.fp, { person: ctx.people.next() });
     const page = await ua.get(
       endSession({
         id_token_hint: tokens.id_token,
@@ -69,8 +57,8 @@ describe.each(databaseKinds())('OpenID Connect RP-Initiated Logout 1.0 (%s)', (k
   });
 
   it('§2: the logout endpoint accepts POST', async () => {
-    const { ua, tokens } = await signIn(server, fp, { person: people.next() });
-    const posted = await ua.post(new URL('/session/end', server.issuer), {
+    const { ua, tokens } = await signIn(ctx.server, ctx.fp, { person: ctx.people.next() });
+    const posted = await ua.post(new URL('/session/end', ctx.server.issuer), {
       id_token_hint: tokens.id_token,
       post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI,
       state: 'posted',
@@ -82,9 +70,9 @@ describe.each(databaseKinds())('OpenID Connect RP-Initiated Logout 1.0 (%s)', (k
   });
 
   it('§2: client_id may stand in for id_token_hint with a post_logout_redirect_uri (oidcc-rp-initiated-logout-no-id-token-hint)', async () => {
-    const { ua, tokens } = await signIn(server, fp, { person: people.next() });
+    const { ua, tokens } = await signIn(ctx.server, ctx.fp, { person: ctx.people.next() });
     const page = await ua.get(
-      endSession({ client_id: fp.clientId, post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI }),
+      endSession({ client_id: ctx.fp.clientId, post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI }),
     );
     const done = await confirm(ua, page);
     expect(done.location?.startsWith(POST_LOGOUT_REDIRECT_URI)).toBe(true);
@@ -92,7 +80,7 @@ describe.each(databaseKinds())('OpenID Connect RP-Initiated Logout 1.0 (%s)', (k
   });
 
   it('§3: without state the return carries none (oidcc-rp-initiated-logout-no-state)', async () => {
-    const { ua, tokens } = await signIn(server, fp, { person: people.next() });
+    const { ua, tokens } = await signIn(ctx.server, ctx.fp, { person: ctx.people.next() });
     const done = await confirm(
       ua,
       await ua.get(
@@ -103,23 +91,23 @@ describe.each(databaseKinds())('OpenID Connect RP-Initiated Logout 1.0 (%s)', (k
   });
 
   it('§2: without post_logout_redirect_uri the person ends on the provider’s own page (oidcc-rp-initiated-logout-no-post-logout-redirect-uri)', async () => {
-    const { ua, tokens } = await signIn(server, fp, { person: people.next() });
+    const { ua, tokens } = await signIn(ctx.server, ctx.fp, { person: ctx.people.next() });
     const done = await confirm(ua, await ua.get(endSession({ id_token_hint: tokens.id_token })));
     expect(done.status).toBe(200);
-    expect(done.url.startsWith(server.issuer)).toBe(true);
+    expect(done.url.startsWith(ctx.server.issuer)).toBe(true);
     expect(done.body).toContain('已退出');
     await signedOut(ua, tokens.access_token);
   });
 
   it('§2: with no parameters at all the person is still asked, and signed out (oidcc-rp-initiated-logout-no-params)', async () => {
-    const { ua, tokens } = await signIn(server, fp, { person: people.next() });
+    const { ua, tokens } = await signIn(ctx.server, ctx.fp, { person: ctx.people.next() });
     const done = await confirm(ua, await ua.get(endSession({})));
     expect(done.status).toBe(200);
     await signedOut(ua, tokens.access_token);
   });
 
   it('§3: a post_logout_redirect_uri not registered for the site is refused on a page (oidcc-rp-initiated-logout-bad-post-logout-redirect-uri)', async () => {
-    const { ua, tokens } = await signIn(server, fp, { person: people.next() });
+    const { ua, tokens } = await signIn(ctx.server, ctx.fp, { person: ctx.people.next() });
     for (const uri of [
       'https://evil.example.com/logged-out',
       `${POST_LOGOUT_REDIRECT_URI}?added=1`,
@@ -130,11 +118,11 @@ describe.each(databaseKinds())('OpenID Connect RP-Initiated Logout 1.0 (%s)', (k
       expect(res.location).toBeUndefined();
     }
     // Nothing ended.
-    expect((await userinfo(server, tokens.access_token)).status).toBe(200);
+    expect((await userinfo(ctx.server, tokens.access_token)).status).toBe(200);
   });
 
   it('§2: without id_token_hint or client_id, post_logout_redirect_uri is not redirected to (oidcc-rp-initiated-logout-only-state)', async () => {
-    const { ua } = await signIn(server, fp, { person: people.next() });
+    const { ua } = await signIn(ctx.server, ctx.fp, { person: ctx.people.next() });
     const page = await ua.get(
       endSession({ post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI, state: 'only-state' }),
     );
@@ -144,12 +132,12 @@ describe.each(databaseKinds())('OpenID Connect RP-Initiated Logout 1.0 (%s)', (k
     } else {
       const done = await confirm(ua, page);
       expect(done.location ?? '').not.toContain(POST_LOGOUT_REDIRECT_URI);
-      expect(done.url.startsWith(server.issuer)).toBe(true);
+      expect(done.url.startsWith(ctx.server.issuer)).toBe(true);
     }
   });
 
   it('§2: an id_token_hint with a broken signature is refused (oidcc-rp-initiated-logout-modified-id-token-hint)', async () => {
-    const { ua, tokens } = await signIn(server, fp, { person: people.next() });
+    const { ua, tokens } = await signIn(ctx.server, ctx.fp, { person: ctx.people.next() });
     const [header, payload, signature] = tokens.id_token.split('.');
     const flipped = `${signature!.slice(0, -2)}${signature!.slice(-2) === 'AA' ? 'BB' : 'AA'}`;
     const res = await ua.get(
@@ -163,8 +151,8 @@ describe.each(databaseKinds())('OpenID Connect RP-Initiated Logout 1.0 (%s)', (k
   });
 
   it('§2: an id_token_hint issued to another site than client_id is refused (oidcc-rp-initiated-logout-bad-id-token-hint)', async () => {
-    const { ua, tokens } = await signIn(server, fp, { person: people.next() });
-    const other = await registerSite(server, { firstParty: true });
+    const { ua, tokens } = await signIn(ctx.server, ctx.fp, { person: ctx.people.next() });
+    const other = await registerSite(ctx.server, { firstParty: true });
     const res = await ua.get(
       endSession({
         id_token_hint: tokens.id_token,
