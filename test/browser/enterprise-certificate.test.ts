@@ -18,8 +18,10 @@ import {
   toPkcs12,
 } from '../../src/pki/dev-ca.js';
 import {
+  bindThenSignInWithCertificate,
   captchaAnswerIn,
   chromiumAvailable,
+  fillEnterpriseRegistration,
   launchChromium,
   pageErrorsOf,
   smsCodeAfter,
@@ -92,22 +94,19 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       representativePhone = phone;
 
       const page = await browser.newPage();
-      await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
-      await page.getByRole('link', { name: '注册' }).click();
-      await page.getByRole('link', { name: /法人用户/ }).click();
-      await page.getByLabel('法人类型').selectOption('enterprise');
-      await page.getByLabel('企业名称/机构名称').fill('福建示范有限公司');
-      await page.getByLabel('统一社会信用代码').fill(CREDIT_CODE);
-      await page.getByLabel('法定代表人姓名').fill('陈嘉庚');
-      await page.getByLabel('法定代表人身份证号码').fill(idNumber);
-      await page.getByLabel('联系手机号码').fill(phone);
+      await fillEnterpriseRegistration(page, server, {
+        orgName: '福建示范有限公司',
+        creditCode: CREDIT_CODE,
+        repName: '陈嘉庚',
+        idNumber,
+        phone,
+        password: 'Ent-Pass#2024',
+      });
       await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
       const code = await smsCodeAfter(server, phone, () =>
         page.getByRole('button', { name: '获取验证码' }).click(),
       );
       await page.getByLabel('短信验证码').fill(code);
-      await page.getByLabel('登录密码').fill('Ent-Pass#2024');
-      await page.getByLabel('确认密码').fill('Ent-Pass#2024');
       await page.getByLabel(/我已阅读并同意/).check();
       await page.getByRole('button', { name: '实名认证' }).click();
 
@@ -121,30 +120,14 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       await page.getByRole('button', { name: '确认注册' }).click();
 
       // 绑定证书: the page lists the key's certificate through the bridge; the PIN goes to the bridge only.
+      // Then 法人用户登录 → 证书登录 → 数字证书登录, with a wrong PIN first.
       await page.getByRole('heading', { name: '绑定证书' }).waitFor();
-      await page.getByRole('button', { name: '读取 USB Key 中的证书' }).click();
-      await page.getByLabel('选择证书').selectOption('0a');
-      await page.getByLabel('证书密码（PIN）').fill(TOKEN.pin);
-      await page.getByRole('button', { name: '绑定证书' }).click();
-      await page.getByRole('button', { name: '同意' }).click();
-      expect(await textOf(page, '#id-token-claims')).toContain('"certification_level": "L3"');
-
-      await page.getByRole('button', { name: '退出' }).click();
-      await page.getByRole('button', { name: '退出登录' }).click();
-
-      // 法人用户登录 → 证书登录 → 数字证书登录, with a wrong PIN first.
-      await page.getByRole('button', { name: '登录' }).waitFor();
-      await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
-      await page.getByRole('link', { name: '法人用户登录' }).click();
-      await page.getByRole('link', { name: '证书登录' }).click();
-      await page.getByRole('button', { name: '读取 USB Key 中的证书' }).click();
-      await page.getByLabel('选择证书').selectOption('0a');
-      await page.getByLabel('证书密码（PIN）').fill('000000');
-      await page.getByRole('button', { name: '数字证书登录' }).click();
-      expect(await textOf(page, '#cert-error')).toBe('证书密码（PIN）错误');
-      await page.getByLabel('证书密码（PIN）').fill(TOKEN.pin);
-      await page.getByRole('button', { name: '数字证书登录' }).click();
-      const claims = await textOf(page, '#id-token-claims');
+      const claims = await bindThenSignInWithCertificate(
+        page,
+        server,
+        { pin: TOKEN.pin, option: '0a' },
+        { wrongPin: '000000' },
+      );
       expect(claims).toContain('"certification_level": "L3"');
       expect(claims).toContain('"user_type": "legal_person"');
       expect(claims).toContain(`"uscc": "${CREDIT_CODE}"`);

@@ -5,7 +5,9 @@ import { randomCreditCode } from '../../src/pki/test-support.js';
 import {
   captchaAnswerIn,
   chromiumAvailable,
+  confirmByCode,
   demoServerAndBrowser,
+  fillEnterpriseRegistration,
   pageErrorsOf,
   SCREENSHOT_DIR,
   screenshot,
@@ -145,25 +147,16 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
       const idNumber = randomIdNumber('19720202');
       const rep = await addCitizen(demo.server, PASSWORD, { realName: '寇准', idNumber });
       await withBrowser(viewport, async (page) => {
-        await page.goto(
-          `${demo.server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`,
-        );
-        await page.getByRole('link', { name: '注册' }).click();
-        await page.getByRole('link', { name: /法人用户/ }).click();
-        await page.getByLabel('法人类型').selectOption('enterprise');
-        await page.getByLabel('企业名称/机构名称').fill('华州示范有限公司');
-        await page.getByLabel('统一社会信用代码').fill(randomCreditCode());
-        await page.getByLabel('法定代表人姓名').fill('寇准');
-        await page.getByLabel('法定代表人身份证号码').fill(idNumber);
-        await page.getByLabel('联系手机号码').fill(rep.phone);
-        await page.getByLabel('登录密码').fill(PASSWORD);
-        await page.getByLabel('确认密码').fill(PASSWORD);
+        await fillEnterpriseRegistration(page, demo.server, {
+          orgName: '华州示范有限公司',
+          creditCode: randomCreditCode(),
+          repName: '寇准',
+          idNumber,
+          phone: rep.phone,
+          password: PASSWORD,
+        });
         expect(await textOf(page, '#password-rule')).toContain('8至64个字符');
-        await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
-        await page.getByRole('button', { name: '获取验证码' }).click();
-        await page.getByRole('button', { name: /秒后重新发送/ }).waitFor();
-        await page.getByLabel('短信验证码').fill((await latestSmsCode(demo.server, rep.phone))!);
-        await page.getByLabel(/我已阅读并同意/).check();
+        await confirmByCode(page, demo.server, rep.phone);
         await screenshot(page, `register-legal-${viewport.name}-1-form`);
         await page.getByRole('button', { name: '实名认证' }).click();
         // 法定代表人确认: the representative's own real-name phone gets the code (here it is also

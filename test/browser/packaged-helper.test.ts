@@ -3,18 +3,19 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importIntoSoftHsm, prepareSoftHsm, softHsmAvailable } from '../../src/bridge/softhsm.js';
 import { createCrl, createDevCa, issueEnterpriseCertificate } from '../../src/pki/dev-ca.js';
 import { randomCreditCode } from '../../src/pki/test-support.js';
 import type { DevAlgorithm } from '../../src/pki/x509-builder.js';
 import {
+  bindThenSignInWithCertificate,
   chromiumAvailable,
+  enterpriseLoginUrl,
   launchChromium,
   pageErrorsOf,
   startDemoServer,
-  textOf,
 } from '../support/browser.js';
 import { outputUntil, stop } from '../support/cli.js';
 import { addEnterprise } from '../support/enterprise.js';
@@ -100,35 +101,15 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable() || !gccAvailable()).
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    async function readAndSign(page: Page, button: string) {
-      await page.getByRole('button', { name: '读取 USB Key 中的证书' }).click();
-      const option = page.getByLabel('选择证书').locator('option');
-      await expect.poll(() => option.count()).toBe(1);
-      expect(await option.first().textContent()).toContain(ORG);
-      await page.getByLabel('证书密码（PIN）').fill(TOKEN.pin);
-      await page.getByRole('button', { name: button }).click();
-    }
-
     it('binds the USB key after registration, then signs in with 数字证书登录 at L3', async () => {
       const page = await browser.newPage();
       const errors = pageErrorsOf(page);
       const { accountId } = await addEnterprise(server, { orgName: ORG, creditCode, password: PASSWORD });
-      await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
+      await page.goto(enterpriseLoginUrl(server));
       const uid = /\/interaction\/([\w-]+)/.exec(page.url())![1]!;
       await server.services.flowStates.put('legal-register', uid, { accountId });
       await page.goto(`${server.issuer}/interaction/${uid}/cert/bind`);
-      await readAndSign(page, '绑定证书');
-      await page.getByRole('button', { name: '同意' }).click();
-      expect(await textOf(page, '#id-token-claims')).toContain('"certification_level": "L3"');
-      await page.getByRole('button', { name: '退出' }).click();
-      await page.getByRole('button', { name: '退出登录' }).click();
-      await page.getByRole('button', { name: '登录' }).waitFor();
-
-      await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
-      await page.getByRole('link', { name: '法人用户登录' }).click();
-      await page.getByRole('link', { name: '证书登录' }).click();
-      await readAndSign(page, '数字证书登录');
-      const claims = await textOf(page, '#id-token-claims');
+      const claims = await bindThenSignInWithCertificate(page, server, { pin: TOKEN.pin, orgName: ORG });
       expect(claims).toContain('"certification_level": "L3"');
       expect(claims).toContain(`"uscc": "${creditCode}"`);
       expect(claims).toContain('"acr": "urn:unified-id:acr:cert"');

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { OutboxMessage } from '../../src/outside/sms/dev-outbox.js';
-import { smsOutbox } from './citizen.js';
+import { latestSmsCode, smsOutbox } from './citizen.js';
 import { startTestServer, type TestServer } from './server.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -127,4 +127,100 @@ export function pageErrorsOf(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
   return errors;
+}
+
+/** The demo site's sign-in asking for the enterprise scope, where a legal person starts. */
+export function enterpriseLoginUrl(server: TestServer): string {
+  return `${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`;
+}
+
+export interface EnterpriseApplicant {
+  orgName: string;
+  creditCode: string;
+  /** 法定代表人: a citizen with this real name and ID number, whose phone is also the contact phone. */
+  repName: string;
+  idNumber: string;
+  phone: string;
+  password: string;
+}
+
+/**
+ * From the demo site to the 法人注册 form of an enterprise, filled up to 确认密码: what is left is
+ * 图片验证码, the SMS code and the agreement.
+ */
+export async function fillEnterpriseRegistration(page: Page, server: TestServer, who: EnterpriseApplicant) {
+  await page.goto(enterpriseLoginUrl(server));
+  await page.getByRole('link', { name: '注册' }).click();
+  await page.getByRole('link', { name: /法人用户/ }).click();
+  await page.getByLabel('法人类型').selectOption('enterprise');
+  await page.getByLabel('企业名称/机构名称').fill(who.orgName);
+  await page.getByLabel('统一社会信用代码').fill(who.creditCode);
+  await page.getByLabel('法定代表人姓名').fill(who.repName);
+  await page.getByLabel('法定代表人身份证号码').fill(who.idNumber);
+  await page.getByLabel('联系手机号码').fill(who.phone);
+  await page.getByLabel('登录密码').fill(who.password);
+  await page.getByLabel('确认密码').fill(who.password);
+}
+
+/** 图片验证码, 获取验证码 and the code that reached `phone`, the agreement ticked: ready for 实名认证. */
+export async function confirmByCode(page: Page, server: TestServer, phone: string) {
+  await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, server));
+  await page.getByRole('button', { name: '获取验证码' }).click();
+  await page.getByRole('button', { name: /秒后重新发送/ }).waitFor();
+  await page.getByLabel('短信验证码').fill((await latestSmsCode(server, phone))!);
+  await page.getByLabel(/我已阅读并同意/).check();
+}
+
+/** A certificate on the USB key, as the 证书助手 (or the bridge) lists it. */
+export interface UsbKeyCertificate {
+  pin: string;
+  /** The option to choose; without it, the key must list exactly one certificate. */
+  option?: string;
+  /** The organisation the listed certificate must name. */
+  orgName?: string;
+}
+
+/** 读取 USB Key 中的证书, the certificate chosen and its PIN typed: ready to press 绑定证书 or 数字证书登录. */
+export async function readUsbKey(page: Page, key: UsbKeyCertificate, pin = key.pin) {
+  await page.getByRole('button', { name: '读取 USB Key 中的证书' }).click();
+  const select = page.getByLabel('选择证书');
+  if (key.option) await select.selectOption(key.option);
+  else await expect.poll(() => select.locator('option').count()).toBe(1);
+  if (key.orgName) expect(await select.locator('option').first().textContent()).toContain(key.orgName);
+  await page.getByLabel('证书密码（PIN）').fill(pin);
+}
+
+/**
+ * On the 绑定证书 page of a legal person: binds the key's certificate and lets the demo site in at
+ * L3, signs out, and comes back through 法人用户登录 → 证书登录 → 数字证书登录. A wrong PIN first,
+ * if `wrongPin` is given, must be refused with 证书密码（PIN）错误. Resolves with the ID token's
+ * claims as the demo site shows them.
+ */
+export async function bindThenSignInWithCertificate(
+  page: Page,
+  server: TestServer,
+  key: UsbKeyCertificate,
+  options: { wrongPin?: string } = {},
+): Promise<string> {
+  await readUsbKey(page, key);
+  await page.getByRole('button', { name: '绑定证书' }).click();
+  await page.getByRole('button', { name: '同意' }).click();
+  expect(await textOf(page, '#id-token-claims')).toContain('"certification_level": "L3"');
+  await page.getByRole('button', { name: '退出' }).click();
+  await page.getByRole('button', { name: '退出登录' }).click();
+  await page.getByRole('button', { name: '登录' }).waitFor();
+
+  await page.goto(enterpriseLoginUrl(server));
+  await page.getByRole('link', { name: '法人用户登录' }).click();
+  await page.getByRole('link', { name: '证书登录' }).click();
+  if (options.wrongPin) {
+    await readUsbKey(page, key, options.wrongPin);
+    await page.getByRole('button', { name: '数字证书登录' }).click();
+    expect(await textOf(page, '#cert-error')).toBe('证书密码（PIN）错误');
+    await page.getByLabel('证书密码（PIN）').fill(key.pin);
+  } else {
+    await readUsbKey(page, key);
+  }
+  await page.getByRole('button', { name: '数字证书登录' }).click();
+  return textOf(page, '#id-token-claims');
 }
