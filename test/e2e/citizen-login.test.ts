@@ -21,7 +21,7 @@ import {
   signIn,
 } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { UserAgent } from '../support/user-agent.js';
+import { ProxiedUserAgent, UserAgent } from '../support/user-agent.js';
 
 const PASSWORD = 'Zheng-Shi#2024';
 
@@ -32,7 +32,8 @@ describe.each(databaseKinds())(
     let rp: RelyingParty;
 
     beforeAll(async () => {
-      server = await startTestServer({ kind });
+      // Behind a proxy (TRUST_PROXY) so that the lock-out test's browser has an address of its own.
+      server = await startTestServer({ kind, env: { TRUST_PROXY: 'true' } });
       rp = await registerRelyingParty(server, { firstParty: true });
     });
     afterAll(() => server?.close());
@@ -179,62 +180,51 @@ describe.each(databaseKinds())(
       expect(error?.get('error')).toBe('access_denied');
       expect(error?.get('error_description')).toContain('L2');
     });
+
+    it('asks for the captcha after three failures, locks the password after ten, and says nothing of either', async () => {
+      const { phone } = await addCitizen(server, PASSWORD);
+      // From an address of its own: its failures make only its own login pages ask for the captcha.
+      const ua = new ProxiedUserAgent();
+      let { page } = await beginAuthorization(ua, rp);
+      for (let i = 1; i <= 10; i++) {
+        const fields: Record<string, string> = { login: phone, password: `wrong-${i}-pass` };
+        if (page.body.includes('name="captcha"')) fields['captcha'] = await solveCaptcha(ua, server, page);
+        expect(page.body.includes('name="captcha"')).toBe(i > 3);
+        page = await submit(ua, page, '/login', fields);
+        expect(messageOf(page)).toBe('账号或密码错误');
+      }
+      // Locked: even the right password fails, with the same message.
+      const locked = await submit(ua, page, '/login', {
+        login: phone,
+        password: PASSWORD,
+        captcha: await solveCaptcha(ua, server, page),
+      });
+      expect(messageOf(locked)).toBe('账号或密码错误');
+      const row = await server.database
+        .db('accounts')
+        .where({ phone: `+86${phone}` })
+        .first();
+      expect(new Date(row.password_locked_until).getTime()).toBeGreaterThan(Date.now() + 29 * 60_000);
+
+      // SMS login still works, and only after the correct code is the lock and its end told.
+      const uid = interactionUid(page);
+      const sms = await ua.get(`${server.url}/interaction/${uid}?tab=sms`);
+      const sent = await submit(ua, sms, '/login-sms', {
+        phone,
+        captcha: await solveCaptcha(ua, server, sms),
+        action: 'send_sms',
+      });
+      expect(messageOf(sent)).toContain('如该手机号已注册，验证码已发送');
+      const notice = await submit(ua, sent, '/login-sms', {
+        phone,
+        sms_code: (await latestSmsCode(server, phone))!,
+        action: 'login',
+      });
+      expect(notice.body).toContain('密码登录已锁定');
+      expect(notice.body).toMatch(/锁定至 \d{4}\/\d{1,2}\/\d{1,2}/);
+    });
   },
 );
-
-describe.each(databaseKinds())('登录失败处理 (%s)', (kind) => {
-  // A server of its own: these failures from this address make every later login page ask for the captcha.
-  let server: TestServer;
-  let rp: RelyingParty;
-
-  beforeAll(async () => {
-    server = await startTestServer({ kind });
-    rp = await registerRelyingParty(server, { firstParty: true });
-  });
-  afterAll(() => server?.close());
-
-  it('asks for the captcha after three failures, locks the password after ten, and says nothing of either', async () => {
-    const { phone } = await addCitizen(server, PASSWORD);
-    const ua = new UserAgent();
-    let { page } = await beginAuthorization(ua, rp);
-    for (let i = 1; i <= 10; i++) {
-      const fields: Record<string, string> = { login: phone, password: `wrong-${i}-pass` };
-      if (page.body.includes('name="captcha"')) fields['captcha'] = await solveCaptcha(ua, server, page);
-      expect(page.body.includes('name="captcha"')).toBe(i > 3);
-      page = await submit(ua, page, '/login', fields);
-      expect(messageOf(page)).toBe('账号或密码错误');
-    }
-    // Locked: even the right password fails, with the same message.
-    const locked = await submit(ua, page, '/login', {
-      login: phone,
-      password: PASSWORD,
-      captcha: await solveCaptcha(ua, server, page),
-    });
-    expect(messageOf(locked)).toBe('账号或密码错误');
-    const row = await server.database
-      .db('accounts')
-      .where({ phone: `+86${phone}` })
-      .first();
-    expect(new Date(row.password_locked_until).getTime()).toBeGreaterThan(Date.now() + 29 * 60_000);
-
-    // SMS login still works, and only after the correct code is the lock and its end told.
-    const uid = interactionUid(page);
-    const sms = await ua.get(`${server.url}/interaction/${uid}?tab=sms`);
-    const sent = await submit(ua, sms, '/login-sms', {
-      phone,
-      captcha: await solveCaptcha(ua, server, sms),
-      action: 'send_sms',
-    });
-    expect(messageOf(sent)).toContain('如该手机号已注册，验证码已发送');
-    const notice = await submit(ua, sent, '/login-sms', {
-      phone,
-      sms_code: (await latestSmsCode(server, phone))!,
-      action: 'login',
-    });
-    expect(notice.body).toContain('密码登录已锁定');
-    expect(notice.body).toMatch(/锁定至 \d{4}\/\d{1,2}\/\d{1,2}/);
-  });
-});
 
 describe('the real SMS gateway and identity verifier, as fake servers speaking their wire format', async () => {
   const { startFakeSmsGateway } = await import('../fakes/fake-sms-gateway.js');

@@ -1,11 +1,17 @@
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as jose from 'jose';
 import { afterAll, beforeAll } from 'vitest';
 import type { ClientInput } from '../../src/clients/client-service.js';
 import { addCitizen } from './citizen.js';
 import type { DatabaseKind } from './databases.js';
 import { startTestServer, type TestServer } from './server.js';
-import { formAction, hiddenField, type PageResponse, UserAgent } from './user-agent.js';
+import {
+  formAction,
+  hiddenField,
+  type PageResponse,
+  ProxiedUserAgent,
+  type UserAgent,
+} from './user-agent.js';
 
 /**
  * A relying party that speaks plain HTTP to the provider, the way the OpenID Foundation's
@@ -50,15 +56,7 @@ export function useConformanceServer(kind: DatabaseKind): ConformanceSetUp {
 }
 
 /** A person's browser (a cookie jar, see UserAgent), from an address of its own (X-Forwarded-For). */
-export class Browser extends UserAgent {
-  readonly address = `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
-
-  override request(url: string | URL, init: RequestInit = {}): Promise<PageResponse> {
-    const headers = new Headers(init.headers);
-    headers.set('x-forwarded-for', this.address);
-    return super.request(url, { ...init, headers });
-  }
-}
+export class Browser extends ProxiedUserAgent {}
 
 export interface Person {
   login: string;

@@ -1,3 +1,5 @@
+import { randomInt } from 'node:crypto';
+
 /**
  * A small scripted browser over fetch: a cookie jar (with paths), manual redirects, and form
  * helpers, enough to walk the provider's real pages the way a person's browser does.
@@ -120,6 +122,21 @@ export class UserAgentAt extends UserAgent {
   override request(url: string | URL, init: RequestInit = {}): Promise<PageResponse> {
     const headers = new Headers(init.headers);
     headers.set('x-forwarded-for', this.ip);
+    return super.request(url, { ...init, headers });
+  }
+}
+
+/**
+ * A browser from an address of its own, as the reverse proxy in front of a server with TRUST_PROXY
+ * tells it (X-Forwarded-For): the per-address limits and captcha counts of one browser do not
+ * reach the others on the same server.
+ */
+export class ProxiedUserAgent extends UserAgent {
+  readonly address = `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
+
+  override request(url: string | URL, init: RequestInit = {}): Promise<PageResponse> {
+    const headers = new Headers(init.headers);
+    headers.set('x-forwarded-for', this.address);
     return super.request(url, { ...init, headers });
   }
 }
