@@ -19,7 +19,8 @@ const ROW: AuditContent = {
  * the database but not the chain, must change the hash `verify` recomputes.
  */
 describe('chainHash', () => {
-  const base = chainHash(GENESIS, ROW);
+  // Computed inside each test: a hash that throws must fail a test, not the file's collection.
+  const base = () => chainHash(GENESIS, ROW);
 
   it('is sha256 over the previous hash, a newline and the row, in hex', () => {
     const content = JSON.stringify([
@@ -33,12 +34,12 @@ describe('chainHash', () => {
       'Mozilla/5.0',
       { acr: 'urn:unified-id:acr:pwd', amr: ['pwd'], client_id: 'rp_1' },
     ]);
-    expect(base).toBe(createHash('sha256').update(`genesis\n${content}`).digest('hex'));
+    expect(base()).toBe(createHash('sha256').update(`genesis\n${content}`).digest('hex'));
     expect(GENESIS).toBe('genesis');
   });
 
   it('changes with the previous hash: a row can not be moved to another place in the chain', () => {
-    expect(chainHash('a'.repeat(64), ROW)).not.toBe(base);
+    expect(chainHash('a'.repeat(64), ROW)).not.toBe(base());
   });
 
   const edits: [string, Partial<AuditContent>][] = [
@@ -56,12 +57,12 @@ describe('chainHash', () => {
     ['a detail added', { detail: { ...ROW.detail, reason: 'x' } }],
   ];
   it.each(edits)('changes when %s is edited', (_, edit) => {
-    expect(chainHash(GENESIS, { ...ROW, ...edit })).not.toBe(base);
+    expect(chainHash(GENESIS, { ...ROW, ...edit })).not.toBe(base());
   });
 
   it('reads the time as an instant: the database may hand it back as a string', () => {
     const asString = { ...ROW, occurred_at: '2026-12-06T16:00:00.123+08:00' as unknown as Date };
-    expect(chainHash(GENESIS, asString)).toBe(base);
+    expect(chainHash(GENESIS, asString)).toBe(base());
   });
 
   it('does not depend on the order jsonb gives the keys of detail, at any depth', () => {
