@@ -13,14 +13,25 @@ import { Csrf } from './csrf.js';
  */
 describe('Csrf', () => {
   const key = randomBytes(32);
+  /** The other crypto profile's key, still accepted after a change of profile. */
+  const previous = randomBytes(32);
   let origin: string;
   let close: () => void;
 
   beforeAll(async () => {
     const app = new Koa({ keys: [randomBytes(32).toString('base64')] });
-    // Another deployment: the same cookie keys, another CSRF key.
-    const elsewhere = new Csrf(randomBytes(32));
-    const csrf = new Csrf(key);
+    const csrf = new Csrf([
+      { hash: 'sha256', key },
+      { hash: 'sm3', key: previous },
+    ]);
+    const makers: Record<string, Csrf> = {
+      // A form loaded just before the profile changed.
+      '/before-the-change': new Csrf([{ hash: 'sm3', key: previous }]),
+      // Another deployment: the same cookie keys, another CSRF key.
+      '/elsewhere': new Csrf([{ hash: 'sha256', key: randomBytes(32) }]),
+      // The right key under the other profile's HMAC.
+      '/other-hash': new Csrf([{ hash: 'sm3', key }]),
+    };
     app.use(async (ctx, next) => {
       try {
         await next();
@@ -33,7 +44,7 @@ describe('Csrf', () => {
     app.use(koaBody());
     app.use((ctx) => {
       if (ctx.method === 'GET') {
-        ctx.body = { token: (ctx.path === '/elsewhere' ? elsewhere : csrf).token(ctx) };
+        ctx.body = { token: (makers[ctx.path] ?? csrf).token(ctx) };
         return;
       }
       csrf.verify(ctx, (ctx.request.body as Record<string, unknown>)['csrf']);
@@ -108,9 +119,13 @@ describe('Csrf', () => {
     expect(await post(cookie, `csrf=${token}`, { 'x-csrf-token': 'wrong' })).toEqual(refused);
   });
 
-  it("refuses a token made under another deployment's key for the same browser", async () => {
+  it("accepts the other profile's token, and refuses one under another deployment's key or the wrong HMAC", async () => {
     const { cookie } = await page();
-    const { token } = await page('/elsewhere', cookie);
-    expect(await post(cookie, `csrf=${token}`)).toEqual(refused);
+    const before = await page('/before-the-change', cookie);
+    expect(await post(cookie, `csrf=${before.token}`)).toEqual({ status: 204, error: undefined });
+    for (const path of ['/elsewhere', '/other-hash']) {
+      const { token } = await page(path, cookie);
+      expect(await post(cookie, `csrf=${token}`)).toEqual(refused);
+    }
   });
 });
