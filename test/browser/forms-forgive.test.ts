@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { creditCodeCheckCharacter } from '../../src/identifiers/credit-code.js';
 import { randomCreditCode } from '../../src/pki/test-support.js';
 import {
   captchaAnswerIn,
@@ -149,7 +150,12 @@ describe.skipIf(!chromiumAvailable())('forms that forgive, at both widths', () =
       await withBrowser(viewport, async (page) => {
         await toLogin(page);
         // The check character is public arithmetic: the number is called mistyped, not the password.
-        const wrongCheck = idNumber.slice(0, 17) + (idNumber[17] === '0' ? '1' : '0');
+        // Neither the right ID check character nor one that would make the 18 characters a valid
+        // credit code (digits only can be both), or login would treat it as an enterprise's code.
+        const first17 = idNumber.slice(0, 17);
+        const wrongCheck =
+          first17 +
+          [...'0123456789X'].find((c) => c !== idNumber[17] && c !== creditCodeCheckCharacter(first17));
         await signInWithPassword(page, wrongCheck, PASSWORD);
         expect(await alert(page), viewport.name).toBe('身份证号码校验位不正确，请检查后重新输入');
         await errorState(page, `id-check-${viewport.name}`);
