@@ -9,6 +9,9 @@ const SECURITY_CRITICAL = [
   'src/flows/complete-login.ts',
   'src/flows/assurance.ts',
   'src/accounts/login-guard.ts',
+  // the provider's own sites: a code redeemed as any site's, sessions bound to the SSO session
+  'src/first-party/sign-in.ts',
+  'src/first-party/session-guard.ts',
   // CSRF and return paths
   'src/web/csrf.ts',
   'src/web/return-path.ts',
