@@ -56,11 +56,11 @@ export class SessionGuard<P> {
     const session = await this.deps.flowStates.get(this.site.sessionKind, id);
     if (!session) return 'idle';
     const sso = await this.deps.host.provider.Session.get(ctx);
-    const holds =
-      sso.uid === session.sessionUid &&
-      sso.accountId === session.accountId &&
-      (!this.site.minimumAcr || acrSatisfies(session.acr, this.site.minimumAcr));
-    const principal = holds ? await this.rules.admit(ctx, session) : undefined;
+    // Another SSO session (signed out, or another account's) than the one it came from: the row
+    // is left alone, so a copied cookie can not end its owner's session either.
+    if (sso.uid !== session.sessionUid || sso.accountId !== session.accountId) return undefined;
+    if (this.site.minimumAcr && !acrSatisfies(session.acr, this.site.minimumAcr)) return undefined;
+    const principal = await this.rules.admit(ctx, session);
     if (principal === undefined || principal === 'idle') {
       await this.deps.flowStates.remove(this.site.sessionKind, id);
       return principal;

@@ -190,4 +190,31 @@ describe('the sign-in of 用户空间 and 管理后台 redeems its own code, or 
     dropCookie(ua, ACCOUNT_COOKIE);
     expectNoAccountSession(ua, await ua.get(new URL(back.location!, server.url)));
   });
+
+  it('a 用户空间 cookie carried into a browser signed in as someone else opens nothing there, and ends nothing', async () => {
+    const victim = await signedIn();
+    const attacker = await signedIn();
+    // The attacker's browser, with its own SSO session, and the victim's 用户空间 cookie.
+    dropCookie(attacker.ua, ACCOUNT_COOKIE);
+    attacker.ua.cookies.push(...victim.ua.cookies.filter((c) => c.name.startsWith(ACCOUNT_COOKIE)));
+    const page = await attacker.ua.get(`${server.url}/account`);
+    expect({ status: page.status, to: pathOf(page) }).toEqual({ status: 302, to: '/auth' });
+    // The victim is still signed in.
+    const own = await victim.ua.get(`${server.url}/account`);
+    expect(own.status).toBe(200);
+  });
+
+  it('a console session held below acr mfa in the database is not served', async () => {
+    const operator = await addOperator(server, 'system');
+    const { ua } = await consoleSignIn(server, operator.phone);
+    expect((await ua.get(`${server.url}/console/sites`)).status).toBe(200);
+    const id = decodeURIComponent(ua.cookies.find((c) => c.name === CONSOLE_COOKIE)!.value);
+    const session = (await server.services.flowStates.get('console-session', id))!;
+    await server.services.flowStates.put('console-session', id, {
+      ...session,
+      acr: 'urn:unified-id:acr:basic',
+    });
+    const page = await ua.get(`${server.url}/console/sites`);
+    expect({ status: page.status, to: pathOf(page) }).toEqual({ status: 302, to: '/auth' });
+  });
 });
