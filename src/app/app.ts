@@ -228,13 +228,16 @@ export function createApp(deps: AppDeps): Koa {
   // What oidc-provider has no hook for (src/oidc/request-guards.ts): POST at /auth and
   // /session/end, the owner of a pushed request, the registered client authentication method.
   app.use(acceptPostAsGet());
-  // Throttle /token per client before oidc-provider authenticates it (client_id from basic auth or body).
+  // Throttle /token per client before oidc-provider authenticates it (client_id from basic auth or
+  // body). The count is per client *and address*: anyone can name a client without its secret, and
+  // a count per client alone would let a stranger use up a site's allowance (or 用户空间's, whose
+  // sign-ins redeem their codes from this host) and lock its sign-ins out.
   app.use(async (ctx, next) => {
     if (ctx.path === '/token' && ctx.method === 'POST') {
       const clientId =
         basicAuthClientId(ctx.get('authorization')) ??
-        ((await formParams(ctx))?.get('client_id')?.slice(0, 100) || `ip:${ctx.ip}`);
-      await services.tokenLimiter.consume(clientId);
+        (await formParams(ctx))?.get('client_id')?.slice(0, 100);
+      await services.tokenLimiter.consume(clientId ? `${clientId}@${ctx.ip}` : `ip:${ctx.ip}`);
     }
     return next();
   });

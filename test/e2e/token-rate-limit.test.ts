@@ -12,7 +12,8 @@ describe.each(databaseKinds())('/token requests per client, shared by two proces
   let other: RelyingParty;
 
   beforeAll(async () => {
-    const env = { TOKEN_REQUESTS_PER_MINUTE: String(LIMIT) };
+    // One proxy in front, so a request can come from an address of its own (X-Forwarded-For).
+    const env = { TOKEN_REQUESTS_PER_MINUTE: String(LIMIT), TRUST_PROXY: '1' };
     a = await startTestServer({ kind, env });
     b = await startTestServer({ kind, env, sameDeploymentAs: a });
     rp = await registerRelyingParty(a);
@@ -23,19 +24,24 @@ describe.each(databaseKinds())('/token requests per client, shared by two proces
     await a?.close();
   });
 
-  const token = (server: TestServer, client: RelyingParty) =>
+  const token = (server: TestServer, client: RelyingParty, headers: Record<string, string> = {}) =>
     fetch(`${server.url}/token`, {
       method: 'POST',
       headers: {
         authorization: basicAuth(client),
         'content-type': 'application/x-www-form-urlencoded',
+        ...headers,
       },
       body: 'grant_type=client_credentials',
     });
 
+  /** The client's hits from this test's own address, as the processes have added them up. */
   const sharedCount = async (client: RelyingParty) => {
-    const row = await a.database.db('rate_limits').where('key', `token:client:${client.clientId}`).first();
-    return Number(row?.count ?? 0);
+    const rows = await a.database
+      .db('rate_limits')
+      .where('key', 'like', `token:client:${client.clientId}@%`)
+      .whereNot('key', 'like', '%@203.0.113.%');
+    return rows.reduce((sum, row) => sum + Number(row.count), 0);
   };
 
   /** Until the processes' periodic flushes have added `count` hits to the shared row. */
@@ -69,5 +75,18 @@ describe.each(databaseKinds())('/token requests per client, shared by two proces
     expect((await token(a, rp)).status).toBe(429);
     expect(await statuses(a, other, 3)).toEqual([200, 200, 200]);
     expect(await sharedCount(rp)).toBe(LIMIT);
+  });
+
+  it("lets no stranger use up a site's allowance by naming its client_id without the secret", async () => {
+    const site = await registerRelyingParty(a);
+    const stranger = { ...site, clientSecret: 'not-the-secret' };
+    const from = { 'x-forwarded-for': '203.0.113.7' };
+    const tries: number[] = [];
+    for (let i = 0; i < LIMIT + 3; i++) tries.push((await token(a, stranger, from)).status);
+    // The stranger is refused for the wrong secret, then for his own address's count…
+    expect(tries.slice(0, LIMIT)).toEqual(Array(LIMIT).fill(401));
+    expect(tries.slice(LIMIT)).toEqual([429, 429, 429]);
+    // …while the site itself, from its own address, still gets its tokens.
+    expect(await statuses(a, site, 3)).toEqual([200, 200, 200]);
   });
 });
