@@ -88,7 +88,9 @@ export class AuditSealer {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#running;
-    await this.#drain().catch((err) =>
+    // The last pass waits for the lock: skipped because another process held it at that instant,
+    // it left this process's last rows to a sealer that may be stopping too, and both went.
+    await this.#drain(true).catch((err) =>
       this.#log.warn({ err: (err as Error).message }, 'audit sealing failed'),
     );
     await Promise.all(this.#publishing);
@@ -169,9 +171,9 @@ export class AuditSealer {
   }
 
   /** Passes until a batch comes back short, so a backlog is caught up without waiting a tick. */
-  async #drain() {
+  async #drain(wait = false) {
     for (;;) {
-      const pass = await this.sealOnce();
+      const pass = await this.sealOnce({ wait });
       if (!pass || pass.sealed < BATCH) return;
     }
   }
