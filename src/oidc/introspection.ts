@@ -84,8 +84,10 @@ export function introspectionExtras(options: {
       const tokens = form?.getAll('token') ?? [];
       if (form && tokens.length === 1 && isJwt(tokens[0]!)) {
         setAside.set(ctx, tokens[0]!);
-        form.set('token', PLACEHOLDER);
-        (ctx.req as typeof ctx.req & { body?: unknown }).body = form.toString();
+        // A copy: the parsed form is shared with the guards in front (formParams).
+        const rewritten = new URLSearchParams(form);
+        rewritten.set('token', PLACEHOLDER);
+        (ctx.req as typeof ctx.req & { body?: unknown }).body = rewritten.toString();
       }
     }
     await next();

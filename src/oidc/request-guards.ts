@@ -15,23 +15,35 @@ import { errorPage } from './pages.js';
 /** oidc-provider's own limit for a form body. */
 const FORM_LIMIT = 56 * 1024;
 
+/** Each request's parsed form, with the body it was parsed from. */
+const parsedForms = new WeakMap<object, { body: string; params: URLSearchParams }>();
+
 /**
- * The form body of a request, read once: the bytes stay on req.body as a string, where
- * oidc-provider reads them again (its documented fallback for an upstream parser).
+ * The form body of a request, read and parsed once: the bytes stay on req.body as a string, where
+ * oidc-provider reads them again (its documented fallback for an upstream parser), and the parsed
+ * form is shared by every guard that asks for it (on /token the rate limit and the registered
+ * authentication method). Shared, so it is read only: a guard that changes the form changes a
+ * copy and puts the copy's string on req.body, which the next call parses afresh.
  */
 export async function formParams(ctx: Context): Promise<URLSearchParams | undefined> {
   const req = ctx.req as typeof ctx.req & { body?: unknown };
-  if (typeof req.body === 'string') return new URLSearchParams(req.body);
-  if (!ctx.is('application/x-www-form-urlencoded') || !req.readable) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > FORM_LIMIT) ctx.throw(413);
-    chunks.push(chunk as Buffer);
+  if (typeof req.body !== 'string') {
+    if (!ctx.is('application/x-www-form-urlencoded') || !req.readable) return undefined;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > FORM_LIMIT) ctx.throw(413);
+      chunks.push(chunk as Buffer);
+    }
+    req.body = Buffer.concat(chunks).toString();
   }
-  req.body = Buffer.concat(chunks).toString();
-  return new URLSearchParams(req.body as string);
+  const body = req.body as string;
+  const parsed = parsedForms.get(req);
+  if (parsed?.body === body) return parsed.params;
+  const params = new URLSearchParams(body);
+  parsedForms.set(req, { body, params });
+  return params;
 }
 
 /** The client_id of an HTTP Basic authorization header (RFC 6749 §2.3.1), if it has one. */
