@@ -1,8 +1,8 @@
 import type { Context } from 'koa';
 import { maskPhone } from '../accounts/phone.js';
 import type { FlowStates } from '../state/flow-state.js';
-import { SMS_RULES } from '../verification/sms-code-service.js';
-import { passwordsTyped, wantsJson } from '../web/page-kit.js';
+import { SMS_RULES, type SmsCodeService } from '../verification/sms-code-service.js';
+import { type FormProblems, type PageData, passwordsTyped, wantsJson } from '../web/page-kit.js';
 
 /** What a page says once a code is on its way: where (masked) and for how long it holds. */
 export function codeSentNotice(phone: string, to = ''): string {
@@ -51,4 +51,26 @@ export async function answerCodeSent(
   }
   // Each cleared password field says 请重新输入密码 beside itself (field-marks.ts).
   await render({ smsSent: true, resendAfterSeconds, notice: sent.notice, retype: passwordsTyped(ctx) });
+}
+
+/**
+ * The end of a registration form's judging: the SMS code sent to `phone` (undefined when the
+ * phone itself was refused) is judged last, and used up only when every other field was right;
+ * otherwise it is only compared (SmsCodeService.check), so a right code still serves the next
+ * submit. A refused code is cleared on the page, and the form is refused with every problem.
+ */
+export async function judgeRegisterCodeLast(
+  problems: FormProblems,
+  sms: Pick<SmsCodeService, 'check' | 'verify'>,
+  page: PageData,
+  entered: { phone: string | undefined; code: string; ip: string },
+): Promise<void> {
+  const { phone, code, ip } = entered;
+  if (code === '') problems.add('sms_code', '请输入短信验证码');
+  else if (phone) {
+    const entry = { phone, purpose: 'register' as const, code, ip };
+    await problems.check('sms_code', () => (problems.found ? sms.check(entry) : sms.verify(entry)));
+  }
+  if (problems.has('sms_code')) page['smsCode'] = '';
+  problems.throwIfAny();
 }

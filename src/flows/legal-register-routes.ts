@@ -22,7 +22,7 @@ import {
   textField,
 } from '../web/form-fields.js';
 import { FormProblems, formInput } from '../web/page-kit.js';
-import { codeSentNotice, codeSentTo } from './code-sending.js';
+import { codeSentNotice, codeSentTo, judgeRegisterCodeLast } from './code-sending.js';
 import { answerPageCodeSent, auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { interactionOf } from './interaction.js';
 
@@ -124,16 +124,11 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
         : problems.add('legal_type', '请选择法人类型');
       if (password !== input.password_confirm) problems.add('password_confirm', '两次输入的密码不一致');
       if (!page['agreed']) problems.add('agree', '请阅读并同意《用户注册协议》');
-      // The contact phone's code is used up only by a submit that is otherwise right.
-      if (input.sms_code === '') problems.add('sms_code', '请输入短信验证码');
-      else if (phone) {
-        const entry = { phone: phone.e164, purpose: 'register' as const, code: input.sms_code, ip: ctx.ip };
-        await problems.check('sms_code', () =>
-          problems.found ? deps.sms.check(entry) : deps.sms.verify(entry),
-        );
-      }
-      if (problems.has('sms_code')) page['smsCode'] = '';
-      problems.throwIfAny();
+      await judgeRegisterCodeLast(problems, deps.sms, page, {
+        phone: phone?.e164,
+        code: input.sms_code,
+        ip: ctx.ip,
+      });
       if (!checked) return;
       const pending = await deps.representativeConfirmations.begin(checked, ctx.ip);
       await deps.flowStates.put('legal-confirm', interaction.uid, pending);

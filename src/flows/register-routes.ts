@@ -14,7 +14,7 @@ import {
   smsCodeField,
 } from '../web/form-fields.js';
 import { FormProblems, formInput } from '../web/page-kit.js';
-import { codeSentNotice, codeSentTo } from './code-sending.js';
+import { codeSentNotice, codeSentTo, judgeRegisterCodeLast } from './code-sending.js';
 import { answerPageCodeSent, auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { clientNameOf, interactionOf } from './interaction.js';
 
@@ -89,17 +89,12 @@ export function registerRoutes(router: Router, deps: FlowDeps) {
       if (!rule.ok) problems.add('password', rule.message);
       if (password !== input.password_confirm) problems.add('password_confirm', '两次输入的密码不一致');
       if (!page['agreed']) problems.add('agree', '请阅读并同意《用户注册协议》');
-      // The SMS code proves the phone before anything about its account is said or written; it
-      // is used up only by a submit that is otherwise right.
-      if (input.sms_code === '') problems.add('sms_code', '请输入短信验证码');
-      else if (phone) {
-        const entry = { phone: phone.e164, purpose: 'register' as const, code: input.sms_code, ip: ctx.ip };
-        await problems.check('sms_code', () =>
-          problems.found ? deps.sms.check(entry) : deps.sms.verify(entry),
-        );
-      }
-      if (problems.has('sms_code')) page['smsCode'] = '';
-      problems.throwIfAny();
+      // The SMS code proves the phone before anything about its account is said or written.
+      await judgeRegisterCodeLast(problems, deps.sms, page, {
+        phone: phone?.e164,
+        code: input.sms_code,
+        ip: ctx.ip,
+      });
       if (!phone) return;
       const account = await deps.accounts.addCitizen({ phone: phone.e164, password });
       await deps.flowStates.put('register', interaction.uid, { accountId: account.id });

@@ -18,7 +18,7 @@ import {
   smsCodeField,
 } from '../../../web/form-fields.js';
 import { FormProblems, formInput } from '../../../web/page-kit.js';
-import { codeSentNotice, codeSentTo } from '../../code-sending.js';
+import { codeSentNotice, codeSentTo, judgeRegisterCodeLast } from '../../code-sending.js';
 import { recordLoginFailure } from '../../complete-login.js';
 import { answerPageCodeSent, renderPage, withPageErrors } from '../../flow-kit.js';
 import { clientNameOf, type Interaction, interactionOf } from '../../interaction.js';
@@ -144,15 +144,11 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
         if (valid)
           Object.assign(page, await codeSentTo(deps.flowStates, interaction.uid, `register:${valid.e164}`));
         if (!page['agreed']) problems.add('agree', '请阅读并同意《用户注册协议》');
-        if (input.sms_code === '') problems.add('sms_code', '请输入短信验证码');
-        else if (valid) {
-          const entry = { phone: valid.e164, purpose: 'register' as const, code: input.sms_code, ip: ctx.ip };
-          await problems.check('sms_code', () =>
-            problems.found ? deps.sms.check(entry) : deps.sms.verify(entry),
-          );
-        }
-        if (problems.has('sms_code')) page['smsCode'] = '';
-        problems.throwIfAny();
+        await judgeRegisterCodeLast(problems, deps.sms, page, {
+          phone: valid?.e164,
+          code: input.sms_code,
+          ip: ctx.ip,
+        });
         if (!valid) return;
         phone = valid.e164;
       } else if (!page['agreed']) {
