@@ -56,8 +56,3 @@ export class PasswordHasher {
     return createHmac('sm3', this.pepper).update(password, 'utf8').digest();
   }
 }
-
-/** How a stored password hash was made: for `unified-id crypto status`. */
-export function passwordKindOf(hash: string): 'argon2id' | 'hmac-sm3+argon2id' {
-  return hash.startsWith(SM3_PEPPERED) ? 'hmac-sm3+argon2id' : 'argon2id';
-}

@@ -7,7 +7,7 @@ import { adminRoutes } from '../admin/admin-routes.js';
 import type { Config } from '../config.js';
 import { consoleRoutes } from '../console/console-routes.js';
 import { cookieKeys } from '../crypto/cookie-keys.js';
-import { type CryptoProfile, otherProfile } from '../crypto/profile.js';
+import { type CryptoProfile, hashOf, otherProfile } from '../crypto/profile.js';
 import type { DataProtector } from '../crypto/sealed.js';
 import type { Db } from '../db/database.js';
 import { openWriteBatch } from '../db/write-batch.js';
@@ -270,7 +270,7 @@ export function createApp(deps: AppDeps): Koa {
 /** The CSRF token's HMAC and key under the configured profile first, then under the other. */
 function csrfKeys(protector: DataProtector): [CsrfKey, CsrfKey] {
   const keyOf = (profile: CryptoProfile): CsrfKey => ({
-    hash: profile === 'gm' ? 'sm3' : 'sha256',
+    hash: hashOf(profile),
     key: protector.deriveProfileKey('unified-id/csrf', profile),
   });
   return [keyOf(protector.profile), keyOf(otherProfile(protector.profile))];

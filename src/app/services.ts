@@ -21,6 +21,7 @@ import { HardwareKeyPolicy } from '../certificates/hardware-key-policy.js';
 import { ClientService } from '../clients/client-service.js';
 import { ClientStore } from '../clients/client-store.js';
 import type { Config } from '../config.js';
+import { hashOf } from '../crypto/profile.js';
 import { DataProtector } from '../crypto/sealed.js';
 import type { Db } from '../db/database.js';
 import { AlipayLinkService } from '../federation/alipay-link-service.js';
@@ -85,7 +86,7 @@ export function createServices(config: Config, db: Db, log: Logger) {
       url: config.audit.checkpointUrl,
       log,
     },
-    config.cryptoProfile === 'gm' ? 'sm3' : 'sha256',
+    hashOf(config.cryptoProfile),
   );
   const sms = new SmsCodeService(new SmsCodeStore(db), outside.sms, limiter, protector, {
     phoneRegistered: async (phone) => (await accountStore.findByPhone(phone)) !== undefined,

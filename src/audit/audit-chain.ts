@@ -33,7 +33,6 @@ function contentOf(row: AuditContent): string {
 
 /** The hash a link is made with: SHA-256, or SM3 (GB/T 32905) under CRYPTO_PROFILE=gm. */
 export type LinkAlgorithm = 'sha256' | 'sm3';
-export const LINK_ALGORITHMS: readonly LinkAlgorithm[] = ['sha256', 'sm3'];
 
 const SM3_LINK_PREFIX = 'sm3:';
 
