@@ -21,6 +21,17 @@ const SEAL_OF_PROFILE: Record<CryptoProfile, SealAlgorithm> = {
 const INDEX_OF_PROFILE: Record<CryptoProfile, IndexAlgorithm> = { standard: 'hmac-sha256', gm: 'hmac-sm3' };
 const SM3_INDEX_PREFIX = 'sm3.';
 
+/** What a value sealed with each algorithm starts with (what `crypto status` and `migrate` match). */
+export const SEAL_PREFIX: Record<SealAlgorithm, string> = {
+  'aes-256-gcm': `${SEAL_TAG['aes-256-gcm']}.`,
+  'sm4-cbc+hmac-sm3': `${SEAL_TAG['sm4-cbc+hmac-sm3']}.`,
+};
+/** What a blind index of each algorithm starts with: HMAC-SHA-256 indexes are untagged. */
+export const INDEX_PREFIX: Record<IndexAlgorithm, string | undefined> = {
+  'hmac-sha256': undefined,
+  'hmac-sm3': SM3_INDEX_PREFIX,
+};
+
 const b64 = (b: Buffer) => b.toString('base64url');
 
 /**

@@ -1,4 +1,4 @@
-import type { IndexAlgorithm, SealAlgorithm } from '../crypto/sealed.js';
+import { INDEX_PREFIX, SEAL_PREFIX } from '../crypto/sealed.js';
 
 /**
  * Every place a value protected by the crypto profile is kept: what `unified-id crypto status`
@@ -44,19 +44,9 @@ export interface KeptAsMade {
 export type Protected = SealedColumn | RebuildableIndex | KeptAsMade;
 
 export const SEALED_SQL = (column: string) =>
-  `case when ${column} like 'sm4.%' then 'sm4-cbc+hmac-sm3' when ${column} like 'v1.%' then 'aes-256-gcm' else 'unknown' end`;
+  `case when ${column} like '${SEAL_PREFIX['sm4-cbc+hmac-sm3']}%' then 'sm4-cbc+hmac-sm3' when ${column} like '${SEAL_PREFIX['aes-256-gcm']}%' then 'aes-256-gcm' else 'unknown' end`;
 export const INDEX_SQL = (column: string) =>
-  `case when ${column} like 'sm3.%' then 'hmac-sm3' else 'hmac-sha256' end`;
-
-/** The tag a value of each algorithm starts with: rows not starting with the target's are moved. */
-export const SEAL_PREFIX: Record<SealAlgorithm, string> = {
-  'aes-256-gcm': 'v1.',
-  'sm4-cbc+hmac-sm3': 'sm4.',
-};
-export const INDEX_PREFIX: Record<IndexAlgorithm, string | undefined> = {
-  'hmac-sha256': undefined,
-  'hmac-sm3': 'sm3.',
-};
+  `case when ${column} like '${INDEX_PREFIX['hmac-sm3']}%' then 'hmac-sm3' else 'hmac-sha256' end`;
 
 export const PROTECTED: readonly Protected[] = [
   {

@@ -1,14 +1,12 @@
 import { cookieHmacOf } from '../crypto/cookie-keys.js';
 import { otherProfile } from '../crypto/profile.js';
-import type { DataProtector } from '../crypto/sealed.js';
+import { type DataProtector, INDEX_PREFIX, SEAL_PREFIX } from '../crypto/sealed.js';
 import {
-  INDEX_PREFIX,
   INDEX_SQL,
   nameOf,
   PROTECTED,
   type Protected,
   type RebuildableIndex,
-  SEAL_PREFIX,
   SEALED_SQL,
   type SealedColumn,
 } from './crypto-inventory.js';
