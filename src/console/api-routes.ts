@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
 import { BadInput } from '../errors.js';
 import { field } from '../web/body.js';
-import { type ConsoleDeps, requesterOf } from './console-context.js';
-import { act, adminActionsOf, beijingTime, operatorOfCtx, reasonOf, render } from './console-kit.js';
+import type { ConsoleDeps } from './console-context.js';
+import { act, adminActionsOf, beijingTime, render, requestedBy } from './console-kit.js';
 
 const FORMATS: Record<string, string> = { jwt: 'JWT（本地验签）', opaque: '不透明（须令牌内省）' };
 
@@ -30,10 +30,7 @@ export function apiRoutes(router: Router, deps: ConsoleDeps) {
     await act(ctx, deps, 'apis', page, async () => {
       const identifier = field(ctx, 'identifier');
       if (!identifier || identifier.length > 500) throw new BadInput('请选择要重置密钥的 API');
-      const rotated = await actions.rotateResourceServerSecret(
-        identifier,
-        requesterOf(ctx, operatorOfCtx(ctx), reasonOf(ctx)),
-      );
+      const rotated = await actions.rotateResourceServerSecret(identifier, requestedBy(ctx));
       // Shown this once; only the sealed secret is kept.
       return {
         rotated: { identifier, clientId: rotated.client_id, secret: rotated.client_secret },

@@ -1,10 +1,10 @@
 import type { Context } from 'koa';
 import { type OperatorRole, ROLE_LABELS, RoleForbidden } from '../access/operator-roles.js';
-import { AdminActions } from '../admin/admin-actions.js';
+import { AdminActions, type Requester } from '../admin/admin-actions.js';
 import { BadInput } from '../errors.js';
 import { field } from '../web/body.js';
 import { actOnPage, drawPage, type PageData } from '../web/page-kit.js';
-import type { ConsoleDeps, Operator } from './console-context.js';
+import { type ConsoleDeps, type Operator, requesterOf } from './console-context.js';
 
 declare module 'koa' {
   interface DefaultState {
@@ -33,6 +33,11 @@ export function homeOf(role: OperatorRole): string {
 
 export function operatorOfCtx(ctx: Context): Operator {
   return ctx.state.consoleOperator!;
+}
+
+/** Who asks for an audited action, and why: the signed-in operator and the reason typed with it. */
+export function requestedBy(ctx: Context): Requester {
+  return requesterOf(ctx, operatorOfCtx(ctx), reasonOf(ctx));
 }
 
 /** Refuses, on the server, every console page of another role than the operator's. */

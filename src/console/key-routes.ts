@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
-import { type ConsoleDeps, requesterOf } from './console-context.js';
-import { act, adminActionsOf, beijingTime, operatorOfCtx, reasonOf, render } from './console-kit.js';
+import type { ConsoleDeps } from './console-context.js';
+import { act, adminActionsOf, beijingTime, render, requestedBy } from './console-kit.js';
 
 const STATES: Record<string, string> = { next: '待启用（已公布）', current: '当前签名', retired: '已停用' };
 
@@ -21,7 +21,7 @@ export function keyRoutes(router: Router, deps: ConsoleDeps) {
   router.get('/keys', async (ctx) => render(ctx, deps, 'keys', await page()));
   router.post('/keys/rotate', async (ctx) => {
     await act(ctx, deps, 'keys', page, async () => {
-      await actions.rotateKeys(requesterOf(ctx, operatorOfCtx(ctx), reasonOf(ctx)));
+      await actions.rotateKeys(requestedBy(ctx));
       return { notice: '密钥已轮换：待启用的密钥开始签名，旧密钥继续公布24小时' };
     });
   });

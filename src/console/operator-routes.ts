@@ -3,8 +3,8 @@ import type { Context } from 'koa';
 import { isOperatorRole, OPERATOR_ROLES, ROLE_LABELS } from '../access/operator-roles.js';
 import { BadInput } from '../errors.js';
 import { field } from '../web/body.js';
-import { type ConsoleDeps, requesterOf } from './console-context.js';
-import { act, beijingTime, operatorOfCtx, reasonOf, render } from './console-kit.js';
+import type { ConsoleDeps } from './console-context.js';
+import { act, beijingTime, operatorOfCtx, render, requestedBy } from './console-kit.js';
 
 /** 操作员 (安全管理员): who holds which one role; grants and removals, each with a reason. */
 export function operatorRoutes(router: Router, deps: ConsoleDeps) {
@@ -19,7 +19,6 @@ export function operatorRoutes(router: Router, deps: ConsoleDeps) {
       lastSignedInAt: beijingTime(o.lastSignedInAt),
     })),
   });
-  const by = (ctx: Context) => requesterOf(ctx, operatorOfCtx(ctx), reasonOf(ctx));
 
   router.get('/operators', async (ctx) => render(ctx, deps, 'operators', await page(ctx)()));
   router.post('/operators', async (ctx) => {
@@ -28,7 +27,7 @@ export function operatorRoutes(router: Router, deps: ConsoleDeps) {
       if (!isOperatorRole(role)) throw new BadInput('请选择角色');
       const login = field(ctx, 'login');
       if (!login) throw new BadInput('请填写手机号码或身份证号码');
-      const added = await deps.operators.add(login, role, by(ctx));
+      const added = await deps.operators.add(login, role, requestedBy(ctx));
       return {
         notice: added.changed ? `已添加${ROLE_LABELS[role]}：${added.phone ?? ''}` : '该账号已是此角色',
       };
@@ -36,7 +35,7 @@ export function operatorRoutes(router: Router, deps: ConsoleDeps) {
   });
   router.post('/operators/:account/remove', async (ctx) => {
     await act(ctx, deps, 'operators', page(ctx), async () => {
-      await deps.operators.remove(ctx.params['account']!, by(ctx));
+      await deps.operators.remove(ctx.params['account']!, requestedBy(ctx));
       return { notice: '已移除该操作员' };
     });
   });

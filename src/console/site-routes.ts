@@ -4,8 +4,8 @@ import { SUPPORTED_SCOPES } from '../access/scopes.js';
 import type { ClientInput } from '../clients/client-service.js';
 import { AppError, BadInput } from '../errors.js';
 import { field } from '../web/body.js';
-import { type ConsoleDeps, requesterOf } from './console-context.js';
-import { act, adminActionsOf, beijingTime, operatorOfCtx, reasonOf, render } from './console-kit.js';
+import type { ConsoleDeps } from './console-context.js';
+import { act, adminActionsOf, beijingTime, render, requestedBy } from './console-kit.js';
 
 class BuiltInSite extends AppError {
   override name = 'BuiltInSite';
@@ -94,7 +94,6 @@ function siteInputOf(ctx: Context): ClientInput {
 /** 接入网站 (系统管理员): the relying parties, registered and changed through the audited actions. */
 export function siteRoutes(router: Router, deps: ConsoleDeps) {
   const actions = adminActionsOf(deps);
-  const by = (ctx: Context) => requesterOf(ctx, operatorOfCtx(ctx), reasonOf(ctx));
 
   const listPage = async (q: string) => {
     const needle = q.toLowerCase();
@@ -133,7 +132,7 @@ export function siteRoutes(router: Router, deps: ConsoleDeps) {
       'site-new',
       async () => ({ ...(await formPage()), form }),
       async () => {
-        const created = await actions.createClient(siteInputOf(ctx), by(ctx));
+        const created = await actions.createClient(siteInputOf(ctx), requestedBy(ctx));
         // The secret is shown this once, on the new site's page; it is kept only sealed.
         render(ctx, deps, 'site', {
           ...(await detailPage(created.client_id)),
@@ -190,7 +189,7 @@ export function siteRoutes(router: Router, deps: ConsoleDeps) {
             grantTypes: current.grant_types as ClientInput['grantTypes'],
             ...(current.metadata['jwks_uri'] ? { jwksUri: String(current.metadata['jwks_uri']) } : {}),
           },
-          by(ctx),
+          requestedBy(ctx),
         );
         render(ctx, deps, 'site', { ...(await detailPage(id)), notice: '网站信息已更新' });
         return undefined;
@@ -210,15 +209,15 @@ export function siteRoutes(router: Router, deps: ConsoleDeps) {
       );
     });
   change('rotate-secret', async (ctx, id) => {
-    const rotated = await actions.rotateClientSecret(id, by(ctx));
+    const rotated = await actions.rotateClientSecret(id, requestedBy(ctx));
     return { secret: rotated.client_secret, notice: '已生成新的客户端密钥，旧密钥立即失效' };
   });
   change('disable', async (ctx, id) => {
-    await actions.setClientDisabled(id, true, by(ctx));
+    await actions.setClientDisabled(id, true, requestedBy(ctx));
     return { notice: '网站已停用' };
   });
   change('enable', async (ctx, id) => {
-    await actions.setClientDisabled(id, false, by(ctx));
+    await actions.setClientDisabled(id, false, requestedBy(ctx));
     return { notice: '网站已启用' };
   });
   router.post('/sites/:id/remove', async (ctx) => {
@@ -229,7 +228,7 @@ export function siteRoutes(router: Router, deps: ConsoleDeps) {
       'site',
       () => detailPage(id),
       async () => {
-        await actions.removeClient(id, by(ctx));
+        await actions.removeClient(id, requestedBy(ctx));
         render(ctx, deps, 'sites', { ...(await listPage('')), notice: '网站已删除' });
         return undefined;
       },

@@ -7,8 +7,7 @@ import { NotFound } from '../errors.js';
 import { field } from '../web/body.js';
 import { asFormFields } from '../web/page-kit.js';
 import type { ConsoleDeps } from './console-context.js';
-import { requesterOf } from './console-context.js';
-import { act, adminActionsOf, beijingTime, operatorOfCtx, reasonOf, render } from './console-kit.js';
+import { act, adminActionsOf, beijingTime, render, requestedBy } from './console-kit.js';
 
 const USER_TYPES: Record<string, string> = { natural_person: '自然人', legal_person: '法人' };
 const STATUSES: Record<string, string> = { active: '正常', locked: '已锁定', closed: '已注销' };
@@ -99,36 +98,39 @@ export function userRoutes(router: Router, deps: ConsoleDeps) {
         () => run(ctx, id),
       );
     });
-  const by = (ctx: Context) => requesterOf(ctx, operatorOfCtx(ctx), reasonOf(ctx));
 
   change('lock', async (ctx, id) => {
-    await actions.lockAccount(id, by(ctx));
+    await actions.lockAccount(id, requestedBy(ctx));
     return { notice: '账号已锁定，其全部登录会话已结束' };
   });
   change('unlock', async (ctx, id) => {
-    await actions.unlockAccount(id, by(ctx));
+    await actions.unlockAccount(id, requestedBy(ctx));
     return { notice: '账号已解锁' };
   });
   change('sign-out', async (ctx, id) => {
-    const { sessionsEnded } = await actions.signOutAccount(id, by(ctx));
+    const { sessionsEnded } = await actions.signOutAccount(id, requestedBy(ctx));
     return { notice: `已结束 ${sessionsEnded} 个登录会话，并通知了相关网站` };
   });
   change('clear-failures', async (ctx, id) => {
-    await actions.clearLoginFailures(id, by(ctx));
+    await actions.clearLoginFailures(id, requestedBy(ctx));
     return { notice: '登录失败计数已清除' };
   });
   change(
     'correct-identity',
     async (ctx, id) => {
       await actions
-        .correctIdentity(id, { realName: field(ctx, 'realName'), idNumber: field(ctx, 'idNumber') }, by(ctx))
+        .correctIdentity(
+          id,
+          { realName: field(ctx, 'realName'), idNumber: field(ctx, 'idNumber') },
+          requestedBy(ctx),
+        )
         .catch(asFormFields({ realName: 'correct-name', idNumber: 'correct-id' }));
       return { notice: '身份信息已更正' };
     },
     (ctx) => ({ correction: { realName: field(ctx, 'realName'), idNumber: field(ctx, 'idNumber') } }),
   );
   change('reveal', async (ctx, id) => {
-    const identity = await actions.revealIdentity(id, by(ctx));
+    const identity = await actions.revealIdentity(id, requestedBy(ctx));
     return { revealed: { realName: identity.realName, idNumber: identity.idNumber } };
   });
 }
