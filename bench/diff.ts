@@ -173,7 +173,7 @@ export function renderScenarioDiff(d: ScenarioDiff, top = 12): string {
   return lines.join('\n');
 }
 
-function loadAverage(): string {
+export function loadAverage(): string {
   try {
     return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   } catch {
@@ -230,5 +230,3 @@ export function renderDiffSection(options: {
     ...options.diffs.map((d) => `${renderScenarioDiff(d)}\n`),
   ].join('\n');
 }
-
-export { loadAverage };

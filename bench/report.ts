@@ -83,7 +83,8 @@ export function markdownTable(header: string[], align: ('left' | 'right')[], row
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
 
-function failures(r: LoadResult): number {
+/** Requests that did not succeed, for whatever reason. */
+export function failures(r: LoadResult): number {
   return r.non2xx + r.errors + r.timeouts + r.unexpected;
 }
 
@@ -333,7 +334,7 @@ const marker = (name: string) => [`<!-- bench:${name} -->`, `<!-- /bench:${name}
 
 const SECTIONS = ['diff-postgres', 'diff-pglite', 'pglite', 'postgres', 'postgres-2', 'queries'] as const;
 
-function sectionTitle(name: string): string {
+export function sectionTitle(name: string): string {
   if (name === 'postgres') return 'PostgreSQL';
   if (name === 'postgres-2') return 'PostgreSQL, 2 processes';
   if (name.startsWith('diff-'))

@@ -25,12 +25,14 @@ import { pinProcesses, planPinning } from './pinning.js';
 import { profileQueries } from './query-profile.js';
 import {
   type DatabaseKind,
+  failures,
   type Machine,
   type Memory,
   perCore,
   renderQueries,
   renderRun,
   sectionOf,
+  sectionTitle,
   writeSections,
 } from './report.js';
 import { requestScenarios } from './request-scenarios.js';
@@ -479,7 +481,7 @@ async function main() {
         diffs.push(d);
       }
       const section = renderDiffSection({
-        title: `Differential profile against the ceiling (${kind === 'postgres' ? 'PostgreSQL' : 'PGlite'})`,
+        title: sectionTitle(`diff-${kind}`),
         date: new Date().toISOString(),
         revision: revision(),
         database: postgres ? `PostgreSQL ${postgres.version}` : `PGlite ${pgliteVersion()}`,
@@ -489,9 +491,7 @@ async function main() {
       });
       process.stdout.write(`\n${section}\n`);
       const failed = diffs.some((d) =>
-        [d.ours, d.ceiling, d.profiledOurs, d.profiledCeiling].some(
-          (r) => r.non2xx + r.errors + r.timeouts + r.unexpected > 0,
-        ),
+        [d.ours, d.ceiling, d.profiledOurs, d.profiledCeiling].some((r) => failures(r) > 0),
       );
       if (failed) {
         process.exitCode = 1;
