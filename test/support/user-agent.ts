@@ -127,16 +127,12 @@ export class UserAgentAt extends UserAgent {
 }
 
 /**
- * A browser from an address of its own, as the reverse proxy in front of a server with TRUST_PROXY
- * tells it (X-Forwarded-For): the per-address limits and captcha counts of one browser do not
- * reach the others on the same server.
+ * A browser from an address of its own, drawn at random, as the reverse proxy in front of a server
+ * with TRUST_PROXY tells it (X-Forwarded-For): the per-address limits and captcha counts of one
+ * browser do not reach the others on the same server.
  */
-export class ProxiedUserAgent extends UserAgent {
-  readonly address = `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
-
-  override request(url: string | URL, init: RequestInit = {}): Promise<PageResponse> {
-    const headers = new Headers(init.headers);
-    headers.set('x-forwarded-for', this.address);
-    return super.request(url, { ...init, headers });
+export class ProxiedUserAgent extends UserAgentAt {
+  constructor() {
+    super(`10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`);
   }
 }
