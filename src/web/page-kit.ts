@@ -88,10 +88,16 @@ export function errorsOnPage(
 export function asFormFields(rename: Readonly<Record<string, string>>) {
   return (err: unknown): never => {
     if (!(err instanceof FormInvalid)) throw err;
-    throw new FormInvalid(
-      err.problems.map((p) => ({ field: rename[p.field] ?? p.field, message: p.message })),
-    );
+    throw new FormInvalid(underFormNames(err.problems, rename));
   };
+}
+
+/** A service's problems under the form's names for its fields; a key not in `rename` stays. */
+function underFormNames(
+  problems: readonly FieldProblem[],
+  rename: Readonly<Record<string, string>>,
+): FieldProblem[] {
+  return problems.map((p) => ({ field: rename[p.field] ?? p.field, message: p.message }));
 }
 
 /**
@@ -141,7 +147,7 @@ export class FormProblems {
       return await work();
     } catch (err) {
       if (!(err instanceof FormInvalid)) throw err;
-      for (const p of err.problems) this.add(rename[p.field] ?? p.field, p.message);
+      for (const p of underFormNames(err.problems, rename)) this.add(p.field, p.message);
       return undefined;
     }
   }
