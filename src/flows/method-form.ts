@@ -2,12 +2,11 @@ import type Router from '@koa/router';
 import { field, parseBody } from '../web/body.js';
 import { jsonAnswer } from '../web/page-kit.js';
 import { completeLogin, continueTo, type LoginRecorder, secondFactorPath } from './complete-login.js';
-import { answerPageCodeSent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
+import { answerPageCodeSent, type FlowDeps, type PageDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { interactionOf } from './interaction.js';
 import { ANSWERED, type LoginPage, type MethodForm, type Submission } from './methods/login-method.js';
 
-type Deps = Pick<FlowDeps, 'host' | 'views' | 'csrf' | 'devVerifier' | 'alipayConfigured' | 'flowStates'> &
-  LoginRecorder & { loginPage: LoginPage };
+type Deps = PageDeps & Pick<FlowDeps, 'host' | 'flowStates'> & LoginRecorder & { loginPage: LoginPage };
 
 /**
  * The one handler of every method's form: finds the interaction, checks the CSRF token, lets

@@ -7,7 +7,7 @@ import { field, parseBody } from '../web/body.js';
 import { idNumberField, REAL_NAME_FIELDS, realNameField } from '../web/form-fields.js';
 import { asFormFields, formInput } from '../web/page-kit.js';
 import { completeLogin, continueTo, type LoginRecorder } from './complete-login.js';
-import { auditEvent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
+import { auditEvent, type FlowDeps, type PageDeps, renderPage, withPageErrors } from './flow-kit.js';
 import {
   clientNameOf,
   finishInteraction,
@@ -16,19 +16,8 @@ import {
   saveResult,
 } from './interaction.js';
 
-type Deps = Pick<
-  FlowDeps,
-  | 'host'
-  | 'views'
-  | 'csrf'
-  | 'devVerifier'
-  | 'alipayConfigured'
-  | 'flowStates'
-  | 'realName'
-  | 'accounts'
-  | 'audit'
-  | 'metrics'
-> &
+type Deps = PageDeps &
+  Pick<FlowDeps, 'host' | 'flowStates' | 'realName' | 'accounts' | 'audit' | 'metrics'> &
   Pick<LoginRecorder, 'factors'>;
 
 type Mode =

@@ -6,21 +6,11 @@ import { SessionExpired } from '../errors.js';
 import { parseBody } from '../web/body.js';
 import { jsonAnswer } from '../web/page-kit.js';
 import { completeLogin, continueTo, type LoginRecorder } from './complete-login.js';
-import { auditEvent, type FlowDeps, renderPage } from './flow-kit.js';
+import { auditEvent, type FlowDeps, type PageDeps, renderPage } from './flow-kit.js';
 import { interactionOf } from './interaction.js';
 
-type Deps = Pick<
-  FlowDeps,
-  | 'host'
-  | 'views'
-  | 'csrf'
-  | 'devVerifier'
-  | 'alipayConfigured'
-  | 'flowStates'
-  | 'accounts'
-  | 'audit'
-  | 'metrics'
-> &
+type Deps = PageDeps &
+  Pick<FlowDeps, 'host' | 'flowStates' | 'accounts' | 'audit' | 'metrics'> &
   Pick<LoginRecorder, 'factors'> & { certificates: CertificateService; bridgeUrl: string };
 
 /**

@@ -11,24 +11,12 @@ import {
   recordLoginFailure,
   SECOND_FACTOR,
 } from './complete-login.js';
-import { type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
+import { type FlowDeps, type PageDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { interactionOf } from './interaction.js';
 import type { LoginPage } from './methods/login-method.js';
 
-type Deps = Pick<
-  FlowDeps,
-  | 'host'
-  | 'views'
-  | 'csrf'
-  | 'devVerifier'
-  | 'alipayConfigured'
-  | 'flowStates'
-  | 'accounts'
-  | 'totp'
-  | 'limiter'
-  | 'audit'
-  | 'metrics'
-> &
+type Deps = PageDeps &
+  Pick<FlowDeps, 'host' | 'flowStates' | 'accounts' | 'totp' | 'limiter' | 'audit' | 'metrics'> &
   LoginRecorder & { loginPage: LoginPage };
 
 const totpForm = z.object({

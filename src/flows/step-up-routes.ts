@@ -6,7 +6,7 @@ import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../web/body.js';
 import { acrBelow, type Factor, type FactorTable } from './assurance.js';
 import { completeLogin, continueTo, type LoginRecorder } from './complete-login.js';
-import { answerPageCodeSent, type FlowDeps, renderPage, withPageErrors } from './flow-kit.js';
+import { answerPageCodeSent, type FlowDeps, type PageDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { clientNameOf, type Interaction, interactionOf } from './interaction.js';
 import { ANSWERED, type StepUpFactor } from './methods/login-method.js';
 
@@ -17,18 +17,8 @@ export interface StepUpOffer {
   deps: unknown;
 }
 
-type Deps = Pick<
-  FlowDeps,
-  | 'host'
-  | 'views'
-  | 'csrf'
-  | 'devVerifier'
-  | 'alipayConfigured'
-  | 'accounts'
-  | 'flowStates'
-  | 'audit'
-  | 'metrics'
-> &
+type Deps = PageDeps &
+  Pick<FlowDeps, 'host' | 'accounts' | 'flowStates' | 'audit' | 'metrics'> &
   LoginRecorder & { factors: FactorTable; stepUps: readonly StepUpOffer[] };
 
 /** Whether the interaction is a signed-in person whom the site asks for a stronger login. */

@@ -20,23 +20,20 @@ import type { Interaction } from '../../interaction.js';
 import type { MethodSources } from '../login-method.js';
 
 /** What the Alipay pages use, built by the method from the flows' wiring, services and settings. */
-export type AlipayFlowDeps = Pick<
-  FlowDeps,
-  | 'host'
-  | 'views'
-  | 'csrf'
-  | 'devVerifier'
-  | 'alipayConfigured'
-  | 'flowStates'
-  | 'accounts'
-  | 'audit'
-  | 'metrics'
-  | 'limiter'
-  | 'loginGuard'
-  | 'captcha'
-  | 'sms'
-  | 'realName'
-> &
+export type AlipayFlowDeps = PageDeps &
+  Pick<
+    FlowDeps,
+    | 'host'
+    | 'flowStates'
+    | 'accounts'
+    | 'audit'
+    | 'metrics'
+    | 'limiter'
+    | 'loginGuard'
+    | 'captcha'
+    | 'sms'
+    | 'realName'
+  > &
   Pick<LoginRecorder, 'factors'> & {
     alipay: AlipayLinkService;
     /** Alipay sends the browser back to `${issuer}/alipay/callback`, one fixed address. */
