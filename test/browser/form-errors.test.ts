@@ -1,8 +1,8 @@
-import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { randomCreditCode } from '../../src/pki/test-support.js';
 import {
+  axeViolations,
   captchaAnswerIn,
   chromiumAvailable,
   demoServerAndBrowser,
@@ -15,8 +15,6 @@ import {
 import { addCitizen, randomIdNumber } from '../support/citizen.js';
 import { randomPhone } from '../support/relying-party.js';
 
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const WCAG_21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const PASSWORD = 'Bao-Zheng#2024';
 /** Keeps every rule a browser can check, but is on the server's list of common passwords. */
 const COMMON_PASSWORD = 'password123';
@@ -96,16 +94,7 @@ describe.skipIf(!chromiumAvailable())('form errors, all at once and on their fie
       await checked.setContent(html);
     }
     try {
-      await checked.addScriptTag({ path: AXE });
-      const result = await checked.evaluate(async (tags) => {
-        const axe = (globalThis as unknown as { axe: { run(c: unknown, o: unknown): Promise<unknown> } }).axe;
-        return (await axe.run((globalThis as unknown as { document: unknown }).document, {
-          runOnly: { type: 'tag', values: tags },
-        })) as { violations: { id: string; nodes: { target: string[] }[] }[] };
-      }, WCAG_21_AA);
-      expect(
-        result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-      ).toEqual([]);
+      expect(await axeViolations(checked)).toEqual([]);
     } finally {
       await helper?.close();
     }

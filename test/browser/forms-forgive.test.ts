@@ -1,9 +1,9 @@
-import { createRequire } from 'node:module';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { creditCodeCheckCharacter } from '../../src/identifiers/credit-code.js';
 import { randomCreditCode } from '../../src/pki/test-support.js';
 import {
+  axeViolations,
   captchaAnswerIn,
   chromiumAvailable,
   confirmByCode,
@@ -19,8 +19,6 @@ import {
 import { addCitizen, latestSmsCode, randomIdNumber } from '../support/citizen.js';
 import { addEnterprise } from '../support/enterprise.js';
 
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const WCAG_21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const PASSWORD = 'Bao-Zheng#2024';
 
 type Viewport = (typeof VIEWPORTS)[number];
@@ -56,16 +54,7 @@ describe.skipIf(!chromiumAvailable())('forms that forgive, at both widths', () =
 
   /** An error state: no WCAG 2.1 AA violation, and a screenshot for review. */
   async function errorState(page: Page, name: string) {
-    await page.addScriptTag({ path: AXE });
-    const result = await page.evaluate(async (tags) => {
-      const axe = (globalThis as unknown as { axe: { run(c: unknown, o: unknown): Promise<unknown> } }).axe;
-      return (await axe.run((globalThis as unknown as { document: unknown }).document, {
-        runOnly: { type: 'tag', values: tags },
-      })) as { violations: { id: string; nodes: { target: string[] }[] }[] };
-    }, WCAG_21_AA);
-    expect(
-      result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-    ).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
     await screenshot(page, `forms-${name}`);
   }
 

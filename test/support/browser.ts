@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { OutboxMessage } from '../../src/outside/sms/dev-outbox.js';
@@ -60,6 +61,21 @@ export function cspViolationsOf(page: Page): string[] {
     if (/Content Security Policy/i.test(msg.text())) violations.push(msg.text());
   });
   return violations;
+}
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const WCAG_21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+/** WCAG 2.1 A/AA violations axe-core finds in the page as shown, each with the elements at fault. */
+export async function axeViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async (tags) => {
+    const axe = (globalThis as unknown as { axe: { run(c: unknown, o: unknown): Promise<unknown> } }).axe;
+    return (await axe.run((globalThis as unknown as { document: unknown }).document, {
+      runOnly: { type: 'tag', values: tags },
+    })) as { violations: { id: string; nodes: { target: string[] }[] }[] };
+  }, WCAG_21_AA);
+  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 /** The text of the element `selector` matches, once it is there. */
