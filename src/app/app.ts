@@ -22,10 +22,9 @@ import type { LoginMethod, MethodSources } from '../flows/methods/login-method.j
 import type { ProviderHost } from '../oidc/provider-host.js';
 import {
   acceptPostAsGet,
-  basicAuthClientId,
-  formParams,
   pushedRequestOwner,
   registeredAuthMethod,
+  tokenRateLimit,
 } from '../oidc/request-guards.js';
 import { SessionRevoker } from '../oidc/session-revoker.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -226,21 +225,10 @@ export function createApp(deps: AppDeps): Koa {
   }
 
   // What oidc-provider has no hook for (src/oidc/request-guards.ts): POST at /auth and
-  // /session/end, the owner of a pushed request, the registered client authentication method.
+  // /session/end, the rate of /token, the registered client authentication method, the owner of a
+  // pushed request.
   app.use(acceptPostAsGet());
-  // Throttle /token per client before oidc-provider authenticates it (client_id from basic auth or
-  // body). The count is per client *and address*: anyone can name a client without its secret, and
-  // a count per client alone would let a stranger use up a site's allowance (or 用户空间's, whose
-  // sign-ins redeem their codes from this host) and lock its sign-ins out.
-  app.use(async (ctx, next) => {
-    if (ctx.path === '/token' && ctx.method === 'POST') {
-      const clientId =
-        basicAuthClientId(ctx.get('authorization')) ??
-        (await formParams(ctx))?.get('client_id')?.slice(0, 100);
-      await services.tokenLimiter.consume(clientId ? `${clientId}@${ctx.ip}` : `ip:${ctx.ip}`);
-    }
-    return next();
-  });
+  app.use(tokenRateLimit(services.tokenLimiter));
   app.use(registeredAuthMethod(services.clients, config.issuer));
   app.use(pushedRequestOwner(services.models, deps.views));
 

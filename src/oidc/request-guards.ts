@@ -8,8 +8,9 @@ import { errorPage } from './pages.js';
 
 /**
  * What the server checks in front of oidc-provider, where oidc-provider has no hook of its own:
- * POST at the authorization and logout endpoints, the owner of a pushed request, and the
- * registered client authentication method. Each reads what it needs and passes everything else on.
+ * POST at the authorization and logout endpoints, the rate of /token, the owner of a pushed
+ * request, and the registered client authentication method. Each reads what it needs and passes
+ * everything else on.
  */
 
 /** oidc-provider's own limit for a form body. */
@@ -120,6 +121,24 @@ export function pushedRequestOwner(models: ModelStore, views: Views): Middleware
       error: 'invalid_request_uri',
       error_description: 'request_uri was pushed by another client',
     });
+  };
+}
+
+/**
+ * Throttles /token per client before oidc-provider authenticates it (client_id from Basic auth or
+ * the body). The count is per client *and address*: anyone can name a client without its secret,
+ * and a count per client alone would let a stranger use up a site's allowance (or 用户空间's, whose
+ * sign-ins redeem their codes from this host) and lock its sign-ins out.
+ */
+export function tokenRateLimit(limiter: { consume(subject: string): Promise<void> }): Middleware {
+  return async (ctx, next) => {
+    if (ctx.path === '/token' && ctx.method === 'POST') {
+      const clientId =
+        basicAuthClientId(ctx.get('authorization')) ??
+        (await formParams(ctx))?.get('client_id')?.slice(0, 100);
+      await limiter.consume(clientId ? `${clientId}@${ctx.ip}` : `ip:${ctx.ip}`);
+    }
+    return next();
   };
 }
 
