@@ -44,8 +44,9 @@ export class DataProtector {
   readonly profile: CryptoProfile;
   readonly #derivationRoot: Buffer;
   readonly #aesKey: Buffer;
-  #smKeys: { sm4: Buffer; mac: Buffer; index: Buffer } | undefined;
   readonly #sha256IndexKey: Buffer;
+  /** SM4's key is 128 bits (GB/T 32907); HKDF with SM3 (RFC 5869 over GB/T 32905) derives them all. */
+  readonly #sm: { sm4: Buffer; mac: Buffer; index: Buffer };
 
   constructor(rootKey: Buffer, profile: CryptoProfile = 'standard') {
     if (rootKey.length !== 32) throw new Error('DATA_ENCRYPTION_KEY must be 32 bytes');
@@ -53,19 +54,12 @@ export class DataProtector {
     this.#derivationRoot = rootKey;
     this.#aesKey = this.deriveKey('unified-id/aes-256-gcm');
     this.#sha256IndexKey = this.deriveKey('unified-id/blind-index');
-  }
-
-  /**
-   * Derived on first use, so that the standard profile starts on an OpenSSL built without SM3/SM4.
-   * SM4's key is 128 bits (GB/T 32907); HKDF with SM3 (RFC 5869 over GB/T 32905) derives them all.
-   */
-  get #sm(): { sm4: Buffer; mac: Buffer; index: Buffer } {
-    this.#smKeys ??= {
+    // Under both profiles: values of either kind are read under either (a change of profile).
+    this.#sm = {
       sm4: this.#derive('sm3', 'unified-id/sm4-cbc', 16),
       mac: this.#derive('sm3', 'unified-id/hmac-sm3', 32),
       index: this.#derive('sm3', 'unified-id/blind-index-sm3', 32),
     };
-    return this.#smKeys;
   }
 
   get sealAlgorithm(): SealAlgorithm {
@@ -161,12 +155,7 @@ export class DataProtector {
    */
   blindIndexes(kind: string, value: string): string[] {
     const other = INDEX_OF_PROFILE[otherProfile(this.profile)];
-    try {
-      return [this.blindIndex(kind, value), this.blindIndex(kind, value, other)];
-    } catch {
-      // An OpenSSL without SM3 under the standard profile: no SM3 index can have been written.
-      return [this.blindIndex(kind, value)];
-    }
+    return [this.blindIndex(kind, value), this.blindIndex(kind, value, other)];
   }
 
   /** Whether a stored index is the value's, under the algorithm the stored index names. */
