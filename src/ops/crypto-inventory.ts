@@ -38,6 +38,8 @@ export interface KeptAsMade {
   column: string;
   /** How a row's algorithm shows: a SQL expression over the column, giving the algorithm's name. */
   algorithmSql: string;
+  /** Which of the profile's algorithms a row must name to count as moved (`crypto status`). */
+  target: 'sealed' | 'index' | 'auditChain' | 'passwords';
   why: string;
 }
 
@@ -119,6 +121,7 @@ export const PROTECTED: readonly Protected[] = [
     table: 'accounts',
     column: 'password_hash',
     algorithmSql: `case when password_hash like 'hmac-sm3$%' then 'hmac-sm3+argon2id' else 'argon2id' end`,
+    target: 'passwords',
     why: 'needs the password: redone at each account’s next successful login',
   },
   {
@@ -126,6 +129,7 @@ export const PROTECTED: readonly Protected[] = [
     table: 'recovery_codes',
     column: 'code_hash',
     algorithmSql: INDEX_SQL('code_hash'),
+    target: 'index',
     why: 'needs the code: kept until the user makes new codes; both kinds are accepted',
   },
   {
@@ -133,6 +137,7 @@ export const PROTECTED: readonly Protected[] = [
     table: 'sms_codes',
     column: 'code_hash',
     algorithmSql: INDEX_SQL('code_hash'),
+    target: 'index',
     why: 'needs the code: expires within minutes; both kinds are accepted',
   },
   {
@@ -140,6 +145,7 @@ export const PROTECTED: readonly Protected[] = [
     table: 'flow_states',
     column: "data->>'sealed'",
     algorithmSql: SEALED_SQL("data->>'sealed'"),
+    target: 'sealed',
     why: 'a sign-in or registration in progress: expires with it; both kinds are read',
   },
   {
@@ -147,6 +153,7 @@ export const PROTECTED: readonly Protected[] = [
     table: 'audit_events',
     column: 'hash',
     algorithmSql: `case when hash like 'sm3:%' then 'sm3' else 'sha256' end`,
+    target: 'auditChain',
     why: 'the audit chain is never rewritten: new links use the profile, each row names its hash',
   },
 ];

@@ -164,10 +164,5 @@ function algorithmSqlOf(p: Protected): string {
 }
 
 function targetOf(p: Protected, target: CryptoStatus['target']): string {
-  if (p.kind === 'sealed') return target.sealed;
-  if (p.kind === 'index') return target.index;
-  if (p.table === 'accounts') return target.passwords;
-  if (p.table === 'audit_events') return target.auditChain;
-  if (p.table === 'flow_states') return target.sealed;
-  return target.index;
+  return target[p.kind === 'kept' ? p.target : p.kind];
 }
