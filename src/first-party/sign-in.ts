@@ -32,9 +32,11 @@ type Refusal =
  * The sign-in of a site of the provider itself, done as any relying party does it (OpenID
  * Connect Core 3.1, RFC 7636): an authorization request with state, nonce and an S256 PKCE
  * challenge; on the way back the code is redeemed at /token with the verifier (and the client's
- * secret, for a confidential one), and the ID token is verified: signature, issuer, audience,
- * nonce, expiry. Only then does the site look at who signed in. A code of another site, one
- * already used, one whose state or verifier is not this browser's round trip, opens nothing.
+ * secret, for a confidential one), and the ID token's issuer, audience, nonce and expiry are
+ * checked. Its signature is not: the token comes straight from /token of this very process over
+ * the loopback, the direct channel OIDC Core 3.1.3.7 (6) lets stand in for it. Only then does the
+ * site look at who signed in. A code of another site, one already used, one whose state or
+ * verifier is not this browser's round trip, opens nothing.
  */
 export class FirstPartySignIn {
   #serverMetadata: Promise<oidc.ServerMetadata> | undefined;
