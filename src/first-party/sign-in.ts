@@ -117,7 +117,11 @@ export class FirstPartySignIn {
       // The site needs the ID token only; the access token (for the console, one with the admin
       // scope) is not left to live out its hour unused.
       await oidc.tokenRevocation(config, tokens.access_token).catch((err: unknown) => {
-        this.deps.log.warn({ err, site: this.site.name }, 'first-party access token not revoked');
+        // The messages only, as for a refusal: the error's request and response stay out of the log.
+        this.deps.log.warn(
+          { site: this.site.name, err: describe(err) },
+          'first-party access token not revoked',
+        );
       });
     } catch (err) {
       return refuse('not_redeemed', err);
