@@ -22,7 +22,7 @@ const alipayProfile = z.object({
  * needs to redeem the code as any relying party would, and to refuse a code it did not ask for.
  */
 const firstPartyLogin = z.object({
-  /** The page to return to, checked again on the way back (src/http/return-path.ts). */
+  /** The page to return to, checked again on the way back (src/web/return-path.ts). */
   returnTo: z.string(),
   verifier: z.string().min(43),
   nonce: z.string().min(16),
