@@ -62,7 +62,6 @@ export const smsMethod: LoginMethod<Pick<MethodSources, 'flow'>, SmsDeps> = {
       const input = sending ? formInput(ctx, sendCodeForm) : formInput(ctx, smsLoginForm);
       const phone = parseMainlandMobile(input.phone);
       if (!phone.ok) throw FormInvalid.field('phone', phone.message);
-      const account = await deps.accounts.findByPhone(phone.e164);
 
       if ('captcha' in input) {
         await deps.captcha.check(browserId(ctx), input.captcha);
@@ -76,6 +75,8 @@ export const smsMethod: LoginMethod<Pick<MethodSources, 'flow'>, SmsDeps> = {
 
       await deps.limiter.consume(LIMITS.loginPerIp, ctx.ip);
       await deps.sms.verify({ phone: phone.e164, purpose: 'login', code: input.sms_code, ip: ctx.ip });
+      // Read only now: sending the code looks the phone up itself (sendToAccountHolder).
+      const account = await deps.accounts.findByPhone(phone.e164);
       if (!account) throw new LoginFailed();
       const lockedUntil = account.password_locked_until ? new Date(account.password_locked_until) : undefined;
       return {
