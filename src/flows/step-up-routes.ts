@@ -4,7 +4,7 @@ import { ACR, type Acr } from '../access/scopes.js';
 import type { AccountRow } from '../accounts/account-store.js';
 import { SessionExpired } from '../errors.js';
 import { field, parseBody } from '../web/body.js';
-import { acrBelow, type Factor, type FactorTable } from './assurance.js';
+import { acrBelow, type Factor } from './assurance.js';
 import { completeLogin, continueTo, type LoginRecorder } from './complete-login.js';
 import { answerPageCodeSent, type FlowDeps, type PageDeps, renderPage, withPageErrors } from './flow-kit.js';
 import { clientNameOf, type Interaction, interactionOf } from './interaction.js';
@@ -17,9 +17,7 @@ export interface StepUpOffer {
   deps: unknown;
 }
 
-type Deps = PageDeps &
-  Pick<FlowDeps, 'host' | 'accounts' | 'flowStates' | 'audit' | 'metrics'> &
-  LoginRecorder & { factors: FactorTable; stepUps: readonly StepUpOffer[] };
+type Deps = PageDeps & Pick<FlowDeps, 'host'> & LoginRecorder & { stepUps: readonly StepUpOffer[] };
 
 /** Whether the interaction is a signed-in person whom the site asks for a stronger login. */
 export function needsStepUp(interaction: Interaction): boolean {
@@ -58,11 +56,11 @@ function nextOffer(deps: Deps, have: Factor[], account: AccountRow, wanted: Acr)
 
 async function pageOf(deps: Deps, ctx: Context, interaction: Interaction, account: AccountRow | undefined) {
   const requiredAcr = interaction.prompt.details['requiredAcr'] as Acr | undefined;
-  const offer = account
-    ? nextOffer(deps, await factorsSoFar(deps, interaction), account, wantedOf(interaction))
-    : undefined;
+  const have = account ? await factorsSoFar(deps, interaction) : [];
+  const offer = account ? nextOffer(deps, have, account, wantedOf(interaction)) : undefined;
   return {
     offer,
+    have,
     page: {
       title: '安全验证',
       uid: interaction.uid,
@@ -95,7 +93,7 @@ export function stepUpRoutes(router: Router, deps: Deps) {
     const accountId = interaction.session!.accountId;
     const account = await deps.accounts.find(accountId);
     if (!account) throw new SessionExpired();
-    const { offer, page } = await pageOf(deps, ctx, interaction, account);
+    const { offer, have, page } = await pageOf(deps, ctx, interaction, account);
     if (!offer) throw new SessionExpired();
     const { factor } = offer;
     return withPageErrors(ctx, deps, 'step-up', page, async () => {
@@ -112,7 +110,7 @@ export function stepUpRoutes(router: Router, deps: Deps) {
         offer.deps,
       );
       if (proved === ANSWERED) return;
-      const verified = [...(await factorsSoFar(deps, interaction)), factor.factor];
+      const verified = [...have, factor.factor];
       if (acrBelow(deps.factors.assuranceOf(verified).acr, wantedOf(interaction))) {
         // Not there yet (Alipay and an SMS code are still basic): one more factor.
         await deps.flowStates.put('step-up', interaction.uid, { verified });
