@@ -131,9 +131,9 @@ export type KnownMethodPart = (typeof METHOD_PARTS)[number];
 
 /**
  * A part the log may hold: one named above, or the word of a sign-in method registered beside
- * the product's (src/flows/methods), which reads as it is written.
+ * the product's (src/flows/methods), which reads as it is written. (`string & {}` keeps the
+ * known parts offered by the editor while any word is accepted.)
  */
-// biome-ignore lint/complexity/noBannedTypes: `string & {}` keeps the known parts offered while accepting any word
 export type MethodPart = KnownMethodPart | (string & {});
 
 /** A part's shape: lower-case words, as METHOD_PARTS are written. */
