@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import type { CertificateService } from '../certificates/certificate-service.js';
 import { proofOf } from '../certificates/proof-input.js';
 import { SessionExpired } from '../errors.js';
-import { parseBody } from '../web/body.js';
+import { field, parseBody } from '../web/body.js';
 import { jsonAnswer } from '../web/page-kit.js';
 import { completeLogin, continueTo, type LoginRecorder } from './complete-login.js';
 import { auditEvent, type FlowDeps, type PageDeps, renderPage } from './flow-kit.js';
@@ -74,7 +74,7 @@ export function registeredCertificateRoutes(router: Router, deps: Deps) {
 
   router.post('/interaction/:uid/cert/bind/skip', parseBody, async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
-    deps.csrf.verify(ctx, (ctx.request.body as { _csrf?: string })?._csrf);
+    deps.csrf.verify(ctx, field(ctx, '_csrf'));
     const accountId = await registeredAccount(interaction.uid);
     await deps.flowStates.remove('legal-register', interaction.uid);
     // The registration set the password a moment ago: that is this session's factor.
