@@ -50,7 +50,7 @@ export class SessionGuard<P> {
   }
 
   /** This browser's principal; undefined without a session, 'idle' when its row has ended. */
-  async principalOf(ctx: Context): Promise<P | 'idle' | undefined> {
+  private async principalOf(ctx: Context): Promise<P | 'idle' | undefined> {
     const id = ctx.cookies.get(this.site.cookie, { signed: true });
     if (!id) return undefined;
     const session = await this.deps.flowStates.get(this.site.sessionKind, id);
@@ -70,7 +70,7 @@ export class SessionGuard<P> {
     return principal;
   }
 
-  async start(ctx: Context, session: FirstPartySession): Promise<void> {
+  private async start(ctx: Context, session: FirstPartySession): Promise<void> {
     await this.end(ctx);
     const id = randomBytes(24).toString('base64url');
     await this.deps.flowStates.put(this.site.sessionKind, id, session, this.site.idleTimeoutSeconds);
