@@ -11,6 +11,8 @@ import { onFormError } from '../../../web/page-kit.js';
 import { recordLoginFailure } from '../../complete-login.js';
 import { type Interaction, interactionOf } from '../../interaction.js';
 import type { LoginMethod } from '../login-method.js';
+import { PASSWORD_FACTOR } from '../password/password-attempt.js';
+import { SMS_FACTOR } from '../sms/index.js';
 import {
   ALIPAY_CALLBACK_PATH,
   ALIPAY_FACTOR,
@@ -35,8 +37,9 @@ import { alipayOnboardingRoutes } from './onboarding-routes.js';
 export const alipayMethod: LoginMethod<AlipaySources, AlipayFlowDeps> = {
   id: 'alipay',
   tab: 'natural',
-  // Alipay's assertion: how Alipay authenticated the person is not known here.
-  factors: [ALIPAY_FACTOR],
+  // Alipay's assertion (how Alipay authenticated the person is not known here), and what its
+  // onboarding proves beside it: an SMS code to a phone entered, or the password of an account linked.
+  factors: [ALIPAY_FACTOR, SMS_FACTOR, PASSWORD_FACTOR],
   deps: alipayDeps,
   link: { label: '支付宝登录', path: 'alipay', style: 'button' },
   offered: (deps) => deps.alipay.configured,

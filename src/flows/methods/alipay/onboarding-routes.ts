@@ -22,7 +22,9 @@ import { codeSentNotice, codeSentTo, judgeRegisterCodeLast } from '../../code-se
 import { recordLoginFailure } from '../../complete-login.js';
 import { answerPageCodeSent, renderPage, withPageErrors } from '../../flow-kit.js';
 import { clientNameOf, type Interaction, interactionOf } from '../../interaction.js';
-import { type AlipayFlowDeps, finishAlipayLogin, renderAlipayFailure } from './alipay-kit.js';
+import { PASSWORD_FACTOR } from '../password/password-attempt.js';
+import { SMS_FACTOR } from '../sms/index.js';
+import { ALIPAY_FACTOR, type AlipayFlowDeps, finishAlipayLogin, renderAlipayFailure } from './alipay-kit.js';
 
 class AlipayLoginExpired extends AppError {
   override name = 'AlipayLoginExpired';
@@ -160,7 +162,7 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
       return finishAlipayLogin(ctx, deps, interaction, account.id, {
         before: 'registration',
         method: 'alipay',
-        verified: alipayMobile ? ['alipay'] : ['alipay', 'sms'],
+        verified: alipayMobile ? [ALIPAY_FACTOR.amr] : [ALIPAY_FACTOR.amr, SMS_FACTOR.amr],
       });
     });
   });
@@ -242,7 +244,7 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
       return finishAlipayLogin(ctx, deps, interaction, account.id, {
         before: 'alipay_link',
         method: method === 'pwd' ? 'alipay+password' : 'alipay+sms',
-        verified: ['alipay', method],
+        verified: [ALIPAY_FACTOR.amr, method === 'pwd' ? PASSWORD_FACTOR.amr : SMS_FACTOR.amr],
       });
     });
   });
