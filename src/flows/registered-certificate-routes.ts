@@ -8,6 +8,7 @@ import { jsonAnswer } from '../web/page-kit.js';
 import { completeLogin, continueTo, type LoginRecorder } from './complete-login.js';
 import { auditEvent, type FlowDeps, type PageDeps, renderPage } from './flow-kit.js';
 import { interactionOf } from './interaction.js';
+import { PASSWORD_FACTOR } from './methods/password/password-attempt.js';
 
 type Deps = PageDeps &
   Pick<FlowDeps, 'host' | 'flowStates' | 'accounts' | 'audit' | 'metrics'> &
@@ -80,7 +81,11 @@ export function registeredCertificateRoutes(router: Router, deps: Deps) {
     // The registration set the password a moment ago: that is this session's factor.
     continueTo(
       ctx,
-      await completeLogin(deps, ctx, interaction, { accountId, verified: ['pwd'], method: 'registration' }),
+      await completeLogin(deps, ctx, interaction, {
+        accountId,
+        verified: [PASSWORD_FACTOR.amr],
+        method: 'registration',
+      }),
     );
   });
 }
