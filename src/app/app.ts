@@ -228,7 +228,7 @@ export function createApp(deps: AppDeps): Koa {
   // /session/end, the rate of /token, the registered client authentication method, the owner of a
   // pushed request.
   app.use(acceptPostAsGet());
-  app.use(tokenRateLimit(services.tokenLimiter));
+  app.use(tokenRateLimit(services.tokenLimiter, (ctx) => endpoints.vouchedAddress(ctx) ?? ctx.ip));
   app.use(registeredAuthMethod(services.clients, config.issuer));
   app.use(pushedRequestOwner(services.models, deps.views));
 

@@ -1,3 +1,5 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Context } from 'koa';
 import type * as oidc from 'openid-client';
 
 /**
@@ -8,8 +10,18 @@ import type * as oidc from 'openid-client';
  * would anyone: the sites redeem their codes as any relying party does.
  */
 export interface OwnEndpoints {
-  /** openid-client's fetch: a request to the issuer's address goes to this process instead. */
-  fetch: oidc.CustomFetch;
+  /**
+   * openid-client's fetch for a sign-in of the browser at `address`: a request to the issuer's
+   * address goes to this process instead, vouching for that address (see `vouchedAddress`).
+   */
+  fetchFor(address: string): oidc.CustomFetch;
+  /**
+   * The browser address a request of this process to itself vouches for, or undefined for any
+   * other request. Every first-party redemption comes from the loopback: counted by that address
+   * alone, one person's quick round trips would use up /token's allowance of every sign-in to
+   * 用户空间 or the console.
+   */
+  vouchedAddress(ctx: Context): string | undefined;
   /**
    * The discovery document as the public reads it. The provider names its endpoints after the
    * address it was asked at, here the loopback one; they are named after the issuer again.
@@ -17,12 +29,25 @@ export interface OwnEndpoints {
   published(metadata: oidc.ServerMetadata): oidc.ServerMetadata;
 }
 
+const VOUCH = 'x-unified-id-own';
+const ON_BEHALF_OF = 'x-unified-id-browser';
+
 export function ownEndpoints(issuer: string, ownUrl: () => string): OwnEndpoints {
+  // Known to this process only, and sent only over the loopback to itself.
+  const mark = randomBytes(32).toString('base64url');
   return {
-    fetch: (url, options) => {
+    fetchFor: (address) => (url, options) => {
       if (url !== issuer && !url.startsWith(`${issuer}/`))
         return Promise.reject(new Error(`not an endpoint of this provider: ${url}`));
-      return fetch(`${ownUrl()}${url.slice(issuer.length)}`, { ...options, redirect: 'manual' });
+      const headers = new Headers(options.headers);
+      headers.set(VOUCH, mark);
+      headers.set(ON_BEHALF_OF, address);
+      return fetch(`${ownUrl()}${url.slice(issuer.length)}`, { ...options, headers, redirect: 'manual' });
+    },
+    vouchedAddress(ctx) {
+      const sent = Buffer.from(ctx.get(VOUCH));
+      const ok = sent.length === mark.length && timingSafeEqual(sent, Buffer.from(mark));
+      return ok ? ctx.get(ON_BEHALF_OF).slice(0, 64) || undefined : undefined;
     },
     published(metadata) {
       const own = ownUrl();

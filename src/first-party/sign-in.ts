@@ -106,7 +106,7 @@ export class FirstPartySignIn {
 
     let claims: oidc.IDToken | undefined;
     try {
-      const config = await this.configuration();
+      const config = await this.configuration(ctx.ip);
       const tokens = await oidc.authorizationCodeGrant(config, this.callbackUrl(ctx), {
         pkceCodeVerifier: flow.verifier,
         expectedState: state,
@@ -156,10 +156,11 @@ export class FirstPartySignIn {
    * The client as registered now (its secret read on each sign-in, so a new one takes effect at
    * once), against the provider's metadata, discovered once.
    */
-  private async configuration(): Promise<oidc.Configuration> {
+  private async configuration(browserAddress: string): Promise<oidc.Configuration> {
+    const fetch = this.deps.endpoints.fetchFor(browserAddress);
     this.#serverMetadata ??= oidc
       .discovery(new URL(this.deps.issuer), this.site.clientId, undefined, oidc.None(), {
-        [oidc.customFetch]: this.deps.endpoints.fetch,
+        [oidc.customFetch]: fetch,
         execute: this.deps.issuer.startsWith('http:') ? [oidc.allowInsecureRequests] : [],
       })
       .then((config) => this.deps.endpoints.published(config.serverMetadata()))
@@ -177,7 +178,7 @@ export class FirstPartySignIn {
       // As registered (the provider refuses any other method): basic with a secret, else none.
       secret ? oidc.ClientSecretBasic(secret) : oidc.None(),
     );
-    config[oidc.customFetch] = this.deps.endpoints.fetch;
+    config[oidc.customFetch] = fetch;
     if (this.deps.issuer.startsWith('http:')) oidc.allowInsecureRequests(config);
     return config;
   }

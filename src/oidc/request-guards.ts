@@ -130,13 +130,18 @@ export function pushedRequestOwner(models: ModelStore, views: Views): Middleware
  * and a count per client alone would let a stranger use up a site's allowance (or 用户空间's, whose
  * sign-ins redeem their codes from this host) and lock its sign-ins out.
  */
-export function tokenRateLimit(limiter: { consume(subject: string): Promise<void> }): Middleware {
+export function tokenRateLimit(
+  limiter: { consume(subject: string): Promise<void> },
+  /** The address a request counts for: the browser's when a site of the provider redeems for it. */
+  addressOf: (ctx: Context) => string = (ctx) => ctx.ip,
+): Middleware {
   return async (ctx, next) => {
     if (ctx.path === '/token' && ctx.method === 'POST') {
       const clientId =
         basicAuthClientId(ctx.get('authorization')) ??
         (await formParams(ctx))?.get('client_id')?.slice(0, 100);
-      await limiter.consume(clientId ? `${clientId}@${ctx.ip}` : `ip:${ctx.ip}`);
+      const address = addressOf(ctx);
+      await limiter.consume(clientId ? `${clientId}@${address}` : `ip:${address}`);
     }
     return next();
   };

@@ -4,7 +4,7 @@ import { addCitizen, submit } from '../support/citizen.js';
 import { addOperator, consoleSignIn } from '../support/operators.js';
 import { authorize, registerRelyingParty } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { type PageResponse, UserAgent } from '../support/user-agent.js';
+import { type PageResponse, UserAgent, UserAgentAt } from '../support/user-agent.js';
 
 const PASSWORD = 'Qian-Ming#2024';
 const ACCOUNT_COOKIE = 'uid.account';
@@ -216,5 +216,42 @@ describe('the sign-in of 用户空间 and 管理后台 redeems its own code, or 
     });
     const page = await ua.get(`${server.url}/console/sites`);
     expect({ status: page.status, to: pathOf(page) }).toEqual({ status: 302, to: '/auth' });
+  });
+});
+
+/**
+ * 用户空间 redeems every code from this very process: counted by that address, one person's quick
+ * round trips would use up /token's allowance for every sign-in to 用户空间. Each counts for the
+ * browser it redeems for.
+ */
+describe('the /token allowance of 用户空间 is counted per browser address', () => {
+  const LIMIT = 4;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({ env: { TOKEN_REQUESTS_PER_MINUTE: String(LIMIT), TRUST_PROXY: '1' } });
+  });
+  afterAll(() => server?.close());
+
+  async function signIn(ua: UserAgent, phone: string) {
+    const login = await ua.follow(await ua.get(`${server.url}/account`));
+    return submit(ua, login, '/login', { login: phone, password: PASSWORD });
+  }
+
+  it('one person signing in to 用户空间 again and again uses up only the allowance of his own address', async () => {
+    const busy = new UserAgentAt('198.51.100.7');
+    const { phone } = await addCitizen(server, PASSWORD);
+    expect(new URL((await signIn(busy, phone)).url).pathname).toBe('/account');
+    // Round trips answered from the SSO session, until /token refuses this browser's redemptions.
+    const landed: string[] = [];
+    for (let i = 0; i < LIMIT + 1; i++) {
+      dropCookie(busy, ACCOUNT_COOKIE);
+      landed.push(new URL((await busy.follow(await busy.get(`${server.url}/account`))).url).pathname);
+    }
+    expect(landed).toContain('/account/signed-out');
+
+    const other = new UserAgentAt('198.51.100.8');
+    const { phone: otherPhone } = await addCitizen(server, PASSWORD);
+    expect(new URL((await signIn(other, otherPhone)).url).pathname).toBe('/account');
   });
 });
