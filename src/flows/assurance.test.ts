@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { FactorTable } from './assurance.js';
+import { ACR } from '../access/scopes.js';
+import { acrBelow, FactorTable } from './assurance.js';
 import { SECOND_FACTOR } from './complete-login.js';
 import { LOGIN_METHODS } from './methods/index.js';
 
-describe('acr and amr from what the server verified, by the factors the methods declare', () => {
-  const factors = new FactorTable([SECOND_FACTOR, ...LOGIN_METHODS.flatMap((m) => m.factors)]);
+// The table is built inside each test, never at collection: a table that throws must fail a test,
+// not the file's collection (docs/mutation-testing.md).
+const registered = () => new FactorTable([SECOND_FACTOR, ...LOGIN_METHODS.flatMap((m) => m.factors)]);
 
+describe('acr and amr from what the server verified, by the factors the methods declare', () => {
   it.each([
     [['pwd'], 'urn:unified-id:acr:basic', ['pwd']],
     [['sms'], 'urn:unified-id:acr:basic', ['sms']],
@@ -25,7 +28,7 @@ describe('acr and amr from what the server verified, by the factors the methods 
     [['pwd', 'face'], 'urn:unified-id:acr:basic', ['pwd']],
     [['face', 'otp'], 'urn:unified-id:acr:basic', ['otp']],
   ] as const)('%j → %s %j', (verified, acr, amr) => {
-    expect(factors.assuranceOf(verified)).toEqual({ acr, amr });
+    expect(registered().assuranceOf(verified)).toEqual({ acr, amr });
   });
 
   it('refuses two methods declaring one factor as different kinds', () => {
@@ -36,5 +39,31 @@ describe('acr and amr from what the server verified, by the factors the methods 
           { amr: 'pwd', kind: 'possession' },
         ]),
     ).toThrow(/pwd/);
+  });
+
+  it("accepts two methods declaring one factor alike (a citizen's and a legal person's password)", () => {
+    const table = new FactorTable([
+      { amr: 'pwd', kind: 'knowledge' },
+      { amr: 'sms', kind: 'possession' },
+      { amr: 'pwd', kind: 'knowledge' },
+    ]);
+    expect(table.assuranceOf(['pwd', 'sms'])).toEqual({ acr: ACR.mfa, amr: ['pwd', 'sms', 'mfa'] });
+  });
+});
+
+describe('whether a session must step up', () => {
+  it.each([
+    [ACR.basic, ACR.mfa, true],
+    [ACR.mfa, ACR.cert, true],
+    [ACR.basic, ACR.cert, true],
+    [ACR.mfa, ACR.mfa, false],
+    [ACR.cert, ACR.mfa, false],
+    [ACR.cert, ACR.cert, false],
+    [ACR.basic, ACR.basic, false],
+    // A session whose acr is missing or was tampered with counts as below every level.
+    ['', ACR.basic, true],
+    ['urn:unified-id:acr:max', ACR.mfa, true],
+  ] as const)('%s below %s: %s', (have, want, below) => {
+    expect(acrBelow(have, want)).toBe(below);
   });
 });

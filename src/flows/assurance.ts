@@ -53,11 +53,6 @@ export class FactorTable {
     }
   }
 
-  /** Every declared factor's amr value. */
-  get amrs(): Factor[] {
-    return [...this.byAmr.keys()];
-  }
-
   /**
    * The declared factors among stored values (a session's amr, a flow state read back), in their
    * order: a value no registered method declares is dropped, which can only lower the assurance.
