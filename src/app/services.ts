@@ -127,7 +127,6 @@ export function createServices(config: Config, db: Db, log: Logger) {
       new AlipayLinkStore(db, accountStore),
       accounts,
       protector,
-      flowStates,
       config.alipay ? new HttpAlipayClient(config.alipay) : undefined,
     ),
     trust,

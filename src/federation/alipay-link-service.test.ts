@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import type { AccountService } from '../accounts/account-service.js';
 import { DataProtector } from '../crypto/sealed.js';
 import type { AlipayClient, AlipayToken, AlipayUserInfo } from '../outside/alipay/client.js';
-import type { FlowStates } from '../state/flow-state.js';
 import { AlipayLinkService, maskAlipayUser } from './alipay-link-service.js';
 import type { AlipayLinkStore } from './alipay-link-store.js';
 
@@ -17,7 +16,6 @@ function serviceAnswering(token: Partial<AlipayToken>, info: Partial<AlipayUserI
     {} as AlipayLinkStore,
     {} as AccountService,
     new DataProtector(Buffer.alloc(32, 1)),
-    {} as FlowStates,
     client,
   );
 }

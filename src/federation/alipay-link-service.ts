@@ -8,7 +8,6 @@ import { isUniqueViolation } from '../db/unique-violation.js';
 import { BadInput, Conflict, NotFound } from '../errors.js';
 import { parseIdNumber } from '../identifiers/id-number.js';
 import { type AlipayClient, AlipayError, isRealNameCertified } from '../outside/alipay/client.js';
-import type { FlowStates } from '../state/flow-state.js';
 import {
   AccountLinkedToOtherAlipay,
   AlipayIdentityMismatch,
@@ -37,11 +36,6 @@ export interface LinkedAlipay {
   linkedAt: string;
 }
 
-/** A 支付宝登录 waiting for the person: a phone for a new account, or signing in to the existing one. */
-export type PendingAlipayLogin =
-  | { mode: 'register'; profile: AlipayProfile }
-  | { mode: 'link'; profile: AlipayProfile; accountId: string };
-
 /** `2088000000000001` → `2088********0001`. */
 export function maskAlipayUser(id: string): string {
   if (id.length <= 8) return '*'.repeat(id.length);
@@ -59,7 +53,6 @@ export class AlipayLinkService {
     private readonly store: AlipayLinkStore,
     private readonly accounts: AccountService,
     private readonly protector: DataProtector,
-    private readonly flowStates: FlowStates,
     private readonly client: AlipayClient | undefined,
   ) {}
 
@@ -240,19 +233,6 @@ export class AlipayLinkService {
     if (!link) return undefined;
     if (!account.password_hash) throw new AlipayUnlinkRefused();
     return (await this.store.remove(account.id)) ? this.shown(link) : undefined;
-  }
-
-  /** Keeps the profile (sealed: it carries a name and an ID number) while the person fills a form. */
-  async hold(key: string, pending: PendingAlipayLogin): Promise<void> {
-    await this.flowStates.put('alipay-pending', key, pending);
-  }
-
-  async held(key: string): Promise<PendingAlipayLogin | undefined> {
-    return this.flowStates.get('alipay-pending', key);
-  }
-
-  async release(key: string): Promise<void> {
-    await this.flowStates.remove('alipay-pending', key);
   }
 
   private alipay(): AlipayClient {

@@ -36,9 +36,9 @@ function missingResourceScopesOf(details: Record<string, unknown>): Record<strin
 /**
  * Every page of an interaction: which one shows depends on what oidc-provider's policy asks for.
  * The sign-in methods are the registry's (app/app.ts passes LOGIN_METHODS, a test may add one):
- * each builds its own dependencies from `sources`, and its declared factors make the table of
- * factors every sign-in is judged by. The call fails to compile when a method reads what the
- * application does not have.
+ * each builds its own dependencies from `sources`, its declared factors make the table of
+ * factors every sign-in is judged by, and the kinds of flow state it declares are kept. The call
+ * fails to compile when a method reads what the application does not have.
  */
 export function interactionRoutes<S extends { certificates: CertificateService }>(
   { writeBatch, ...flow }: FlowDeps & { writeBatch: Koa.Middleware },
@@ -48,6 +48,7 @@ export function interactionRoutes<S extends { certificates: CertificateService }
 ): Router {
   const router = new Router();
   const factors = new FactorTable([SECOND_FACTOR, ...methods.flatMap((m) => m.factors)]);
+  flow.flowStates.declare(methods.flatMap((m) => m.flowStates ?? []));
   const built = methods.map((method) => {
     const methodDeps: unknown = method.deps({ ...sources, flow, factors });
     for (const [name, file] of Object.entries(method.views ?? {})) flow.views.add(name, file);

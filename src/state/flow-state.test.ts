@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { DataProtector } from '../crypto/sealed.js';
-import { FlowStates } from './flow-state.js';
+import { declareFlowState, FlowStates } from './flow-state.js';
 import type { FlowStateStore } from './flow-state-store.js';
 
 /** flow_states as a map: what the typed layer writes, and a way to tamper with it. */
@@ -58,5 +59,36 @@ describe('typed flow state', () => {
     rows.set('register:uid-2', { data: { accountId: 42 }, ttl: 3600 });
     expect(await states.get('register', 'uid-2')).toBeUndefined();
     await expect(states.put('register', 'uid-3', { accountId: '' })).rejects.toThrow();
+  });
+
+  it('keeps a kind a sign-in method declares, typed by its schema, only once declared, under a name no other kind has', async () => {
+    const { rows, store } = memoryStore();
+    const states = new FlowStates(store, protector);
+    const pending = declareFlowState('method-pending', {
+      ttlSeconds: 90,
+      sealed: true,
+      schema: z.object({ phone: z.string() }),
+    });
+    await expect(states.put(pending, 'uid-4', { phone: '+8613800138000' })).rejects.toThrow(/not declared/);
+    expect(rows.size).toBe(0);
+
+    states.declare([pending]);
+    states.declare([pending]);
+    await states.put(pending, 'uid-4', { phone: '+8613800138000' });
+    expect(rows.get('method-pending:uid-4')?.ttl).toBe(90);
+    expect(JSON.stringify(rows.get('method-pending:uid-4')?.data)).not.toContain('138');
+    const read: { phone: string } | undefined = await states.take(pending, 'uid-4');
+    expect(read).toEqual({ phone: '+8613800138000' });
+    // @ts-expect-error the data is typed by the declared schema
+    await expect(states.put(pending, 'uid-5', { phone: 42 })).rejects.toThrow();
+
+    const lookalike = declareFlowState('method-pending', {
+      ttlSeconds: 90,
+      sealed: false,
+      schema: z.object({}),
+    });
+    expect(() => states.declare([lookalike])).toThrow(/declared twice/);
+    const central = declareFlowState('totp', { ttlSeconds: 90, sealed: false, schema: z.object({}) });
+    expect(() => states.declare([central])).toThrow(/declared twice/);
   });
 });

@@ -11,11 +11,6 @@ const accountOnly = z.object({ accountId: z.string().min(1) });
  * lower the assurance of a tampered row.
  */
 const factor = z.string().regex(/^[a-z0-9_-]{1,32}$/);
-const alipayProfile = z.object({
-  subject: z.object({ kind: z.enum(['user_id', 'open_id']), id: z.string() }),
-  identity: z.object({ realName: z.string(), idNumber: z.string() }).optional(),
-  mobile: z.string().optional(),
-});
 
 /**
  * One sign-in round trip of a site of the provider itself (用户空间, 管理后台): what its callback
@@ -39,10 +34,18 @@ const firstPartySession = z.object({
   acr: z.string(),
 });
 
+/** How one kind of state is kept: see FLOW_STATES. */
+export interface FlowStateSpec<S extends z.ZodType = z.ZodType> {
+  ttlSeconds: number;
+  sealed: boolean;
+  schema: S;
+}
+
 /**
- * Every kind of state carried between pages, declared once: its key prefix in flow_states, its
- * schema (reads are validated, never cast), how long it lives, and whether it is sealed
- * (AES-GCM, bound to its key) because it carries a secret or personal data.
+ * Every kind of state carried between pages that the product's own flows share, declared once:
+ * its key prefix in flow_states, its schema (reads are validated, never cast), how long it lives,
+ * and whether it is sealed (AES-GCM, bound to its key) because it carries a secret or personal
+ * data. A sign-in method's own kinds are declared by the method (declareFlowState) instead.
  */
 export const FLOW_STATES = {
   /** A citizen just registered in this interaction, on the way through 实名认证. */
@@ -75,15 +78,6 @@ export const FLOW_STATES = {
         returnTo: z.string(),
         browser: z.string(),
       }),
-    ]),
-  },
-  /** A 支付宝登录 waiting for the person (register or link): Alipay's name and ID number inside. */
-  'alipay-pending': {
-    ttlSeconds: 600,
-    sealed: true,
-    schema: z.discriminatedUnion('mode', [
-      z.object({ mode: z.literal('register'), profile: alipayProfile }),
-      z.object({ mode: z.literal('link'), profile: alipayProfile, accountId: z.string() }),
     ]),
   },
   /** A certificate challenge, single use, under its nonce. */
@@ -175,54 +169,116 @@ export const FLOW_STATES = {
   },
   /** The demo site: a session its back-channel logout ended. */
   'demo-rp-logout': { ttlSeconds: 24 * 3600, sealed: false, schema: z.object({ at: z.number() }) },
-} as const satisfies Record<string, { ttlSeconds: number; sealed: boolean; schema: z.ZodType }>;
+} as const satisfies Record<string, FlowStateSpec>;
 
 export type FlowStateKind = keyof typeof FLOW_STATES;
-export type FlowStateOf<K extends FlowStateKind> = z.output<(typeof FLOW_STATES)[K]['schema']>;
 
-/** Typed access to flow_states: `put('totp', uid, …)`, `get('totp', uid)`. */
+/**
+ * A kind of state that a layer above this one keeps for itself (a sign-in method's pending step),
+ * declared where it is used: the handle is how it is read and written, and its schema types the
+ * data. FlowStates keeps it only once it was declared at registration (FlowStates.declare), so
+ * two kinds can not share a key prefix.
+ */
+export interface DeclaredFlowState<S extends z.ZodType = z.ZodType> extends FlowStateSpec<S> {
+  readonly name: string;
+}
+
+const KIND_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+
+/** A kind of state of its own, for a method to list at registration (LoginMethod.flowStates). */
+export function declareFlowState<S extends z.ZodType>(
+  name: string,
+  spec: FlowStateSpec<S>,
+): DeclaredFlowState<S> {
+  if (!KIND_NAME.test(name)) throw new Error(`flow state kind "${name}": lower-case words and dashes only`);
+  return Object.freeze({ name, ...spec });
+}
+
+/** A kind of state: one of FLOW_STATES by name, or a declared kind by its handle. */
+export type AnyFlowStateKind = FlowStateKind | DeclaredFlowState;
+
+type CentralData = { [K in FlowStateKind]: z.output<(typeof FLOW_STATES)[K]['schema']> };
+
+/** The data of a kind, as its schema types it. */
+export type FlowStateOf<K extends AnyFlowStateKind> = K extends FlowStateKind
+  ? CentralData[K]
+  : K extends DeclaredFlowState<infer S>
+    ? z.output<S>
+    : never;
+
+/** Typed access to flow_states: `put('totp', uid, …)`, `get('totp', uid)`, `get(declaredKind, uid)`. */
 export class FlowStates {
+  private readonly declared = new Map<string, DeclaredFlowState>();
+
   constructor(
     private readonly store: FlowStateStore,
     private readonly protector: DataProtector,
   ) {}
 
+  /**
+   * Takes the kinds the registered methods declare. A name already taken (by FLOW_STATES or by
+   * another declaration) is refused at start-up: two kinds under one prefix would read each
+   * other's rows. Declaring the same handle again (the routes mounted twice) is harmless.
+   */
+  declare(kinds: Iterable<DeclaredFlowState>): void {
+    for (const kind of kinds) {
+      const known = this.declared.get(kind.name);
+      if (known === kind) continue;
+      if (known || Object.hasOwn(FLOW_STATES, kind.name)) {
+        throw new Error(`flow state kind "${kind.name}" is declared twice`);
+      }
+      this.declared.set(kind.name, kind);
+    }
+  }
+
   /** Stores `data` for its kind's lifetime, or for `ttlSeconds` when a setting shortens it. */
-  async put<K extends FlowStateKind>(
+  async put<K extends AnyFlowStateKind>(
     kind: K,
     key: string,
     data: FlowStateOf<K>,
-    ttlSeconds: number = FLOW_STATES[kind].ttlSeconds,
+    ttlSeconds?: number,
   ): Promise<void> {
-    const spec = FLOW_STATES[kind];
+    const spec = this.specOf(kind);
     const value = spec.schema.parse(data) as Record<string, unknown>;
     const stored = spec.sealed
       ? { sealed: this.protector.seal(JSON.stringify(value), idOf(kind, key)) }
       : value;
-    await this.store.put(idOf(kind, key), stored, ttlSeconds);
+    await this.store.put(idOf(kind, key), stored, ttlSeconds ?? spec.ttlSeconds);
   }
 
-  async get<K extends FlowStateKind>(kind: K, key: string): Promise<FlowStateOf<K> | undefined> {
-    return this.read(kind, key, await this.store.get(idOf(kind, key)));
+  async get<K extends AnyFlowStateKind>(kind: K, key: string): Promise<FlowStateOf<K> | undefined> {
+    const spec = this.specOf(kind);
+    return this.read(kind, key, spec, await this.store.get(idOf(kind, key)));
   }
 
   /** Reads and deletes in one statement: single-use values. */
-  async take<K extends FlowStateKind>(kind: K, key: string): Promise<FlowStateOf<K> | undefined> {
-    return this.read(kind, key, await this.store.take(idOf(kind, key)));
+  async take<K extends AnyFlowStateKind>(kind: K, key: string): Promise<FlowStateOf<K> | undefined> {
+    const spec = this.specOf(kind);
+    return this.read(kind, key, spec, await this.store.take(idOf(kind, key)));
   }
 
-  remove(kind: FlowStateKind, key: string): Promise<void> {
+  remove(kind: AnyFlowStateKind, key: string): Promise<void> {
+    this.specOf(kind);
     return this.store.remove(idOf(kind, key));
   }
 
+  /** A kind's spec; a declared kind only once declare() took it, so an unlisted kind fails loudly. */
+  private specOf(kind: AnyFlowStateKind): FlowStateSpec {
+    if (typeof kind === 'string') return FLOW_STATES[kind];
+    if (this.declared.get(kind.name) !== kind) {
+      throw new Error(`flow state kind "${kind.name}" was not declared at registration`);
+    }
+    return kind;
+  }
+
   /** A row that does not match its schema (an older release's, or tampered) counts as absent. */
-  private read<K extends FlowStateKind>(
+  private read<K extends AnyFlowStateKind>(
     kind: K,
     key: string,
+    spec: FlowStateSpec,
     raw: Record<string, unknown> | undefined,
   ): FlowStateOf<K> | undefined {
     if (!raw) return undefined;
-    const spec = FLOW_STATES[kind];
     let value: unknown = raw;
     if (spec.sealed) {
       if (typeof raw['sealed'] !== 'string') return undefined;
@@ -237,6 +293,6 @@ export class FlowStates {
   }
 }
 
-function idOf(kind: FlowStateKind, key: string): string {
-  return `${kind}:${key}`;
+function idOf(kind: AnyFlowStateKind, key: string): string {
+  return `${typeof kind === 'string' ? kind : kind.name}:${key}`;
 }

@@ -235,15 +235,12 @@ describe.each(databaseKinds())('every login method through one door (%s)', (kind
         const { id, phone } = await addCitizen(server, PASSWORD);
         return { id, login: phone };
       },
+      // Two pages: the phone, then the 口令, with the step between them in the method's own kind of flow state.
       signIn: async (ua, start, account) => {
         const tab = await ua.get(url(start, '?tab=pin'));
-        return submit(
-          ua,
-          tab,
-          '/login-pin',
-          { login: account.login, pin: pinOf(account.id) },
-          site.redirectUri,
-        );
+        const step = await submit(ua, tab, '/login-pin', { login: account.login, action: 'next' });
+        expect(step.body).toContain('口令');
+        return submit(ua, step, '/login-pin', { pin: pinOf(account.id), action: 'login' }, site.redirectUri);
       },
       acr: 'urn:unified-id:acr:basic',
       amr: ['pin'],
@@ -384,5 +381,25 @@ describe.each(databaseKinds())('every login method through one door (%s)', (kind
         expect(res.body).toContain('要求使用数字证书登录');
       }
     });
+  });
+
+  it('keeps the fixture method’s pending step in its own flow state: bound to its sign-in, and spent by one guess', async () => {
+    const account = await CASES['pin']!.prepare();
+    const ua = new UserAgent();
+    const start = await beginAuthorization(ua, site);
+    const tab = await ua.get(url(start.page, '?tab=pin'));
+    // Another sign-in, which never typed the phone, can not skip to the 口令.
+    const other = new UserAgent();
+    const otherTab = await other.get(url((await beginAuthorization(other, site)).page, '?tab=pin'));
+    const skipped = await submit(other, otherTab, '/login-pin', { pin: pinOf(account.id), action: 'login' });
+    expect(skipped.status).toBe(400);
+    expect(returnedToSite(skipped, site)).toBe(false);
+
+    const step = await submit(ua, tab, '/login-pin', { login: account.login, action: 'next' });
+    const wrong = await submit(ua, step, '/login-pin', { pin: pinOf(`${account.id}-not`), action: 'login' });
+    expect(wrong.status).toBe(401);
+    const again = await submit(ua, step, '/login-pin', { pin: pinOf(account.id), action: 'login' });
+    expect(again.status).toBe(400);
+    expect(returnedToSite(again, site)).toBe(false);
   });
 });

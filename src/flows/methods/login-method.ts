@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import type { AccountRow } from '../../accounts/account-store.js';
 import type { AuditMethod } from '../../audit/audit-words.js';
 import type { Config } from '../../config.js';
+import type { DeclaredFlowState } from '../../state/flow-state.js';
 import type { Factor, FactorSpec, FactorTable } from '../assurance.js';
 import type { VerifiedSignIn } from '../complete-login.js';
 import type { FlowDeps } from '../flow-kit.js';
@@ -129,6 +130,11 @@ export interface LoginMethod<Sources = never, D = unknown> {
   tab: UserTab;
   /** The factors it can prove (RFC 8176 amr values and their kind). */
   factors: readonly FactorSpec[];
+  /**
+   * The kinds of flow state it keeps for itself between its pages (declareFlowState): taken by
+   * FlowStates when the routes are mounted, which refuses a name another kind has.
+   */
+  flowStates?: readonly DeclaredFlowState[];
   /** Builds what it uses, once, when the routes are mounted. */
   deps: (sources: Sources) => D;
   /** Whether this deployment offers it (Alipay needs its settings). */

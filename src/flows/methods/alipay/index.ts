@@ -28,6 +28,7 @@ import {
 } from './alipay-kit.js';
 import { alipayCertifyRoutes, certifyFromAccountSpace, certifyInSignIn } from './certify-routes.js';
 import { alipayOnboardingRoutes } from './onboarding-routes.js';
+import { ALIPAY_PENDING } from './pending-login.js';
 
 /**
  * 支付宝登录, with everything Alipay does for an account in one folder: 支付宝关联注册 and 关联已有账号
@@ -40,6 +41,7 @@ export const alipayMethod: LoginMethod<AlipaySources, AlipayFlowDeps> = {
   // Alipay's assertion (how Alipay authenticated the person is not known here), and what its
   // onboarding proves beside it: an SMS code to a phone entered, or the password of an account linked.
   factors: [ALIPAY_FACTOR, SMS_FACTOR, PASSWORD_FACTOR],
+  flowStates: [ALIPAY_PENDING],
   deps: alipayDeps,
   link: { label: '支付宝登录', path: 'alipay', style: 'button' },
   offered: (deps) => deps.alipay.configured,
@@ -123,9 +125,9 @@ async function signInWithAlipay(
   if (holder) {
     if (holder.status !== 'active') throw new AccountUnavailable();
     await deps.alipay.assertLinkable(holder, profile);
-    await deps.alipay.hold(uid, { mode: 'link', profile, accountId: holder.id });
+    await deps.flowStates.put(ALIPAY_PENDING, uid, { mode: 'link', profile, accountId: holder.id });
     return ctx.redirect(`/interaction/${uid}/alipay/link`);
   }
-  await deps.alipay.hold(uid, { mode: 'register', profile });
+  await deps.flowStates.put(ALIPAY_PENDING, uid, { mode: 'register', profile });
   return ctx.redirect(`/interaction/${uid}/alipay/register`);
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { maskName } from '../../../accounts/mask.js';
 import { maskPhone, parseMainlandMobile } from '../../../accounts/phone.js';
 import { AccountUnavailable, AppError, FormInvalid, LoginFailed } from '../../../errors.js';
-import type { AlipayProfile, PendingAlipayLogin } from '../../../federation/alipay-link-service.js';
+import type { AlipayProfile } from '../../../federation/alipay-link-service.js';
 import { maskIdNumber } from '../../../identifiers/id-number.js';
 import { LIMITS } from '../../../ops/rate-limiter.js';
 import { field, parseBody } from '../../../web/body.js';
@@ -25,6 +25,7 @@ import { clientNameOf, type Interaction, interactionOf } from '../../interaction
 import { PASSWORD_FACTOR } from '../password/password-attempt.js';
 import { SMS_FACTOR } from '../sms/index.js';
 import { ALIPAY_FACTOR, type AlipayFlowDeps, finishAlipayLogin, renderAlipayFailure } from './alipay-kit.js';
+import { ALIPAY_PENDING, type PendingAlipayLogin } from './pending-login.js';
 
 class AlipayLoginExpired extends AppError {
   override name = 'AlipayLoginExpired';
@@ -39,7 +40,7 @@ async function pendingOf<M extends PendingAlipayLogin['mode']>(
   interaction: Interaction,
   mode: M,
 ): Promise<Extract<PendingAlipayLogin, { mode: M }>> {
-  const pending = await deps.alipay.held(interaction.uid);
+  const pending = await deps.flowStates.get(ALIPAY_PENDING, interaction.uid);
   if (pending?.mode !== mode) throw new AlipayLoginExpired();
   return pending as Extract<PendingAlipayLogin, { mode: M }>;
 }
@@ -157,7 +158,7 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
         throw FormInvalid.field('agree', '请阅读并同意《用户注册协议》');
       }
       const account = await deps.alipay.register(profile, phone);
-      await deps.alipay.release(interaction.uid);
+      await deps.flowStates.remove(ALIPAY_PENDING, interaction.uid);
       // A phone entered here was proved by an SMS code in this sign-in: a second method used.
       return finishAlipayLogin(ctx, deps, interaction, account.id, {
         before: 'registration',
@@ -240,7 +241,7 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
       // Nothing is linked to an account that completeLogin would then refuse.
       if (account.status !== 'active') throw new AccountUnavailable();
       await deps.alipay.linkExisting(account, pending.profile);
-      await deps.alipay.release(interaction.uid);
+      await deps.flowStates.remove(ALIPAY_PENDING, interaction.uid);
       return finishAlipayLogin(ctx, deps, interaction, account.id, {
         before: 'alipay_link',
         method: method === 'pwd' ? 'alipay+password' : 'alipay+sms',
