@@ -8,5 +8,7 @@ export default defineConfig({
     // Each test file starts its own server and database; two cores run two files at once.
     maxWorkers: 2,
     pool: 'forks',
+    // One migrated embedded database per run, copied by each test that needs one.
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });

@@ -1,8 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../db/database.js';
+import { openEmbeddedCopy } from '../../test/support/embedded-template.js';
+import type { Database } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { RateLimitStore } from '../ops/rate-limit-store.js';
 import { canonicalLogin, LoginGuard } from './login-guard.js';
@@ -11,7 +9,7 @@ let database: Database;
 let guard: LoginGuard;
 
 beforeAll(async () => {
-  database = openDatabase({ dataDir: mkdtempSync(path.join(tmpdir(), 'uid-guard-')), memory: true });
+  database = openEmbeddedCopy();
   await migrate(database.db);
   guard = new LoginGuard(new RateLimitStore(database.db));
 });

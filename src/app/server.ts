@@ -39,7 +39,6 @@ export async function startServer(
   config: Config,
   options: {
     logger?: Logger;
-    memoryDb?: boolean;
     database?: Database;
     loginMethods?: AppDeps['loginMethods'];
   } = {},
@@ -53,7 +52,6 @@ export async function startServer(
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
       poolMax: config.databasePoolMax,
-      memory: options.memoryDb ?? false,
       initialiseApart: true,
     });
   try {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, databaseKinds } from '../../test/support/databases.js';
+import { openEmbeddedCopy } from '../../test/support/embedded-template.js';
 import { DataProtector } from '../crypto/sealed.js';
 import { type Database, openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
@@ -42,7 +43,7 @@ describe.each(databaseKinds())('the hash-chained audit log (%s)', (kind) => {
       drop = pg.drop;
       database = openDatabase({ databaseUrl: pg.url, dataDir, poolMax: 4 });
     } else {
-      database = openDatabase({ dataDir, memory: true });
+      database = openEmbeddedCopy(dataDir);
     }
     await migrate(database.db);
     const keys = new KeyService(new KeyStore(database.db), new DataProtector(randomBytes(32)));

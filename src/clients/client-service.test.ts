@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openEmbeddedCopy } from '../../test/support/embedded-template.js';
 import { DataProtector } from '../crypto/sealed.js';
-import { type Database, openDatabase } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { ClientService } from './client-service.js';
 import { ClientStore } from './client-store.js';
@@ -15,7 +13,7 @@ describe('the client metadata oidc-provider reads on every request', () => {
   const protector = new DataProtector(randomBytes(32));
 
   beforeAll(async () => {
-    database = openDatabase({ dataDir: mkdtempSync(path.join(tmpdir(), 'uid-clients-')), memory: true });
+    database = openEmbeddedCopy();
     await migrate(database.db);
     store = new ClientStore(database.db);
   });

@@ -20,8 +20,6 @@ export interface DatabaseOptions {
   databaseUrl?: string | undefined;
   dataDir: string;
   poolMax?: number;
-  /** In-memory embedded database (tests). */
-  memory?: boolean;
   /**
    * A long-lived process (the server): a new embedded database is made in a child process, so its
    * initdb memory is not kept for the process's life. Short commands make it themselves, faster.
@@ -106,13 +104,9 @@ export function openDatabase(options: DatabaseOptions): Database {
     });
     return { db, embedded: false, close: () => db.destroy() };
   }
-  let unlock = () => {};
-  let dir: string | undefined; // none: PGlite's in-memory database
-  if (!options.memory) {
-    dir = path.join(options.dataDir, 'pglite');
-    unlock = lockEmbedded(options.dataDir);
-    if (options.initialiseApart) initialiseEmbedded(dir);
-  }
+  const dir = path.join(options.dataDir, 'pglite');
+  const unlock = lockEmbedded(options.dataDir);
+  if (options.initialiseApart) initialiseEmbedded(dir);
   const pglite = new PGlite(dir, { postgresqlconf: EMBEDDED_SETTINGS });
   // knex's types know only sqlite's `filename`; knex-pglite takes a ready-made instance too.
   const connection = { pglite } as unknown as { filename: string };

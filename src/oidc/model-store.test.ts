@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, databaseKinds } from '../../test/support/databases.js';
+import { openEmbeddedCopy } from '../../test/support/embedded-template.js';
 import { AccountStore } from '../accounts/account-store.js';
 import { type Database, openDatabase, rowsOf } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
@@ -23,7 +24,7 @@ describe.each(databaseKinds())('ModelStore (%s)', (kind) => {
       drop = pg.drop;
       database = openDatabase({ databaseUrl: pg.url, dataDir, poolMax: 2 });
     } else {
-      database = openDatabase({ dataDir, memory: true });
+      database = openEmbeddedCopy(dataDir);
     }
     await migrate(database.db);
     store = new ModelStore(database.db);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, databaseKinds } from '../../test/support/databases.js';
+import { openEmbeddedCopy } from '../../test/support/embedded-template.js';
 import { DataProtector } from '../crypto/sealed.js';
 import { type Database, openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
@@ -36,7 +37,7 @@ describe.each(databaseKinds())('SMS code entries and sends (%s)', (kind) => {
       // Enough connections that the concurrent guesses really run side by side.
       database = openDatabase({ databaseUrl: pg.url, dataDir, poolMax: 12 });
     } else {
-      database = openDatabase({ dataDir, memory: true });
+      database = openEmbeddedCopy(dataDir);
     }
     await migrate(database.db);
     gateway = new RecordingGateway();

@@ -1,10 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEmbeddedCopy } from '../../test/support/embedded-template.js';
 import { LoginGuard } from '../accounts/login-guard.js';
 import { DataProtector } from '../crypto/sealed.js';
-import { type Database, openDatabase } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { RateLimitStore } from '../ops/rate-limit-store.js';
 import { RateLimiter } from '../ops/rate-limiter.js';
@@ -33,7 +31,7 @@ let captcha: CaptchaService;
 let guard: LoginGuard;
 
 beforeAll(async () => {
-  database = openDatabase({ dataDir: mkdtempSync(path.join(tmpdir(), 'uid-verif-')), memory: true });
+  database = openEmbeddedCopy();
   await migrate(database.db);
   const protector = new DataProtector(Buffer.alloc(32, 3));
   const rateLimits = new RateLimitStore(database.db);

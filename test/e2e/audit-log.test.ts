@@ -18,6 +18,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { addCitizen } from '../support/citizen.js';
 import { runCli } from '../support/cli.js';
 import { createPostgresDatabase, databaseKinds } from '../support/databases.js';
+import { copyEmbeddedTemplate } from '../support/embedded-template.js';
 import { registerRelyingParty, signIn } from '../support/relying-party.js';
 import { deploymentSecrets, startTestServer, type TestServer } from '../support/server.js';
 import { UserAgent } from '../support/user-agent.js';
@@ -87,7 +88,7 @@ describe.each(databaseKinds())('the audit log of a running provider (%s)', (kind
 });
 
 describe.each(databaseKinds())('unified-id audit verify against AUDIT_CHECKPOINT_DIR (%s)', (kind) => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-audit-cli-'));
+  const dataDir = copyEmbeddedTemplate();
   const checkpointDir = path.join(dataDir, 'checkpoints');
   let postgres: Awaited<ReturnType<typeof createPostgresDatabase>> | undefined;
   let env: NodeJS.ProcessEnv;

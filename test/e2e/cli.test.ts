@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { outputUntil, runCli, runCliProcess, spawnCli, stop } from '../support/cli.js';
+import { copyEmbeddedTemplate } from '../support/embedded-template.js';
 import { freePort } from '../support/server.js';
 
-const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-cli-'));
+// An embedded database already made and migrated, as after a first start.
+const dataDir = copyEmbeddedTemplate();
 const env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'development' };
 const cli = (...args: string[]) => runCli(args, env);
 const auditRows = async () =>

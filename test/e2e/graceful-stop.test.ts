@@ -1,14 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { expect, it } from 'vitest';
 import { outputUntil, spawnCli, stop } from '../support/cli.js';
+import { copyEmbeddedTemplate } from '../support/embedded-template.js';
 import { basicAuth } from '../support/relying-party.js';
 import { freePort } from '../support/server.js';
 
 it('on SIGTERM finishes every request in flight, then exits cleanly', async () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-stop-'));
+  const dataDir = copyEmbeddedTemplate();
   const port = await freePort();
   const server = spawnCli(['serve'], {
     ...process.env,
@@ -18,7 +17,7 @@ it('on SIGTERM finishes every request in flight, then exits cleanly', async () =
     LOG_LEVEL: 'warn',
   });
   try {
-    // A first start migrates a new embedded database: minutes on a busy machine.
+    // A process of its own, loading every module: slow on a busy machine.
     const banner = await outputUntil(server, (output) => output.includes('demo client_secret'), 240_000);
     const clientId = /demo client_id:\s+(\S+)/.exec(banner)![1]!;
     const secret = /demo client_secret:\s+(\S+)/.exec(banner)![1]!;

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountStore } from '../../src/accounts/account-store.js';
 import { AdminQueries } from '../../src/admin/admin-queries.js';
 import { AuditStore } from '../../src/audit/audit-store.js';
-import { type Database, type Db, openDatabase } from '../../src/db/database.js';
+import type { Database, Db } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import {
   currentWriteBatch,
@@ -16,6 +15,7 @@ import {
 } from '../../src/db/write-batch.js';
 import { ModelStore } from '../../src/oidc/model-store.js';
 import { SessionMetaStore } from '../../src/oidc/session-meta-store.js';
+import { openEmbeddedCopy } from '../support/embedded-template.js';
 
 // The rule that keeps a request's write batch correct (src/db/write-batch.ts): whatever reads a
 // table some store defers writes to sees those writes first. Here every store that names such a
@@ -196,7 +196,7 @@ describe('the stores that take part in a request write batch', () => {
     };
 
     beforeAll(async () => {
-      database = openDatabase({ dataDir: mkdtempSync(path.join(tmpdir(), 'uid-batch-')), memory: true });
+      database = openEmbeddedCopy();
       await migrate(database.db);
       database.db.on('query', listener);
     });

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { pino } from 'pino';
 import { type RunningServer, startServer } from '../../src/app/server.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/db/database.js';
 import { createPostgresDatabase, type DatabaseKind } from './databases.js';
+import { copyEmbeddedTemplate, runTempDir } from './embedded-template.js';
 import { freePort } from './ports.js';
 
 export { freePort } from './ports.js';
@@ -53,8 +52,11 @@ export async function rowCount(server: Pick<TestServer, 'database'>, table: stri
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const kind = options.kind ?? 'pglite';
   const port = options.port ?? (await freePort());
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-test-'));
+  const dataDir = runTempDir('test-');
   const sibling = options.sameDeploymentAs;
+  // A copy of the run's migrated embedded database: the server (and `prepare`'s commands) open it
+  // as they would their own from an earlier start, without PGlite's initdb.
+  if (kind === 'pglite' && !sibling && !options.env?.['DATABASE_URL']) copyEmbeddedTemplate(dataDir);
   const postgres = kind === 'postgres' && !sibling ? await createPostgresDatabase() : undefined;
   const env: Record<string, string> = {
     NODE_ENV: 'test',
@@ -84,7 +86,6 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     sibling && !sibling.config.databaseUrl ? sibling.database : undefined;
   const running = await startServer(config, {
     logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
-    memoryDb: !config.databaseUrl && !options.prepare,
     ...(sharedDatabase ? { database: sharedDatabase } : {}),
     ...(options.loginMethods ? { loginMethods: options.loginMethods } : {}),
   });

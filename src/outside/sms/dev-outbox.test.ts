@@ -1,8 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../../db/database.js';
+import { openEmbeddedCopy } from '../../../test/support/embedded-template.js';
+import type { Database } from '../../db/database.js';
 import { migrate } from '../../db/migrate.js';
 import { createOutsideServices } from '../factory.js';
 import { DevSmsOutbox, listOutbox } from './dev-outbox.js';
@@ -12,7 +10,7 @@ import { SMS_TEMPLATE_VERIFICATION_CODE, smsText } from './sms-gateway.js';
 let database: Database;
 
 beforeAll(async () => {
-  database = openDatabase({ dataDir: mkdtempSync(path.join(tmpdir(), 'uid-sms-')), memory: true });
+  database = openEmbeddedCopy();
   await migrate(database.db);
 });
 
