@@ -50,3 +50,13 @@ export function withIo<T>(io: CliIo, work: () => Promise<T>): Promise<{ result: 
   };
   return runs.run(run, async () => ({ result: await work(), exitCode: run.exitCode }));
 }
+
+/**
+ * Runs `work` outside the command's run, for what outlives the command: a server started inside
+ * the run would carry it into every request, and AsyncLocalStorage copies a store onto every
+ * promise made under it (each request makes hundreds), for a value no request reads.
+ */
+export function outsideRun<T>(work: () => T): T {
+  return runs.exit(work);
+}
+

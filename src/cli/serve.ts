@@ -1,13 +1,13 @@
 import { startServer } from '../app/server.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../ops/logger.js';
-import { cliEnv } from './io.js';
+import { cliEnv, outsideRun } from './io.js';
 
 /** `npm start`: run until SIGTERM/SIGINT, then drain requests in flight and close the database. */
 export async function runServe() {
   const config = loadConfig(cliEnv());
   const logger = createLogger(config.logLevel);
-  const running = await startServer(config, { logger });
+  const running = await outsideRun(() => startServer(config, { logger }));
   logger.info({ issuer: config.issuer, port: config.port }, 'Unified ID is listening');
   const lines = [
     '',
