@@ -59,4 +59,3 @@ export function withIo<T>(io: CliIo, work: () => Promise<T>): Promise<{ result: 
 export function outsideRun<T>(work: () => T): T {
   return runs.exit(work);
 }
-

@@ -54,7 +54,18 @@ function publicJwk(jwk: Record<string, unknown>): Record<string, unknown> {
   return pub;
 }
 
+/**
+ * Whether jose would read a protected header from the token (as oidc-provider's refusal of
+ * structured tokens does). Opaque tokens, the common case, are told apart first without jose:
+ * its decoder throws for them, an Error with a stack on every introspection. A header is a JSON
+ * object, so its first part decodes to `{` (after JSON's whitespace or a byte-order mark);
+ * anything that does is left to jose to judge, as before.
+ */
 function isJwt(token: string): boolean {
+  const dot = token.indexOf('.');
+  const head = Buffer.from(dot < 0 ? token : token.slice(0, dot), 'base64url').toString('utf8');
+  const text = head.replace(/^\uFEFF/, '').trimStart();
+  if (!text.startsWith('{')) return false;
   try {
     return !!decodeProtectedHeader(token);
   } catch {
