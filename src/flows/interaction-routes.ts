@@ -19,7 +19,7 @@ import { auditEvent, type FlowDeps, renderPage } from './flow-kit.js';
 import { clientNameOf, finishInteraction, interactionOf } from './interaction.js';
 import { legalRegisterRoutes } from './legal-register-routes.js';
 import { loginPage } from './login-page.js';
-import { mountMethodForm } from './method-form.js';
+import { methodKit, mountMethodForm } from './method-form.js';
 import type { LoginMethod, MethodSources } from './methods/login-method.js';
 import { realNameRoutes, renderRealName } from './realname-routes.js';
 import { recoveryRoutes } from './recovery-routes.js';
@@ -105,9 +105,10 @@ export function interactionRoutes<S extends { certificates: CertificateService }
   });
 
   // Mounted whether or not offered: a method this deployment does not offer answers so itself.
+  const kit = methodKit(deps);
   for (const { method, methodDeps } of built) {
     if (method.form) mountMethodForm(router, deps, { id: method.id, form: method.form }, methodDeps);
-    method.routes?.(router, methodDeps, { loginPage: deps.loginPage });
+    method.routes?.(router, methodDeps, kit);
   }
   registeredCertificateRoutes(router, {
     ...deps,

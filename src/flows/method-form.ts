@@ -1,12 +1,51 @@
 import type Router from '@koa/router';
+import type { Context } from 'koa';
 import { field, parseBody } from '../web/body.js';
 import { jsonAnswer } from '../web/page-kit.js';
 import { completeLogin, continueTo, type LoginRecorder, secondFactorPath } from './complete-login.js';
 import { answerPageCodeSent, type FlowDeps, type PageDeps, renderPage, withPageErrors } from './flow-kit.js';
-import { interactionOf } from './interaction.js';
-import { ANSWERED, type LoginPage, type MethodForm, type Submission } from './methods/login-method.js';
+import { type Interaction, interactionOf } from './interaction.js';
+import {
+  ANSWERED,
+  type LoginPage,
+  type MethodForm,
+  type MethodKit,
+  type Proven,
+  type Submission,
+} from './methods/login-method.js';
 
-type Deps = PageDeps & Pick<FlowDeps, 'host' | 'flowStates'> & LoginRecorder & { loginPage: LoginPage };
+type FinishDeps = PageDeps & LoginRecorder;
+type Deps = FinishDeps & Pick<FlowDeps, 'host' | 'flowStates'> & { loginPage: LoginPage };
+
+/** What a method proved, handed to completeLogin: the one call of it for every method. Where the browser goes next. */
+function signIn(deps: FinishDeps, ctx: Context, interaction: Interaction, proven: Proven): Promise<string> {
+  const { notice: _shownOnPagesOnly, ...verified } = proven;
+  return completeLogin(deps, ctx, interaction, verified);
+}
+
+/**
+ * The end of a sign-in answered with a page: the method's notice with 继续 when there is one (not
+ * before 两步验证), else on to wherever completeLogin sends the browser.
+ */
+async function finishOnPage(deps: FinishDeps, ctx: Context, interaction: Interaction, proven: Proven) {
+  const next = await signIn(deps, ctx, interaction, proven);
+  if (proven.notice && next !== secondFactorPath(interaction.uid)) {
+    return renderPage(ctx, deps, 'notice', { ...proven.notice, continueUrl: next });
+  }
+  continueTo(ctx, next);
+}
+
+/**
+ * What the interaction router lends a method's own pages: the login page, and the same end of a
+ * sign-in as the form handler's, for a method that proves on a page of its own (back from
+ * Alipay, say).
+ */
+export function methodKit(deps: FinishDeps & { loginPage: LoginPage }): MethodKit {
+  return {
+    loginPage: deps.loginPage,
+    finish: (ctx, interaction, proven) => finishOnPage(deps, ctx, interaction, proven),
+  };
+}
 
 /**
  * The one handler of every method's form: finds the interaction, checks the CSRF token, lets
@@ -46,19 +85,13 @@ export function mountMethodForm<D>(
       return jsonAnswer(ctx, async () => {
         const proven = await form.prove(submission, methodDeps);
         if (proven === ANSWERED) return ctx.body;
-        const { notice: _shownOnPagesOnly, ...verified } = proven;
-        return { redirectTo: await completeLogin(deps, ctx, interaction, verified) };
+        return { redirectTo: await signIn(deps, ctx, interaction, proven) };
       });
     }
     return withPageErrors(ctx, deps, 'login', pageAgain, async () => {
       const proven = await form.prove(submission, methodDeps);
       if (proven === ANSWERED) return;
-      const { notice, ...verified } = proven;
-      const next = await completeLogin(deps, ctx, interaction, verified);
-      if (notice && next !== secondFactorPath(interaction.uid)) {
-        return renderPage(ctx, deps, 'notice', { ...notice, continueUrl: next });
-      }
-      continueTo(ctx, next);
+      return finishOnPage(deps, ctx, interaction, proven);
     });
   });
 }

@@ -156,9 +156,15 @@ export interface LoginMethod<Sources = never, D = unknown> {
   routes?: (router: Router, deps: D, kit: MethodKit) => void;
 }
 
-/** What the interaction router lends a method's own pages. */
+/** What the interaction router lends a method's own pages (method-form.ts builds it). */
 export interface MethodKit {
   loginPage: LoginPage;
+  /**
+   * Ends a sign-in a method proved on a page of its own as the form handler ends a form's:
+   * completeLogin, then 两步验证, the notice, or on to the site. A method never calls
+   * completeLogin itself.
+   */
+  finish(ctx: Context, interaction: Interaction, proven: Proven): Promise<void>;
 }
 
 /** A registered method, whatever it reads and builds. */

@@ -14,10 +14,10 @@ import { AlipayError } from '../../../outside/alipay/client.js';
 import type { FlowStateOf } from '../../../state/flow-state.js';
 import { browserId } from '../../../web/browser-id.js';
 import type { Factor, FactorSpec } from '../../assurance.js';
-import { completeLogin, continueTo, type LoginRecorder, recordLoginFailure } from '../../complete-login.js';
+import { type LoginRecorder, recordLoginFailure } from '../../complete-login.js';
 import { auditEvent, type FlowDeps, type PageDeps, renderPage } from '../../flow-kit.js';
 import type { Interaction } from '../../interaction.js';
-import type { MethodSources } from '../login-method.js';
+import type { MethodKit, MethodSources } from '../login-method.js';
 
 /** What the Alipay pages use, built by the method from the flows' wiring, services and settings. */
 export type AlipayFlowDeps = PageDeps &
@@ -155,14 +155,17 @@ export function queryString(ctx: Context, name: string): string {
   return typeof value === 'string' ? value.trim().slice(0, 512) : '';
 }
 
+/** The Alipay pages of a sign-in: the method's dependencies and the common end of a sign-in. */
+export type AlipaySignInDeps = AlipayFlowDeps & Pick<MethodKit, 'finish'>;
+
 /**
  * The end of every successful 支付宝登录: what happened first (a registration or a link) if
- * anything, then completeLogin with what was proved (Alipay, and a password or SMS code when the
- * person proved one here).
+ * anything, then the common end of a sign-in with what was proved (Alipay, and a password or SMS
+ * code when the person proved one here).
  */
 export async function finishAlipayLogin(
   ctx: Context,
-  deps: AlipayFlowDeps,
+  deps: AlipaySignInDeps,
   interaction: Interaction,
   accountId: string,
   how: { before?: 'registration' | 'alipay_link'; method: AuditMethod; verified: Factor[] },
@@ -170,8 +173,5 @@ export async function finishAlipayLogin(
   if (how.before) {
     await auditEvent(deps, ctx, { type: how.before, method: 'alipay', outcome: 'success', accountId });
   }
-  continueTo(
-    ctx,
-    await completeLogin(deps, ctx, interaction, { accountId, verified: how.verified, method: how.method }),
-  );
+  await deps.finish(ctx, interaction, { accountId, verified: how.verified, method: how.method });
 }

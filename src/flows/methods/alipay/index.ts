@@ -17,6 +17,7 @@ import {
   ALIPAY_CALLBACK_PATH,
   ALIPAY_FACTOR,
   type AlipayFlowDeps,
+  type AlipaySignInDeps,
   type AlipaySources,
   alipayDeps,
   beginRoundTrip,
@@ -45,7 +46,7 @@ export const alipayMethod: LoginMethod<AlipaySources, AlipayFlowDeps> = {
   deps: alipayDeps,
   link: { label: '支付宝登录', path: 'alipay', style: 'button' },
   offered: (deps) => deps.alipay.configured,
-  routes: (router, deps) => alipayRoutes(router, deps),
+  routes: (router, deps, kit) => alipayRoutes(router, { ...deps, finish: kit.finish }),
 };
 
 /**
@@ -53,7 +54,7 @@ export const alipayMethod: LoginMethod<AlipaySources, AlipayFlowDeps> = {
  * Alipay's authorisation page and back. Alipay returns to one fixed address; the `state` it
  * carries says which interaction (or account-space session) and which browser the trip belongs to.
  */
-function alipayRoutes(router: Router, deps: AlipayFlowDeps) {
+function alipayRoutes(router: Router, deps: AlipaySignInDeps) {
   router.get('/interaction/:uid/alipay', async (ctx) => {
     const interaction = await interactionOf(deps, ctx);
     if (!deps.alipay.configured) throw new AlipayNotConfigured();
@@ -100,7 +101,7 @@ function alipayRoutes(router: Router, deps: AlipayFlowDeps) {
  */
 async function signInWithAlipay(
   ctx: Context,
-  deps: AlipayFlowDeps,
+  deps: AlipaySignInDeps,
   interaction: Interaction,
   profile: AlipayProfile,
 ) {

@@ -24,7 +24,13 @@ import { answerPageCodeSent, renderPage, withPageErrors } from '../../flow-kit.j
 import { clientNameOf, type Interaction, interactionOf } from '../../interaction.js';
 import { PASSWORD_FACTOR } from '../password/password-attempt.js';
 import { SMS_FACTOR } from '../sms/index.js';
-import { ALIPAY_FACTOR, type AlipayFlowDeps, finishAlipayLogin, renderAlipayFailure } from './alipay-kit.js';
+import {
+  ALIPAY_FACTOR,
+  type AlipayFlowDeps,
+  type AlipaySignInDeps,
+  finishAlipayLogin,
+  renderAlipayFailure,
+} from './alipay-kit.js';
 import { ALIPAY_PENDING, type PendingAlipayLogin } from './pending-login.js';
 
 class AlipayLoginExpired extends AppError {
@@ -71,7 +77,7 @@ async function usableAlipayMobile(deps: AlipayFlowDeps, profile: AlipayProfile):
  * a phone proved by SMS when Alipay has none to give), or signing in to the account that already
  * holds the ID number, to link it.
  */
-export function alipayOnboardingRoutes(router: Router, deps: AlipayFlowDeps) {
+export function alipayOnboardingRoutes(router: Router, deps: AlipaySignInDeps) {
   const expired = (ctx: Context, uid: string, err: AppError) =>
     renderAlipayFailure(ctx, deps, err, { links: [{ href: `/interaction/${uid}`, label: '返回登录' }] });
 
