@@ -1,0 +1,153 @@
+import { generate } from 'otplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEmbeddedCopy } from '../../test/support/embedded-template.js';
+import { DataProtector } from '../crypto/sealed.js';
+import type { Database } from '../db/database.js';
+import { AppError, TooManyRequests } from '../errors.js';
+import { FlowStates } from '../state/flow-state.js';
+import { FlowStateStore } from '../state/flow-state-store.js';
+import type { AccountRow } from './account-store.js';
+import { TotpService, TotpWrong } from './totp-service.js';
+import { TotpStore } from './totp-store.js';
+
+// 两步验证 as an attacker meets it: a code accepted once, a step either side and no further,
+// recovery codes single use, and a cap on guesses that a correct code does not lift.
+let database: Database;
+let totp: TotpService;
+let serial = 0;
+
+beforeAll(async () => {
+  database = openEmbeddedCopy();
+  const protector = new DataProtector(Buffer.alloc(32, 5));
+  totp = new TotpService(
+    new TotpStore(database.db),
+    new FlowStates(new FlowStateStore(database.db), protector),
+    protector,
+  );
+});
+afterAll(() => database?.close());
+
+const account = async (id: string) =>
+  (await database.db('accounts').where({ id }).first()) as AccountRow & { totp_secret: string | null };
+const codeAt = (secret: string, secondsFromNow: number) =>
+  generate({ secret, epoch: Math.floor(Date.now() / 1000) + secondsFromNow });
+
+/** A new account with two-step verification on: its id, secret and recovery codes. */
+async function enrolled() {
+  const id = `totp-${++serial}`;
+  await database
+    .db('accounts')
+    .insert({ id, user_type: 'natural_person', phone: `1380000${String(serial).padStart(4, '0')}` });
+  const { secret } = await totp.beginEnrolment(id, '138****0000');
+  const recovery = await totp.confirmEnrolment(id, await codeAt(secret, 0));
+  return { id, secret, recovery };
+}
+
+async function failure(attempt: Promise<unknown>): Promise<unknown> {
+  try {
+    await attempt;
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
+describe('two-step verification', () => {
+  it('turns on only with a correct first code, keeps the secret sealed, and gives ten recovery codes once', async () => {
+    const id = 'totp-enrol';
+    await database.db('accounts').insert({ id, user_type: 'natural_person', phone: '13900000000' });
+    const { secret, uri, qrDataUrl } = await totp.beginEnrolment(id, '139****0000');
+    expect(uri).toContain(`secret=${secret}`);
+    expect(decodeURIComponent(uri)).toContain('统一身份认证');
+    expect(qrDataUrl).toMatch(/^data:image\/png;base64,/);
+    expect(await failure(totp.confirmEnrolment(id, '000000'))).toBeInstanceOf(TotpWrong);
+    expect(await failure(totp.confirmEnrolment(id, 'abcdef'))).toBeInstanceOf(TotpWrong);
+    expect((await account(id)).totp_enabled_at).toBeNull();
+
+    const codes = await totp.confirmEnrolment(id, await codeAt(secret, 0));
+    expect(codes).toHaveLength(10);
+    expect(new Set(codes).size).toBe(10);
+    for (const code of codes) expect(code).toMatch(/^[0-9A-F]{5}-[0-9A-F]{5}$/);
+    const row = await account(id);
+    expect(row.totp_enabled_at).not.toBeNull();
+    expect(row.totp_secret).not.toContain(secret);
+    expect(await totp.unusedRecoveryCodes(id)).toBe(10);
+    // The enrolment is spent: a second confirmation finds nothing to confirm.
+    const again = await failure(totp.confirmEnrolment(id, await codeAt(secret, 0)));
+    expect(again).toBeInstanceOf(AppError);
+    expect((again as AppError).code).toBe('totp_expired');
+  });
+
+  it('accepts a code of a step either side of now once, but not one two steps away', async () => {
+    const { id, secret } = await enrolled();
+    // A clock a step ahead is forgiven, once; after it, a code of an earlier step is a replay.
+    const next = await codeAt(secret, 30);
+    await expect(totp.check(await account(id), ` ${next} `)).resolves.toBe('otp');
+    expect(await failure(totp.check(await account(id), next))).toBeInstanceOf(TotpWrong);
+    expect(await failure(totp.check(await account(id), await codeAt(secret, -30)))).toBeInstanceOf(TotpWrong);
+    expect(await failure(totp.check(await account(id), await codeAt(secret, 0)))).toBeInstanceOf(TotpWrong);
+    expect(await failure(totp.check(await account(id), await codeAt(secret, 75)))).toBeInstanceOf(TotpWrong);
+    // A clock a step behind is forgiven too, on an account that has accepted nothing since.
+    const behind = await enrolled();
+    await expect(totp.check(await account(behind.id), await codeAt(behind.secret, -30))).resolves.toBe('otp');
+    expect(
+      await failure(totp.check(await account(behind.id), await codeAt(behind.secret, -75))),
+    ).toBeInstanceOf(TotpWrong);
+  });
+
+  it("refuses another account's code, and any code once two-step verification is off", async () => {
+    const first = await enrolled();
+    const second = await enrolled();
+    expect(
+      await failure(totp.check(await account(second.id), await codeAt(first.secret, 30))),
+    ).toBeInstanceOf(TotpWrong);
+    expect(await failure(totp.check(await account(second.id), first.recovery[0]!))).toBeInstanceOf(TotpWrong);
+    await totp.disable(first.id);
+    expect(await failure(totp.check(await account(first.id), await codeAt(first.secret, 30)))).toBeInstanceOf(
+      TotpWrong,
+    );
+    expect(await failure(totp.check(await account(first.id), first.recovery[1]!))).toBeInstanceOf(TotpWrong);
+  });
+
+  it('takes a recovery code once, in any case and with spaces around it', async () => {
+    const { id, recovery } = await enrolled();
+    await expect(totp.check(await account(id), ` ${recovery[0]!.toLowerCase()} `)).resolves.toBe('recovery');
+    expect(await failure(totp.check(await account(id), recovery[0]!))).toBeInstanceOf(TotpWrong);
+    expect(await totp.unusedRecoveryCodes(id)).toBe(9);
+    // A recovery code with its hyphen dropped, or a digit changed, is not one.
+    expect(await failure(totp.check(await account(id), recovery[1]!.replace('-', '')))).toBeInstanceOf(
+      TotpWrong,
+    );
+    await expect(totp.check(await account(id), recovery[1]!)).resolves.toBe('recovery');
+  });
+
+  it('stops taking recovery codes once new ones are made, and takes the new ones', async () => {
+    const { id, recovery } = await enrolled();
+    const fresh = await totp.regenerateRecoveryCodes(id);
+    expect(fresh).toHaveLength(10);
+    expect(fresh.some((c) => recovery.includes(c))).toBe(false);
+    expect(await failure(totp.check(await account(id), recovery[2]!))).toBeInstanceOf(TotpWrong);
+    await expect(totp.check(await account(id), fresh[0]!)).resolves.toBe('recovery');
+  });
+
+  it('refuses even a correct code after five wrong ones in the window', async () => {
+    const { id, secret, recovery } = await enrolled();
+    for (let i = 0; i < 5; i++)
+      expect(await failure(totp.check(await account(id), '000000'))).toBeInstanceOf(TotpWrong);
+    const refused = await failure(totp.check(await account(id), await codeAt(secret, 30)));
+    expect(refused).toBeInstanceOf(TooManyRequests);
+    expect(await failure(totp.check(await account(id), recovery[0]!))).toBeInstanceOf(TooManyRequests);
+    expect(await totp.unusedRecoveryCodes(id)).toBe(10);
+  });
+
+  it('lets the guesses start again after a correct code or recovery code', async () => {
+    const { id, secret, recovery } = await enrolled();
+    for (let i = 0; i < 4; i++) await failure(totp.check(await account(id), '000000'));
+    await expect(totp.check(await account(id), await codeAt(secret, 30))).resolves.toBe('otp');
+    for (let i = 0; i < 4; i++) await failure(totp.check(await account(id), '000000'));
+    await expect(totp.check(await account(id), recovery[0]!)).resolves.toBe('recovery');
+    for (let i = 0; i < 4; i++)
+      expect(await failure(totp.check(await account(id), 'AAAAA-AAAAA'))).toBeInstanceOf(TotpWrong);
+    await expect(totp.check(await account(id), recovery[1]!)).resolves.toBe('recovery');
+  });
+});

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEmbeddedCopy } from '../../test/support/embedded-template.js';
+import type { Database } from '../db/database.js';
+import { TooManyRequests } from '../errors.js';
+import { RateLimitStore } from './rate-limit-store.js';
+import { RateLimiter } from './rate-limiter.js';
+
+let database: Database;
+let limiter: RateLimiter;
+
+beforeAll(async () => {
+  database = openEmbeddedCopy();
+  limiter = new RateLimiter(new RateLimitStore(database.db));
+});
+afterAll(() => database?.close());
+
+async function refusal(attempt: Promise<unknown>): Promise<TooManyRequests | undefined> {
+  try {
+    await attempt;
+    return undefined;
+  } catch (err) {
+    if (err instanceof TooManyRequests) return err;
+    throw err;
+  }
+}
+
+describe('a per-request limit', () => {
+  it('allows max attempts in its window, refuses the next with the wait until the window ends', async () => {
+    const limit = { name: 'test:a', max: 3, windowSeconds: 600 };
+    const counts = [];
+    for (let i = 0; i < 3; i++) counts.push(await limiter.consume(limit, 'subject-1'));
+    expect(counts).toEqual([1, 2, 3]);
+    const refused = await refusal(limiter.consume(limit, 'subject-1'));
+    expect(refused?.status).toBe(429);
+    expect(refused?.retryAfterSeconds).toBeGreaterThan(540);
+    expect(refused?.retryAfterSeconds).toBeLessThanOrEqual(600);
+    // Refused attempts still count: hammering does not wear the limit down.
+    await expect(limiter.consume(limit, 'subject-1')).rejects.toBeInstanceOf(TooManyRequests);
+  });
+
+  it('counts each subject and each limit apart', async () => {
+    const limit = { name: 'test:b', max: 1, windowSeconds: 600 };
+    await limiter.consume(limit, 'subject-2');
+    await expect(limiter.consume(limit, 'subject-2')).rejects.toBeInstanceOf(TooManyRequests);
+    await expect(limiter.consume(limit, 'subject-3')).resolves.toBe(1);
+    await expect(limiter.consume({ ...limit, name: 'test:c' }, 'subject-2')).resolves.toBe(1);
+  });
+
+  it('starts afresh once the window is over', async () => {
+    const limit = { name: 'test:d', max: 1, windowSeconds: 600 };
+    await limiter.consume(limit, 'subject-4');
+    await expect(limiter.consume(limit, 'subject-4')).rejects.toBeInstanceOf(TooManyRequests);
+    await database
+      .db('rate_limits')
+      .where({ key: 'test:d:subject-4' })
+      .update({ window_ends_at: new Date(Date.now() - 1000) });
+    await expect(limiter.consume(limit, 'subject-4')).resolves.toBe(1);
+  });
+});
