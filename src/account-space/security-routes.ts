@@ -6,6 +6,7 @@ import { AppError, BadInput, Conflict, PasswordWrong } from '../errors.js';
 import { answerCodeSent, codeSentNotice, codeSentTo } from '../flows/code-sending.js';
 import { field } from '../web/body.js';
 import { browserId } from '../web/browser-id.js';
+import { PASSWORDS_DIFFER } from '../web/field-marks.js';
 import {
   actionField,
   captchaField,
@@ -18,7 +19,6 @@ import {
   totpCodeField,
 } from '../web/form-fields.js';
 import { FormProblems, formInput } from '../web/page-kit.js';
-
 import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf, show } from './account-page.js';
 import { alipayPart, alipaySpaceRoutes } from './alipay-routes.js';
@@ -107,7 +107,7 @@ export function securityRoutes(
       const next = input.new_password;
       const rule = await deps.accounts.passwordRuleFor(session.account.id, next);
       if (!rule.ok) problems.add('new_password', rule.message);
-      if (next !== input.new_password_confirm) problems.add('new_password_confirm', '两次输入的密码不一致');
+      if (next !== input.new_password_confirm) problems.add('new_password_confirm', PASSWORDS_DIFFER);
       problems.throwIfAny();
       await deps.accounts.setPassword(session.account.id, next);
       const ended = await deps.revoker.revokeSessions(

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseCreditCode } from '../identifiers/credit-code.js';
 import { parseIdNumber } from '../identifiers/id-number.js';
+import { AGREE_TO_TERMS, PASSWORDS_DIFFER } from '../web/field-marks.js';
 import { checkPassword } from './password-policy.js';
 import { parseMainlandMobile } from './phone.js';
 
@@ -126,5 +127,13 @@ describe('the browser checks the public rules with the server’s words', () => 
     expect(rules.password('x11010519491231002x', { idNumber: '11010519491231002X' })).toBe(
       '密码不能包含手机号码或身份证号码',
     );
+  });
+});
+
+describe('the words forms.js shows before a registration is sent', () => {
+  // A page that checks before submitting must say what the server says when the check is skipped.
+  const forms = readFileSync(new URL('../../views/static/forms.js', import.meta.url), 'utf8');
+  it.each([PASSWORDS_DIFFER, AGREE_TO_TERMS])('are the server’s: %s', (words) => {
+    expect(forms).toContain(`'${words}'`);
   });
 });

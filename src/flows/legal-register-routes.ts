@@ -10,6 +10,7 @@ import { FormInvalid, SessionExpired } from '../errors.js';
 import { isLegalType, LEGAL_TYPES, type LegalType } from '../identifiers/credit-code.js';
 import { field, parseBody } from '../web/body.js';
 import { browserId } from '../web/browser-id.js';
+import { AGREE_TO_TERMS, PASSWORDS_DIFFER } from '../web/field-marks.js';
 import {
   actionForm,
   captchaField,
@@ -122,8 +123,8 @@ export function legalRegisterRoutes(router: Router, deps: FlowDeps) {
             }),
           )
         : problems.add('legal_type', '请选择法人类型');
-      if (password !== input.password_confirm) problems.add('password_confirm', '两次输入的密码不一致');
-      if (!page['agreed']) problems.add('agree', '请阅读并同意《用户注册协议》');
+      if (password !== input.password_confirm) problems.add('password_confirm', PASSWORDS_DIFFER);
+      if (!page['agreed']) problems.add('agree', AGREE_TO_TERMS);
       await judgeRegisterCodeLast(problems, deps.sms, page, {
         phone: phone?.e164,
         code: input.sms_code,

@@ -15,6 +15,7 @@ import {
   interactionOf,
   saveResult,
 } from './interaction.js';
+import { SMS_FACTOR } from './methods/sms/index.js';
 
 type Deps = PageDeps &
   Pick<FlowDeps, 'host' | 'flowStates' | 'realName' | 'accounts' | 'audit' | 'metrics'> &
@@ -134,7 +135,7 @@ export async function complete(
     // The new account proved its phone by SMS a moment ago: that is this session's factor.
     next = await completeLogin(deps, ctx, interaction, {
       accountId: mode.accountId,
-      verified: ['sms'],
+      verified: [SMS_FACTOR.amr],
       method: 'registration',
     });
   } else {

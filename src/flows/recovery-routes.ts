@@ -10,6 +10,7 @@ import type { FlowStateOf } from '../state/flow-state.js';
 import { SMS_RULES } from '../verification/sms-code-service.js';
 import { field, parseBody } from '../web/body.js';
 import { browserId } from '../web/browser-id.js';
+import { PASSWORDS_DIFFER } from '../web/field-marks.js';
 import {
   actionForm,
   captchaField,
@@ -207,7 +208,7 @@ export function recoveryRoutes(router: Router, deps: FlowDeps) {
       const { password, password_confirm } = formInput(ctx, passwordForm, ['password', 'password_confirm']);
       const problems = new FormProblems();
       if (password !== password_confirm) {
-        problems.add('password_confirm', '两次输入的密码不一致');
+        problems.add('password_confirm', PASSWORDS_DIFFER);
         const rule = await deps.accounts.passwordRuleFor(accountId, password);
         if (!rule.ok) problems.add('password', rule.message);
       } else await problems.check('password', () => deps.accounts.setPassword(accountId, password));

@@ -5,6 +5,7 @@ import { parseMainlandMobile } from '../accounts/phone.js';
 import { FormInvalid } from '../errors.js';
 import { field, parseBody } from '../web/body.js';
 import { browserId } from '../web/browser-id.js';
+import { AGREE_TO_TERMS, PASSWORDS_DIFFER } from '../web/field-marks.js';
 import {
   actionForm,
   captchaField,
@@ -87,8 +88,8 @@ export function registerRoutes(router: Router, deps: FlowDeps) {
       const { password } = input;
       const rule = checkPassword(password, phone ? { phone: phone.national } : {});
       if (!rule.ok) problems.add('password', rule.message);
-      if (password !== input.password_confirm) problems.add('password_confirm', '两次输入的密码不一致');
-      if (!page['agreed']) problems.add('agree', '请阅读并同意《用户注册协议》');
+      if (password !== input.password_confirm) problems.add('password_confirm', PASSWORDS_DIFFER);
+      if (!page['agreed']) problems.add('agree', AGREE_TO_TERMS);
       // The SMS code proves the phone before anything about its account is said or written.
       await judgeRegisterCodeLast(problems, deps.sms, page, {
         phone: phone?.e164,

@@ -3,6 +3,12 @@ import type { FieldProblem } from '../errors.js';
 /** What a cleared password field says beside itself. */
 export const RETYPE_PASSWORD = '请重新输入密码';
 
+/** What a confirmation field says when it differs from the password (forms.js says it too). */
+export const PASSWORDS_DIFFER = '两次输入的密码不一致';
+
+/** What the agreement's box says when a registration is sent without it ticked (forms.js too). */
+export const AGREE_TO_TERMS = '请阅读并同意《用户注册协议》';
+
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
   '<': '&lt;',

@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import type { BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import {
+  axeViolations,
   chromiumAvailable,
   demoServerAndBrowser,
   pageErrorsOf,
@@ -15,23 +15,9 @@ declare const document: any, window: any, getComputedStyle: any;
 // biome-ignore lint/suspicious/noExplicitAny: as above
 type Element = any;
 
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const WCAG_21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const PASSWORD = 'Lao-Ren#2024';
 
 type Mode = 'standard' | 'elder';
-
-/** WCAG 2.1 A/AA violations axe-core finds in the page as shown. */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  const result = await page.evaluate(async (tags) => {
-    const axe = (window as unknown as { axe: { run(c: unknown, o: unknown): Promise<unknown> } }).axe;
-    return (await axe.run(document, { runOnly: { type: 'tag', values: tags } })) as {
-      violations: { id: string; nodes: { target: string[] }[] }[];
-    };
-  }, WCAG_21_AA);
-  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 /** Elements whose right edge passes the viewport's, and whether the page scrolls sideways. */
 async function overflowing(page: Page): Promise<string[]> {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { generate } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  axeViolations,
   chromiumAvailable,
   launchChromium,
   signInWithPassword,
@@ -22,26 +22,12 @@ declare const document: any, window: any, getComputedStyle: any;
 // biome-ignore lint/suspicious/noExplicitAny: as above
 type Element = any;
 
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const WCAG_21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const PASSWORD = 'Guan-Li#2024';
 const CREDIT_CODE = '91350100M000100Y43';
 const REPRESENTATIVE = '陈嘉庚';
 /** What a code looks like when it leaks into a page: `login`, `step_up`, `password+otp`, `admin.x`. */
 const CODE = /^[a-z][a-z0-9_.+:-]*$/;
 const PHONE = VIEWPORTS.find((v) => v.name === '375')!;
-
-/** WCAG 2.1 A/AA violations axe-core finds in the page as shown. */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  const result = await page.evaluate(async (tags) => {
-    const axe = (window as { axe: { run(c: unknown, o: unknown): Promise<unknown> } }).axe;
-    return (await axe.run(document, { runOnly: { type: 'tag', values: tags } })) as {
-      violations: { id: string; nodes: { target: string[] }[] }[];
-    };
-  }, WCAG_21_AA);
-  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 /** How far the page scrolls sideways (0 when it does not), with the elements that stick out. */
 async function sidewaysScroll(

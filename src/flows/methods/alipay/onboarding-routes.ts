@@ -9,6 +9,7 @@ import { maskIdNumber } from '../../../identifiers/id-number.js';
 import { LIMITS } from '../../../ops/rate-limiter.js';
 import { field, parseBody } from '../../../web/body.js';
 import { browserId } from '../../../web/browser-id.js';
+import { AGREE_TO_TERMS } from '../../../web/field-marks.js';
 import {
   actionForm,
   captchaField,
@@ -152,7 +153,7 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipaySignInDeps) {
         const valid = problems.parsed('phone', parsed);
         if (valid)
           Object.assign(page, await codeSentTo(deps.flowStates, interaction.uid, `register:${valid.e164}`));
-        if (!page['agreed']) problems.add('agree', '请阅读并同意《用户注册协议》');
+        if (!page['agreed']) problems.add('agree', AGREE_TO_TERMS);
         await judgeRegisterCodeLast(problems, deps.sms, page, {
           phone: valid?.e164,
           code: input.sms_code,
@@ -161,7 +162,7 @@ export function alipayOnboardingRoutes(router: Router, deps: AlipaySignInDeps) {
         if (!valid) return;
         phone = valid.e164;
       } else if (!page['agreed']) {
-        throw FormInvalid.field('agree', '请阅读并同意《用户注册协议》');
+        throw FormInvalid.field('agree', AGREE_TO_TERMS);
       }
       const account = await deps.alipay.register(profile, phone);
       await deps.flowStates.remove(ALIPAY_PENDING, interaction.uid);
