@@ -1,9 +1,9 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AccountRow } from '../accounts/account-store.js';
-import { alipayCertifyStartPath } from '../flows/methods/alipay/certify-routes.js';
 import { type AccountPageDeps, type AccountSpaceDeps, accountAudit } from './account-context.js';
 import { act, sessionOf } from './account-page.js';
+import { alipayCertifyStartPath } from './alipay-certify-routes.js';
 
 /**
  * What 安全设置 shows of Alipay: the linked Alipay user (masked) with 解除绑定, or, when none is

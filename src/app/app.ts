@@ -2,7 +2,9 @@ import Koa from 'koa';
 import mount from 'koa-mount';
 import type { Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
+import type { AccountSpaceDeps } from '../account-space/account-context.js';
 import { accountRoutes } from '../account-space/account-routes.js';
+import { alipayCertifyRoutes } from '../account-space/alipay-certify-routes.js';
 import { adminRoutes } from '../admin/admin-routes.js';
 import type { Config } from '../config.js';
 import { consoleRoutes } from '../console/console-routes.js';
@@ -133,35 +135,37 @@ export function createApp(deps: AppDeps): Koa {
       deps.loginMethods ?? LOGIN_METHODS,
     ).routes(),
   );
-  pages(
-    accountRoutes({
-      issuer: config.issuer,
-      idleTimeoutSeconds: config.accountIdleTimeout,
-      host: deps.host,
-      views: deps.views,
-      csrf,
-      accounts: services.accounts,
-      realName: services.realName,
-      totp: services.totp,
-      sms: services.sms,
-      captcha: services.captcha,
-      audit: services.audit,
-      clients: services.clients,
-      consents: services.consents,
-      models: services.models,
-      revoker,
-      sessionMeta: services.sessionMeta,
-      flowStates: services.flowStates,
-      accountSpaceClientId: deps.accountSpaceClientId,
-      certificates: services.certificates,
-      bridgeUrl: config.certBridgeUrl,
-      alipay: services.alipay,
-      legalPersons: services.legalPersons,
-      phoneChanges: services.phoneChanges,
-      endpoints,
-      logger: deps.logger,
-    }).routes(),
-  );
+  const accountSpace: AccountSpaceDeps = {
+    issuer: config.issuer,
+    idleTimeoutSeconds: config.accountIdleTimeout,
+    host: deps.host,
+    views: deps.views,
+    csrf,
+    accounts: services.accounts,
+    realName: services.realName,
+    totp: services.totp,
+    sms: services.sms,
+    captcha: services.captcha,
+    audit: services.audit,
+    clients: services.clients,
+    consents: services.consents,
+    models: services.models,
+    revoker,
+    sessionMeta: services.sessionMeta,
+    flowStates: services.flowStates,
+    accountSpaceClientId: deps.accountSpaceClientId,
+    certificates: services.certificates,
+    bridgeUrl: config.certBridgeUrl,
+    alipay: services.alipay,
+    legalPersons: services.legalPersons,
+    phoneChanges: services.phoneChanges,
+    endpoints,
+    logger: deps.logger,
+  };
+  pages(accountRoutes(accountSpace).routes());
+  // 支付宝认证 from 用户空间, at /alipay/certify/start and Alipay's one redirect_uri, which it shares
+  // with 支付宝登录 (each answers only its own trips there).
+  pages(alipayCertifyRoutes({ ...accountSpace, limiter: services.limiter, metrics: deps.metrics }).routes());
   pages(
     adminRoutes({
       host: deps.host,

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { alipayCertifyStartPath } from '../../src/flows/methods/alipay/certify-routes.js';
+import { alipayCertifyStartPath } from '../../src/account-space/alipay-certify-routes.js';
 import {
   type AlipayFake,
   alipayCases,

@@ -8,33 +8,36 @@ import {
 } from '../../../federation/alipay-errors.js';
 import type { AlipayProfile } from '../../../federation/alipay-link-service.js';
 import { onFormError } from '../../../web/page-kit.js';
+import {
+  ALIPAY_CALLBACK_PATH,
+  beginRoundTrip,
+  peekRoundTrip,
+  profileFromCallback,
+  renderAlipayFailure,
+  takeRoundTrip,
+} from '../../alipay-round-trip.js';
 import { recordLoginFailure } from '../../complete-login.js';
 import { type Interaction, interactionOf } from '../../interaction.js';
 import type { LoginMethod } from '../login-method.js';
 import { PASSWORD_FACTOR } from '../password/password-attempt.js';
 import { SMS_FACTOR } from '../sms/index.js';
 import {
-  ALIPAY_CALLBACK_PATH,
   ALIPAY_FACTOR,
   type AlipayFlowDeps,
   type AlipaySignInDeps,
   type AlipaySources,
   alipayDeps,
-  beginRoundTrip,
   finishAlipayLogin,
-  peekRoundTrip,
-  profileFromCallback,
-  renderAlipayFailure,
-  takeRoundTrip,
 } from './alipay-kit.js';
-import { alipayCertifyRoutes, certifyFromAccountSpace, certifyInSignIn } from './certify-routes.js';
 import { alipayOnboardingRoutes } from './onboarding-routes.js';
 import { ALIPAY_PENDING } from './pending-login.js';
+import { alipayRealNameRoutes, certifyInSignIn } from './realname-routes.js';
 
 /**
- * 支付宝登录, with everything Alipay does for an account in one folder: 支付宝关联注册 and 关联已有账号
- * (onboarding-routes.ts), 支付宝认证 in a sign-in and from 用户空间 (certify-routes.ts), and
- * 用户空间's Alipay part (src/account-space/alipay-routes.ts). The wire client is src/outside/alipay.
+ * 支付宝登录, with what Alipay does inside a sign-in: 支付宝关联注册 and 关联已有账号
+ * (onboarding-routes.ts), 支付宝认证 on a sign-in's 实名认证 page (realname-routes.ts). The round
+ * trip is src/flows/alipay-round-trip.ts; 用户空间's Alipay part, not a sign-in, is
+ * src/account-space/alipay-certify-routes.ts and alipay-routes.ts. The wire client is src/outside/alipay.
  */
 export const alipayMethod: LoginMethod<AlipaySources, AlipayFlowDeps> = {
   id: 'alipay',
@@ -50,9 +53,9 @@ export const alipayMethod: LoginMethod<AlipaySources, AlipayFlowDeps> = {
 };
 
 /**
- * 支付宝登录 (and 支付宝关联注册), 支付宝认证 inside a sign-in and from 用户空间: the round trip to
- * Alipay's authorisation page and back. Alipay returns to one fixed address; the `state` it
- * carries says which interaction (or account-space session) and which browser the trip belongs to.
+ * 支付宝登录 (and 支付宝关联注册), 支付宝认证 inside a sign-in: the round trip to Alipay's
+ * authorisation page and back. Alipay returns to one fixed address; the `state` it carries says
+ * which interaction and which browser the trip belongs to.
  */
 function alipayRoutes(router: Router, deps: AlipaySignInDeps) {
   router.get('/interaction/:uid/alipay', async (ctx) => {
@@ -63,11 +66,12 @@ function alipayRoutes(router: Router, deps: AlipaySignInDeps) {
   });
 
   // Alipay's redirect_uri. A sign-in continues at its interaction's own address, where the
-  // interaction cookie is sent; 支付宝认证 from 用户空间 is finished here.
-  router.get(ALIPAY_CALLBACK_PATH, async (ctx) => {
+  // interaction cookie is sent. 支付宝认证 from 用户空间 is not a sign-in: its own route at this
+  // address (src/account-space/alipay-certify-routes.ts) finishes it.
+  router.get(ALIPAY_CALLBACK_PATH, async (ctx, next) => {
     const trip = await peekRoundTrip(deps, ctx);
     if (!trip) return renderAlipayFailure(ctx, deps, new AlipayStateInvalid());
-    if (trip.purpose === 'certify') return certifyFromAccountSpace(ctx, deps, trip);
+    if (trip.purpose === 'certify') return next();
     ctx.redirect(`/interaction/${encodeURIComponent(trip.uid)}/alipay/return?${ctx.querystring}`);
   });
 
@@ -91,7 +95,7 @@ function alipayRoutes(router: Router, deps: AlipaySignInDeps) {
   });
 
   alipayOnboardingRoutes(router, deps);
-  alipayCertifyRoutes(router, deps);
+  alipayRealNameRoutes(router, deps);
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   smsCodeField,
 } from '../../../web/form-fields.js';
 import { FormProblems, formInput } from '../../../web/page-kit.js';
+import { renderAlipayFailure } from '../../alipay-round-trip.js';
 import { codeSentNotice, codeSentTo, judgeRegisterCodeLast } from '../../code-sending.js';
 import { recordLoginFailure } from '../../complete-login.js';
 import { answerPageCodeSent, renderPage, withPageErrors } from '../../flow-kit.js';
@@ -30,7 +31,6 @@ import {
   type AlipayFlowDeps,
   type AlipaySignInDeps,
   finishAlipayLogin,
-  renderAlipayFailure,
 } from './alipay-kit.js';
 import { ALIPAY_PENDING, type PendingAlipayLogin } from './pending-login.js';
 

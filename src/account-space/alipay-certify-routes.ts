@@ -1,30 +1,40 @@
-import type Router from '@koa/router';
+import Router from '@koa/router';
 import type { Context } from 'koa';
-import { AppError } from '../../../errors.js';
-import { AlipayNotConfigured, AlipayStateInvalid } from '../../../federation/alipay-errors.js';
-import type { AlipayProfile } from '../../../federation/alipay-link-service.js';
-import { ssoSessionOf } from '../../../oidc/sso-session.js';
-import { onFormError } from '../../../web/page-kit.js';
-import { returnPath } from '../../../web/return-path.js';
-import { auditEvent, renderPage } from '../../flow-kit.js';
-import { type Interaction, interactionOf } from '../../interaction.js';
+import { AppError } from '../errors.js';
+import { AlipayNotConfigured, AlipayStateInvalid } from '../federation/alipay-errors.js';
 import {
-  complete as completeRealName,
-  modeOf as realNameModeOf,
-  realNameSucceeded,
-  renderRealName,
-} from '../../realname-routes.js';
-import {
-  type AlipayFlowDeps,
+  ALIPAY_CALLBACK_PATH,
   type AlipayRoundTrip,
   beginRoundTrip,
+  peekRoundTrip,
   profileFromCallback,
   queryString,
   renderAlipayFailure,
   takeRoundTrip,
-} from './alipay-kit.js';
+} from '../flows/alipay-round-trip.js';
+import { auditEvent } from '../flows/flow-kit.js';
+import { ssoSessionOf } from '../oidc/sso-session.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { RateLimiter } from '../ops/rate-limiter.js';
+import { drawPage, onFormError } from '../web/page-kit.js';
+import { returnPath } from '../web/return-path.js';
+import type { AccountSpaceDeps } from './account-context.js';
 
 export const ALIPAY_CERTIFY_START_PATH = '/alipay/certify/start';
+
+/** What 支付宝认证 from 用户空间 uses: 用户空间's wiring, and the limit and metric of the callback. */
+export type AlipayCertifyDeps = Pick<
+  AccountSpaceDeps,
+  | 'issuer'
+  | 'idleTimeoutSeconds'
+  | 'host'
+  | 'views'
+  | 'csrf'
+  | 'audit'
+  | 'sessionMeta'
+  | 'flowStates'
+  | 'alipay'
+> & { limiter: RateLimiter; metrics: Metrics };
 
 /**
  * The link for 用户空间 → 认证等级 → 支付宝认证 (show it only when `AlipayLinkService.configured`):
@@ -42,19 +52,19 @@ export function alipayCertifyStartPath(returnTo = '/account/level'): string {
 const safeReturnTo = (value: string) => returnPath(value, { within: '/account', fallback: '/account/level' });
 
 /** The account-space session: the provider's SSO session, unless it has been idle there too long. */
-async function activeSession(deps: AlipayFlowDeps, ctx: Context) {
+async function activeSession(deps: AlipayCertifyDeps, ctx: Context) {
   const session = await ssoSessionOf(deps, ctx);
   return session === 'idle' ? undefined : session;
 }
 
-/** 支付宝认证 from the 实名认证 page of a sign-in (right after 注册, or a site that requires L2). */
-export function alipayCertifyRoutes(router: Router, deps: AlipayFlowDeps) {
-  router.get('/interaction/:uid/alipay/realname', async (ctx) => {
-    const interaction = await interactionOf(deps, ctx);
-    if (!deps.alipay.configured) throw new AlipayNotConfigured();
-    await realNameModeOf(deps, interaction);
-    ctx.redirect(await beginRoundTrip(deps, ctx, { purpose: 'realname', uid: interaction.uid }));
-  });
+/**
+ * 支付宝认证 from 用户空间: not a sign-in, so not a sign-in method's, though it shares Alipay's one
+ * redirect_uri with 支付宝登录. At that address each answers only its own trips and passes the
+ * rest on: this router its `certify` trips, the Alipay method (src/flows/methods/alipay/) a
+ * sign-in's trips and a `state` that names none.
+ */
+export function alipayCertifyRoutes(deps: AlipayCertifyDeps): Router {
+  const router = new Router();
 
   router.get(ALIPAY_CERTIFY_START_PATH, async (ctx) => {
     const returnTo = safeReturnTo(queryString(ctx, 'return'));
@@ -63,45 +73,20 @@ export function alipayCertifyRoutes(router: Router, deps: AlipayFlowDeps) {
     if (!session) return ctx.redirect(returnTo);
     ctx.redirect(await beginRoundTrip(deps, ctx, { purpose: 'certify', ...session, returnTo }));
   });
-}
 
-/** Back from Alipay inside a sign-in: certify the account of the 实名认证 step, then carry on. */
-export async function certifyInSignIn(
-  ctx: Context,
-  deps: AlipayFlowDeps,
-  interaction: Interaction,
-  profile: AlipayProfile,
-) {
-  const mode = await realNameModeOf(deps, interaction);
-  const outcome = await onFormError(
-    ctx,
-    () => deps.alipay.certify(mode.accountId, profile),
-    async (err) => {
-      await auditEvent(deps, ctx, {
-        type: 'verification',
-        method: 'alipay',
-        outcome: 'failure',
-        accountId: mode.accountId,
-        detail: { reason: err.code },
-      });
-      await renderRealName(ctx, deps, interaction, { error: err.userMessage });
-    },
-  );
-  if (!outcome) return;
-  await auditEvent(deps, ctx, {
-    type: 'verification',
-    method: 'alipay',
-    outcome: 'success',
-    accountId: mode.accountId,
-    detail: outcome,
+  router.get(ALIPAY_CALLBACK_PATH, async (ctx, next) => {
+    const trip = await peekRoundTrip(deps, ctx);
+    if (trip?.purpose !== 'certify') return next();
+    return certifyFromAccountSpace(ctx, deps, trip);
   });
-  return completeRealName(deps, ctx, interaction, mode, await realNameSucceeded(deps, interaction, mode));
+
+  return router;
 }
 
 /** Back from Alipay for 用户空间's 支付宝认证 (at the fixed callback: no interaction here). */
-export async function certifyFromAccountSpace(
+async function certifyFromAccountSpace(
   ctx: Context,
-  deps: AlipayFlowDeps,
+  deps: AlipayCertifyDeps,
   peeked: Extract<AlipayRoundTrip, { purpose: 'certify' }>,
 ) {
   const back = [{ href: peeked.returnTo, label: '返回用户空间' }];
@@ -140,7 +125,7 @@ export async function certifyFromAccountSpace(
         accountId: trip.accountId,
         detail: outcome,
       });
-      renderPage(ctx, deps, 'notice', {
+      drawPage(ctx, deps, 'notice', {
         title: '支付宝认证',
         message: outcome.verifiedNow
           ? '支付宝认证成功：您的账号已完成实名认证，认证等级为 L2（实名）。各网站在您下次登录时获得新的认证等级。'
