@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import Keygrip from 'keygrip';
 import type { CryptoProfile } from './profile.js';
 
 /** The HMAC each profile signs cookies with: keygrip's default (SHA-1) as before, SM3 under gm. */
@@ -17,24 +17,14 @@ export interface CookieKeygrip {
  * every browser out; such cookies end with their session (SSO_SESSION_TTL).
  */
 export function cookieKeys(keys: readonly string[], profile: CryptoProfile): CookieKeygrip {
-  const signing = COOKIE_HMAC[profile];
-  const other = COOKIE_HMAC[profile === 'gm' ? 'standard' : 'gm'];
-  const mac = (hash: string, key: string, data: string) =>
-    createHmac(hash, key).update(data).digest('base64url');
-  const same = (a: string, b: string) => {
-    const x = Buffer.from(a);
-    const y = Buffer.from(b);
-    return x.length === y.length && timingSafeEqual(x, y);
-  };
+  const signing = new Keygrip([...keys], COOKIE_HMAC[profile]);
+  const other = new Keygrip([...keys], COOKIE_HMAC[profile === 'gm' ? 'standard' : 'gm']);
   const index = (data: string, digest: string) => {
-    for (const hash of [signing, other]) {
-      const i = keys.findIndex((key) => same(digest, mac(hash, key, data)));
-      if (i !== -1) return i;
-    }
-    return -1;
+    const i = signing.index(data, digest);
+    return i !== -1 ? i : other.index(data, digest);
   };
   return {
-    sign: (data) => mac(signing, keys[0]!, data),
+    sign: (data) => signing.sign(data),
     verify: (data, digest) => index(data, digest) !== -1,
     index,
   };
