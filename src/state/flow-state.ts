@@ -258,7 +258,7 @@ export class FlowStates {
   }
 
   remove(kind: AnyFlowStateKind, key: string): Promise<void> {
-    this.specOf(kind);
+    this.specOf(kind); // an undeclared kind fails here too, not only on put and get
     return this.store.remove(idOf(kind, key));
   }
 
