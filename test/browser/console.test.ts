@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import * as oidc from 'openid-client';
 import { generate } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -9,6 +8,7 @@ import {
   chromiumAvailable,
   cspViolationsOf,
   launchChromium,
+  screenshot,
   signInWithPassword,
   textOf,
 } from '../support/browser.js';
@@ -20,7 +20,6 @@ import { startTestServer, type TestServer } from '../support/server.js';
 const PASSWORD = 'Guan-Li#2024';
 const SITE_CALLBACK = 'https://city.example.gov.cn/oidc/callback';
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const SCREENSHOT = fileURLToPath(new URL('../../docs/console-stats.png', import.meta.url));
 
 /** axe-core's WCAG 2.1 A and AA rules on the page as it is now; evaluated over DevTools, so the CSP stays as it is. */
 async function accessibilityViolations(page: Page) {
@@ -257,7 +256,7 @@ describe.skipIf(!chromiumAvailable())('管理后台 in a real browser (三员分
     for (const text of ['授予系统管理员', '授予审计管理员', '新增系统管理员', '新增审计管理员'])
       expect(roleChanges).toContain(text);
     await checkAccessibility(audit, '统计概览');
-    await audit.screenshot({ path: SCREENSHOT, fullPage: true });
+    await screenshot(audit, 'console-stats');
 
     await audit.goto(`${server.issuer}/console/audit`);
     const rows = await textOf(audit, '#audit-rows');
