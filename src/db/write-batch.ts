@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Knex } from 'knex';
-import type { Db } from './database.js';
+import { type Db, hotQuery } from './database.js';
 
 /** A write whose result nobody waits for: SQL with `?` placeholders and its bindings. */
 export interface DeferredWrite {
@@ -165,5 +165,5 @@ export function deferOrWrite(db: Db, table: string, write: DeferredWrite, key?: 
 export async function writeNow(db: Db, write: DeferredWrite): Promise<void> {
   const flushing = flushWriteBatch(db);
   if (flushing) await flushing;
-  await db.raw(write.sql, [...write.bindings]);
+  await hotQuery(db, write.sql, write.bindings);
 }

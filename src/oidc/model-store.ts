@@ -1,6 +1,6 @@
 import { type AccountRow, accountRowOf } from '../accounts/account-store.js';
 import type { Db } from '../db/database.js';
-import { affected, rowsOf } from '../db/database.js';
+import { affected, hotQuery, rowsOf } from '../db/database.js';
 import { deferOrWrite, flushWriteBatch, type StoreTables, writeNow } from '../db/write-batch.js';
 
 /** SQL for the oidc_models table: the storage behind oidc-provider's adapter interface. */
@@ -173,26 +173,25 @@ export class ModelStore {
   #rowsById(id: string, models: string[]): Promise<{ rows: Row[]; read: ReadonlySet<Context> }> {
     const [only] = models;
     if (models.length === 1 && only && TOKENS.has(only)) {
-      return this.db
-        .raw('select * from oidc_token_context(?, ?)', [id, only])
-        .then((r) => ({ rows: rowsOf<Row>(r), read: GRANT_SESSION_ACCOUNT }));
+      return hotQuery(this.db, 'select * from oidc_token_context(?, ?)', [id, only]).then((r) => ({
+        rows: rowsOf<Row>(r),
+        read: GRANT_SESSION_ACCOUNT,
+      }));
     }
     if (models.some((m) => TOKENS.has(m))) {
-      return this.db
-        .raw(`select * from oidc_tokens_context(?, array[${models.map(() => '?').join(', ')}])`, [
-          id,
-          ...models,
-        ])
-        .then((r) => ({ rows: rowsOf<Row>(r), read: GRANT_SESSION }));
-    }
-    return this.db
-      .raw(
-        `select model, id, uid, payload, consumed_at from oidc_models
-          where id = ? and model in (${models.map(() => '?').join(', ')})
-            and (expires_at is null or expires_at > now())`,
+      return hotQuery(
+        this.db,
+        `select * from oidc_tokens_context(?, array[${models.map(() => '?').join(', ')}])`,
         [id, ...models],
-      )
-      .then((r) => ({ rows: rowsOf<Row>(r), read: NOTHING }));
+      ).then((r) => ({ rows: rowsOf<Row>(r), read: GRANT_SESSION }));
+    }
+    return hotQuery(
+      this.db,
+      `select model, id, uid, payload, consumed_at from oidc_models
+        where id = ? and model in (${models.map(() => '?').join(', ')})
+          and (expires_at is null or expires_at > now())`,
+      [id, ...models],
+    ).then((r) => ({ rows: rowsOf<Row>(r), read: NOTHING }));
   }
 
   readonly #prefetched = new Map<string, Prefetched>();
