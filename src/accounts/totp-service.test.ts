@@ -62,9 +62,13 @@ describe('two-step verification', () => {
     expect(qrDataUrl).toMatch(/^data:image\/png;base64,/);
     expect(await failure(totp.confirmEnrolment(id, '000000'))).toBeInstanceOf(TotpWrong);
     expect(await failure(totp.confirmEnrolment(id, 'abcdef'))).toBeInstanceOf(TotpWrong);
+    const wrong = (await failure(totp.confirmEnrolment(id, '000000'))) as AppError;
+    expect([wrong.status, wrong.code]).toEqual([400, 'totp_wrong']);
+    expect(wrong.message).toContain('动态验证码或恢复码错误');
     expect((await account(id)).totp_enabled_at).toBeNull();
 
-    const codes = await totp.confirmEnrolment(id, await codeAt(secret, 0));
+    // Typed with spaces around it, as a code copied from the app often is.
+    const codes = await totp.confirmEnrolment(id, ` ${await codeAt(secret, 0)} `);
     expect(codes).toHaveLength(10);
     expect(new Set(codes).size).toBe(10);
     for (const code of codes) expect(code).toMatch(/^[0-9A-F]{5}-[0-9A-F]{5}$/);
@@ -76,6 +80,7 @@ describe('two-step verification', () => {
     const again = await failure(totp.confirmEnrolment(id, await codeAt(secret, 0)));
     expect(again).toBeInstanceOf(AppError);
     expect((again as AppError).code).toBe('totp_expired');
+    expect((again as AppError).message).toContain('设置已过期，请重新开始');
   });
 
   it('accepts a code of a step either side of now once, but not one two steps away', async () => {
@@ -136,6 +141,10 @@ describe('two-step verification', () => {
       expect(await failure(totp.check(await account(id), '000000'))).toBeInstanceOf(TotpWrong);
     const refused = await failure(totp.check(await account(id), await codeAt(secret, 30)));
     expect(refused).toBeInstanceOf(TooManyRequests);
+    expect((refused as TooManyRequests).message).toContain('错误次数过多，请15分钟后再试');
+    // … for the 15 minutes it says.
+    const { totp_attempts_until: until } = await database.db('accounts').where({ id }).first();
+    expect(new Date(until).getTime()).toBeGreaterThan(Date.now() + 14 * 60_000);
     expect(await failure(totp.check(await account(id), recovery[0]!))).toBeInstanceOf(TooManyRequests);
     expect(await totp.unusedRecoveryCodes(id)).toBe(10);
   });
