@@ -95,14 +95,23 @@ describe('a batched per-client limit', () => {
     expect((await store.current('bt:timer:client-5'))?.count).toBe(3);
   });
 
-  it('starts afresh once the window is over', async () => {
-    const limiter = new BatchedLimiter(store, limit('bt:window', 1, 1));
+  it('starts afresh once the window is over, with a whole new window to wait for', async () => {
+    const limiter = new BatchedLimiter(store, limit('bt:window', 1));
     await limiter.consume('client-6');
     await limiter.flush();
     await expect(limiter.consume('client-6')).rejects.toBeInstanceOf(TooManyRequests);
+    // The shared window is about to end; the process learns so at its next flush.
+    await database
+      .db('rate_limits')
+      .where({ key: 'bt:window:client-6' })
+      .update({ window_ends_at: new Date(Date.now() + 300) });
+    await limiter.flush();
     await vi.waitFor(async () => expect(await refusal(limiter.consume('client-6'))).toBeUndefined(), {
       timeout: 5000,
-      interval: 100,
+      interval: 50,
     });
+    const refused = await refusal(limiter.consume('client-6'));
+    expect(refused?.retryAfterSeconds).toBeGreaterThan(540);
+    expect(refused?.retryAfterSeconds).toBeLessThanOrEqual(600);
   });
 });
