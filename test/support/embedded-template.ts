@@ -25,9 +25,31 @@ export function removeRunDir(runDir: string) {
   rmSync(runDir, { recursive: true, force: true });
 }
 
+let ownRunDir: string | undefined;
+
+/**
+ * The run's folder: vitest's, made by its global setup with the template. A script that starts
+ * test servers outside vitest (the load benchmark's statement counts) has no global setup: it gets
+ * a folder of its own, removed when it exits, and no template (`hasEmbeddedTemplate`).
+ */
+function runDir(): string {
+  if (hasEmbeddedTemplate()) return inject('runDir');
+  if (!ownRunDir) {
+    const dir = makeRunDir();
+    ownRunDir = dir;
+    process.once('exit', () => removeRunDir(dir));
+  }
+  return ownRunDir;
+}
+
+/** Whether this run has the migrated template to copy: under vitest only. */
+export function hasEmbeddedTemplate(): boolean {
+  return !!process.env['VITEST'];
+}
+
 /** A new folder in the run's folder, for a test server's DATA_DIR and the like. */
 export function runTempDir(prefix: string): string {
-  return mkdtempSync(path.join(inject('runDir'), prefix));
+  return mkdtempSync(path.join(runDir(), prefix));
 }
 
 /**
@@ -53,7 +75,7 @@ export async function makeEmbeddedTemplate(runDir: string): Promise<void> {
 
 /** Copies the run's migrated embedded database into `dataDir` (made when missing), ready to open. */
 export function copyEmbeddedTemplate(dataDir = runTempDir('db-')): string {
-  cpSync(path.join(inject('runDir'), 'template', 'pglite'), path.join(dataDir, 'pglite'), {
+  cpSync(path.join(runDir(), 'template', 'pglite'), path.join(dataDir, 'pglite'), {
     recursive: true,
   });
   return dataDir;

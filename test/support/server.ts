@@ -5,7 +5,7 @@ import { type RunningServer, startServer } from '../../src/app/server.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/db/database.js';
 import { createPostgresDatabase, type DatabaseKind } from './databases.js';
-import { copyEmbeddedTemplate, runTempDir } from './embedded-template.js';
+import { copyEmbeddedTemplate, hasEmbeddedTemplate, runTempDir } from './embedded-template.js';
 import { freePort } from './ports.js';
 
 export { freePort } from './ports.js';
@@ -55,8 +55,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const dataDir = runTempDir('test-');
   const sibling = options.sameDeploymentAs;
   // A copy of the run's migrated embedded database: the server (and `prepare`'s commands) open it
-  // as they would their own from an earlier start, without PGlite's initdb.
-  if (kind === 'pglite' && !sibling && !options.env?.['DATABASE_URL']) copyEmbeddedTemplate(dataDir);
+  // as they would their own from an earlier start, without PGlite's initdb. Outside vitest (the
+  // bench) there is none: the server makes its own, as on a first start.
+  if (kind === 'pglite' && !sibling && !options.env?.['DATABASE_URL'] && hasEmbeddedTemplate())
+    copyEmbeddedTemplate(dataDir);
   const postgres = kind === 'postgres' && !sibling ? await createPostgresDatabase() : undefined;
   const env: Record<string, string> = {
     NODE_ENV: 'test',
