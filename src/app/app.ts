@@ -237,7 +237,9 @@ export function createApp(deps: AppDeps): Koa {
   app.use(pushedRequestOwner(services.models, deps.views));
 
   const mounted = new WeakMap<Provider, Koa.Middleware>();
-  app.use(async (ctx, next) => {
+  // Not async itself: the layers below are (one promise per layer and request, each with the
+  // promise hooks' work).
+  app.use((ctx, next) => {
     const provider = deps.host.provider;
     let middleware = mounted.get(provider);
     if (!middleware) {
@@ -253,8 +255,7 @@ export function createApp(deps: AppDeps): Koa {
     // The authorization endpoint and its resume take part in a write batch: the interaction
     // destroyed, the session, the grant, the code and the device record saved, as one statement
     // before the redirect leaves.
-    if (ctx.path === '/auth' || ctx.path.startsWith('/auth/')) await authorizationWrites(ctx, serve);
-    else await serve();
+    return ctx.path === '/auth' || ctx.path.startsWith('/auth/') ? authorizationWrites(ctx, serve) : serve();
   });
   return app;
 }

@@ -45,7 +45,9 @@ export function ownEndpoints(issuer: string, ownUrl: () => string): OwnEndpoints
       return fetch(`${ownUrl()}${url.slice(issuer.length)}`, { ...options, headers, redirect: 'manual' });
     },
     vouchedAddress(ctx) {
-      const sent = Buffer.from(ctx.get(VOUCH));
+      const given = ctx.get(VOUCH);
+      if (!given) return undefined; // every request but this process's own
+      const sent = Buffer.from(given);
       const ok = sent.length === mark.length && timingSafeEqual(sent, Buffer.from(mark));
       return ok ? ctx.get(ON_BEHALF_OF).slice(0, 64) || undefined : undefined;
     },

@@ -5,7 +5,7 @@ import {
   type JWTPayload,
   jwtVerify,
 } from 'jose';
-import type { Context, Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import type { Client, KoaContextWithOIDC } from 'oidc-provider';
 import { formParams } from './request-guards.js';
 
@@ -89,17 +89,20 @@ export function introspectionExtras(options: {
   const keySet = createLocalJWKSet({ keys: options.keys.map(publicJwk) } as JSONWebKeySet);
   const setAside = new WeakMap<Context, string>();
 
-  return async (ctx, next) => {
-    if (ctx.method === 'POST' && ctx.path === INTROSPECTION_PATH) {
-      const form = await formParams(ctx);
-      const tokens = form?.getAll('token') ?? [];
-      if (form && tokens.length === 1 && isJwt(tokens[0]!)) {
-        setAside.set(ctx, tokens[0]!);
-        // A copy: the parsed form is shared with the guards in front (formParams).
-        const rewritten = new URLSearchParams(form);
-        rewritten.set('token', PLACEHOLDER);
-        (ctx.req as typeof ctx.req & { body?: unknown }).body = rewritten.toString();
-      }
+  // Every other request of the provider passes by without an async layer of its own (a promise
+  // more, and the promise hooks' work on it, per request).
+  return (ctx, next) =>
+    ctx.method === 'POST' && ctx.path === INTROSPECTION_PATH ? introspect(ctx, next) : next();
+
+  async function introspect(ctx: Context, next: Next) {
+    const form = await formParams(ctx);
+    const tokens = form?.getAll('token') ?? [];
+    if (form && tokens.length === 1 && isJwt(tokens[0]!)) {
+      setAside.set(ctx, tokens[0]!);
+      // A copy: the parsed form is shared with the guards in front (formParams).
+      const rewritten = new URLSearchParams(form);
+      rewritten.set('token', PLACEHOLDER);
+      (ctx.req as typeof ctx.req & { body?: unknown }).body = rewritten.toString();
     }
     await next();
 
@@ -113,7 +116,7 @@ export function introspectionExtras(options: {
     }
     const jwt = setAside.get(ctx);
     if (jwt) ctx.body = await answerFor(oidc as KoaContextWithOIDC['oidc'], jwt);
-  };
+  }
 
   async function answerFor(oidc: KoaContextWithOIDC['oidc'], jwt: string): Promise<Record<string, unknown>> {
     const inactive = { active: false };

@@ -1,5 +1,5 @@
 import { decodeJwt } from 'jose';
-import type { Context, Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import type { ClientService } from '../clients/client-service.js';
 import { AppError, BadInput } from '../errors.js';
 import type { Views } from '../web/views.js';
@@ -77,8 +77,10 @@ const POST_AS_GET_LIMIT = 8 * 1024;
  */
 export function acceptPostAsGet(): Middleware {
   const endpoints = new Set(['/auth', '/session/end']);
-  return async (ctx, next) => {
-    if (ctx.method !== 'POST' || !endpoints.has(ctx.path)) return next();
+  // Not async where it passes a request on: an async layer would add its own promise (and the
+  // promise hooks' work on it) to every request of the provider.
+  return (ctx, next) => (ctx.method === 'POST' && endpoints.has(ctx.path) ? redirect(ctx) : next());
+  async function redirect(ctx: Context) {
     const form = await formParams(ctx);
     if (!form) throw new BadInput('请求格式不正确');
     const query = new URLSearchParams(form).toString();
@@ -86,7 +88,7 @@ export function acceptPostAsGet(): Middleware {
     ctx.set('Cache-Control', 'no-store');
     ctx.status = 303;
     ctx.redirect(query ? `${ctx.path}?${query}` : ctx.path);
-  };
+  }
 }
 
 const PUSHED_REQUEST_URN = 'urn:ietf:params:oauth:request_uri:';
@@ -98,8 +100,8 @@ const PUSHED_REQUEST_URN = 'urn:ietf:params:oauth:request_uri:';
  * redirect URI can not be trusted together.
  */
 export function pushedRequestOwner(models: ModelStore, views: Views): Middleware {
-  return async (ctx, next) => {
-    if (ctx.method !== 'GET' || ctx.path !== '/auth') return next();
+  return (ctx, next) => (ctx.method === 'GET' && ctx.path === '/auth' ? check(ctx, next) : next());
+  async function check(ctx: Context, next: Next) {
     const requestUri = ctx.query['request_uri'];
     const clientId = ctx.query['client_id'];
     if (typeof requestUri !== 'string' || !requestUri.startsWith(PUSHED_REQUEST_URN)) return next();
@@ -121,7 +123,7 @@ export function pushedRequestOwner(models: ModelStore, views: Views): Middleware
       error: 'invalid_request_uri',
       error_description: 'request_uri was pushed by another client',
     });
-  };
+  }
 }
 
 /**
@@ -135,16 +137,14 @@ export function tokenRateLimit(
   /** The address a request counts for: the browser's when a site of the provider redeems for it. */
   addressOf: (ctx: Context) => string = (ctx) => ctx.ip,
 ): Middleware {
-  return async (ctx, next) => {
-    if (ctx.path === '/token' && ctx.method === 'POST') {
-      const clientId =
-        basicAuthClientId(ctx.get('authorization')) ??
-        (await formParams(ctx))?.get('client_id')?.slice(0, 100);
-      const address = addressOf(ctx);
-      await limiter.consume(clientId ? `${clientId}@${address}` : `ip:${address}`);
-    }
+  return (ctx, next) => (ctx.path === '/token' && ctx.method === 'POST' ? count(ctx, next) : next());
+  async function count(ctx: Context, next: Next) {
+    const clientId =
+      basicAuthClientId(ctx.get('authorization')) ?? (await formParams(ctx))?.get('client_id')?.slice(0, 100);
+    const address = addressOf(ctx);
+    await limiter.consume(clientId ? `${clientId}@${address}` : `ip:${address}`);
     return next();
-  };
+  }
 }
 
 const CLIENT_AUTHENTICATED = new Set(['/token', '/token/introspection', '/token/revocation', '/request']);
@@ -156,8 +156,9 @@ const CLIENT_AUTHENTICATED = new Set(['/token', '/token/introspection', '/token/
  * Basic challenge when it came in the Authorization header (RFC 6749 §5.2).
  */
 export function registeredAuthMethod(clients: ClientService, issuer: string): Middleware {
-  return async (ctx, next) => {
-    if (ctx.method !== 'POST' || !CLIENT_AUTHENTICATED.has(ctx.path)) return next();
+  return (ctx, next) =>
+    ctx.method === 'POST' && CLIENT_AUTHENTICATED.has(ctx.path) ? check(ctx, next) : next();
+  async function check(ctx: Context, next: Next) {
     const header = ctx.get('authorization');
     let clientId: string | undefined;
     let used: 'client_secret_basic' | 'client_secret_post' | undefined;
@@ -184,5 +185,5 @@ export function registeredAuthMethod(clients: ClientService, issuer: string): Mi
       );
     }
     ctx.body = { error: 'invalid_client', error_description: 'client authentication failed' };
-  };
+  }
 }

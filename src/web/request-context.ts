@@ -14,7 +14,7 @@ declare module 'koa' {
 export function requestContext(logger: Logger, metrics: Metrics): Middleware {
   return async (ctx, next) => {
     const header = ctx.get('x-request-id');
-    const requestId = /^[\w-]{8,64}$/.test(header) ? header : randomUUID();
+    const requestId = header && /^[\w-]{8,64}$/.test(header) ? header : randomUUID();
     ctx.state.requestId = requestId;
     // The child logger is made when something logs: most requests (every /token) never do.
     let log: Logger | undefined;
