@@ -135,6 +135,9 @@ export const PERIODIC_STATEMENT = '/* periodic */';
 /** The PostgreSQL instances whose pooled connections `hotQuery` may use itself. */
 const direct = new WeakSet<Db>();
 
+/** `?` placeholders numbered as PostgreSQL's `$n`, by statement text. */
+const positioned = new Map<string, string>();
+
 /** What of knex's client `hotQuery` uses: its pool and its placeholder numbering. */
 interface PooledClient {
   acquireConnection(): Promise<{ query(sql: string, values: unknown[]): Promise<unknown> }>;
@@ -154,7 +157,14 @@ interface PooledClient {
 export async function hotQuery(db: Db, sql: string, bindings: readonly Knex.Value[]): Promise<unknown> {
   if (!direct.has(db)) return db.raw(sql, [...bindings]);
   const client = db.client as unknown as PooledClient;
-  const text = client.positionBindings(sql);
+  let text = positioned.get(sql);
+  if (text === undefined) {
+    // The hot statements are a handful of texts: numbering their placeholders (a regular
+    // expression over the whole text) once each is enough.
+    if (positioned.size >= 256) positioned.clear();
+    text = client.positionBindings(sql);
+    positioned.set(sql, text);
+  }
   const values = [...bindings];
   const connection = await client.acquireConnection();
   try {
