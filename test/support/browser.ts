@@ -133,13 +133,16 @@ export const VIEWPORTS = [
 /** Where browser tests write their step-by-step screenshots (not committed). */
 export const SCREENSHOT_DIR = process.env['TEST_OUTPUT_DIR'] ?? 'test-output/screenshots';
 
+/** Whether this run takes them (TEST_SCREENSHOTS=0: no). */
+export const SCREENSHOTS = process.env['TEST_SCREENSHOTS'] !== '0';
+
 /**
  * A screenshot of the page as it is now, `<dir>/<name>.png`. A full-page PNG is one of the
  * dearest things a walk does on two cores; a run whose pictures nobody looks at (CI) sets
  * TEST_SCREENSHOTS=0.
  */
 export async function screenshot(page: Page, name: string): Promise<void> {
-  if (process.env['TEST_SCREENSHOTS'] === '0') return;
+  if (!SCREENSHOTS) return;
   await page.screenshot({ path: `${SCREENSHOT_DIR}/${name}.png`, fullPage: true });
 }
 
