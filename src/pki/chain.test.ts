@@ -297,6 +297,57 @@ describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', 
     });
     expect(kept).toMatchObject({ ok: true });
   });
+
+  it('refuses a certificate changed after signing under an intermediate CA, the intermediate sent along', async () => {
+    const intermediate = await createDevCa({ algorithm, issuer: ca, key: intermediateKey });
+    const leaf = await issue({ crlDistributionPoints: [] }, intermediate);
+    const forged = tamper(leaf.certificateDer, creditCode, randomCreditCode());
+    expect(await validate([forged, intermediate.certificateDer])).toMatchObject({
+      ok: false,
+      reason: 'bad_signature',
+    });
+  });
+
+  it('says when the CA certificate that issued it has expired, rather than the certificate', async () => {
+    const intermediate = await createDevCa({
+      algorithm,
+      issuer: ca,
+      key: intermediateKey,
+      notBefore: new Date(now.getTime() - 2 * DAY),
+      notAfter: new Date(now.getTime() - DAY),
+    });
+    const leaf = await issue({ crlDistributionPoints: [] }, intermediate);
+    expect(await validate([leaf.certificateDer, intermediate.certificateDer])).toMatchObject({
+      ok: false,
+      reason: 'expired',
+      message: '签发该证书的CA证书已过期',
+    });
+  });
+
+  it('judges validity at the time it is asked about', async () => {
+    const later = new Date(now.getTime() + 2 * 365 * DAY);
+    expect(
+      await validateCertificate({ chain: [good.certificateDer], trustStore: store, now: later, crlSource }),
+    ).toMatchObject({ ok: false, reason: 'expired', message: '证书已过期' });
+  });
+
+  it('refuses an empty chain, a chain of more than eight certificates, and bytes that are no certificate', async () => {
+    expect(await validate([])).toMatchObject({ ok: false, reason: 'malformed', message: '证书格式不正确' });
+    const intermediate = await createDevCa({ algorithm, issuer: ca, key: intermediateKey });
+    const leaf = await issue({ crlDistributionPoints: [] }, intermediate);
+    const eight = [leaf.certificateDer, ...Array.from({ length: 7 }, () => intermediate.certificateDer)];
+    expect(await validate(eight)).toMatchObject({ ok: true });
+    expect(await validate([...eight, intermediate.certificateDer])).toMatchObject({
+      ok: false,
+      reason: 'malformed',
+    });
+    expect(
+      await validate([leaf.certificateDer, new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x01])]),
+    ).toMatchObject({
+      ok: false,
+      reason: 'malformed',
+    });
+  });
 });
 
 async function loadIntermediate(intermediate: DevCa) {
