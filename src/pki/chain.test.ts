@@ -331,6 +331,35 @@ describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', 
     ).toMatchObject({ ok: false, reason: 'expired', message: '证书已过期' });
   });
 
+  it('refuses a path through a CA whose path length allows no CA below it (RFC 5280 4.2.1.9)', async () => {
+    const [upperKey, lowerKey] = await Promise.all([
+      generateDevKeyPair(algorithm),
+      generateDevKeyPair(algorithm),
+    ]);
+    const chainThrough = async (pathLength: number) => {
+      const upper = await createDevCa({ algorithm, issuer: ca, key: upperKey, pathLength });
+      const lower = await createDevCa({ algorithm, issuer: upper, key: lowerKey });
+      const leaf = await issue({ crlDistributionPoints: [] }, lower);
+      return validate([leaf.certificateDer, lower.certificateDer, upper.certificateDer]);
+    };
+    expect(await chainThrough(0)).toMatchObject({ ok: false, reason: 'untrusted' });
+    expect(await chainThrough(1)).toMatchObject({ ok: true });
+  });
+
+  it('refuses a path through a CA certificate that may not sign certificates (no keyCertSign)', async () => {
+    const intermediate = await createDevCa({
+      algorithm,
+      issuer: ca,
+      key: intermediateKey,
+      keyUsage: ['cRLSign'],
+    });
+    const leaf = await issue({ crlDistributionPoints: [] }, intermediate);
+    expect(await validate([leaf.certificateDer, intermediate.certificateDer])).toMatchObject({
+      ok: false,
+      reason: 'untrusted',
+    });
+  });
+
   it('refuses an empty chain, a chain of more than eight certificates, and bytes that are no certificate', async () => {
     expect(await validate([])).toMatchObject({ ok: false, reason: 'malformed', message: '证书格式不正确' });
     const intermediate = await createDevCa({ algorithm, issuer: ca, key: intermediateKey });

@@ -54,6 +54,10 @@ export interface CreateDevCaOptions {
   crlDistributionPoints?: string[];
   /** Reuse a key pair (tests: key generation is the slow part). */
   key?: KeyPair;
+  /** basicConstraints pathLenConstraint: how many CAs may stand below this one (none: no limit). */
+  pathLength?: number;
+  /** Default: keyCertSign and cRLSign. */
+  keyUsage?: KeyUsage[];
 }
 
 const HOUR = 3600_000;
@@ -70,8 +74,15 @@ export async function createDevCa(options: CreateDevCaOptions): Promise<DevCa> {
   ]);
   const now = Date.now();
   const extensions = [
-    extension(EXTENSION.basicConstraints, true, new pkijs.BasicConstraints({ cA: true })),
-    extension(EXTENSION.keyUsage, true, encodeKeyUsage(['keyCertSign', 'cRLSign'])),
+    extension(
+      EXTENSION.basicConstraints,
+      true,
+      new pkijs.BasicConstraints({
+        cA: true,
+        ...(options.pathLength === undefined ? {} : { pathLenConstraint: options.pathLength }),
+      }),
+    ),
+    extension(EXTENSION.keyUsage, true, encodeKeyUsage(options.keyUsage ?? ['keyCertSign', 'cRLSign'])),
     extension(
       EXTENSION.subjectKeyIdentifier,
       false,
