@@ -39,7 +39,8 @@ async function enrolled() {
     .db('accounts')
     .insert({ id, user_type: 'natural_person', phone: `1380000${String(serial).padStart(4, '0')}` });
   const { secret } = await totp.beginEnrolment(id, '138****0000');
-  const recovery = await totp.confirmEnrolment(id, await codeAt(secret, 0));
+  // The code of the step before now: the current one stays unspent for the checks that follow.
+  const recovery = await totp.confirmEnrolment(id, await codeAt(secret, -30));
   return { id, secret, recovery };
 }
 
@@ -96,12 +97,24 @@ describe('two-step verification', () => {
     expect(await failure(totp.check(await account(id), await codeAt(secret, -30)))).toBeInstanceOf(TotpWrong);
     expect(await failure(totp.check(await account(id), await codeAt(secret, 0)))).toBeInstanceOf(TotpWrong);
     expect(await failure(totp.check(await account(id), await codeAt(secret, 75)))).toBeInstanceOf(TotpWrong);
-    // A clock a step behind is forgiven too, on an account that has accepted nothing since.
+    // A clock a step behind is forgiven too, on an account that has accepted nothing of late.
     const behind = await enrolled();
+    const now = Math.floor(Date.now() / 1000 / 30);
+    await database.db('accounts').where({ id: behind.id }).update({ totp_last_step: now - 5 });
     await expect(totp.check(await account(behind.id), await codeAt(behind.secret, -30))).resolves.toBe('otp');
     expect(
       await failure(totp.check(await account(behind.id), await codeAt(behind.secret, -75))),
     ).toBeInstanceOf(TotpWrong);
+  });
+
+  it('does not take the code that turned it on again, at a sign-in in the same time-step', async () => {
+    const id = `totp-${++serial}`;
+    await database.db('accounts').insert({ id, user_type: 'natural_person', phone: '13900000009' });
+    const { secret } = await totp.beginEnrolment(id, '139****0009');
+    const first = await codeAt(secret, 0);
+    await totp.confirmEnrolment(id, first);
+    expect(await failure(totp.check(await account(id), first))).toBeInstanceOf(TotpWrong);
+    await expect(totp.check(await account(id), await codeAt(secret, 30))).resolves.toBe('otp');
   });
 
   it("refuses another account's code, and any code once two-step verification is off", async () => {

@@ -50,12 +50,16 @@ export class TotpService {
     const pending = await this.flowStates.get('totp-enrol', accountId);
     if (!pending) throw new AppError(400, 'totp_expired', '设置已过期，请重新开始');
     const { secret } = pending;
-    if ((await this.matchingStep(secret, code)) === undefined) throw new TotpWrong();
+    const step = await this.matchingStep(secret, code);
+    if (step === undefined) throw new TotpWrong();
     const codes = newRecoveryCodes();
+    // The first code is accepted like any other: a sign-in in the same time-step may not use it
+    // again (RFC 6238 §5.2, a code accepted once).
     await this.store.enable(
       accountId,
       this.protector.seal(secret, `totp:${accountId}`),
       codes.map((c) => this.recoveryHash(accountId, c)),
+      step,
     );
     await this.flowStates.remove('totp-enrol', accountId);
     return codes;

@@ -5,12 +5,13 @@ import { rowsOf } from '../db/database.js';
 export class TotpStore {
   constructor(private readonly db: Db) {}
 
-  async enable(accountId: string, sealedSecret: string, recoveryHashes: string[]) {
+  /** `acceptedStep`: the time-step of the code that turned it on, spent like any code accepted. */
+  async enable(accountId: string, sealedSecret: string, recoveryHashes: string[], acceptedStep: number) {
     await this.db.transaction(async (trx) => {
       await trx('accounts').where({ id: accountId }).update({
         totp_secret: sealedSecret,
         totp_enabled_at: trx.fn.now(),
-        totp_last_step: null,
+        totp_last_step: acceptedStep,
         totp_attempts: 0,
         totp_attempts_until: null,
       });

@@ -15,6 +15,7 @@ import { runCli } from '../support/cli.js';
 import { addEnterprise } from '../support/enterprise.js';
 import { randomPhone } from '../support/relying-party.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { previousTotpCode } from '../support/totp.js';
 
 // Browser globals, for the functions that run inside the page (this program is built without the DOM library).
 // biome-ignore lint/suspicious/noExplicitAny: the page's own objects, typed by the browser, not by us
@@ -104,7 +105,7 @@ describe.skipIf(!chromiumAvailable())('what operators and citizens see, at 1366 
     if (open) return open;
     const account = await server.services.accounts.findByLogin(operators[role]);
     const { secret } = await server.services.totp.beginEnrolment(account!.id, 'operator');
-    await server.services.totp.confirmEnrolment(account!.id, await generate({ secret }));
+    await server.services.totp.confirmEnrolment(account!.id, await previousTotpCode(secret));
     const page = await newPage();
     await page.goto(`${server.issuer}/console/`);
     await signInWithPassword(page, operators[role], PASSWORD);

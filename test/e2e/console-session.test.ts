@@ -1,7 +1,7 @@
-import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addCitizen, submit } from '../support/citizen.js';
 import { rowCount, startTestServer, type TestServer } from '../support/server.js';
+import { previousTotpCode } from '../support/totp.js';
 import { type PageResponse, UserAgent } from '../support/user-agent.js';
 
 const PASSWORD = 'Yun-Wei#2024';
@@ -38,7 +38,7 @@ describe('管理后台 sessions: a fresh login each time, the idle end held by t
     await a.services.operators.add(operator.phone, 'system', { actor: 'test', reason: '测试' });
     // 两步验证 on, as the operator would turn it on in 用户空间.
     const { secret } = await a.services.totp.beginEnrolment(operator.id, 'operator');
-    recoveryCodes = await a.services.totp.confirmEnrolment(operator.id, await generate({ secret }));
+    recoveryCodes = await a.services.totp.confirmEnrolment(operator.id, await previousTotpCode(secret));
   });
   afterAll(async () => {
     await b?.close();
