@@ -100,7 +100,10 @@ describe('two-step verification', () => {
     // A clock a step behind is forgiven too, on an account that has accepted nothing of late.
     const behind = await enrolled();
     const now = Math.floor(Date.now() / 1000 / 30);
-    await database.db('accounts').where({ id: behind.id }).update({ totp_last_step: now - 5 });
+    await database
+      .db('accounts')
+      .where({ id: behind.id })
+      .update({ totp_last_step: now - 5 });
     await expect(totp.check(await account(behind.id), await codeAt(behind.secret, -30))).resolves.toBe('otp');
     expect(
       await failure(totp.check(await account(behind.id), await codeAt(behind.secret, -75))),
