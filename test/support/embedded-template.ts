@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
@@ -18,7 +18,28 @@ declare module 'vitest' {
  */
 export function makeRunDir(): string {
   const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
-  return mkdtempSync(path.join(base, 'uid-run-'));
+  removeAbandonedRunDirs(base);
+  return mkdtempSync(path.join(base, `uid-run-${process.pid}-`));
+}
+
+/**
+ * A run killed before its teardown (SIGKILL, a CI job stopped) leaves its folder behind, in
+ * memory under /dev/shm: the next run removes those whose process is gone.
+ */
+function removeAbandonedRunDirs(base: string) {
+  for (const name of readdirSync(base)) {
+    const pid = /^uid-run-(\d+)-/.exec(name)?.[1];
+    if (pid && !processAlive(Number(pid))) removeRunDir(path.join(base, name));
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export function removeRunDir(runDir: string) {
