@@ -92,7 +92,10 @@ describe('two-step verification', () => {
     expect(await failure(totp.check(await account(id), next))).toBeInstanceOf(TotpWrong);
     // … and still a replay a moment later: what is spent is the code's time-step, not the second it came in.
     const second = Math.floor(Date.now() / 1000);
-    await vi.waitFor(() => expect(Math.floor(Date.now() / 1000)).toBeGreaterThan(second), { interval: 50 });
+    await vi.waitFor(() => expect(Math.floor(Date.now() / 1000)).toBeGreaterThan(second), {
+      interval: 50,
+      timeout: 2_000,
+    });
     expect(await failure(totp.check(await account(id), next))).toBeInstanceOf(TotpWrong);
     expect(await failure(totp.check(await account(id), await codeAt(secret, -30)))).toBeInstanceOf(TotpWrong);
     expect(await failure(totp.check(await account(id), await codeAt(secret, 0)))).toBeInstanceOf(TotpWrong);
