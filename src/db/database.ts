@@ -60,7 +60,8 @@ function lockEmbedded(dir: string): () => void {
   throw new EmbeddedDatabaseBusy(`could not lock the embedded database in ${dir}`);
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this machine with that pid is running (another user's counts). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

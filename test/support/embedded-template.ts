@@ -2,7 +2,7 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
-import { type Database, openDatabase } from '../../src/db/database.js';
+import { type Database, openDatabase, processAlive } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 
 declare module 'vitest' {
@@ -30,15 +30,6 @@ function removeAbandonedRunDirs(base: string) {
   for (const name of readdirSync(base)) {
     const pid = /^uid-run-(\d+)-/.exec(name)?.[1];
     if (pid && !processAlive(Number(pid))) removeRunDir(path.join(base, name));
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
