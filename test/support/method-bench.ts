@@ -14,7 +14,9 @@ import type { Interaction } from '../../src/flows/interaction.js';
 import { LOGIN_METHODS } from '../../src/flows/methods/index.js';
 import {
   ANSWERED,
+  type Answered,
   type AnyLoginMethod,
+  type MethodForm,
   type Proven,
   type StepUpSubmission,
   type Submission,
@@ -22,6 +24,14 @@ import {
 import { Metrics } from '../../src/ops/metrics.js';
 import { browserId } from '../../src/web/browser-id.js';
 import { openEmbeddedCopy, runTempDir } from './embedded-template.js';
+
+/** What every failed password sign-in says, whatever the reason: nothing about the account. */
+export const LOGIN_REFUSED = {
+  name: 'LoginFailed',
+  status: 401,
+  code: 'login_failed',
+  userMessage: '账号或密码错误',
+};
 
 /**
  * A sign-in method without a server: the application's own services on a copy of the run's
@@ -176,21 +186,8 @@ export class Browser {
 
   /** A submission of the method's form as the common handler opens it. */
   submission(body: FormBody, uid = 'unit-interaction'): SubmissionCall<Submission> {
-    const ctx = this.context(body);
-    const sent: { target: string; notice: string }[] = [];
-    return {
-      ctx,
-      sent,
-      submission: {
-        ctx,
-        interaction: { uid } as Interaction,
-        page: {},
-        codeSent: async (codeSent) => {
-          sent.push(codeSent);
-          return ANSWERED;
-        },
-      },
-    };
+    const { ctx, sent, opened } = this.#open(body, uid);
+    return { ctx, sent, submission: { ...opened, page: {} } };
   }
 
   /** A submission of a factor's part of the step-up page, for a signed-in account. */
@@ -199,21 +196,33 @@ export class Browser {
     account: StepUpSubmission['account'],
     uid = 'unit-interaction',
   ): SubmissionCall<StepUpSubmission> {
+    const { ctx, sent, opened } = this.#open(body, uid);
+    return { ctx, sent, submission: { ...opened, account } };
+  }
+
+  /** One press of the form's button: what `prove` proved, or its refusal, with the page it would show again. */
+  async post<D>(form: MethodForm<D>, deps: D, fields: FormBody) {
+    const { submission } = this.submission(fields);
+    try {
+      return { proven: await form.prove(submission, deps), page: submission.page };
+    } catch (error) {
+      return { error, page: submission.page };
+    }
+  }
+
+  /** What both kinds of submission share: the request, the interaction, and 获取验证码's record. */
+  #open(body: FormBody, uid: string) {
     const ctx = this.context(body);
     const sent: { target: string; notice: string }[] = [];
-    return {
+    const opened = {
       ctx,
-      sent,
-      submission: {
-        ctx,
-        interaction: { uid } as Interaction,
-        account,
-        codeSent: async (codeSent) => {
-          sent.push(codeSent);
-          return ANSWERED;
-        },
+      interaction: { uid } as Interaction,
+      codeSent: async (codeSent: { target: string; notice: string }): Promise<Answered> => {
+        sent.push(codeSent);
+        return ANSWERED;
       },
     };
+    return { ctx, sent, opened };
   }
 }
 

@@ -1,13 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addCitizen } from '../../../../test/support/citizen.js';
 import { addEnterprise } from '../../../../test/support/enterprise.js';
-import { type Browser, type MethodBench, openMethodBench } from '../../../../test/support/method-bench.js';
+import {
+  type Browser,
+  LOGIN_REFUSED,
+  type MethodBench,
+  openMethodBench,
+} from '../../../../test/support/method-bench.js';
 import { randomCreditCode } from '../../../pki/test-support.js';
 import { creditCodeMethod } from './index.js';
 
 const PASSWORD = 'Fz-enterprise#2026';
-/** What every failed password sign-in says, whatever the reason: nothing about the account. */
-const REFUSED = { name: 'LoginFailed', status: 401, code: 'login_failed', userMessage: '账号或密码错误' };
 
 let bench: MethodBench;
 let deps: ReturnType<typeof creditCodeMethod.deps>;
@@ -19,15 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => bench?.close());
 
-/** One press of 登录 on the 统一社会信用代码登录 form. */
-async function post(browser: Browser, fields: Record<string, string>) {
-  const { submission } = browser.submission(fields);
-  try {
-    return { proven: await form.prove(submission, deps), page: submission.page };
-  } catch (error) {
-    return { error, page: submission.page };
-  }
-}
+const post = (browser: Browser, fields: Record<string, string>) => browser.post(form, deps, fields);
 
 async function enterprise() {
   const creditCode = randomCreditCode();
@@ -68,7 +63,7 @@ describe('统一社会信用代码登录 proves a legal person’s password', ()
     ];
     for (const fields of attempts) {
       const { error } = await post(bench.browser(), fields);
-      expect(error, JSON.stringify(fields)).toMatchObject(REFUSED);
+      expect(error, JSON.stringify(fields)).toMatchObject(LOGIN_REFUSED);
     }
     expect(
       await bench.database.db('audit_events').where({ account_id: accountId, outcome: 'failure' }),

@@ -1,14 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addCitizen, randomIdNumber } from '../../../../test/support/citizen.js';
-import { type Browser, type MethodBench, openMethodBench } from '../../../../test/support/method-bench.js';
+import {
+  type Browser,
+  LOGIN_REFUSED,
+  type MethodBench,
+  openMethodBench,
+} from '../../../../test/support/method-bench.js';
 import { randomPhone } from '../../../../test/support/relying-party.js';
 import { PASSWORD_LOCK } from '../../../accounts/account-service.js';
 import { LIMITS } from '../../../ops/rate-limiter.js';
 import { passwordMethod } from './index.js';
 
 const PASSWORD = 'Fz-citizen#2026';
-/** What every failed password sign-in says, whatever the reason: nothing about the account. */
-const REFUSED = { name: 'LoginFailed', status: 401, code: 'login_failed', userMessage: '账号或密码错误' };
 
 let bench: MethodBench;
 let deps: ReturnType<typeof passwordMethod.deps>;
@@ -21,15 +24,7 @@ beforeAll(async () => {
 });
 afterAll(() => bench?.close());
 
-/** One press of 登录 on the 密码登录 form; the page it would show again comes back with a refusal. */
-async function post(browser: Browser, fields: Record<string, string>) {
-  const { submission } = browser.submission(fields);
-  try {
-    return { proven: await form.prove(submission, deps), page: submission.page };
-  } catch (error) {
-    return { error, page: submission.page };
-  }
-}
+const post = (browser: Browser, fields: Record<string, string>) => browser.post(form, deps, fields);
 
 /** The picture's text for this browser, as the captcha page would draw it. */
 async function solveCaptcha(browser: Browser): Promise<string> {
@@ -75,7 +70,7 @@ describe('密码登录 proves a password', () => {
     ];
     for (const fields of attempts) {
       const { error } = await post(bench.browser(), fields);
-      expect(error, JSON.stringify(fields)).toMatchObject(REFUSED);
+      expect(error, JSON.stringify(fields)).toMatchObject(LOGIN_REFUSED);
     }
     // Each refusal is in the account's 登录记录 when there is an account.
     expect(await failures(id)).toHaveLength(3);
@@ -99,7 +94,7 @@ describe('密码登录 proves a password', () => {
       for (let i = 0; i < 3; i++) {
         // A new browser and address each time: the count follows the login string.
         const { error, page } = await post(bench.browser(), { login, password: 'wrong-password-1' });
-        expect(error).toMatchObject(REFUSED);
+        expect(error).toMatchObject(LOGIN_REFUSED);
         seen.push(page['captchaRequired']);
       }
       expect(seen).toEqual([false, false, true]);
@@ -137,14 +132,14 @@ describe('密码登录 proves a password', () => {
     for (let i = 0; i < PASSWORD_LOCK.after; i++) {
       const captcha = i >= 3 ? await solveCaptcha(browser) : '';
       const { error } = await post(browser, { login: phone, password: `wrong-${i}`, captcha });
-      expect(error).toMatchObject(REFUSED);
+      expect(error).toMatchObject(LOGIN_REFUSED);
     }
     const locked = await post(browser, {
       login: phone,
       password: PASSWORD,
       captcha: await solveCaptcha(browser),
     });
-    expect(locked.error).toMatchObject(REFUSED);
+    expect(locked.error).toMatchObject(LOGIN_REFUSED);
     const account = await bench.services.accounts.find(id);
     expect(new Date(account!.password_locked_until!).getTime()).toBeGreaterThan(Date.now() + 25 * 60_000);
     // An operator's 清除登录失败计数 opens it again.
@@ -186,7 +181,7 @@ describe('密码 on the step-up page', () => {
     const ok = bench.browser().stepUp({ password: PASSWORD }, account);
     await expect(stepUp.prove(ok.submission, deps)).resolves.toBeUndefined();
     const wrong = bench.browser().stepUp({ password: `${PASSWORD}!` }, account);
-    await expect(stepUp.prove(wrong.submission, deps)).rejects.toMatchObject(REFUSED);
+    await expect(stepUp.prove(wrong.submission, deps)).rejects.toMatchObject(LOGIN_REFUSED);
     expect(await failures(id)).toMatchObject([{ method: 'step_up_pwd' }]);
   });
 });
