@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openEmbeddedCopy } from '../../test/support/embedded-template.js';
+import { rejectionOrNone } from '../../test/support/rejection.js';
 import type { Database } from '../db/database.js';
 import { TooManyRequests } from '../errors.js';
 import { BatchedLimiter } from './batched-limiter.js';
@@ -16,15 +17,7 @@ afterAll(() => database?.close());
 
 const limit = (name: string, max: number, windowSeconds = 600) => ({ name, max, windowSeconds });
 
-async function refusal(attempt: Promise<unknown>): Promise<TooManyRequests | undefined> {
-  try {
-    await attempt;
-    return undefined;
-  } catch (err) {
-    if (err instanceof TooManyRequests) return err;
-    throw err;
-  }
-}
+const refusal = (attempt: Promise<unknown>) => rejectionOrNone(attempt, TooManyRequests);
 
 /** A database that is away until told otherwise. */
 class FailingStore extends RateLimitStore {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedCopy } from '../../test/support/embedded-template.js';
+import { rejectionOrNone } from '../../test/support/rejection.js';
 import type { Database } from '../db/database.js';
 import { TooManyRequests } from '../errors.js';
 import { RateLimitStore } from './rate-limit-store.js';
@@ -14,15 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => database?.close());
 
-async function refusal(attempt: Promise<unknown>): Promise<TooManyRequests | undefined> {
-  try {
-    await attempt;
-    return undefined;
-  } catch (err) {
-    if (err instanceof TooManyRequests) return err;
-    throw err;
-  }
-}
+const refusal = (attempt: Promise<unknown>) => rejectionOrNone(attempt, TooManyRequests);
 
 describe('a per-request limit', () => {
   it('allows max attempts in its window, refuses the next with the wait until the window ends', async () => {

@@ -17,3 +17,20 @@ export async function rejectionOf<E>(
   expect(error).toBeInstanceOf(type);
   return error as E;
 }
+
+/**
+ * The `type` error `promise` rejects with, or undefined when it resolves (an allowance not yet
+ * used up, say); any other error is thrown on.
+ */
+export async function rejectionOrNone<E>(
+  promise: Promise<unknown>,
+  type: abstract new (...args: never[]) => E,
+): Promise<E | undefined> {
+  try {
+    await promise;
+    return undefined;
+  } catch (err) {
+    if (err instanceof type) return err;
+    throw err;
+  }
+}
