@@ -7,6 +7,7 @@ import type { PhoneChangeService } from '../accounts/phone-change-service.js';
 import type { RealNameService } from '../accounts/real-name-service.js';
 import type { TotpService } from '../accounts/totp-service.js';
 import type { AuditEvent, AuditService } from '../audit/audit-service.js';
+import type { MethodWords } from '../audit/audit-words.js';
 import type { CertificateService } from '../certificates/certificate-service.js';
 import type { ClientService } from '../clients/client-service.js';
 import type { AlipayLinkService } from '../federation/alipay-link-service.js';
@@ -41,6 +42,8 @@ export interface AccountSpaceDeps {
   sms: SmsCodeService;
   captcha: CaptchaService;
   audit: AuditService;
+  /** The audit log's method words of the sign-in methods this server was built with. */
+  methodWords: MethodWords;
   clients: ClientService;
   consents: ConsentService;
   models: ModelStore;

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { ENTERPRISE_SCOPE_DESCRIPTIONS, SCOPE_DESCRIPTIONS, scopesThatApply } from '../access/scopes.js';
 import { maskPhone } from '../accounts/phone.js';
-import { eventName, methodName, outcomeName } from '../audit/audit-words.js';
+import { eventName, outcomeName } from '../audit/audit-words.js';
 import { PasswordWrong } from '../errors.js';
 import { answerCodeSent, codeSentNotice, codeSentTo } from '../flows/code-sending.js';
 import { secretField, smsCodeField, textField } from '../web/form-fields.js';
@@ -35,6 +35,7 @@ export function activityRoutes(
       | 'sms'
       | 'issuer'
       | 'flowStates'
+      | 'methodWords'
     >,
 ) {
   const clientNames = async () => new Map((await deps.clients.list()).map((c) => [c.client_id, c.name]));
@@ -121,7 +122,7 @@ export function activityRoutes(
     const events = (await deps.audit.forAccount(sessionOf(ctx).account.id)).map((e) => ({
       time: beijing(e.occurred_at),
       event: eventName(e.type),
-      method: methodName(e.method),
+      method: deps.methodWords.name(e.method),
       outcome: e.outcome === 'info' ? '' : outcomeName(e.outcome),
       ip: e.ip ?? '',
     }));

@@ -6,6 +6,7 @@ import type { AccountSpaceDeps } from '../account-space/account-context.js';
 import { accountRoutes } from '../account-space/account-routes.js';
 import { alipayCertifyRoutes } from '../account-space/alipay-certify-routes.js';
 import { adminRoutes } from '../admin/admin-routes.js';
+import { MethodWords } from '../audit/audit-words.js';
 import type { Config } from '../config.js';
 import { consoleRoutes } from '../console/console-routes.js';
 import { cookieKeys } from '../crypto/cookie-keys.js';
@@ -81,6 +82,9 @@ export function createApp(deps: AppDeps): Koa {
   });
   app.silent = true; // errors are logged by our handler with the request id
   const csrf = new Csrf(csrfKeys(services.protector));
+  const loginMethods = deps.loginMethods ?? LOGIN_METHODS;
+  // What the log's method words read as on every page of this server: its own methods' names.
+  const methodWords = MethodWords.of(loginMethods);
 
   const authorizationWrites = openWriteBatch(deps.db, deps.logger);
   const revoker = new SessionRevoker(services.models, deps.host, deps.logger);
@@ -132,7 +136,7 @@ export function createApp(deps: AppDeps): Koa {
       },
       // Each sign-in method takes from these what it uses.
       { services, config },
-      deps.loginMethods ?? LOGIN_METHODS,
+      loginMethods,
     ).routes(),
   );
   const accountSpace: AccountSpaceDeps = {
@@ -147,6 +151,7 @@ export function createApp(deps: AppDeps): Koa {
     sms: services.sms,
     captcha: services.captcha,
     audit: services.audit,
+    methodWords,
     clients: services.clients,
     consents: services.consents,
     models: services.models,
@@ -193,6 +198,7 @@ export function createApp(deps: AppDeps): Koa {
       accounts: services.accounts,
       keys: services.keys,
       audit: services.audit,
+      methodWords,
       operators: services.operators,
       queries: services.adminQueries,
       revoker,

@@ -1,16 +1,20 @@
 import { describe, expect, it } from 'vitest';
+import { pinMethod } from '../../test/fixtures/pin-method/index.js';
+import { LOGIN_METHODS } from '../flows/methods/index.js';
 import {
   ACTOR_KINDS,
   AUDIT_EVENT_TYPES,
   actorName,
   eventName,
-  isAuditMethod,
   METHOD_PARTS,
-  methodName,
+  MethodWords,
   methodThen,
-  nameMethodParts,
   outcomeName,
 } from './audit-words.js';
+
+/** The product's own words: no method of a folder of its own registered. */
+const PRODUCT = MethodWords.of(LOGIN_METHODS);
+const methodName = (method: string | null) => PRODUCT.name(method);
 
 const CHINESE = /\p{Script=Han}/u;
 // A name may mention a product (USB Key) but never reads as a code: no snake_case, no dots.
@@ -43,19 +47,32 @@ describe('the words of the audit log', () => {
   });
 
   it('takes back from storage only methods it can name', () => {
-    expect(isAuditMethod('sms+otp')).toBe(true);
-    expect(isAuditMethod('step_up_sms')).toBe(true);
-    expect(isAuditMethod('password+magic')).toBe(false);
-    expect(isAuditMethod('')).toBe(false);
+    expect(PRODUCT.isMethod('sms+otp')).toBe(true);
+    expect(PRODUCT.isMethod('step_up_sms')).toBe(true);
+    expect(PRODUCT.isMethod('password+magic')).toBe(false);
+    expect(PRODUCT.isMethod('')).toBe(false);
+    expect(PRODUCT.isMethod('constructor')).toBe(false);
   });
 
   it('names the words of a sign-in method registered beside the product’s, and takes them back', () => {
-    expect(isAuditMethod('pin_test+otp')).toBe(false);
-    nameMethodParts({ pin_test: '测试口令', sms: '不改名' });
-    expect(isAuditMethod('pin_test+otp')).toBe(true);
-    expect(methodName('pin_test+otp')).toBe('测试口令+动态验证码');
-    expect(methodName('sms')).toBe('短信验证码');
-    expect(() => nameMethodParts({ 'Pin Test': '口令' })).toThrow(/lower-case/);
+    const words = new MethodWords({ pin_test: '测试口令', sms: '不改名' });
+    expect(words.isMethod('pin_test+otp')).toBe(true);
+    expect(words.name('pin_test+otp')).toBe('测试口令+动态验证码');
+    expect(words.name('step_up_pin_test')).toBe('安全验证（测试口令）');
+    expect(words.name('sms')).toBe('短信验证码');
+    expect(() => new MethodWords({ 'Pin Test': '口令' })).toThrow(/lower-case/);
+  });
+
+  it('keeps each registry’s words to the servers built with it, though they share a process', () => {
+    const withPin = MethodWords.of([...LOGIN_METHODS, pinMethod]);
+    const without = MethodWords.of(LOGIN_METHODS);
+    expect(withPin.name('pin+otp')).toBe('口令+动态验证码');
+    expect(withPin.isMethod('pin')).toBe(true);
+    // Built after the other, and still blind to its word: nothing is registered process-wide.
+    expect(MethodWords.of(LOGIN_METHODS).name('pin')).toBe('pin');
+    expect(without.name('pin+otp')).toBe('pin+动态验证码');
+    expect(without.isMethod('pin')).toBe(false);
+    expect(without.isMethod('pin+otp')).toBe(false);
   });
 
   it.each(Object.keys(ACTOR_KINDS))('names the actor kind %s, keeping which one it was', (kind) => {

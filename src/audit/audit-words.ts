@@ -131,31 +131,10 @@ export type KnownMethodPart = (typeof METHOD_PARTS)[number];
 
 /**
  * A part the log may hold: one named above, or the word of a sign-in method registered beside
- * the product's (src/flows/methods), which reads as it is written. (`string & {}` keeps the
- * known parts offered by the editor while any word is accepted.)
+ * the product's (src/flows/methods), named by that method (MethodWords). (`string & {}` keeps
+ * the known parts offered by the editor while any word is accepted.)
  */
 export type MethodPart = KnownMethodPart | (string & {});
-
-/** A part's shape: lower-case words, as METHOD_PARTS are written. */
-const METHOD_PART = /^[a-z][a-z0-9_]{0,31}$/;
-
-/** The words, and their names, of sign-in methods registered beside the product's. */
-const REGISTERED_PARTS = new Map<string, string>();
-
-/**
- * A sign-in method of its own folder names the words it writes in the log, once at start-up;
- * they are then read back from storage and shown in Chinese like the known ones. A known word
- * keeps its name.
- */
-export function nameMethodParts(names: Readonly<Record<string, string>>): void {
-  for (const [part, name] of Object.entries(names)) {
-    if (!METHOD_PART.test(part)) throw new Error(`audit method word "${part}" is not lower-case words`);
-    if (!Object.hasOwn(METHOD_NAMES, part)) REGISTERED_PARTS.set(part, name);
-  }
-}
-
-const partName = (part: string) =>
-  Object.hasOwn(METHOD_NAMES, part) ? METHOD_NAMES[part as KnownMethodPart] : REGISTERED_PARTS.get(part);
 
 /** What `AuditEvent.method` holds: one part, two joined, or a step-up's failed factor. */
 export type AuditMethod = MethodPart | `${MethodPart}+${MethodPart}` | `step_up_${MethodPart}`;
@@ -179,25 +158,63 @@ const METHOD_NAMES: Record<KnownMethodPart, string> = {
 
 const STEP_UP = 'step_up_';
 
-/** `password+otp` reads 密码+动态验证码, `step_up_pwd` 安全验证（密码）; no method reads —. */
-export function methodName(method: string | null | undefined): string {
-  if (!method) return '—';
-  if (method.startsWith(STEP_UP)) return `安全验证（${methodName(method.slice(STEP_UP.length))}）`;
-  return method
-    .split('+')
-    .map((part) => partName(part) ?? part)
-    .join('+');
+/** A part's shape: lower-case words, as METHOD_PARTS are written. */
+const METHOD_PART = /^[a-z][a-z0-9_]{0,31}$/;
+
+/** What a registry of sign-in methods tells about itself here: the words each writes. */
+export interface NamingMethod {
+  /** The words it writes in the log beyond the product's own, with their Chinese names. */
+  auditNames?: Readonly<Record<string, string>>;
 }
 
-/** Whether a stored value is a method this version writes (a flow state read back, say). */
-export function isAuditMethod(value: string): value is AuditMethod {
-  const parts = (value.startsWith(STEP_UP) ? value.slice(STEP_UP.length) : value).split('+');
-  return parts.every((part) => partName(part) !== undefined);
+/**
+ * The words of the audit log's `method` as one server knows them: the product's own, and those
+ * its registered sign-in methods name (a method of its own folder writes a word the product
+ * does not know). Each server builds one from the methods it was built with, so two servers in
+ * one process (tests) name only their own methods' words.
+ */
+export class MethodWords {
+  readonly #registered = new Map<string, string>();
+
+  /** Throws at start-up on a word that is not lower-case words; a known word keeps its name. */
+  constructor(names: Readonly<Record<string, string>> = {}) {
+    for (const [part, name] of Object.entries(names)) {
+      if (!METHOD_PART.test(part)) throw new Error(`audit method word "${part}" is not lower-case words`);
+      if (!Object.hasOwn(METHOD_NAMES, part)) this.#registered.set(part, name);
+    }
+  }
+
+  /** The words of these sign-in methods (a registry's), beside the product's. */
+  static of(methods: readonly NamingMethod[]): MethodWords {
+    return new MethodWords(Object.assign({}, ...methods.map((m) => m.auditNames ?? {})));
+  }
+
+  #partName(part: string): string | undefined {
+    return Object.hasOwn(METHOD_NAMES, part)
+      ? METHOD_NAMES[part as KnownMethodPart]
+      : this.#registered.get(part);
+  }
+
+  /** `password+otp` reads 密码+动态验证码, `step_up_pwd` 安全验证（密码）; no method reads —. */
+  name(method: string | null | undefined): string {
+    if (!method) return '—';
+    if (method.startsWith(STEP_UP)) return `安全验证（${this.name(method.slice(STEP_UP.length))}）`;
+    return method
+      .split('+')
+      .map((part) => this.#partName(part) ?? part)
+      .join('+');
+  }
+
+  /** Whether a stored value is a method this server writes (a flow state read back, say). */
+  isMethod(value: string): value is AuditMethod {
+    const parts = (value.startsWith(STEP_UP) ? value.slice(STEP_UP.length) : value).split('+');
+    return parts.every((part) => this.#partName(part) !== undefined);
+  }
 }
 
 /** A method used after another in the same sign-in (a second factor after the first). */
 export function methodThen(first: AuditMethod, then: MethodPart): AuditMethod {
-  // Three parts and more are not spelled out in AuditMethod; methodName reads any number.
+  // Three parts and more are not spelled out in AuditMethod; MethodWords.name reads any number.
   return `${first}+${then}` as AuditMethod;
 }
 

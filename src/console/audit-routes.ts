@@ -3,7 +3,13 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AuditSearch } from '../admin/admin-queries.js';
 import type { AuditRow } from '../audit/audit-store.js';
-import { AUDIT_EVENT_TYPES, actorName, eventName, methodName, outcomeName } from '../audit/audit-words.js';
+import {
+  AUDIT_EVENT_TYPES,
+  actorName,
+  eventName,
+  type MethodWords,
+  outcomeName,
+} from '../audit/audit-words.js';
 import { BadInput } from '../errors.js';
 import { type ConsoleDeps, requesterOf } from './console-context.js';
 import { adminActionsOf, beijingTime, operatorOfCtx, render } from './console-kit.js';
@@ -49,7 +55,7 @@ async function searchOf(deps: ConsoleDeps, ctx: Context) {
 /** The 事件类型 filter's choices: every type the product writes, by its name. */
 const TYPE_CHOICES = AUDIT_EVENT_TYPES.map((type) => ({ type, name: eventName(type) }));
 
-function shown(row: AuditRow) {
+function shown(row: AuditRow, words: MethodWords) {
   const { reason, ...rest } = row.detail as { reason?: unknown };
   return {
     id: row.id,
@@ -57,7 +63,7 @@ function shown(row: AuditRow) {
     type: eventName(row.type),
     actor: actorName(row.actor),
     account: row.account_id ?? '',
-    method: row.method ? methodName(row.method) : '',
+    method: row.method ? words.name(row.method) : '',
     outcome: outcomeName(row.outcome),
     ip: row.ip ?? '',
     reason: typeof reason === 'string' ? reason : '',
@@ -92,11 +98,11 @@ const CSV_COLUMNS = [
   '哈希',
 ];
 
-async function* csv(rows: AsyncIterable<AuditRow>): AsyncGenerator<string> {
+async function* csv(rows: AsyncIterable<AuditRow>, words: MethodWords): AsyncGenerator<string> {
   // The byte-order mark lets spreadsheet programs read the Chinese as UTF-8.
   yield `\uFEFF${CSV_COLUMNS.map(cell).join(',')}\r\n`;
   for await (const row of rows) {
-    const s = shown(row);
+    const s = shown(row, words);
     const line = [
       s.id,
       new Date(row.occurred_at).toISOString(),
@@ -127,7 +133,7 @@ export function auditRoutes(router: Router, deps: ConsoleDeps) {
     const { form, search } = await searchOf(deps, ctx);
     const before = Number(ctx.query['before'] ?? 0) || undefined;
     const rows = await deps.queries.auditPage(search, PAGE_SIZE + 1, before);
-    const shownRows = rows.slice(0, PAGE_SIZE).map(shown);
+    const shownRows = rows.slice(0, PAGE_SIZE).map((row) => shown(row, deps.methodWords));
     const query = new URLSearchParams(Object.entries(form).filter(([, v]) => v));
     const next =
       rows.length > PAGE_SIZE
@@ -165,7 +171,7 @@ export function auditRoutes(router: Router, deps: ConsoleDeps) {
     ctx.type = 'text/csv; charset=utf-8';
     ctx.set('Content-Disposition', 'attachment; filename="unified-id-audit.csv"');
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = Readable.from(csv(rows));
+    ctx.body = Readable.from(csv(rows, deps.methodWords));
   });
 
   router.post('/audit/verify', async (ctx) => {

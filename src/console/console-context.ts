@@ -10,6 +10,7 @@ import type { Requester } from '../admin/admin-actions.js';
 import type { AdminQueries } from '../admin/admin-queries.js';
 import type { OperatorService } from '../admin/operator-service.js';
 import type { AuditService } from '../audit/audit-service.js';
+import type { MethodWords } from '../audit/audit-words.js';
 import type { CertificateService } from '../certificates/certificate-service.js';
 import type { ClientService } from '../clients/client-service.js';
 import { AppError } from '../errors.js';
@@ -46,6 +47,8 @@ export interface ConsoleDeps {
   accounts: AccountService;
   keys: KeyService;
   audit: AuditService;
+  /** The audit log's method words of the sign-in methods this server was built with. */
+  methodWords: MethodWords;
   operators: OperatorService;
   queries: AdminQueries;
   revoker: SessionRevoker;

@@ -1,6 +1,5 @@
 import type Router from '@koa/router';
 import { levelName } from '../accounts/levels.js';
-import { methodName } from '../audit/audit-words.js';
 import type { ConsoleDeps } from './console-context.js';
 import { render } from './console-kit.js';
 import { recentRoleChanges } from './role-changes.js';
@@ -63,7 +62,7 @@ export function statsRoutes(router: Router, deps: ConsoleDeps) {
         stacked: true,
         categories: days,
         series: methods.map((m) => ({
-          name: m ? methodName(m) : '其他',
+          name: m ? deps.methodWords.name(m) : '其他',
           data: perDay(successes.filter((l) => l.method === m)),
         })),
       },

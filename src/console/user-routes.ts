@@ -2,7 +2,6 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AccountView } from '../accounts/account-service.js';
 import { levelName } from '../accounts/levels.js';
-import { methodName } from '../audit/audit-words.js';
 import { NotFound } from '../errors.js';
 import { field } from '../web/body.js';
 import { asFormFields } from '../web/page-kit.js';
@@ -63,7 +62,7 @@ export function userRoutes(router: Router, deps: ConsoleDeps) {
         .slice(0, 10)
         .map((e) => ({
           time: beijingTime(e.occurred_at),
-          method: methodName(e.method),
+          method: deps.methodWords.name(e.method),
           outcome: e.outcome === 'success' ? '成功' : '失败',
           ip: e.ip ?? '—',
         })),

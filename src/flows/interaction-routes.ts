@@ -6,7 +6,7 @@ import {
   SENSITIVE_SCOPES,
   scopesThatApply,
 } from '../access/scopes.js';
-import { nameMethodParts } from '../audit/audit-words.js';
+import { MethodWords } from '../audit/audit-words.js';
 import type { CertificateService } from '../certificates/certificate-service.js';
 import type { Config } from '../config.js';
 import { SessionExpired } from '../errors.js';
@@ -52,13 +52,14 @@ export function interactionRoutes<S extends { certificates: CertificateService }
   const built = methods.map((method) => {
     const methodDeps: unknown = method.deps({ ...sources, flow, factors });
     for (const [name, file] of Object.entries(method.views ?? {})) flow.views.add(name, file);
-    if (method.auditNames) nameMethodParts(method.auditNames);
     return { method, methodDeps, offered: method.offered?.(methodDeps) ?? true };
   });
   const stepUps: StepUpOffer[] = built.flatMap(({ method, methodDeps }) =>
     method.stepUp ? [{ factor: method.stepUp, deps: methodDeps }] : [],
   );
-  const deps = { ...flow, factors, stepUps, loginPage: loginPage(flow, built) };
+  // The words of the audit log are this registry's: another server in the process has its own.
+  const methodWords = MethodWords.of(methods);
+  const deps = { ...flow, factors, stepUps, methodWords, loginPage: loginPage(flow, built) };
   // Every form post of a sign-in takes part in a write batch: its writes that nothing in it reads
   // back (the audit row, the interaction's result) go as one statement before its answer leaves
   // (src/db/write-batch.ts). A route of this router only: other paths never open one.

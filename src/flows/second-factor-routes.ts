@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { methodThen } from '../audit/audit-words.js';
+import { type MethodWords, methodThen } from '../audit/audit-words.js';
 import { LIMITS } from '../ops/rate-limiter.js';
 import { field, parseBody } from '../web/body.js';
 import { formInput } from '../web/page-kit.js';
@@ -17,7 +17,7 @@ import type { LoginPage } from './methods/login-method.js';
 
 type Deps = PageDeps &
   Pick<FlowDeps, 'host' | 'flowStates' | 'accounts' | 'totp' | 'limiter' | 'audit' | 'metrics'> &
-  LoginRecorder & { loginPage: LoginPage };
+  LoginRecorder & { loginPage: LoginPage; methodWords: MethodWords };
 
 const totpForm = z.object({
   code: z.string().min(1, '请输入动态验证码或恢复码').max(32, '动态验证码或恢复码错误'),
@@ -43,7 +43,9 @@ export function secondFactorRoutes(router: Router, deps: Deps) {
     deps.csrf.verify(ctx, field(ctx, '_csrf'));
     const pending = await deps.flowStates.get('totp', interaction.uid);
     const account = pending ? await deps.accounts.find(pending.accountId) : undefined;
-    if (!pending || !account) {
+    // The method the first factor was proved with, as this server's methods write it.
+    const method = pending?.method;
+    if (!pending || !account || !method || !deps.methodWords.isMethod(method)) {
       return deps.loginPage.render(ctx, interaction, { error: '登录已过期，请重新登录' });
     }
     return withPageErrors(ctx, deps, 'totp', page(interaction.uid), async () => {
@@ -60,7 +62,7 @@ export function secondFactorRoutes(router: Router, deps: Deps) {
       const next = await completeLogin(deps, ctx, interaction, {
         accountId: account.id,
         verified: [...pending.verified, SECOND_FACTOR.amr],
-        method: methodThen(pending.method, how),
+        method: methodThen(method, how),
         stepUp: pending.stepUp,
       });
       continueTo(ctx, next);

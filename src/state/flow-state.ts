@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { isAuditMethod } from '../audit/audit-words.js';
 import type { DataProtector } from '../crypto/sealed.js';
 import { LEGAL_TYPES, type LegalType } from '../identifiers/credit-code.js';
 import type { FlowStateStore } from './flow-state-store.js';
@@ -11,6 +10,11 @@ const accountOnly = z.object({ accountId: z.string().min(1) });
  * lower the assurance of a tampered row.
  */
 const factor = z.string().regex(/^[a-z0-9_-]{1,32}$/);
+/**
+ * A sign-in's audit method (`password+otp`, `step_up_sms`). Which words exist is the server's
+ * registry of methods to say (MethodWords): what reads one back keeps only those.
+ */
+const auditMethod = z.string().regex(/^(step_up_)?[a-z][a-z0-9_]{0,31}(\+[a-z][a-z0-9_]{0,31}){0,3}$/);
 
 /**
  * One sign-in round trip of a site of the provider itself (用户空间, 管理后台): what its callback
@@ -59,7 +63,7 @@ export const FLOW_STATES = {
     schema: z.object({
       accountId: z.string().min(1),
       verified: z.array(factor),
-      method: z.string().refine(isAuditMethod),
+      method: auditMethod,
       stepUp: z.boolean(),
     }),
   },

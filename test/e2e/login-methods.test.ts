@@ -24,6 +24,7 @@ import {
 import { addCitizen, latestSmsCode, solveCaptcha, submit } from '../support/citizen.js';
 import { databaseKinds } from '../support/databases.js';
 import { addEnterprise } from '../support/enterprise.js';
+import { addOperator, consoleSignIn } from '../support/operators.js';
 import {
   beginAuthorization,
   completeAuthorization,
@@ -402,5 +403,27 @@ describe.each(databaseKinds())('every login method through one door (%s)', (kind
     const again = await submit(ua, step, '/login-pin', { pin: pinOf(account.id), action: 'login' });
     expect(again.status).toBe(400);
     expect(returnedToSite(again, site)).toBe(false);
+  });
+
+  it('names the fixture method’s sign-in in the console’s audit log and its export in the word it registered', async () => {
+    const m = CASES['pin']!;
+    const account = await m.prepare();
+    const ua = new UserAgent();
+    const start = await beginAuthorization(ua, site);
+    await completeAuthorization(ua, site, start, await m.signIn(ua, start.page, account));
+    const auditor = await addOperator(server, 'audit');
+    const { ua: operator } = await consoleSignIn(server, auditor.phone);
+    const query = new URLSearchParams({ type: 'login', account: account.id });
+    const page = await operator.get(`${server.url}/console/audit?${query}`);
+    expect(page.status).toBe(200);
+    // The filter's form repeats the account: the table's row is the one with a 方式 cell.
+    const row = page.body
+      .split('<tr>')
+      .find((r) => r.includes(account.id) && r.includes('data-label="方式"'));
+    expect(row).toContain('<td data-label="方式">口令</td>');
+    const exported = await operator.get(`${server.url}/console/audit/export.csv?${query}`);
+    const line = exported.body.split('\r\n').find((l) => l.includes(account.id));
+    // The name beside the code the hash chain covers.
+    expect(line).toContain('"口令","pin"');
   });
 });
