@@ -1,5 +1,5 @@
 import type { OperatorRole } from '../../src/access/operator-roles.js';
-import { addCitizen, latestSmsCode, submit } from './citizen.js';
+import { addCitizen, latestSmsCode, solveCaptcha, submit } from './citizen.js';
 import { beginAuthorization, completeAuthorization, type RelyingParty } from './relying-party.js';
 import type { TestServer } from './server.js';
 import { type PageResponse, UserAgent } from './user-agent.js';
@@ -21,7 +21,15 @@ async function passwordAndSms(
   phone: string,
   stopAt: string,
 ) {
-  const afterPassword = await submit(ua, login, '/login', { login: phone, password: OPERATOR_PASSWORD });
+  // The page asks for the captcha after failed sign-ins from this address (another test's).
+  const captcha: Record<string, string> = login.body.includes('图片验证码')
+    ? { captcha: await solveCaptcha(ua, server, login) }
+    : {};
+  const afterPassword = await submit(ua, login, '/login', {
+    login: phone,
+    password: OPERATOR_PASSWORD,
+    ...captcha,
+  });
   const sent = await submit(ua, afterPassword, '/step-up', { action: 'send_sms' });
   const code = (await latestSmsCode(server, phone))!;
   return submit(ua, sent, '/step-up', { sms_code: code, action: 'verify' }, stopAt);
