@@ -1,0 +1,164 @@
+import type { Context } from 'koa';
+import { describe, expect, it } from 'vitest';
+import { type OperatorRole, RoleForbidden } from '../access/operator-roles.js';
+import { BadInput } from '../errors.js';
+import type { ConsoleDeps } from './console-context.js';
+import { act, assertRole, beijingTime, reasonOf, render, requestedBy } from './console-kit.js';
+
+// What the console's shared kit decides for every page (三员分立, the audited reason, the menu),
+// without a server. Everything is built inside each test (docs/mutation-testing.md).
+
+const ROLES: OperatorRole[] = ['system', 'security', 'audit'];
+
+/** Each console page and the one role that may open it. */
+const OWNERS: [path: string, role: OperatorRole][] = [
+  ['/console/stats', 'audit'],
+  ['/console/audit', 'audit'],
+  ['/console/sites', 'system'],
+  ['/console/apis', 'system'],
+  ['/console/keys', 'system'],
+  ['/console/users', 'security'],
+  ['/console/operators', 'security'],
+];
+
+function context(role: OperatorRole, path: string, body: Record<string, unknown> = {}) {
+  return {
+    path,
+    ip: '198.51.100.4',
+    state: { consoleOperator: { accountId: 'op-1', role } },
+    request: { body },
+    headers: {} as Record<string, string>,
+    get: (name: string) => (name.toLowerCase() === 'user-agent' ? 'Browser/2' : ''),
+    set() {},
+    accepts: () => 'html',
+  } as unknown as Context;
+}
+
+function deps(drawn: { view: string; data: Record<string, unknown> }[]) {
+  return {
+    views: {
+      render: (view: string, data: Record<string, unknown>) => {
+        drawn.push({ view, data });
+        return 'html';
+      },
+    },
+    csrf: { token: () => 'token' },
+  } as unknown as ConsoleDeps;
+}
+
+describe('console pages (三员分立)', () => {
+  it.each(OWNERS)('%s and the pages below it open only for the %s role', (path, owner) => {
+    for (const role of ROLES) {
+      for (const asked of [path, `${path}/7/edit`]) {
+        const open = () => assertRole(context(role, asked));
+        if (role === owner) expect(open).not.toThrow();
+        else expect(open).toThrow(RoleForbidden);
+      }
+    }
+  });
+
+  it('shows each role a menu of its own pages only, and marks the page it is on', () => {
+    for (const role of ROLES) {
+      const drawn: { view: string; data: Record<string, unknown> }[] = [];
+      const own = OWNERS.filter(([, r]) => r === role);
+      render(context(role, `${own[0]![0]}/3`), deps(drawn), 'page', { extra: 1 });
+      expect(drawn).toHaveLength(1);
+      expect(drawn[0]!.view).toBe('console/page');
+      const data = drawn[0]!.data as { menu: { path: string }[]; current: string; operator: unknown };
+      expect(data.menu.map((p) => p.path)).toEqual(own.map(([p]) => p));
+      expect(data.current).toBe(own[0]![0]);
+      expect(data).toMatchObject({
+        operator: { accountId: 'op-1', role },
+        roleLabel: { system: '系统管理员', security: '安全管理员', audit: '审计管理员' }[role],
+        extra: 1,
+        csrf: 'token',
+      });
+    }
+  });
+});
+
+describe('the reason every console change gives', () => {
+  it.each([
+    ['none', undefined],
+    ['one character', '改'],
+    ['one character between spaces', '  改  '],
+    ['501 characters', '因'.repeat(501)],
+  ])('is refused when it is %s', (_, reason) => {
+    expect(() => reasonOf(context('security', '/console/users', { reason }))).toThrow(
+      expect.objectContaining({
+        status: 400,
+        code: 'reason_required',
+        userMessage: '请填写操作原因（2至500字）',
+      }),
+    );
+  });
+
+  it.each([
+    ['two characters', '核实', '核实'],
+    ['500 characters', '因'.repeat(500), '因'.repeat(500)],
+    ['spaces around it', '  核实身份 ', '核实身份'],
+  ])('is taken when it is %s', (_, reason, kept) => {
+    expect(reasonOf(context('security', '/console/users', { reason }))).toBe(kept);
+  });
+
+  it('is kept with the operator, the role and where the request came from', () => {
+    expect(requestedBy(context('audit', '/console/audit', { reason: '例行检查' }))).toEqual({
+      actor: 'operator:op-1',
+      role: 'audit',
+      reason: '例行检查',
+      ip: '198.51.100.4',
+      userAgent: 'Browser/2',
+    });
+  });
+});
+
+describe('a console change (act)', () => {
+  it('shows the page again with what the change returned', async () => {
+    const drawn: { view: string; data: Record<string, unknown> }[] = [];
+    await act(
+      context('system', '/console/keys'),
+      deps(drawn),
+      'keys',
+      async () => ({ keys: ['k1'] }),
+      async () => ({ notice: '已轮换' }),
+    );
+    expect(drawn.map((d) => d.data)).toEqual([expect.objectContaining({ keys: ['k1'], notice: '已轮换' })]);
+  });
+
+  it('shows the page again with the problem when the change is refused', async () => {
+    const drawn: { view: string; data: Record<string, unknown> }[] = [];
+    await act(
+      context('system', '/console/keys'),
+      deps(drawn),
+      'keys',
+      async () => ({ keys: ['k1'] }),
+      async () => {
+        throw new BadInput('请填写操作原因（2至500字）', 'reason_required');
+      },
+    );
+    expect(drawn.map((d) => d.data)).toEqual([
+      expect.objectContaining({ keys: ['k1'], error: '请填写操作原因（2至500字）' }),
+    ]);
+  });
+
+  it('draws nothing when the change answered itself', async () => {
+    const drawn: { view: string; data: Record<string, unknown> }[] = [];
+    await act(
+      context('system', '/console/keys'),
+      deps(drawn),
+      'keys',
+      async () => ({}),
+      async () => undefined,
+    );
+    expect(drawn).toEqual([]);
+  });
+});
+
+describe('times in the console', () => {
+  it('are Beijing time, to the second, and a dash when there is none', () => {
+    expect(beijingTime(new Date('2026-12-06T16:05:09Z'))).toBe('2026/12/07 00:05:09');
+    expect(beijingTime('2026-01-02T03:04:05.000Z')).toBe('2026/01/02 11:04:05');
+    expect(beijingTime(null)).toBe('—');
+    expect(beijingTime(undefined)).toBe('—');
+  });
+});
