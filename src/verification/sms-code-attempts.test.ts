@@ -177,6 +177,229 @@ describe.each(databaseKinds())('SMS code entries and sends (%s)', (kind) => {
     }
   });
 
+  it('a send that delivers nothing still waits and counts, and its code is told to no one', async () => {
+    const phone = '+8613922220010';
+    const before = gateway.sent.length;
+    await expect(sms.send({ phone, purpose: 'login', ip: '10.7.0.1', deliver: false })).resolves.toEqual({
+      resendAfterSeconds: 60,
+    });
+    expect(gateway.sent.length).toBe(before);
+    await expect(sms.send({ phone, purpose: 'login', ip: '10.7.0.1' })).rejects.toMatchObject({
+      name: 'ResendTooSoon',
+    });
+    expect(await database.db('sms_codes').where({ phone })).toHaveLength(1);
+  });
+
+  it('a send with a message of its own delivers that message around the code', async () => {
+    const phone = '+8613922220011';
+    await sms.send({
+      phone,
+      purpose: 'legal_representative',
+      ip: '10.7.0.2',
+      message: (code) => ({
+        templateId: 'CONFIRM',
+        params: { code, company: '某公司' },
+        text: `确认${code}`,
+      }),
+    });
+    const message = gateway.sent.at(-1)!;
+    expect(message).toEqual({
+      phone,
+      templateId: 'CONFIRM',
+      params: { code: expect.stringMatching(/^\d{6}$/), company: '某公司' },
+      text: `确认${message.params['code']}`,
+    });
+    await expect(
+      sms.verify({ phone, purpose: 'legal_representative', code: message.params['code']!, ip: '10.7.0.2' }),
+    ).resolves.toBeUndefined();
+  });
+
+  it('a new code may be asked for once 60 seconds have passed, not a moment before', async () => {
+    const phone = '+8613922220012';
+    await sms.send({ phone, purpose: 'login', ip: '10.7.0.3' });
+    await ageCodes(phone, 59);
+    await expect(sms.send({ phone, purpose: 'login', ip: '10.7.0.3' })).rejects.toMatchObject({
+      name: 'ResendTooSoon',
+      retryAfterSeconds: 1,
+    });
+    await ageCodes(phone, 1);
+    await expect(sms.send({ phone, purpose: 'login', ip: '10.7.0.3' })).resolves.toEqual({
+      resendAfterSeconds: 60,
+    });
+  });
+
+  it('an expired code is refused as expired; a used or spent one only as wrong', async () => {
+    const expire = (phone: string) =>
+      database
+        .db('sms_codes')
+        .where({ phone })
+        .update({ expires_at: new Date(Date.now() - 1000) });
+    const live = '+8613922220013';
+    await sms.send({ phone: live, purpose: 'login', ip: '10.7.0.4' });
+    const code = gateway.sent.at(-1)!.params['code']!;
+    await expire(live);
+    await expect(sms.verify({ phone: live, purpose: 'login', code, ip: '10.7.0.4' })).rejects.toMatchObject({
+      name: 'SmsCodeExpired',
+      status: 400,
+      userMessage: '短信验证码已过期，请点击“重新发送”获取新的验证码',
+    });
+
+    const used = '+8613922220014';
+    await sms.send({ phone: used, purpose: 'login', ip: '10.7.0.4' });
+    const usedCode = gateway.sent.at(-1)!.params['code']!;
+    await sms.verify({ phone: used, purpose: 'login', code: usedCode, ip: '10.7.0.4' });
+    await expire(used);
+    await expect(
+      sms.verify({ phone: used, purpose: 'login', code: usedCode, ip: '10.7.0.4' }),
+    ).rejects.toMatchObject({ name: 'SmsCodeWrong' });
+
+    const spent = '+8613922220015';
+    await sms.send({ phone: spent, purpose: 'login', ip: '10.7.0.4' });
+    const spentCode = gateway.sent.at(-1)!.params['code']!;
+    const wrong = spentCode === '000000' ? '000001' : '000000';
+    for (let i = 0; i < 5; i++)
+      await expect(
+        sms.verify({ phone: spent, purpose: 'login', code: wrong, ip: '10.7.0.4' }),
+      ).rejects.toThrow();
+    await expire(spent);
+    await expect(
+      sms.verify({ phone: spent, purpose: 'login', code: spentCode, ip: '10.7.0.4' }),
+    ).rejects.toMatchObject({ name: 'SmsCodeWrong' });
+
+    // Four wrong entries leave the code live: once expired it is told as expired.
+    const tried = '+8613922220016';
+    await sms.send({ phone: tried, purpose: 'login', ip: '10.7.0.4' });
+    const triedCode = gateway.sent.at(-1)!.params['code']!;
+    const miss = triedCode === '000000' ? '000001' : '000000';
+    for (let i = 0; i < 4; i++)
+      await expect(
+        sms.verify({ phone: tried, purpose: 'login', code: miss, ip: '10.7.0.4' }),
+      ).rejects.toThrow();
+    await expire(tried);
+    await expect(
+      sms.verify({ phone: tried, purpose: 'login', code: triedCode, ip: '10.7.0.4' }),
+    ).rejects.toMatchObject({ name: 'SmsCodeExpired' });
+  });
+
+  it('check leaves a right code for the next submit, and counts a wrong entry as verify does', async () => {
+    const phone = '+8613922220017';
+    await sms.send({ phone, purpose: 'register', ip: '10.7.0.5' });
+    const code = gateway.sent.at(-1)!.params['code']!;
+    const wrong = code === '000000' ? '000001' : '000000';
+    for (let i = 0; i < 4; i++) await sms.check({ phone, purpose: 'register', code, ip: '10.7.0.5' });
+    await expect(
+      sms.check({ phone, purpose: 'register', code: wrong, ip: '10.7.0.5' }),
+    ).rejects.toMatchObject({
+      name: 'SmsCodeWrong',
+    });
+    // Four right checks gave their entries back; the wrong one is counted: four entries remain.
+    for (let i = 0; i < 3; i++)
+      await expect(sms.check({ phone, purpose: 'register', code: wrong, ip: '10.7.0.5' })).rejects.toThrow();
+    await expect(sms.verify({ phone, purpose: 'register', code, ip: '10.7.0.5' })).resolves.toBeUndefined();
+    await expect(sms.verify({ phone, purpose: 'register', code, ip: '10.7.0.5' })).rejects.toMatchObject({
+      name: 'SmsCodeWrong',
+    });
+
+    const spent = '+8613922220018';
+    await sms.send({ phone: spent, purpose: 'register', ip: '10.7.0.5' });
+    const spentCode = gateway.sent.at(-1)!.params['code']!;
+    const miss = spentCode === '000000' ? '000001' : '000000';
+    for (let i = 0; i < 5; i++)
+      await expect(
+        sms.check({ phone: spent, purpose: 'register', code: miss, ip: '10.7.0.5' }),
+      ).rejects.toThrow();
+    await expect(
+      sms.check({ phone: spent, purpose: 'register', code: spentCode, ip: '10.7.0.5' }),
+    ).rejects.toMatchObject({ name: 'SmsCodeWrong' });
+  });
+
+  it('a signed-in account may send codes to five new numbers a day, whoever else sends', async () => {
+    const outcomes: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      await sms
+        .sendToNewPhone({
+          phone: `+86139555000${String(i).padStart(2, '0')}`,
+          accountId: 'acc-new-phone',
+          ip: `10.8.0.${i}`,
+        })
+        .then(
+          () => outcomes.push('sent'),
+          (err: { name: string; userMessage: string; retryAfterSeconds?: number }) => {
+            outcomes.push(err.userMessage);
+            expect(err.retryAfterSeconds).toBeGreaterThan(23 * 3600);
+          },
+        );
+    }
+    expect(outcomes).toEqual([
+      ...Array(5).fill('sent'),
+      '今日向新手机号发送验证码的次数已达上限，请明天再试',
+    ]);
+    // The code a new number gets is for changing the account's phone.
+    const code = gateway.sent.at(-1)!.params['code']!;
+    expect(gateway.sent.at(-1)!.phone).toBe('+8613955500004');
+    await expect(
+      sms.verify({ phone: '+8613955500004', purpose: 'account', code, ip: '10.8.0.4' }),
+    ).resolves.toBeUndefined();
+    // Another account is not affected.
+    await expect(
+      sms.sendToNewPhone({ phone: '+8613955500009', accountId: 'acc-other', ip: '10.8.1.1' }),
+    ).resolves.toEqual({ resendAfterSeconds: 60 });
+  });
+
+  it("asking again within 60 seconds does not use up the account's new numbers", async () => {
+    const phone = '+8613955600000';
+    await sms.sendToNewPhone({ phone, accountId: 'acc-impatient', ip: '10.8.2.1' });
+    for (let i = 0; i < 6; i++)
+      await expect(
+        sms.sendToNewPhone({ phone, accountId: 'acc-impatient', ip: '10.8.2.1' }),
+      ).rejects.toMatchObject({ name: 'ResendTooSoon' });
+    for (let i = 1; i < 5; i++)
+      await sms.sendToNewPhone({
+        phone: `+8613955600${String(i).padStart(3, '0')}`,
+        accountId: 'acc-impatient',
+        ip: '10.8.2.1',
+      });
+    await expect(
+      sms.sendToNewPhone({ phone: '+8613955600009', accountId: 'acc-impatient', ip: '10.8.2.1' }),
+    ).rejects.toMatchObject({ userMessage: '今日向新手机号发送验证码的次数已达上限，请明天再试' });
+  });
+
+  it('the limits a deployment sets are the ones applied', async () => {
+    const strict = new SmsCodeService(
+      new SmsCodeStore(database.db),
+      gateway,
+      new RateLimiter(new RateLimitStore(database.db)),
+      new DataProtector(Buffer.alloc(32, 7)),
+      { phoneRegistered: async () => true, checksPerIpPerHour: 3, newPhoneCodesPerAccountPerDay: 2 },
+    );
+    const entries: string[] = [];
+    for (let i = 0; i < 4; i++)
+      await strict
+        .verify({ phone: `+861396660000${i}`, purpose: 'login', code: '123456', ip: '10.9.0.1' })
+        .catch((err: { name: string }) => entries.push(err.name));
+    expect(entries).toEqual(['SmsCodeWrong', 'SmsCodeWrong', 'SmsCodeWrong', 'TooManyRequests']);
+    const sends: string[] = [];
+    for (let i = 0; i < 3; i++)
+      await strict
+        .sendToNewPhone({ phone: `+861396670000${i}`, accountId: 'acc-strict', ip: '10.9.0.2' })
+        .then(
+          () => sends.push('sent'),
+          (err: { name: string }) => sends.push(err.name),
+        );
+    expect(sends).toEqual(['sent', 'sent', 'TooManyRequests']);
+  });
+
+  it('a code sent for a new account is a registration code', async () => {
+    await sms.sendForNewAccount({ phone: '+8613911110020', ip: '10.6.0.2' });
+    const code = gateway.sent.at(-1)!.params['code']!;
+    await expect(
+      sms.verify({ phone: '+8613911110020', purpose: 'login', code, ip: '10.6.0.2' }),
+    ).rejects.toMatchObject({ name: 'SmsCodeWrong' });
+    await expect(
+      sms.verify({ phone: '+8613911110020', purpose: 'register', code, ip: '10.6.0.2' }),
+    ).resolves.toBeUndefined();
+  });
+
   it('registration with a number that has an account sends a notice instead of a code', async () => {
     await sms.sendForNewAccount({ phone: '+8613911110003', ip: '10.6.0.1' });
     expect(gateway.sent.at(-1)).toMatchObject({
