@@ -3,8 +3,9 @@ import { openEmbeddedCopy } from '../../test/support/embedded-template.js';
 import { rejectionOrNone } from '../../test/support/rejection.js';
 import type { Database } from '../db/database.js';
 import { TooManyRequests } from '../errors.js';
+import { BatchedLimiter } from './batched-limiter.js';
 import { RateLimitStore } from './rate-limit-store.js';
-import { RateLimiter } from './rate-limiter.js';
+import { LIMITS, RateLimiter } from './rate-limiter.js';
 
 let database: Database;
 let limiter: RateLimiter;
@@ -48,5 +49,24 @@ describe('a per-request limit', () => {
       .where({ key: 'test:d:subject-4' })
       .update({ window_ends_at: new Date(Date.now() - 1000) });
     await expect(limiter.consume(limit, 'subject-4')).resolves.toBe(1);
+  });
+});
+
+// The other limits of LIMITS are tried where they are applied: the login limits in
+// src/accounts/login-guard.test.ts, the representative checks in
+// src/accounts/representative-confirmation.test.ts.
+describe('the per-client limit of /token', () => {
+  it('is counted per client over every process, and a client over it waits at most a minute', async () => {
+    // TOKEN_REQUESTS_PER_MINUTE replaces max; the rest is the table's.
+    const first = new BatchedLimiter(new RateLimitStore(database.db), { ...LIMITS.tokenPerClient, max: 2 });
+    const second = new BatchedLimiter(new RateLimitStore(database.db), { ...LIMITS.tokenPerClient, max: 2 });
+    await first.consume('client-t');
+    await first.consume('client-t');
+    await first.flush();
+    const refused = await refusal(second.consume('client-t'));
+    expect(refused?.status).toBe(429);
+    expect(refused?.retryAfterSeconds).toBeGreaterThan(50);
+    expect(refused?.retryAfterSeconds).toBeLessThanOrEqual(60);
+    await expect(second.consume('client-u')).resolves.toBeUndefined();
   });
 });
