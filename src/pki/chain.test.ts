@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCertificate } from './certificate.js';
 import { validateCertificate } from './chain.js';
 import { buildChallenge, challengeExpiry, newNonce } from './challenge.js';
 import { type CrlSource, createCrlSource } from './crl.js';
@@ -358,6 +359,100 @@ describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', 
       ok: false,
       reason: 'untrusted',
     });
+  });
+
+  it('says when the CA certificate that issued it is revoked, rather than the certificate', async () => {
+    const intermediateCrlPath = `/${algorithm}/revokes-intermediate.crl`;
+    const intermediate = await createDevCa({
+      algorithm,
+      issuer: ca,
+      key: intermediateKey,
+      crlDistributionPoints: [server.baseUrl + intermediateCrlPath],
+    });
+    const parsed = parseCertificate(intermediate.certificateDer, { fieldMap: {} });
+    if (!parsed.ok) throw new Error(parsed.detail);
+    server.serve(
+      intermediateCrlPath,
+      createCrl(ca, [parsed.certificate.serialNumberHex], {
+        thisUpdate: new Date(now.getTime() - HOUR),
+        nextUpdate: new Date(now.getTime() + DAY),
+      }).der,
+    );
+    const leaf = await issue({ crlDistributionPoints: [] }, intermediate);
+    expect(await validate([leaf.certificateDer, intermediate.certificateDer])).toMatchObject({
+      ok: false,
+      reason: 'revoked',
+      message: '签发该证书的CA证书已被吊销',
+    });
+  });
+
+  it('refuses a certificate, or a path through a CA, with a critical extension it does not understand (RFC 5280 4.2)', async () => {
+    const unknown = '1.3.6.1.4.1.55555.1.1';
+    const marked = await issue({ crlDistributionPoints: [], criticalExtensionOids: [unknown] });
+    expect(await validate([marked.certificateDer])).toMatchObject({
+      ok: false,
+      reason: 'malformed',
+      message: '证书格式不正确',
+    });
+    const intermediate = await createDevCa({
+      algorithm,
+      issuer: ca,
+      key: intermediateKey,
+      criticalExtensionOids: [unknown],
+    });
+    const leaf = await issue({ crlDistributionPoints: [] }, intermediate);
+    expect(await validate([leaf.certificateDer, intermediate.certificateDer])).toMatchObject({
+      ok: false,
+      reason: 'untrusted',
+    });
+  });
+
+  it('refuses a path through an issuer that is no CA, whatever its key usage; a CA without keyUsage may issue', async () => {
+    for (const keyUsage of [['keyCertSign', 'cRLSign'] as const, null]) {
+      const notCa = await createDevCa({
+        algorithm,
+        issuer: ca,
+        key: intermediateKey,
+        isCa: false,
+        keyUsage: keyUsage && [...keyUsage],
+      });
+      const leaf = await issue({ crlDistributionPoints: [] }, notCa);
+      expect(await validate([leaf.certificateDer, notCa.certificateDer])).toMatchObject({
+        ok: false,
+        reason: 'untrusted',
+      });
+    }
+    const unrestricted = await createDevCa({ algorithm, issuer: ca, key: intermediateKey, keyUsage: null });
+    const leaf = await issue({ crlDistributionPoints: [] }, unrestricted);
+    expect(await validate([leaf.certificateDer, unrestricted.certificateDer])).toMatchObject({ ok: true });
+  });
+
+  it('builds no path longer than leaf, four CAs between, and anchor', async () => {
+    // A ladder of CAs under the anchor, each signed by the one above (one key: key generation is slow).
+    const ladder: DevCa[] = [];
+    for (let i = 0; i < 5; i++)
+      ladder.push(await createDevCa({ algorithm, issuer: ladder.at(-1) ?? ca, key: intermediateKey }));
+    const under = async (depth: number) => {
+      const leaf = await issue({ crlDistributionPoints: [] }, ladder[depth - 1]);
+      return validate([leaf.certificateDer, ...ladder.slice(0, depth).map((c) => c.certificateDer)]);
+    };
+    expect(await under(4)).toMatchObject({ ok: true });
+    expect(await under(5)).toMatchObject({ ok: false, reason: 'untrusted' });
+  });
+
+  it('tries the next CA of the same name when the first leads to no anchor', async () => {
+    // Two CA certificates of one name and key: one under a CA that is not trusted, one under the anchor.
+    const commonName = `Unified ID Dev Twin ${algorithm}`;
+    const astray = await createDevCa({ algorithm, issuer: otherCa, key: intermediateKey, commonName });
+    const trusted = await createDevCa({ algorithm, issuer: ca, key: intermediateKey, commonName });
+    const leaf = await issue({ crlDistributionPoints: [] }, trusted);
+    const result = await validate([leaf.certificateDer, astray.certificateDer, trusted.certificateDer]);
+    expect(result.ok && result.path[1]!.fingerprintSha256).toBe(
+      (() => {
+        const parsed = parseCertificate(trusted.certificateDer, { fieldMap: {} });
+        return parsed.ok ? parsed.certificate.fingerprintSha256 : undefined;
+      })(),
+    );
   });
 
   it('refuses an empty chain, a chain of more than eight certificates, and bytes that are no certificate', async () => {

@@ -56,11 +56,19 @@ export interface CreateDevCaOptions {
   key?: KeyPair;
   /** basicConstraints pathLenConstraint: how many CAs may stand below this one (none: no limit). */
   pathLength?: number;
-  /** Default: keyCertSign and cRLSign. */
-  keyUsage?: KeyUsage[];
+  /** Default: keyCertSign and cRLSign; null: no keyUsage extension at all (RFC 5280 4.2.1.3 allows it). */
+  keyUsage?: KeyUsage[] | null;
+  /** basicConstraints cA (default true); false makes an issuer that is no CA, for tests that refuse it. */
+  isCa?: boolean;
+  /** Critical extensions of these OIDs, with no meaning: for tests of extensions a validator must not ignore. */
+  criticalExtensionOids?: readonly string[];
 }
 
 const HOUR = 3600_000;
+
+function meaninglessCriticalExtensions(oids: readonly string[] = []) {
+  return oids.map((oid) => extension(oid, true, new asn1js.Null()));
+}
 const DAY = 24 * HOUR;
 
 export async function createDevCa(options: CreateDevCaOptions): Promise<DevCa> {
@@ -78,11 +86,16 @@ export async function createDevCa(options: CreateDevCaOptions): Promise<DevCa> {
       EXTENSION.basicConstraints,
       true,
       new pkijs.BasicConstraints({
-        cA: true,
+        cA: options.isCa ?? true,
         ...(options.pathLength === undefined ? {} : { pathLenConstraint: options.pathLength }),
       }),
     ),
-    extension(EXTENSION.keyUsage, true, encodeKeyUsage(options.keyUsage ?? ['keyCertSign', 'cRLSign'])),
+    ...(options.keyUsage === null
+      ? []
+      : [
+          extension(EXTENSION.keyUsage, true, encodeKeyUsage(options.keyUsage ?? ['keyCertSign', 'cRLSign'])),
+        ]),
+    ...meaninglessCriticalExtensions(options.criticalExtensionOids),
     extension(
       EXTENSION.subjectKeyIdentifier,
       false,
@@ -131,6 +144,8 @@ export interface EnterpriseCertificateOptions {
   key?: KeyPair;
   /** certificatePolicies OIDs, e.g. DEV_HARDWARE_POLICY_OID for a key on a token. None by default. */
   policies?: readonly string[];
+  /** Critical extensions of these OIDs, with no meaning: for tests of extensions a validator must not ignore. */
+  criticalExtensionOids?: readonly string[];
 }
 
 export interface IssuedCertificate {
@@ -171,6 +186,7 @@ export async function issueEnterpriseCertificate(
       new asn1js.OctetString({ valueHex: keyIdentifier(key.publicKey) }),
     ),
     authorityKeyIdentifier(ca),
+    ...meaninglessCriticalExtensions(options.criticalExtensionOids),
   ];
   if (options.crlDistributionPoints?.length)
     extensions.push(distributionPoints(options.crlDistributionPoints));
