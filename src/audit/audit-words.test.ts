@@ -1,12 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { pinMethod } from '../../test/fixtures/pin-method/index.js';
 import { LOGIN_METHODS } from '../flows/methods/index.js';
+import type { Proven } from '../flows/methods/login-method.js';
 import {
   ACTOR_KINDS,
   AUDIT_EVENT_TYPES,
+  type AuditMethod,
   actorName,
   eventName,
   METHOD_PARTS,
+  type MethodPart,
+  type MethodPartNames,
   MethodWords,
   methodThen,
   outcomeName,
@@ -85,5 +89,37 @@ describe('the words of the audit log', () => {
     expect(actorName('robot:7')).toBe('robot:7');
     expect(eventName('constructor')).toBe('constructor');
     expect(outcomeName('failure')).toBe('失败');
+  });
+});
+
+// Checked by the type checker (npx tsc --noEmit, which reads the tests): each @ts-expect-error
+// line must fail to compile, or the check fails.
+describe('the parts a method may write, as the compiler knows them', () => {
+  it('takes the product’s parts and those a method of its own folder added, and no misspelt one', () => {
+    expectTypeOf<'password'>().toExtend<MethodPart>();
+    expectTypeOf<'step_up_sms'>().toExtend<AuditMethod>();
+    // Added by test/fixtures/pin-method, which augments MethodParts where it is declared.
+    expectTypeOf<'pin'>().toExtend<MethodPart>();
+    expectTypeOf<'pin+otp'>().toExtend<AuditMethod>();
+    expectTypeOf<'passwrod'>().not.toExtend<MethodPart>();
+    expectTypeOf<'password+otpp'>().not.toExtend<AuditMethod>();
+    expectTypeOf<string>().not.toExtend<MethodPart>();
+
+    const proven: Proven = {
+      accountId: 'a',
+      verified: ['pwd'],
+      // @ts-expect-error a misspelt method does not compile
+      method: 'pasword',
+    };
+    // @ts-expect-error nor a misspelt part after the first
+    const then = () => methodThen('password', 'recovry');
+    // @ts-expect-error a method names only the parts it added to MethodParts
+    const names: MethodPartNames = { pni: '口令' };
+    const pinNames: MethodPartNames = { pin: '口令' };
+    // At run time the words are only strings: MethodWords reads a misspelt one as it is.
+    expect(PRODUCT.name(proven.method)).toBe('pasword');
+    expect(PRODUCT.name(then())).toBe('密码+recovry');
+    expect(new MethodWords(names).name('pni')).toBe('口令');
+    expect(MethodWords.of([{ auditNames: pinNames }]).name('pin')).toBe('口令');
   });
 });

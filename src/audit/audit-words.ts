@@ -130,11 +130,22 @@ export const METHOD_PARTS = [
 export type KnownMethodPart = (typeof METHOD_PARTS)[number];
 
 /**
- * A part the log may hold: one named above, or the word of a sign-in method registered beside
- * the product's (src/flows/methods), named by that method (MethodWords). (`string & {}` keeps
- * the known parts offered by the editor while any word is accepted.)
+ * Every part the log may hold, as the keys of an interface: the product's own (METHOD_PARTS),
+ * and the words of a sign-in method in a folder of its own, which adds them where it is
+ * declared by augmenting this interface (and names them in its `auditNames`):
+ *
+ *     declare module '<path to>/audit/audit-words.js' {
+ *       interface MethodParts { pin: true }
+ *     }
+ *
+ * So a misspelt part does not compile, while a new method edits no file of the product's. (A
+ * test fixture's augmentation is seen by the type check of the tests, which reads src too; the
+ * build reads src alone, where it is not.)
  */
-export type MethodPart = KnownMethodPart | (string & {});
+export interface MethodParts extends Record<KnownMethodPart, true> {}
+
+/** A part the log may hold: see MethodParts. */
+export type MethodPart = keyof MethodParts & string;
 
 /** What `AuditEvent.method` holds: one part, two joined, or a step-up's failed factor. */
 export type AuditMethod = MethodPart | `${MethodPart}+${MethodPart}` | `step_up_${MethodPart}`;
@@ -164,8 +175,11 @@ const METHOD_PART = /^[a-z][a-z0-9_]{0,31}$/;
 /** What a registry of sign-in methods tells about itself here: the words each writes. */
 export interface NamingMethod {
   /** The words it writes in the log beyond the product's own, with their Chinese names. */
-  auditNames?: Readonly<Record<string, string>>;
+  auditNames?: MethodPartNames;
 }
+
+/** The Chinese names of a method's own parts (those it added to MethodParts). */
+export type MethodPartNames = Readonly<Partial<Record<MethodPart, string>>>;
 
 /**
  * The words of the audit log's `method` as one server knows them: the product's own, and those
@@ -177,8 +191,9 @@ export class MethodWords {
   readonly #registered = new Map<string, string>();
 
   /** Throws at start-up on a word that is not lower-case words; a known word keeps its name. */
-  constructor(names: Readonly<Record<string, string>> = {}) {
+  constructor(names: Readonly<Record<string, string | undefined>> = {}) {
     for (const [part, name] of Object.entries(names)) {
+      if (name === undefined) continue;
       if (!METHOD_PART.test(part)) throw new Error(`audit method word "${part}" is not lower-case words`);
       if (!Object.hasOwn(METHOD_NAMES, part)) this.#registered.set(part, name);
     }

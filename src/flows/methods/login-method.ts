@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AccountRow } from '../../accounts/account-store.js';
-import type { AuditMethod } from '../../audit/audit-words.js';
+import type { AuditMethod, MethodPartNames } from '../../audit/audit-words.js';
 import type { Config } from '../../config.js';
 import type { DeclaredFlowState } from '../../state/flow-state.js';
 import type { Factor, FactorSpec, FactorTable } from '../assurance.js';
@@ -145,9 +145,10 @@ export interface LoginMethod<Sources = never, D = unknown> {
   link?: { label: string; path: string; style: 'button' | 'link' };
   /**
    * The words it writes in the audit log (`method`) that the log does not know yet, with their
-   * Chinese names (src/audit/audit-words.ts names the product's own).
+   * Chinese names (src/audit/audit-words.ts names the product's own). Each is first added to
+   * MethodParts by the method's module (`declare module`), so a misspelt word does not compile.
    */
-  auditNames?: Readonly<Record<string, string>>;
+  auditNames?: MethodPartNames;
   /** Templates of its own, kept in its folder: drawn as `@<name>` (an `include` too). */
   views?: Record<string, URL>;
   /** A factor it lets a signed-in account add on the step-up page. */
