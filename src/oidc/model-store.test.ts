@@ -153,6 +153,40 @@ describe.each(databaseKinds())('ModelStore (%s)', (kind) => {
     expect(settings.flat().map((r) => r.synchronous_commit)).toEqual(Array(10).fill('on'));
   });
 
+  it('stores access tokens asked for at the same moment in a few statements, each readable once its save returns', async () => {
+    const ids = Array.from({ length: 32 }, () => randomUUID());
+    const counted = countQueries();
+    await Promise.all(
+      ids.map((id, i) => store.upsert('ClientCredentials', id, { clientId: `machine-${i}` }, 600)),
+    );
+    counted.stop();
+    expect(counted.seen.length).toBeLessThanOrEqual(4);
+    const found = await Promise.all(ids.map((id) => store.find('ClientCredentials', { id })));
+    expect(found.map((p) => p?.['clientId'])).toEqual(ids.map((_, i) => `machine-${i}`));
+  });
+
+  it('fails only the save the database refuses when it arrives with others', async () => {
+    const ids = Array.from({ length: 8 }, () => randomUUID());
+    const saves = ids.map((id, i) =>
+      // A NUL character is text JavaScript can hold and PostgreSQL's jsonb can not.
+      store.upsert('ClientCredentials', id, { clientId: i === 3 ? 'bad\u0000' : `machine-${i}` }, 600),
+    );
+    const outcomes = await Promise.allSettled(saves);
+    expect(outcomes.map((o) => o.status)).toEqual(ids.map((_, i) => (i === 3 ? 'rejected' : 'fulfilled')));
+    expect(await store.find('ClientCredentials', { id: ids[3]! })).toBeUndefined();
+    expect(await store.find('ClientCredentials', { id: ids[7]! })).toMatchObject({ clientId: 'machine-7' });
+  });
+
+  it('keeps the last of two saves of one access token asked for at the same moment', async () => {
+    const id = randomUUID();
+    await Promise.all([
+      store.upsert('ClientCredentials', randomUUID(), { clientId: 'other' }, 600),
+      store.upsert('ClientCredentials', id, { clientId: 'first' }, 600),
+      store.upsert('ClientCredentials', id, { clientId: 'second' }, 600),
+    ]);
+    expect(await store.find('ClientCredentials', { id })).toMatchObject({ clientId: 'second' });
+  });
+
   it('lets exactly one caller consume a code, even five at the same moment', async () => {
     const [once, raced] = [randomUUID(), randomUUID()];
     await store.upsert('AuthorizationCode', once, { clientId: 'site' }, 60);

@@ -1,7 +1,8 @@
 import { type AccountRow, accountRowOf } from '../accounts/account-store.js';
 import type { Db } from '../db/database.js';
 import { affected, hotQuery, rowsOf } from '../db/database.js';
-import { deferOrWrite, flushWriteBatch, type StoreTables, writeNow } from '../db/write-batch.js';
+import { InsertGroup } from '../db/insert-group.js';
+import { deferOrWrite, flushWriteBatch, type StoreTables } from '../db/write-batch.js';
 
 /** SQL for the oidc_models table: the storage behind oidc-provider's adapter interface. */
 export type ModelPayload = Record<string, unknown> & {
@@ -29,6 +30,25 @@ const TOKENS = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode']);
  * allow a replay.
  */
 const ASYNC_COMMIT = new Set(['AccessToken', 'ClientCredentials']);
+const ON_CONFLICT = `on conflict (model, id) do update set
+  payload = excluded.payload, grant_id = excluded.grant_id, account_id = excluded.account_id,
+  uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`;
+
+const UPSERT = `insert into oidc_models (model, id, payload, grant_id, account_id, uid, user_code, expires_at)
+  select ?, ?, ?::jsonb, ?, ?, ?, ?, ?::timestamptz ${ON_CONFLICT}`;
+
+/**
+ * Access tokens, any number in one statement (a column per array): committed without waiting for
+ * the WAL to reach the disk (see ASYNC_COMMIT); set_config(…, true) holds for this statement's
+ * own transaction only.
+ */
+const UPSERT_ACCESS_TOKENS = `insert into oidc_models (model, id, payload, grant_id, account_id, uid, user_code, expires_at)
+  select r.model, r.id, r.payload::jsonb, r.grant_id, r.account_id, r.uid, r.user_code, r.expires_at::timestamptz
+  from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+    as r(model, id, payload, grant_id, account_id, uid, user_code, expires_at),
+    (select set_config('synchronous_commit', 'off', true)) as async_commit
+  ${ON_CONFLICT}`;
+
 /** What a token's read may bring along: the rows oidc-provider looks up right after it. */
 type Context = 'Grant' | 'Session' | 'Account';
 const NOTHING: ReadonlySet<Context> = new Set();
@@ -56,7 +76,12 @@ export class ModelStore {
   /** Saves and destroys go with the request's batch; oidc_token(s)_context read oidc_models too. */
   static readonly tables: StoreTables = { defers: ['oidc_models'], reads: ['oidc_models', 'accounts'] };
 
-  constructor(private readonly db: Db) {}
+  /** Access tokens that requests at the same moment store, one statement per turn. */
+  readonly #accessTokens: InsertGroup;
+
+  constructor(private readonly db: Db) {
+    this.#accessTokens = new InsertGroup(db, UPSERT_ACCESS_TOKENS);
+  }
 
   async upsert(model: string, id: string, payload: ModelPayload, expiresInSeconds: number | undefined) {
     this.#forget(model, id, payload.uid);
@@ -71,21 +96,15 @@ export class ModelStore {
       payload.userCode ?? null,
       expiresAt,
     ];
-    // An access token is committed without waiting for the WAL to reach the disk (see
-    // ASYNC_COMMIT); set_config(…, true) holds for this statement's own transaction only.
-    const asyncCommit = ASYNC_COMMIT.has(model);
-    const from = asyncCommit
-      ? `from (select set_config('synchronous_commit', 'off', true)) as async_commit`
-      : '';
-    const sql = `insert into oidc_models (model, id, payload, grant_id, account_id, uid, user_code, expires_at)
-       select ?, ?, ?::jsonb, ?, ?, ?, ?, ?::timestamptz ${from}
-       on conflict (model, id) do update set
-         payload = excluded.payload, grant_id = excluded.grant_id, account_id = excluded.account_id,
-         uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`;
+    if (ASYNC_COMMIT.has(model)) {
+      // After the request's pending writes, so that it lands in the request's order.
+      const pending = flushWriteBatch(this.db);
+      if (pending) await pending;
+      const values = [...(row.slice(0, 7) as (string | null)[]), expiresAt?.toISOString() ?? null];
+      return this.#accessTokens.write({ key: `${model}:${id}`, values });
+    }
     // In a sign-in's requests the save goes with the request's other writes (write-batch.ts).
-    await (asyncCommit
-      ? writeNow(this.db, { sql, bindings: row })
-      : deferOrWrite(this.db, 'oidc_models', { sql, bindings: row }, `oidc_models:${model}:${id}`));
+    await deferOrWrite(this.db, 'oidc_models', { sql: UPSERT, bindings: row }, `oidc_models:${model}:${id}`);
   }
 
   async find(model: string, where: { id?: string; uid?: string; user_code?: string }) {
