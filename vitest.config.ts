@@ -1,14 +1,40 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * Files that need a fresh module graph of their own. Empty today: every file has been run
+ * sharing its worker's modules with the files before it.
+ */
+const ISOLATED: string[] = [];
+
+const shared = {
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
+};
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
     // Each test file starts its own server and database; two cores run two files at once.
     maxWorkers: 2,
     pool: 'forks',
-    // One migrated embedded database per run, copied by each test that needs one.
+    // One migrated embedded database per run, copied by each test that needs one. Declared here
+    // only: the projects below do not extend this config, so it runs once, not once per project.
     globalSetup: ['test/support/global-setup.ts'],
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'shared',
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...ISOLATED],
+          // A worker keeps the modules it has loaded for the next file: the server, oidc-provider,
+          // knex and PGlite are imported once per worker instead of once per file (most of a short
+          // file's time). Nothing in src/ keeps state a test depends on between files.
+          isolate: false,
+        },
+      },
+      ...(ISOLATED.length > 0
+        ? [{ test: { ...shared, name: 'isolated', include: ISOLATED, isolate: true } }]
+        : []),
+    ],
   },
 });

@@ -1,6 +1,19 @@
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { type Database, openDatabase, processAlive } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -65,24 +78,93 @@ export function runTempDir(prefix: string): string {
 }
 
 /**
- * Made once per run by the global setup: initdb and the migrations, as a server's first start
- * does them. A new embedded database costs PGlite's initdb, about 5 s of CPU; a copy of this one
- * costs a file copy and an open (measured 0.2 + 0.35 s). Test databases are thrown away, so the
- * template does not make PostgreSQL wait for the disk at each commit.
+ * What the migrated template is made from: a change to any of these makes a new one. The
+ * database code is in it because it decides how initdb runs and how migrations are recorded.
  */
-export async function makeEmbeddedTemplate(runDir: string): Promise<void> {
-  const dataDir = path.join(runDir, 'template');
-  mkdirSync(dataDir);
-  const database = openDatabase({ dataDir, initialiseApart: true });
+function templateKey(): string {
+  const hash = createHash('sha256');
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const migrations = path.join(root, 'migrations');
+  const sources = [
+    ...readdirSync(migrations)
+      .sort()
+      .map((name) => path.join(migrations, name)),
+    path.join(root, 'src/db/migrate.ts'),
+    path.join(root, 'src/db/database.ts'),
+  ];
+  for (const file of sources)
+    hash
+      .update(`${path.relative(root, file)}\0`)
+      .update(readFileSync(file))
+      .update('\0');
+  hash.update(`pglite ${pgliteVersion()}\0${TEST_SETTINGS}`);
+  return hash.digest('hex').slice(0, 16);
+}
+
+function pgliteVersion(): string {
+  // The package's exports do not include its package.json: find it beside the resolved entry.
+  let dir = path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
+  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Test databases are thrown away, so the template does not make PostgreSQL wait for the disk at each commit. */
+const TEST_SETTINGS = '\n# test copies only\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n';
+
+/**
+ * Where migrated templates are kept between runs: beside the checkout's packages, so that
+ * `rm -rf node_modules` (and `npm ci`) removes them with everything else made from them.
+ */
+const CACHE_DIR = fileURLToPath(new URL('../../node_modules/.cache/unified-id-test/', import.meta.url));
+
+/**
+ * The migrated embedded database of these migrations and this PGlite, made once and kept for the
+ * next runs (`CACHE_DIR/template-<key>`): initdb and the migrations are about 5 s of CPU, as much
+ * as a short test file. It is made in a folder of its own and renamed into place, so a run never
+ * sees half a template, and two runs that start together both make one and the second rename
+ * loses harmlessly. Templates of other keys and folders left by killed runs are removed here;
+ * a run copies the template into its own folder first, so none depends on the cache afterwards.
+ */
+export async function cachedEmbeddedTemplate(): Promise<string> {
+  const key = templateKey();
+  const ready = path.join(CACHE_DIR, `template-${key}`);
+  mkdirSync(CACHE_DIR, { recursive: true });
+  removeStaleTemplates(key);
+  if (existsSync(ready)) return ready;
+  const making = mkdtempSync(path.join(CACHE_DIR, `making-${process.pid}-`));
   try {
-    await migrate(database.db);
+    const database = openDatabase({ dataDir: making, initialiseApart: true });
+    try {
+      await migrate(database.db);
+    } finally {
+      await database.close();
+    }
+    appendFileSync(path.join(making, 'pglite', 'postgresql.conf'), TEST_SETTINGS);
+    try {
+      renameSync(path.join(making, 'pglite'), ready);
+    } catch (err) {
+      // Another run renamed its own first: the same template, keep that one.
+      if (!existsSync(ready)) throw err;
+    }
   } finally {
-    await database.close();
+    rmSync(making, { recursive: true, force: true });
   }
-  appendFileSync(
-    path.join(dataDir, 'pglite', 'postgresql.conf'),
-    '\n# test copies only\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n',
-  );
+  return ready;
+}
+
+function removeStaleTemplates(key: string) {
+  for (const name of readdirSync(CACHE_DIR)) {
+    const pid = /^making-(\d+)-/.exec(name)?.[1];
+    const stale = pid
+      ? !processAlive(Number(pid))
+      : name.startsWith('template-') && name !== `template-${key}`;
+    if (stale) rmSync(path.join(CACHE_DIR, name), { recursive: true, force: true });
+  }
+}
+
+/** The run's copy of the cached template, made by the global setup: tests copy this one. */
+export async function makeEmbeddedTemplate(runDir: string): Promise<void> {
+  cpSync(await cachedEmbeddedTemplate(), path.join(runDir, 'template', 'pglite'), { recursive: true });
 }
 
 /** Copies the run's migrated embedded database into `dataDir` (made when missing), ready to open. */
