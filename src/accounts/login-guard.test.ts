@@ -103,9 +103,13 @@ describe('a password attempt', () => {
     await guard.recordFailure('+86 135 1234 5678', '10.22.0.4');
     attempt = await guard.attempt(login, '10.22.0.1');
     expect([attempt.captchaRequired, attempt.loginFailures]).toEqual([true, 3]);
+    for (let i = 0; i < 3; i++) await guard.recordFailure('13512340000', `10.22.2.${i}`);
     await guard.clear(login);
     attempt = await guard.attempt(login, '10.22.0.1');
     expect([attempt.captchaRequired, attempt.loginFailures]).toEqual([false, 0]);
+    // A success clears its own login's failures only: another login's stay counted.
+    attempt = await guard.attempt('13512340000', '10.22.3.1');
+    expect([attempt.captchaRequired, attempt.loginFailures]).toEqual([true, 3]);
 
     // Three failures from one address ask every login from there for the captcha.
     for (let i = 0; i < 3; i++) await guard.recordFailure(`user-b${i}`, '10.22.1.1');

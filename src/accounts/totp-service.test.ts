@@ -182,4 +182,31 @@ describe('two-step verification', () => {
       expect(await failure(totp.check(await account(id), 'AAAAA-AAAAA'))).toBeInstanceOf(TotpWrong);
     await expect(totp.check(await account(id), recovery[1]!)).resolves.toBe('recovery');
   });
+
+  it("changes no other account's two-step verification when one account turns it on, off or makes new recovery codes", async () => {
+    const other = await enrolled();
+    const withoutTotp = `totp-${++serial}`;
+    await database
+      .db('accounts')
+      .insert({ id: withoutTotp, user_type: 'natural_person', phone: '13900000019' });
+    const before = await account(other.id);
+
+    const one = await enrolled();
+    await totp.regenerateRecoveryCodes(one.id);
+    await totp.disable(one.id);
+
+    const after = await account(other.id);
+    expect([after.totp_secret, after.totp_enabled_at]).toEqual([before.totp_secret, before.totp_enabled_at]);
+    expect((await account(withoutTotp)).totp_enabled_at).toBeNull();
+    expect(await totp.unusedRecoveryCodes(other.id)).toBe(10);
+    await expect(totp.check(after, other.recovery[0]!)).resolves.toBe('recovery');
+    await expect(totp.check(await account(other.id), await codeAt(other.secret, 30))).resolves.toBe('otp');
+  });
+
+  it("does not spend another account's code of the same time-step", async () => {
+    const first = await enrolled();
+    const second = await enrolled();
+    await expect(totp.check(await account(first.id), await codeAt(first.secret, 30))).resolves.toBe('otp');
+    await expect(totp.check(await account(second.id), await codeAt(second.secret, 30))).resolves.toBe('otp');
+  });
 });

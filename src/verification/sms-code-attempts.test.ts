@@ -177,6 +177,32 @@ describe.each(databaseKinds())('SMS code entries and sends (%s)', (kind) => {
     }
   });
 
+  it('the right code entered ten times at once is taken once', async () => {
+    const phone = '+8613922220020';
+    await sms.send({ phone, purpose: 'login', ip: '10.7.1.1' });
+    const code = gateway.sent.at(-1)!.params['code']!;
+    const entries = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        sms.verify({ phone, purpose: 'login', code, ip: `10.7.1.${i + 10}` }),
+      ),
+    );
+    expect(entries.filter((e) => e.status === 'fulfilled')).toHaveLength(1);
+  });
+
+  it("using one phone's code leaves another phone's code live", async () => {
+    const [first, second] = ['+8613922220021', '+8613922220022'];
+    await sms.send({ phone: first, purpose: 'login', ip: '10.7.1.2' });
+    const firstCode = gateway.sent.at(-1)!.params['code']!;
+    await sms.send({ phone: second, purpose: 'login', ip: '10.7.1.2' });
+    const secondCode = gateway.sent.at(-1)!.params['code']!;
+    await expect(
+      sms.verify({ phone: first, purpose: 'login', code: firstCode, ip: '10.7.1.2' }),
+    ).resolves.toBeUndefined();
+    await expect(
+      sms.verify({ phone: second, purpose: 'login', code: secondCode, ip: '10.7.1.2' }),
+    ).resolves.toBeUndefined();
+  });
+
   it('a send that delivers nothing still waits and counts, and its code is told to no one', async () => {
     const phone = '+8613922220010';
     const before = gateway.sent.length;
@@ -225,6 +251,10 @@ describe.each(databaseKinds())('SMS code entries and sends (%s)', (kind) => {
     await ageCodes(phone, 1);
     await expect(sms.send({ phone, purpose: 'login', ip: '10.7.0.3' })).resolves.toEqual({
       resendAfterSeconds: 60,
+    });
+    // The wait runs from the newest code, not the first.
+    await expect(sms.send({ phone, purpose: 'login', ip: '10.7.0.3' })).rejects.toMatchObject({
+      name: 'ResendTooSoon',
     });
   });
 

@@ -136,7 +136,9 @@ describe('SMS codes', () => {
     await expect(sms.verify({ phone, purpose: 'register', code: next, ip })).rejects.toThrow();
   });
 
-  it('keeps no code when the gateway fails', async () => {
+  it('keeps no code when the gateway fails, and leaves the codes of other phones', async () => {
+    await sms.send({ phone: '+8613900000005', purpose: 'login', ip: '10.0.0.5' });
+    const other = gateway.sent.at(-1)!.params['code']!;
     gateway.failing = true;
     await expect(
       sms.send({ phone: '+8613900000004', purpose: 'login', ip: '10.0.0.4' }),
@@ -145,6 +147,9 @@ describe('SMS codes', () => {
     });
     gateway.failing = false;
     expect(await database.db('sms_codes').where({ phone: '+8613900000004' })).toHaveLength(0);
+    await expect(
+      sms.verify({ phone: '+8613900000005', purpose: 'login', code: other, ip: '10.0.0.5' }),
+    ).resolves.toBeUndefined();
   });
 });
 
