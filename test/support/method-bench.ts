@@ -70,10 +70,11 @@ function notForProofs<T>(name: string): T {
 
 let nextAddress = 1;
 
-export async function openMethodBench(): Promise<MethodBench> {
+/** `env`: settings beyond the defaults (an outside service's, say ALIPAY_* of a fake). */
+export async function openMethodBench(options: { env?: Record<string, string> } = {}): Promise<MethodBench> {
   const database = openEmbeddedCopy();
   await migrate(database.db);
-  const config = loadConfig({ DATA_DIR: runTempDir('config-') });
+  const config = loadConfig({ DATA_DIR: runTempDir('config-'), ...options.env });
   const services = createServices(config, database.db, pino({ level: 'silent' }));
   const metrics = new Metrics();
   const factors = new FactorTable([SECOND_FACTOR, ...LOGIN_METHODS.flatMap((m) => m.factors)]);
