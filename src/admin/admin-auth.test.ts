@@ -87,7 +87,11 @@ describe('the admin API asks for a bearer token', () => {
       '/admin/api/accounts',
     );
     expect(reached).toBe(false);
-    expect(error).toMatchObject({ status: 401, code: 'invalid_token' });
+    expect(error).toMatchObject({
+      status: 401,
+      code: 'invalid_token',
+      userMessage: 'a bearer access token with the admin scope is required',
+    });
     expect(headers['WWW-Authenticate']).toBe('Bearer realm="unified-id-admin"');
   });
 
@@ -105,7 +109,11 @@ describe('the admin API asks for a bearer token', () => {
     for (const token of ['unknown', 'expired', 'expired-machine']) {
       const { reached, error } = await call(middleware, `Bearer ${token}`, '/admin/api/accounts');
       expect(reached).toBe(false);
-      expect(error).toMatchObject({ status: 401, code: 'invalid_token' });
+      expect(error).toMatchObject({
+        status: 401,
+        code: 'invalid_token',
+        userMessage: 'the access token is invalid or expired',
+      });
     }
   });
 
@@ -117,7 +125,11 @@ describe('the admin API asks for a bearer token', () => {
     for (const token of ['a', 'b', 'c']) {
       const { reached, error } = await call(middleware, `Bearer ${token}`, '/admin/api/clients');
       expect(reached).toBe(false);
-      expect(error).toMatchObject({ status: 403, code: 'insufficient_scope' });
+      expect(error).toMatchObject({
+        status: 403,
+        code: 'insufficient_scope',
+        userMessage: 'the admin scope is required',
+      });
     }
   });
 });
@@ -150,7 +162,11 @@ describe('a machine client acts in the one role it was registered for', () => {
     for (const token of ['roleless', 'anonymous']) {
       const { reached, error } = await call(middleware, `Bearer ${token}`, '/admin/api/clients');
       expect(reached).toBe(false);
-      expect(error).toMatchObject({ status: 403, code: 'machine_without_role' });
+      expect(error).toMatchObject({
+        status: 403,
+        code: 'machine_without_role',
+        userMessage: expect.stringContaining('unified-id clients add --admin-role'),
+      });
     }
   });
 });
@@ -180,10 +196,24 @@ describe("a person's token", () => {
       '/admin/api/accounts',
     );
     expect(reached).toBe(false);
-    expect(error).toMatchObject({ status: 401, code: 'insufficient_user_authentication' });
+    expect(error).toMatchObject({
+      status: 401,
+      code: 'insufficient_user_authentication',
+      userMessage: 'the admin API needs a sign-in with acr mfa or cert',
+    });
     expect(headers['WWW-Authenticate']).toBe(
       `Bearer error="insufficient_user_authentication", acr_values="${ACR.mfa}"`,
     );
+  });
+
+  it('without any acr recorded is refused with 401, not an error', async () => {
+    const { reached, error } = await call(
+      guard({ people: { [PERSON]: { scope: 'openid admin', isExpired: false, accountId: 'acc-sec' } } }),
+      `Bearer ${PERSON}`,
+      '/admin/api/accounts',
+    );
+    expect(reached).toBe(false);
+    expect(error).toMatchObject({ status: 401, code: 'insufficient_user_authentication' });
   });
 
   it('is refused when its account is not an operator, or the token names no account', async () => {
@@ -193,7 +223,11 @@ describe("a person's token", () => {
     for (const token of ['citizen', 'nobody']) {
       const { reached, error } = await call(middleware, `Bearer ${token}`, '/admin/api/accounts');
       expect(reached).toBe(false);
-      expect(error).toMatchObject({ status: 403, code: 'not_an_operator' });
+      expect(error).toMatchObject({
+        status: 403,
+        code: 'not_an_operator',
+        userMessage: 'this account is not an operator of the admin API',
+      });
     }
   });
 

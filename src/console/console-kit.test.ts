@@ -11,14 +11,14 @@ import { act, assertRole, beijingTime, reasonOf, render, requestedBy } from './c
 const ROLES: OperatorRole[] = ['system', 'security', 'audit'];
 
 /** Each console page and the one role that may open it. */
-const OWNERS: [path: string, role: OperatorRole][] = [
-  ['/console/stats', 'audit'],
-  ['/console/audit', 'audit'],
-  ['/console/sites', 'system'],
-  ['/console/apis', 'system'],
-  ['/console/keys', 'system'],
-  ['/console/users', 'security'],
-  ['/console/operators', 'security'],
+const OWNERS: [path: string, role: OperatorRole, title: string][] = [
+  ['/console/stats', 'audit', '统计概览'],
+  ['/console/audit', 'audit', '审计日志'],
+  ['/console/sites', 'system', '接入网站'],
+  ['/console/apis', 'system', 'API 资源服务'],
+  ['/console/keys', 'system', '签名密钥'],
+  ['/console/users', 'security', '用户管理'],
+  ['/console/operators', 'security', '操作员'],
 ];
 
 function context(role: OperatorRole, path: string, body: Record<string, unknown> = {}) {
@@ -64,8 +64,8 @@ describe('console pages (三员分立)', () => {
       render(context(role, `${own[0]![0]}/3`), deps(drawn), 'page', { extra: 1 });
       expect(drawn).toHaveLength(1);
       expect(drawn[0]!.view).toBe('console/page');
-      const data = drawn[0]!.data as { menu: { path: string }[]; current: string; operator: unknown };
-      expect(data.menu.map((p) => p.path)).toEqual(own.map(([p]) => p));
+      const data = drawn[0]!.data as { menu: { path: string; title: string }[]; current: string };
+      expect(data.menu.map((p) => [p.path, p.title])).toEqual(own.map(([p, , title]) => [p, title]));
       expect(data.current).toBe(own[0]![0]);
       expect(data).toMatchObject({
         operator: { accountId: 'op-1', role },
@@ -74,6 +74,14 @@ describe('console pages (三员分立)', () => {
         csrf: 'token',
       });
     }
+  });
+});
+
+describe('a console page outside the menu', () => {
+  it('is drawn with no menu entry marked', () => {
+    const drawn: { view: string; data: Record<string, unknown> }[] = [];
+    render(context('audit', '/console/profile'), deps(drawn), 'profile', {});
+    expect(drawn[0]!.data).toMatchObject({ current: undefined });
   });
 });
 

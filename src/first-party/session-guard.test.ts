@@ -61,7 +61,7 @@ afterEach(() => {
   for (const server of servers.splice(0)) server.close();
 });
 
-async function start(site: FirstPartySite = SITE): Promise<World> {
+async function start(site: FirstPartySite = SITE, { siteChecksSignIn = true } = {}): Promise<World> {
   const rows = new Map<string, { data: Record<string, unknown>; ttl: number }>();
   const store = {
     put: async (id: string, data: Record<string, unknown>, ttl: number) => void rows.set(id, { data, ttl }),
@@ -102,9 +102,13 @@ async function start(site: FirstPartySite = SITE): Promise<World> {
   const rules: SiteRules<{ who: string }> = {
     admit: async (_ctx, session) =>
       world.admitted === 'yes' ? { who: session.accountId } : world.admitted === 'idle' ? 'idle' : undefined,
-    signingIn: async () => {
-      if (world.refuseAtSignIn) throw new AppError(403, 'refused_here', '不能进入');
-    },
+    ...(siteChecksSignIn
+      ? {
+          signingIn: async () => {
+            if (world.refuseAtSignIn) throw new AppError(403, 'refused_here', '不能进入');
+          },
+        }
+      : {}),
     remember: (ctx, principal) => {
       ctx.state['who'] = principal.who;
     },
@@ -224,14 +228,25 @@ describe('the callback', () => {
     const browser = new Browser(world);
     const callback = await browser.signIn();
     expect(callback.location).toBe('/site/page');
-    const line = callback.res.headers.getSetCookie().find((l) => l.startsWith('site_session='))!;
+    // The first site_session line clears the session the browser had; the second is the new one.
+    const line = callback.res.headers.getSetCookie().find((l) => /^site_session=[^;]/.test(l))!;
     expect(line).toMatch(/; path=\/site;/);
     expect(line).toMatch(/; samesite=lax/);
     expect(line).toMatch(/; httponly/);
+    expect(
+      callback.res.headers.getSetCookie().some((l) => /^site_session\.sig=[^;]+; path=\/site;/.test(l)),
+    ).toBe(true);
     expect(browser.cookies.has('site_session.sig')).toBe(true);
     expect(sessionRows(world)).toEqual([
       [`account-session:${browser.cookies.get('site_session')}`, { data: SESSION, ttl: 900 }],
     ]);
+    expect(await browser.request('/site/page')).toMatchObject({ status: 200, body: 'page of acc-1' });
+  });
+
+  it('opens a session on a site with no check of its own at sign-in', async () => {
+    const world = await start(SITE, { siteChecksSignIn: false });
+    const browser = new Browser(world);
+    await browser.signIn();
     expect(await browser.request('/site/page')).toMatchObject({ status: 200, body: 'page of acc-1' });
   });
 

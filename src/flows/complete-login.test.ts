@@ -8,7 +8,13 @@ import { Metrics } from '../ops/metrics.js';
 import { FlowStates } from '../state/flow-state.js';
 import type { FlowStateStore } from '../state/flow-state-store.js';
 import { FactorTable } from './assurance.js';
-import { completeLogin, type LoginRecorder, recordLoginFailure, SECOND_FACTOR } from './complete-login.js';
+import {
+  completeLogin,
+  continueTo,
+  type LoginRecorder,
+  recordLoginFailure,
+  SECOND_FACTOR,
+} from './complete-login.js';
 import type { Interaction } from './interaction.js';
 
 // The one door every sign-in goes through, without a server: what it hands oidc-provider, what it
@@ -279,5 +285,22 @@ describe('recordLoginFailure', () => {
         userAgent: 'Browser/1.0',
       },
     ]);
+  });
+});
+
+describe('continueTo', () => {
+  it('answers a form post with 303 to where the sign-in goes on', () => {
+    const answer: { location?: string; status?: number } = {};
+    const ctx = {
+      redirect(url: string) {
+        answer.location = url;
+        answer.status = 302;
+      },
+      set status(value: number) {
+        answer.status = value;
+      },
+    } as unknown as Context;
+    continueTo(ctx, '/auth/uid-1');
+    expect(answer).toEqual({ location: '/auth/uid-1', status: 303 });
   });
 });
