@@ -6,6 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { QUIET_MS } from '../src/ops/memory-trim.js';
 import { freePort } from '../test/support/server.js';
 import { type AnyScenario, CEILING_OF, type Ceiling, startCeiling } from './ceiling.js';
 import { summariseCpuProfile } from './cpu-profile.js';
@@ -410,7 +411,9 @@ async function main() {
           throw new Error(`${s.scenario.name} does not work before the load: ${problems[0]}`);
       }
     }
-    await sleep(1000);
+    // Idle: quiet long enough for the server to give its allocator's free pages back
+    // (src/ops/memory-trim.ts: after one whole quiet period, checked once per period).
+    await sleep(2 * QUIET_MS + 1000);
     const idle = servers.map((s) => memoryMiB(s.pid));
     const ceilingIdle = ceiling && memoryMiB(ceiling.server.pid);
     progress(`idle RSS ${idle.map((m) => `${m.rss.toFixed(0)} MiB`).join(', ')}`);

@@ -1,6 +1,7 @@
 import { startServer } from '../app/server.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../ops/logger.js';
+import { trimWhenIdle } from '../ops/memory-trim.js';
 import { cliEnv, outsideRun } from './io.js';
 
 /** `npm start`: run until SIGTERM/SIGINT, then drain requests in flight and close the database. */
@@ -9,6 +10,7 @@ export async function runServe() {
   const logger = createLogger(config.logLevel);
   const running = await outsideRun(() => startServer(config, { logger }));
   logger.info({ issuer: config.issuer, port: config.port }, 'Unified ID is listening');
+  trimWhenIdle(running.server);
   const lines = [
     '',
     `  统一身份认证 (Unified ID) is running: ${config.issuer}`,
