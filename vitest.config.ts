@@ -1,7 +1,10 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
-/** Files that run with a fresh module graph of their own: not yet run sharing one. */
-const ISOLATED: string[] = ['test/browser/**', 'test/helper/**', 'test/lint/**', 'test/bench/**'];
+/**
+ * Files that need a fresh module graph of their own. None today: every file has passed sharing
+ * its worker's modules with the files run before it (docs/suite-time.md).
+ */
+const ISOLATED: string[] = [];
 
 const shared = {
   testTimeout: 60_000,
