@@ -330,6 +330,7 @@ describe.each(databaseKinds())('SMS code entries and sends (%s)', (kind) => {
       name: 'SmsCodeWrong',
     });
 
+    // A right code checked gives back its own entry only: another phone's spent code stays spent.
     const spent = '+8613922220018';
     await sms.send({ phone: spent, purpose: 'register', ip: '10.7.0.5' });
     const spentCode = gateway.sent.at(-1)!.params['code']!;
@@ -338,6 +339,10 @@ describe.each(databaseKinds())('SMS code entries and sends (%s)', (kind) => {
       await expect(
         sms.check({ phone: spent, purpose: 'register', code: miss, ip: '10.7.0.5' }),
       ).rejects.toThrow();
+    const other = '+8613922220019';
+    await sms.send({ phone: other, purpose: 'register', ip: '10.7.0.5' });
+    const otherCode = gateway.sent.at(-1)!.params['code']!;
+    await sms.check({ phone: other, purpose: 'register', code: otherCode, ip: '10.7.0.5' });
     await expect(
       sms.check({ phone: spent, purpose: 'register', code: spentCode, ip: '10.7.0.5' }),
     ).rejects.toMatchObject({ name: 'SmsCodeWrong' });
