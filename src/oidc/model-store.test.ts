@@ -203,6 +203,60 @@ describe.each(databaseKinds())('ModelStore (%s)', (kind) => {
     expect(winners.filter(Boolean)).toHaveLength(1);
   });
 
+  it('consumes one code only: another code stays unused', async () => {
+    const [first, second] = [randomUUID(), randomUUID()];
+    await store.upsert('AuthorizationCode', first, { clientId: 'site' }, 60);
+    await store.upsert('AuthorizationCode', second, { clientId: 'site' }, 60);
+    expect(await store.consume('AuthorizationCode', first)).toBe(true);
+    expect(await store.find('AuthorizationCode', { id: second })).not.toHaveProperty('consumed');
+    expect(await store.consume('AuthorizationCode', second)).toBe(true);
+  });
+
+  it('finds no session by uid once it has expired', async () => {
+    const s = await signedIn();
+    await database
+      .db('oidc_models')
+      .where({ model: 'Session', id: s.sessionId })
+      .update({
+        expires_at: new Date(Date.now() - 1000),
+      });
+    expect(await store.find('Session', { uid: s.sessionUid })).toBeUndefined();
+  });
+
+  it("withdraws one site's grant, codes and tokens of one account (取消授权), and nothing of another account or site", async () => {
+    const mine = await signedIn();
+    const other = await signedIn();
+    const [refresh, otherSite] = [randomUUID(), randomUUID()];
+    await store.upsert(
+      'RefreshToken',
+      refresh,
+      { accountId: mine.accountId, grantId: mine.grantId, clientId: 'site' },
+      600,
+    );
+    await store.upsert('Grant', otherSite, { accountId: mine.accountId, clientId: 'elsewhere' }, 600);
+    expect(await store.revokeClient(mine.accountId, 'site')).toBe(3);
+    expect(await store.find('Grant', { id: mine.grantId })).toBeUndefined();
+    expect(await store.find('AccessToken', { id: mine.tokenId })).toBeUndefined();
+    expect(await store.find('RefreshToken', { id: refresh })).toBeUndefined();
+    expect(await store.find('Grant', { id: otherSite })).toBeDefined();
+    expect(await store.find('Session', { id: mine.sessionId })).toBeDefined();
+    expect(await store.find('Grant', { id: other.grantId })).toBeDefined();
+    expect(await store.find('AccessToken', { id: other.tokenId })).toBeDefined();
+  });
+
+  it("lists and removes one account's sessions, grants and tokens, and nothing of another account", async () => {
+    const mine = await signedIn();
+    const other = await signedIn();
+    expect((await store.sessionsOf(mine.accountId)).map((r) => [r.id, r.payload['uid']])).toEqual([
+      [mine.sessionId, mine.sessionUid],
+    ]);
+    expect(await store.removeAllOf(mine.accountId)).toBe(3);
+    expect(await store.sessionsOf(mine.accountId)).toEqual([]);
+    expect(await store.find('AccessToken', { id: mine.tokenId })).toBeUndefined();
+    expect((await store.sessionsOf(other.accountId)).map((r) => r.id)).toEqual([other.sessionId]);
+    expect(await store.find('Grant', { id: other.grantId })).toBeDefined();
+  });
+
   it("revokes a grant's codes and tokens, and leaves the sign-in in progress that names it", async () => {
     const s = await signedIn();
     const [refresh, code, interaction, otherToken] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
