@@ -294,6 +294,18 @@ describe.each(databaseKinds())('ModelStore (%s)', (kind) => {
       expect(await store.find('Session', { id: session })).toBeDefined();
     });
 
+    it('destroys each of two rows destroyed in one batch', async () => {
+      const [first, second] = [randomUUID(), randomUUID()];
+      await store.upsert('Interaction', first, { uid: first }, 600);
+      await store.upsert('Session', second, { uid: second }, 600);
+      await withWriteBatch(database.db, async () => {
+        await store.destroy('Interaction', first);
+        await store.destroy('Session', second);
+      });
+      expect(await store.find('Interaction', { id: first })).toBeUndefined();
+      expect(await store.find('Session', { id: second })).toBeUndefined();
+    });
+
     it('keeps the last of two writes to one row, and writes all or nothing', async () => {
       const [saved, destroyed] = [randomUUID(), randomUUID()];
       await withWriteBatch(database.db, async () => {
