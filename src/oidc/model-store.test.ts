@@ -226,7 +226,7 @@ describe.each(databaseKinds())('ModelStore (%s)', (kind) => {
   it("withdraws one site's grant, codes and tokens of one account (取消授权), and nothing of another account or site", async () => {
     const mine = await signedIn();
     const other = await signedIn();
-    const [refresh, otherSite] = [randomUUID(), randomUUID()];
+    const [refresh, code, otherSite] = [randomUUID(), randomUUID(), randomUUID()];
     await store.upsert(
       'RefreshToken',
       refresh,
@@ -234,7 +234,14 @@ describe.each(databaseKinds())('ModelStore (%s)', (kind) => {
       600,
     );
     await store.upsert('Grant', otherSite, { accountId: mine.accountId, clientId: 'elsewhere' }, 600);
-    expect(await store.revokeClient(mine.accountId, 'site')).toBe(3);
+    await store.upsert(
+      'AuthorizationCode',
+      code,
+      { accountId: mine.accountId, grantId: mine.grantId, clientId: 'site' },
+      60,
+    );
+    expect(await store.revokeClient(mine.accountId, 'site')).toBe(4);
+    expect(await store.find('AuthorizationCode', { id: code })).toBeUndefined();
     expect(await store.find('Grant', { id: mine.grantId })).toBeUndefined();
     expect(await store.find('AccessToken', { id: mine.tokenId })).toBeUndefined();
     expect(await store.find('RefreshToken', { id: refresh })).toBeUndefined();
