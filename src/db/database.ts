@@ -136,6 +136,11 @@ export const PERIODIC_STATEMENT = '/* periodic */';
 /** The PostgreSQL instances whose pooled connections `hotQuery` may use itself. */
 const direct = new WeakSet<Db>();
 
+/** Whether the database is a PostgreSQL server (not the embedded one). */
+export function onPostgres(db: Db): boolean {
+  return direct.has(db);
+}
+
 /** `?` placeholders numbered as PostgreSQL's `$n`, by statement text. */
 const positioned = new Map<string, string>();
 

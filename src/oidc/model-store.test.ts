@@ -153,17 +153,20 @@ describe.each(databaseKinds())('ModelStore (%s)', (kind) => {
     expect(settings.flat().map((r) => r.synchronous_commit)).toEqual(Array(10).fill('on'));
   });
 
-  it('stores access tokens asked for at the same moment in a few statements, each readable once its save returns', async () => {
-    const ids = Array.from({ length: 32 }, () => randomUUID());
-    const counted = countQueries();
-    await Promise.all(
-      ids.map((id, i) => store.upsert('ClientCredentials', id, { clientId: `machine-${i}` }, 600)),
-    );
-    counted.stop();
-    expect(counted.seen.length).toBeLessThanOrEqual(4);
-    const found = await Promise.all(ids.map((id) => store.find('ClientCredentials', { id })));
-    expect(found.map((p) => p?.['clientId'])).toEqual(ids.map((_, i) => `machine-${i}`));
-  });
+  it.runIf(kind === 'postgres')(
+    'stores access tokens asked for at the same moment in a few statements, each readable once its save returns',
+    async () => {
+      const ids = Array.from({ length: 32 }, () => randomUUID());
+      const counted = countQueries();
+      await Promise.all(
+        ids.map((id, i) => store.upsert('ClientCredentials', id, { clientId: `machine-${i}` }, 600)),
+      );
+      counted.stop();
+      expect(counted.seen.length).toBeLessThanOrEqual(4);
+      const found = await Promise.all(ids.map((id) => store.find('ClientCredentials', { id })));
+      expect(found.map((p) => p?.['clientId'])).toEqual(ids.map((_, i) => `machine-${i}`));
+    },
+  );
 
   it('fails only the save the database refuses when it arrives with others', async () => {
     const ids = Array.from({ length: 8 }, () => randomUUID());
