@@ -114,6 +114,7 @@ export function createApp(deps: AppDeps): Koa {
     interactionRoutes(
       {
         writeBatch: openWriteBatch(deps.db, deps.logger),
+        methodWords,
         host: deps.host,
         views: deps.views,
         csrf,

@@ -6,7 +6,7 @@ import {
   SENSITIVE_SCOPES,
   scopesThatApply,
 } from '../access/scopes.js';
-import { MethodWords } from '../audit/audit-words.js';
+import type { MethodWords } from '../audit/audit-words.js';
 import type { CertificateService } from '../certificates/certificate-service.js';
 import type { Config } from '../config.js';
 import { SessionExpired } from '../errors.js';
@@ -41,7 +41,8 @@ function missingResourceScopesOf(details: Record<string, unknown>): Record<strin
  * fails to compile when a method reads what the application does not have.
  */
 export function interactionRoutes<S extends { certificates: CertificateService }>(
-  { writeBatch, ...flow }: FlowDeps & { writeBatch: Koa.Middleware },
+  // The log's method words are built by the caller from these same methods (its pages show them too).
+  { writeBatch, methodWords, ...flow }: FlowDeps & { writeBatch: Koa.Middleware; methodWords: MethodWords },
   sources: { services: S; config: Config },
   // biome-ignore lint/suspicious/noExplicitAny: each method builds dependencies of its own type
   methods: readonly LoginMethod<NoInfer<MethodSources<S>>, any>[],
@@ -57,8 +58,6 @@ export function interactionRoutes<S extends { certificates: CertificateService }
   const stepUps: StepUpOffer[] = built.flatMap(({ method, methodDeps }) =>
     method.stepUp ? [{ factor: method.stepUp, deps: methodDeps }] : [],
   );
-  // The words of the audit log are this registry's: another server in the process has its own.
-  const methodWords = MethodWords.of(methods);
   const deps = { ...flow, factors, stepUps, methodWords, loginPage: loginPage(flow, built) };
   // Every form post of a sign-in takes part in a write batch: its writes that nothing in it reads
   // back (the audit row, the interaction's result) go as one statement before its answer leaves
