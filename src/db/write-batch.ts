@@ -163,7 +163,14 @@ export function deferOrWrite(db: Db, table: string, write: DeferredWrite, key?: 
 
 /** A write sent now, after the request's pending writes (so it lands in the request's order). */
 export async function writeNow(db: Db, write: DeferredWrite): Promise<void> {
+  await afterPendingWrites(db, () => hotQuery(db, write.sql, write.bindings));
+}
+
+/**
+ * `send` once the request's pending writes are sent, so that a write of its own lands in the
+ * request's order; with none pending, at once (not even a tick: the token paths come here).
+ */
+export function afterPendingWrites<T>(db: Db, send: () => Promise<T>): Promise<T> {
   const flushing = flushWriteBatch(db);
-  if (flushing) await flushing;
-  await hotQuery(db, write.sql, write.bindings);
+  return flushing ? flushing.then(send) : send();
 }

@@ -2,7 +2,13 @@ import { type AccountRow, accountRowOf } from '../accounts/account-store.js';
 import type { Db } from '../db/database.js';
 import { affected, hotQuery, onPostgres, rowsOf } from '../db/database.js';
 import { InsertGroup } from '../db/insert-group.js';
-import { deferOrWrite, flushWriteBatch, type StoreTables } from '../db/write-batch.js';
+import {
+  afterPendingWrites,
+  deferOrWrite,
+  flushWriteBatch,
+  type StoreTables,
+  writeNow,
+} from '../db/write-batch.js';
 
 /** SQL for the oidc_models table: the storage behind oidc-provider's adapter interface. */
 export type ModelPayload = Record<string, unknown> & {
@@ -106,12 +112,10 @@ export class ModelStore {
       expiresAt,
     ];
     if (ASYNC_COMMIT.has(model)) {
-      // After the request's pending writes, so that it lands in the request's order.
-      const pending = flushWriteBatch(this.db);
-      if (pending) await pending;
-      if (!this.#accessTokens) return void (await hotQuery(this.db, UPSERT_ACCESS_TOKEN, row));
+      const group = this.#accessTokens;
+      if (!group) return writeNow(this.db, { sql: UPSERT_ACCESS_TOKEN, bindings: row });
       const values = [...(row.slice(0, 7) as (string | null)[]), expiresAt?.toISOString() ?? null];
-      return this.#accessTokens.write({ key: `${model}:${id}`, values });
+      return afterPendingWrites(this.db, () => group.write({ key: `${model}:${id}`, values }));
     }
     // In a sign-in's requests the save goes with the request's other writes (write-batch.ts).
     await deferOrWrite(this.db, 'oidc_models', { sql: UPSERT, bindings: row }, `oidc_models:${model}:${id}`);
