@@ -65,11 +65,11 @@ export interface CreateDevCaOptions {
 }
 
 const HOUR = 3600_000;
+const DAY = 24 * HOUR;
 
 function meaninglessCriticalExtensions(oids: readonly string[] = []) {
   return oids.map((oid) => extension(oid, true, new asn1js.Null()));
 }
-const DAY = 24 * HOUR;
 
 export async function createDevCa(options: CreateDevCaOptions): Promise<DevCa> {
   const { algorithm, issuer } = options;
