@@ -4,12 +4,12 @@ import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
+import { memoryFlowStateStore } from '../../test/support/memory-flow-states.js';
 import { ACR } from '../access/scopes.js';
 import { DataProtector } from '../crypto/sealed.js';
 import { AppError } from '../errors.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import { FlowStates } from '../state/flow-state.js';
-import type { FlowStateStore } from '../state/flow-state-store.js';
 import { Csrf } from '../web/csrf.js';
 import type { FirstPartySession, FirstPartySite } from './first-party-site.js';
 import { SessionGuard, type SiteRules } from './session-guard.js';
@@ -62,17 +62,7 @@ afterEach(() => {
 });
 
 async function start(site: FirstPartySite = SITE, { siteChecksSignIn = true } = {}): Promise<World> {
-  const rows = new Map<string, { data: Record<string, unknown>; ttl: number }>();
-  const store = {
-    put: async (id: string, data: Record<string, unknown>, ttl: number) => void rows.set(id, { data, ttl }),
-    get: async (id: string) => rows.get(id)?.data,
-    take: async (id: string) => {
-      const row = rows.get(id);
-      rows.delete(id);
-      return row?.data;
-    },
-    remove: async (id: string) => void rows.delete(id),
-  } as unknown as FlowStateStore;
+  const { rows, store } = memoryFlowStateStore();
   const csrf = new Csrf([{ hash: 'sha256', key: randomBytes(32) }]);
   const world: World = {
     origin: '',

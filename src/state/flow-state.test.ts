@@ -1,24 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { memoryFlowStateStore as memoryStore } from '../../test/support/memory-flow-states.js';
 import { DataProtector } from '../crypto/sealed.js';
 import { declareFlowState, FlowStates } from './flow-state.js';
-import type { FlowStateStore } from './flow-state-store.js';
-
-/** flow_states as a map: what the typed layer writes, and a way to tamper with it. */
-function memoryStore() {
-  const rows = new Map<string, { data: Record<string, unknown>; ttl: number }>();
-  const store = {
-    put: async (id: string, data: Record<string, unknown>, ttl: number) => void rows.set(id, { data, ttl }),
-    get: async (id: string) => rows.get(id)?.data,
-    take: async (id: string) => {
-      const row = rows.get(id);
-      rows.delete(id);
-      return row?.data;
-    },
-    remove: async (id: string) => void rows.delete(id),
-  } as unknown as FlowStateStore;
-  return { rows, store };
-}
 
 describe('typed flow state', () => {
   const protector = new DataProtector(Buffer.alloc(32, 7));
