@@ -184,12 +184,17 @@ export class FirstPartySignIn {
   }
 }
 
-/** openid-client wraps what went wrong: the message of each error down the cause chain. */
+/**
+ * openid-client wraps what went wrong: the message of each error down the cause chain, and the
+ * provider's error code where it answered one (RFC 6749 5.2: `invalid_grant` for a code used,
+ * of another client or with another verifier).
+ */
 function describe(err: unknown): string {
   const parts: string[] = [];
   for (let e = err; e instanceof Error && parts.length < 4; e = e.cause) {
-    const code = (e as { code?: unknown }).code;
-    parts.push(typeof code === 'string' ? `${code}: ${e.message}` : e.message);
+    const { code, error } = e as { code?: unknown; error?: unknown };
+    const message = typeof error === 'string' ? `${e.message} (${error})` : e.message;
+    parts.push(typeof code === 'string' ? `${code}: ${message}` : message);
   }
   return parts.join(' ← ');
 }
