@@ -1,7 +1,6 @@
 import { startServer } from '../app/server.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../ops/logger.js';
-import { trimWhenIdle } from '../ops/memory-trim.js';
 import { cliEnv, outsideRun } from './io.js';
 
 /** `npm start`: run until SIGTERM/SIGINT, then drain requests in flight and close the database. */
@@ -10,6 +9,8 @@ export async function runServe() {
   const logger = createLogger(config.logLevel);
   const running = await outsideRun(() => startServer(config, { logger }));
   logger.info({ issuer: config.issuer, port: config.port }, 'Unified ID is listening');
+  // Loaded here, not at the top: it loads koffi's native part, which no other command needs.
+  const { trimWhenIdle } = await import('../ops/memory-trim.js');
   trimWhenIdle(running.server);
   const lines = [
     '',
