@@ -11,6 +11,8 @@ import { AppError } from '../errors.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 import { FlowStates } from '../state/flow-state.js';
 import { Csrf } from '../web/csrf.js';
+import { errorHandler } from '../web/error-handler.js';
+import { Views } from '../web/views.js';
 import type { FirstPartySession, FirstPartySite } from './first-party-site.js';
 import { SessionGuard, type SiteRules } from './session-guard.js';
 import type { FirstPartySignIn } from './sign-in.js';
@@ -110,15 +112,7 @@ async function start(site: FirstPartySite = SITE, { siteChecksSignIn = true } = 
     rules,
   );
   const app = new Koa({ keys: [randomBytes(32).toString('base64')] });
-  app.use(async (ctx, next) => {
-    try {
-      await next();
-    } catch (err) {
-      if (!(err instanceof AppError)) throw err;
-      ctx.status = err.status;
-      ctx.body = { error: err.code };
-    }
-  });
+  app.use(errorHandler(new Views({ cache: true, devMode: true })));
   // A page outside the guard hands out the browser's CSRF token, as a sign-in page would.
   app.use(async (ctx, next) => {
     if (ctx.path === '/token') ctx.body = csrf.token(ctx);
@@ -400,7 +394,8 @@ describe('a form post in a session', () => {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body,
       });
-      expect(res).toMatchObject({ status: 403, body: JSON.stringify({ error: 'csrf' }) });
+      expect(res.status).toBe(403);
+      expect(JSON.parse(res.body)).toMatchObject({ error: 'csrf' });
     }
   });
 

@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { koaBody } from 'koa-body';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../errors.js';
 import { Csrf } from './csrf.js';
+import { errorHandler } from './error-handler.js';
+import { Views } from './views.js';
 
 /**
  * The double-submit check as a browser meets it: a page hands out the token and the signed
@@ -32,15 +33,7 @@ describe('Csrf', () => {
       // The right key under the other profile's HMAC.
       '/other-hash': new Csrf([{ hash: 'sm3', key }]),
     };
-    app.use(async (ctx, next) => {
-      try {
-        await next();
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        ctx.status = err.status;
-        ctx.body = { error: err.code };
-      }
-    });
+    app.use(errorHandler(new Views({ cache: true, devMode: true })));
     app.use(koaBody());
     app.use((ctx) => {
       if (ctx.method === 'GET') {
