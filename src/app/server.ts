@@ -9,6 +9,7 @@ import { ensureDemoClient } from '../dev/demo-rp.js';
 import { ownUrlOf } from '../first-party/own-endpoints.js';
 import { AccountClaimsSource } from '../oidc/account-claims.js';
 import { createAdapterFactory } from '../oidc/adapter.js';
+import type { KeyMaker } from '../oidc/keys/key-service.js';
 import { ProviderHost } from '../oidc/provider-host.js';
 import { createLogger } from '../ops/logger.js';
 import { Metrics } from '../ops/metrics.js';
@@ -41,6 +42,8 @@ export async function startServer(
     logger?: Logger;
     database?: Database;
     loginMethods?: AppDeps['loginMethods'];
+    /** How new signing keys are made, when not each from scratch (the tests' servers). */
+    makeKey?: KeyMaker;
   } = {},
 ) {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -57,7 +60,12 @@ export async function startServer(
   try {
     const { applied } = await migrate(database.db);
     if (applied.length) logger.info({ applied }, 'migrations applied');
-    const services = createServices(config, database.db, logger);
+    const services = createServices(
+      config,
+      database.db,
+      logger,
+      options.makeKey ? { makeKey: options.makeKey } : {},
+    );
     await services.keys.ensureKeys();
     services.trust.store = await loadTrustStore({
       dir: config.certsDir,

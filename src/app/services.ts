@@ -28,7 +28,7 @@ import { AlipayLinkService } from '../federation/alipay-link-service.js';
 import { AlipayLinkStore } from '../federation/alipay-link-store.js';
 import { ConsentService } from '../oidc/consent-service.js';
 import { ConsentStore } from '../oidc/consent-store.js';
-import { KeyService } from '../oidc/keys/key-service.js';
+import { type KeyMaker, KeyService } from '../oidc/keys/key-service.js';
 import { KeyStore } from '../oidc/keys/key-store.js';
 import { ModelStore } from '../oidc/model-store.js';
 import { SessionMetaStore } from '../oidc/session-meta-store.js';
@@ -53,7 +53,8 @@ import { SmsCodeService } from '../verification/sms-code-service.js';
 import { SmsCodeStore } from '../verification/sms-code-store.js';
 
 /** Stores and services wired once; the server and the CLI share them, so both run the same code. */
-export function createServices(config: Config, db: Db, log: Logger) {
+/** `makeKey`: how new signing keys are made (the tests' servers reuse RSA keys made once). */
+export function createServices(config: Config, db: Db, log: Logger, options: { makeKey?: KeyMaker } = {}) {
   const protector = new DataProtector(config.dataEncryptionKey, config.cryptoProfile);
   const rateLimits = new RateLimitStore(db);
   const limiter = new RateLimiter(rateLimits);
@@ -75,7 +76,7 @@ export function createServices(config: Config, db: Db, log: Logger) {
   const certificateStore = new CertificateStore(db);
   const auditStore = new AuditStore(db);
   const legalPersons = new LegalPersonService(legalPersonStore, accounts, outside.enterprise);
-  const keys = new KeyService(new KeyStore(db), protector);
+  const keys = new KeyService(new KeyStore(db), protector, options.makeKey);
   // Every process seals; the sealer's checkpoints are signed with the provider's keys.
   const audit = new AuditService(
     auditStore,

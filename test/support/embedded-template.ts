@@ -115,7 +115,9 @@ const TEST_SETTINGS = '\n# test copies only\nfsync = off\nsynchronous_commit = o
  * Where migrated templates are kept between runs: beside the checkout's packages, so that
  * `rm -rf node_modules` (and `npm ci`) removes them with everything else made from them.
  */
-const CACHE_DIR = fileURLToPath(new URL('../../node_modules/.cache/unified-id-test/', import.meta.url));
+export const CACHE_DIR = fileURLToPath(
+  new URL('../../node_modules/.cache/unified-id-test/', import.meta.url),
+);
 
 /**
  * The migrated embedded database of these migrations and this PGlite, made once and kept for the

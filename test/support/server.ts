@@ -7,6 +7,7 @@ import type { Database } from '../../src/db/database.js';
 import { createPostgresDatabase, type DatabaseKind } from './databases.js';
 import { copyEmbeddedTemplate, hasEmbeddedTemplate, runTempDir } from './embedded-template.js';
 import { freePort } from './ports.js';
+import { keyMakerFor } from './signing-keys.js';
 
 export { freePort } from './ports.js';
 
@@ -88,6 +89,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     sibling && !sibling.config.databaseUrl ? sibling.database : undefined;
   const running = await startServer(config, {
     logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
+    // The same database (a second process of the deployment, a restart) keeps one key maker.
+    makeKey: keyMakerFor(config.databaseUrl ?? sibling?.config.dataDir ?? dataDir),
     ...(sharedDatabase ? { database: sharedDatabase } : {}),
     ...(options.loginMethods ? { loginMethods: options.loginMethods } : {}),
   });

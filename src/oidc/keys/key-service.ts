@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { DataProtector } from '../../crypto/sealed.js';
 import type { Db } from '../../db/database.js';
@@ -14,6 +14,15 @@ export type SigningAlg = (typeof SIGNING_ALGS)[number];
  */
 const RETIRED_PUBLISH_SECONDS = 24 * 3600;
 
+/** Makes the private key of a new signing key. */
+export type KeyMaker = (alg: SigningAlg) => KeyObject;
+
+/** A key no one has had before: what every deployment uses (the tests' servers reuse RSA keys made once). */
+export const newKey: KeyMaker = (alg) =>
+  alg === 'ES256'
+    ? generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
+    : generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+
 export interface KeyInfo {
   kid: string;
   alg: string;
@@ -28,6 +37,7 @@ export class KeyService {
   constructor(
     private readonly store: KeyStore,
     private readonly protector: DataProtector,
+    private readonly makeKey: KeyMaker = newKey,
   ) {}
 
   /** First start: one signing and one staged key per algorithm. Idempotent and race-free. */
@@ -114,11 +124,7 @@ export class KeyService {
   }
 
   private async createKey(trx: Db, alg: SigningAlg, state: 'current' | 'next') {
-    const { privateKey } =
-      alg === 'ES256'
-        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-        : generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const jwk = privateKey.export({ format: 'jwk' }) as JWK;
+    const jwk = this.makeKey(alg).export({ format: 'jwk' }) as JWK;
     const kid = await calculateJwkThumbprint(jwk);
     await this.store.insert(trx, {
       kid,
