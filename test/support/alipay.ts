@@ -1,6 +1,7 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { idCheckCharacter } from '../../src/identifiers/id-number.js';
 import { type DevAlipay, type DevAlipayUser, startDevAlipay } from '../../src/outside/alipay/dev-server.js';
+import { rsaKeys } from './signing-keys.js';
 import type { PageResponse, UserAgent } from './user-agent.js';
 
 export const TEST_ALIPAY_APP_ID = '2021000000000042';
@@ -57,11 +58,13 @@ export async function startAlipayFake(
   users: DevAlipayUser[],
   keyMode: AlipayKeyMode = 'public-key',
 ): Promise<AlipayFake> {
-  const app = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const [appKey, alipayKey] = rsaKeys(2) as [KeyObject, KeyObject];
+  const app = { privateKey: appKey, publicKey: createPublicKey(appKey) };
   const fake = { skewMs: 0 } as AlipayFake;
   fake.alipay = await startDevAlipay({
     appId: TEST_ALIPAY_APP_ID,
     appPublicKey: app.publicKey,
+    alipayPrivateKey: alipayKey,
     users,
     now: () => new Date(Date.now() + fake.skewMs),
     keyMode,

@@ -32,6 +32,18 @@ function rsaPool(): KeyObject[] {
   return pool;
 }
 
+/**
+ * `count` different RSA private keys from the pool, from a random place in it (new ones outside
+ * vitest): for the fakes of outside services, whose keys only need to differ from each other.
+ */
+export function rsaKeys(count: number): KeyObject[] {
+  if (!hasEmbeddedTemplate() || count > POOL_SIZE)
+    return Array.from({ length: count }, () => newKey('RS256'));
+  const keys = rsaPool();
+  const start = Math.floor(Math.random() * keys.length);
+  return Array.from({ length: count }, (_, i) => keys[(start + i) % keys.length]!);
+}
+
 /** One maker per database: the servers of one deployment share it (and its keys). */
 const makers = new Map<string, KeyMaker>();
 
