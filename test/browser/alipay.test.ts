@@ -6,6 +6,8 @@ import {
   captchaAnswerIn,
   chromiumAvailable,
   cspViolationsOf,
+  demoLoginUrl,
+  freshSession,
   launchChromium,
   screenshot,
   signInWithPassword,
@@ -31,6 +33,8 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
   let fake: AlipayFake;
   let server: TestServer;
   let browser: Browser;
+  /** The file's one page: each test starts it afresh (no cookies) instead of a new browser context. */
+  let shared: Page;
 
   const PASSWORD = 'Zhi-Fu#2024';
   const LI_NA = DEV_ALIPAY_USERS.find((u) => u.userName === '李娜')!;
@@ -73,6 +77,7 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
     );
     server = await startDemoServer(fake.env);
     browser = await launchChromium();
+    shared = await browser.newPage();
   });
   afterAll(async () => {
     await browser?.close();
@@ -81,7 +86,7 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
   });
 
   it('registers through Alipay (支付宝关联注册), signs in at L2 with amr alipay, and signs straight in the next time', async () => {
-    const page = await browser.newPage();
+    const page = await freshSession(shared);
     const cspViolations = cspViolationsOf(page);
 
     await page.goto(`${server.issuer}/dev/rp/`);
@@ -113,7 +118,7 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
 
   it('raises a signed-in citizen to L2 with 支付宝认证 in 用户空间, shows the link masked, and unbinds it', async () => {
     const { phone } = await addCitizen(server, PASSWORD);
-    const page = await browser.newPage();
+    const page = await freshSession(shared);
     const cspViolations = cspViolationsOf(page);
 
     await page.goto(`${server.issuer}/account/level`);
@@ -142,11 +147,10 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
       realName: ZHAO_LIU.userName!,
       idNumber: ZHAO_LIU.certNo!,
     });
-    const page = await browser.newPage();
+    const page = await freshSession(shared);
     const cspViolations = cspViolationsOf(page);
 
-    await page.goto(`${server.issuer}/dev/rp/`);
-    await page.getByRole('button', { name: '登录' }).click();
+    await page.goto(demoLoginUrl(server));
     await page.getByRole('link', { name: '支付宝登录' }).click();
     await page.getByRole('button', { name: /赵六/ }).click();
 
@@ -172,12 +176,8 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
   it('支付宝关联注册 keeps a typed SMS code when the agreement box was forgotten', async () => {
     for (const [i, viewport] of VIEWPORTS.entries()) {
       const user = NO_MOBILE[i]!;
-      const context = await browser.newContext({
-        viewport: { width: viewport.width, height: viewport.height },
-      });
-      const page = await context.newPage();
-      await page.goto(`${server.issuer}/dev/rp/`);
-      await page.getByRole('button', { name: '登录' }).click();
+      const page = await freshSession(shared, viewport);
+      await page.goto(demoLoginUrl(server));
       await page.getByRole('link', { name: '支付宝登录' }).click();
       await page.getByRole('button', { name: new RegExp(user.nickName) }).click();
       await page.getByRole('heading', { name: '支付宝关联注册' }).waitFor();
@@ -197,19 +197,14 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
       await page.getByRole('button', { name: '注册并登录' }).click();
       await page.getByRole('button', { name: '同意' }).click();
       expect(await textOf(page, '#id-token-claims')).toContain('"certification_level": "L2"');
-      await context.close();
     }
   });
 
   it('支付宝认证 right after 注册 says 实名认证成功（L2） on the same page as the ID-number path', async () => {
     for (const [i, viewport] of VIEWPORTS.entries()) {
       const user = FOR_REALNAME[i]!;
-      const context = await browser.newContext({
-        viewport: { width: viewport.width, height: viewport.height },
-      });
-      const page = await context.newPage();
-      await page.goto(`${server.issuer}/dev/rp/`);
-      await page.getByRole('button', { name: '登录' }).click();
+      const page = await freshSession(shared, viewport);
+      await page.goto(demoLoginUrl(server));
       await page.getByRole('link', { name: '注册' }).click();
       await page.getByRole('link', { name: /自然人用户/ }).click();
       const phone = randomPhone();
@@ -229,7 +224,6 @@ describe.skipIf(!chromiumAvailable())('支付宝登录 in a real browser at the 
       await page.getByRole('link', { name: '继续' }).click();
       await page.getByRole('button', { name: '同意' }).click();
       expect(await textOf(page, '#id-token-claims')).toContain('"certification_level": "L2"');
-      await context.close();
     }
   });
 });
