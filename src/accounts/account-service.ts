@@ -7,7 +7,7 @@ import { maskIdNumber, parseIdNumber } from '../identifiers/id-number.js';
 import type { AccountRow, AccountStore, SealedIdentity } from './account-store.js';
 import type { LegalPersonStore } from './legal-person-store.js';
 import { maskName } from './mask.js';
-import { PasswordHasher } from './password-hasher.js';
+import { type PasswordCost, PasswordHasher } from './password-hasher.js';
 import { checkPassword, type PasswordCheck } from './password-policy.js';
 import { maskPhone, parseMainlandMobile } from './phone.js';
 
@@ -43,10 +43,12 @@ export class AccountService {
     private readonly store: AccountStore,
     private readonly protector: DataProtector,
     private readonly legalPersons: Pick<LegalPersonStore, 'find'>,
+    passwordCost?: PasswordCost,
   ) {
     this.passwords = new PasswordHasher(
       protector.profile,
       protector.deriveProfileKey('unified-id/password-pepper', 'gm'),
+      passwordCost,
     );
   }
 

@@ -2,6 +2,12 @@ import { createHmac } from 'node:crypto';
 import argon2 from 'argon2';
 import type { CryptoProfile } from '../crypto/profile.js';
 
+/** What one argon2id hash costs: memory in KiB, and passes over it. */
+export interface PasswordCost {
+  memoryCost: number;
+  timeCost: number;
+}
+
 /** argon2id at OWASP's recommended minimum cost (19 MiB, 2 passes; RFC 9106); hashes made with other parameters are redone at login. */
 export const ARGON2_PARAMS = {
   type: argon2.argon2id,
@@ -13,9 +19,6 @@ export const ARGON2_PARAMS = {
 /** The prefix of a hash whose password went through HMAC-SM3 with the pepper before argon2id. */
 const SM3_PEPPERED = 'hmac-sm3$';
 
-// Verified against when no account matches, so that an unknown login costs the same time.
-let dummyHash: Promise<string> | undefined;
-
 /**
  * Stored passwords. Under CRYPTO_PROFILE=gm the password is first keyed with HMAC-SM3 under a
  * pepper derived from DATA_ENCRYPTION_KEY (never stored in the database), then hashed with
@@ -25,20 +28,28 @@ let dummyHash: Promise<string> | undefined;
  * in the configured kind at the next successful login (README: 密评).
  */
 export class PasswordHasher {
+  readonly #params: Omit<typeof ARGON2_PARAMS, keyof PasswordCost> & PasswordCost;
+  // Verified against when no account matches, so that an unknown login costs the same time.
+  #dummyHash: Promise<string> | undefined;
+
+  /** `cost`: a deployment's is always ARGON2_PARAMS'; the tests' servers hash at a smaller one. */
   constructor(
     private readonly profile: CryptoProfile,
     private readonly pepper: Buffer,
-  ) {}
+    cost: PasswordCost = ARGON2_PARAMS,
+  ) {
+    this.#params = { ...ARGON2_PARAMS, ...cost };
+  }
 
   async hash(password: string): Promise<string> {
-    if (this.profile !== 'gm') return argon2.hash(password, ARGON2_PARAMS);
-    return `${SM3_PEPPERED}${await argon2.hash(this.#peppered(password), ARGON2_PARAMS)}`;
+    if (this.profile !== 'gm') return argon2.hash(password, this.#params);
+    return `${SM3_PEPPERED}${await argon2.hash(this.#peppered(password), this.#params)}`;
   }
 
   async verify(hash: string | null | undefined, password: string): Promise<boolean> {
     if (!hash) {
-      dummyHash ??= argon2.hash('unified-id-dummy-password', ARGON2_PARAMS);
-      await argon2.verify(await dummyHash, password).catch(() => false);
+      this.#dummyHash ??= argon2.hash('unified-id-dummy-password', this.#params);
+      await argon2.verify(await this.#dummyHash, password).catch(() => false);
       return false;
     }
     if (hash.startsWith(SM3_PEPPERED))
@@ -49,7 +60,7 @@ export class PasswordHasher {
   needsRehash(hash: string): boolean {
     const peppered = hash.startsWith(SM3_PEPPERED);
     if (peppered !== (this.profile === 'gm')) return true;
-    return argon2.needsRehash(peppered ? hash.slice(SM3_PEPPERED.length) : hash, ARGON2_PARAMS);
+    return argon2.needsRehash(peppered ? hash.slice(SM3_PEPPERED.length) : hash, this.#params);
   }
 
   #peppered(password: string): Buffer {

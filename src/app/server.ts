@@ -9,7 +9,6 @@ import { ensureDemoClient } from '../dev/demo-rp.js';
 import { ownUrlOf } from '../first-party/own-endpoints.js';
 import { AccountClaimsSource } from '../oidc/account-claims.js';
 import { createAdapterFactory } from '../oidc/adapter.js';
-import type { KeyMaker } from '../oidc/keys/key-service.js';
 import { ProviderHost } from '../oidc/provider-host.js';
 import { createLogger } from '../ops/logger.js';
 import { Metrics } from '../ops/metrics.js';
@@ -17,7 +16,7 @@ import { startMetricsListener } from '../ops/metrics-access.js';
 import { loadTrustStore } from '../pki/trust-store.js';
 import { Views } from '../web/views.js';
 import { type AppDeps, createApp } from './app.js';
-import { createServices, type Services } from './services.js';
+import { createServices, type ServiceOptions, type Services } from './services.js';
 
 export interface RunningServer {
   url: string;
@@ -42,8 +41,8 @@ export async function startServer(
     logger?: Logger;
     database?: Database;
     loginMethods?: AppDeps['loginMethods'];
-    /** How new signing keys are made, when not each from scratch (the tests' servers). */
-    makeKey?: KeyMaker;
+    /** What the tests' servers choose differently from a deployment (signing keys, password cost). */
+    services?: ServiceOptions;
   } = {},
 ) {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -60,12 +59,7 @@ export async function startServer(
   try {
     const { applied } = await migrate(database.db);
     if (applied.length) logger.info({ applied }, 'migrations applied');
-    const services = createServices(
-      config,
-      database.db,
-      logger,
-      options.makeKey ? { makeKey: options.makeKey } : {},
-    );
+    const services = createServices(config, database.db, logger, options.services);
     await services.keys.ensureKeys();
     services.trust.store = await loadTrustStore({
       dir: config.certsDir,

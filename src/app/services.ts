@@ -5,6 +5,7 @@ import { IdentityCheckLimits } from '../accounts/identity-check-limits.js';
 import { LegalPersonService } from '../accounts/legal-person-service.js';
 import { LegalPersonStore } from '../accounts/legal-person-store.js';
 import { LoginGuard } from '../accounts/login-guard.js';
+import type { PasswordCost } from '../accounts/password-hasher.js';
 import { PhoneChangeService } from '../accounts/phone-change-service.js';
 import { RealNameService } from '../accounts/real-name-service.js';
 import { RepresentativeConfirmations } from '../accounts/representative-confirmation.js';
@@ -53,14 +54,19 @@ import { SmsCodeService } from '../verification/sms-code-service.js';
 import { SmsCodeStore } from '../verification/sms-code-store.js';
 
 /** Stores and services wired once; the server and the CLI share them, so both run the same code. */
-/** `makeKey`: how new signing keys are made (the tests' servers reuse RSA keys made once). */
-export function createServices(config: Config, db: Db, log: Logger, options: { makeKey?: KeyMaker } = {}) {
+/** What only the tests' servers choose: how signing keys are made, what a password hash costs. */
+export interface ServiceOptions {
+  makeKey?: KeyMaker;
+  passwordCost?: PasswordCost;
+}
+
+export function createServices(config: Config, db: Db, log: Logger, options: ServiceOptions = {}) {
   const protector = new DataProtector(config.dataEncryptionKey, config.cryptoProfile);
   const rateLimits = new RateLimitStore(db);
   const limiter = new RateLimiter(rateLimits);
   const accountStore = new AccountStore(db);
   const legalPersonStore = new LegalPersonStore(db, accountStore);
-  const accounts = new AccountService(accountStore, protector, legalPersonStore);
+  const accounts = new AccountService(accountStore, protector, legalPersonStore, options.passwordCost);
   const outside = createOutsideServices(
     {
       production: config.env === 'production',

@@ -24,6 +24,7 @@ import {
 import { Metrics } from '../../src/ops/metrics.js';
 import { browserId } from '../../src/web/browser-id.js';
 import { openEmbeddedCopy, runTempDir } from './embedded-template.js';
+import { TEST_PASSWORD_COST } from './server.js';
 
 /** What every failed password sign-in says, whatever the reason: nothing about the account. */
 export const LOGIN_REFUSED = {
@@ -75,7 +76,9 @@ export async function openMethodBench(options: { env?: Record<string, string> } 
   const database = openEmbeddedCopy();
   await migrate(database.db);
   const config = loadConfig({ DATA_DIR: runTempDir('config-'), ...options.env });
-  const services = createServices(config, database.db, pino({ level: 'silent' }));
+  const services = createServices(config, database.db, pino({ level: 'silent' }), {
+    passwordCost: TEST_PASSWORD_COST,
+  });
   const metrics = new Metrics();
   const factors = new FactorTable([SECOND_FACTOR, ...LOGIN_METHODS.flatMap((m) => m.factors)]);
   const flow: FlowDeps = {

@@ -34,6 +34,15 @@ export interface TestServerOptions {
   loginMethods?: NonNullable<Parameters<typeof startServer>[1]>['loginMethods'];
 }
 
+/**
+ * What a password hash costs on the tests' servers: argon2id all the same, at 1 MiB and one pass
+ * instead of a deployment's 19 MiB and two (about 1 ms instead of 50: the suite hashes and
+ * verifies passwords some thousand times). The deployment's cost is checked in
+ * src/accounts/password-hasher.test.ts; processes the tests start (the command line, `serve`)
+ * hash at it.
+ */
+export const TEST_PASSWORD_COST = { memoryCost: 1024, timeCost: 1 };
+
 /** The secrets every process of one deployment must share: pass them in `env` to each. */
 export const deploymentSecrets = () => ({
   COOKIE_KEYS: randomBytes(32).toString('base64url'),
@@ -89,8 +98,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     sibling && !sibling.config.databaseUrl ? sibling.database : undefined;
   const running = await startServer(config, {
     logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
-    // The same database (a second process of the deployment, a restart) keeps one key maker.
-    makeKey: keyMakerFor(config.databaseUrl ?? sibling?.config.dataDir ?? dataDir),
+    services: {
+      // The same database (a second process of the deployment, a restart) keeps one key maker.
+      makeKey: keyMakerFor(config.databaseUrl ?? sibling?.config.dataDir ?? dataDir),
+      passwordCost: TEST_PASSWORD_COST,
+    },
     ...(sharedDatabase ? { database: sharedDatabase } : {}),
     ...(options.loginMethods ? { loginMethods: options.loginMethods } : {}),
   });
