@@ -101,7 +101,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     services: {
       // The same database (a second process of the deployment, a restart) keeps one key maker.
       makeKey: keyMakerFor(config.databaseUrl ?? sibling?.config.dataDir ?? dataDir),
-      passwordCost: TEST_PASSWORD_COST,
+      // Outside vitest (the benchmarks), what a deployment's password hash costs.
+      ...(hasEmbeddedTemplate() ? { passwordCost: TEST_PASSWORD_COST } : {}),
     },
     ...(sharedDatabase ? { database: sharedDatabase } : {}),
     ...(options.loginMethods ? { loginMethods: options.loginMethods } : {}),
