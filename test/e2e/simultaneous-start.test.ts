@@ -6,7 +6,7 @@ describe.skipIf(!process.env['TEST_DATABASE_URL'])(
   'processes started together on a new PostgreSQL database',
   () => {
     it('migrate once, make one set of signing keys and one 用户空间 client, and all serve', async () => {
-      const database = await createPostgresDatabase();
+      const database = await createPostgresDatabase({ empty: true });
       const started: TestServer[] = [];
       try {
         const ports = await Promise.all([1, 2, 3].map(() => freePort()));

@@ -81,7 +81,7 @@ export function runTempDir(prefix: string): string {
  * What the migrated template is made from: a change to any of these makes a new one. The
  * database code is in it because it decides how initdb runs and how migrations are recorded.
  */
-function templateKey(): string {
+export function templateKey(): string {
   const hash = createHash('sha256');
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const migrations = path.join(root, 'migrations');
