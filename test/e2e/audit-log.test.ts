@@ -182,7 +182,7 @@ describe.each(databaseKinds())('unified-id audit verify against AUDIT_CHECKPOINT
         cutOff: { seq: 4, headSeq: 3 },
       });
     });
-  }, 300_000); // Four commands, each starting a process that compiles the sources.
+  });
 });
 
 const WRITER = fileURLToPath(new URL('../support/audit-writer.ts', import.meta.url));
