@@ -41,6 +41,8 @@ interface Options {
   confidential?: boolean;
   minimumAcr?: string;
   clientId?: string;
+  /** Another provider's address than the test server's (a provider of fake endpoints). */
+  issuer?: string;
   /** The process's own endpoints as the site reaches them, wrapped (a failure planted). */
   endpoints?: (real: OwnEndpoints) => OwnEndpoints;
 }
@@ -120,7 +122,7 @@ async function siteOf(options: Options = {}): Promise<TestSite> {
   const real = ownEndpoints(server.issuer, () => ownUrlOf(server.server.address()));
   const signIn = new FirstPartySignIn(
     {
-      issuer: server.issuer,
+      issuer: options.issuer ?? server.issuer,
       host: server.host,
       flowStates: server.services.flowStates,
       clients: server.services.clients,
@@ -542,8 +544,12 @@ describe('what goes wrong on the way to /token', () => {
       endpoints: (real) => ({
         ...real,
         fetchFor: (address) => (url, options) => {
-          if (url.endsWith('/.well-known/openid-configuration') && failures-- > 0)
-            return Promise.reject(new Error('provider unreachable'));
+          if (url.endsWith('/.well-known/openid-configuration') && failures-- > 0) {
+            // An error that is its own cause: the log line names a few, and the sign-in goes on.
+            const err = new Error('provider unreachable');
+            err.cause = err;
+            return Promise.reject(err);
+          }
           return real.fetchFor(address)(url, options);
         },
       }),
@@ -553,7 +559,7 @@ describe('what goes wrong on the way to /token', () => {
     // openid-client's error, and what it wraps (the cause), in the log line.
     expect(refusals(s)[0]).toMatchObject({
       reason: 'not_redeemed',
-      err: 'something went wrong ← provider unreachable',
+      err: 'something went wrong ← provider unreachable ← provider unreachable ← provider unreachable',
     });
     expect(await finish(ua, (await roundTrip(ua, s)).callback)).not.toBeNull();
   });
@@ -588,5 +594,62 @@ describe('what goes wrong on the way to /token', () => {
     expect(refusals(s)[0]!.err).toBe(
       'OAUTH_RESPONSE_BODY_ERROR: server responded with an error in the response body (invalid_grant)',
     );
+  });
+});
+
+describe('under an https issuer', () => {
+  const ISSUER = 'https://id.example';
+
+  /** A provider at ISSUER that knows no code: discovery, and /token refusing every code. */
+  function fakeProvider(tokenEndpoint: string) {
+    const asked: string[] = [];
+    const endpoints: OwnEndpoints = {
+      fetchFor: () => async (url) => {
+        asked.push(url);
+        if (url === `${ISSUER}/.well-known/openid-configuration`)
+          return Response.json({
+            issuer: ISSUER,
+            authorization_endpoint: `${ISSUER}/auth`,
+            token_endpoint: tokenEndpoint,
+            jwks_uri: `${ISSUER}/jwks`,
+          });
+        return Response.json({ error: 'invalid_grant' }, { status: 400 });
+      },
+      vouchedAddress: () => undefined,
+      published: (metadata) => metadata,
+    };
+    return { asked, endpoints };
+  }
+
+  /** A round trip begun at the site, and a code brought back under its state. */
+  async function codeBack(s: TestSite) {
+    const ua = new UserAgent();
+    const authorization = await begin(ua, s);
+    expect(authorization.origin).toBe(ISSUER);
+    const callback = new URL(`${origin}${s.site.path}/callback`);
+    callback.search = new URLSearchParams({
+      code: randomBytes(32).toString('base64url'),
+      state: authorization.searchParams.get('state')!,
+      iss: ISSUER,
+    }).toString();
+    return finish(ua, callback);
+  }
+
+  it('discovers the provider and redeems the code over https', async () => {
+    const provider = fakeProvider(`${ISSUER}/token`);
+    const s = await siteOf({ issuer: ISSUER, endpoints: () => provider.endpoints });
+    expect(await codeBack(s)).toBeNull();
+    expect(provider.asked).toEqual([`${ISSUER}/.well-known/openid-configuration`, `${ISSUER}/token`]);
+    expect(refusals(s)[0]!.err).toBe(
+      'OAUTH_RESPONSE_BODY_ERROR: server responded with an error in the response body (invalid_grant)',
+    );
+  });
+
+  it('never sends the code and verifier to an http endpoint the metadata names', async () => {
+    const provider = fakeProvider('http://id.example/token');
+    const s = await siteOf({ issuer: ISSUER, endpoints: () => provider.endpoints });
+    expect(await codeBack(s)).toBeNull();
+    expect(provider.asked).toEqual([`${ISSUER}/.well-known/openid-configuration`]);
+    expect(refusals(s)[0]).toMatchObject({ reason: 'not_redeemed', err: expect.stringContaining('HTTPS') });
   });
 });
