@@ -203,6 +203,17 @@ describe('two-step verification', () => {
     await expect(totp.check(await account(other.id), await codeAt(other.secret, 30))).resolves.toBe('otp');
   });
 
+  it('lifts the cap on guesses of its own account only when a recovery code is taken', async () => {
+    const locked = await enrolled();
+    for (let i = 0; i < 5; i++) await failure(totp.check(await account(locked.id), '000000'));
+    const other = await enrolled();
+    await failure(totp.check(await account(other.id), '000000'));
+    await expect(totp.check(await account(other.id), other.recovery[0]!)).resolves.toBe('recovery');
+    expect(
+      await failure(totp.check(await account(locked.id), await codeAt(locked.secret, 30))),
+    ).toBeInstanceOf(TooManyRequests);
+  });
+
   it("does not spend another account's code of the same time-step", async () => {
     const first = await enrolled();
     const second = await enrolled();
