@@ -2,7 +2,13 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge } from '../../src/bridge/bridge-server.js';
 import type { BridgeToken, TokenCertificate, TokenStatus } from '../../src/bridge/token.js';
-import { chromiumAvailable, launchChromium, pageErrorsOf, startDemoServer } from '../support/browser.js';
+import {
+  chromiumAvailable,
+  freshSession,
+  launchChromium,
+  pageErrorsOf,
+  startDemoServer,
+} from '../support/browser.js';
 import { freePort, type TestServer } from '../support/server.js';
 
 /** A USB key with no certificates that counts what it is asked: the helper's side of each story. */
@@ -50,6 +56,12 @@ describe.skipIf(!chromiumAvailable())('证书登录 and the browser’s permissi
   let bridgePort: number;
   let bridge: Awaited<ReturnType<typeof startBridge>> | undefined;
   const key = new EmptyKey();
+  /** The page of the tests that need no permission changed: one context, started afresh by each. */
+  let plain: Page | undefined;
+  async function plainPage(): Promise<Page> {
+    plain ??= await browser.newPage();
+    return freshSession(plain);
+  }
 
   beforeAll(async () => {
     bridgePort = await freePort();
@@ -78,7 +90,7 @@ describe.skipIf(!chromiumAvailable())('证书登录 and the browser’s permissi
   }
 
   it('asks the helper nothing until the clerk clicks 读取 USB Key 中的证书', async () => {
-    const page = await browser.newPage();
+    const page = await plainPage();
     const errors = pageErrorsOf(page);
     const before = key.calls;
     const toHelper = await certificateLogin(page);
@@ -91,7 +103,6 @@ describe.skipIf(!chromiumAvailable())('证书登录 and the browser’s permissi
     expect(toHelper).toEqual([`http://127.0.0.1:${bridgePort}/v1/certificates`]);
     expect(key.calls).toBe(before + 1);
     expect(errors).toEqual([]);
-    await page.close();
   });
 
   for (const names of [['loopback-network', 'local-network-access'], ['local-network-access']]) {
@@ -128,7 +139,7 @@ describe.skipIf(!chromiumAvailable())('证书登录 and the browser’s permissi
   it('with a helper installed for another provider, says so and offers the download', async () => {
     await bridge?.close();
     bridge = await startBridge({ token: key, origins: ['https://id.other.gov.cn'], port: bridgePort });
-    const page = await browser.newPage();
+    const page = await plainPage();
     const errors = pageErrorsOf(page);
     await certificateLogin(page);
     await page.getByRole('button', { name: '读取 USB Key 中的证书' }).click();
@@ -138,6 +149,5 @@ describe.skipIf(!chromiumAvailable())('证书登录 and the browser’s permissi
     expect(await help.getByRole('link', { name: '下载证书助手' }).getAttribute('href')).toBe('/helper/');
     expect(await page.locator('#bridge-missing').isVisible()).toBe(false);
     expect(errors).toEqual([]);
-    await page.close();
   });
 });
