@@ -1,10 +1,12 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import {
-  axeViolations,
+  axeViolationsOf,
   chromiumAvailable,
+  DEFAULT_VIEWPORT,
+  demoLoginUrl,
   demoServerAndBrowser,
-  pageErrorsOf,
+  sharedContext,
   signInWithPassword,
 } from '../support/browser.js';
 import { addCitizen } from '../support/citizen.js';
@@ -46,6 +48,8 @@ const linesOf = (page: Page, selector: string, text: string) =>
 
 describe.skipIf(!chromiumAvailable())('长辈模式 and phone widths', () => {
   const demo = demoServerAndBrowser();
+  // The walks with the script on take turns on one browser context, with no cookies at the start.
+  const browser = sharedContext(demo);
 
   /** The public pages of a sign-in, by the path after /interaction/<uid>. */
   const PUBLIC_PAGES = [
@@ -60,7 +64,7 @@ describe.skipIf(!chromiumAvailable())('长辈模式 and phone widths', () => {
   ];
 
   async function interactionUrl(page: Page): Promise<string> {
-    await page.goto(`${demo.server.issuer}/dev/rp/login`);
+    await page.goto(demoLoginUrl(demo.server));
     await page.waitForURL(/\/interaction\//);
     return page.url().split('?')[0]!;
   }
@@ -77,66 +81,59 @@ describe.skipIf(!chromiumAvailable())('长辈模式 and phone widths', () => {
 
   for (const mode of ['standard', 'elder'] as Mode[]) {
     it(`axe-core finds no WCAG 2.1 AA violation on the public pages (${mode})`, async () => {
-      // bypassCSP only so that axe-core can be injected; the pages' own scripts run as always.
-      const context = await demo.browser.newContext({ bypassCSP: true });
-      const page = await context.newPage();
-      const errors = pageErrorsOf(page);
-      const base = await interactionUrl(page);
-      await switchTo(page, mode);
-      const found: Record<string, string[]> = {};
-      for (const path of [
-        ...PUBLIC_PAGES.map((p) => `${base}${p}`),
-        `${demo.server.issuer}/agreement`,
-        `${demo.server.issuer}/help/cert-bridge`,
-      ]) {
-        await page.goto(path);
-        expect(await page.evaluate(() => document.documentElement.classList.contains('elder'))).toBe(
-          mode === 'elder',
-        );
-        const violations = await axeViolations(page);
-        if (violations.length) found[path] = violations;
-      }
-      // 实名认证, as a citizen who has just registered in this sign-in sees it.
-      const { id } = await addCitizen(demo.server, PASSWORD);
-      await demo.server.services.flowStates.put('register', base.split('/interaction/')[1]!, {
-        accountId: id,
+      await browser.walk(DEFAULT_VIEWPORT, async (page) => {
+        const base = await interactionUrl(page);
+        await switchTo(page, mode);
+        const found: Record<string, string[]> = {};
+        for (const path of [
+          ...PUBLIC_PAGES.map((p) => `${base}${p}`),
+          `${demo.server.issuer}/agreement`,
+          `${demo.server.issuer}/help/cert-bridge`,
+        ]) {
+          await page.goto(path);
+          expect(await page.evaluate(() => document.documentElement.classList.contains('elder'))).toBe(
+            mode === 'elder',
+          );
+          const violations = await axeViolationsOf(page);
+          if (violations.length) found[path] = violations;
+        }
+        // 实名认证, as a citizen who has just registered in this sign-in sees it.
+        const { id } = await addCitizen(demo.server, PASSWORD);
+        await demo.server.services.flowStates.put('register', base.split('/interaction/')[1]!, {
+          accountId: id,
+        });
+        await page.goto(`${base}/realname`);
+        await page.getByRole('button', { name: '实名认证' }).waitFor();
+        const realname = await axeViolationsOf(page);
+        if (realname.length) found['/realname'] = realname;
+        expect(found).toEqual({});
       });
-      await page.goto(`${base}/realname`);
-      await page.getByRole('button', { name: '实名认证' }).waitFor();
-      const realname = await axeViolations(page);
-      if (realname.length) found['/realname'] = realname;
-      expect(found).toEqual({});
-      expect(errors).toEqual([]);
-      await context.close();
     });
   }
 
   for (const mode of ['standard', 'elder'] as Mode[]) {
     it(`axe-core finds no WCAG 2.1 AA violation in 用户空间 and 授权确认 (${mode})`, async () => {
-      const context = await demo.browser.newContext({ bypassCSP: true });
-      const page = await context.newPage();
-      const errors = pageErrorsOf(page);
       const { phone } = await addCitizen(demo.server, PASSWORD);
-      await page.goto(`${demo.server.issuer}/account`);
-      await switchTo(page, mode);
-      await signInWithPassword(page, phone, PASSWORD);
-      await page.getByRole('navigation', { name: '用户空间' }).waitFor();
-      const found: Record<string, string[]> = {};
-      const check = async (label: string) => {
-        const violations = await axeViolations(page);
-        if (violations.length) found[label] = violations;
-      };
-      for (const path of ['', '/level', '/security', '/sessions', '/sites', '/log', '/close']) {
-        await page.goto(`${demo.server.issuer}/account${path}`);
-        await check(`/account${path}`);
-      }
-      // The demo site's sign-in: its consent page, signed in already through 用户空间's session.
-      await page.goto(`${demo.server.issuer}/dev/rp/login`);
-      await page.getByRole('heading', { name: '授权确认' }).waitFor();
-      await check('授权确认');
-      expect(found).toEqual({});
-      expect(errors).toEqual([]);
-      await context.close();
+      await browser.walk(DEFAULT_VIEWPORT, async (page) => {
+        await page.goto(`${demo.server.issuer}/account`);
+        await switchTo(page, mode);
+        await signInWithPassword(page, phone, PASSWORD);
+        await page.getByRole('navigation', { name: '用户空间' }).waitFor();
+        const found: Record<string, string[]> = {};
+        const check = async (label: string) => {
+          const violations = await axeViolationsOf(page);
+          if (violations.length) found[label] = violations;
+        };
+        for (const path of ['', '/level', '/security', '/sessions', '/sites', '/log', '/close']) {
+          await page.goto(`${demo.server.issuer}/account${path}`);
+          await check(`/account${path}`);
+        }
+        // The demo site's sign-in: its consent page, signed in already through 用户空间's session.
+        await page.goto(demoLoginUrl(demo.server));
+        await page.getByRole('heading', { name: '授权确认' }).waitFor();
+        await check('授权确认');
+        expect(found).toEqual({});
+      });
     });
   }
 
@@ -187,34 +184,31 @@ describe.skipIf(!chromiumAvailable())('长辈模式 and phone widths', () => {
 
   for (const mode of ['standard', 'elder'] as Mode[]) {
     it(`at 375 px nothing is wider than the screen, and the SMS button keeps to one line (${mode})`, async () => {
-      const context = await demo.browser.newContext({ viewport: { width: 375, height: 740 } });
-      const page = await context.newPage();
-      const errors = pageErrorsOf(page);
-      const base = await interactionUrl(page);
-      await switchTo(page, mode);
-      for (const path of ['/register/person', '/register/legal', '/forgot', '?tab=sms']) {
-        await page.goto(`${base}${path}`);
-        expect({ path, wide: await overflowing(page) }).toEqual({ path, wide: [] });
-      }
-      await page.goto(`${base}/register/person`);
-      const sendButton = 'button[value=send_sms]';
-      for (const text of ['获取验证码', '60秒后重新发送'])
-        expect(await linesOf(page, sendButton, text)).toBe(1);
-      expect(await overflowing(page)).toEqual([]);
+      await browser.walk({ width: 375, height: 740 }, async (page) => {
+        const base = await interactionUrl(page);
+        await switchTo(page, mode);
+        for (const path of ['/register/person', '/register/legal', '/forgot', '?tab=sms']) {
+          await page.goto(`${base}${path}`);
+          expect({ path, wide: await overflowing(page) }).toEqual({ path, wide: [] });
+        }
+        await page.goto(`${base}/register/person`);
+        const sendButton = 'button[value=send_sms]';
+        for (const text of ['获取验证码', '60秒后重新发送'])
+          expect(await linesOf(page, sendButton, text)).toBe(1);
+        expect(await overflowing(page)).toEqual([]);
 
-      // 安全设置 → 更换手机号: nothing squeezed or too wide, and no two fields labelled alike.
-      const { phone } = await addCitizen(demo.server, PASSWORD);
-      await page.goto(`${demo.server.issuer}/account/security`);
-      await signInWithPassword(page, phone, PASSWORD);
-      await page.getByRole('heading', { name: '更换手机号' }).waitFor();
-      expect(await overflowing(page)).toEqual([]);
-      const labels = await page.locator('form[action^="/account/security/phone"] label').allTextContents();
-      expect(labels.filter((l) => l.includes('新手机号')).length).toBeGreaterThan(1);
-      expect(new Set(labels).size).toBe(labels.length);
-      const input = await page.locator('#new_phone').boundingBox();
-      expect(input!.width).toBeGreaterThan(150);
-      expect(errors).toEqual([]);
-      await context.close();
+        // 安全设置 → 更换手机号: nothing squeezed or too wide, and no two fields labelled alike.
+        const { phone } = await addCitizen(demo.server, PASSWORD);
+        await page.goto(`${demo.server.issuer}/account/security`);
+        await signInWithPassword(page, phone, PASSWORD);
+        await page.getByRole('heading', { name: '更换手机号' }).waitFor();
+        expect(await overflowing(page)).toEqual([]);
+        const labels = await page.locator('form[action^="/account/security/phone"] label').allTextContents();
+        expect(labels.filter((l) => l.includes('新手机号')).length).toBeGreaterThan(1);
+        expect(new Set(labels).size).toBe(labels.length);
+        const input = await page.locator('#new_phone').boundingBox();
+        expect(input!.width).toBeGreaterThan(150);
+      });
     });
   }
 });
