@@ -202,6 +202,18 @@ export function demoLoginUrl(server: TestServer): string {
   return `${server.issuer}/dev/rp/login`;
 }
 
+/**
+ * The provider's sign-in that the demo site's 登录 opens for the page's session, `/interaction/<uid>`,
+ * without drawing it in the browser: the redirects are followed with the page's cookies. For tests
+ * whose subject is another page of that sign-in (注册, 忘记密码): they go there straight.
+ */
+export async function demoInteractionUrl(page: Page, server: TestServer): Promise<string> {
+  const res = await page.request.get(demoLoginUrl(server));
+  const url = new URL(res.url());
+  if (!url.pathname.startsWith('/interaction/')) throw new Error(`the demo site's sign-in led to ${url}`);
+  return `${url.origin}${url.pathname}`;
+}
+
 /** The demo site's sign-in asking for the enterprise scope, where a legal person starts. */
 export function enterpriseLoginUrl(server: TestServer): string {
   return `${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`;
