@@ -7,6 +7,7 @@ import {
   captchaAnswerIn,
   chromiumAvailable,
   confirmByCode,
+  demoInteractionUrl,
   demoLoginUrl,
   demoServerAndBrowser,
   fillEnterpriseRegistration,
@@ -73,9 +74,7 @@ describe.skipIf(!chromiumAvailable())('forms that forgive, at both widths', () =
         representativeName: '包拯',
       });
       await withBrowser(viewport, async (page) => {
-        await toLogin(page);
-        await page.getByRole('link', { name: '法人用户登录' }).click();
-        await page.getByRole('link', { name: '忘记密码' }).click();
+        await page.goto(`${await demoInteractionUrl(page, demo.server)}/forgot?tab=legal`);
         expect(await textOf(page, 'form .hint >> nth=0')).toBe(
           '验证码将发送至该法人账号注册时填写的联系手机。',
         );
@@ -155,8 +154,7 @@ describe.skipIf(!chromiumAvailable())('forms that forgive, at both widths', () =
 
       // An SMS code that timed out is called expired, and the way on is the button's own name.
       await withBrowser(viewport, async (page) => {
-        await toLogin(page);
-        await page.getByRole('link', { name: '忘记密码' }).click();
+        await page.goto(`${await demoInteractionUrl(page, demo.server)}/forgot`);
         await page.getByLabel('手机号码').fill(phone);
         await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
         const code = await smsCodeAfter(demo.server, phone, () =>
@@ -223,9 +221,8 @@ describe.skipIf(!chromiumAvailable())('forms that forgive, at both widths', () =
     for (const viewport of VIEWPORTS) {
       const { phone } = await addCitizen(demo.server, PASSWORD);
       await withBrowser(viewport, async (page) => {
-        await toLogin(page);
-        await page.getByRole('link', { name: '忘记密码' }).click();
-        const step1 = page.url();
+        const step1 = `${await demoInteractionUrl(page, demo.server)}/forgot`;
+        await page.goto(step1);
         await page.getByLabel('手机号码').fill(phone);
         await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
         const code = await smsCodeAfter(demo.server, phone, () =>
@@ -321,10 +318,10 @@ describe.skipIf(!chromiumAvailable())('forms that forgive, at both widths', () =
   it('长辈模式: a large grey captcha, 换一张 as a big target, every control at least 44 px', async () => {
     for (const viewport of VIEWPORTS) {
       await withBrowser(viewport, async (page) => {
-        await toLogin(page);
+        await page.goto(`${await demoInteractionUrl(page, demo.server)}/register/person`);
         await page.getByRole('link', { name: '长辈模式（大字版）' }).click();
-        await page.getByRole('link', { name: '注册' }).click();
-        await page.getByRole('link', { name: /自然人用户/ }).click();
+        // Back on the same form, drawn 长辈模式.
+        await page.getByRole('link', { name: '标准版' }).waitFor();
         await page.getByLabel('手机号码').fill('123');
         await page.getByRole('button', { name: '注册', exact: true }).click();
         await page.locator('main .message.error').waitFor();
