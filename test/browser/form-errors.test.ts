@@ -5,7 +5,7 @@ import {
   axeViolationsOf,
   captchaAnswerIn,
   chromiumAvailable,
-  demoLoginUrl,
+  demoInteractionUrl,
   demoServerAndBrowser,
   screenshot,
   sharedContext,
@@ -118,9 +118,7 @@ describe.skipIf(!chromiumAvailable())('form errors, all at once and on their fie
 
   /** The same form, straight from the demo site's sign-in: `path` after /interaction/<uid>. */
   const toRegistration = async (page: Page, path: '/register/person' | '/register/legal') => {
-    await page.goto(demoLoginUrl(demo.server));
-    await page.waitForURL(/\/interaction\//);
-    await page.goto(`${page.url().split('?')[0]}${path}`);
+    await page.goto(`${await demoInteractionUrl(page, demo.server)}${path}`);
   };
 
   for (const viewport of VIEWPORTS) {
