@@ -29,6 +29,13 @@ import {
 import { createTrustStore, loadTrustStore, type TrustStore } from './trust-store.js';
 
 const HOUR = 3600_000;
+
+/** A certificate as the validator reads it: its subject, serial, validity as the log line names them. */
+function read(der: Uint8Array) {
+  const parsed = parseCertificate(der, { fieldMap: {} });
+  if (!parsed.ok) throw new Error(parsed.detail);
+  return parsed.certificate;
+}
 const DAY = 24 * HOUR;
 
 let server: CrlServer;
@@ -138,10 +145,12 @@ describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', 
       notBefore: new Date(now.getTime() - 400 * DAY),
       notAfter: new Date(now.getTime() - DAY),
     });
-    expect(await validate([expired.certificateDer])).toMatchObject({
+    const { subject, notAfter } = read(expired.certificateDer);
+    expect(await validate([expired.certificateDer])).toEqual({
       ok: false,
       reason: 'expired',
       message: '证书已过期',
+      detail: `${subject} expired at ${notAfter.toISOString()}`,
     });
   });
 
@@ -150,37 +159,63 @@ describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', 
       notBefore: new Date(now.getTime() + DAY),
       notAfter: new Date(now.getTime() + 400 * DAY),
     });
-    expect(await validate([early.certificateDer])).toMatchObject({
+    const { subject, notBefore } = read(early.certificateDer);
+    expect(await validate([early.certificateDer])).toEqual({
       ok: false,
       reason: 'not_yet_valid',
       message: '证书尚未生效',
+      detail: `${subject} valid from ${notBefore.toISOString()}`,
     });
+  });
+
+  it('takes a certificate at the very first and last millisecond of its validity', async () => {
+    const brief = await issue({
+      crlDistributionPoints: [],
+      // Within the CA's own validity, which the path checks as well.
+      notBefore: new Date(Math.floor(now.getTime() / 1000) * 1000 + HOUR),
+      notAfter: new Date(Math.floor(now.getTime() / 1000) * 1000 + 2 * HOUR),
+    });
+    const { notBefore, notAfter } = read(brief.certificateDer);
+    const at = (ms: number) =>
+      validateCertificate({ chain: [brief.certificateDer], trustStore: store, now: new Date(ms), crlSource });
+    expect(await at(notBefore.getTime())).toMatchObject({ ok: true });
+    expect(await at(notAfter.getTime())).toMatchObject({ ok: true });
+    expect(await at(notBefore.getTime() - 1)).toMatchObject({ ok: false, reason: 'not_yet_valid' });
+    expect(await at(notAfter.getTime() + 1)).toMatchObject({ ok: false, reason: 'expired' });
   });
 
   it('refuses a certificate from a CA that is not in certs/', async () => {
     const stranger = await issue({}, otherCa);
-    expect(await validate([stranger.certificateDer])).toMatchObject({
+    expect(await validate([stranger.certificateDer])).toEqual({
       ok: false,
       reason: 'untrusted',
       message: '证书不是由受信任的CA签发',
+      detail: `no path from "${read(stranger.certificateDer).issuer}" to a trust anchor`,
     });
   });
 
   it('refuses a certificate that may not sign (keyEncipherment only)', async () => {
     const encryptionOnly = await issue({ keyUsage: ['keyEncipherment'] });
-    expect(await validate([encryptionOnly.certificateDer])).toMatchObject({
+    expect(await validate([encryptionOnly.certificateDer])).toEqual({
       ok: false,
       reason: 'key_usage',
       message: '证书不允许数字签名',
+      detail: 'keyUsage is keyEncipherment',
+    });
+    const twoUses = await issue({ keyUsage: ['keyEncipherment', 'dataEncipherment'] });
+    expect(await validate([twoUses.certificateDer])).toMatchObject({
+      detail: 'keyUsage is keyEncipherment, dataEncipherment',
     });
   });
 
   it('refuses a certificate revoked by a CRL file in certs/crl/', async () => {
     expect(await validate([good.certificateDer], storeWithCrlFile)).toMatchObject({ ok: true });
-    expect(await validate([revokedViaFile.certificateDer], storeWithCrlFile)).toMatchObject({
+    const { subject, serialNumberHex } = read(revokedViaFile.certificateDer);
+    expect(await validate([revokedViaFile.certificateDer], storeWithCrlFile)).toEqual({
       ok: false,
       reason: 'revoked',
       message: '证书已被吊销',
+      detail: `${subject} serial ${serialNumberHex} is on the CRL of ${read(ca.certificateDer).subject}`,
     });
   });
 
@@ -191,7 +226,12 @@ describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', 
 
   it('refuses a certificate whose credit code was changed after signing', async () => {
     const forged = tamper(good.certificateDer, creditCode, randomCreditCode());
-    expect(await validate([forged])).toMatchObject({ ok: false, reason: 'bad_signature' });
+    expect(await validate([forged])).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+      message: '证书签名无效，证书可能已被篡改',
+      detail: `signature of ${read(forged).subject} does not verify`,
+    });
   });
 
   it('refuses a signature over another challenge or by another key', () => {
@@ -256,6 +296,7 @@ describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', 
     expect(await validate([certificate.certificateDer])).toMatchObject({
       ok: false,
       reason: 'crl_unavailable',
+      detail: expect.stringMatching(new RegExp(`^${escape(read(certificate.certificateDer).subject)}: .`)),
     });
   });
 
@@ -388,11 +429,15 @@ describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', 
 
   it('refuses a certificate, or a path through a CA, with a critical extension it does not understand (RFC 5280 4.2)', async () => {
     const unknown = '1.3.6.1.4.1.55555.1.1';
-    const marked = await issue({ crlDistributionPoints: [], criticalExtensionOids: [unknown] });
-    expect(await validate([marked.certificateDer])).toMatchObject({
+    const marked = await issue({
+      crlDistributionPoints: [],
+      criticalExtensionOids: [unknown, `${unknown}.2`],
+    });
+    expect(await validate([marked.certificateDer])).toEqual({
       ok: false,
       reason: 'malformed',
       message: '证书格式不正确',
+      detail: `unknown critical extension ${unknown}, ${unknown}.2`,
     });
     const intermediate = await createDevCa({
       algorithm,
@@ -456,7 +501,12 @@ describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', 
   });
 
   it('refuses an empty chain, a chain of more than eight certificates, and bytes that are no certificate', async () => {
-    expect(await validate([])).toMatchObject({ ok: false, reason: 'malformed', message: '证书格式不正确' });
+    expect(await validate([])).toEqual({
+      ok: false,
+      reason: 'malformed',
+      message: '证书格式不正确',
+      detail: 'chain of 0 certificates',
+    });
     const intermediate = await createDevCa({ algorithm, issuer: ca, key: intermediateKey });
     const leaf = await issue({ crlDistributionPoints: [] }, intermediate);
     const eight = [leaf.certificateDer, ...Array.from({ length: 7 }, () => intermediate.certificateDer)];
@@ -464,15 +514,22 @@ describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', 
     expect(await validate([...eight, intermediate.certificateDer])).toMatchObject({
       ok: false,
       reason: 'malformed',
+      detail: 'chain of 9 certificates',
     });
     expect(
       await validate([leaf.certificateDer, new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x01])]),
     ).toMatchObject({
       ok: false,
       reason: 'malformed',
+      detail: expect.stringMatching(/^chain\[1\]: ./),
     });
   });
 });
+
+/** `text` matched literally in a regular expression. */
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 async function loadIntermediate(intermediate: DevCa) {
   const dir = await makeTempDir();
