@@ -296,7 +296,7 @@ describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', 
     expect(await validate([certificate.certificateDer])).toMatchObject({
       ok: false,
       reason: 'crl_unavailable',
-      detail: expect.stringMatching(new RegExp(`^${escape(read(certificate.certificateDer).subject)}: .`)),
+      detail: expect.stringMatching(new RegExp(`^${literally(read(certificate.certificateDer).subject)}: .`)),
     });
   });
 
@@ -527,7 +527,7 @@ describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', 
 });
 
 /** `text` matched literally in a regular expression. */
-function escape(text: string): string {
+function literally(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
