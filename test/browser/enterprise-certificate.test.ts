@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge } from '../../src/bridge/bridge-server.js';
 import {
@@ -22,6 +22,7 @@ import {
   captchaAnswerIn,
   chromiumAvailable,
   fillEnterpriseRegistration,
+  freshSession,
   launchChromium,
   pageErrorsOf,
   smsCodeAfter,
@@ -39,6 +40,8 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
   () => {
     let server: TestServer;
     let browser: Browser;
+    /** The file's one page, started afresh (no cookies) by each test instead of a new browser context. */
+    let shared: Page;
     let bridge: Awaited<ReturnType<typeof startBridge>>;
     let token: Pkcs11Token;
     let p12File: string;
@@ -80,6 +83,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       token = new Pkcs11Token(SOFTHSM_MODULE);
       bridge = await startBridge({ token, origins: [server.issuer], port: bridgePort });
       browser = await launchChromium();
+      shared = await browser.newPage();
     });
     afterAll(async () => {
       await browser?.close();
@@ -93,7 +97,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       const { phone } = await addCitizen(server, 'Rep-Pass#2024', { realName: '陈嘉庚', idNumber });
       representativePhone = phone;
 
-      const page = await browser.newPage();
+      const page = await freshSession(shared);
       await fillEnterpriseRegistration(page, server, {
         orgName: '福建示范有限公司',
         creditCode: CREDIT_CODE,
@@ -136,7 +140,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
     });
 
     it('binds a PKCS#12 file in 用户空间 after certificate login refused it, then signs in with it (amr swk)', async () => {
-      const page = await browser.newPage();
+      const page = await freshSession(shared);
       const errors = pageErrorsOf(page);
       const openFilePage = async () => {
         await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
