@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   axeViolations,
   chromiumAvailable,
+  freshSession,
   launchChromium,
   signInWithPassword,
   textOf,
@@ -98,6 +99,16 @@ describe.skipIf(!chromiumAvailable())('what operators and citizens see, at 1366 
     return context.newPage();
   }
 
+  /**
+   * The browser of the people who are not operators, with no session left from an earlier test: one
+   * context for all of them (a new one costs Chromium a CPU second).
+   */
+  let people: Page | undefined;
+  async function personPage(viewport: { width: number; height: number }): Promise<Page> {
+    people ??= await newPage();
+    return freshSession(people, viewport);
+  }
+
   /** One operator's browser, signed in to the console with the password and a TOTP code. */
   const signedIn = new Map<keyof typeof operators, Page>();
   async function operator(role: keyof typeof operators): Promise<Page> {
@@ -160,7 +171,7 @@ describe.skipIf(!chromiumAvailable())('what operators and citizens see, at 1366 
 
   it('a citizen’s sign-ins read in words: 用户管理, 用户空间 → 登录记录, 审计日志, 统计概览 and the CSV export', async () => {
     // A wrong password, then the right one, at 用户空间.
-    const own = await newPage();
+    const own = await personPage({ width: 1366, height: 768 });
     await own.goto(`${server.issuer}/account/log`);
     await signInWithPassword(own, citizen.phone, 'Wrong#Pass2');
     await own.locator('[role=alert]').waitFor();
@@ -272,8 +283,7 @@ describe.skipIf(!chromiumAvailable())('what operators and citizens see, at 1366 
 
   for (const mode of ['standard', 'elder'] as const) {
     it(`no 用户空间 page scrolls sideways at 375 px (${mode === 'elder' ? '长辈模式' : '标准版'})`, async () => {
-      const page = await newPage();
-      await page.setViewportSize({ width: PHONE.width, height: PHONE.height });
+      const page = await personPage(PHONE);
       // The representative: their 基本信息 lists the enterprise they represent, in a table.
       await page.goto(`${server.issuer}/display?mode=${mode}&back=/account`);
       await signInWithPassword(page, enterprise.representative.phone, PASSWORD);
