@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importIntoSoftHsm, prepareSoftHsm, softHsmAvailable } from '../../src/bridge/softhsm.js';
 import { createCrl, createDevCa, issueEnterpriseCertificate } from '../../src/pki/dev-ca.js';
@@ -13,6 +13,7 @@ import {
   bindThenSignInWithCertificate,
   chromiumAvailable,
   enterpriseLoginUrl,
+  freshSession,
   launchChromium,
   pageErrorsOf,
   startDemoServer,
@@ -38,11 +39,26 @@ const KEYS: { algorithm: DevAlgorithm; org: string; through: 'pkcs11' | 'skf' }[
   { algorithm: 'SM2', org: '莆田木兰示范有限公司', through: 'skf' },
 ];
 
+/**
+ * One Chromium and one page for the three keys, the page started afresh (no cookies) by each: a
+ * launch and a browser context cost Chromium a CPU second or more each. Each key's server is an
+ * origin of its own.
+ */
+let browserOfFile: Promise<Browser> | undefined;
+let pageOfFile: Promise<Page> | undefined;
+function pageOfTheFile(): Promise<Page> {
+  browserOfFile ??= launchChromium();
+  pageOfFile ??= browserOfFile.then((browser) => browser.newPage());
+  return pageOfFile;
+}
+afterAll(async () => {
+  await (await browserOfFile)?.close();
+});
+
 describe.skipIf(!chromiumAvailable() || !softHsmAvailable() || !gccAvailable()).each(KEYS)(
   'an enterprise signs in through the packaged 证书助手 (the single executable, no Node.js) with a $algorithm key',
   ({ algorithm, org: ORG, through }) => {
     let server: TestServer;
-    let browser: Browser;
     let helper: ChildProcessByStdio<null, Readable, Readable>;
     let dir: string;
     const creditCode = randomCreditCode();
@@ -92,17 +108,16 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable() || !gccAvailable()).
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       await outputUntil(helper, (out) => out.includes('证书助手 listening on'));
-      browser = await launchChromium();
+      await pageOfTheFile();
     }, 600_000);
     afterAll(async () => {
-      await browser?.close();
       if (helper) await stop(helper);
       await server?.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
     it('binds the USB key after registration, then signs in with 数字证书登录 at L3', async () => {
-      const page = await browser.newPage();
+      const page = await freshSession(await pageOfTheFile());
       const errors = pageErrorsOf(page);
       const { accountId } = await addEnterprise(server, { orgName: ORG, creditCode, password: PASSWORD });
       await page.goto(enterpriseLoginUrl(server));
