@@ -1,17 +1,18 @@
 import { readFileSync } from 'node:fs';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { randomCreditCode } from '../../src/pki/test-support.js';
 import {
   captchaAnswerIn,
   chromiumAvailable,
   confirmByCode,
+  demoInteractionUrl,
   demoServerAndBrowser,
   fillEnterpriseRegistration,
-  pageErrorsOf,
   SCREENSHOT_DIR,
   SCREENSHOTS,
   screenshot,
+  sharedContext,
   signInWithPassword,
   smsCodeAfter,
   textOf,
@@ -30,23 +31,8 @@ const NEW_PASSWORD = 'Hai-Rui#2025';
 describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at both widths', () => {
   const demo = demoServerAndBrowser();
 
-  /** A fresh browser profile at one width; every page it opens must throw no script error. */
-  async function withBrowser(
-    viewport: (typeof VIEWPORTS)[number],
-    walk: (page: Page, context: BrowserContext) => Promise<void>,
-  ) {
-    const context = await demo.browser.newContext({
-      viewport: { width: viewport.width, height: viewport.height },
-    });
-    const page = await context.newPage();
-    const errors = pageErrorsOf(page);
-    try {
-      await walk(page, context);
-      expect(errors).toEqual([]);
-    } finally {
-      await context.close();
-    }
-  }
+  /** The walks' browser profile: each walk starts at its width with no cookies, a fresh session. */
+  const browser = sharedContext(demo);
 
   /** An enterprise under a real-name representative, registered through the service. */
   async function enterprise() {
@@ -60,21 +46,24 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
     return { rep, creditCode };
   }
 
+  /** The provider's 用户登录, from the demo site's front page as a person comes to it. */
   const toLogin = async (page: Page) => {
     await page.goto(`${demo.server.issuer}/dev/rp/`);
     await page.getByRole('button', { name: '登录' }).click();
     await page.getByRole('heading', { name: '用户登录' }).waitFor();
   };
 
-  it('忘记密码 (自然人): 手机号码 + 图片验证码 → 下一步 → 短信验证码 → 下一步 → 新密码 → 下一步', async () => {
-    const shots: string[] = [];
-    for (const viewport of VIEWPORTS) {
+  // One test per width: a test of both widths, on a loaded machine, ran past the test timeout.
+  it.for(VIEWPORTS)(
+    '忘记密码 (自然人) at $name px: 手机号码 + 图片验证码 → 下一步 → 短信验证码 → 下一步 → 新密码 → 下一步',
+    async (viewport) => {
+      const shots: string[] = [];
       const { phone } = await addCitizen(demo.server, PASSWORD);
-      await withBrowser(viewport, async (page) => {
+      await browser.walk(viewport, async (page) => {
         const shot = async (step: string) => {
           const name = `forgot-person-${viewport.name}-${step}`;
           await screenshot(page, name);
-          if (viewport.name === '375') shots.push(name);
+          shots.push(name);
         };
         await toLogin(page);
         await page.getByRole('link', { name: '忘记密码' }).click();
@@ -108,17 +97,17 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
         await page.getByRole('button', { name: '同意' }).click();
         await page.locator('#id-token-claims').waitFor();
       });
-    }
-    await sideBySide(shots.slice(0, 3), 'readme-forgot-steps');
-  });
+      // The README shows the phone's first three steps.
+      if (viewport.name === '375') await sideBySide(shots.slice(0, 3), 'readme-forgot-steps');
+    },
+  );
 
-  it('忘记密码 (法人): 统一社会信用代码 → the enterprise’s contact phone → the enterprise’s password only', async () => {
-    for (const viewport of VIEWPORTS) {
+  it.for(VIEWPORTS)(
+    '忘记密码 (法人) at $name px: 统一社会信用代码 → the enterprise’s contact phone → the enterprise’s password only',
+    async (viewport) => {
       const { rep, creditCode } = await enterprise();
-      await withBrowser(viewport, async (page) => {
-        await toLogin(page);
-        await page.getByRole('link', { name: '法人用户登录' }).click();
-        await page.getByRole('link', { name: '忘记密码' }).click();
+      await browser.walk(viewport, async (page) => {
+        await page.goto(`${await demoInteractionUrl(page, demo.server)}/forgot?tab=legal`);
         await page.getByLabel('统一社会信用代码').fill(creditCode);
         await page.getByLabel('图片验证码').fill(await captchaAnswerIn(page, demo.server));
         await screenshot(page, `forgot-legal-${viewport.name}-1-credit-code`);
@@ -140,14 +129,15 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
       // The representative's own password did not change.
       const representative = await demo.server.services.accounts.findByPhone(`+86${rep.phone}`);
       expect(await demo.server.services.accounts.checkPasswordOf(representative!, PASSWORD)).toBe(true);
-    }
-  });
+    },
+  );
 
-  it('法人注册 ends with 实名认证 and a 绑定证书 page that says 注册成功', async () => {
-    for (const viewport of VIEWPORTS) {
+  it.for(VIEWPORTS)(
+    '法人注册 ends with 实名认证 and a 绑定证书 page that says 注册成功 at $name px',
+    async (viewport) => {
       const idNumber = randomIdNumber('19720202');
       const rep = await addCitizen(demo.server, PASSWORD, { realName: '寇准', idNumber });
-      await withBrowser(viewport, async (page) => {
+      await browser.walk(viewport, async (page) => {
         await fillEnterpriseRegistration(page, demo.server, {
           orgName: '华州示范有限公司',
           creditCode: randomCreditCode(),
@@ -173,13 +163,14 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
         await page.getByRole('button', { name: '同意' }).click();
         expect(await textOf(page, '#id-token-claims')).toContain('"user_type": "legal_person"');
       });
-    }
-  });
+    },
+  );
 
-  it('法人 用户空间: the enterprise’s 基本信息, then 认证等级 → CA认证 → 短信验证码 → 绑定证书, with the menu and a way back', async () => {
-    for (const viewport of VIEWPORTS) {
+  it.for(VIEWPORTS)(
+    '法人 用户空间 at $name px: the enterprise’s 基本信息, then 认证等级 → CA认证 → 短信验证码 → 绑定证书, with the menu and a way back',
+    async (viewport) => {
       const { rep, creditCode } = await enterprise();
-      await withBrowser(viewport, async (page) => {
+      await browser.walk(viewport, async (page) => {
         await page.goto(`${demo.server.issuer}/account`);
         await page.getByRole('link', { name: '法人用户登录' }).click();
         await page.getByLabel('统一社会信用代码').fill(creditCode);
@@ -207,13 +198,14 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
         await page.getByRole('link', { name: '← 返回CA认证' }).click();
         await page.getByRole('heading', { name: '高级认证 · CA认证' }).waitFor();
       });
-    }
-  });
+    },
+  );
 
-  it('a citizen hears that 实名认证 succeeded, and an L1 citizen’s 基本信息 offers 去认证', async () => {
-    for (const viewport of VIEWPORTS) {
+  it.for(VIEWPORTS)(
+    'a citizen hears that 实名认证 succeeded, and an L1 citizen’s 基本信息 offers 去认证 at $name px',
+    async (viewport) => {
       const { phone } = await addCitizen(demo.server, PASSWORD);
-      await withBrowser(viewport, async (page) => {
+      await browser.walk(viewport, async (page) => {
         await page.goto(`${demo.server.issuer}/account`);
         await signInWithPassword(page, phone, PASSWORD);
         expect(await textOf(page, '#level')).toContain('未实名用户（L1）');
@@ -232,8 +224,8 @@ describe.skipIf(!chromiumAvailable())('the guide’s walks, step by step, at bot
         );
         await screenshot(page, `citizen-space-${viewport.name}-2-verified`);
       });
-    }
-  });
+    },
+  );
 
   /** Screenshots side by side in one picture (the README's 忘记密码 steps). */
   async function sideBySide(names: string[], out: string) {
