@@ -15,6 +15,7 @@ import { createDevCa, issueEnterpriseCertificate } from '../../src/pki/dev-ca.js
 import { randomCreditCode } from '../../src/pki/test-support.js';
 import {
   chromiumAvailable,
+  freshSession,
   launchChromium,
   pageErrorsOf,
   startDemoServer,
@@ -67,6 +68,13 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
       await server?.close();
     });
 
+    /** The file's one page, started afresh (no cookies) by each test instead of a new browser context. */
+    let shared: Page | undefined;
+    async function freshPage(): Promise<Page> {
+      shared ??= await browser.newPage();
+      return freshSession(shared);
+    }
+
     /** A newly registered enterprise at its 绑定证书 step, in a sign-in at the demo site. */
     async function bindPage(page: Page) {
       const { accountId } = await addEnterprise(server, { orgName: ORG, creditCode, password: PASSWORD });
@@ -77,7 +85,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
     }
 
     it('lists the certificate by 企业名称, issuer and expiry, and binds it', async () => {
-      const page = await browser.newPage();
+      const page = await freshPage();
       const errors = pageErrorsOf(page);
       await bindPage(page);
       await page.getByRole('button', { name: '读取 USB Key 中的证书' }).click();
@@ -98,7 +106,7 @@ describe.skipIf(!chromiumAvailable() || !softHsmAvailable())(
     it('without the helper, says what to do in plain words and shows no empty controls', async () => {
       await bridge?.close();
       bridge = undefined;
-      const page = await browser.newPage();
+      const page = await freshPage();
       const errors = pageErrorsOf(page);
       await page.goto(`${server.issuer}/dev/rp/login?scope=${encodeURIComponent('openid enterprise')}`);
       await page.getByRole('link', { name: '法人用户登录' }).click();
