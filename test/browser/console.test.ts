@@ -53,7 +53,10 @@ describe.skipIf(!chromiumAvailable())('管理后台 in a real browser (三员分
         await runCli(['operators', 'add', securityPhone, '--role', 'security', '--reason', '初始化'], cliEnv);
       },
     });
-    browser = await launchChromium();
+    // The full browser: the registered site's callback (an address no resolver knows) is answered
+    // by a route, which the headless shell's network stack does not offer for a redirect's target
+    // (the navigation ends in ERR_NAME_NOT_RESOLVED there).
+    browser = await launchChromium({ fullBrowser: true });
   });
   afterAll(async () => {
     for (const context of contexts) await context.close();
