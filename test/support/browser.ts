@@ -19,18 +19,17 @@ import { startTestServer, type TestServer } from './server.js';
  * the shell, 51.9 under the full browser (docs/suite-time.md).
  */
 const HEADLESS_SHELL = '/usr/lib/chromium/chromium-headless-shell';
-const FULL_CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM =
-  process.env['CHROMIUM_PATH'] ?? (existsSync(HEADLESS_SHELL) ? HEADLESS_SHELL : FULL_CHROMIUM);
+  process.env['CHROMIUM_PATH'] ?? (existsSync(HEADLESS_SHELL) ? HEADLESS_SHELL : '/usr/bin/chromium');
 
 export function chromiumAvailable(): boolean {
-  return existsSync(CHROMIUM) && existsSync(process.env['CHROMIUM_PATH'] ?? FULL_CHROMIUM);
+  return existsSync(CHROMIUM);
 }
 
 /** Debian's Chromium, headless, with the flags this closed network needs (no background calls out); Playwright gives it a fresh profile. */
-export async function launchChromium(options: { fullBrowser?: boolean } = {}): Promise<Browser> {
+export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
-    executablePath: options.fullBrowser ? (process.env['CHROMIUM_PATH'] ?? FULL_CHROMIUM) : CHROMIUM,
+    executablePath: CHROMIUM,
     headless: true,
     args: [
       '--no-sandbox',

@@ -6,7 +6,7 @@ import { makeSigningKeyPool } from './signing-keys.js';
 export default async function setup(project: TestProject) {
   const runDir = makeRunDir();
   await makeEmbeddedTemplate(runDir);
-  makeSigningKeyPool();
+  await makeSigningKeyPool();
   project.provide('postgresTemplate', await makePostgresTemplate(templateKey()));
   project.provide('runDir', runDir);
   return () => removeRunDir(runDir);

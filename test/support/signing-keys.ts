@@ -1,4 +1,5 @@
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPair, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type KeyMaker, newKey } from '../../src/oidc/keys/key-service.js';
@@ -10,16 +11,21 @@ import { CACHE_DIR, hasEmbeddedTemplate } from './embedded-template.js';
  * two (the signing key and the staged one): over the suite's few hundred servers, about a minute.
  * ES256 keys cost a fraction of a millisecond and are still made new for each.
  */
-const POOL_SIZE = 24;
+// A database takes two, and one more at each rotation; past the pool, keys are made new.
+const POOL_SIZE = 8;
 const POOL_FILE = path.join(CACHE_DIR, `rsa-2048-keys-${POOL_SIZE}.json`);
 
-/** Makes the pool when the cache has none: the run's global setup calls it, before any worker. */
-export function makeSigningKeyPool(): void {
+/**
+ * Makes the pool when the cache has none: the run's global setup calls it, before any worker. The
+ * keys are made at once on libuv's threads: a fresh checkout's first run waits for the slowest.
+ */
+export async function makeSigningKeyPool(): Promise<void> {
   if (existsSync(POOL_FILE)) return;
   mkdirSync(CACHE_DIR, { recursive: true });
-  const pems = Array.from({ length: POOL_SIZE }, () =>
-    generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }),
+  const made = await Promise.all(
+    Array.from({ length: POOL_SIZE }, () => promisify(generateKeyPair)('rsa', { modulusLength: 2048 })),
   );
+  const pems = made.map(({ privateKey }) => privateKey.export({ format: 'pem', type: 'pkcs8' }));
   const making = `${POOL_FILE}.${process.pid}`;
   writeFileSync(making, JSON.stringify(pems));
   renameSync(making, POOL_FILE);
