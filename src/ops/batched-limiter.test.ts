@@ -27,6 +27,17 @@ class FailingStore extends RateLimitStore {
   }
 }
 
+/** A database whose answer to a flush waits until `answer` is called. */
+class SlowStore extends RateLimitStore {
+  held: (() => void) | undefined;
+  override async hitMany(...args: Parameters<RateLimitStore['hitMany']>) {
+    await new Promise<void>((resolve) => {
+      this.held = resolve;
+    });
+    return super.hitMany(...args);
+  }
+}
+
 // Two BatchedLimiter objects over one database stand for two processes of the provider.
 describe('a batched per-client limit', () => {
   it('allows max requests in its window and refuses the next, with the wait until the window ends', async () => {
@@ -60,6 +71,21 @@ describe('a batched per-client limit', () => {
     await first.flush();
     await expect(first.consume('client-3')).rejects.toBeInstanceOf(TooManyRequests);
     expect((await store.current('bt:shared:client-3'))?.count).toBe(5);
+  });
+
+  it('counts the hits a flush is still adding: no request slips through while it waits', async () => {
+    const slow = new SlowStore(database.db);
+    const limiter = new BatchedLimiter(slow, limit('bt:sending', 4));
+    for (let i = 0; i < 3; i++) await limiter.consume('client-s');
+    const flushing = limiter.flush();
+    await vi.waitFor(() => expect(slow.held).toBeDefined());
+    // The three are on their way to the shared row: one more fits, then the limit holds.
+    await limiter.consume('client-s');
+    await expect(limiter.consume('client-s')).rejects.toBeInstanceOf(TooManyRequests);
+    slow.held!();
+    await flushing;
+    expect((await store.current('bt:sending:client-s'))?.count).toBe(3);
+    await expect(limiter.consume('client-s')).rejects.toBeInstanceOf(TooManyRequests);
   });
 
   it('keeps the requests counted while the database is away, and adds them once it is back', async () => {

@@ -5,6 +5,8 @@ import type { Limit } from './rate-limiter.js';
 interface Counter {
   /** Hits counted here and not yet added to the shared row. */
   pending: number;
+  /** Hits on their way to the shared row: a flush has taken them and not yet heard back. */
+  sending: number;
   /** The shared row's count as of the last flush: every process's hits. */
   shared: number;
   windowEndsAt: number;
@@ -39,7 +41,8 @@ export class BatchedLimiter {
       counter.shared = 0;
       counter.windowEndsAt = now + this.limit.windowSeconds * 1000;
     }
-    if (counter.shared + counter.pending >= this.limit.max) {
+    // Hits a flush is adding are in neither the shared count nor pending until it answers.
+    if (counter.shared + counter.sending + counter.pending >= this.limit.max) {
       throw new TooManyRequests(undefined, Math.max(1, Math.ceil((counter.windowEndsAt - now) / 1000)));
     }
     counter.pending++;
@@ -47,7 +50,12 @@ export class BatchedLimiter {
 
   /** A client new to this process starts from the shared total: one read per window. */
   #start(subject: string, now: number): Counter {
-    const counter: Counter = { pending: 0, shared: 0, windowEndsAt: now + this.limit.windowSeconds * 1000 };
+    const counter: Counter = {
+      pending: 0,
+      sending: 0,
+      shared: 0,
+      windowEndsAt: now + this.limit.windowSeconds * 1000,
+    };
     counter.loading = this.store
       .current(this.#key(subject))
       .then((row) => {
@@ -94,7 +102,11 @@ export class BatchedLimiter {
       else batch.push({ subject, hits: counter.pending });
     }
     if (batch.length === 0) return;
-    for (const { subject, hits } of batch) this.#counters.get(subject)!.pending -= hits;
+    for (const { subject, hits } of batch) {
+      const counter = this.#counters.get(subject)!;
+      counter.pending -= hits;
+      counter.sending += hits;
+    }
     let totals: Awaited<ReturnType<RateLimitStore['hitMany']>>;
     try {
       totals = await this.store.hitMany(
@@ -105,13 +117,18 @@ export class BatchedLimiter {
       );
     } catch (err) {
       // The database is away: keep the hits for the next flush.
-      for (const { subject, hits } of batch) this.#counters.get(subject)!.pending += hits;
+      for (const { subject, hits } of batch) {
+        const counter = this.#counters.get(subject)!;
+        counter.sending -= hits;
+        counter.pending += hits;
+      }
       throw err;
     }
-    for (const { subject } of batch) {
-      const counter = this.#counters.get(subject);
+    for (const { subject, hits } of batch) {
+      const counter = this.#counters.get(subject)!;
+      counter.sending -= hits;
       const total = totals.get(this.#key(subject));
-      if (!counter || !total) continue;
+      if (!total) continue;
       counter.shared = total.count;
       counter.windowEndsAt = total.windowEndsAt.getTime();
     }
