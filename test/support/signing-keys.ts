@@ -1,7 +1,7 @@
 import { createPrivateKey, generateKeyPair, type KeyObject } from 'node:crypto';
-import { promisify } from 'node:util';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { type KeyMaker, newKey } from '../../src/oidc/keys/key-service.js';
 import { CACHE_DIR, hasEmbeddedTemplate } from './embedded-template.js';
 
