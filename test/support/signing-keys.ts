@@ -39,15 +39,20 @@ function rsaPool(): KeyObject[] {
 }
 
 /**
- * `count` different RSA private keys from the pool, from a random place in it (new ones outside
- * vitest): for the fakes of outside services, whose keys only need to differ from each other.
+ * RSA keys no two of which are the same: the pool from a random place in it, then new keys once
+ * it is used up (only new ones outside vitest, as in a deployment).
  */
-export function rsaKeys(count: number): KeyObject[] {
-  if (!hasEmbeddedTemplate() || count > POOL_SIZE)
-    return Array.from({ length: count }, () => newKey('RS256'));
+function rsaWalk(): () => KeyObject {
+  if (!hasEmbeddedTemplate()) return () => newKey('RS256');
   const keys = rsaPool();
   const start = Math.floor(Math.random() * keys.length);
-  return Array.from({ length: count }, (_, i) => keys[(start + i) % keys.length]!);
+  let used = 0;
+  return () => (used < keys.length ? keys[(start + used++) % keys.length]! : newKey('RS256'));
+}
+
+/** `count` different RSA private keys: for the fakes of outside services, whose keys only need to differ. */
+export function rsaKeys(count: number): KeyObject[] {
+  return Array.from({ length: count }, rsaWalk());
 }
 
 /** One maker per database: the servers of one deployment share it (and its keys). */
@@ -56,20 +61,13 @@ const makers = new Map<string, KeyMaker>();
 /**
  * How the test servers of one database make keys. Servers of different databases may share an
  * RSA key, but one database never gets the same key twice (its `kid` is the key's thumbprint):
- * each database walks the pool from its own random place, and makes new keys once it has used
- * all of them. Outside vitest (the benchmarks) every key is new, as in a deployment.
+ * each database walks the pool on its own. ES256 keys, a fraction of a millisecond, are made new.
  */
 export function keyMakerFor(database: string): KeyMaker {
-  if (!hasEmbeddedTemplate()) return newKey;
   let maker = makers.get(database);
   if (!maker) {
-    const keys = rsaPool();
-    const start = Math.floor(Math.random() * keys.length);
-    let used = 0;
-    maker = (alg) => {
-      if (alg !== 'RS256' || used >= keys.length) return newKey(alg);
-      return keys[(start + used++) % keys.length]!;
-    };
+    const nextRsa = rsaWalk();
+    maker = (alg) => (alg === 'RS256' ? nextRsa() : newKey(alg));
     makers.set(database, maker);
   }
   return maker;
