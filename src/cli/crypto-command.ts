@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { recordAdminAction } from '../admin/admin-actions.js';
 import type { CryptoStatus } from '../ops/crypto-migration.js';
 import { print, withServices } from './context.js';
 import { currentRun, failWith } from './io.js';
@@ -42,6 +41,7 @@ export function registerCrypto(program: Command) {
     .option('--json', 'print JSON', false)
     .action(async (o) => {
       const out = currentRun().stdout;
+      const { recordAdminAction } = await import('../admin/admin-actions.js');
       const result = await withServices(async (s, config) => {
         const by = { actor: 'cli', reason: o.reason as string };
         const profile = config.cryptoProfile;

@@ -1,42 +1,22 @@
 import { Command, CommanderError, Option } from 'commander';
 import { OPERATOR_ROLES } from '../access/operator-roles.js';
-import { AdminActions, type Requester } from '../admin/admin-actions.js';
-import type { Services } from '../app/services.js';
+import type { Requester } from '../admin/admin-actions.js';
 import { endOfChainWords } from '../audit/end-of-chain.js';
 import { ConfigError, loadConfig } from '../config.js';
-import { EmbeddedDatabaseBusy, openDatabase } from '../db/database.js';
-import { migrate } from '../db/migrate.js';
+import { EmbeddedDatabaseBusy } from '../db/embedded-busy.js';
 import { AppError } from '../errors.js';
-import { SessionRevoker } from '../oidc/session-revoker.js';
-import { createLogger } from '../ops/logger.js';
 import { registerBridge } from './bridge-command.js';
-import { print, withServices } from './context.js';
+import { print, withAdminActions, withServices } from './context.js';
 import { registerCrypto } from './crypto-command.js';
 import { registerDevAlipay } from './dev-alipay-command.js';
 import { registerDevCa } from './dev-ca-command.js';
 import { type CliIo, cliConsole, cliEnv, failWith, withIo } from './io.js';
-import { runServe } from './serve.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const list = (value: string) => value.split(/[,\s]+/).filter(Boolean);
 
 const REASON_HELP = 'why: recorded in the audit log with the change';
 const byCli = (reason: string): Requester => ({ actor: 'cli', reason });
-
-/**
- * The admin API's actions, from the command line. No provider runs here to tell the sites by
- * back-channel logout: ending an account's sessions removes them and their tokens only.
- */
-function adminActions(s: Services): AdminActions {
-  return new AdminActions({
-    clients: s.clients,
-    accounts: s.accounts,
-    keys: s.keys,
-    resources: s.resources,
-    audit: s.audit,
-    revoker: new SessionRevoker(s.models, undefined, createLogger('warn')),
-  });
-}
 
 /** A fresh parser per run: commander keeps the parsed options on its commands. */
 function buildProgram(io: CliIo): Command {
@@ -46,12 +26,22 @@ function buildProgram(io: CliIo): Command {
   });
   program.description('Unified ID (统一用户账号) OpenID Connect provider');
 
-  program.command('serve', { isDefault: true }).description('run the provider (npm start)').action(runServe);
+  program
+    .command('serve', { isDefault: true })
+    .description('run the provider (npm start)')
+    .action(async () => {
+      const { runServe } = await import('./serve.js');
+      await runServe();
+    });
 
   program
     .command('migrate')
     .description('apply database migrations (under an advisory lock)')
     .action(async () => {
+      const [{ openDatabase }, { migrate }] = await Promise.all([
+        import('../db/database.js'),
+        import('../db/migrate.js'),
+      ]);
       const config = loadConfig(cliEnv());
       const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
       try {
@@ -101,8 +91,8 @@ function buildProgram(io: CliIo): Command {
     .requiredOption('--reason <why>', REASON_HELP)
     .option('--json', 'print JSON', false)
     .action(async (o) => {
-      const created = await withServices((s) =>
-        adminActions(s).createClient(
+      const created = await withAdminActions((actions) =>
+        actions.createClient(
           {
             name: o.name,
             applicationType: o.applicationType,
@@ -136,7 +126,7 @@ function buildProgram(io: CliIo): Command {
     .command('remove <clientId>')
     .requiredOption('--reason <why>', REASON_HELP)
     .action(async (id, o) => {
-      await withServices((s) => adminActions(s).removeClient(id, byCli(o.reason)));
+      await withAdminActions((actions) => actions.removeClient(id, byCli(o.reason)));
       cliConsole().log(`removed ${id}`);
     });
   clients
@@ -144,7 +134,7 @@ function buildProgram(io: CliIo): Command {
     .requiredOption('--reason <why>', REASON_HELP)
     .option('--json', 'print JSON', false)
     .action(async (id, o) =>
-      print(await withServices((s) => adminActions(s).rotateClientSecret(id, byCli(o.reason))), o.json),
+      print(await withAdminActions((actions) => actions.rotateClientSecret(id, byCli(o.reason))), o.json),
     );
 
   const resources = program
@@ -168,8 +158,8 @@ function buildProgram(io: CliIo): Command {
     .option('--json', 'print JSON', false)
     .action(async (o) =>
       print(
-        await withServices((s) =>
-          adminActions(s).addResourceServer(
+        await withAdminActions((actions) =>
+          actions.addResourceServer(
             { identifier: o.identifier, scopes: o.scopes, format: o.format, ttl: o.ttl },
             byCli(o.reason),
           ),
@@ -184,7 +174,7 @@ function buildProgram(io: CliIo): Command {
     .option('--json', 'print JSON', false)
     .action(async (identifier, o) =>
       print(
-        await withServices((s) => adminActions(s).rotateResourceServerSecret(identifier, byCli(o.reason))),
+        await withAdminActions((actions) => actions.rotateResourceServerSecret(identifier, byCli(o.reason))),
         o.json,
       ),
     );
@@ -196,7 +186,7 @@ function buildProgram(io: CliIo): Command {
     .command('remove <identifier>')
     .requiredOption('--reason <why>', REASON_HELP)
     .action(async (identifier, o) => {
-      await withServices((s) => adminActions(s).removeResourceServer(identifier, byCli(o.reason)));
+      await withAdminActions((actions) => actions.removeResourceServer(identifier, byCli(o.reason)));
       cliConsole().log(`removed ${identifier}`);
     });
 
@@ -218,7 +208,7 @@ function buildProgram(io: CliIo): Command {
     .requiredOption('--reason <why>', REASON_HELP)
     .option('--json', 'print JSON', false)
     .action(async (o) =>
-      print(await withServices((s) => adminActions(s).rotateKeys(byCli(o.reason))), o.json),
+      print(await withAdminActions((actions) => actions.rotateKeys(byCli(o.reason))), o.json),
     );
 
   const accounts = program.command('accounts').description('user accounts');
@@ -239,14 +229,14 @@ function buildProgram(io: CliIo): Command {
     .requiredOption('--reason <why>', REASON_HELP)
     .option('--json', 'print JSON', false)
     .action(async (id, o) =>
-      print(await withServices((s) => adminActions(s).lockAccount(id, byCli(o.reason))), o.json),
+      print(await withAdminActions((actions) => actions.lockAccount(id, byCli(o.reason))), o.json),
     );
   accounts
     .command('unlock <account>')
     .requiredOption('--reason <why>', REASON_HELP)
     .option('--json', 'print JSON', false)
     .action(async (id, o) =>
-      print(await withServices((s) => adminActions(s).unlockAccount(id, byCli(o.reason))), o.json),
+      print(await withAdminActions((actions) => actions.unlockAccount(id, byCli(o.reason))), o.json),
     );
 
   const operators = program

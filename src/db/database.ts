@@ -6,15 +6,12 @@ import { PGlite } from '@electric-sql/pglite';
 import knexPkg, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
+import { EmbeddedDatabaseBusy } from './embedded-busy.js';
 
 export type Db = Knex;
 
 // PostgreSQL returns bigint counts and timestamps as strings by default; parse bigint so counts are numbers.
 pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
-
-export class EmbeddedDatabaseBusy extends Error {
-  override name = 'EmbeddedDatabaseBusy';
-}
 
 export interface DatabaseOptions {
   databaseUrl?: string | undefined;
