@@ -27,7 +27,7 @@ export function chromiumAvailable(): boolean {
 }
 
 /** Debian's Chromium, headless, with the flags this closed network needs (no background calls out); Playwright gives it a fresh profile. */
-export async function launchChromium(): Promise<Browser> {
+function launchShared(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -40,6 +40,48 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
     ],
+  });
+}
+
+/** Kept on globalThis, not in this module, so that a file run with a module graph of its own finds it too. */
+const worker = globalThis as { uidChromium?: Promise<Browser> };
+
+/**
+ * The test worker's Chromium, seen by one test file. A worker launches one Chromium for all the
+ * files it runs (a launch costs Chromium about 0.65 CPU s, docs/suite-time.md); what a file opens
+ * in it are browser contexts, which share no cookies, storage or pages. `close()` closes the
+ * contexts this file opened and leaves the browser to the worker's next file; Playwright ends it
+ * with the worker's process.
+ */
+export async function launchChromium(): Promise<Browser> {
+  let browser = await (worker.uidChromium ??= launchShared());
+  if (!browser.isConnected()) {
+    worker.uidChromium = launchShared();
+    browser = await worker.uidChromium;
+  }
+  const opened = new Set<BrowserContext>();
+  const track = (context: BrowserContext) => {
+    opened.add(context);
+    context.once('close', () => opened.delete(context));
+    return context;
+  };
+  const ofFile: Partial<Browser> = {
+    newContext: async (options?: BrowserContextOptions) => track(await browser.newContext(options)),
+    newPage: async (options?: BrowserContextOptions) => {
+      const page = await browser.newPage(options);
+      track(page.context());
+      return page;
+    },
+    close: async () => {
+      await Promise.all([...opened].map((context) => context.close()));
+    },
+  };
+  return new Proxy(browser, {
+    get(target, property) {
+      if (property in ofFile) return ofFile[property as keyof Browser];
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
   });
 }
 
