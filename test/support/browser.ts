@@ -54,7 +54,8 @@ const worker = globalThis as { uidChromium?: Promise<Browser> };
  * with the worker's process.
  */
 export async function launchChromium(): Promise<Browser> {
-  let browser = await (worker.uidChromium ??= launchShared());
+  worker.uidChromium ??= launchShared();
+  let browser = await worker.uidChromium;
   if (!browser.isConnected()) {
     worker.uidChromium = launchShared();
     browser = await worker.uidChromium;
