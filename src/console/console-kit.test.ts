@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { type OperatorRole, RoleForbidden } from '../access/operator-roles.js';
 import { BadInput } from '../errors.js';
 import type { ConsoleDeps } from './console-context.js';
-import { act, assertRole, beijingTime, reasonOf, render, requestedBy } from './console-kit.js';
+import {
+  act,
+  adminActionsOf,
+  assertRole,
+  beijingTime,
+  reasonOf,
+  render,
+  requestedBy,
+} from './console-kit.js';
 
 // What the console's shared kit decides for every page (三员分立, the audited reason, the menu),
 // without a server. Everything is built inside each test (docs/mutation-testing.md).
@@ -168,5 +176,61 @@ describe('times in the console', () => {
     expect(beijingTime('2026-01-02T03:04:05.000Z')).toBe('2026/01/02 11:04:05');
     expect(beijingTime(null)).toBe('—');
     expect(beijingTime(undefined)).toBe('—');
+  });
+});
+
+describe("the console's admin actions", () => {
+  it('rotate the signing keys, have the provider serve the new ones at once, and audit who did it and why', async () => {
+    const calls: string[] = [];
+    const audited: Record<string, unknown>[] = [];
+    const consoleDeps = {
+      keys: {
+        ensureKeys: async () => calls.push('ensure'),
+        rotate: async () => {
+          calls.push('rotate');
+          return [{ kid: 'k2' }];
+        },
+      },
+      host: { refresh: async () => calls.push('provider reloads its keys') },
+      audit: { record: async (row: Record<string, unknown>) => audited.push(row) },
+    } as unknown as ConsoleDeps;
+    const by = requestedBy(context('system', '/console/keys', { reason: '定期轮换' }));
+    expect(await adminActionsOf(consoleDeps).rotateKeys(by)).toEqual([{ kid: 'k2' }]);
+    expect(calls).toEqual(['ensure', 'rotate', 'provider reloads its keys']);
+    expect(audited).toEqual([
+      expect.objectContaining({
+        type: 'admin.keys_rotated',
+        actor: 'operator:op-1',
+        detail: { reason: '定期轮换' },
+      }),
+    ]);
+  });
+
+  it("lock an account through the console's services and end its sessions everywhere", async () => {
+    const ended: string[] = [];
+    const audited: Record<string, unknown>[] = [];
+    const consoleDeps = {
+      accounts: { setStatus: async (login: string, status: string) => ({ id: `id-of-${login}`, status }) },
+      revoker: {
+        revokeAll: async (accountId: string) => {
+          ended.push(accountId);
+          return 2;
+        },
+      },
+      audit: { record: async (row: Record<string, unknown>) => audited.push(row) },
+    } as unknown as ConsoleDeps;
+    const by = requestedBy(context('security', '/console/users', { reason: '账号被盗' }));
+    expect(await adminActionsOf(consoleDeps).lockAccount('13800000000', by)).toEqual({
+      id: 'id-of-13800000000',
+      status: 'locked',
+    });
+    expect(ended).toEqual(['id-of-13800000000']);
+    expect(audited).toEqual([
+      expect.objectContaining({
+        type: 'admin.account_locked',
+        accountId: 'id-of-13800000000',
+        detail: { sessions: 2, reason: '账号被盗' },
+      }),
+    ]);
   });
 });

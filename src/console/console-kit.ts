@@ -84,20 +84,24 @@ export async function act(
   if (outcome) render(ctx, deps, view, { ...(await page()), ...outcome });
 }
 
-const beijing = new Intl.DateTimeFormat('zh-CN', {
-  timeZone: 'Asia/Shanghai',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hour12: false,
-});
+// Made at the first time shown, not when the module loads: a wrong option (an unknown time zone,
+// say) then fails the call that shows a time, and its test, instead of every import of the kit.
+let beijing: Intl.DateTimeFormat | undefined;
 
 /** Times are shown in Beijing time, as the province works. */
 export function beijingTime(value: Date | string | null | undefined): string {
-  return value ? beijing.format(new Date(value)) : '—';
+  if (!value) return '—';
+  beijing ??= new Intl.DateTimeFormat('zh-CN', {
+    timeZone: 'Asia/Shanghai',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+  });
+  return beijing.format(new Date(value));
 }
 
 /** The same audited actions as the admin API and the command line. */
