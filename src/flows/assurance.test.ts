@@ -51,6 +51,16 @@ describe('acr and amr from what the server verified, by the factors the methods 
   });
 });
 
+describe('the factors read back from a session or a flow state', () => {
+  it('keeps the declared factors in their order and drops any other value', () => {
+    expect(registered().known(['otp', 'face', 'pwd', 'mfa'])).toEqual(['otp', 'pwd']);
+  });
+
+  it('finds no factor where nothing was stored (a session without amr, no step-up begun)', () => {
+    expect(registered().known(undefined)).toEqual([]);
+  });
+});
+
 describe('whether a session must step up', () => {
   it.each([
     [ACR.basic, ACR.mfa, true],

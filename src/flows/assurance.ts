@@ -58,7 +58,7 @@ export class FactorTable {
    * order: a value no registered method declares is dropped, which can only lower the assurance.
    */
   known(values: readonly string[] | undefined): Factor[] {
-    return (values ?? []).filter((v) => this.byAmr.has(v));
+    return values?.filter((v) => this.byAmr.has(v)) ?? [];
   }
 
   /**

@@ -119,9 +119,13 @@ export async function recordLoginFailure(
   });
 }
 
-/** Prometheus label values stay simple words: `password+otp` counts as `password_otp`. */
+/**
+ * Prometheus label values stay simple words: `password+otp` counts as `password_otp`. A method's
+ * parts are lower-case words joined by single `+` (AuditMethod), so each non-word character
+ * stands alone.
+ */
 function metricLabel(method: string): string {
-  return method.replace(/\W+/g, '_');
+  return method.replace(/\W/g, '_');
 }
 
 /** Sends the browser on with a 303, as a form post's answer. */
