@@ -14,23 +14,19 @@ import { TotpStore } from '../accounts/totp-store.js';
 import { AdminQueries } from '../admin/admin-queries.js';
 import { OperatorService } from '../admin/operator-service.js';
 import { OperatorStore } from '../admin/operator-store.js';
-import { AuditService } from '../audit/audit-service.js';
-import { AuditStore } from '../audit/audit-store.js';
 import { CertificateService } from '../certificates/certificate-service.js';
 import { CertificateStore } from '../certificates/certificate-store.js';
 import { HardwareKeyPolicy } from '../certificates/hardware-key-policy.js';
 import { ClientService } from '../clients/client-service.js';
 import { ClientStore } from '../clients/client-store.js';
 import type { Config } from '../config.js';
-import { hashOf } from '../crypto/profile.js';
 import { DataProtector } from '../crypto/sealed.js';
 import type { Db } from '../db/database.js';
 import { AlipayLinkService } from '../federation/alipay-link-service.js';
 import { AlipayLinkStore } from '../federation/alipay-link-store.js';
 import { ConsentService } from '../oidc/consent-service.js';
 import { ConsentStore } from '../oidc/consent-store.js';
-import { type KeyMaker, KeyService } from '../oidc/keys/key-service.js';
-import { KeyStore } from '../oidc/keys/key-store.js';
+import type { KeyMaker } from '../oidc/keys/key-service.js';
 import { ModelStore } from '../oidc/model-store.js';
 import { SessionMetaStore } from '../oidc/session-meta-store.js';
 import { BatchedLimiter } from '../ops/batched-limiter.js';
@@ -52,14 +48,15 @@ import { CaptchaService } from '../verification/captcha-service.js';
 import { CaptchaStore } from '../verification/captcha-store.js';
 import { SmsCodeService } from '../verification/sms-code-service.js';
 import { SmsCodeStore } from '../verification/sms-code-store.js';
+import { createKeysAndAudit } from './audit-services.js';
 
-/** Stores and services wired once; the server and the CLI share them, so both run the same code. */
 /** What only the tests' servers choose: how signing keys are made, what a password hash costs. */
 export interface ServiceOptions {
   makeKey?: KeyMaker;
   passwordCost?: PasswordCost;
 }
 
+/** Stores and services wired once; the server and the CLI share them, so both run the same code. */
 export function createServices(config: Config, db: Db, log: Logger, options: ServiceOptions = {}) {
   const protector = new DataProtector(config.dataEncryptionKey, config.cryptoProfile);
   const rateLimits = new RateLimitStore(db);
@@ -80,21 +77,8 @@ export function createServices(config: Config, db: Db, log: Logger, options: Ser
   // Loaded from certs/ at start-up (server.ts); empty until then, so nothing is trusted by accident.
   const trust = { store: createTrustStore({ anchors: [] }) };
   const certificateStore = new CertificateStore(db);
-  const auditStore = new AuditStore(db);
   const legalPersons = new LegalPersonService(legalPersonStore, accounts, outside.enterprise);
-  const keys = new KeyService(new KeyStore(db), protector, options.makeKey);
-  // Every process seals; the sealer's checkpoints are signed with the provider's keys.
-  const audit = new AuditService(
-    auditStore,
-    {
-      keys,
-      issuer: config.issuer,
-      dir: config.audit.checkpointDir,
-      url: config.audit.checkpointUrl,
-      log,
-    },
-    hashOf(config.cryptoProfile),
-  );
+  const { keys, audit } = createKeysAndAudit(config, db, log, protector, options.makeKey);
   const sms = new SmsCodeService(new SmsCodeStore(db), outside.sms, limiter, protector, {
     phoneRegistered: async (phone) => (await accountStore.findByPhone(phone)) !== undefined,
     checksPerIpPerHour: config.limits.smsChecksPerIpPerHour,
