@@ -13,12 +13,13 @@ import { TotpStore } from './totp-store.js';
 // 两步验证 as an attacker meets it: a code accepted once, a step either side and no further,
 // recovery codes single use, and a cap on guesses that a correct code does not lift.
 let database: Database;
+let protector: DataProtector;
 let totp: TotpService;
 let serial = 0;
 
 beforeAll(async () => {
   database = openEmbeddedCopy();
-  const protector = new DataProtector(Buffer.alloc(32, 5));
+  protector = new DataProtector(Buffer.alloc(32, 5));
   totp = new TotpService(
     new TotpStore(database.db),
     new FlowStates(new FlowStateStore(database.db), protector),
@@ -61,8 +62,13 @@ describe('two-step verification', () => {
     expect(uri).toContain(`secret=${secret}`);
     expect(decodeURIComponent(uri)).toContain('统一身份认证');
     expect(qrDataUrl).toMatch(/^data:image\/png;base64,/);
+    // The page shows it 200 pixels wide (the PNG's IHDR: width at byte 16).
+    expect(Buffer.from(qrDataUrl.split(',')[1]!, 'base64').readUInt32BE(16)).toBe(200);
     expect(await failure(totp.confirmEnrolment(id, '000000'))).toBeInstanceOf(TotpWrong);
     expect(await failure(totp.confirmEnrolment(id, 'abcdef'))).toBeInstanceOf(TotpWrong);
+    // A right code with a digit or a letter more is no code: refused as wrong, not a fault.
+    for (const longer of [`${await codeAt(secret, 0)}7`, `7${await codeAt(secret, 0)}`])
+      expect(await failure(totp.confirmEnrolment(id, longer))).toBeInstanceOf(TotpWrong);
     const wrong = (await failure(totp.confirmEnrolment(id, '000000'))) as AppError;
     expect([wrong.status, wrong.code]).toEqual([400, 'totp_wrong']);
     expect(wrong.message).toContain('动态验证码或恢复码错误');
@@ -111,6 +117,14 @@ describe('two-step verification', () => {
     expect(
       await failure(totp.check(await account(behind.id), await codeAt(behind.secret, -75))),
     ).toBeInstanceOf(TotpWrong);
+  });
+
+  it('refuses a right code with a digit more as wrong, and takes it as typed after', async () => {
+    const { id, secret } = await enrolled();
+    const code = await codeAt(secret, 0);
+    for (const longer of [`${code}7`, `7${code}`])
+      expect(await failure(totp.check(await account(id), longer))).toBeInstanceOf(TotpWrong);
+    await expect(totp.check(await account(id), code)).resolves.toBe('otp');
   });
 
   it('does not take the code that turned it on again, at a sign-in in the same time-step', async () => {
@@ -219,5 +233,17 @@ describe('two-step verification', () => {
     const second = await enrolled();
     await expect(totp.check(await account(first.id), await codeAt(first.secret, 30))).resolves.toBe('otp');
     await expect(totp.check(await account(second.id), await codeAt(second.secret, 30))).resolves.toBe('otp');
+  });
+
+  it("does not take a recovery code for another account, even given that code's own index", async () => {
+    // The index is keyed with the account id; the store looks in the account's own codes as well,
+    // so a change to what the index covers can not let one account's code open another.
+    const owner = await enrolled();
+    const other = await enrolled();
+    const store = new TotpStore(database.db);
+    const ownersIndexes = protector.blindIndexes('recovery', `${owner.id}|${owner.recovery[0]!}`);
+    expect(await store.useRecoveryCode(other.id, ownersIndexes)).toBe(false);
+    expect(await totp.unusedRecoveryCodes(owner.id)).toBe(10);
+    expect(await store.useRecoveryCode(owner.id, ownersIndexes)).toBe(true);
   });
 });

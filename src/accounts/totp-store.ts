@@ -103,6 +103,7 @@ export class TotpStore {
       .where({ account_id: accountId })
       .whereNull('used_at')
       .count({ n: '*' });
-    return Number(row?.n ?? 0);
+    // An aggregate without GROUP BY answers exactly one row, whatever matched.
+    return Number(row!.n);
   }
 }
