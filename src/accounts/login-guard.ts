@@ -33,6 +33,10 @@ export function canonicalLogin(login: string): string {
   return login.trim().toUpperCase();
 }
 
+/** The failure counters of a login (whatever its spelling) and of an address. */
+const loginFailKey = (login: string) => `loginfail:account:${canonicalLogin(login)}`;
+const addressFailKey = (ip: string) => `loginfail:ip:${ip}`;
+
 function overCaptchaThreshold(loginFailures: number, addressFailures: number): boolean {
   return loginFailures >= CAPTCHA_AFTER || addressFailures >= CAPTCHA_AFTER;
 }
@@ -41,13 +45,11 @@ function overCaptchaThreshold(loginFailures: number, addressFailures: number): b
 export class LoginGuard {
   constructor(private readonly counters: RateLimitStore) {}
 
-  private keys(login: string, ip: string) {
-    return [`loginfail:account:${canonicalLogin(login)}`, `loginfail:ip:${ip}`];
-  }
-
   async captchaRequired(login: string, ip: string): Promise<boolean> {
-    const [byAccount, byIp] = this.keys(login, ip);
-    const counts = await Promise.all([login ? this.counters.peek(byAccount!) : 0, this.counters.peek(byIp!)]);
+    const counts = await Promise.all([
+      login ? this.counters.peek(loginFailKey(login)) : 0,
+      this.counters.peek(addressFailKey(ip)),
+    ]);
     return overCaptchaThreshold(...counts);
   }
 
@@ -56,7 +58,8 @@ export class LoginGuard {
    * (LIMITS.loginPerIp / loginPerAccount), with the failure counters that decide the captcha.
    */
   async attempt(login: string, ip: string): Promise<LoginAttempt> {
-    const [failByAccount, failByIp] = this.keys(login, ip);
+    const failByAccount = loginFailKey(login);
+    const failByIp = addressFailKey(ip);
     const limits = [
       { limit: LIMITS.loginPerIp, key: `${LIMITS.loginPerIp.name}:${ip}` },
       { limit: LIMITS.loginPerAccount, key: `${LIMITS.loginPerAccount.name}:${canonicalLogin(login)}` },
@@ -64,16 +67,16 @@ export class LoginGuard {
     const counts = await this.counters.hitMany(
       limits.map((l) => ({ key: l.key, hits: 1 })),
       LIMITS.loginPerIp.windowSeconds, // both limits share one window (15 minutes)
-      login ? [failByAccount!, failByIp!] : [failByIp!],
+      { peek: login ? [failByAccount, failByIp] : [failByIp] },
     );
     const failures = (key: string) => counts.get(key)?.count ?? 0;
     const over = limits
       .map((l) => ({ ...l, row: counts.get(l.key) }))
       .find((l) => l.row && l.row.count > l.limit.max);
-    const loginFailures = login ? failures(failByAccount!) : 0;
+    const ofLogin = login ? failures(failByAccount) : 0;
     return {
-      captchaRequired: overCaptchaThreshold(loginFailures, failures(failByIp!)),
-      loginFailures,
+      captchaRequired: overCaptchaThreshold(ofLogin, failures(failByIp)),
+      loginFailures: ofLogin,
       assertAllowed() {
         if (!over?.row) return;
         throw new TooManyRequests(
@@ -86,17 +89,19 @@ export class LoginGuard {
 
   /** A failed attempt counted; the counts it comes back with decide the next one's captcha, unread again. */
   async recordFailure(login: string, ip: string): Promise<{ captchaRequired: boolean }> {
-    const [byAccount, byIp] = this.keys(login, ip);
+    const byAccount = loginFailKey(login);
+    const byIp = addressFailKey(ip);
     const counts = await this.counters.hitMany(
-      [byAccount!, byIp!].map((key) => ({ key, hits: 1 })),
+      [byAccount, byIp].map((key) => ({ key, hits: 1 })),
       WINDOW_SECONDS,
     );
-    const failures = (key: string) => counts.get(key)?.count ?? 0;
+    // hitMany answers with every key it counted.
+    const failures = (key: string) => counts.get(key)!.count;
     // As in captchaRequired, an empty login is judged by its address alone.
-    return { captchaRequired: overCaptchaThreshold(login ? failures(byAccount!) : 0, failures(byIp!)) };
+    return { captchaRequired: overCaptchaThreshold(login ? failures(byAccount) : 0, failures(byIp)) };
   }
 
   async clear(login: string) {
-    await this.counters.reset(this.keys(login, '')[0]!);
+    await this.counters.reset(loginFailKey(login));
   }
 }

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openEmbeddedCopy } from '../../test/support/embedded-template.js';
 import { rejectionOrNone } from '../../test/support/rejection.js';
-import type { Database } from '../db/database.js';
+import { statementsOf } from '../../test/support/statements.js';
+import { type Database, PERIODIC_STATEMENT } from '../db/database.js';
 import { TooManyRequests } from '../errors.js';
 import { BatchedLimiter } from './batched-limiter.js';
 import { RateLimitStore } from './rate-limit-store.js';
@@ -132,5 +133,19 @@ describe('a batched per-client limit', () => {
     const refused = await refusal(limiter.consume('client-6'));
     expect(refused?.retryAfterSeconds).toBeGreaterThan(540);
     expect(refused?.retryAfterSeconds).toBeLessThanOrEqual(600);
+  });
+
+  it("flushes in one statement marked as a timer's, and sends none while nothing is counted", async () => {
+    const limiter = new BatchedLimiter(store, limit('bt:log', 10));
+    // An idle process does not knock on the database at every tick.
+    expect(await statementsOf(database.db, () => limiter.flush())).toEqual([]);
+    await limiter.consume('client-7');
+    await limiter.consume('client-8');
+    const flushed = await statementsOf(database.db, () => limiter.flush());
+    expect(flushed).toHaveLength(1);
+    // Not a request's: the statement log's count per request leaves it out.
+    expect(flushed[0]!.startsWith(PERIODIC_STATEMENT)).toBe(true);
+    expect((await store.current('bt:log:client-7'))?.count).toBe(1);
+    expect((await store.current('bt:log:client-8'))?.count).toBe(1);
   });
 });

@@ -112,7 +112,6 @@ export class BatchedLimiter {
       totals = await this.store.hitMany(
         batch.map((b) => ({ key: this.#key(b.subject), hits: b.hits })),
         this.limit.windowSeconds,
-        [],
         { periodic: true },
       );
     } catch (err) {

@@ -25,16 +25,21 @@ export class RateLimitStore {
   /**
    * Adds each key's hits (0 just reads it back) to its current window and returns every key's
    * total, in one statement; `peek` keys are read alongside without being counted (the login
-   * failure counters of an attempt that the same statement counts).
+   * failure counters of an attempt that the same statement counts). `periodic` marks the
+   * statement of a timer (the /token counters' flush) for the statement log. Callers with nothing
+   * to count do not call it (the flush returns first).
    */
   async hitMany(
     hits: { key: string; hits: number }[],
     windowSeconds: number,
-    peek: string[] = [],
-    { periodic = false } = {},
+    { peek, periodic = false }: { peek?: string[]; periodic?: boolean } = {},
   ): Promise<Map<string, { count: number; windowEndsAt: Date }>> {
-    if (hits.length === 0 && peek.length === 0) return new Map();
     const label = periodic ? `${PERIODIC_STATEMENT} ` : '';
+    const peeked = peek
+      ? `union all
+       select key, count, window_ends_at from rate_limits
+        where key = any(?::text[]) and window_ends_at > now()`
+      : '';
     const result = await this.db.raw(
       `${label}with hit as (
          insert into rate_limits (key, count, window_ends_at)
@@ -48,10 +53,8 @@ export class RateLimitStore {
          returning key, count, window_ends_at
        )
        select key, count, window_ends_at from hit
-       union all
-       select key, count, window_ends_at from rate_limits
-        where key = any(?::text[]) and window_ends_at > now()`,
-      [windowSeconds, hits.map((h) => h.key), hits.map((h) => h.hits), peek],
+       ${peeked}`,
+      [windowSeconds, hits.map((h) => h.key), hits.map((h) => h.hits), ...(peek ? [peek] : [])],
     );
     return new Map(
       rowsOf<{ key: string; count: number; window_ends_at: Date }>(result).map((r) => [

@@ -70,3 +70,32 @@ describe('the per-client limit of /token', () => {
     await expect(second.consume('client-u')).resolves.toBeUndefined();
   });
 });
+
+describe('the counters an operator finds in rate_limits', () => {
+  it("are kept under each limit's name and the subject, as operators look them up to lift one", async () => {
+    const subject = 'operator-view';
+    for (const limit of [
+      LIMITS.loginPerIp,
+      LIMITS.loginPerAccount,
+      LIMITS.representativeChecksPerIp,
+      LIMITS.representativeChecksPerIdNumber,
+    ]) {
+      await limiter.consume(limit, subject);
+    }
+    const token = new BatchedLimiter(new RateLimitStore(database.db), LIMITS.tokenPerClient);
+    await token.consume(subject);
+    await token.flush();
+    const keys = await database
+      .db('rate_limits')
+      .where('key', 'like', `%:${subject}`)
+      .orderBy('key')
+      .pluck('key');
+    expect(keys).toEqual([
+      'legal-rep-check:id:operator-view',
+      'legal-rep-check:ip:operator-view',
+      'login:account:operator-view',
+      'login:ip:operator-view',
+      'token:client:operator-view',
+    ]);
+  });
+});
