@@ -39,6 +39,48 @@ class SlowStore extends RateLimitStore {
   }
 }
 
+/** A database whose answer to the read of a shared total waits until `answer` is called. */
+class SlowReadStore extends RateLimitStore {
+  held: (() => void) | undefined;
+  override async current(...args: Parameters<RateLimitStore['current']>) {
+    await new Promise<void>((resolve) => {
+      this.held = resolve;
+    });
+    return super.current(...args);
+  }
+}
+
+/** A database that can not read a shared total until told otherwise. */
+class UnreadableStore extends RateLimitStore {
+  away = true;
+  override current(...args: Parameters<RateLimitStore['current']>) {
+    return this.away ? Promise.reject(new Error('database away')) : super.current(...args);
+  }
+}
+
+/** A database that keeps what each flush sent it. */
+class RecordingStore extends RateLimitStore {
+  sent: Parameters<RateLimitStore['hitMany']>[0][] = [];
+  override hitMany(...args: Parameters<RateLimitStore['hitMany']>) {
+    this.sent.push(args[0]);
+    return super.hitMany(...args);
+  }
+}
+
+/**
+ * Runs `work` with Date.now() at `when`. The embedded database's now() reads that clock too,
+ * PostgreSQL's does not: what a test asserts of a statement sent meanwhile must hold for both.
+ */
+async function at<T>(when: Date, work: () => Promise<T>): Promise<T> {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(when);
+  try {
+    return await work();
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
 // Two BatchedLimiter objects over one database stand for two processes of the provider.
 describe('a batched per-client limit', () => {
   it('allows max requests in its window and refuses the next, with the wait until the window ends', async () => {
@@ -147,5 +189,84 @@ describe('a batched per-client limit', () => {
     expect(flushed[0]!.startsWith(PERIODIC_STATEMENT)).toBe(true);
     expect((await store.current('bt:log:client-7'))?.count).toBe(1);
     expect((await store.current('bt:log:client-8'))?.count).toBe(1);
+  });
+
+  it("sends no statement for a client's further requests in its window: the flush brings the others' counts", async () => {
+    const first = new BatchedLimiter(store, limit('bt:quiet', 4));
+    const second = new BatchedLimiter(store, limit('bt:quiet', 4));
+    await first.consume('client-9');
+    await first.flush();
+    await second.consume('client-9');
+    await second.consume('client-9');
+    await second.flush();
+    // A flush with nothing new from this process still reads the shared total back.
+    await first.flush();
+    const requests = await statementsOf(database.db, async () => {
+      await first.consume('client-9');
+      await expect(first.consume('client-9')).rejects.toBeInstanceOf(TooManyRequests);
+    });
+    expect(requests).toEqual([]);
+  });
+
+  it('forgets a client quiet for a whole window, from the millisecond it ends, as the database does', async () => {
+    const limiter = new BatchedLimiter(store, limit('bt:forgotten', 4));
+    await limiter.consume('client-10');
+    await limiter.flush();
+    const { windowEndsAt } = (await store.current('bt:forgotten:client-10'))!;
+    // One millisecond before the end it is still counted; at the end (window_ends_at <= now()) not.
+    const before = await at(new Date(windowEndsAt.getTime() - 1), () =>
+      statementsOf(database.db, () => limiter.flush()),
+    );
+    expect(before).toHaveLength(1);
+    const atEnd = await at(windowEndsAt, () => statementsOf(database.db, () => limiter.flush()));
+    expect(atEnd).toEqual([]);
+  });
+
+  it('sends the requests counted just before the window ended at the next flush, not forgetting them', async () => {
+    const recording = new RecordingStore(database.db);
+    const limiter = new BatchedLimiter(recording, limit('bt:late', 4));
+    await limiter.consume('client-11');
+    await limiter.flush();
+    const { windowEndsAt } = (await store.current('bt:late:client-11'))!;
+    await at(new Date(windowEndsAt.getTime() - 1), () => limiter.consume('client-11'));
+    recording.sent.length = 0;
+    // Which window they count in is the database's to say (its own clock, window_ends_at <= now()).
+    await at(new Date(windowEndsAt.getTime() + 1), () => limiter.flush());
+    expect(recording.sent).toEqual([[{ key: 'bt:late:client-11', hits: 1 }]]);
+  });
+
+  it('starts a new window at the millisecond the old one ends, as the database does', async () => {
+    const limiter = new BatchedLimiter(store, limit('bt:edge', 1));
+    await limiter.consume('client-12');
+    await limiter.flush();
+    const { windowEndsAt } = (await store.current('bt:edge:client-12'))!;
+    await at(new Date(windowEndsAt.getTime() - 1), async () => {
+      expect(await refusal(limiter.consume('client-12'))).toBeInstanceOf(TooManyRequests);
+    });
+    await at(windowEndsAt, async () => {
+      expect(await refusal(limiter.consume('client-12'))).toBeUndefined();
+    });
+  });
+
+  it("keeps a client's first request when the timer flushes while its shared total is still read", async () => {
+    const slow = new SlowReadStore(database.db);
+    const limiter = new BatchedLimiter(slow, limit('bt:loading', 4));
+    const first = limiter.consume('client-13');
+    await vi.waitFor(() => expect(slow.held).toBeDefined());
+    // The timer's tick comes a second into a slow read.
+    await at(new Date(Date.now() + 1000), () => limiter.flush());
+    slow.held!();
+    await first;
+    await limiter.flush();
+    expect((await store.current('bt:loading:client-13'))?.count).toBe(1);
+  });
+
+  it('fails only the requests that waited for a shared total it could not read', async () => {
+    const unreadable = new UnreadableStore(database.db);
+    const limiter = new BatchedLimiter(unreadable, limit('bt:unread', 2));
+    await expect(limiter.consume('client-14')).rejects.toThrow('database away');
+    await expect(limiter.consume('client-14')).resolves.toBeUndefined();
+    await limiter.flush();
+    expect((await store.current('bt:unread:client-14'))?.count).toBe(1);
   });
 });

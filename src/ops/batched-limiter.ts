@@ -36,7 +36,7 @@ export class BatchedLimiter {
   async consume(subject: string): Promise<void> {
     const now = Date.now();
     const counter = this.#counters.get(subject) ?? this.#start(subject, now);
-    if (counter.loading) await counter.loading;
+    await counter.loading; // undefined once the shared total is in
     if (counter.windowEndsAt <= now) {
       counter.shared = 0;
       counter.windowEndsAt = now + this.limit.windowSeconds * 1000;
@@ -126,8 +126,8 @@ export class BatchedLimiter {
     for (const { subject, hits } of batch) {
       const counter = this.#counters.get(subject)!;
       counter.sending -= hits;
-      const total = totals.get(this.#key(subject));
-      if (!total) continue;
+      // hitMany answers with every key it counted.
+      const total = totals.get(this.#key(subject))!;
       counter.shared = total.count;
       counter.windowEndsAt = total.windowEndsAt.getTime();
     }
