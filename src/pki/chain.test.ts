@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseCertificate } from './certificate.js';
 import { validateCertificate } from './chain.js';
 import { buildChallenge, challengeExpiry, newNonce } from './challenge.js';
@@ -16,6 +16,7 @@ import {
   signAsHolder,
 } from './dev-ca.js';
 import { verifySignature } from './signature.js';
+import { verifySignedPart } from './signed-object.js';
 import {
   type CrlServer,
   DEV_ALGORITHMS,
@@ -27,6 +28,12 @@ import {
   tamper,
 } from './test-support.js';
 import { createTrustStore, loadTrustStore, type TrustStore } from './trust-store.js';
+
+// The real signature check, counted: the work a chain sent by a client makes the server do.
+vi.mock('./signed-object.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('./signed-object.js')>();
+  return { ...real, verifySignedPart: vi.fn(real.verifySignedPart) };
+});
 
 const HOUR = 3600_000;
 
@@ -205,6 +212,14 @@ describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', 
     const twoUses = await issue({ keyUsage: ['keyEncipherment', 'dataEncipherment'] });
     expect(await validate([twoUses.certificateDer])).toMatchObject({
       detail: 'keyUsage is keyEncipherment, dataEncipherment',
+    });
+    // A keyUsage extension with no bit set (RFC 5280 4.2.1.3 forbids it) allows nothing.
+    const noUse = await issue({ keyUsage: [] });
+    expect(await validate([noUse.certificateDer])).toEqual({
+      ok: false,
+      reason: 'key_usage',
+      message: '证书不允许数字签名',
+      detail: 'keyUsage is empty',
     });
   });
 
@@ -483,6 +498,21 @@ describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', 
     };
     expect(await under(4)).toMatchObject({ ok: true });
     expect(await under(5)).toMatchObject({ ok: false, reason: 'untrusted' });
+  });
+
+  it('checks each CA sent along once per path: copies of a self-signed CA do not multiply the work', async () => {
+    // A root of the client's own, which verifies itself, sent seven times: a path that took a
+    // certificate it already holds would go round it to the depth limit, 7 + 7² + 7³ + 7⁴ checks.
+    const stranger = await issue({ crlDistributionPoints: [] }, otherCa);
+    const checks = vi.mocked(verifySignedPart);
+    checks.mockClear();
+    const result = await validate([
+      stranger.certificateDer,
+      ...Array.from({ length: 7 }, () => otherCa.certificateDer),
+    ]);
+    expect(result).toMatchObject({ ok: false, reason: 'untrusted' });
+    // The leaf under each copy, and no copy under another.
+    expect(checks).toHaveBeenCalledTimes(7);
   });
 
   it('tries the next CA of the same name when the first leads to no anchor', async () => {

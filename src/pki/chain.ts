@@ -143,7 +143,7 @@ export async function validateCertificate(input: ValidateCertificateInput): Prom
 }
 
 interface PathSearch {
-  path?: ParsedCertificate[];
+  path?: ParsedCertificate[] | undefined;
   /** A certificate whose named issuer exists but whose signature did not verify. */
   badSignature?: ParsedCertificate;
 }
@@ -183,8 +183,7 @@ function buildPath(
     return undefined;
   };
 
-  const path = extend([leaf]);
-  if (path) search.path = path;
+  search.path = extend([leaf]);
   return search;
 }
 
