@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   appendFileSync,
+  copyFileSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -171,10 +172,23 @@ export async function makeEmbeddedTemplate(runDir: string): Promise<void> {
 
 /** Copies the run's migrated embedded database into `dataDir` (made when missing), ready to open. */
 export function copyEmbeddedTemplate(dataDir = runTempDir('db-')): string {
-  cpSync(path.join(runDir(), 'template', 'pglite'), path.join(dataDir, 'pglite'), {
-    recursive: true,
-  });
+  mkdirSync(dataDir, { recursive: true });
+  copyTree(path.join(runDir(), 'template', 'pglite'), path.join(dataDir, 'pglite'));
   return dataDir;
+}
+
+/**
+ * The files' contents and the folders, nothing else: the template's ~1,000 files have no links,
+ * owners or times anyone reads. cpSync checks and copies each file's metadata as well, which made
+ * it 100 ms of CPU a copy against 70 (each test server on the embedded database makes one).
+ */
+function copyTree(from: string, to: string) {
+  mkdirSync(to);
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name);
+    if (entry.isDirectory()) copyTree(source, path.join(to, entry.name));
+    else copyFileSync(source, path.join(to, entry.name));
+  }
 }
 
 /** An embedded database of its own for a unit test: a copy of the run's template, already migrated. */
