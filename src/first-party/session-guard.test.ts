@@ -44,6 +44,8 @@ type Finish = Awaited<ReturnType<FirstPartySignIn['finish']>>;
 interface World {
   origin: string;
   rows: Map<string, { data: Record<string, unknown>; ttl: number }>;
+  /** The ids of the rows the guard asked to remove, in order (each a statement on the database). */
+  removed: string[];
   /** The browser's SSO session as oidc-provider would find it. */
   sso: { uid?: string; accountId?: string };
   /** What the next callback's redeemed code proves. */
@@ -63,12 +65,23 @@ afterEach(() => {
   for (const server of servers.splice(0)) server.close();
 });
 
-async function start(site: FirstPartySite = SITE, { siteChecksSignIn = true } = {}): Promise<World> {
-  const { rows, store } = memoryFlowStateStore();
+async function start(
+  site: FirstPartySite = SITE,
+  { siteChecksSignIn = true, signingKeys = true } = {},
+): Promise<World> {
+  const { rows, store: memory } = memoryFlowStateStore();
+  const removed: string[] = [];
+  const store = Object.assign(Object.create(null), memory, {
+    remove: (id: string) => {
+      removed.push(id);
+      return memory.remove(id);
+    },
+  }) as typeof memory;
   const csrf = new Csrf([{ hash: 'sha256', key: randomBytes(32) }]);
   const world: World = {
     origin: '',
     rows,
+    removed,
     sso: { uid: 'sso-1', accountId: 'acc-1' },
     finish: { session: SESSION, returnTo: '/site/page' },
     admitted: 'yes',
@@ -111,7 +124,7 @@ async function start(site: FirstPartySite = SITE, { siteChecksSignIn = true } = 
     signIn,
     rules,
   );
-  const app = new Koa({ keys: [randomBytes(32).toString('base64')] });
+  const app = new Koa(signingKeys ? { keys: [randomBytes(32).toString('base64')] } : {});
   app.use(errorHandler(new Views({ cache: true, devMode: true })));
   // A page outside the guard hands out the browser's CSRF token, as a sign-in page would.
   app.use(async (ctx, next) => {
@@ -264,6 +277,13 @@ describe('the callback', () => {
     expect(sessionRows(world)).toEqual([]);
   });
 
+  it('removes no row at the sign-in of a browser that had no session: no statement for nothing', async () => {
+    const world = await start();
+    await new Browser(world).signIn();
+    expect(world.removed).toEqual([]);
+    expect(sessionRows(world)).toHaveLength(1);
+  });
+
   it('ends the session the browser had before: a cookie planted before the sign-in is worth nothing after', async () => {
     const world = await start();
     const browser = new Browser(world);
@@ -279,6 +299,32 @@ describe('the callback', () => {
 });
 
 describe('a session', () => {
+  it("is not ended by a sign-in in another browser that carries its cookie without the server's signature", async () => {
+    const world = await start();
+    const owner = new Browser(world);
+    await owner.signIn();
+    const attacker = new Browser(world);
+    attacker.cookies.set('site_session', owner.cookies.get('site_session')!);
+    await attacker.signIn();
+    attacker.cookies.set('site_session', owner.cookies.get('site_session')!);
+    attacker.cookies.set('site_session.sig', 'forged');
+    await attacker.signIn();
+    expect(sessionRows(world)).toHaveLength(3);
+    expect(await owner.request('/site/page')).toMatchObject({ status: 200, body: 'page of acc-1' });
+  });
+
+  it('is never read from an unsigned cookie, even in an app that was given no signing keys', async () => {
+    const world = await start(SITE, { signingKeys: false });
+    const id = randomBytes(24).toString('base64url');
+    world.rows.set(`account-session:${id}`, { data: { ...SESSION }, ttl: 900 });
+    const browser = new Browser(world);
+    browser.cookies.set('site_session', id);
+    expect((await browser.request('/site/page')).status).toBe(302);
+    // Nor does a sign-in end it: without keys the callback can not sign a cookie, and fails.
+    expect((await browser.request('/site/callback?code=x&state=y')).status).toBe(500);
+    expect(world.rows.has(`account-session:${id}`)).toBe(true);
+  });
+
   it("is refused with a cookie whose signature is not the server's", async () => {
     const world = await start();
     const browser = new Browser(world);

@@ -107,6 +107,15 @@ describe('returnPath: one decision for every return path', () => {
     expect(returnPath('/consoles', { within: '/console', fallback: '/console/' })).toBe('/console/');
   });
 
+  it('reads a part of the site written with trailing slashes as the same part', () => {
+    for (const within of ['/account/', '/account//']) {
+      const scope = { within, fallback: '/account/level' };
+      expect(returnPath('/account', scope)).toBe('/account');
+      expect(returnPath('/account/sessions', scope)).toBe('/account/sessions');
+      expect(returnPath('/accounts', scope)).toBe('/account/level');
+    }
+  });
+
   /** Strings built from the pieces that make paths dangerous, mixed with ordinary characters. */
   const pieces = fc.constantFrom(
     '/',

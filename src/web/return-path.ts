@@ -35,15 +35,13 @@ const ENCODED_SEPARATOR = /%(?:2f|5c|2e|25)|%(?![0-9a-f]{2})/i;
  */
 export function returnPath(raw: unknown, scope: ReturnScope): string {
   if (typeof raw !== 'string' || raw.length > MAX_LENGTH || !isPathOnly(raw)) return scope.fallback;
-  const [rawPath = ''] = raw.split(/[?#]/, 1);
+  // A split with a limit of 1 always gives one element, the path (empty before a `?` or `#`).
+  const rawPath = raw.split(/[?#]/, 1)[0]!;
   if (ENCODED_SEPARATOR.test(rawPath)) return scope.fallback;
-  let url: URL;
-  try {
-    url = new URL(raw, BASE);
-  } catch {
-    return scope.fallback;
-  }
-  if (url.origin !== BASE) return scope.fallback;
+  // A path-absolute reference (one `/`, no backslash) against the base always parses, and on the
+  // base's origin: the URL parser fails, or leaves the origin, only on a scheme, a host or a port,
+  // which this input can not have. Only the path and query of the result are used in any case.
+  const url = new URL(raw, BASE);
   const normalised = `${url.pathname}${url.search}`;
   if (!isPathOnly(normalised) || ENCODED_SEPARATOR.test(url.pathname)) return scope.fallback;
   return isWithin(url.pathname, scope.within) ? normalised : scope.fallback;
@@ -55,6 +53,7 @@ function isPathOnly(value: string): boolean {
 }
 
 function isWithin(pathname: string, within: string): boolean {
+  // The scope `/` is the prefix '', which every path (all start with `/`) is within.
   const prefix = within.replace(/\/+$/, '');
-  return prefix === '' || pathname === prefix || pathname.startsWith(`${prefix}/`);
+  return pathname === prefix || pathname.startsWith(`${prefix}/`);
 }
