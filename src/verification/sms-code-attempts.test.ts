@@ -146,6 +146,40 @@ describe.each(databaseKinds())('SMS code entries and sends (%s)', (kind) => {
     ).resolves.toBeUndefined();
   });
 
+  it('a code entry can not carry a binding of its own', async () => {
+    const phone = '+8613922220030';
+    const binding = 'registration-424242';
+    await sms.send({ phone, purpose: 'legal_representative', ip: '10.3.0.30', binding });
+    const code = gateway.sent.at(-1)!.params['code']!;
+    // The code is hashed with the binding after it: an entry of the code and the binding, given
+    // without one, must not stand in for the binding the caller names.
+    await expect(
+      sms.verify({ phone, purpose: 'legal_representative', code: `${code}|${binding}`, ip: '10.3.0.30' }),
+    ).rejects.toMatchObject({ name: 'SmsCodeWrong' });
+    await expect(
+      sms.verify({ phone, purpose: 'legal_representative', code, ip: '10.3.0.30', binding }),
+    ).resolves.toBeUndefined();
+  });
+
+  it('keeps a code as the keyed index of phone, purpose and code (and binding), so one sent before an upgrade is taken after it', async () => {
+    const protector = new DataProtector(Buffer.alloc(32, 7));
+    const phone = '+8613922220031';
+    await sms.send({ phone, purpose: 'login', ip: '10.3.0.31' });
+    const code = gateway.sent.at(-1)!.params['code']!;
+    await sms.send({ phone, purpose: 'legal_representative', ip: '10.3.0.31', binding: 'registration-7' });
+    const bound = gateway.sent.at(-1)!.params['code']!;
+    const hashOf = async (purpose: string) =>
+      (await database.db('sms_codes').where({ phone, purpose }).first()).code_hash as string;
+    expect(protector.indexMatches(await hashOf('login'), 'sms', `${phone}|login|${code}`)).toBe(true);
+    expect(
+      protector.indexMatches(
+        await hashOf('legal_representative'),
+        'sms',
+        `${phone}|legal_representative|${bound}|registration-7`,
+      ),
+    ).toBe(true);
+  });
+
   it('a registered and an unknown number wait and are limited alike, and only the registered one gets a code', async () => {
     const registered = '+8613911110000';
     const unknown = '+8613911110001';
@@ -379,6 +413,12 @@ describe.each(databaseKinds())('SMS code entries and sends (%s)', (kind) => {
     await expect(
       sms.sendToNewPhone({ phone: '+8613955500009', accountId: 'acc-other', ip: '10.8.1.1' }),
     ).resolves.toEqual({ resendAfterSeconds: 60 });
+    // The count is kept where an operator asked to lift an account's allowance finds it by name.
+    const counter = await database
+      .db('rate_limits')
+      .where({ key: 'sms-new-phone:account:acc-new-phone' })
+      .first();
+    expect(counter?.count).toBe(6);
   });
 
   it("asking again within 60 seconds does not use up the account's new numbers", async () => {

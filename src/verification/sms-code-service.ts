@@ -186,18 +186,7 @@ export class SmsCodeService {
     });
     if (delivery.kind === 'nothing') return { resendAfterSeconds: SMS_RULES.resendAfterSeconds };
     try {
-      await this.gateway.send(
-        delivery.kind === 'code'
-          ? {
-              phone: input.phone,
-              ...(delivery.message?.(code) ?? {
-                templateId: SMS_TEMPLATE_VERIFICATION_CODE,
-                params: { code },
-                text: smsText(code),
-              }),
-            }
-          : noticeMessage(input.phone, delivery.notice),
-      );
+      await this.gateway.send(messageOf(input.phone, code, delivery));
     } catch (err) {
       await this.store.remove(id);
       throw err;
@@ -232,12 +221,10 @@ export class SmsCodeService {
     await this.countEntry(input.ip);
     const row = await this.store.claimAttempt(input.phone, input.purpose, SMS_RULES.maxWrongEntries);
     if (!row) {
+      // claimAttempt takes the newest code unless it is used, spent or expired: when the newest
+      // is neither used nor spent, the database found it expired (by its own clock).
       const last = await this.store.latest(input.phone, input.purpose);
-      const expired =
-        last &&
-        !last.consumed_at &&
-        last.attempts < SMS_RULES.maxWrongEntries &&
-        last.expires_at <= new Date();
+      const expired = last && !last.consumed_at && last.attempts < SMS_RULES.maxWrongEntries;
       throw expired ? new SmsCodeExpired() : new SmsCodeWrong();
     }
     if (
@@ -268,6 +255,27 @@ export class SmsCodeService {
 
   private hash(phone: string, purpose: string, code: string, binding?: string): string {
     return this.protector.blindIndex('sms', smsIndexInput(phone, purpose, code, binding));
+  }
+}
+
+/** What the gateway is handed: the code, in a message of its own or the plain text, or a notice. */
+function messageOf(
+  phone: string,
+  code: string,
+  delivery: Exclude<Delivery, { kind: 'nothing' }>,
+): SmsMessage {
+  switch (delivery.kind) {
+    case 'code':
+      return {
+        phone,
+        ...(delivery.message?.(code) ?? {
+          templateId: SMS_TEMPLATE_VERIFICATION_CODE,
+          params: { code },
+          text: smsText(code),
+        }),
+      };
+    case 'notice':
+      return noticeMessage(phone, delivery.notice);
   }
 }
 
