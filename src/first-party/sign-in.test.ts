@@ -9,6 +9,7 @@ import { startTestServer, type TestServer } from '../../test/support/server.js';
 import { type PageResponse, UserAgent } from '../../test/support/user-agent.js';
 import { ACR } from '../access/scopes.js';
 import { cookieKeys } from '../crypto/cookie-keys.js';
+import type { ProviderHost } from '../oidc/provider-host.js';
 import type { FirstPartySession, FirstPartySite } from './first-party-site.js';
 import { type OwnEndpoints, ownEndpoints, ownUrlOf } from './own-endpoints.js';
 import { FirstPartySignIn } from './sign-in.js';
@@ -45,6 +46,8 @@ interface Options {
   issuer?: string;
   /** The process's own endpoints as the site reaches them, wrapped (a failure planted). */
   endpoints?: (real: OwnEndpoints) => OwnEndpoints;
+  /** The provider as the site finds the browser's SSO session, wrapped. */
+  host?: (real: ProviderHost) => ProviderHost;
 }
 
 /** One sign-in's way back: the callback at the site, with the code and state it carries. */
@@ -123,7 +126,7 @@ async function siteOf(options: Options = {}): Promise<TestSite> {
   const signIn = new FirstPartySignIn(
     {
       issuer: options.issuer ?? server.issuer,
-      host: server.host,
+      host: options.host ? options.host(server.host) : server.host,
       flowStates: server.services.flowStates,
       clients: server.services.clients,
       endpoints: options.endpoints ? options.endpoints(real) : real,
@@ -514,6 +517,81 @@ describe('the session follows the SSO session the code was issued to', () => {
     expect(uids).toHaveLength(2);
     swapSso(first, second);
     expect(await finish(first, trip.callback)).toBeNull();
+    expect(reasonsOf(s)).toEqual(['other_sso_session']);
+  });
+});
+
+/**
+ * The process's own endpoints with /token's answer changed: its ID token's claims (whose signature
+ * the site does not check, the token coming from /token itself) or the answer's fields.
+ */
+function tokenAnswer(change: (answer: Record<string, unknown>, claims: Record<string, unknown>) => void) {
+  return (real: OwnEndpoints): OwnEndpoints => ({
+    ...real,
+    fetchFor: (address) => async (url, options) => {
+      const res = await real.fetchFor(address)(url, options);
+      if (!url.endsWith('/token')) return res;
+      const answer = (await res.json()) as Record<string, unknown>;
+      const [header, payload, signature] = String(answer['id_token']).split('.');
+      const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as Record<string, unknown>;
+      change(answer, claims);
+      if (answer['id_token'])
+        answer['id_token'] = [
+          header,
+          Buffer.from(JSON.stringify(claims)).toString('base64url'),
+          signature,
+        ].join('.');
+      return Response.json(answer, { status: res.status });
+    },
+  });
+}
+
+describe('what the ID token says, should /token ever answer otherwise', () => {
+  it('opens nothing for an answer without an ID token', async () => {
+    const s = await siteOf({ endpoints: tokenAnswer((answer) => delete answer['id_token']) });
+    const { ua, trip } = await person(s);
+    expect(await finish(ua, trip.callback)).toBeNull();
+    expect(refusals(s)).toEqual([
+      expect.objectContaining({ reason: 'not_redeemed', err: expect.stringContaining('id_token') }),
+    ]);
+  });
+
+  it('opens a session at no acr for a token without one, on a site that demands none', async () => {
+    const s = await siteOf({ endpoints: tokenAnswer((_, claims) => delete claims['acr']) });
+    const { ua, id, trip } = await person(s);
+    const outcome = await finish(ua, trip.callback);
+    expect(outcome).toMatchObject({ session: { accountId: id } });
+    expect((outcome as { session: FirstPartySession }).session.acr).toBe('');
+  });
+
+  it('opens nothing for a token naming another account than the SSO session, even with its sid', async () => {
+    const other = await addCitizen(server, PASSWORD);
+    const s = await siteOf({
+      endpoints: tokenAnswer((_, claims) => {
+        claims['sub'] = other.id;
+      }),
+    });
+    const { ua, trip } = await person(s);
+    expect(await finish(ua, trip.callback)).toBeNull();
+    expect(reasonsOf(s)).toEqual(['other_sso_session']);
+  });
+
+  it('opens nothing for an SSO session without a uid, even one naming the account and the sid', async () => {
+    const s = await siteOf({
+      host: (real) =>
+        ({
+          provider: {
+            Session: {
+              get: async (ctx: Parameters<typeof real.provider.Session.get>[0]) => {
+                const sso = await real.provider.Session.get(ctx);
+                return { uid: undefined, accountId: sso.accountId, sidFor: (id: string) => sso.sidFor(id) };
+              },
+            },
+          },
+        }) as unknown as ProviderHost,
+    });
+    const { ua, trip } = await person(s);
+    expect(await finish(ua, trip.callback)).toBeNull();
     expect(reasonsOf(s)).toEqual(['other_sso_session']);
   });
 });
