@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPostgresDatabase, databaseKinds } from '../../test/support/databases.js';
 import { openEmbeddedCopy } from '../../test/support/embedded-template.js';
 import { AccountStore } from '../accounts/account-store.js';
@@ -171,6 +171,56 @@ describe.each(databaseKinds())('ModelStore (%s)', (kind) => {
     ]);
     first!['touched'] = true;
     expect(second).toEqual({ uid: s.sessionUid, accountId: s.accountId });
+  });
+
+  it('forgets what it kept with a token once this process writes the row', async () => {
+    const s = await signedIn();
+    await store.find('AccessToken', { id: s.tokenId });
+    await store.upsert('Grant', s.grantId, { accountId: s.accountId, clientId: 'changed' }, 600);
+    await store.upsert(
+      'Session',
+      s.sessionId,
+      { uid: s.sessionUid, accountId: s.accountId, touched: 1 },
+      600,
+    );
+    expect(await store.find('Grant', { id: s.grantId })).toMatchObject({ clientId: 'changed' });
+    expect(await store.find('Session', { uid: s.sessionUid })).toMatchObject({ touched: 1 });
+
+    // A destroy names no uid: every session kept is forgotten.
+    const t = await signedIn();
+    await store.find('AccessToken', { id: t.tokenId });
+    await store.destroy('Session', t.sessionId);
+    expect(await store.find('Session', { uid: t.sessionUid })).toBeUndefined();
+  });
+
+  it('answers from what it kept for a quarter of a second only: after that, the database', async () => {
+    const s = await signedIn();
+    const clock = vi.spyOn(Date, 'now');
+    try {
+      const now = Date.now();
+      clock.mockReturnValue(now);
+      await store.find('AccessToken', { id: s.tokenId });
+      // Another process revokes the grant and ends the session meanwhile.
+      await database.db('oidc_models').where({ model: 'Grant', id: s.grantId }).delete();
+      await database.db('oidc_models').where({ model: 'Session', id: s.sessionId }).delete();
+      clock.mockReturnValue(now + 250);
+      expect(await store.find('Grant', { id: s.grantId })).toMatchObject({ clientId: 'site' });
+      clock.mockReturnValue(now + 251);
+      expect(await store.find('Session', { uid: s.sessionUid })).toBeUndefined();
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('fails every look-up by id of one moment when the database refuses their statement', async () => {
+    // PostgreSQL's text can not hold a NUL character: the statement fails.
+    const id = `bad\u0000${randomUUID()}`;
+    const outcomes = await Promise.allSettled([
+      store.find('AccessToken', { id }),
+      store.find('RefreshToken', { id }),
+      store.find('Session', { id }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
   });
 
   it('reports an ended session as gone to the look-up after the token', async () => {
