@@ -193,6 +193,26 @@ describe.each(databaseKinds())('ModelStore (%s)', (kind) => {
     expect(await store.find('Session', { uid: t.sessionUid })).toBeUndefined();
   });
 
+  it('forgets only the rows written: the rest read with a token still answers without a statement', async () => {
+    const [a, b] = [await signedIn(), await signedIn()];
+    await store.find('AccessToken', { id: a.tokenId });
+    await store.find('AccessToken', { id: b.tokenId });
+    await store.upsert('Grant', randomUUID(), { accountId: a.accountId, clientId: 'other' }, 600);
+    await store.upsert('Session', a.sessionId, { uid: a.sessionUid, accountId: a.accountId }, 600);
+    await store.destroy('Interaction', randomUUID());
+    const counted = countQueries();
+    expect(await store.find('Session', { uid: b.sessionUid })).toMatchObject({ accountId: b.accountId });
+    expect(await store.find('Grant', { id: a.grantId })).toMatchObject({ clientId: 'site' });
+    counted.stop();
+    expect(counted.seen).toEqual([]);
+    // A session destroyed (no uid named) forgets every session kept, and nothing else.
+    await store.destroy('Session', randomUUID());
+    const after = countQueries();
+    expect(await store.find('Grant', { id: b.grantId })).toMatchObject({ clientId: 'site' });
+    after.stop();
+    expect(after.seen).toEqual([]);
+  });
+
   it('answers from what it kept for a quarter of a second only: after that, the database', async () => {
     const s = await signedIn();
     const clock = vi.spyOn(Date, 'now');
