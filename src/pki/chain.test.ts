@@ -515,6 +515,21 @@ describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', 
     expect(checks).toHaveBeenCalledTimes(7);
   });
 
+  it('makes at most 32 signature checks for a pile of CAs of one name and one key made by the client', async () => {
+    // Seven different self-signed CAs that each verify the others: without a bound, the search
+    // tries every ordering of them up to the depth limit (7 + 7·6 + 7·6·5 + 7·6·5·4 checks).
+    const commonName = `Unified ID Dev Look-alike ${algorithm}`;
+    const lookAlikes: DevCa[] = [];
+    for (let i = 0; i < 7; i++)
+      lookAlikes.push(await createDevCa({ algorithm, key: intermediateKey, commonName }));
+    const leaf = await issue({ crlDistributionPoints: [] }, lookAlikes[0]);
+    const checks = vi.mocked(verifySignedPart);
+    checks.mockClear();
+    const result = await validate([leaf.certificateDer, ...lookAlikes.map((c) => c.certificateDer)]);
+    expect(result).toMatchObject({ ok: false, reason: 'untrusted' });
+    expect(checks.mock.calls.length).toBeLessThanOrEqual(32);
+  });
+
   it('tries the next CA of the same name when the first leads to no anchor', async () => {
     // Two CA certificates of one name and key: one under a CA that is not trusted, one under the anchor.
     const commonName = `Unified ID Dev Twin ${algorithm}`;

@@ -42,6 +42,12 @@ export interface ValidateCertificateInput {
 const MAX_PATH_LENGTH = 6;
 /** More certificates than any real chain has; bounds the work a client can ask for. */
 const MAX_SUPPLIED_CERTIFICATES = 8;
+/**
+ * Signature checks one path search may make. A real chain needs one or two per level; without a
+ * bound, seven CAs of one name and one key made by the client (each verifies the others) ask for
+ * every ordering of them, about 1100 checks: seconds of CPU per login attempt with SM2.
+ */
+const MAX_SIGNATURE_CHECKS = 32;
 
 const MESSAGES = {
   untrusted: '证书不是由受信任的CA签发',
@@ -159,12 +165,14 @@ function buildPath(
   anchors: readonly ParsedCertificate[],
 ): PathSearch {
   const search: PathSearch = {};
+  let checksLeft = MAX_SIGNATURE_CHECKS;
 
   const extend = (path: ParsedCertificate[]): ParsedCertificate[] | undefined => {
     const current = path[path.length - 1]!;
     const below = path.length - 1; // intermediates between this issuer and the leaf, for pathLenConstraint
     for (const anchor of anchors) {
       if (!bytesEqual(anchor.subjectName, current.issuerName) || !mayIssue(anchor, below)) continue;
+      if (--checksLeft < 0) return undefined;
       if (verifySignedPart(current.signed, anchor.publicKey)) return [...path, anchor];
       search.badSignature ??= current;
     }
@@ -173,6 +181,7 @@ function buildPath(
       if (!bytesEqual(candidate.subjectName, current.issuerName)) continue;
       if (path.some((link) => link.fingerprintSha256 === candidate.fingerprintSha256)) continue;
       if (!mayIssue(candidate, below) || candidate.unknownCriticalExtensions.length > 0) continue;
+      if (--checksLeft < 0) return undefined;
       if (!verifySignedPart(current.signed, candidate.publicKey)) {
         search.badSignature ??= current;
         continue;
