@@ -528,10 +528,15 @@ describe.each(DEV_ALGORITHMS)('an enterprise logging in with a %s certificate', 
     const chain = [leaf.certificateDer, ...lookAlikes.map((c) => c.certificateDer)];
     expect(await validate(chain)).toMatchObject({ ok: false, reason: 'untrusted' });
     expect(checks).toHaveBeenCalledTimes(32);
-    // With a trust anchor of that name too (another key): its checks count as well.
-    const namesake = await createDevCa({ algorithm, key: leafKey, commonName });
+    // With two trust anchors of that name too (another key): their checks count as well (with
+    // two, the 32nd check is an anchor's).
+    const namesakes = [
+      await createDevCa({ algorithm, key: leafKey, commonName }),
+      await createDevCa({ algorithm, key: leafKey, commonName }),
+    ];
     checks.mockClear();
-    expect(await validate(chain, createTrustStore({ anchors: [namesake.certificateDer] }))).toMatchObject({
+    const anchors = namesakes.map((c) => c.certificateDer);
+    expect(await validate(chain, createTrustStore({ anchors }))).toMatchObject({
       ok: false,
       reason: 'bad_signature',
     });
