@@ -30,6 +30,8 @@ const SECURITY_CRITICAL = [
   'src/console/console-kit.ts',
   // token store: codes consumed once, grants revoked
   'src/oidc/model-store.ts',
+  'src/oidc/prefetch-cache.ts',
+  'src/oidc/token-context.ts',
   // audit chain
   'src/audit/audit-chain.ts',
   'src/audit/end-of-chain.ts',

@@ -9,6 +9,8 @@ import {
   type StoreTables,
   writeNow,
 } from '../db/write-batch.js';
+import { PrefetchCache } from './prefetch-cache.js';
+import { askedRows, type Context, contextEntries, TOKENS } from './token-context.js';
 
 /** SQL for the oidc_models table: the storage behind oidc-provider's adapter interface. */
 export type ModelPayload = Record<string, unknown> & {
@@ -25,8 +27,6 @@ interface ByIdWaiter {
   reject: (err: unknown) => void;
 }
 
-/** Tokens of a person: oidc-provider looks up their Grant, Session and account next. */
-const TOKENS = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode']);
 /**
  * Bearer access tokens: a site that finds one gone asks for another (client credentials) or
  * signs the person in again, so after a PostgreSQL crash losing the last fraction of a second of
@@ -60,8 +60,6 @@ const UPSERT_ACCESS_TOKENS = `insert into oidc_models (model, id, payload, grant
     (select set_config('synchronous_commit', 'off', true)) as async_commit
   ${ON_CONFLICT}`;
 
-/** What a token's read may bring along: the rows oidc-provider looks up right after it. */
-type Context = 'Grant' | 'Session' | 'Account';
 const NOTHING: ReadonlySet<Context> = new Set();
 /** oidc_token_context (009): userinfo, code exchange and refresh go on to the account's claims. */
 const GRANT_SESSION_ACCOUNT: ReadonlySet<Context> = new Set(['Grant', 'Session', 'Account']);
@@ -69,11 +67,6 @@ const GRANT_SESSION_ACCOUNT: ReadonlySet<Context> = new Set(['Grant', 'Session',
 const GRANT_SESSION: ReadonlySet<Context> = new Set(['Grant', 'Session']);
 /** A prefetched row is for the request that caused it, a few milliseconds later; never older. */
 const PREFETCH_MS = 250;
-
-interface Prefetched {
-  at: number;
-  payload: Promise<ModelPayload | undefined>;
-}
 
 type Row = { model: string; id?: string; uid?: string | null; payload: unknown; consumed_at: Date | null };
 
@@ -135,7 +128,7 @@ export class ModelStore {
     // A row kept by #prefetchFor is under its model, field and value (a grant by id, a session by
     // uid): a look-up of anything else finds no key of its own there.
     if (keys.length === 1) {
-      const prefetched = this.#take(`${model}:${keys[0]}:${where[keys[0]!]}`);
+      const prefetched = this.#prefetched.take(`${model}:${keys[0]}:${where[keys[0]!]}`);
       if (prefetched) return prefetched;
     }
     if (where.id !== undefined && keys.length === 1) return this.#findById(model, where.id);
@@ -176,13 +169,8 @@ export class ModelStore {
     const models = [...new Set(waiting.map((w) => w.model))];
     this.#rowsById(id, models).then(
       ({ rows, read }) => {
-        const asked = rows.filter((r) => models.includes(r.model) && r.id === id);
-        if (read.size) {
-          for (const token of asked) {
-            if (!TOKENS.has(token.model)) continue;
-            this.#prefetchFor(payloadOf(token), rows, read);
-          }
-        }
+        const { asked, tokens } = askedRows(rows, models, id);
+        for (const token of tokens) this.#prefetchFor(payloadOf(token), rows, read);
         const given = new Set<unknown>();
         for (const w of waiting) {
           const row = asked.find((r) => r.model === w.model);
@@ -220,6 +208,7 @@ export class ModelStore {
         read: GRANT_SESSION_ACCOUNT,
       }));
     }
+    // Stryker disable next-line ConditionalExpression: oidc_tokens_context (011) answers a look-up without a token model as the plain statement below does, with no context rows
     if (models.some((m) => TOKENS.has(m))) {
       return hotQuery(
         this.db,
@@ -236,42 +225,15 @@ export class ModelStore {
     ).then((r) => ({ rows: rowsOf<Row>(r), read: NOTHING }));
   }
 
-  readonly #prefetched = new Map<string, Prefetched>();
+  readonly #prefetched = new PrefetchCache<Promise<ModelPayload | undefined>>(PREFETCH_MS);
 
   /**
-   * Keeps what #rowsById read alongside a token for the look-ups that follow. Each row serves one
-   * look-up within PREFETCH_MS; a write to it in this process forgets it. A grant, session or
-   * account that is gone is kept as "none": the answer the look-up would get.
-   *
-   * A cache must never answer "absent" for what it did not read: only the kinds in `read` are
-   * kept, and each only under the condition on which the SQL functions join it (a grantId, a
-   * sessionUid with expiresWithSession, an accountId). Anything else is left to the database.
+   * Keeps what #rowsById read alongside a token for the look-ups that follow (contextEntries).
+   * Each row serves one look-up within PREFETCH_MS; a write to it in this process forgets it.
    */
   #prefetchFor(token: ModelPayload, rows: Row[], read: ReadonlySet<Context>) {
-    const at = Date.now();
-    if (this.#prefetched.size > 1000) {
-      for (const [key, entry] of this.#prefetched)
-        if (at - entry.at > PREFETCH_MS) this.#prefetched.delete(key);
-    }
-    const keep = (key: string, row: Row | undefined) =>
-      this.#prefetched.set(key, { at, payload: Promise.resolve(row ? payloadOf(row) : undefined) });
-    const { grantId, accountId } = token;
-    const sessionUid = token['sessionUid'];
-    if (read.has('Grant') && typeof grantId === 'string')
-      keep(
-        `Grant:id:${grantId}`,
-        rows.find((r) => r.model === 'Grant' && r.id === grantId),
-      );
-    if (read.has('Session') && token['expiresWithSession'] === true && typeof sessionUid === 'string')
-      keep(
-        `Session:uid:${sessionUid}`,
-        rows.find((r) => r.model === 'Session' && r.uid === sessionUid),
-      );
-    if (read.has('Account') && typeof accountId === 'string')
-      keep(
-        `account ${accountId}`,
-        rows.find((r) => r.model === 'Account' && r.id === accountId),
-      );
+    for (const [key, row] of contextEntries(token, rows, read))
+      this.#prefetched.keep(key, Promise.resolve(row ? payloadOf(row) : undefined));
   }
 
   /**
@@ -279,23 +241,14 @@ export class ModelStore {
    * PREFETCH_MS and not taken yet; only the token's own claims look-up asks for it.
    */
   takeAccount(id: string): Promise<AccountRow | undefined> | undefined {
-    return this.#take(`account ${id}`)?.then((json) => (json ? accountRowOf(json) : undefined));
-  }
-
-  #take(key: string): Promise<ModelPayload | undefined> | undefined {
-    const entry = this.#prefetched.get(key);
-    if (!entry) return undefined;
-    this.#prefetched.delete(key);
-    return Date.now() - entry.at <= PREFETCH_MS ? entry.payload : undefined;
+    return this.#prefetched.take(`account ${id}`)?.then((json) => (json ? accountRowOf(json) : undefined));
   }
 
   #forget(model: string, id: string, uid?: unknown) {
-    this.#prefetched.delete(`${model}:id:${id}`);
+    this.#prefetched.forget(`${model}:id:${id}`);
     if (model === 'Session') {
-      if (typeof uid === 'string') this.#prefetched.delete(`Session:uid:${uid}`);
-      else
-        for (const key of this.#prefetched.keys())
-          if (key.startsWith('Session:')) this.#prefetched.delete(key);
+      if (typeof uid === 'string') this.#prefetched.forget(`Session:uid:${uid}`);
+      else this.#prefetched.forgetStartingWith('Session:');
     }
   }
 
