@@ -8,16 +8,12 @@ import { cliConsole, cliEnv, currentRun } from './io.js';
 // them, not when the program is built: a command without a database (dev-alipay, dev-ca, bridge,
 // --help) then starts without them, about half of a process's start (docs/suite-time.md).
 
-/** Opens the configured database (migrated) for one CLI command, runs it, and always closes it again. */
+/** Opens the configured database for one CLI command, runs it, and always closes it again. */
 export async function withDatabase<T>(work: (db: Db, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig(cliEnv());
-  const [{ openDatabase }, { migrate }] = await Promise.all([
-    import('../db/database.js'),
-    import('../db/migrate.js'),
-  ]);
+  const { openDatabase } = await import('../db/database.js');
   const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
-    await migrate(database.db);
     return await work(database.db, config);
   } finally {
     await database.close();
@@ -26,11 +22,15 @@ export async function withDatabase<T>(work: (db: Db, config: Config) => Promise<
 
 /** The services on the configured database, for one CLI command. */
 export async function withServices<T>(work: (services: Services, config: Config) => Promise<T>): Promise<T> {
-  const [{ createServices }, { createLogger }] = await Promise.all([
+  const [{ createServices }, { createLogger }, { migrate }] = await Promise.all([
     import('../app/services.js'),
     import('../ops/logger.js'),
+    import('../db/migrate.js'),
   ]);
-  return withDatabase((db, config) => work(createServices(config, db, createLogger('warn')), config));
+  return withDatabase(async (db, config) => {
+    await migrate(db);
+    return work(createServices(config, db, createLogger('warn')), config);
+  });
 }
 
 /**

@@ -2,15 +2,15 @@ import { Command, CommanderError, Option } from 'commander';
 import { OPERATOR_ROLES } from '../access/operator-roles.js';
 import type { Requester } from '../admin/admin-actions.js';
 import { endOfChainWords } from '../audit/end-of-chain.js';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError } from '../config.js';
 import { EmbeddedDatabaseBusy } from '../db/embedded-busy.js';
 import { AppError } from '../errors.js';
 import { registerBridge } from './bridge-command.js';
-import { print, withAdminActions, withServices } from './context.js';
+import { print, withAdminActions, withDatabase, withServices } from './context.js';
 import { registerCrypto } from './crypto-command.js';
 import { registerDevAlipay } from './dev-alipay-command.js';
 import { registerDevCa } from './dev-ca-command.js';
-import { type CliIo, cliConsole, cliEnv, failWith, withIo } from './io.js';
+import { type CliIo, cliConsole, failWith, withIo } from './io.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const list = (value: string) => value.split(/[,\s]+/).filter(Boolean);
@@ -38,18 +38,9 @@ function buildProgram(io: CliIo): Command {
     .command('migrate')
     .description('apply database migrations (under an advisory lock)')
     .action(async () => {
-      const [{ openDatabase }, { migrate }] = await Promise.all([
-        import('../db/database.js'),
-        import('../db/migrate.js'),
-      ]);
-      const config = loadConfig(cliEnv());
-      const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-      try {
-        const { applied } = await migrate(database.db);
-        cliConsole().log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
-      } finally {
-        await database.close();
-      }
+      const { migrate } = await import('../db/migrate.js');
+      const { applied } = await withDatabase(migrate);
+      cliConsole().log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
     });
 
   const clients = program.command('clients').description('relying parties (government service sites)');

@@ -28,7 +28,7 @@ class FailingStore extends RateLimitStore {
   }
 }
 
-/** A database whose answer to a flush waits until `answer` is called. */
+/** A database whose answer to a flush waits until its `held` is called. */
 class SlowStore extends RateLimitStore {
   held: (() => void) | undefined;
   override async hitMany(...args: Parameters<RateLimitStore['hitMany']>) {
@@ -39,7 +39,7 @@ class SlowStore extends RateLimitStore {
   }
 }
 
-/** A database whose answer to the read of a shared total waits until `answer` is called. */
+/** A database whose answer to the read of a shared total waits until its `held` is called. */
 class SlowReadStore extends RateLimitStore {
   held: (() => void) | undefined;
   override async current(...args: Parameters<RateLimitStore['current']>) {
