@@ -98,7 +98,7 @@ export function templateKey(): string {
       .update(`${path.relative(root, file)}\0`)
       .update(readFileSync(file))
       .update('\0');
-  hash.update(`pglite ${pgliteVersion()}\0${TEST_SETTINGS}`);
+  hash.update(`pglite ${pgliteVersion()}\0${SETTINGS_FILE}\0${TEST_SETTINGS}`);
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -109,8 +109,19 @@ function pgliteVersion(): string {
   return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** Test databases are thrown away, so the template does not make PostgreSQL wait for the disk at each commit. */
-const TEST_SETTINGS = '\n# test copies only\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n';
+/**
+ * Test databases are thrown away, so the template does not make PostgreSQL wait for the disk;
+ * and they are small, so their shared buffers are too. synchronous_commit stays on, as deployed:
+ * a test checks that no connection is left in asynchronous commit. In postgresql.auto.conf,
+ * which PostgreSQL reads after postgresql.conf: PGlite writes postgresql.conf anew at each start
+ * from its `postgresqlconf` option, so settings appended there were gone by the first query.
+ */
+const SETTINGS_FILE = 'postgresql.auto.conf';
+const TEST_SETTINGS = `# test copies only
+fsync = off
+full_page_writes = off
+shared_buffers = 1MB
+`;
 
 /**
  * Where migrated templates are kept between runs: beside the checkout's packages, so that
@@ -142,7 +153,7 @@ export async function cachedEmbeddedTemplate(): Promise<string> {
     } finally {
       await database.close();
     }
-    appendFileSync(path.join(making, 'pglite', 'postgresql.conf'), TEST_SETTINGS);
+    appendFileSync(path.join(making, 'pglite', SETTINGS_FILE), TEST_SETTINGS);
     try {
       renameSync(path.join(making, 'pglite'), ready);
     } catch (err) {
