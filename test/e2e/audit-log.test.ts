@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
 import type { Knex } from 'knex';
 import { pino } from 'pino';
@@ -17,6 +16,7 @@ import { openDatabase } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { addCitizen } from '../support/citizen.js';
 import { runCli } from '../support/cli.js';
+import { nodeArgsFor } from '../support/compiled-sources.js';
 import { createPostgresDatabase, databaseKinds } from '../support/databases.js';
 import { copyEmbeddedTemplate } from '../support/embedded-template.js';
 import { registerRelyingParty, signIn } from '../support/relying-party.js';
@@ -185,11 +185,12 @@ describe.each(databaseKinds())('unified-id audit verify against AUDIT_CHECKPOINT
   });
 });
 
-const WRITER = fileURLToPath(new URL('../support/audit-writer.ts', import.meta.url));
-
 /** A provider process's audit side (test/support/audit-writer.ts), in a process of its own. */
 function startWriter(env: NodeJS.ProcessEnv): ChildProcessByStdio<null, Readable, Readable> {
-  return spawn(process.execPath, ['--import', 'tsx', WRITER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, nodeArgsFor('test/support/audit-writer.ts'), {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 function exited(

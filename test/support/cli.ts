@@ -2,11 +2,15 @@ import { type ChildProcess, type ChildProcessByStdio, execFile, spawn } from 'no
 import { type Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { nodeArgsFor } from './compiled-sources.js';
 
 const BIN = fileURLToPath(new URL('../../bin/unified-id.js', import.meta.url));
 const execFileAsync = promisify(execFile);
 
-/** `unified-id …` in a process of its own, run to its end; a failure rejects with its exit `code` and `stderr`. */
+/**
+ * `unified-id …` in a process of its own through the bin script, as `npm start` runs it (the
+ * sources through tsx), run to its end; a failure rejects with its exit `code` and `stderr`.
+ */
 export function runCliProcess(args: string[], env: NodeJS.ProcessEnv) {
   return execFileAsync(process.execPath, [BIN, ...args], { env, timeout: 180_000 });
 }
@@ -37,12 +41,19 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv) {
   });
 }
 
-/** `unified-id …` left running (`serve`, `dev-alipay`), its output piped to the test. */
+/**
+ * `unified-id …` left running (`serve`, `dev-alipay`), its output piped to the test: the bin
+ * script's entry compiled for the run (test/support/compiled-sources.ts), which starts in less
+ * CPU than the sources through tsx.
+ */
 export function spawnCli(
   args: string[],
   env: NodeJS.ProcessEnv,
 ): ChildProcessByStdio<null, Readable, Readable> {
-  return spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [...nodeArgsFor('src/cli/main.ts'), ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** All the command has printed, once `ready` holds for it: a line may arrive in several chunks. */

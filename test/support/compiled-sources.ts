@@ -1,0 +1,68 @@
+import { copyFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { inject } from 'vitest';
+import { hasEmbeddedTemplate } from './embedded-template.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** What the processes the tests start import: the sources, and the audit writer with what it imports. */
+const COMPILED = ['src', 'test/support/audit-writer.ts'];
+
+/**
+ * The sources as JavaScript, file by file as `npm run build` lays out dist/ (esbuild rather than
+ * tsc: half a second for all of them), in the run's folder, for the processes the tests start
+ * (`serve`, `dev-alipay`, the audit writer): node loads these alone, where through tsx every
+ * module passes its loader thread (a `serve` took 5.8 CPU s to listen, 4.1 from these). The
+ * folder mirrors the checkout: views/, migrations/ and node_modules/ are links to its own, so
+ * every path a module finds from where it lies is the checkout's. One process still starts
+ * through bin/unified-id.js and tsx, as `npm start` does (test/e2e/cli.test.ts).
+ */
+export async function compileSources(runDir: string): Promise<void> {
+  const out = path.join(runDir, 'js');
+  const entryPoints = COMPILED.flatMap((entry) => typescriptFiles(path.join(ROOT, entry)));
+  await build({
+    entryPoints,
+    outdir: out,
+    outbase: ROOT,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+  for (const linked of ['node_modules', 'views', 'migrations'])
+    symlinkSync(path.join(ROOT, linked), path.join(out, linked));
+  copyFileSync(
+    path.join(ROOT, 'src/accounts/common-passwords.txt'),
+    path.join(out, 'src/accounts/common-passwords.txt'),
+  );
+  // Outside the checkout, so without its package.json: the same "type": "module".
+  writeFileSync(path.join(out, 'package.json'), '{ "type": "module" }\n');
+}
+
+function typescriptFiles(file: string): string[] {
+  if (file.endsWith('.ts')) return [file];
+  return readdirSync(file, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(file, entry.name);
+    if (entry.isDirectory()) return typescriptFiles(full);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !entry.name.endsWith('.d.ts')
+      ? [full]
+      : [];
+  });
+}
+
+/**
+ * The compiled module of a source file (`src/cli/main.ts`, relative to the checkout) under vitest;
+ * outside it (a benchmark script) there is no run folder, and the source itself is answered.
+ */
+export function compiledModule(source: string): string {
+  if (!hasEmbeddedTemplate()) return path.join(ROOT, source);
+  return path.join(inject('runDir'), 'js', source.replace(/\.ts$/, '.js'));
+}
+
+/** Node's arguments to run a source file in a process of its own: the compiled module, or the source through tsx. */
+export function nodeArgsFor(source: string): string[] {
+  const module = compiledModule(source);
+  return module.endsWith('.ts') ? ['--import', 'tsx', module] : [module];
+}
