@@ -9,13 +9,13 @@ import { freePort } from '../support/server.js';
 it('on SIGTERM finishes every request in flight, then exits cleanly', async () => {
   const dataDir = copyEmbeddedTemplate();
   const port = await freePort();
-  const server = spawnCli(['serve'], {
-    ...process.env,
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-  });
+  // Started as README's `npm start` starts it: the one `serve` of the suite through the bin
+  // script and tsx (the others run the compiled sources).
+  const server = spawnCli(
+    ['serve'],
+    { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    { asNpmStart: true },
+  );
   try {
     // A process of its own, loading every module: slow on a busy machine.
     const banner = await outputUntil(server, (output) => output.includes('demo client_secret'), 240_000);

@@ -44,16 +44,16 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv) {
 /**
  * `unified-id …` left running (`serve`, `dev-alipay`), its output piped to the test: the bin
  * script's entry compiled for the run (test/support/compiled-sources.ts), which starts in less
- * CPU than the sources through tsx.
+ * CPU than the sources through tsx; with `asNpmStart`, the bin script itself, as `npm start`
+ * runs it (the sources through tsx).
  */
 export function spawnCli(
   args: string[],
   env: NodeJS.ProcessEnv,
+  options: { asNpmStart?: boolean } = {},
 ): ChildProcessByStdio<null, Readable, Readable> {
-  return spawn(process.execPath, [...nodeArgsFor('src/cli/main.ts'), ...args], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const entry = options.asNpmStart ? [BIN] : nodeArgsFor('src/cli/main.ts');
+  return spawn(process.execPath, [...entry, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** All the command has printed, once `ready` holds for it: a line may arrive in several chunks. */

@@ -16,8 +16,9 @@ const COMPILED = ['src', 'test/support/audit-writer.ts'];
  * (`serve`, `dev-alipay`, the audit writer): node loads these alone, where through tsx every
  * module passes its loader thread (a `serve` took 5.8 CPU s to listen, 4.1 from these). The
  * folder mirrors the checkout: views/, migrations/ and node_modules/ are links to its own, so
- * every path a module finds from where it lies is the checkout's. One process still starts
- * through bin/unified-id.js and tsx, as `npm start` does (test/e2e/cli.test.ts).
+ * every path a module finds from where it lies is the checkout's. Two processes still start
+ * through bin/unified-id.js and tsx, as `npm start` does: `serve` in test/e2e/graceful-stop.test.ts
+ * and a failing command in test/e2e/cli.test.ts.
  */
 export async function compileSources(runDir: string): Promise<void> {
   const out = path.join(runDir, 'js');
