@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, databaseKinds } from '../../test/support/databases.js';
-import { openEmbeddedCopy } from '../../test/support/embedded-template.js';
+import { openEmbeddedCopy, runTempDir } from '../../test/support/embedded-template.js';
 import { DataProtector } from '../crypto/sealed.js';
 import { type Database, openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
@@ -37,7 +36,7 @@ describe.each(databaseKinds())('the hash-chained audit log (%s)', (kind) => {
   const witnessed = () => readCheckpointDir(checkpointDir);
 
   beforeAll(async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-audit-'));
+    const dataDir = runTempDir('uid-audit-');
     if (kind === 'postgres') {
       const pg = await createPostgresDatabase();
       drop = pg.drop;

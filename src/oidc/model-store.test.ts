@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPostgresDatabase, databaseKinds } from '../../test/support/databases.js';
-import { openEmbeddedCopy } from '../../test/support/embedded-template.js';
+import { openEmbeddedCopy, runTempDir } from '../../test/support/embedded-template.js';
 import { AccountStore } from '../accounts/account-store.js';
 import { type Database, openDatabase, rowsOf } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
@@ -18,7 +15,7 @@ describe.each(databaseKinds())('ModelStore (%s)', (kind) => {
   let accounts: AccountStore;
 
   beforeAll(async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-models-'));
+    const dataDir = runTempDir('uid-models-');
     if (kind === 'postgres') {
       const pg = await createPostgresDatabase();
       drop = pg.drop;

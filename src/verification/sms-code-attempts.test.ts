@@ -1,9 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, databaseKinds } from '../../test/support/databases.js';
-import { openEmbeddedCopy } from '../../test/support/embedded-template.js';
+import { openEmbeddedCopy, runTempDir } from '../../test/support/embedded-template.js';
 import { DataProtector } from '../crypto/sealed.js';
 import { type Database, openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
@@ -30,7 +27,7 @@ describe.each(databaseKinds())('SMS code entries and sends (%s)', (kind) => {
   let sms: SmsCodeService;
 
   beforeAll(async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-sms-attempts-'));
+    const dataDir = runTempDir('uid-sms-attempts-');
     if (kind === 'postgres') {
       const pg = await createPostgresDatabase();
       drop = pg.drop;

@@ -18,7 +18,7 @@ import { addCitizen } from '../support/citizen.js';
 import { runCli } from '../support/cli.js';
 import { nodeArgsFor } from '../support/compiled-sources.js';
 import { createPostgresDatabase, databaseKinds } from '../support/databases.js';
-import { copyEmbeddedTemplate } from '../support/embedded-template.js';
+import { copyEmbeddedTemplate, runTempDir } from '../support/embedded-template.js';
 import { registerRelyingParty, signIn } from '../support/relying-party.js';
 import { deploymentSecrets, startTestServer, type TestServer } from '../support/server.js';
 import { UserAgent } from '../support/user-agent.js';
@@ -221,7 +221,7 @@ describe.skipIf(!process.env['TEST_DATABASE_URL'])(
     let postgres: Awaited<ReturnType<typeof createPostgresDatabase>>;
     let env: NodeJS.ProcessEnv;
     let database: ReturnType<typeof openDatabase>;
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'uid-audit-procs-'));
+    const dataDir = runTempDir('uid-audit-procs-');
     const db = () => database.db;
     const count = async (where: (q: Knex.QueryBuilder) => void = () => {}) => {
       const q = db()('audit_events');
