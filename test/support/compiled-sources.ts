@@ -10,6 +10,9 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** What the processes the tests start import: the sources, and the audit writer with what it imports. */
 const COMPILED = ['src', 'test/support/audit-writer.ts'];
 
+/** Where the run's compiled sources are: one name for compileSources and nodeArgsFor. */
+const compiledDir = (runDir: string) => path.join(runDir, 'js');
+
 /**
  * The sources as JavaScript, file by file as `npm run build` lays out dist/ (esbuild rather than
  * tsc: half a second for all of them), in the run's folder, for the processes the tests start
@@ -21,7 +24,7 @@ const COMPILED = ['src', 'test/support/audit-writer.ts'];
  * and a failing command in test/e2e/cli.test.ts.
  */
 export async function compileSources(runDir: string): Promise<void> {
-  const out = path.join(runDir, 'js');
+  const out = compiledDir(runDir);
   const entryPoints = COMPILED.flatMap((entry) => typescriptFiles(path.join(ROOT, entry)));
   await build({
     entryPoints,
@@ -54,16 +57,11 @@ function typescriptFiles(file: string): string[] {
 }
 
 /**
- * The compiled module of a source file (`src/cli/main.ts`, relative to the checkout) under vitest;
- * outside it (a benchmark script) there is no run folder, and the source itself is answered.
+ * Node's arguments to run a source file (`src/cli/main.ts`, relative to the checkout) in a
+ * process of its own: under vitest its compiled module in the run's folder; outside vitest (a
+ * benchmark script) there is no run folder, and the source runs through tsx.
  */
-export function compiledModule(source: string): string {
-  if (!hasEmbeddedTemplate()) return path.join(ROOT, source);
-  return path.join(inject('runDir'), 'js', source.replace(/\.ts$/, '.js'));
-}
-
-/** Node's arguments to run a source file in a process of its own: the compiled module, or the source through tsx. */
 export function nodeArgsFor(source: string): string[] {
-  const module = compiledModule(source);
-  return module.endsWith('.ts') ? ['--import', 'tsx', module] : [module];
+  if (!hasEmbeddedTemplate()) return ['--import', 'tsx', path.join(ROOT, source)];
+  return [path.join(compiledDir(inject('runDir')), source.replace(/\.ts$/, '.js'))];
 }
